@@ -1,0 +1,110 @@
+"""Finding and creating the reference rows a capture needs: accounts, campaigns, the nurture queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.capture.normalise import company_key
+from leadloop.store.bulk import insert_ignore, select_in
+from leadloop.store.tables import Account, Campaign, Person, Team
+
+AccountHint = tuple[str, str]  # ("external_id" | "domain" | "name_key", value)
+
+NURTURE_QUEUE = "Marketing nurture"
+
+
+def find_accounts(session: Session, hints: set[AccountHint]) -> dict[AccountHint, int]:
+    found: dict[AccountHint, int] = {}
+    by_kind: dict[str, set[str]] = {"external_id": set(), "domain": set(), "name_key": set()}
+    for kind, value in hints:
+        by_kind[kind].add(value)
+    cols = {"external_id": Account.external_id, "domain": Account.domain, "name_key": Account.name_key}
+    for kind, values in by_kind.items():
+        if not values:
+            continue
+        col = cols[kind]
+        # Several accounts may share a name key; the oldest wins until identity resolution decides.
+        for row in sorted(select_in(session, (col, Account.id), col, values), key=lambda r: r[1], reverse=True):
+            found[(kind, row[0])] = row[1]
+    return found
+
+
+def ensure_accounts(
+    session: Session, hints: dict[AccountHint, str | None], *, now: datetime
+) -> dict[AccountHint, int]:
+    """Account id for each hint, creating missing accounts. `hints` maps hint -> display name."""
+    found = find_accounts(session, set(hints))
+    missing = [h for h in hints if h not in found]
+    if missing:
+        rows = []
+        for kind, value in missing:
+            name = hints[(kind, value)] or value
+            rows.append({
+                "external_id": value if kind == "external_id" else None,
+                "domain": value if kind == "domain" else None,
+                "name": name[:300],
+                "name_key": (company_key(name) or value.casefold())[:300],
+                "attributes": {}, "created_at": now, "updated_at": now,
+            })  # fmt: skip
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for (kind, _), row in zip(missing, rows, strict=True):
+            by_kind.setdefault(kind, []).append(row)
+        for kind, part in by_kind.items():
+            if kind == "name_key":
+                session.execute(sa.insert(Account), _unique_by(part, "name_key"))
+            else:
+                insert_ignore(session, Account.__table__, part, [kind])  # type: ignore[arg-type]
+        found.update(find_accounts(session, set(missing)))
+    return found
+
+
+def _unique_by(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    seen: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        seen.setdefault(row[key], row)
+    return list(seen.values())
+
+
+def ensure_campaigns(session: Session, names: set[str], *, now: datetime) -> dict[str, int]:
+    """Campaign id by name, matching a campaign's name, external_id or utm_campaign."""
+    if not names:
+        return {}
+    found: dict[str, int] = {}
+    for col in (Campaign.utm_campaign, Campaign.external_id, Campaign.name):
+        for value, cid in select_in(session, (col, Campaign.id), col, names):
+            found[value] = cid
+    missing = [n for n in names if n not in found]
+    if missing:
+        insert_ignore(
+            session, Campaign.__table__,  # type: ignore[arg-type]
+            [{"name": n, "utm_campaign": n, "created_at": now} for n in missing], ["name"],
+        )  # fmt: skip
+        for value, cid in select_in(session, (Campaign.name, Campaign.id), Campaign.name, missing):
+            found[value] = cid
+    return found
+
+
+def nurture_queue_id(session: Session, *, now: datetime) -> int:
+    """Below MQL, marketing owns the lead: this queue is its owner."""
+    qid = session.scalar(sa.select(Team.id).where(Team.name == NURTURE_QUEUE))
+    if qid is None:
+        insert_ignore(
+            session, Team.__table__,  # type: ignore[arg-type]
+            [{"name": NURTURE_QUEUE, "is_queue": True, "created_at": now}], ["name"],
+        )  # fmt: skip
+        qid = session.scalar(sa.select(Team.id).where(Team.name == NURTURE_QUEUE))
+    assert qid is not None
+    return int(qid)
+
+
+def people_by_keys(
+    session: Session, external_ids: set[str], emails: set[str], phones: set[str]
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    by_ext = dict(select_in(session, (Person.external_id, Person.id), Person.external_id, external_ids))  # type: ignore[arg-type]
+    by_email = dict(select_in(session, (Person.email, Person.id), Person.email, emails))  # type: ignore[arg-type]
+    by_phone = dict(select_in(session, (Person.phone, Person.id), Person.phone, phones)) if phones else {}  # type: ignore[arg-type]
+    return by_ext, by_email, by_phone

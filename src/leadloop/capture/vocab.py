@@ -1,0 +1,88 @@
+"""The default vocabulary of activity types, and the fields of each entity in the data contract."""
+
+from __future__ import annotations
+
+from leadloop.core.errors import UnknownActivityType
+
+# type -> (default channel, is a hand-raise: the buyer asked for contact)
+ACTIVITY_TYPES: dict[str, tuple[str, bool]] = {
+    "form_submit": ("web", True),
+    "demo_request": ("web", True),
+    "contact_request": ("web", True),
+    "trial_signup": ("product", True),
+    "pricing_page_view": ("web", False),
+    "page_view": ("web", False),
+    "careers_page_view": ("web", False),
+    "content_download": ("web", False),
+    "webinar_registered": ("webinar", False),
+    "webinar_attended": ("webinar", False),
+    "event_attended": ("event", False),
+    "email_sent": ("email", False),
+    "email_open": ("email", False),
+    "email_click": ("email", False),
+    "email_reply": ("email", False),
+    "email_bounce_hard": ("email", False),
+    "email_bounce_soft": ("email", False),
+    "unsubscribe": ("email", False),
+    "resubscribe": ("email", False),
+    "call": ("phone", False),
+    "meeting": ("meeting", False),
+    "chat": ("web", False),
+    "ad_click": ("paid", False),
+    "social_engagement": ("social", False),
+    "product_usage": ("product", False),
+    "list_import": ("import", False),
+    "record_created": ("api", False),
+    "opportunity_created": ("crm", False),
+    "opportunity_won": ("crm", False),
+    "opportunity_lost": ("crm", False),
+}
+
+KNOWN_TYPES = sorted(ACTIVITY_TYPES)
+
+DIRECTIONS = ("inbound", "outbound")
+
+ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
+    "accounts": (
+        "external_id", "name", "domain", "industry", "employees", "annual_revenue", "country", "state",
+        "city", "postcode", "sic_code", "naics_code", "sites", "parent_external_id",
+    ),
+    "people": (
+        "external_id", "account_external_id", "email", "first_name", "last_name", "title", "seniority",
+        "department", "phone", "company", "website", "country", "state", "city", "postcode",
+        "lead_source", "campaign", "created_at", "email_opt_in",
+    ),
+    "activities": (
+        "external_id", "person_external_id", "email", "account_external_id", "occurred_at", "type",
+        "channel", "direction", "campaign", "product", "value", "url",
+    ),
+    "opportunities": (
+        "external_id", "account_external_id", "person_external_id", "product", "created_at",
+        "closed_at", "stage", "outcome", "amount", "lost_reason",
+    ),
+    "campaigns": ("external_id", "name", "channel", "cost", "started_at", "ended_at"),
+}  # fmt: skip
+
+# At least one column of each group must be present in a file of that entity.
+REQUIRED_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "accounts": (("external_id", "name", "domain"),),
+    "people": (("external_id", "email", "phone"),),
+    "activities": (("type",), ("occurred_at",), ("person_external_id", "email", "account_external_id")),
+    "opportunities": (("external_id",), ("account_external_id", "person_external_id")),
+    "campaigns": (("name", "external_id"),),
+}
+
+
+def check_activity_type(value: str) -> str:
+    key = value.strip().lower().replace(" ", "_").replace("-", "_")
+    if key not in ACTIVITY_TYPES:
+        raise UnknownActivityType(value, KNOWN_TYPES)
+    return key
+
+
+def is_hand_raise(activity_type: str) -> bool:
+    return ACTIVITY_TYPES.get(activity_type, ("", False))[1]
+
+
+def default_channel(activity_type: str) -> str:
+    return ACTIVITY_TYPES.get(activity_type, ("other", False))[0]

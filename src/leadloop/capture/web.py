@@ -1,0 +1,133 @@
+"""Capture doors over HTTP: the JSON API (login or API key) and the public web-to-lead form."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from leadloop.capture import intake
+from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
+from leadloop.capture.vocab import ACTIVITY_TYPES, KNOWN_TYPES
+from leadloop.core.errors import InvalidInput
+from leadloop.core.logging import get_logger
+from leadloop.web.deps import Ctx, Staff, Writer
+
+router = APIRouter()
+log = get_logger("leadloop.capture")
+
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def _scoped(key: str | None, principal_id: int) -> str | None:
+    # Keys are per client: two clients choosing the same key never see each other's answer.
+    return f"u{principal_id}:{key}" if key else None
+
+
+@router.post("/api/v1/leads", response_model=LeadCaptured, tags=["capture"])
+def create_lead(body: LeadCreate, ctx: Ctx, who: Writer, response: Response, idempotency_key: IdemKey = None) -> Any:
+    """Capture one lead: the person (matched or created) and the activity that brought them."""
+    out, events, replayed = intake.capture_lead(
+        ctx.db, body.model_dump(mode="json", exclude_unset=True), now=ctx.clock(), source="api",
+        idempotency_key=_scoped(idempotency_key, who.user_id),
+    )  # fmt: skip
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    ctx.bus.publish(events)
+    return out
+
+
+@router.post("/api/v1/ingest", response_model=IngestResult, tags=["capture"])
+def ingest(body: IngestBatch, ctx: Ctx, who: Writer, idempotency_key: IdemKey = None) -> Any:
+    """People and activities in one transaction (up to 5,000 of each). Items that fail validation
+    come back under `rejected` with field-level errors; the rest land."""
+    out, events = intake.ingest_batch(ctx.db, body, now=ctx.clock(), idempotency_key=_scoped(idempotency_key, who.user_id))
+    ctx.bus.publish(events)
+    return out
+
+
+@router.post("/api/v1/activities", tags=["capture"])
+def create_activity(body: ActivityCreate, ctx: Ctx, who: Writer, idempotency_key: IdemKey = None) -> Any:
+    out, events = intake.capture_activity(ctx.db, body, now=ctx.clock(), idempotency_key=_scoped(idempotency_key, who.user_id))
+    ctx.bus.publish(events)
+    return out
+
+
+@router.get("/api/v1/activity-types", tags=["capture"])
+def activity_types(who: Staff) -> list[dict[str, Any]]:
+    return [{"type": t, "channel": ACTIVITY_TYPES[t][0], "hand_raise": ACTIVITY_TYPES[t][1]} for t in KNOWN_TYPES]
+
+
+# ---------------------------------------------------------------- web-to-lead (public)
+
+FORM_FIELDS = set(LeadCreate.model_fields) - {"attributes", "activity_type", "created_at", "occurred_at"}
+HONEYPOT = "hp_email_confirm"
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _safe_return_url(request: Request, url: str | None, allowed: list[str]) -> str | None:
+    """Redirect only to the site the form was posted from, or to a configured host: never an open redirect."""
+    if not url:
+        return None
+    target = urlsplit(url)
+    if target.scheme not in ("http", "https") or not target.hostname:
+        return None
+    origin = request.headers.get("origin") or request.headers.get("referer") or ""
+    origin_host = urlsplit(origin).hostname
+    if target.hostname == origin_host or target.hostname in allowed:
+        return url
+    return None
+
+
+@router.post("/forms/lead", include_in_schema=True, tags=["capture"])
+async def web_to_lead(request: Request, ctx: Ctx) -> Response:
+    """Public HTML form endpoint (urlencoded). Hidden fields: campaign, utm_*, product, return_url,
+    visitor_id. A filled honeypot field is accepted silently and dropped."""
+    decision = ctx.form_limiter.take(_client_ip(request), ctx.now_s())
+    if not decision.allowed:
+        retry = max(1, round(decision.retry_after_s))
+        return ctx.templates.TemplateResponse(
+            request, "form_result.html", {"ok": False, "errors": [f"Too many submissions from your address. Try again in {retry} s."]},
+            status_code=429, headers={"Retry-After": str(retry)},
+        )  # fmt: skip
+    form = await request.form()
+    data = {k: v for k, v in form.items() if isinstance(v, str) and v.strip()}
+    return_url = _safe_return_url(request, data.pop("return_url", None), ctx.settings.form_allowed_redirect_hosts)
+    if data.pop(HONEYPOT, None):
+        log.info("form.honeypot", ip=_client_ip(request))
+        return _form_done(request, ctx, return_url)
+    body: dict[str, Any] = {k: v for k, v in data.items() if k in FORM_FIELDS}
+    extras = {k: v for k, v in data.items() if k not in FORM_FIELDS and k not in ("csrf_token",)}
+    body["attributes"] = extras
+    body["activity_type"] = data.get("activity_type", "form_submit")
+    consent = body.pop("email_opt_in", None)
+    if consent is not None:
+        body["email_opt_in"] = consent.lower() in ("1", "true", "yes", "on")
+    body["email_opt_in"] = body.get("email_opt_in")
+    try:
+        _, events, _ = intake.capture_lead(
+            ctx.db, body, now=ctx.clock(), source="form", idempotency_key=None,
+            explicit_consent=bool(body.get("email_opt_in")),
+        )  # fmt: skip
+    except InvalidInput as exc:
+        errors = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in getattr(exc, "errors", [])] or [str(exc)]
+        return ctx.templates.TemplateResponse(
+            request, "form_result.html", {"ok": False, "errors": errors}, status_code=422
+        )
+    except ValidationError as exc:  # a value of the wrong type in a form field
+        errors = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        return ctx.templates.TemplateResponse(request, "form_result.html", {"ok": False, "errors": errors}, status_code=422)
+    ctx.bus.publish(events)
+    return _form_done(request, ctx, return_url)
+
+
+def _form_done(request: Request, ctx: Ctx, return_url: str | None) -> Response:
+    if return_url:
+        return RedirectResponse(return_url, status_code=303)
+    return ctx.templates.TemplateResponse(request, "form_result.html", {"ok": True, "errors": []})

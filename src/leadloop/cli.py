@@ -1,0 +1,237 @@
+"""The `leadloop` command. Thin: parse, call a use case, print the outcome."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from leadloop.core.clock import utcnow
+from leadloop.core.errors import LeadloopError
+from leadloop.settings import Settings
+from leadloop.store.db import Database, make_engine
+
+app = typer.Typer(help="Leadloop: lead management from the first signal to revenue.", no_args_is_help=True)
+users_app = typer.Typer(help="Users who sign in to the web app.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for machine clients.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="apikeys")
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+DbUrl = Annotated[str | None, typer.Option("--database-url", envvar="LEADLOOP_DATABASE_URL", help="SQLAlchemy URL")]
+
+
+def _settings(database_url: str | None) -> Settings:
+    return Settings(database_url=database_url) if database_url else Settings()
+
+
+def _database(settings: Settings, *, migrate: bool = True) -> Database:
+    from leadloop.store.migrate import upgrade
+
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    if migrate:
+        upgrade(engine)
+    return Database(engine)
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, workers: int = 1, database_url: DbUrl = None,
+) -> None:  # fmt: skip
+    """Serve the web app and API (migrating the database first)."""
+    import uvicorn
+
+    from leadloop.web.app import create_app
+
+    settings = _settings(database_url)
+    _database(settings).dispose()
+    if workers > 1:
+        import os
+
+        os.environ["LEADLOOP_DATABASE_URL"] = settings.database_url
+        uvicorn.run(
+            "leadloop.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+            access_log=False, log_level="warning",
+        )  # fmt: skip
+    else:
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning")
+
+
+@app.command()
+def demo(
+    path: Annotated[Path, typer.Option(help="SQLite file to (re)build")] = Path("leadloop-demo.db"),
+    seed: int = 7, accounts: int = 2000, people: int = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True, port: int = 8000,
+) -> None:  # fmt: skip
+    """Build a fresh demo world on SQLite and serve it."""
+    from leadloop.demo.seed import build_demo
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    settings = Settings(database_url=f"sqlite:///{path}", log_json=False)
+    db = _database(settings)
+    with console.status("Building the demo world…"):
+        summary = build_demo(db, seed=seed, n_accounts=accounts, n_people=people, now=utcnow())
+    db.dispose()
+    table = Table(title=f"Demo world in {path}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for k, v in summary.counts.items():
+        table.add_row(k, f"{v:,}")
+    console.print(table)
+    logins = Table(title="Demo logins (password for all: " + summary.password + ")")
+    logins.add_column("e-mail")
+    logins.add_column("role")
+    for email, role in summary.logins:
+        logins.add_row(email, role)
+    console.print(logins)
+    if serve_after:
+        console.print(f"Serving at [bold]http://127.0.0.1:{port}[/] — Ctrl-C to stop.")
+        serve(host="127.0.0.1", port=port, workers=1, database_url=settings.database_url)
+
+
+def _parse_maps(maps: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in maps:
+        header, sep, field = item.partition("=")
+        if not sep or not header.strip():
+            raise typer.BadParameter(f"--map takes 'Header=field' (or 'Header=-' to skip), not {item!r}")
+        out[header.strip()] = field.strip()
+    return out
+
+
+@app.command("import")
+def import_(
+    entity: Annotated[str, typer.Argument(help="people | accounts | activities | opportunities | campaigns")],
+    file: Annotated[Path, typer.Argument(help="CSV with a header row")],
+    map: Annotated[list[str] | None, typer.Option("--map", help="Header=field; repeatable")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Force an encoding (default: detect)")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Rows per transaction")] = None,
+    rejects: Annotated[Path | None, typer.Option(help="Where bad rows go (default FILE.rejects.csv)")] = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Import a CSV file. Bad rows go to a rejects file with the reason; the rest land."""
+    from leadloop.capture.importer import run_import
+
+    settings = _settings(database_url)
+    try:
+        overrides = _parse_maps(map or [])
+        db = _database(settings)
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, transient=False, disable=not sys.stderr.isatty(),
+        ) as progress:  # fmt: skip
+            task = progress.add_task(f"{entity} from {file.name}", total=None)
+            report = run_import(
+                db, entity, file, now=utcnow, overrides=overrides, encoding=encoding,
+                batch_size=batch_size or settings.import_batch_size, max_chars=settings.max_field_chars,
+                rejects_path=rejects, progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )  # fmt: skip
+    except LeadloopError as exc:
+        _fail(exc)
+        return
+    console.print(
+        f"[green]{report.rows:,} rows[/] from {file.name} ({report.encoding}, '{report.delimiter}'): "
+        f"{report.created:,} created, {report.updated:,} updated, {report.unchanged:,} unchanged, "
+        f"{report.rejected:,} rejected"
+    )
+    if report.unmapped:
+        console.print(f"Kept as custom attributes (no standard field): {', '.join(report.unmapped)}")
+    for warning, n in report.warnings.most_common():
+        console.print(f"[yellow]warning[/] ×{n}: {warning} (raw value kept on the record)")
+    if report.rejects_path:
+        console.print(f"[yellow]Rejected rows and reasons:[/] {report.rejects_path}")
+
+
+@app.command()
+def export(
+    entity: Annotated[str, typer.Argument(help="people | accounts | leads | activities")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write ('-' for stdout)")],
+    database_url: DbUrl = None,
+) -> None:
+    """Export to CSV in the contract's field names (formula cells neutralised)."""
+    from leadloop.capture.export import export_csv
+
+    db = _database(_settings(database_url))
+    try:
+        if str(out) == "-":
+            n = export_csv(db, entity, sys.stdout)
+        else:
+            tmp = out.with_name(out.name + ".part")
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                n = export_csv(db, entity, fh)
+            tmp.replace(out)
+    except LeadloopError as exc:
+        _fail(exc)
+        return
+    console.print(f"[green]{n:,} {entity}[/] written to {out}")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="admin | marketing | manager | rep | partner")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    database_url: DbUrl = None,
+) -> None:  # fmt: skip
+    from leadloop.auth.handlers import create_user
+
+    db = _database(_settings(database_url))
+    try:
+        with db.write() as session:
+            uid = create_user(session, email=email, name=name, role=role, password=password, now=utcnow())
+    except LeadloopError as exc:
+        _fail(exc)
+        return
+    console.print(f"[green]user #{uid}[/] {email} ({role}) created")
+
+
+@keys_app.command("create")
+def apikeys_create(
+    user: Annotated[str, typer.Option(help="e-mail of the user the key acts as")],
+    name: Annotated[str, typer.Option(help="what the key is for")], database_url: DbUrl = None,
+) -> None:  # fmt: skip
+    from leadloop.auth.handlers import create_api_key
+
+    db = _database(_settings(database_url))
+    try:
+        with db.write() as session:
+            token = create_api_key(session, user_email=user, name=name, now=utcnow())
+    except LeadloopError as exc:
+        _fail(exc)
+        return
+    console.print("API key (shown once; send it as 'Authorization: Bearer <key>'):")
+    print(token)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DbUrl = None) -> None:
+    """Apply the migrations."""
+    _database(_settings(database_url)).dispose()
+    console.print("[green]database is at the latest migration[/]")
+
+
+@db_app.command("check")
+def db_check(database_url: DbUrl = None) -> None:
+    """Fail if the models and the migrations disagree."""
+    from leadloop.store.migrate import check
+
+    db = _database(_settings(database_url))
+    check(db.engine)
+    console.print("[green]models and migrations agree[/]")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

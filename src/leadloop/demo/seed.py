@@ -1,0 +1,102 @@
+"""`leadloop demo`: load a simulated world through the real capture path, plus users to sign in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from leadloop.auth.handlers import create_user
+from leadloop.capture import handlers as h
+from leadloop.capture import model as m
+from leadloop.demo.world import World, build_world
+from leadloop.store.db import Database
+from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Partner, Person, Team, User
+
+DEMO_PASSWORD = "leadloop-demo"
+DEMO_USERS = (
+    ("admin@demo.leadloop.dev", "Ada Admin", "admin", None),
+    ("marketing@demo.leadloop.dev", "Maya Marketing", "marketing", None),
+    ("manager@demo.leadloop.dev", "Manuel Manager", "manager", "Sales EMEA"),
+    ("rep1@demo.leadloop.dev", "Rita Rep", "rep", "Sales EMEA"),
+    ("rep2@demo.leadloop.dev", "Rafael Rep", "rep", "Sales EMEA"),
+    ("rep3@demo.leadloop.dev", "Rosa Rep", "rep", "Sales Americas"),
+    ("rep4@demo.leadloop.dev", "Ravi Rep", "rep", "Sales Americas"),
+    ("partner@demo.leadloop.dev", "Paula Partner", "partner", None),
+)
+
+
+@dataclass
+class DemoSummary:
+    counts: dict[str, int] = field(default_factory=dict)
+    logins: list[tuple[str, str]] = field(default_factory=list)
+    password: str = DEMO_PASSWORD
+
+
+def _batches(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def load_world(db: Database, world: World, *, now: datetime, batch: int = 2000) -> None:
+    """Every record through parse_* and the ingest handlers, as an import would."""
+
+    def run(items: list[Any], store: Callable[..., Any]) -> None:
+        for part in _batches(items, batch):
+            with db.write() as session:
+                store(session, part, now=now)
+
+    run([m.parse_campaign(r) for r in world.campaigns], h.upsert_campaigns)
+    run([m.parse_account(r) for r in world.accounts], h.upsert_accounts)
+    people = [m.parse_person(r) for r in world.people]
+    for part in _batches(people, batch):
+        with db.write() as session:
+            acts = [
+                m.ActivityIn(type="list_import", occurred_at=p.created_at or now, channel="import", email=p.email,
+                             dedupe_key=f"demo:{p.external_id}", campaign=None)
+                for p in part
+            ]  # fmt: skip
+            h.ingest_people(session, part, now=now, source="demo", activities=list(acts))
+    acts = [m.parse_activity(r, now=now + timedelta(minutes=1)) for r in world.activities]
+    for part in _batches(acts, batch):
+        with db.write() as session:
+            h.ingest_activities(session, part, now=now, source="demo")
+    run([m.parse_opportunity(r, now=now) for r in world.opportunities], h.upsert_opportunities)
+
+
+def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: datetime) -> DemoSummary:
+    world = build_world(seed=seed, n_accounts=n_accounts, n_people=n_people, now=now)
+    load_world(db, world, now=now)
+    summary = DemoSummary()
+    with db.write() as session:
+        teams: dict[str, int] = {}
+        for team in ("Sales EMEA", "Sales Americas"):
+            tid = session.scalar(sa.insert(Team).returning(Team.id).values(name=team, is_queue=False, created_at=now))
+            assert tid is not None
+            teams[team] = tid
+        partner_id = session.scalar(
+            sa.insert(Partner).returning(Partner.id).values(name="Northwind Resellers", email="leads@northwind.example", created_at=now)
+        )
+        reps = []
+        for email, name, role, team in DEMO_USERS:
+            uid = create_user(
+                session, email=email, name=name, role=role, password=DEMO_PASSWORD, now=now,
+                team_id=teams.get(team) if team else None, partner_id=partner_id if role == "partner" else None,
+            )  # fmt: skip
+            if role == "rep":
+                reps.append(uid)
+            summary.logins.append((email, role))
+        # Leads that became opportunities were worked by reps: give them owners in the demo story.
+        worked = session.scalars(sa.select(Lead.id).where(Lead.stage.in_(("opportunity", "won", "lost"))).order_by(Lead.id)).all()
+        for i, lead_id in enumerate(worked):
+            session.execute(
+                sa.update(Lead).where(Lead.id == lead_id).values(owner_user_id=reps[i % len(reps)], owner_team_id=None)
+            )
+    with db.read() as session:
+        for label, table in (("accounts", Account), ("people", Person), ("campaigns", Campaign), ("activities", Activity),
+                             ("leads", Lead), ("opportunities", Opportunity), ("users", User)):  # fmt: skip
+            summary.counts[label] = session.scalar(sa.select(sa.func.count()).select_from(table)) or 0
+    return summary

@@ -1,0 +1,283 @@
+"""The simulated world: accounts with latent fit and intent, their people, campaigns, twelve months of
+activity and the opportunities it led to. Seeded and pure: the same seed gives the same world.
+
+Records come out as contract field maps (strings), exactly what a CSV import or the API would carry,
+so the demo, the tests and the benchmarks all go through the real capture path.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from leadloop.demo import names as N
+
+Record = dict[str, str]
+
+
+@dataclass
+class World:
+    accounts: list[Record] = field(default_factory=list)
+    people: list[Record] = field(default_factory=list)
+    campaigns: list[Record] = field(default_factory=list)
+    activities: list[Record] = field(default_factory=list)
+    opportunities: list[Record] = field(default_factory=list)
+    # Hidden truth for quality benchmarks: account external id -> (fit, intent).
+    latent: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def _ascii(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if c.isascii() and (c.isalnum() or c in " -.'"))
+
+
+def _slug(text: str) -> str:
+    return "".join(c for c in _ascii(text).lower() if c.isalnum())
+
+
+def _pick_weighted(rng: random.Random, items: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([i[0] for i in items], weights=[i[1] for i in items])[0]
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _business_time(rng: random.Random, t: datetime) -> datetime:
+    """Move a moment onto a weekday during office hours (UTC, roughly)."""
+    while t.weekday() >= 5:
+        t -= timedelta(days=1)
+    return t.replace(hour=rng.choices(range(24), weights=[1] * 7 + [6, 10, 12, 12, 10, 8, 10, 12, 12, 10, 6, 3] + [1] * 5)[0],
+                     minute=rng.randrange(60), second=rng.randrange(60), microsecond=0)  # fmt: skip
+
+
+def make_accounts(rng: random.Random, n: int) -> tuple[list[Record], dict[str, tuple[float, float]], dict[str, str]]:
+    accounts: list[Record] = []
+    latent: dict[str, tuple[float, float]] = {}
+    domains: dict[str, str] = {}
+    used: set[str] = set()
+    for i in range(n):
+        country = _pick_weighted(rng, N.COUNTRIES)
+        while True:
+            core = f"{rng.choice(N.COMPANY_A)} {rng.choice(N.COMPANY_B)}"
+            if core not in used or len(used) > len(N.COMPANY_A) * len(N.COMPANY_B) * 0.8:
+                break
+        if core in used:
+            core = f"{core} {i}"
+        used.add(core)
+        name = f"{core} {rng.choice(N.SUFFIXES.get(country, ('Inc.',)))}"
+        domain = _slug(core) + N.TLD[country]
+        industry, sic, naics, bias, rev_per = rng.choice(N.INDUSTRIES)
+        employees = max(2, int(math.exp(rng.gauss(4.6, 1.6))))
+        revenue = int(employees * rev_per * 1000 * rng.uniform(0.6, 1.5))
+        city, state, postcode = rng.choice(N.CITIES[country])
+        size_fit = min(1.0, math.log10(employees) / 4)
+        fit = max(0.0, min(1.0, 0.55 * bias + 0.45 * size_fit + rng.gauss(0, 0.12)))
+        intent = rng.betavariate(1.3, 3.5)
+        ext = f"A{i + 1:06d}"
+        latent[ext] = (fit, intent)
+        domains[ext] = domain
+        accounts.append({
+            "external_id": ext, "name": name, "domain": domain, "industry": industry, "employees": str(employees),
+            "annual_revenue": str(revenue), "country": country, "state": state, "city": city, "postcode": postcode,
+            "sic_code": sic, "naics_code": naics, "sites": str(max(1, employees // rng.randint(150, 900))),
+        })  # fmt: skip
+    # About one account in twenty is a subsidiary of a larger one.
+    big = [a for a in accounts if int(a["employees"]) > 2000]
+    for a in rng.sample(accounts, k=min(len(accounts) // 20, len(accounts))):
+        if big:
+            parent = rng.choice(big)
+            if parent is not a and "parent_external_id" not in parent:
+                a["parent_external_id"] = parent["external_id"]
+    return accounts, latent, domains
+
+
+def make_people(
+    rng: random.Random, n: int, accounts: list[Record], domains: dict[str, str], now: datetime
+) -> tuple[list[Record], dict[str, tuple[str, float]]]:
+    people: list[Record] = []
+    relevance: dict[str, tuple[str, float]] = {}
+    weights = [math.log2(int(a["employees"]) + 2) for a in accounts]
+    seen_emails: set[str] = set()
+    for i in range(n):
+        acct = rng.choices(accounts, weights=weights)[0]
+        country = acct["country"]
+        first, last = rng.choice(N.FIRST), rng.choice(N.LAST)
+        dept, dept_rel = rng.choice(N.DEPARTMENTS)
+        level = rng.choices(N.SENIORITIES, weights=[s[3] for s in N.SENIORITIES])[0]
+        seniority, title_fmt, sen_rel, _ = level
+        f, l = _slug(first), _slug(last)
+        local = rng.choice((f"{f}.{l}", f"{f[:1]}{l}", f"{f}", f"{f}_{l}", f"{l}.{f}"))
+        free = rng.random() < 0.12
+        domain = rng.choice(N.FREE_MAIL) if free else domains[acct["external_id"]]
+        email = f"{local}@{domain}"
+        k = 2
+        while email in seen_emails:
+            email = f"{local}{k}@{domain}"
+            k += 1
+        seen_emails.add(email)
+        ext = f"P{i + 1:07d}"
+        relevance[ext] = (acct["external_id"], dept_rel * 0.5 + sen_rel * 0.5)
+        created = now - timedelta(days=rng.uniform(30, 720))
+        person: Record = {
+            "external_id": ext, "account_external_id": acct["external_id"] if rng.random() < 0.7 else "",
+            "email": email if rng.random() < 0.97 else email.upper(), "first_name": first, "last_name": last,
+            "title": title_fmt.format(d=dept), "seniority": seniority, "department": dept,
+            "phone": N.PHONE_PREFIX[country] + f"{rng.randrange(10000):04d}" if rng.random() < 0.6 else "",
+            "company": acct["name"], "website": "" if free else f"https://www.{domains[acct['external_id']]}/",
+            "country": country if rng.random() < 0.8 else {"US": "United States", "GB": "UK", "DE": "Germany"}.get(country, country),
+            "state": acct["state"], "city": acct["city"], "postcode": acct["postcode"],
+            "lead_source": rng.choice(("Web", "Event", "Partner", "Paid Search", "Content", "Referral", "List")),
+            "created_at": _iso(created), "email_opt_in": rng.choice(("true", "true", "true", "false", "")),
+        }  # fmt: skip
+        people.append({k: v for k, v in person.items() if v})
+    return people, relevance
+
+
+def make_campaigns(now: datetime) -> list[Record]:
+    out = []
+    for i, (name, channel, cost) in enumerate(N.CAMPAIGNS):
+        start = now - timedelta(days=360 - i * 20)
+        out.append({
+            "external_id": f"C{i + 1:03d}", "name": name, "channel": channel, "cost": str(cost),
+            "started_at": _iso(start), "ended_at": _iso(min(now, start + timedelta(days=120))),
+        })  # fmt: skip
+    return out
+
+
+_TYPE_WEIGHTS = (
+    ("page_view", 30), ("email_sent", 12), ("email_open", 16), ("email_click", 7), ("content_download", 5),
+    ("pricing_page_view", 4), ("webinar_registered", 3), ("webinar_attended", 2), ("event_attended", 1),
+    ("form_submit", 2), ("demo_request", 1), ("trial_signup", 1), ("careers_page_view", 2), ("email_reply", 1),
+    ("ad_click", 4), ("unsubscribe", 0), ("chat", 1),
+)  # fmt: skip
+_INTENT_TYPES = {"pricing_page_view": 3.0, "demo_request": 6.0, "trial_signup": 5.0, "form_submit": 2.5, "webinar_attended": 1.5}
+_CAMPAIGN_FOR = {
+    "email_sent": ("Newsletter", "Nurture – analytics"), "email_open": ("Newsletter", "Nurture – analytics"),
+    "email_click": ("Newsletter", "Nurture – analytics"), "webinar_registered": ("Webinar: Data maturity", "Webinar: Automation ROI"),
+    "webinar_attended": ("Webinar: Data maturity", "Webinar: Automation ROI"),
+    "event_attended": ("Trade show – SaaStr", "Trade show – Web Summit"),
+    "ad_click": ("Search – brand", "Search – competitors", "LinkedIn – ABM Q1", "LinkedIn – ABM Q3"),
+    "content_download": ("eBook: Lead scoring",), "form_submit": ("Search – brand", "LinkedIn – ABM Q3", "Organic", "Review sites"),
+    "demo_request": ("Search – competitors", "Organic", "Partner referrals", "Review sites"),
+}  # fmt: skip
+
+
+def make_activities(
+    rng: random.Random, people: list[Record], relevance: dict[str, tuple[str, float]],
+    latent: dict[str, tuple[float, float]], interest: dict[str, str], now: datetime, per_person: float,
+) -> list[Record]:  # fmt: skip
+    out: list[Record] = []
+    centre = {a: now - timedelta(days=rng.uniform(0, 330)) for a in latent}
+    for p in people:
+        acct, rel = relevance[p["external_id"]]
+        fit, intent = latent[acct]
+        n = _poisson(rng, per_person * (0.25 + 1.6 * intent) * (0.4 + rel))
+        weights = [w * (_INTENT_TYPES.get(t, 1.0) ** (2 * intent - 0.5)) for t, w in _TYPE_WEIGHTS]
+        types = rng.choices([t for t, _ in _TYPE_WEIGHTS], weights=weights, k=n)
+        if rng.random() < 0.01:
+            types.append("unsubscribe")
+        for t in types:
+            if rng.random() < 0.6:
+                at = centre[acct] + timedelta(days=rng.gauss(0, 25))
+            else:
+                at = now - timedelta(days=rng.uniform(0, 365))
+            at = _business_time(rng, min(now - timedelta(hours=1), max(now - timedelta(days=365), at)))
+            rec: Record = {"email": p["email"].lower(), "occurred_at": _iso(at), "type": t}
+            if t in _CAMPAIGN_FOR and rng.random() < 0.8:
+                rec["campaign"] = rng.choice(_CAMPAIGN_FOR[t])
+            if t in ("form_submit", "demo_request", "trial_signup", "pricing_page_view", "content_download", "webinar_attended"):
+                rec["product"] = interest[acct] if rng.random() < 0.85 else rng.choice(N.PRODUCTS)
+            if t in ("page_view", "pricing_page_view", "careers_page_view"):
+                rec["url"] = {"pricing_page_view": "/pricing", "careers_page_view": "/careers"}.get(t, rng.choice(("/", "/blog/lead-scoring", "/product", "/customers")))
+            if t in ("email_sent",):
+                rec["direction"] = "outbound"
+            out.append(rec)
+    out.sort(key=lambda r: r["occurred_at"])
+    return out
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    if lam > 30:
+        return max(0, int(rng.gauss(lam, math.sqrt(lam))))
+    limit, k, prod = math.exp(-lam), 0, rng.random()
+    while prod > limit:
+        k += 1
+        prod *= rng.random()
+    return k
+
+
+def make_opportunities(
+    rng: random.Random, activities: list[Record], people_by_email: dict[str, Record], relevance: dict[str, tuple[str, float]],
+    latent: dict[str, tuple[float, float]], accounts: dict[str, Record], now: datetime,
+) -> list[Record]:  # fmt: skip
+    """Opportunities follow hand-raises; winning depends on the hidden fit and intent, not on any
+    scoring rule, so that a scoring model has something real to learn."""
+    first_raise: dict[str, tuple[str, Record]] = {}
+    for a in activities:
+        if a["type"] in ("demo_request", "trial_signup", "form_submit"):
+            person = people_by_email.get(a["email"])
+            if person is None:
+                continue
+            acct = relevance[person["external_id"]][0]
+            first_raise.setdefault(acct, (a["occurred_at"], person))
+    out: list[Record] = []
+    for i, (acct, (at, person)) in enumerate(sorted(first_raise.items())):
+        fit, intent = latent[acct]
+        if rng.random() > 0.12 + 0.55 * fit * intent + 0.2 * intent:
+            continue
+        created = datetime.fromisoformat(at.replace("Z", "+00:00")) + timedelta(days=rng.uniform(1, 20))
+        if created >= now:
+            continue
+        emp = int(accounts[acct]["employees"])
+        amount = round(max(3000.0, math.exp(rng.gauss(math.log(8000 + emp * 25), 0.5))), -2)
+        rec: Record = {
+            "external_id": f"O{i + 1:06d}", "account_external_id": acct, "person_external_id": person["external_id"],
+            "product": rng.choice(N.PRODUCTS) if rng.random() < 0.2 else "", "created_at": _iso(created),
+            "amount": f"{amount:.0f}",
+        }  # fmt: skip
+        age = (now - created).days
+        p_win = 1 / (1 + math.exp(-(-2.2 + 3.0 * fit + 2.0 * intent)))
+        if age > 45 or rng.random() < age / 45:
+            closed = min(now - timedelta(hours=1), created + timedelta(days=rng.uniform(20, 120)))
+            won = rng.random() < p_win
+            rec.update({"outcome": "won" if won else "lost", "stage": "Closed Won" if won else "Closed Lost", "closed_at": _iso(closed)})
+            if not won:
+                rec["lost_reason"] = rng.choice(("Price", "No decision", "Competitor", "Timing", "No budget"))
+        else:
+            rec.update({"outcome": "open", "stage": rng.choice(("Discovery", "Proposal", "Negotiation"))})
+        out.append({k: v for k, v in rec.items() if v})
+    return out
+
+
+def build_world(*, seed: int, n_accounts: int, n_people: int, now: datetime, per_person: float = 9.0) -> World:
+    rng = random.Random(seed)
+    accounts, latent, domains = make_accounts(rng, n_accounts)
+    interest = {a: rng.choice(N.PRODUCTS) for a in latent}
+    people, relevance = make_people(rng, n_people, accounts, domains, now)
+    campaigns = make_campaigns(now)
+    activities = make_activities(rng, people, relevance, latent, interest, now, per_person)
+    by_email = {p["email"].lower(): p for p in people}
+    opps = make_opportunities(rng, activities, by_email, relevance, latent, {a["external_id"]: a for a in accounts}, now)
+    return World(accounts, people, campaigns, activities, opps, latent)
+
+
+def make_people_rows(n: int, *, seed: int = 1, n_accounts: int | None = None) -> list[Record]:
+    """Standalone people rows at scale (the import benchmark): fast, realistic, unique e-mails."""
+    rng = random.Random(seed)
+    n_accounts = n_accounts or max(1, n // 4)
+    accounts, _, domains = make_accounts(rng, min(n_accounts, 5000))
+    rows: list[Record] = []
+    for i in range(n):
+        acct = accounts[i % len(accounts)]
+        first, last = rng.choice(N.FIRST), rng.choice(N.LAST)
+        domain = domains[acct["external_id"]] if rng.random() > 0.12 else rng.choice(N.FREE_MAIL)
+        rows.append({
+            "external_id": f"B{i:08d}", "email": f"{_slug(first)}.{_slug(last)}.{i}@{domain}", "first_name": first,
+            "last_name": last, "company": acct["name"], "title": "Head of Operations", "country": acct["country"],
+            "phone": N.PHONE_PREFIX[acct["country"]] + f"{i % 10000:04d}" if i % 2 == 0 else "",
+            "city": acct["city"], "lead_source": "List",
+        })  # fmt: skip
+    return rows

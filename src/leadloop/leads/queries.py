@@ -1,0 +1,120 @@
+"""The leads list: filter, sort and paginate on the server."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.store.tables import Account, Lead, Partner, Team, User
+
+STAGES = ("inquiry", "mql", "sal", "sql", "opportunity", "won", "lost", "rejected", "nurture", "recycled")
+SORTS: dict[str, Any] = {
+    "account": Account.name,
+    "product": Lead.product,
+    "stage": Lead.stage,
+    "owner": sa.func.coalesce(User.name, Team.name, Partner.name),
+    "opened": Lead.opened_at,
+    "last_activity": Lead.last_activity_at,
+    "activities": Lead.activity_count,
+    "contacts": Lead.contact_count,
+}
+PAGE_SIZES = (25, 50, 100)
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    q: str | None = None
+    stage: str | None = None
+    product: str | None = None
+    owner: str | None = None  # "user:ID" | "queue:ID" | "partner:ID"
+    sort: str = "last_activity"
+    dir: str = "desc"
+    page: int = 1
+    per_page: int = 25
+
+    def clean(self) -> LeadFilter:
+        return LeadFilter(
+            q=(self.q or "").strip()[:200] or None,
+            stage=self.stage if self.stage in STAGES else None,
+            product=(self.product or "").strip()[:100] or None,
+            owner=self.owner if self.owner and self.owner.split(":")[0] in ("user", "queue", "partner") else None,
+            sort=self.sort if self.sort in SORTS else "last_activity",
+            dir="asc" if self.dir == "asc" else "desc",
+            page=max(1, self.page),
+            per_page=self.per_page if self.per_page in PAGE_SIZES else 25,
+        )
+
+
+@dataclass
+class LeadRow:
+    id: int
+    account_id: int
+    account: str
+    domain: str | None
+    product: str
+    stage: str
+    owner: str
+    owner_type: str
+    opened_at: datetime
+    last_activity_at: datetime
+    activity_count: int
+    contact_count: int
+
+
+@dataclass
+class LeadsPage:
+    filter: LeadFilter
+    rows: list[LeadRow]
+    total: int
+    products: list[str] = field(default_factory=list)
+    owners: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.filter.per_page))
+
+
+def list_leads(session: Session, f: LeadFilter) -> LeadsPage:
+    f = f.clean()
+    owner_name = sa.func.coalesce(User.name, Team.name, Partner.name)
+    base = (
+        sa.select(Lead.id)
+        .join(Account, Account.id == Lead.account_id)
+        .outerjoin(User, User.id == Lead.owner_user_id)
+        .outerjoin(Team, Team.id == Lead.owner_team_id)
+        .outerjoin(Partner, Partner.id == Lead.owner_partner_id)
+    )
+    if f.q:
+        like = f"%{f.q.lower()}%"
+        base = base.where(sa.or_(sa.func.lower(Account.name).like(like), sa.func.lower(Account.domain).like(like)))
+    if f.stage:
+        base = base.where(Lead.stage == f.stage)
+    if f.product:
+        base = base.where(Lead.product == f.product)
+    if f.owner:
+        kind, _, raw = f.owner.partition(":")
+        col = {"user": Lead.owner_user_id, "queue": Lead.owner_team_id, "partner": Lead.owner_partner_id}[kind]
+        base = base.where(col == (int(raw) if raw.isdigit() else -1))
+    total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
+    order = SORTS[f.sort]
+    stmt = (
+        base.with_only_columns(
+            Lead.id, Lead.account_id, Account.name, Account.domain, Lead.product, Lead.stage, owner_name,
+            sa.case((Lead.owner_user_id.is_not(None), "user"), (Lead.owner_team_id.is_not(None), "queue"), else_="partner"),
+            Lead.opened_at, Lead.last_activity_at, Lead.activity_count, Lead.contact_count,
+        )
+        .order_by(order.asc() if f.dir == "asc" else order.desc(), Lead.id.desc())
+        .limit(f.per_page)
+        .offset((f.page - 1) * f.per_page)
+    )  # fmt: skip
+    rows = [LeadRow(*r) for r in session.execute(stmt).all()]
+    products = list(session.scalars(sa.select(Lead.product).distinct().order_by(Lead.product)).all())
+    owners = [(f"user:{i}", n) for i, n in session.execute(sa.select(User.id, User.name).where(User.id.in_(
+        sa.select(Lead.owner_user_id).distinct()))).all()]  # fmt: skip
+    owners += [(f"queue:{i}", n) for i, n in session.execute(sa.select(Team.id, Team.name).where(Team.is_queue)).all()]
+    return LeadsPage(f, rows, total, products, owners)

@@ -1,0 +1,33 @@
+"""One typed settings object. Built by the app factory or the CLI, never at import time."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADLOOP_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./leadloop.db"
+    secret_key: str = Field(
+        default="dev-only-secret-change-me",
+        description="Signs session cookies and CSRF tokens. Set LEADLOOP_SECRET_KEY in production.",
+    )
+    session_max_age_s: int = 14 * 24 * 3600
+    secure_cookies: bool = False
+
+    # Web-to-lead: a per-IP token bucket; no daily cap.
+    form_rate_per_minute: float = 30.0
+    form_burst: int = 20
+    form_allowed_redirect_hosts: list[str] = Field(default_factory=list)
+
+    # Capture
+    import_batch_size: int = 2000
+    max_field_chars: int = 65_536
+    max_api_batch: int = 5_000
+    default_product: str = "general"
+    sqlite_busy_timeout_ms: int = 30_000
+
+    log_json: bool = True
+    log_level: str = "INFO"

@@ -1,0 +1,239 @@
+"""The warehouse schema. The activity log is the truth; the rest is derived or reference data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from leadloop.store.types import JSONType, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+Money = sa.Numeric(18, 2)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    # A queue is a team that can own leads directly (e.g. "Marketing nurture").
+    is_queue: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))
+    partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    prefix: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(300), unique=True)
+    channel: Mapped[str | None] = mapped_column(sa.String(50))
+    cost: Mapped[Decimal | None] = mapped_column(Money)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    utm_source: Mapped[str | None] = mapped_column(sa.String(200))
+    utm_medium: Mapped[str | None] = mapped_column(sa.String(200))
+    utm_campaign: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    created_at: Mapped[datetime]
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(300))
+    # cleanco-stripped, case-folded name: how a domain-less account is found again.
+    name_key: Mapped[str] = mapped_column(sa.String(300), index=True)
+    domain: Mapped[str | None] = mapped_column(sa.String(253), unique=True)
+    industry: Mapped[str | None] = mapped_column(sa.String(200))
+    employees: Mapped[int | None]
+    annual_revenue: Mapped[Decimal | None] = mapped_column(Money)
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    state: Mapped[str | None] = mapped_column(sa.String(100))
+    city: Mapped[str | None] = mapped_column(sa.String(200))
+    postcode: Mapped[str | None] = mapped_column(sa.String(20))
+    sic_code: Mapped[str | None] = mapped_column(sa.String(10))
+    naics_code: Mapped[str | None] = mapped_column(sa.String(10))
+    sites: Mapped[int | None]
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    parent_external_id: Mapped[str | None] = mapped_column(sa.String(200))
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    email: Mapped[str | None] = mapped_column(sa.String(320), unique=True)
+    email_kind: Mapped[str | None] = mapped_column(sa.String(12))  # corporate | free | disposable
+    first_name: Mapped[str | None] = mapped_column(sa.String(200))
+    last_name: Mapped[str | None] = mapped_column(sa.String(200))
+    title: Mapped[str | None] = mapped_column(sa.String(300))
+    seniority: Mapped[str | None] = mapped_column(sa.String(50))
+    department: Mapped[str | None] = mapped_column(sa.String(100))
+    phone: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    company: Mapped[str | None] = mapped_column(sa.String(300))
+    website: Mapped[str | None] = mapped_column(sa.String(253))
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    state: Mapped[str | None] = mapped_column(sa.String(100))
+    city: Mapped[str | None] = mapped_column(sa.String(200))
+    postcode: Mapped[str | None] = mapped_column(sa.String(20))
+    lead_source: Mapped[str | None] = mapped_column(sa.String(100))
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
+    email_opt_in: Mapped[bool | None]
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Lead(Base):
+    """One account x one product interest, owned by exactly one user, queue or partner."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "product"),
+        sa.CheckConstraint(
+            "(CASE WHEN owner_user_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN owner_team_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN owner_partner_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_owner",
+        ),
+        sa.Index("ix_leads_stage_last_activity", "stage", "last_activity_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
+    product: Mapped[str] = mapped_column(sa.String(100))
+    stage: Mapped[str] = mapped_column(sa.String(20))
+    owner_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    owner_team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))
+    owner_partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"))
+    source: Mapped[str | None] = mapped_column(sa.String(100))
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
+    opened_at: Mapped[datetime]
+    stage_changed_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime]
+    activity_count: Mapped[int] = mapped_column(default=0)
+    contact_count: Mapped[int] = mapped_column(default=0)
+
+
+class Activity(Base):
+    """Append-only. Never updated, never deleted (erasure is itself an event)."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        sa.Index("ix_activities_person_time", "person_id", "occurred_at"),
+        sa.Index("ix_activities_account_time", "account_id", "occurred_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What makes a retry a no-op: "ext:<external_id>", "idem:<key>" or a content fingerprint.
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(200))
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    visitor_id: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    type: Mapped[str] = mapped_column(sa.String(50))
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    channel: Mapped[str | None] = mapped_column(sa.String(50))
+    direction: Mapped[str | None] = mapped_column(sa.String(10))
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
+    product: Mapped[str | None] = mapped_column(sa.String(100))
+    value: Mapped[Decimal | None] = mapped_column(Money)
+    url: Mapped[str | None] = mapped_column(sa.String(2048))
+    source: Mapped[str] = mapped_column(sa.String(20))  # api | form | import | demo | system
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Opportunity(Base):
+    __tablename__ = "opportunities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
+    lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leads.id"))
+    product: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    stage: Mapped[str | None] = mapped_column(sa.String(50))
+    outcome: Mapped[str] = mapped_column(sa.String(10))  # won | lost | open
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    lost_reason: Mapped[str | None] = mapped_column(sa.String(300))
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int]
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class ImportRun(Base):
+    """One `leadloop import` run: what came in, what was rejected, and why."""
+
+    __tablename__ = "import_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(sa.String(20))
+    filename: Mapped[str] = mapped_column(sa.String(1000))
+    file_sha256: Mapped[str] = mapped_column(sa.String(64))
+    encoding: Mapped[str] = mapped_column(sa.String(20))
+    delimiter: Mapped[str] = mapped_column(sa.String(4))
+    rows_total: Mapped[int] = mapped_column(default=0)
+    rows_created: Mapped[int] = mapped_column(default=0)
+    rows_updated: Mapped[int] = mapped_column(default=0)
+    rows_rejected: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(sa.String(20))  # running | done | failed
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

@@ -1,0 +1,60 @@
+"""Person and account pages with their timelines; people search; JSON twins."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from leadloop.timeline.queries import account_view, person_view, search_people
+from leadloop.web.deps import Ctx, Staff
+
+router = APIRouter()
+
+
+@router.get("/people", response_class=HTMLResponse, include_in_schema=False)
+def people_page(request: Request, ctx: Ctx, who: Staff, q: Annotated[str, Query(max_length=200)] = "") -> Any:
+    with ctx.db.read() as session:
+        found = search_people(session, q) if q.strip() else []
+    return ctx.templates.TemplateResponse(request, "people.html", {"q": q, "found": found, "who": who})
+
+
+@router.get("/people/{person_id}", response_class=HTMLResponse, include_in_schema=False)
+def person_page(request: Request, person_id: int, ctx: Ctx, who: Staff, before: int | None = None) -> Any:
+    with ctx.db.read() as session:
+        view = person_view(session, person_id, before=before)
+    return ctx.templates.TemplateResponse(request, "person.html", {"view": view, "who": who})
+
+
+@router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)
+def account_page(request: Request, account_id: int, ctx: Ctx, who: Staff, before: int | None = None) -> Any:
+    with ctx.db.read() as session:
+        view = account_view(session, account_id, before=before)
+    return ctx.templates.TemplateResponse(request, "account.html", {"view": view, "who": who})
+
+
+def _row(obj: Any, columns: list[str]) -> dict[str, Any]:
+    return {c: getattr(obj, c) for c in columns}
+
+
+_PERSON_COLS = [
+    "id", "external_id", "account_id", "email", "email_kind", "first_name", "last_name", "title", "seniority",
+    "department", "phone", "company", "website", "country", "state", "city", "postcode", "lead_source",
+    "email_opt_in", "attributes", "created_at", "updated_at",
+]  # fmt: skip
+
+
+@router.get("/api/v1/people/{person_id}", tags=["warehouse"])
+def person_api(person_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
+    with ctx.db.read() as session:
+        view = person_view(session, person_id)
+    return {
+        "person": _row(view.person, _PERSON_COLS),
+        "account": _row(view.account, ["id", "name", "domain", "external_id"]) if view.account else None,
+        "activity_total": view.activity_total,
+        "timeline": [
+            {k: getattr(t, k) for k in ("id", "type", "occurred_at", "channel", "campaign", "product", "url", "source")}
+            for t in view.timeline
+        ],
+    }

@@ -1,0 +1,151 @@
+"""The app factory: one Settings object in, one FastAPI app out. Nothing is built at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from leadloop import __version__
+from leadloop.auth.web import router as auth_router
+from leadloop.capture.intake import FieldErrors
+from leadloop.capture.vocab import KNOWN_TYPES
+from leadloop.capture.web import router as capture_router
+from leadloop.core.clock import Clock, utcnow
+from leadloop.core.errors import LeadloopError, UnknownActivityType
+from leadloop.core.logging import configure_logging, get_logger
+from leadloop.core.ratelimit import TokenBuckets
+from leadloop.leads.web import router as leads_router
+from leadloop.settings import Settings
+from leadloop.store.db import Database, make_engine
+from leadloop.timeline.web import router as timeline_router
+from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
+from leadloop.web.deps import NotAuthenticated, Staff, csrf_token
+from leadloop.web.middleware import RequestContext
+
+log = get_logger("leadloop.web")
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "text/html")
+
+
+def _error_page(request: Request, status: int, title: str, message: str, detail: list[str] | None = None) -> Response:
+    ctx: AppContext = request.app.state.ctx
+    return ctx.templates.TemplateResponse(
+        request, "error.html", {"status": status, "title": title, "message": message, "detail": detail or []},
+        status_code=status,
+    )  # fmt: skip
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, db: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    db = db or Database(make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms))
+    templates = Jinja2Templates(
+        directory=str(TEMPLATES_DIR),
+        context_processors=[lambda request: {"who": getattr(request.state, "principal", None)}],
+    )
+    templates.env.globals.update(csrf_token=csrf_token, version=__version__)
+    templates.env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
+    ctx = AppContext(
+        settings=settings, db=db, clock=clock, templates=templates,
+        form_limiter=TokenBuckets(rate_per_s=settings.form_rate_per_minute / 60, burst=settings.form_burst),
+        login_limiter=TokenBuckets(rate_per_s=10 / 60, burst=10),
+    )  # fmt: skip
+
+    app = FastAPI(
+        title="Leadloop", version=__version__, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+        description="Lead management: capture, dedupe, score, route, nurture and close the loop.",
+    )  # fmt: skip
+    app.state.ctx = ctx
+    app.add_middleware(
+        SessionMiddleware, secret_key=settings.secret_key, session_cookie="leadloop_session",
+        max_age=settings.session_max_age_s, same_site="lax", https_only=settings.secure_cookies,
+    )  # fmt: skip
+    app.add_middleware(RequestContext)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    for router in (auth_router, capture_router, leads_router, timeline_router):
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        ok = ctx.db.ping()
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "database": "reachable" if ok else "unreachable", "version": __version__},
+            status_code=200 if ok else 503,
+        )  # fmt: skip
+
+    @app.get("/", include_in_schema=False)
+    def home(who: Staff) -> Response:
+        return RedirectResponse("/leads", status_code=303)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(who: Staff) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json", title="Leadloop API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle-5.35.0.js",
+            swagger_css_url="/static/vendor/swagger-ui-5.35.0.css", swagger_favicon_url="/static/favicon.svg",
+        )  # fmt: skip
+
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
+        if _wants_html(request) and request.method == "GET":
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(FieldErrors)
+    async def field_errors(request: Request, exc: FieldErrors) -> Response:
+        return JSONResponse({"detail": exc.errors}, status_code=422)
+
+    @app.exception_handler(UnknownActivityType)
+    async def unknown_type(request: Request, exc: UnknownActivityType) -> Response:
+        return JSONResponse({"detail": str(exc), "known_types": KNOWN_TYPES}, status_code=422)
+
+    @app.exception_handler(LeadloopError)
+    async def leadloop_error(request: Request, exc: LeadloopError) -> Response:
+        if _wants_html(request):
+            titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Check your input"}
+            return _error_page(request, exc.status_code, titles.get(exc.status_code, "Something is wrong"), str(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(request: Request, exc: RequestValidationError) -> Response:
+        errors: list[dict[str, Any]] = [
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
+        if _wants_html(request):
+            lines = [f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in errors]
+            return _error_page(request, 422, "Check your input", "Some values could not be read.", lines)
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_html(request):
+            message = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
+            return _error_page(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", message)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.exception("http.unhandled", error=type(exc).__name__)
+        rid = str(structlog.contextvars.get_contextvars().get("request_id", ""))
+        if _wants_html(request):
+            return _error_page(request, 500, "Something broke on our side",
+                               "The error was logged. Try again; if it keeps happening, give this to your admin.",
+                               [f"request id: {rid}"] if rid else None)  # fmt: skip
+        return JSONResponse({"detail": "internal error; it was logged"}, status_code=500)

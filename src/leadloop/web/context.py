@@ -1,0 +1,33 @@
+"""What every request can reach: settings, database, clock, templates, rate limiters."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from leadloop.core.clock import Clock
+from leadloop.core.events import EventBus
+from leadloop.core.ratelimit import TokenBuckets
+from leadloop.settings import Settings
+from leadloop.store.db import Database
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    clock: Clock
+    templates: Jinja2Templates
+    form_limiter: TokenBuckets
+    login_limiter: TokenBuckets
+    bus: EventBus = field(default_factory=EventBus)
+    monotonic: Clock | None = None
+
+    def now_s(self) -> float:
+        return time.monotonic()

@@ -1,0 +1,98 @@
+"""Request dependencies: the context, the principal, role guards and CSRF."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from leadloop.auth import handlers as auth
+from leadloop.auth.model import ADMINS, ALL_ROLES, STAFF, WRITERS, Principal, Role
+from leadloop.core.errors import LeadloopError, PermissionDenied
+from leadloop.web.context import AppContext
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotAuthenticated(LeadloopError):
+    status_code = 401
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return str(token)
+
+
+async def check_csrf(request: Request) -> None:
+    """Cookie-authenticated writes must carry the session's token, in a header (HTMX, fetch) or
+    in the form. API keys are not cookies, so they need none."""
+    expected = request.session.get("csrf")
+    given = request.headers.get("x-csrf-token")
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get("csrf_token")
+        given = value if isinstance(value, str) else None
+    if not expected or not given or not hmac.compare_digest(str(expected), given):
+        raise PermissionDenied("the form's security token is missing or stale: reload the page and try again")
+
+
+def _api_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+class RoleGuard:
+    """The roles a route allows. Every route but the public ones declares one (a test checks)."""
+
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    async def __call__(self, request: Request) -> Principal:
+        ctx: AppContext = request.app.state.ctx
+        principal: Principal | None = None
+        token = _api_token(request)
+        with ctx.db.read() as session:
+            if token:
+                principal = auth.principal_for_api_key(session, token)
+                if principal is None:
+                    raise NotAuthenticated("the API key is not valid or was revoked")
+            elif (uid := request.session.get("uid")) is not None:
+                principal = auth.principal_for_user(session, int(uid))
+        if principal is None:
+            raise NotAuthenticated("please sign in")
+        if principal.via == "session" and request.method not in SAFE_METHODS:
+            await check_csrf(request)
+        if not principal.may(self.roles):
+            raise PermissionDenied(
+                f"your role ({principal.role.value}) may not do this; it needs one of: "
+                + ", ".join(sorted(r.value for r in self.roles))
+            )
+        request.state.principal = principal
+        return principal
+
+
+def require(roles: frozenset[Role]) -> Any:
+    return Depends(RoleGuard(roles))
+
+
+AnyUser = Annotated[Principal, require(ALL_ROLES)]
+Staff = Annotated[Principal, require(STAFF)]
+Writer = Annotated[Principal, require(WRITERS)]
+Admin = Annotated[Principal, require(ADMINS)]
