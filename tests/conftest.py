@@ -48,7 +48,9 @@ def pg_url(worker_id: str) -> Iterator[str]:
             conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     except sa.exc.OperationalError as exc:  # pragma: no cover - environment problem, said plainly
-        pytest.exit(f"PostgreSQL is not reachable at {PG_URL} ({exc.orig}); run `make system` first", returncode=3)
+        pytest.exit(
+            f"PostgreSQL is not reachable at {PG_URL} ({exc.orig}); run `make system` first", returncode=3
+        )
     url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     engine = make_engine(url)
     upgrade(engine)

@@ -25,7 +25,9 @@ app.add_typer(keys_app, name="apikeys")
 app.add_typer(db_app, name="db")
 console = Console(stderr=True)
 
-DbUrl = Annotated[str | None, typer.Option("--database-url", envvar="LEADLOOP_DATABASE_URL", help="SQLAlchemy URL")]
+DbUrl = Annotated[
+    str | None, typer.Option("--database-url", envvar="LEADLOOP_DATABASE_URL", help="SQLAlchemy URL")
+]
 
 
 def _settings(database_url: str | None) -> Settings:
@@ -150,7 +152,7 @@ def import_(
     if report.unmapped:
         console.print(f"Kept as custom attributes (no standard field): {', '.join(report.unmapped)}")
     for warning, n in report.warnings.most_common():
-        console.print(f"[yellow]warning[/] ×{n}: {warning} (raw value kept on the record)")
+        console.print(f"[yellow]warning[/] ({n} rows): {warning} (raw value kept on the record)")
     if report.rejects_path:
         console.print(f"[yellow]Rejected rows and reasons:[/] {report.rejects_path}")
 

@@ -27,7 +27,9 @@ def _rejects(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def test_salesforce_export_lands_normalised_and_linked(db: Database, clock: FrozenClock, make_csv: Callable[..., Path]) -> None:
+def test_salesforce_export_lands_normalised_and_linked(
+    db: Database, clock: FrozenClock, make_csv: Callable[..., Path]
+) -> None:
     path = make_csv(*SALESFORCE_LEADS, delimiter=";", encoding="cp1252")
     report = _import(db, clock, "people", path)
     assert (report.rows, report.created, report.rejected) == (5, 3, 2)
@@ -35,7 +37,12 @@ def test_salesforce_export_lands_normalised_and_linked(db: Database, clock: Froz
     with db.read() as s:
         asa = s.scalar(sa.select(Person).where(Person.external_id == "00Q1"))
         assert asa is not None
-        assert (asa.email, asa.first_name, asa.country, asa.phone) == ("asa.lindstrom@nordicdata.se", "Åsa", "SE", "+46850612345")
+        assert (asa.email, asa.first_name, asa.country, asa.phone) == (
+            "asa.lindstrom@nordicdata.se",
+            "Åsa",
+            "SE",
+            "+46850612345",
+        )
         assert asa.attributes == {"Favourite Colour": "blue"}
         assert asa.email_opt_in is True
         account = s.get_one(Account, asa.account_id)
@@ -46,15 +53,23 @@ def test_salesforce_export_lands_normalised_and_linked(db: Database, clock: Froz
         assert li is not None and li.email_kind == "free"
         # A free-mail address never creates a gmail.com account; the company name is used instead.
         assert s.get_one(Account, li.account_id).domain is None
-        assert s.scalar(sa.select(sa.func.count()).select_from(Account).where(Account.domain == "gmail.com")) == 0
-        assert s.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.type == "list_import")) == 3
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(Account).where(Account.domain == "gmail.com"))
+            == 0
+        )
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.type == "list_import"))
+            == 3
+        )
     rejects = _rejects(report.rejects_path)  # type: ignore[arg-type]
     assert [(r["_line"], r["Lead ID"]) for r in rejects] == [("5", "00Q4"), ("6", "00Q5")]
     assert "e-mail 'not-an-email' is not valid" in rejects[0]["_reason"]
     assert "country 'Atlantis' is not an ISO 3166" in rejects[1]["_reason"]
 
 
-def test_rerunning_a_file_updates_instead_of_duplicating(db: Database, clock: FrozenClock, make_csv: Callable[..., Path]) -> None:
+def test_rerunning_a_file_updates_instead_of_duplicating(
+    db: Database, clock: FrozenClock, make_csv: Callable[..., Path]
+) -> None:
     path = make_csv(*SALESFORCE_LEADS)
     first = _import(db, clock, "people", path)
     before = (count(db, Person), count(db, Account), count(db, Activity))
@@ -72,15 +87,21 @@ def test_rerunning_a_file_updates_instead_of_duplicating(db: Database, clock: Fr
         assert s.scalar(sa.select(Person.title).where(Person.external_id == "00Q1")) == "Chief Data Officer"
 
 
-def test_an_opt_out_survives_a_later_import_saying_opt_in(db: Database, clock: FrozenClock, make_csv: Callable[..., Path]) -> None:
+def test_an_opt_out_survives_a_later_import_saying_opt_in(
+    db: Database, clock: FrozenClock, make_csv: Callable[..., Path]
+) -> None:
     _import(db, clock, "people", make_csv(["Email", "Email Opt Out"], [["ann@acme.com", "yes"]]))
     _import(db, clock, "people", make_csv(["Email", "email_opt_in"], [["ann@acme.com", "true"]]))
     with db.read() as s:
         assert s.scalar(sa.select(Person.email_opt_in).where(Person.email == "ann@acme.com")) is False
 
 
-def test_same_person_twice_in_one_file_is_one_person(db: Database, clock: FrozenClock, make_csv: Callable[..., Path]) -> None:
-    path = make_csv(["email", "first_name", "title"], [["ann@acme.com", "Ann", ""], ["ANN@acme.com", "", "CFO"]])
+def test_same_person_twice_in_one_file_is_one_person(
+    db: Database, clock: FrozenClock, make_csv: Callable[..., Path]
+) -> None:
+    path = make_csv(
+        ["email", "first_name", "title"], [["ann@acme.com", "Ann", ""], ["ANN@acme.com", "", "CFO"]]
+    )
     report = _import(db, clock, "people", path, batch_size=100)
     assert count(db, Person) == 1 and report.created == 1
     with db.read() as s:
@@ -88,16 +109,22 @@ def test_same_person_twice_in_one_file_is_one_person(db: Database, clock: Frozen
         assert (ann.first_name, ann.title) == ("Ann", "CFO")
 
 
-def test_missing_required_column_writes_nothing(db: Database, clock: FrozenClock, make_csv: Callable[..., Path]) -> None:
+def test_missing_required_column_writes_nothing(
+    db: Database, clock: FrozenClock, make_csv: Callable[..., Path]
+) -> None:
     with pytest.raises(ImportFileError, match="no type column"):
         _import(db, clock, "activities", make_csv(["email", "occurred_at"], [["a@b.com", "2026-01-01"]]))
     assert count(db, Activity) == 0 and count(db, Person) == 0
 
 
-def test_oversized_field_and_ragged_row_are_rejected_the_rest_lands(db: Database, clock: FrozenClock, tmp_path: Path) -> None:
+def test_oversized_field_and_ragged_row_are_rejected_the_rest_lands(
+    db: Database, clock: FrozenClock, tmp_path: Path
+) -> None:
     path = tmp_path / "big.csv"
     path.write_text(
-        "email,title\nok1@acme.com,CEO\nbig@acme.com," + "x" * (10 * 1024 * 1024) + "\nrag@acme.com,CTO,extra\nok2@acme.com,CFO\n",
+        "email,title\nok1@acme.com,CEO\nbig@acme.com,"
+        + "x" * (10 * 1024 * 1024)
+        + "\nrag@acme.com,CTO,extra\nok2@acme.com,CFO\n",
         encoding="utf-8",
     )
     report = _import(db, clock, "people", path)
@@ -109,7 +136,9 @@ def test_oversized_field_and_ragged_row_are_rejected_the_rest_lands(db: Database
         assert set(s.scalars(sa.select(Person.email))) == {"ok1@acme.com", "ok2@acme.com"}
 
 
-def test_activities_unknown_type_and_repeats(db: Database, clock: FrozenClock, make_csv: Callable[..., Path]) -> None:
+def test_activities_unknown_type_and_repeats(
+    db: Database, clock: FrozenClock, make_csv: Callable[..., Path]
+) -> None:
     rows = [
         ["new.person@acme.com", "2026-10-01T10:00:00Z", "page_view", "/pricing"],
         ["new.person@acme.com", "2026-10-01T10:00:00Z", "page_view", "/pricing"],  # a real second view
@@ -126,7 +155,12 @@ def test_activities_unknown_type_and_repeats(db: Database, clock: FrozenClock, m
         person = s.scalars(sa.select(Person)).one()
         assert s.get_one(Account, person.account_id).domain == "acme.com"
         lead = s.scalars(sa.select(Lead)).one()
-        assert (lead.stage, lead.product, lead.activity_count, lead.contact_count) == ("inquiry", "general", 3, 1)
+        assert (lead.stage, lead.product, lead.activity_count, lead.contact_count) == (
+            "inquiry",
+            "general",
+            3,
+            1,
+        )
         assert s.get_one(Team, lead.owner_team_id).name == "Marketing nurture"
     clock.advance(minutes=5)
     again = _import(db, clock, "activities", path)
@@ -135,17 +169,31 @@ def test_activities_unknown_type_and_repeats(db: Database, clock: FrozenClock, m
         assert s.scalars(sa.select(Lead)).one().activity_count == 3
 
 
-def test_accounts_with_parents_then_people_and_opportunities(db: Database, clock: FrozenClock, make_csv: Callable[..., Path]) -> None:
+def test_accounts_with_parents_then_people_and_opportunities(
+    db: Database, clock: FrozenClock, make_csv: Callable[..., Path]
+) -> None:
     _import(db, clock, "accounts", make_csv(
         ["Account ID", "Account Name", "Website", "Number of Employees", "Annual Revenue", "Billing Country", "Parent ID"],
         [["A2", "Acme Europe GmbH", "acme.de", "120", "$12,000,000", "Germany", "A1"], ["A1", "Acme Inc.", "https://www.acme.com", "5,000", "1.2B", "US", ""]],
     ))  # fmt: skip
     with db.read() as s:
         europe = s.scalar(sa.select(Account).where(Account.external_id == "A2"))
-        assert europe is not None and europe.parent_id == s.scalar(sa.select(Account.id).where(Account.external_id == "A1"))
+        assert europe is not None and europe.parent_id == s.scalar(
+            sa.select(Account.id).where(Account.external_id == "A1")
+        )
         assert (europe.employees, europe.country, str(europe.annual_revenue)) == (120, "DE", "12000000.00")
-    _import(db, clock, "people", make_csv(["Contact ID", "Email", "Account ID"], [["C1", "boss@acme.com", "A1"]]))
-    _import(db, clock, "campaigns", make_csv(["Campaign ID", "Campaign Name", "Type", "Actual Cost", "Start Date"], [["K1", "Spring webinar", "webinar", "4,500", "2026-03-01"]]))
+    _import(
+        db, clock, "people", make_csv(["Contact ID", "Email", "Account ID"], [["C1", "boss@acme.com", "A1"]])
+    )
+    _import(
+        db,
+        clock,
+        "campaigns",
+        make_csv(
+            ["Campaign ID", "Campaign Name", "Type", "Actual Cost", "Start Date"],
+            [["K1", "Spring webinar", "webinar", "4,500", "2026-03-01"]],
+        ),
+    )
     report = _import(db, clock, "opportunities", make_csv(
         ["Opportunity ID", "Account ID", "Contact ID", "Stage", "Amount", "Close Date", "Created Date"],
         [["O1", "A1", "C1", "Closed Won", "50,000", "2026-06-01", "2026-04-01"], ["O2", "A9", "", "Prospecting", "10", "", "2026-05-01"]],

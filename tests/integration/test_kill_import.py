@@ -26,7 +26,18 @@ def test_kill_minus_nine_then_rerun_gives_exactly_the_file(db: Database, db_url:
     rows = make_people_rows(6000, seed=3)
     header = list(rows[0])
     path = write_csv(tmp_path / "people.csv", header, [[r.get(h, "") for h in header] for r in rows])
-    cmd = [sys.executable, "-m", "leadloop.cli", "import", "people", str(path), "--batch-size", "100", "--database-url", db_url]
+    cmd = [
+        sys.executable,
+        "-m",
+        "leadloop.cli",
+        "import",
+        "people",
+        str(path),
+        "--batch-size",
+        "100",
+        "--database-url",
+        db_url,
+    ]
     env = {**os.environ, "COLUMNS": "120"}
     log = tmp_path / "first-run.log"
     with open(log, "wb") as err:
@@ -40,10 +51,15 @@ def test_kill_minus_nine_then_rerun_gives_exactly_the_file(db: Database, db_url:
     landed = _people(db)
     assert 0 < landed < len(rows), "the kill must land mid-import for this test to mean anything"
     with db.read() as s:  # each batch is all or nothing: people and their capture activities agree
-        assert s.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.type == "list_import")) == landed
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.type == "list_import"))
+            == landed
+        )
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert _people(db) == len(rows)
     with db.read() as s:
         assert set(s.scalars(sa.select(Person.external_id))) == {r["external_id"] for r in rows}
-        assert s.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.type == "list_import")) == len(rows)
+        assert s.scalar(
+            sa.select(sa.func.count()).select_from(Activity).where(Activity.type == "list_import")
+        ) == len(rows)

@@ -15,19 +15,47 @@ def _fields(path: Path, entity: str = "people", **kw: object) -> list[dict[str, 
 def test_salesforce_headers_map_automatically(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "sf.csv", *SALESFORCE_LEADS)
     src = open_csv(path, "people")
-    assert set(src.columns.values()) >= {"external_id", "first_name", "last_name", "email", "company", "email_opt_out"}
+    assert set(src.columns.values()) >= {
+        "external_id",
+        "first_name",
+        "last_name",
+        "email",
+        "company",
+        "email_opt_out",
+    }
     assert src.unmapped == ["Favourite Colour"]
     assert _fields(path)[0]["email"] == "Asa.Lindstrom@NordicData.se"
 
 
 def test_hubspot_headers_map_automatically(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "hs.csv", ["Record ID", "Email", "First Name", "Company Name", "Create Date", "Country/Region"], [["1", "a@b.com", "A", "B", "2026-01-01", "DE"]])
-    assert set(open_csv(path, "people").columns.values()) == {"external_id", "email", "first_name", "company", "created_at", "country"}
+    path = write_csv(
+        tmp_path / "hs.csv",
+        ["Record ID", "Email", "First Name", "Company Name", "Create Date", "Country/Region"],
+        [["1", "a@b.com", "A", "B", "2026-01-01", "DE"]],
+    )
+    assert set(open_csv(path, "people").columns.values()) == {
+        "external_id",
+        "email",
+        "first_name",
+        "company",
+        "created_at",
+        "country",
+    }
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16"])
 def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
-    path = write_csv(tmp_path / "e.csv", ["Email", "Last Name"], [["a@b.com", "Müller – Ärger"  if encoding in ("cp1252", "utf-8", "utf-8-sig", "utf-16") else "Müller"]], encoding=encoding)
+    path = write_csv(
+        tmp_path / "e.csv",
+        ["Email", "Last Name"],
+        [
+            [
+                "a@b.com",
+                "Müller – Ärger" if encoding in ("cp1252", "utf-8", "utf-8-sig", "utf-16") else "Müller",
+            ]
+        ],
+        encoding=encoding,
+    )
     got = _fields(path)
     assert got[0]["last_name"].startswith("Müller")
     assert got[0]["email"] == "a@b.com"  # a BOM never sticks to the first header
@@ -36,7 +64,9 @@ def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
 def test_semicolon_and_tab_separators(tmp_path: Path) -> None:
     for sep in (";", "\t"):
         path = write_csv(tmp_path / "s.csv", ["E-Mail", "Vorname"], [["a@b.com", "Jörg"]], delimiter=sep)
-        assert _fields(path, overrides={"Vorname": "first_name"}) == [{"email": "a@b.com", "first_name": "Jörg"}]
+        assert _fields(path, overrides={"Vorname": "first_name"}) == [
+            {"email": "a@b.com", "first_name": "Jörg"}
+        ]
 
 
 def test_excel_workbook_is_refused_clearly(tmp_path: Path) -> None:
@@ -80,7 +110,9 @@ def test_map_skip_column(tmp_path: Path) -> None:
 
 def test_ragged_rows_are_reported_not_guessed(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
-    path.write_text("email,first_name\na@b.com,Ann\nb@c.com,Bob,EXTRA\nc@d.com\nd@e.com,Dee,,\n", encoding="utf-8")
+    path.write_text(
+        "email,first_name\na@b.com,Ann\nb@c.com,Bob,EXTRA\nc@d.com\nd@e.com,Dee,,\n", encoding="utf-8"
+    )
     got = list(rows(open_csv(path, "people")))
     assert [r.error for r in got] == [
         None,
@@ -111,7 +143,15 @@ def test_a_ten_megabyte_field_is_parsed_then_left_to_validation(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     ("cell", "safe"),
-    [("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"), ("+SUM(A1)", "'+SUM(A1)"), ("@SUM(A1)", "'@SUM(A1)"), ("-2+3", "'-2+3"), ("-42.5", "-42.5"), ("\t=1", "'\t=1"), ("plain", "plain")],
+    [
+        ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+        ("+SUM(A1)", "'+SUM(A1)"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("-42.5", "-42.5"),
+        ("\t=1", "'\t=1"),
+        ("plain", "plain"),
+    ],
 )
 def test_formula_cells_are_neutralised(cell: str, safe: str) -> None:
     assert safe_cell(cell) == safe

@@ -42,9 +42,15 @@ def test_huge_field_is_refused_with_its_size() -> None:
 
 
 def test_account_hint_prefers_external_id_then_corporate_domain() -> None:
-    assert m.parse_person({"email": "a@acme.com", "account_external_id": "A1"}).account_hint() == ("external_id", "A1")
+    assert m.parse_person({"email": "a@acme.com", "account_external_id": "A1"}).account_hint() == (
+        "external_id",
+        "A1",
+    )
     assert m.parse_person({"email": "a@acme.com"}).account_hint() == ("domain", "acme.com")
-    assert m.parse_person({"email": "a@gmail.com", "company": "Acme Inc"}).account_hint() == ("name_key", "acme")
+    assert m.parse_person({"email": "a@gmail.com", "company": "Acme Inc"}).account_hint() == (
+        "name_key",
+        "acme",
+    )
     assert m.parse_person({"email": "a@gmail.com", "company": "A"}).account_hint() is None
 
 
@@ -67,14 +73,24 @@ def test_activity_in_the_future_is_refused() -> None:
 
 
 def test_activity_fingerprint_is_stable_and_content_sensitive() -> None:
-    a = m.parse_activity({"type": "page_view", "email": "a@acme.com", "occurred_at": "2026-01-01T10:00:00Z", "url": "/x"}, now=NOW)
-    b = m.parse_activity({"type": "page_view", "email": "A@ACME.COM", "occurred_at": "2026-01-01 10:00", "url": "/x"}, now=NOW)
-    c = m.parse_activity({"type": "page_view", "email": "a@acme.com", "occurred_at": "2026-01-01T10:00:00Z", "url": "/y"}, now=NOW)
+    a = m.parse_activity(
+        {"type": "page_view", "email": "a@acme.com", "occurred_at": "2026-01-01T10:00:00Z", "url": "/x"},
+        now=NOW,
+    )
+    b = m.parse_activity(
+        {"type": "page_view", "email": "A@ACME.COM", "occurred_at": "2026-01-01 10:00", "url": "/x"}, now=NOW
+    )
+    c = m.parse_activity(
+        {"type": "page_view", "email": "a@acme.com", "occurred_at": "2026-01-01T10:00:00Z", "url": "/y"},
+        now=NOW,
+    )
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
 
 
 def test_opportunity_outcome_from_salesforce_stage() -> None:
-    o = m.parse_opportunity({"external_id": "O1", "account_external_id": "A1", "stage": "Closed Won", "amount": "$5,000"}, now=NOW)
+    o = m.parse_opportunity(
+        {"external_id": "O1", "account_external_id": "A1", "stage": "Closed Won", "amount": "$5,000"}, now=NOW
+    )
     assert (o.outcome, str(o.amount)) == ("won", "5000")
     with pytest.raises(m.RowErrors, match="is not one of won, lost, open"):
         m.parse_opportunity({"external_id": "O1", "account_external_id": "A1", "outcome": "maybe"}, now=NOW)

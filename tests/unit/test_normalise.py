@@ -26,7 +26,9 @@ def test_email_is_validated_lower_cased_and_classified(raw: str, address: str, k
     assert email.kind == kind
 
 
-@pytest.mark.parametrize("raw", ["not-an-email", "a@b", "a@@b.com", "a b@c.com", "x@localhost.test", "x@" + "a" * 64 + ".com"])
+@pytest.mark.parametrize(
+    "raw", ["not-an-email", "a@b", "a@@b.com", "a b@c.com", "x@localhost.test", "x@" + "a" * 64 + ".com"]
+)
 def test_invalid_email_says_why(raw: str) -> None:
     with pytest.raises(InvalidInput, match="is not valid"):
         n.normalise_email(raw)
@@ -40,7 +42,13 @@ def test_empty_email_is_none() -> None:
 _atom = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-+", min_size=1, max_size=12)
 
 
-@given(local=st.lists(_atom, min_size=1, max_size=3), labels=st.lists(st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True), min_size=1, max_size=3), tld=st.sampled_from(["com", "de", "io", "co", "org"]))
+@given(
+    local=st.lists(_atom, min_size=1, max_size=3),
+    labels=st.lists(
+        st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True), min_size=1, max_size=3
+    ),
+    tld=st.sampled_from(["com", "de", "io", "co", "org"]),
+)
 def test_fast_path_agrees_with_email_validator(local: list[str], labels: list[str], tld: str) -> None:
     raw = ".".join(local) + "@" + ".".join(labels) + "." + tld
     expected = validate_email(raw, check_deliverability=False).normalized.lower()
@@ -50,7 +58,11 @@ def test_fast_path_agrees_with_email_validator(local: list[str], labels: list[st
 
 @pytest.mark.parametrize(
     ("raw", "region", "e164"),
-    [("+1 (415) 555-2671", None, "+14155552671"), ("020 7946 0958", "GB", "+442079460958"), ("030 901820", "DE", "+4930901820")],
+    [
+        ("+1 (415) 555-2671", None, "+14155552671"),
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("030 901820", "DE", "+4930901820"),
+    ],
 )
 def test_phone_to_e164(raw: str, region: str | None, e164: str) -> None:
     assert n.normalise_phone(raw, region) == e164
@@ -61,7 +73,18 @@ def test_phone_without_country_asks_for_one() -> None:
         n.normalise_phone("555-2671")
 
 
-@pytest.mark.parametrize(("raw", "code"), [("de", "DE"), ("DEU", "DE"), ("Germany", "DE"), ("UK", "GB"), ("United States of America", "US"), ("  usa ", "US"), ("Deutschland", "DE")])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("de", "DE"),
+        ("DEU", "DE"),
+        ("Germany", "DE"),
+        ("UK", "GB"),
+        ("United States of America", "US"),
+        ("  usa ", "US"),
+        ("Deutschland", "DE"),
+    ],
+)
 def test_country_to_iso(raw: str, code: str) -> None:
     assert n.normalise_country(raw) == code
 
@@ -73,7 +96,12 @@ def test_unknown_country_is_named() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "domain"),
-    [("https://www.shop.acme.co.uk/x?y=1", "acme.co.uk"), ("ACME.COM", "acme.com"), ("john@sub.example.com.au", "example.com.au"), ("blog.github.io", "blog.github.io")],
+    [
+        ("https://www.shop.acme.co.uk/x?y=1", "acme.co.uk"),
+        ("ACME.COM", "acme.com"),
+        ("john@sub.example.com.au", "example.com.au"),
+        ("blog.github.io", "blog.github.io"),
+    ],
 )
 def test_registrable_domain_uses_public_suffix_list(raw: str, domain: str) -> None:
     assert n.registrable_domain(raw) == domain
@@ -87,7 +115,12 @@ def test_no_registrable_domain(raw: str) -> None:
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("Acme, Inc.", "ACME Inc"), ("Siemens AG", "siemens"), ("Müller GmbH & Co. KG", "müller"), ("トヨタ自動車株式会社", "トヨタ自動車株式会社")],
+    [
+        ("Acme, Inc.", "ACME Inc"),
+        ("Siemens AG", "siemens"),
+        ("Müller GmbH & Co. KG", "müller"),
+        ("トヨタ自動車株式会社", "トヨタ自動車株式会社"),
+    ],
 )
 def test_company_key_strips_legal_suffixes_and_keeps_scripts(a: str, b: str) -> None:
     assert n.company_key(a) == n.company_key(b)
@@ -120,7 +153,15 @@ def test_bad_date_shows_the_format() -> None:
         n.parse_datetime("next tuesday", field="occurred_at")
 
 
-@pytest.mark.parametrize(("raw", "value"), [("$1,200,000", Decimal(1200000)), ("1.2M", Decimal("1200000.0")), ("15000.50", Decimal("15000.50")), ("3k", Decimal(3000))])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("$1,200,000", Decimal(1200000)),
+        ("1.2M", Decimal("1200000.0")),
+        ("15000.50", Decimal("15000.50")),
+        ("3k", Decimal(3000)),
+    ],
+)
 def test_money(raw: str, value: Decimal) -> None:
     assert n.parse_decimal(raw, field="x") == value
 

@@ -55,7 +55,7 @@ def authenticate(session: Session, email: str, password: str) -> Principal | Non
     user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
     stored = user.password_hash if user is not None and user.active and user.password_hash else _DUMMY_HASH
     try:
-        ok = _hasher.verify(stored, password)
+        ok: bool = _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or user is None or not user.active or not user.password_hash:

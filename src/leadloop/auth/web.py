@@ -30,7 +30,9 @@ def login_form(request: Request, ctx: Ctx, next: str | None = None) -> Any:
 
 
 @router.post("/login", response_class=HTMLResponse, include_in_schema=False)
-async def login(request: Request, ctx: Ctx, email: str = Form(""), password: str = Form(""), next: str = Form("/leads")) -> Any:
+async def login(
+    request: Request, ctx: Ctx, email: str = Form(""), password: str = Form(""), next: str = Form("/leads")
+) -> Any:
     await check_csrf(request)
     ip = request.client.host if request.client else "unknown"
     decision = ctx.login_limiter.take(ip, ctx.now_s())

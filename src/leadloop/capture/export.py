@@ -29,11 +29,11 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _query(entity: str) -> tuple[list[str], sa.Select[Any]]:
+def _query(entity: str) -> tuple[list[str], Any]:
     acct = aliased(Account)
     if entity == "people":
         cols = [c for c in ENTITY_FIELDS["people"]]
-        stmt = (
+        stmt: Any = (
             sa.select(
                 Person.external_id, acct.external_id, Person.email, Person.first_name, Person.last_name,
                 Person.title, Person.seniority, Person.department, Person.phone, Person.company, Person.website,
@@ -77,7 +77,9 @@ def _query(entity: str) -> tuple[list[str], sa.Select[Any]]:
     if entity == "leads":
         owner = sa.func.coalesce(User.email, Team.name, Partner.name)
         owner_type = sa.case(
-            (Lead.owner_user_id.is_not(None), "user"), (Lead.owner_team_id.is_not(None), "queue"), else_="partner"
+            (Lead.owner_user_id.is_not(None), "user"),
+            (Lead.owner_team_id.is_not(None), "queue"),
+            else_="partner",
         )
         stmt = (
             sa.select(

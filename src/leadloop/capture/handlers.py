@@ -186,9 +186,11 @@ def ingest_people(
         accounts_of.append(change.get("account_id", row.account_id))
 
     if new_rows:
-        inserted = session.execute(
-            sa.insert(Person).returning(Person.id, sort_by_parameter_order=True), new_rows
-        ).scalars().all()
+        inserted = (
+            session.execute(sa.insert(Person).returning(Person.id, sort_by_parameter_order=True), new_rows)
+            .scalars()
+            .all()
+        )
         for slot, pid in zip(new_slots, inserted, strict=True):
             person_ids[slot] = pid
     if updates:
@@ -262,11 +264,19 @@ def ingest_activities(
     created = {
         r.dedupe_key: r.id
         for r in insert_new(
-            session, Activity.__table__, list(unique.values()), ["dedupe_key"], ["id", "dedupe_key"]  # type: ignore[arg-type]
+            session,
+            Activity.__table__,
+            list(unique.values()),
+            ["dedupe_key"],
+            ["id", "dedupe_key"],
         )
     }
     missing = [k for k in keys if k not in created]
-    stored = dict(select_in(session, (Activity.dedupe_key, Activity.id), Activity.dedupe_key, missing)) if missing else {}
+    stored: dict[str, int] = (
+        dict(select_in(session, (Activity.dedupe_key, Activity.id), Activity.dedupe_key, missing))
+        if missing
+        else {}
+    )
     fresh: list[dict[str, Any]] = []
     for key, row in zip(keys, rows, strict=True):
         if key in created:
@@ -299,7 +309,9 @@ def _link_people(
     if unknown:
         from leadloop.capture.model import parse_person
 
-        created = ingest_people(session, [parse_person({"email": e}) for e in unknown], now=now, source=source)
+        created = ingest_people(
+            session, [parse_person({"email": e}) for e in unknown], now=now, source=source
+        )
         for e, o in zip(unknown, created.outcomes, strict=True):
             by_email[e] = (o.id, o.account_id)
     links: list[tuple[int | None, int | None]] = []
@@ -327,7 +339,10 @@ def touch_leads(session: Session, fresh: list[dict[str, Any]], *, now: datetime)
     existing = {
         (r.account_id, r.product): r
         for r in select_in(
-            session, (Lead.id, Lead.account_id, Lead.product, Lead.last_activity_at), Lead.account_id, accounts
+            session,
+            (Lead.id, Lead.account_id, Lead.product, Lead.last_activity_at),
+            Lead.account_id,
+            accounts,
         )
     }
     events: list[Event] = []
@@ -343,7 +358,9 @@ def touch_leads(session: Session, fresh: list[dict[str, Any]], *, now: datetime)
                 )
             )  # fmt: skip
             continue
-        raiser = next((a for a in sorted(acts, key=lambda a: a["occurred_at"]) if is_hand_raise(a["type"])), None)
+        raiser = next(
+            (a for a in sorted(acts, key=lambda a: a["occurred_at"]) if is_hand_raise(a["type"])), None
+        )
         if raiser is None:
             continue
         if queue_id is None:
@@ -405,7 +422,7 @@ def upsert_accounts(session: Session, items: list[AccountIn], *, now: datetime) 
     found = find_accounts(session, set(hints))
     # An account known by domain but imported now with an external_id: adopt it.
     by_domain = find_accounts(session, {("domain", a.domain) for a in items if a.domain})
-    done: dict[AccountHint, int] = {}
+    done: dict[AccountHint, int | None] = {}
     for a, hint in zip(items, hints, strict=True):
         values = {c: getattr(a, c) for c in _ACCOUNT_COLUMNS if getattr(a, c) is not None}
         aid = done.get(hint) or found.get(hint) or (by_domain.get(("domain", a.domain)) if a.domain else None)
@@ -426,7 +443,7 @@ def upsert_accounts(session: Session, items: list[AccountIn], *, now: datetime) 
                 change["updated_at"] = now
                 session.execute(sa.update(Account).where(Account.id == aid).values(**change))
             status = "updated" if change else ("duplicate" if hint in done else "unchanged")
-        done[hint] = aid  # type: ignore[assignment]
+        done[hint] = aid
         result.outcomes.append(Outcome(status, aid, aid))
     _link_parents(session)
     return result
@@ -464,10 +481,23 @@ def upsert_campaigns(session: Session, items: list[CampaignIn], *, now: datetime
     return result
 
 
+def _lead_for_opportunity(session: Session, account_id: int | None, product: str | None) -> int | None:
+    """The lead an opportunity grew from: the account's lead for that product or, when the CRM gave
+    no product (it often does not), the account's most recently active lead."""
+    if account_id is None:
+        return None
+    stmt = sa.select(Lead.id).where(Lead.account_id == account_id)
+    if product:
+        stmt = stmt.where(Lead.product == product)
+    return session.scalar(stmt.order_by(Lead.last_activity_at.desc(), Lead.id.desc()).limit(1))
+
+
 def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: datetime) -> Result:
     result = Result()
     acct = ensure_accounts(
-        session, {("external_id", o.account_external_id): None for o in items if o.account_external_id}, now=now
+        session,
+        {("external_id", o.account_external_id): None for o in items if o.account_external_id},
+        now=now,
     )
     people = {
         r[0]: (r[1], r[2])
@@ -487,11 +517,7 @@ def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: d
     for o in items:
         pid, p_acct = people.get(o.person_external_id or "", (None, None))
         account_id = acct.get(("external_id", o.account_external_id)) if o.account_external_id else p_acct
-        lead_id = None
-        if account_id is not None:
-            lead_id = session.scalar(
-                sa.select(Lead.id).where(Lead.account_id == account_id, Lead.product == (o.product or DEFAULT_PRODUCT))
-            )
+        lead_id = _lead_for_opportunity(session, account_id, o.product)
         values = {
             "account_id": account_id, "person_id": pid, "lead_id": lead_id, "product": o.product,
             "created_at": o.created_at, "closed_at": o.closed_at, "stage": o.stage, "outcome": o.outcome,
@@ -509,7 +535,7 @@ def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: d
             oid = session.scalar(
                 sa.insert(Opportunity).returning(Opportunity.id).values(external_id=o.external_id, **values)
             )
-            existing[o.external_id] = oid  # type: ignore[assignment]
+            existing[o.external_id] = oid
             result.outcomes.append(Outcome("created", oid, account_id))
         else:
             session.execute(sa.update(Opportunity).where(Opportunity.id == oid).values(**values))

@@ -119,7 +119,8 @@ def run_import(
     def reject(row: Row, reason: str) -> None:
         nonlocal rejects_fh, rejects_writer
         if rejects_writer is None:
-            rejects_fh = open(rejects_path, "w", encoding="utf-8", newline="")
+            # Opened only when the first bad row appears, closed in the finally below.
+            rejects_fh = open(rejects_path, "w", encoding="utf-8", newline="")  # noqa: SIM115
             rejects_writer = csv.writer(rejects_fh)
             rejects_writer.writerow(["_line", "_reason", *src.headers])
         rejects_writer.writerow([row.line, reason, *row.cells])
@@ -142,7 +143,7 @@ def run_import(
 
     try:
         batch: list[Any] = []
-        for row, item in _fingerprint_occurrences(parsed()):
+        for _row, item in _fingerprint_occurrences(parsed()):
             batch.append(item)
             if len(batch) >= batch_size:
                 _flush(db, entity, batch, now, report)
@@ -172,7 +173,9 @@ def _count_lines(path: Path) -> int:
     return max(n, 1)
 
 
-def _flush(db: Database, entity: str, batch: list[Any], now: Callable[[], datetime], report: ImportReport) -> None:
+def _flush(
+    db: Database, entity: str, batch: list[Any], now: Callable[[], datetime], report: ImportReport
+) -> None:
     with db.write() as session:
         result = _store(entity, session, batch, now=now())
     report.created += result.count("created")

@@ -68,7 +68,11 @@ def _hash_request(body: Any) -> str:
 
 
 def _idempotent(
-    db: Database, key: str | None, body: Any, now: datetime, work: Callable[[Session], tuple[dict[str, Any], list[Event]]]
+    db: Database,
+    key: str | None,
+    body: Any,
+    now: datetime,
+    work: Callable[[Session], tuple[dict[str, Any], list[Event]]],
 ) -> tuple[dict[str, Any], list[Event], bool]:
     """Returns (response, events, replayed). The key is stored in the same transaction as the write,
     so a retry after a crash either finds both or neither."""
@@ -103,14 +107,18 @@ def _person_in(fields: PersonFields) -> m.PersonIn:
     return m.parse_person(data)
 
 
-def _activity_in(fields: ActivityCreate | dict[str, Any], now: datetime, *, require_subject: bool = True) -> m.ActivityIn:
+def _activity_in(
+    fields: ActivityCreate | dict[str, Any], now: datetime, *, require_subject: bool = True
+) -> m.ActivityIn:
     data = fields.model_dump(exclude_none=True) if isinstance(fields, ActivityCreate) else dict(fields)
     payload = data.pop("payload", {}) or {}
     if isinstance(data.get("occurred_at"), datetime):
         data["occurred_at"] = data["occurred_at"].isoformat()
     if "value" in data:
         data["value"] = str(data["value"])
-    return m.parse_activity({**{k: str(v) for k, v in payload.items()}, **data}, now=now, require_subject=require_subject)
+    return m.parse_activity(
+        {**{k: str(v) for k, v in payload.items()}, **data}, now=now, require_subject=require_subject
+    )
 
 
 def capture_lead(
@@ -124,10 +132,18 @@ def capture_lead(
     errors: list[dict[str, Any]] = []
     person: m.PersonIn | None = None
     try:
-        person = _person_in(PersonFields.model_validate(lead.model_dump(include=set(PersonFields.model_fields))))
+        person = _person_in(
+            PersonFields.model_validate(lead.model_dump(include=set(PersonFields.model_fields)))
+        )
     except InvalidInput as exc:
         errors.extend(field_errors(exc))
-    payload = {k: v for k, v in lead.model_dump(include={"message", "utm_source", "utm_medium", "utm_term", "utm_content"}).items() if v}
+    payload = {
+        k: v
+        for k, v in lead.model_dump(
+            include={"message", "utm_source", "utm_medium", "utm_term", "utm_content"}
+        ).items()
+        if v
+    }
     act_fields: dict[str, Any] = {
         "type": lead.activity_type, "occurred_at": lead.occurred_at, "product": lead.product, "url": lead.url,
         "visitor_id": lead.visitor_id, "campaign": lead.utm_campaign or lead.campaign,
@@ -147,12 +163,23 @@ def capture_lead(
     def work(session: Session) -> tuple[dict[str, Any], list[Event]]:
         assert person is not None and activity is not None
         result = h.ingest_people(
-            session, [person], now=now, source=source, activities=[activity], explicit_consent=explicit_consent
+            session,
+            [person],
+            now=now,
+            source=source,
+            activities=[activity],
+            explicit_consent=explicit_consent,
         )
         o = result.outcomes[0]
         assert o.id is not None
         leads = [e.lead_id for e in result.events if isinstance(e, LeadOpened)]
-        out = LeadCaptured(person_id=o.id, account_id=o.account_id, activity_id=o.activity_id, status=o.status, lead_ids=leads)
+        out = LeadCaptured(
+            person_id=o.id,
+            account_id=o.account_id,
+            activity_id=o.activity_id,
+            status=o.status,
+            lead_ids=leads,
+        )
         return out.model_dump(), result.events
 
     response, events, _replayed = _idempotent(db, idempotency_key, body, now, work)
@@ -193,7 +220,10 @@ def ingest_batch(
         rp = h.ingest_people(session, people, now=now, source="api")
         ra = h.ingest_activities(session, acts, now=now, source="api")
         out = result.model_copy(deep=True)
-        for part, res, idx, total in ((out.people, rp, people_idx, len(batch.people)), (out.activities, ra, acts_idx, len(batch.activities))):
+        for part, res, idx, total in (
+            (out.people, rp, people_idx, len(batch.people)),
+            (out.activities, ra, acts_idx, len(batch.activities)),
+        ):
             part.created, part.updated = res.count("created"), res.count("updated")
             part.unchanged = res.count("unchanged") + res.count("duplicate")
             ids: list[int | None] = [None] * total

@@ -66,9 +66,9 @@ class _Collector:
         if self.errors:
             raise RowErrors(self.errors)
 
-    def extra(self, known: tuple[str, ...]) -> dict[str, str]:
+    def extra(self, known: tuple[str, ...]) -> dict[str, Any]:
         """Columns outside the contract are kept as custom attributes: no signal is dropped."""
-        out: dict[str, str] = {}
+        out: dict[str, Any] = {}
         for key, raw in self.fields.items():
             if key in known or key.startswith("_") or raw is None:
                 continue
@@ -126,7 +126,7 @@ class PersonIn:
         return None
 
 
-PERSON_FIELDS = tuple(f for f in PersonIn.__slots__ if f not in ("email_domain", "email_kind"))  # type: ignore[attr-defined]
+PERSON_FIELDS = tuple(f for f in PersonIn.__slots__ if f not in ("email_domain", "email_kind"))
 
 
 def parse_person(fields: Fields, *, max_chars: int = 65_536) -> PersonIn:
@@ -199,7 +199,7 @@ class AccountIn:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-ACCOUNT_FIELDS = tuple(f for f in AccountIn.__slots__ if f != "name_key")  # type: ignore[attr-defined]
+ACCOUNT_FIELDS = tuple(f for f in AccountIn.__slots__ if f != "name_key")
 
 
 def parse_account(fields: Fields, *, max_chars: int = 65_536) -> AccountIn:
@@ -302,7 +302,9 @@ def parse_activity(
     if occurred is not None and occurred > now.replace(microsecond=0) + _FUTURE_TOLERANCE:
         c.errors.append(f"occurred_at: {occurred.isoformat()} is in the future")
     if require_subject and not (a.person_external_id or a.email or a.account_external_id or a.visitor_id):
-        c.errors.append("an activity needs an email, a person_external_id, an account_external_id or a visitor_id")
+        c.errors.append(
+            "an activity needs an email, a person_external_id, an account_external_id or a visitor_id"
+        )
     c.done()
     return a
 
@@ -393,4 +395,3 @@ def parse_campaign(fields: Fields, *, max_chars: int = 65_536) -> CampaignIn:
         c.errors.append("ended_at: before started_at")
     c.done()
     return k
-

@@ -162,7 +162,9 @@ _DATE_FORMATS = (
     "%d.%m.%Y %H:%M",
     "%d.%m.%Y",
 )
-_SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?")
+_SLASH_DATE = re.compile(
+    r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?)?"
+)
 
 
 def parse_datetime(raw: str | None, *, field: str = "date") -> datetime | None:

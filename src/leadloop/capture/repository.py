@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,19 +29,21 @@ def find_accounts(session: Session, hints: set[AccountHint]) -> dict[AccountHint
             continue
         col = cols[kind]
         # Several accounts may share a name key; the oldest wins until identity resolution decides.
-        for row in sorted(select_in(session, (col, Account.id), col, values), key=lambda r: r[1], reverse=True):
+        for row in sorted(
+            select_in(session, (col, Account.id), col, values), key=lambda r: r[1], reverse=True
+        ):
             found[(kind, row[0])] = row[1]
     return found
 
 
 def ensure_accounts(
-    session: Session, hints: dict[AccountHint, str | None], *, now: datetime
+    session: Session, hints: Mapping[AccountHint, str | None], *, now: datetime
 ) -> dict[AccountHint, int]:
     """Account id for each hint, creating missing accounts. `hints` maps hint -> display name."""
     found = find_accounts(session, set(hints))
     missing = [h for h in hints if h not in found]
     if missing:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for kind, value in missing:
             name = hints[(kind, value)] or value
             rows.append({
@@ -57,7 +60,7 @@ def ensure_accounts(
             if kind == "name_key":
                 session.execute(sa.insert(Account), _unique_by(part, "name_key"))
             else:
-                insert_ignore(session, Account.__table__, part, [kind])  # type: ignore[arg-type]
+                insert_ignore(session, Account.__table__, part, [kind])
         found.update(find_accounts(session, set(missing)))
     return found
 
@@ -80,7 +83,7 @@ def ensure_campaigns(session: Session, names: set[str], *, now: datetime) -> dic
     missing = [n for n in names if n not in found]
     if missing:
         insert_ignore(
-            session, Campaign.__table__,  # type: ignore[arg-type]
+            session, Campaign.__table__,
             [{"name": n, "utm_campaign": n, "created_at": now} for n in missing], ["name"],
         )  # fmt: skip
         for value, cid in select_in(session, (Campaign.name, Campaign.id), Campaign.name, missing):
@@ -93,7 +96,7 @@ def nurture_queue_id(session: Session, *, now: datetime) -> int:
     qid = session.scalar(sa.select(Team.id).where(Team.name == NURTURE_QUEUE))
     if qid is None:
         insert_ignore(
-            session, Team.__table__,  # type: ignore[arg-type]
+            session, Team.__table__,
             [{"name": NURTURE_QUEUE, "is_queue": True, "created_at": now}], ["name"],
         )  # fmt: skip
         qid = session.scalar(sa.select(Team.id).where(Team.name == NURTURE_QUEUE))
@@ -104,7 +107,11 @@ def nurture_queue_id(session: Session, *, now: datetime) -> int:
 def people_by_keys(
     session: Session, external_ids: set[str], emails: set[str], phones: set[str]
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    by_ext = dict(select_in(session, (Person.external_id, Person.id), Person.external_id, external_ids))  # type: ignore[arg-type]
-    by_email = dict(select_in(session, (Person.email, Person.id), Person.email, emails))  # type: ignore[arg-type]
-    by_phone = dict(select_in(session, (Person.phone, Person.id), Person.phone, phones)) if phones else {}  # type: ignore[arg-type]
+    by_ext: dict[str, int] = dict(
+        select_in(session, (Person.external_id, Person.id), Person.external_id, external_ids)
+    )
+    by_email: dict[str, int] = dict(select_in(session, (Person.email, Person.id), Person.email, emails))
+    by_phone: dict[str, int] = (
+        dict(select_in(session, (Person.phone, Person.id), Person.phone, phones)) if phones else {}
+    )
     return by_ext, by_email, by_phone

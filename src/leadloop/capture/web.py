@@ -28,7 +28,9 @@ def _scoped(key: str | None, principal_id: int) -> str | None:
 
 
 @router.post("/api/v1/leads", response_model=LeadCaptured, tags=["capture"])
-def create_lead(body: LeadCreate, ctx: Ctx, who: Writer, response: Response, idempotency_key: IdemKey = None) -> Any:
+def create_lead(
+    body: LeadCreate, ctx: Ctx, who: Writer, response: Response, idempotency_key: IdemKey = None
+) -> Any:
     """Capture one lead: the person (matched or created) and the activity that brought them."""
     out, events, replayed = intake.capture_lead(
         ctx.db, body.model_dump(mode="json", exclude_unset=True), now=ctx.clock(), source="api",
@@ -44,21 +46,27 @@ def create_lead(body: LeadCreate, ctx: Ctx, who: Writer, response: Response, ide
 def ingest(body: IngestBatch, ctx: Ctx, who: Writer, idempotency_key: IdemKey = None) -> Any:
     """People and activities in one transaction (up to 5,000 of each). Items that fail validation
     come back under `rejected` with field-level errors; the rest land."""
-    out, events = intake.ingest_batch(ctx.db, body, now=ctx.clock(), idempotency_key=_scoped(idempotency_key, who.user_id))
+    out, events = intake.ingest_batch(
+        ctx.db, body, now=ctx.clock(), idempotency_key=_scoped(idempotency_key, who.user_id)
+    )
     ctx.bus.publish(events)
     return out
 
 
 @router.post("/api/v1/activities", tags=["capture"])
 def create_activity(body: ActivityCreate, ctx: Ctx, who: Writer, idempotency_key: IdemKey = None) -> Any:
-    out, events = intake.capture_activity(ctx.db, body, now=ctx.clock(), idempotency_key=_scoped(idempotency_key, who.user_id))
+    out, events = intake.capture_activity(
+        ctx.db, body, now=ctx.clock(), idempotency_key=_scoped(idempotency_key, who.user_id)
+    )
     ctx.bus.publish(events)
     return out
 
 
 @router.get("/api/v1/activity-types", tags=["capture"])
 def activity_types(who: Staff) -> list[dict[str, Any]]:
-    return [{"type": t, "channel": ACTIVITY_TYPES[t][0], "hand_raise": ACTIVITY_TYPES[t][1]} for t in KNOWN_TYPES]
+    return [
+        {"type": t, "channel": ACTIVITY_TYPES[t][0], "hand_raise": ACTIVITY_TYPES[t][1]} for t in KNOWN_TYPES
+    ]
 
 
 # ---------------------------------------------------------------- web-to-lead (public)
@@ -98,7 +106,9 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
         )  # fmt: skip
     form = await request.form()
     data = {k: v for k, v in form.items() if isinstance(v, str) and v.strip()}
-    return_url = _safe_return_url(request, data.pop("return_url", None), ctx.settings.form_allowed_redirect_hosts)
+    return_url = _safe_return_url(
+        request, data.pop("return_url", None), ctx.settings.form_allowed_redirect_hosts
+    )
     if data.pop(HONEYPOT, None):
         log.info("form.honeypot", ip=_client_ip(request))
         return _form_done(request, ctx, return_url)
@@ -116,13 +126,17 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
             explicit_consent=bool(body.get("email_opt_in")),
         )  # fmt: skip
     except InvalidInput as exc:
-        errors = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in getattr(exc, "errors", [])] or [str(exc)]
+        errors = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in getattr(exc, "errors", [])] or [
+            str(exc)
+        ]
         return ctx.templates.TemplateResponse(
             request, "form_result.html", {"ok": False, "errors": errors}, status_code=422
         )
     except ValidationError as exc:  # a value of the wrong type in a form field
         errors = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
-        return ctx.templates.TemplateResponse(request, "form_result.html", {"ok": False, "errors": errors}, status_code=422)
+        return ctx.templates.TemplateResponse(
+            request, "form_result.html", {"ok": False, "errors": errors}, status_code=422
+        )
     ctx.bus.publish(events)
     return _form_done(request, ctx, return_url)
 

@@ -17,7 +17,7 @@ from leadloop.store.db import Database
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Partner, Person, Team, User
 
 DEMO_PASSWORD = "leadloop-demo"
-DEMO_USERS = (
+DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
     ("admin@demo.leadloop.dev", "Ada Admin", "admin", None),
     ("marketing@demo.leadloop.dev", "Maya Marketing", "marketing", None),
     ("manager@demo.leadloop.dev", "Manuel Manager", "manager", "Sales EMEA"),
@@ -54,12 +54,12 @@ def load_world(db: Database, world: World, *, now: datetime, batch: int = 2000) 
     people = [m.parse_person(r) for r in world.people]
     for part in _batches(people, batch):
         with db.write() as session:
-            acts = [
+            captures = [
                 m.ActivityIn(type="list_import", occurred_at=p.created_at or now, channel="import", email=p.email,
                              dedupe_key=f"demo:{p.external_id}", campaign=None)
                 for p in part
             ]  # fmt: skip
-            h.ingest_people(session, part, now=now, source="demo", activities=list(acts))
+            h.ingest_people(session, part, now=now, source="demo", activities=list(captures))
     acts = [m.parse_activity(r, now=now + timedelta(minutes=1)) for r in world.activities]
     for part in _batches(acts, batch):
         with db.write() as session:
@@ -74,26 +74,34 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
     with db.write() as session:
         teams: dict[str, int] = {}
         for team in ("Sales EMEA", "Sales Americas"):
-            tid = session.scalar(sa.insert(Team).returning(Team.id).values(name=team, is_queue=False, created_at=now))
+            tid = session.scalar(
+                sa.insert(Team).returning(Team.id).values(name=team, is_queue=False, created_at=now)
+            )
             assert tid is not None
             teams[team] = tid
         partner_id = session.scalar(
-            sa.insert(Partner).returning(Partner.id).values(name="Northwind Resellers", email="leads@northwind.example", created_at=now)
+            sa.insert(Partner)
+            .returning(Partner.id)
+            .values(name="Northwind Resellers", email="leads@northwind.example", created_at=now)
         )
         reps = []
-        for email, name, role, team in DEMO_USERS:
+        for email, name, role, team_name in DEMO_USERS:
             uid = create_user(
                 session, email=email, name=name, role=role, password=DEMO_PASSWORD, now=now,
-                team_id=teams.get(team) if team else None, partner_id=partner_id if role == "partner" else None,
+                team_id=teams.get(team_name) if team_name else None, partner_id=partner_id if role == "partner" else None,
             )  # fmt: skip
             if role == "rep":
                 reps.append(uid)
             summary.logins.append((email, role))
         # Leads that became opportunities were worked by reps: give them owners in the demo story.
-        worked = session.scalars(sa.select(Lead.id).where(Lead.stage.in_(("opportunity", "won", "lost"))).order_by(Lead.id)).all()
+        worked = session.scalars(
+            sa.select(Lead.id).where(Lead.stage.in_(("opportunity", "won", "lost"))).order_by(Lead.id)
+        ).all()
         for i, lead_id in enumerate(worked):
             session.execute(
-                sa.update(Lead).where(Lead.id == lead_id).values(owner_user_id=reps[i % len(reps)], owner_team_id=None)
+                sa.update(Lead)
+                .where(Lead.id == lead_id)
+                .values(owner_user_id=reps[i % len(reps)], owner_team_id=None)
             )
     with db.read() as session:
         for label, table in (("accounts", Account), ("people", Person), ("campaigns", Campaign), ("activities", Activity),

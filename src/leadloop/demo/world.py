@@ -30,7 +30,9 @@ class World:
 
 
 def _ascii(text: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if c.isascii() and (c.isalnum() or c in " -.'"))
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", text) if c.isascii() and (c.isalnum() or c in " -.'")
+    )
 
 
 def _slug(text: str) -> str:
@@ -53,7 +55,9 @@ def _business_time(rng: random.Random, t: datetime) -> datetime:
                      minute=rng.randrange(60), second=rng.randrange(60), microsecond=0)  # fmt: skip
 
 
-def make_accounts(rng: random.Random, n: int) -> tuple[list[Record], dict[str, tuple[float, float]], dict[str, str]]:
+def make_accounts(
+    rng: random.Random, n: int
+) -> tuple[list[Record], dict[str, tuple[float, float]], dict[str, str]]:
     accounts: list[Record] = []
     latent: dict[str, tuple[float, float]] = {}
     domains: dict[str, str] = {}
@@ -108,8 +112,8 @@ def make_people(
         dept, dept_rel = rng.choice(N.DEPARTMENTS)
         level = rng.choices(N.SENIORITIES, weights=[s[3] for s in N.SENIORITIES])[0]
         seniority, title_fmt, sen_rel, _ = level
-        f, l = _slug(first), _slug(last)
-        local = rng.choice((f"{f}.{l}", f"{f[:1]}{l}", f"{f}", f"{f}_{l}", f"{l}.{f}"))
+        fs, ls = _slug(first), _slug(last)
+        local = rng.choice((f"{fs}.{ls}", f"{fs[:1]}{ls}", f"{fs}", f"{fs}_{ls}", f"{ls}.{fs}"))
         free = rng.random() < 0.12
         domain = rng.choice(N.FREE_MAIL) if free else domains[acct["external_id"]]
         email = f"{local}@{domain}"
@@ -153,7 +157,13 @@ _TYPE_WEIGHTS = (
     ("form_submit", 2), ("demo_request", 1), ("trial_signup", 1), ("careers_page_view", 2), ("email_reply", 1),
     ("ad_click", 4), ("unsubscribe", 0), ("chat", 1),
 )  # fmt: skip
-_INTENT_TYPES = {"pricing_page_view": 3.0, "demo_request": 6.0, "trial_signup": 5.0, "form_submit": 2.5, "webinar_attended": 1.5}
+_INTENT_TYPES = {
+    "pricing_page_view": 3.0,
+    "demo_request": 6.0,
+    "trial_signup": 5.0,
+    "form_submit": 2.5,
+    "webinar_attended": 1.5,
+}
 _CAMPAIGN_FOR = {
     "email_sent": ("Newsletter", "Nurture – analytics"), "email_open": ("Newsletter", "Nurture – analytics"),
     "email_click": ("Newsletter", "Nurture – analytics"), "webinar_registered": ("Webinar: Data maturity", "Webinar: Automation ROI"),
@@ -173,7 +183,7 @@ def make_activities(
     centre = {a: now - timedelta(days=rng.uniform(0, 330)) for a in latent}
     for p in people:
         acct, rel = relevance[p["external_id"]]
-        fit, intent = latent[acct]
+        _fit, intent = latent[acct]
         n = _poisson(rng, per_person * (0.25 + 1.6 * intent) * (0.4 + rel))
         weights = [w * (_INTENT_TYPES.get(t, 1.0) ** (2 * intent - 0.5)) for t, w in _TYPE_WEIGHTS]
         types = rng.choices([t for t, _ in _TYPE_WEIGHTS], weights=weights, k=n)
@@ -188,10 +198,19 @@ def make_activities(
             rec: Record = {"email": p["email"].lower(), "occurred_at": _iso(at), "type": t}
             if t in _CAMPAIGN_FOR and rng.random() < 0.8:
                 rec["campaign"] = rng.choice(_CAMPAIGN_FOR[t])
-            if t in ("form_submit", "demo_request", "trial_signup", "pricing_page_view", "content_download", "webinar_attended"):
+            if t in (
+                "form_submit",
+                "demo_request",
+                "trial_signup",
+                "pricing_page_view",
+                "content_download",
+                "webinar_attended",
+            ):
                 rec["product"] = interest[acct] if rng.random() < 0.85 else rng.choice(N.PRODUCTS)
             if t in ("page_view", "pricing_page_view", "careers_page_view"):
-                rec["url"] = {"pricing_page_view": "/pricing", "careers_page_view": "/careers"}.get(t, rng.choice(("/", "/blog/lead-scoring", "/product", "/customers")))
+                rec["url"] = {"pricing_page_view": "/pricing", "careers_page_view": "/careers"}.get(
+                    t, rng.choice(("/", "/blog/lead-scoring", "/product", "/customers"))
+                )
             if t in ("email_sent",):
                 rec["direction"] = "outbound"
             out.append(rec)
@@ -243,7 +262,13 @@ def make_opportunities(
         if age > 45 or rng.random() < age / 45:
             closed = min(now - timedelta(hours=1), created + timedelta(days=rng.uniform(20, 120)))
             won = rng.random() < p_win
-            rec.update({"outcome": "won" if won else "lost", "stage": "Closed Won" if won else "Closed Lost", "closed_at": _iso(closed)})
+            rec.update(
+                {
+                    "outcome": "won" if won else "lost",
+                    "stage": "Closed Won" if won else "Closed Lost",
+                    "closed_at": _iso(closed),
+                }
+            )
             if not won:
                 rec["lost_reason"] = rng.choice(("Price", "No decision", "Competitor", "Timing", "No budget"))
         else:
@@ -252,7 +277,9 @@ def make_opportunities(
     return out
 
 
-def build_world(*, seed: int, n_accounts: int, n_people: int, now: datetime, per_person: float = 9.0) -> World:
+def build_world(
+    *, seed: int, n_accounts: int, n_people: int, now: datetime, per_person: float = 9.0
+) -> World:
     rng = random.Random(seed)
     accounts, latent, domains = make_accounts(rng, n_accounts)
     interest = {a: rng.choice(N.PRODUCTS) for a in latent}
@@ -260,7 +287,9 @@ def build_world(*, seed: int, n_accounts: int, n_people: int, now: datetime, per
     campaigns = make_campaigns(now)
     activities = make_activities(rng, people, relevance, latent, interest, now, per_person)
     by_email = {p["email"].lower(): p for p in people}
-    opps = make_opportunities(rng, activities, by_email, relevance, latent, {a["external_id"]: a for a in accounts}, now)
+    opps = make_opportunities(
+        rng, activities, by_email, relevance, latent, {a["external_id"]: a for a in accounts}, now
+    )
     return World(accounts, people, campaigns, activities, opps, latent)
 
 

@@ -42,7 +42,9 @@ class LeadFilter:
             q=(self.q or "").strip()[:200] or None,
             stage=self.stage if self.stage in STAGES else None,
             product=(self.product or "").strip()[:100] or None,
-            owner=self.owner if self.owner and self.owner.split(":")[0] in ("user", "queue", "partner") else None,
+            owner=self.owner
+            if self.owner and self.owner.split(":")[0] in ("user", "queue", "partner")
+            else None,
             sort=self.sort if self.sort in SORTS else "last_activity",
             dir="asc" if self.dir == "asc" else "desc",
             page=max(1, self.page),
@@ -91,14 +93,18 @@ def list_leads(session: Session, f: LeadFilter) -> LeadsPage:
     )
     if f.q:
         like = f"%{f.q.lower()}%"
-        base = base.where(sa.or_(sa.func.lower(Account.name).like(like), sa.func.lower(Account.domain).like(like)))
+        base = base.where(
+            sa.or_(sa.func.lower(Account.name).like(like), sa.func.lower(Account.domain).like(like))
+        )
     if f.stage:
         base = base.where(Lead.stage == f.stage)
     if f.product:
         base = base.where(Lead.product == f.product)
     if f.owner:
         kind, _, raw = f.owner.partition(":")
-        col = {"user": Lead.owner_user_id, "queue": Lead.owner_team_id, "partner": Lead.owner_partner_id}[kind]
+        col = {"user": Lead.owner_user_id, "queue": Lead.owner_team_id, "partner": Lead.owner_partner_id}[
+            kind
+        ]
         base = base.where(col == (int(raw) if raw.isdigit() else -1))
     total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     order = SORTS[f.sort]
@@ -116,5 +122,8 @@ def list_leads(session: Session, f: LeadFilter) -> LeadsPage:
     products = list(session.scalars(sa.select(Lead.product).distinct().order_by(Lead.product)).all())
     owners = [(f"user:{i}", n) for i, n in session.execute(sa.select(User.id, User.name).where(User.id.in_(
         sa.select(Lead.owner_user_id).distinct()))).all()]  # fmt: skip
-    owners += [(f"queue:{i}", n) for i, n in session.execute(sa.select(Team.id, Team.name).where(Team.is_queue)).all()]
+    owners += [
+        (f"queue:{i}", n)
+        for i, n in session.execute(sa.select(Team.id, Team.name).where(Team.is_queue)).all()
+    ]
     return LeadsPage(f, rows, total, products, owners)

@@ -46,4 +46,9 @@ def leads_api(
 ) -> dict[str, Any]:  # fmt: skip
     with ctx.db.read() as session:
         result = list_leads(session, _filter(q, stage, product, owner, sort, dir, page, per_page))
-    return {"total": result.total, "page": result.filter.page, "pages": result.pages, "items": [asdict(r) for r in result.rows]}
+    return {
+        "total": result.total,
+        "page": result.filter.page,
+        "pages": result.pages,
+        "items": [asdict(r) for r in result.rows],
+    }

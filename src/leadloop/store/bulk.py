@@ -13,19 +13,25 @@ from sqlalchemy.orm import Session
 IN_CHUNK = 900
 
 
-def _insert(session: Session, table: sa.Table) -> Any:
-    return postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table)
+def _insert(session: Session, table: Any) -> Any:
+    return (
+        postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table)
+    )
 
 
-def insert_ignore(session: Session, table: sa.Table, rows: list[dict[str, Any]], conflict: Sequence[str]) -> None:
+def insert_ignore(session: Session, table: Any, rows: list[dict[str, Any]], conflict: Sequence[str]) -> None:
     """INSERT ... ON CONFLICT (conflict) DO NOTHING."""
     if rows:
         session.execute(_insert(session, table).on_conflict_do_nothing(index_elements=list(conflict)), rows)
 
 
 def insert_new(
-    session: Session, table: sa.Table, rows: list[dict[str, Any]], conflict: Sequence[str], returning: Sequence[str]
-) -> list[sa.Row[Any]]:
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    conflict: Sequence[str],
+    returning: Sequence[str],
+) -> list[Any]:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING: exactly the rows this statement created,
     even when a concurrent transaction inserted the same keys."""
     if not rows:
@@ -45,9 +51,9 @@ def chunks(values: Iterable[Any], size: int = IN_CHUNK) -> Iterable[list[Any]]:
         yield batch
 
 
-def select_in(session: Session, columns: Sequence[Any], key: Any, values: Iterable[Any]) -> list[sa.Row[Any]]:
+def select_in(session: Session, columns: Sequence[Any], key: Any, values: Iterable[Any]) -> list[Any]:
     """SELECT columns WHERE key IN (values), chunked under the parameter limits."""
-    out: list[sa.Row[Any]] = []
+    out: list[Any] = []
     for part in chunks(sorted(set(v for v in values if v is not None))):
         out.extend(session.execute(sa.select(*columns).where(key.in_(part))).all())
     return out

@@ -60,9 +60,7 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._read = sessionmaker(bind=engine, expire_on_commit=False)
-        self._write = sessionmaker(
-            bind=engine.execution_options(leadloop_write=True), expire_on_commit=False
-        )
+        self._write = sessionmaker(bind=engine.execution_options(leadloop_write=True), expire_on_commit=False)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -33,9 +33,9 @@ class TimelineItem:
 def _timeline(session: Session, where: Any, before: int | None) -> tuple[list[TimelineItem], int | None]:
     stmt = (
         sa.select(
-            Activity.id, Activity.type, Activity.occurred_at, Activity.channel, Activity.direction, Campaign.name,
+            Activity.id, Activity.type, Activity.occurred_at, Activity.channel, Activity.direction, Campaign.name.label("campaign"),
             Activity.product, Activity.url, Activity.source, Activity.person_id,
-            sa.func.coalesce(Person.email, Person.last_name, Person.phone), Activity.payload,
+            sa.func.coalesce(Person.email, Person.last_name, Person.phone).label("person"), Activity.payload,
         )
         .outerjoin(Campaign, Campaign.id == Activity.campaign_id)
         .outerjoin(Person, Person.id == Activity.person_id)
@@ -52,7 +52,7 @@ def _timeline(session: Session, where: Any, before: int | None) -> tuple[list[Ti
                     sa.and_(Activity.occurred_at == pivot.occurred_at, Activity.id < pivot.id),
                 )
             )
-    items = [TimelineItem(*r) for r in session.execute(stmt).all()]
+    items = [TimelineItem(**r._asdict()) for r in session.execute(stmt)]
     older = items[TIMELINE_PAGE - 1].id if len(items) > TIMELINE_PAGE else None
     return items[:TIMELINE_PAGE], older
 
@@ -73,8 +73,17 @@ def person_view(session: Session, person_id: int, *, before: int | None = None) 
         raise NotFound(f"there is no person #{person_id}")
     account = session.get(Account, person.account_id) if person.account_id else None
     timeline, older = _timeline(session, Activity.person_id == person_id, before)
-    leads = list(session.scalars(sa.select(Lead).where(Lead.account_id == person.account_id)).all()) if account else []
-    total = session.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.person_id == person_id)) or 0
+    leads = (
+        list(session.scalars(sa.select(Lead).where(Lead.account_id == person.account_id)).all())
+        if account
+        else []
+    )
+    total = (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(Activity).where(Activity.person_id == person_id)
+        )
+        or 0
+    )
     return PersonView(person, account, timeline, older, leads, total)
 
 
@@ -95,11 +104,26 @@ def account_view(session: Session, account_id: int, *, before: int | None = None
     if account is None:
         raise NotFound(f"there is no account #{account_id}")
     parent = session.get(Account, account.parent_id) if account.parent_id else None
-    people = list(session.scalars(sa.select(Person).where(Person.account_id == account_id).order_by(Person.last_name).limit(500)).all())
+    people = list(
+        session.scalars(
+            sa.select(Person).where(Person.account_id == account_id).order_by(Person.last_name).limit(500)
+        ).all()
+    )
     leads = list(session.scalars(sa.select(Lead).where(Lead.account_id == account_id)).all())
-    opps = list(session.scalars(sa.select(Opportunity).where(Opportunity.account_id == account_id).order_by(Opportunity.created_at.desc())).all())
+    opps = list(
+        session.scalars(
+            sa.select(Opportunity)
+            .where(Opportunity.account_id == account_id)
+            .order_by(Opportunity.created_at.desc())
+        ).all()
+    )
     timeline, older = _timeline(session, Activity.account_id == account_id, before)
-    total = session.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.account_id == account_id)) or 0
+    total = (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(Activity).where(Activity.account_id == account_id)
+        )
+        or 0
+    )
     return AccountView(account, parent, people, leads, opps, timeline, older, total)
 
 

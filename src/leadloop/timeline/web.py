@@ -54,7 +54,10 @@ def person_api(person_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
         "account": _row(view.account, ["id", "name", "domain", "external_id"]) if view.account else None,
         "activity_total": view.activity_total,
         "timeline": [
-            {k: getattr(t, k) for k in ("id", "type", "occurred_at", "channel", "campaign", "product", "url", "source")}
+            {
+                k: getattr(t, k)
+                for k in ("id", "type", "occurred_at", "channel", "campaign", "product", "url", "source")
+            }
             for t in view.timeline
         ],
     }

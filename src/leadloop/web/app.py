@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -36,10 +35,14 @@ log = get_logger("leadloop.web")
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "text/html")
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", "text/html"
+    )
 
 
-def _error_page(request: Request, status: int, title: str, message: str, detail: list[str] | None = None) -> Response:
+def _error_page(
+    request: Request, status: int, title: str, message: str, detail: list[str] | None = None
+) -> Response:
     ctx: AppContext = request.app.state.ctx
     return ctx.templates.TemplateResponse(
         request, "error.html", {"status": status, "title": title, "message": message, "detail": detail or []},
@@ -47,7 +50,9 @@ def _error_page(request: Request, status: int, title: str, message: str, detail:
     )  # fmt: skip
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock = utcnow, db: Database | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, clock: Clock = utcnow, db: Database | None = None
+) -> FastAPI:
     settings = settings or Settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
     db = db or Database(make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms))
@@ -120,13 +125,16 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def leadloop_error(request: Request, exc: LeadloopError) -> Response:
         if _wants_html(request):
             titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Check your input"}
-            return _error_page(request, exc.status_code, titles.get(exc.status_code, "Something is wrong"), str(exc))
+            return _error_page(
+                request, exc.status_code, titles.get(exc.status_code, "Something is wrong"), str(exc)
+            )
         return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def validation(request: Request, exc: RequestValidationError) -> Response:
         errors: list[dict[str, Any]] = [
-            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
         ]
         if _wants_html(request):
             lines = [f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in errors]
@@ -137,8 +145,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if _wants_html(request):
             message = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
-            return _error_page(request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", message)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+            return _error_page(
+                request, exc.status_code, "Not found" if exc.status_code == 404 else "Error", message
+            )
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,53 @@
+"""Every route says which roles it allows; only the public ones do not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi.routing import APIRoute
+
+from leadloop.web.deps import RoleGuard
+from tests.fixtures.web import Web
+
+PUBLIC = {"/forms/lead", "/login", "/healthz", "/api/openapi.json"}
+
+
+def _guards(dependant) -> list[RoleGuard]:  # type: ignore[no-untyped-def]
+    found = [d.call for d in dependant.dependencies if isinstance(d.call, RoleGuard)]
+    for d in dependant.dependencies:
+        found.extend(_guards(d))
+    return found
+
+
+def api_routes(routes: list) -> Iterator[APIRoute]:  # type: ignore[type-arg]
+    """Every APIRoute, also inside included routers (FastAPI >= 0.16x keeps them nested)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from api_routes(route.original_router.routes)
+
+
+def test_the_walk_sees_the_included_routers(web: Web) -> None:
+    paths = {r.path for r in api_routes(web.app.routes)}
+    assert {
+        "/api/v1/leads",
+        "/api/v1/ingest",
+        "/forms/lead",
+        "/login",
+        "/leads",
+        "/people/{person_id}",
+    } <= paths
+
+
+def test_every_route_declares_roles(web: Web) -> None:
+    unguarded = []
+    for route in api_routes(web.app.routes):
+        if not _guards(route.dependant) and route.path not in PUBLIC:
+            unguarded.append(f"{sorted(route.methods)} {route.path}")
+    assert unguarded == []
+
+
+def test_public_routes_really_are_only_these(web: Web) -> None:
+    public = {r.path for r in api_routes(web.app.routes) if not _guards(r.dependant)}
+    assert public == PUBLIC - {"/api/openapi.json"}

@@ -1,0 +1,102 @@
+"""The public web-to-lead form: capture, honeypot, rate limit, safe redirects, clear errors."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from leadloop.store.tables import Activity, Campaign, Lead, Person
+from tests.conftest import count
+from tests.fixtures.web import Web
+
+FORM = {
+    "email": "visitor@bigco.com", "first_name": "Vic", "last_name": "Visitor", "company": "BigCo", "product": "automation",
+    "campaign": "Spring Promo", "utm_source": "google", "utm_medium": "cpc", "utm_campaign": "spring-promo",
+    "email_opt_in": "on", "message": "Please call", "visitor_id": "cookie-123", "how_did_you_hear": "podcast",
+}  # fmt: skip
+
+
+def test_form_captures_person_activity_campaign_and_lead(web: Web) -> None:
+    r = TestClient(web.app).post("/forms/lead", data=FORM)
+    assert r.status_code == 200 and r.template.name == "form_result.html" and r.context["ok"]  # type: ignore[attr-defined]
+    with web.db.read() as s:
+        p = s.scalars(sa.select(Person)).one()
+        assert (p.email, p.email_opt_in, p.attributes["how_did_you_hear"]) == (
+            "visitor@bigco.com",
+            True,
+            "podcast",
+        )
+        act = s.scalars(sa.select(Activity).where(Activity.type == "form_submit")).one()
+        assert (act.source, act.visitor_id, act.payload["utm_source"], act.payload["message"]) == (
+            "form",
+            "cookie-123",
+            "google",
+            "Please call",
+        )
+        assert s.get_one(Campaign, act.campaign_id).name == "spring-promo"
+        assert s.scalars(sa.select(Lead)).one().product == "automation"
+
+
+def test_a_ticked_consent_on_a_form_restores_opt_in(web: Web) -> None:
+    api = web.api_client()
+    api.post("/api/v1/leads", json={"email": "visitor@bigco.com", "email_opt_in": False})
+    TestClient(web.app).post("/forms/lead", data=FORM)
+    with web.db.read() as s:
+        assert s.scalar(sa.select(Person.email_opt_in)) is True
+
+
+def test_honeypot_is_accepted_silently_and_dropped(web: Web) -> None:
+    r = TestClient(web.app).post("/forms/lead", data={**FORM, "hp_email_confirm": "bot@spam.com"})
+    assert r.status_code == 200 and r.context["ok"]  # type: ignore[attr-defined]
+    assert count(web.db, Person) == 0 and count(web.db, Activity) == 0
+
+
+def test_rate_limit_per_ip_with_retry_after(make_web) -> None:  # type: ignore[no-untyped-def]
+    web = make_web(form_burst=3, form_rate_per_minute=1)
+    client = TestClient(web.app)
+    codes = [
+        client.post("/forms/lead", data={**FORM, "email": f"v{i}@bigco.com"}).status_code for i in range(5)
+    ]
+    assert codes == [200, 200, 200, 429, 429]
+    r = client.post("/forms/lead", data=FORM)
+    assert int(r.headers["retry-after"]) >= 1 and "Too many submissions" in r.text
+    assert count(web.db, Person) == 3
+
+
+def test_redirects_back_to_the_posting_site_only(web: Web) -> None:
+    client = TestClient(web.app)
+    ok = client.post("/forms/lead", data={**FORM, "return_url": "https://www.bigco-site.com/thanks"},
+                     headers={"origin": "https://www.bigco-site.com"}, follow_redirects=False)  # fmt: skip
+    assert ok.status_code == 303 and ok.headers["location"] == "https://www.bigco-site.com/thanks"
+    evil = client.post("/forms/lead", data={**FORM, "email": "v2@bigco.com", "return_url": "https://evil.example/phish"},
+                       headers={"origin": "https://www.bigco-site.com"}, follow_redirects=False)  # fmt: skip
+    assert evil.status_code == 200 and evil.context["ok"]  # type: ignore[attr-defined]
+    js = client.post(
+        "/forms/lead",
+        data={**FORM, "email": "v3@bigco.com", "return_url": "javascript:alert(1)"},
+        follow_redirects=False,
+    )
+    assert js.status_code == 200
+
+
+def test_allowed_redirect_hosts_setting(make_web) -> None:  # type: ignore[no-untyped-def]
+    web = make_web(form_allowed_redirect_hosts=["landing.example"])
+    r = TestClient(web.app).post(
+        "/forms/lead", data={**FORM, "return_url": "https://landing.example/ok"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+
+
+def test_bad_form_input_gets_a_readable_page_and_nothing_is_written(web: Web) -> None:
+    r = TestClient(web.app).post("/forms/lead", data={"email": "not-an-email", "country": "Narnia"})
+    assert r.status_code == 422
+    errors = r.context["errors"]  # type: ignore[attr-defined]
+    assert any(e.startswith("email:") for e in errors) and any(e.startswith("country:") for e in errors)
+    assert count(web.db, Person) == 0
+
+
+def test_form_needs_no_login_and_no_csrf(web: Web) -> None:
+    r = TestClient(web.app).post(
+        "/forms/lead", data={"email": "x@y.com"}, headers={"origin": "https://elsewhere.example"}
+    )
+    assert r.status_code == 200
