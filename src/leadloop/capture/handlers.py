@@ -6,6 +6,7 @@ happened per item plus the domain events to publish after the commit.
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -24,7 +25,7 @@ from leadloop.capture.repository import (
 )
 from leadloop.capture.vocab import is_hand_raise
 from leadloop.core.events import Event, LeadOpened
-from leadloop.store.bulk import insert_new, select_in
+from leadloop.store.bulk import RaceLost, insert_created, select_in
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person
 
 DEFAULT_PRODUCT = "general"
@@ -101,8 +102,10 @@ def ingest_people(
         slot = next((slot_of[k] for k in keys if k in slot_of), None)
         if slot is None:
             slot = len(merged)
-            merged.append(PersonIn(**{f.name: getattr(item, f.name) for f in fields(PersonIn)}))
+            merged.append(item)
         else:
+            if merged[slot] is items[index_map.index(slot)]:
+                merged[slot] = copy.copy(merged[slot])  # never mutate the caller's record
             _merge_into(merged[slot], item)
         for k in keys:
             slot_of[k] = slot
@@ -186,12 +189,7 @@ def ingest_people(
         accounts_of.append(change.get("account_id", row.account_id))
 
     if new_rows:
-        inserted = (
-            session.execute(sa.insert(Person).returning(Person.id, sort_by_parameter_order=True), new_rows)
-            .scalars()
-            .all()
-        )
-        for slot, pid in zip(new_slots, inserted, strict=True):
+        for slot, pid in zip(new_slots, _insert_people(session, new_rows), strict=True):
             person_ids[slot] = pid
     if updates:
         for change in updates:
@@ -210,9 +208,12 @@ def ingest_people(
     )  # fmt: skip
     result.events.extend(act_result.events)
     activity_of = {i: o.activity_id for i, o in zip(act_slots, act_result.outcomes, strict=True)}
+    first_of: dict[int, int] = {}
+    for i, slot in enumerate(index_map):
+        first_of.setdefault(slot, i)
     for i in range(len(items)):
         slot = index_map[i]
-        first = index_map.index(slot) == i
+        first = first_of[slot] == i
         result.outcomes.append(
             Outcome(
                 statuses[slot] if first else "duplicate",
@@ -220,6 +221,38 @@ def ingest_people(
             )
         )  # fmt: skip
     return result
+
+
+def _insert_people(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Ids of the new people, in the order given. One multi-row INSERT ... RETURNING for the rows
+    with a unique key (external_id or e-mail), mapped back by that key: RETURNING order is not
+    guaranteed, and asking SQLAlchemy to sort it makes SQLite insert row by row."""
+    ids: list[int | None] = [None] * len(rows)
+    keyed = [i for i, r in enumerate(rows) if r["external_id"] or r["email"]]
+    by_ext: dict[str, int] = {}
+    by_email: dict[str, int] = {}
+    created = insert_created(
+        session,
+        Person.__table__,
+        [rows[i] for i in keyed],
+        keys=("external_id", "email"),
+        returning=("id", "external_id", "email"),
+    )
+    for pid, ext, email in created:
+        if ext:
+            by_ext[ext] = pid
+        if email:
+            by_email[email] = pid
+    for i in keyed:
+        r = rows[i]
+        pid = by_ext.get(r["external_id"]) if r["external_id"] else by_email.get(r["email"])
+        if pid is None:
+            raise RaceLost(f"person {r['external_id'] or r['email']} was created by a concurrent writer")
+        ids[i] = pid
+    for i, r in enumerate(rows):
+        if ids[i] is None:  # phone-only people have no unique key to map back by
+            ids[i] = session.scalar(sa.insert(Person).returning(Person.id).values(**r))
+    return [int(pid) for pid in ids if pid is not None]
 
 
 def ingest_activities(
@@ -263,12 +296,12 @@ def ingest_activities(
         unique.setdefault(row["dedupe_key"], row)
     created = {
         r.dedupe_key: r.id
-        for r in insert_new(
+        for r in insert_created(
             session,
             Activity.__table__,
             list(unique.values()),
-            ["dedupe_key"],
-            ["id", "dedupe_key"],
+            keys=("dedupe_key",),
+            returning=("id", "dedupe_key"),
         )
     }
     missing = [k for k in keys if k not in created]

@@ -25,6 +25,7 @@ from leadloop.capture.schemas import (
 )
 from leadloop.core.errors import Conflict, InvalidInput
 from leadloop.core.events import Event, LeadOpened
+from leadloop.store.bulk import RaceLost
 from leadloop.store.db import Database
 from leadloop.store.tables import IdempotencyKey
 
@@ -57,7 +58,7 @@ def write_with_retry(db: Database, work: Callable[[Session], T], attempts: int =
         try:
             with db.write() as session:
                 return work(session)
-        except (IntegrityError, OperationalError) as exc:
+        except (IntegrityError, OperationalError, RaceLost) as exc:
             if attempt == attempts - 1 or (isinstance(exc, OperationalError) and "locked" not in str(exc)):
                 raise
     raise AssertionError("unreachable")
