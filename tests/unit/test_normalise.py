@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from email_validator import validate_email
+from email_validator import EmailNotValidError, validate_email
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,9 +51,16 @@ _atom = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-+", min_size=1, 
 )
 def test_fast_path_agrees_with_email_validator(local: list[str], labels: list[str], tld: str) -> None:
     raw = ".".join(local) + "@" + ".".join(labels) + "." + tld
-    expected = validate_email(raw, check_deliverability=False).normalized.lower()
-    email = n.normalise_email(raw)
-    assert email is not None and email.address == expected
+    try:
+        expected: str | None = validate_email(raw, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        expected = None
+    if expected is None:
+        with pytest.raises(InvalidInput):
+            n.normalise_email(raw)
+    else:
+        email = n.normalise_email(raw)
+        assert email is not None and email.address == expected
 
 
 @pytest.mark.parametrize(

@@ -25,8 +25,9 @@ from leadloop.capture.repository import (
 )
 from leadloop.capture.vocab import is_hand_raise
 from leadloop.core.events import Event, LeadOpened
-from leadloop.store.bulk import RaceLost, insert_created, select_in
+from leadloop.store.bulk import RaceLost, connection, insert_created, select_in
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person
+from leadloop.store.types import UTCDateTime
 
 DEFAULT_PRODUCT = "general"
 
@@ -356,6 +357,24 @@ def _link_people(
     return links
 
 
+# Prebuilt once: SQLAlchemy memoises the compiled form and cache key of a statement object, and
+# building these trees per capture cost more than running them.
+_BUMP_LEAD = sa.text(
+    "UPDATE leads SET activity_count = activity_count + :n,"
+    " last_activity_at = CASE WHEN last_activity_at < :last THEN :last ELSE last_activity_at END"
+    " WHERE id = :id"
+).bindparams(sa.bindparam("last", type_=UTCDateTime()))
+_PRIOR_ACTIVITIES = sa.text(
+    "SELECT count(*) FROM activities WHERE account_id = :account_id AND coalesce(product, :default) = :product"
+)
+_LEADS: sa.Table = Lead.__table__  # type: ignore[assignment]
+_OPEN_LEAD = _LEADS.insert().returning(_LEADS.c.id)
+_REFRESH_CONTACTS = sa.text(
+    "UPDATE leads SET contact_count = (SELECT count(DISTINCT a.person_id) FROM activities a"
+    " WHERE a.account_id = leads.account_id AND coalesce(a.product, :default) = leads.product) WHERE id = :id"
+)
+
+
 def touch_leads(session: Session, fresh: list[dict[str, Any]], *, now: datetime) -> list[Event]:
     """Keep each account x product lead's activity summary; open a lead on a hand-raise.
 
@@ -368,28 +387,22 @@ def touch_leads(session: Session, fresh: list[dict[str, Any]], *, now: datetime)
             groups[(row["account_id"], row["product"] or DEFAULT_PRODUCT)].append(row)
     if not groups:
         return []
-    accounts = {k[0] for k in groups}
     existing = {
-        (r.account_id, r.product): r
+        (r.account_id, r.product): r.id
         for r in select_in(
-            session,
-            (Lead.id, Lead.account_id, Lead.product, Lead.last_activity_at),
-            Lead.account_id,
-            accounts,
+            session, (Lead.id, Lead.account_id, Lead.product), Lead.account_id, {k[0] for k in groups}
         )
     }
     events: list[Event] = []
+    bumps: list[dict[str, Any]] = []
+    touched: list[int] = []
     queue_id: int | None = None
     for (account_id, product), acts in sorted(groups.items()):
         last = max(a["occurred_at"] for a in acts)
-        lead = existing.get((account_id, product))
-        if lead is not None:
-            session.execute(
-                sa.update(Lead).where(Lead.id == lead.id).values(
-                    activity_count=Lead.activity_count + len(acts),
-                    last_activity_at=sa.case((Lead.last_activity_at < last, last), else_=Lead.last_activity_at),
-                )
-            )  # fmt: skip
+        lead_id = existing.get((account_id, product))
+        if lead_id is not None:
+            bumps.append({"n": len(acts), "last": last, "id": lead_id})
+            touched.append(lead_id)
             continue
         raiser = next(
             (a for a in sorted(acts, key=lambda a: a["occurred_at"]) if is_hand_raise(a["type"])), None
@@ -398,39 +411,31 @@ def touch_leads(session: Session, fresh: list[dict[str, Any]], *, now: datetime)
             continue
         if queue_id is None:
             queue_id = nurture_queue_id(session, now=now)
-        prior = session.scalar(
-            sa.select(sa.func.count()).select_from(Activity).where(
-                Activity.account_id == account_id,
-                sa.func.coalesce(Activity.product, DEFAULT_PRODUCT) == product,
+        prior = (
+            connection(session)
+            .execute(
+                _PRIOR_ACTIVITIES, {"account_id": account_id, "default": DEFAULT_PRODUCT, "product": product}
             )
-        )  # fmt: skip
-        lead_id = session.scalar(
-            sa.insert(Lead).returning(Lead.id).values(
-                account_id=account_id, product=product, stage="inquiry", owner_team_id=queue_id,
-                source=raiser["source"], campaign_id=raiser["campaign_id"], opened_at=raiser["occurred_at"],
-                stage_changed_at=raiser["occurred_at"], last_activity_at=last, activity_count=prior or 0,
-            )
-        )  # fmt: skip
-        assert lead_id is not None
-        events.append(LeadOpened(lead_id, account_id, product, now))
-    _refresh_contact_counts(session, list(groups))
+            .scalar_one()
+        )
+        new_id = connection(session).execute(
+            _OPEN_LEAD,
+            {
+                "account_id": account_id, "product": product, "stage": "inquiry", "owner_team_id": queue_id,
+                "source": raiser["source"], "campaign_id": raiser["campaign_id"], "opened_at": raiser["occurred_at"],
+                "stage_changed_at": raiser["occurred_at"], "last_activity_at": last, "activity_count": prior,
+                "contact_count": 0,
+            },
+        ).scalar_one()  # fmt: skip
+        touched.append(new_id)
+        events.append(LeadOpened(new_id, account_id, product, now))
+    if bumps:
+        connection(session).execute(_BUMP_LEAD, bumps)
+    if touched:
+        connection(session).execute(
+            _REFRESH_CONTACTS, [{"default": DEFAULT_PRODUCT, "id": i} for i in touched]
+        )
     return events
-
-
-def _refresh_contact_counts(session: Session, keys: list[tuple[int, str]]) -> None:
-    contacts = (
-        sa.select(sa.func.count(sa.distinct(Activity.person_id)))
-        .where(
-            Activity.account_id == Lead.account_id,
-            sa.func.coalesce(Activity.product, DEFAULT_PRODUCT) == Lead.product,
-        )
-        .scalar_subquery()
-    )
-    accounts = sorted({k[0] for k in keys})
-    for i in range(0, len(accounts), 500):
-        session.execute(
-            sa.update(Lead).where(Lead.account_id.in_(accounts[i : i + 500])).values(contact_count=contacts)
-        )
 
 
 _ACCOUNT_COLUMNS = (

@@ -20,6 +20,7 @@ from leadloop.capture.schemas import (
     IngestBatch,
     IngestResult,
     LeadCaptured,
+    LeadCreate,
     PersonFields,
     Rejected,
 )
@@ -127,8 +128,6 @@ def capture_lead(
     explicit_consent: bool = False,
 ) -> tuple[LeadCaptured, list[Event], bool]:  # fmt: skip
     """One person and the activity that brought them (API single lead, web-to-lead form)."""
-    from leadloop.capture.schemas import LeadCreate
-
     lead = LeadCreate.model_validate(body)
     errors: list[dict[str, Any]] = []
     person: m.PersonIn | None = None

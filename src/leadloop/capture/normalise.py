@@ -84,7 +84,10 @@ def normalise_email(raw: str | None) -> Email | None:
     if len(text) <= 254 and _SIMPLE_EMAIL.fullmatch(text) and len(text.split("@")[0]) <= 64:
         address = text.lower()
         domain = address.rsplit("@", 1)[1]
-        if domain.rsplit(".", 1)[1] not in _SPECIAL_USE and all(len(p) <= 63 for p in domain.split(".")):
+        labels = domain.split(".")
+        # Hyphens in the 3rd and 4th places are reserved for encodings like Punycode (RFC 5891):
+        # such a domain goes through email-validator in full.
+        if labels[-1] not in _SPECIAL_USE and all(len(x) <= 63 and x[2:4] != "--" for x in labels):
             return Email(address, domain, email_kind(domain))
     try:
         result = validate_email(text, check_deliverability=False)

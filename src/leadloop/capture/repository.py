@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.capture.normalise import company_key
-from leadloop.store.bulk import insert_ignore, select_in
+from leadloop.store.bulk import connection, insert_ignore, select_in
 from leadloop.store.tables import Account, Campaign, Person, Team
 
 AccountHint = tuple[str, str]  # ("external_id" | "domain" | "name_key", value)
@@ -91,15 +91,18 @@ def ensure_campaigns(session: Session, names: set[str], *, now: datetime) -> dic
     return found
 
 
+_QUEUE_ID = sa.text("SELECT id FROM teams WHERE name = :name")
+
+
 def nurture_queue_id(session: Session, *, now: datetime) -> int:
     """Below MQL, marketing owns the lead: this queue is its owner."""
-    qid = session.scalar(sa.select(Team.id).where(Team.name == NURTURE_QUEUE))
+    conn = connection(session)
+    qid = conn.execute(_QUEUE_ID, {"name": NURTURE_QUEUE}).scalar()
     if qid is None:
         insert_ignore(
-            session, Team.__table__,
-            [{"name": NURTURE_QUEUE, "is_queue": True, "created_at": now}], ["name"],
-        )  # fmt: skip
-        qid = session.scalar(sa.select(Team.id).where(Team.name == NURTURE_QUEUE))
+            session, Team.__table__, [{"name": NURTURE_QUEUE, "is_queue": True, "created_at": now}], ["name"]
+        )
+        qid = conn.execute(_QUEUE_ID, {"name": NURTURE_QUEUE}).scalar()
     assert qid is not None
     return int(qid)
 

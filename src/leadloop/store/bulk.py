@@ -21,6 +21,16 @@ class RaceLost(Exception):
     whole unit of work, which will then find that row."""
 
 
+def connection(session: Session) -> sa.Connection:
+    """The session's connection for this unit of work, looked up once: Session.connection() costs
+    about 70 us, and a capture asks for it a dozen times."""
+    conn: sa.Connection | None = session.info.get("leadloop_conn")
+    if conn is None or conn.closed or not conn.in_transaction():
+        conn = session.connection()
+        session.info["leadloop_conn"] = conn
+    return conn
+
+
 def _insert(session: Session, table: Any) -> Any:
     return (
         postgresql.insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(table)
@@ -64,35 +74,54 @@ def select_in(session: Session, columns: Sequence[Any], key: Any, values: Iterab
     """SELECT columns WHERE key IN (values), chunked under the parameter limits.
 
     Hot path of every capture: issued as driver SQL with each column's result processor applied,
-    because compiling an expanding IN of 900 values costs SQLAlchemy about 20 ms.
+    because building and compiling the statement costs SQLAlchemy far more than running it.
     """
     distinct = list({v for v in values if v is not None})
     if not distinct:
         return []
-    conn = session.connection()
-    dialect = conn.dialect
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    cols = [c for col in columns for c in (col.columns if isinstance(col, sa.Table) else [col])]
-    table = key.table.name
-    select_list = ", ".join(f"{c.table.name}.{c.name}" for c in cols)
-    procs = [c.type.result_processor(dialect, None) for c in cols]
-    key_proc = key.type.bind_processor(dialect)
-    make = _row_type(tuple(c.name for c in cols))
+    conn = connection(session)
+    plan = _plan(conn.dialect, tuple(columns), key)
     out: list[Any] = []
     for part in chunks(distinct):
-        params = tuple(key_proc(v) for v in part) if key_proc else tuple(part)
-        # Only metadata names are interpolated; every value is a bound parameter.
-        sql = (
-            f"SELECT {select_list} FROM {table} WHERE {table}.{key.name} IN ({', '.join([mark] * len(part))})"  # noqa: S608
-        )
-        if any(procs):
+        params = tuple(plan.key_proc(v) for v in part) if plan.key_proc else tuple(part)
+        result = conn.exec_driver_sql(plan.sql(len(part)), params)
+        if plan.any_procs:
+            procs = plan.procs
             out.extend(
-                make(*(p(v) if p else v for p, v in zip(procs, row, strict=True)))
-                for row in conn.exec_driver_sql(sql, params)
+                plan.make(*(p(v) if p else v for p, v in zip(procs, row, strict=True))) for row in result
             )
         else:
-            out.extend(make(*row) for row in conn.exec_driver_sql(sql, params))
+            out.extend(plan.make(*row) for row in result)
     return out
+
+
+class _Plan:
+    def __init__(self, dialect: Any, columns: tuple[Any, ...], key: Any) -> None:
+        cols = [c for col in columns for c in (col.columns if isinstance(col, sa.Table) else [col])]
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        table = key.table.name
+        select_list = ", ".join(f"{c.table.name}.{c.name}" for c in cols)
+        # Only metadata names are interpolated; every value is a bound parameter.
+        self.prefix = f"SELECT {select_list} FROM {table} WHERE {table}.{key.name} IN ("  # noqa: S608
+        self.procs = [c.type.result_processor(dialect, None) for c in cols]
+        self.any_procs = any(self.procs)
+        self.key_proc = key.type.bind_processor(dialect)
+        self.make = _row_type(tuple(c.name for c in cols))
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - plans live as long as the process
+    def sql(self, n: int) -> str:
+        return self.prefix + ", ".join([self.mark] * n) + ")"
+
+
+_plans: dict[tuple[Any, ...], _Plan] = {}
+
+
+def _plan(dialect: Any, columns: tuple[Any, ...], key: Any) -> _Plan:
+    cache_key = (dialect.name, *(id(c) for c in columns), id(key))
+    plan = _plans.get(cache_key)
+    if plan is None:
+        plan = _plans[cache_key] = _Plan(dialect, columns, key)
+    return plan
 
 
 @functools.cache
@@ -103,7 +132,7 @@ def _row_type(names: tuple[str, ...]) -> Any:
 def _fast_insert_sqlite(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     """INSERT OR IGNORE through the DBAPI's executemany, applying bind processors only to the
     columns that have one: SQLAlchemy's per-row statement machinery costs 5-10x the insert itself."""
-    conn = session.connection()
+    conn = connection(session)
     dialect = conn.dialect
     cols = list(rows[0])
     procs = [(i, p) for i, c in enumerate(cols) if (p := table.c[c].type.bind_processor(dialect)) is not None]
