@@ -183,6 +183,11 @@ def test_not_a_number() -> None:
 def test_booleans() -> None:
     assert n.parse_bool("Yes", field="f") is True
     assert n.parse_bool("opted out", field="f") is False
+    assert (
+        n.parse_bool("nein", field="f"),
+        n.parse_bool("Oui", field="f"),
+        n.parse_bool("Sí", field="f"),
+    ) == (False, True, True)
     with pytest.raises(InvalidInput, match="yes/no"):
         n.parse_bool("perhaps", field="f")
 

@@ -21,6 +21,7 @@ from leadloop.capture.repository import (
     ensure_accounts,
     ensure_campaigns,
     nurture_queue_id,
+    people_by_external_id,
     people_by_keys,
 )
 from leadloop.capture.vocab import is_hand_raise
@@ -327,13 +328,9 @@ def ingest_activities(
 def _link_people(
     session: Session, items: list[ActivityIn], *, now: datetime, source: str
 ) -> list[tuple[int | None, int | None]]:
-    by_ext = {
-        r[0]: (r[1], r[2])
-        for r in select_in(
-            session, (Person.external_id, Person.id, Person.account_id), Person.external_id,
-            {a.person_external_id for a in items if a.person_external_id},
-        )
-    }  # fmt: skip
+    by_ext: dict[str, tuple[int | None, int | None]] = dict(
+        people_by_external_id(session, {a.person_external_id for a in items if a.person_external_id})
+    )
     emails = {a.email for a in items if a.email}
     by_email = {
         r[0]: (r[1], r[2])
@@ -537,13 +534,9 @@ def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: d
         {("external_id", o.account_external_id): None for o in items if o.account_external_id},
         now=now,
     )
-    people = {
-        r[0]: (r[1], r[2])
-        for r in select_in(
-            session, (Person.external_id, Person.id, Person.account_id), Person.external_id,
-            {o.person_external_id for o in items if o.person_external_id},
-        )
-    }  # fmt: skip
+    people: dict[str, tuple[int | None, int | None]] = dict(
+        people_by_external_id(session, {o.person_external_id for o in items if o.person_external_id})
+    )
     existing = {
         r[0]: r[1]
         for r in select_in(

@@ -22,6 +22,7 @@ from leadloop.capture import model as m
 from leadloop.capture.csvio import CsvFile, Row, open_csv, rows
 from leadloop.core.errors import InvalidInput
 from leadloop.core.events import Event
+from leadloop.store.bulk import chunks
 from leadloop.store.db import Database
 
 
@@ -178,19 +179,8 @@ def _parse_chunk(entity: str, now: datetime, max_chars: int, chunk: list[Row]) -
 def _parse_rows(source: Iterator[Row], entity: str, now: datetime, max_chars: int) -> Iterator[Parsed]:
     # Parsing in worker processes was measured: the writer is the bottleneck, and pickling parsed
     # records back costs nearly what the parse saves (5% on 2 cores). One process it is.
-    for chunk in _chunked(source, _CHUNK_ROWS):
+    for chunk in chunks(source, _CHUNK_ROWS):
         yield from _parse_chunk(entity, now, max_chars, chunk)
-
-
-def _chunked(items: Iterator[Row], size: int) -> Iterator[list[Row]]:
-    chunk: list[Row] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _count_lines(path: Path) -> int:

@@ -59,7 +59,7 @@ class _Collector:
         try:
             return fn(None if raw is None else str(raw), *args, **kwargs)
         except InvalidInput as exc:
-            self.errors.append(f"{name}: {exc}")
+            self.errors.append(f"{name}: {_without_subject(str(exc), name)}")
             return None
 
     def done(self) -> None:
@@ -80,6 +80,14 @@ class _Collector:
                 continue
             out[key] = value
         return out
+
+
+def _without_subject(message: str, name: str) -> str:
+    """'email_opt_out 'nein' is not yes/no' -> "'nein' is not yes/no": the field is named already."""
+    for subject in (name, name.replace("_", " "), "e-mail", "phone", "website"):
+        if message.startswith(subject + " "):
+            return message[len(subject) + 1 :]
+    return message
 
 
 @dataclass(slots=True)

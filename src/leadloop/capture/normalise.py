@@ -239,8 +239,11 @@ def parse_int(raw: str | None, *, field: str) -> int | None:
     return int(number)
 
 
-_TRUE = {"true", "t", "yes", "y", "1", "opted in", "opt-in", "subscribed", "x", "checked", "on"}
-_FALSE = {"false", "f", "no", "n", "0", "opted out", "opt-out", "unsubscribed", "unchecked", "off"}
+# English plus the spellings of European CRM exports (German, French, Spanish, Italian, Dutch).
+_TRUE = {"true", "t", "yes", "y", "1", "opted in", "opt-in", "subscribed", "x", "checked", "on",
+         "ja", "j", "wahr", "oui", "vrai", "sí", "si", "vero", "waar"}  # fmt: skip
+_FALSE = {"false", "f", "no", "n", "0", "opted out", "opt-out", "unsubscribed", "unchecked", "off",
+          "nein", "falsch", "non", "faux", "falso", "nee", "onwaar"}  # fmt: skip
 
 
 def parse_bool(raw: str | None, *, field: str) -> bool | None:

@@ -118,3 +118,11 @@ def people_by_keys(
         dict(select_in(session, (Person.phone, Person.id), Person.phone, phones)) if phones else {}
     )
     return by_ext, by_email, by_phone
+
+
+def people_by_external_id(session: Session, external_ids: set[str]) -> dict[str, tuple[int, int | None]]:
+    """external_id -> (person id, account id)."""
+    rows = select_in(
+        session, (Person.external_id, Person.id, Person.account_id), Person.external_id, external_ids
+    )
+    return {r.external_id: (r.id, r.account_id) for r in rows}
