@@ -1,0 +1,262 @@
+"""A scoring model is a document: YAML in and out, validated before it can ever be activated.
+
+Every error names the line of the YAML it is about, so that a marketer editing the file (or the
+admin page) can find it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from leadloop.capture.vocab import ACTIVITY_TYPES
+from leadloop.core.errors import InvalidInput
+
+PERSON_FIELDS = (
+    "title",
+    "seniority",
+    "department",
+    "country",
+    "state",
+    "email_kind",
+    "lead_source",
+    "company",
+)
+ACCOUNT_FIELDS = (
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "state",
+    "sic_code",
+    "naics_code",
+    "sites",
+    "domain",
+)
+FIELDS = tuple(f"person.{f}" for f in PERSON_FIELDS) + tuple(f"account.{f}" for f in ACCOUNT_FIELDS)
+
+
+class ModelDocumentError(InvalidInput):
+    def __init__(self, problems: list[tuple[int | None, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"line {line}: {msg}" if line else msg for line, msg in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(_Strict):
+    """One test. `field` tests a person or account field; `rule` tests another rule's outcome;
+    `all` / `any` combine."""
+
+    field: str | None = None
+    rule: str | None = None
+    equals: str | float | None = None
+    in_: list[str] | None = Field(default=None, alias="in")
+    contains: list[str] | str | None = None
+    gte: float | None = None
+    lte: float | None = None
+    exists: bool | None = None
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+
+
+class FitRule(_Strict):
+    id: Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")]
+    when: Condition
+    points: float = 0
+    exclude: bool = False
+    reason: str | None = None
+
+
+class Fit(_Strict):
+    rules: list[FitRule] = Field(default_factory=list)
+    grades: dict[Literal["A", "B", "C"], float] = Field(
+        default_factory=lambda: {"A": 75.0, "B": 50.0, "C": 25.0}
+    )
+
+
+class Engagement(_Strict):
+    half_life_days: float = 30.0
+    weights: dict[str, float] = Field(default_factory=dict)
+    per_product: dict[str, dict[str, float]] = Field(default_factory=dict)
+    caps_per_day: dict[str, int] = Field(default_factory=dict)
+    lead_open_threshold: float = 20.0
+    mql_threshold: float = 60.0
+
+
+class ScoringModel(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    version: int = 1
+    description: str | None = None
+    fit: Fit = Field(default_factory=Fit)
+    engagement: Engagement = Field(default_factory=Engagement)
+    # Lead-level MQL also needs fit: an excluded or D-grade account never becomes an MQL.
+    mql_min_grade: Literal["A", "B", "C", "D"] = "C"
+
+    def to_yaml(self) -> str:
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _line(root: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the YAML node at `path` (the deepest part of it that exists)."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            nxt = next((v for k, v in node.value if k.value == part), None)
+            key = next((k for k, v in node.value if k.value == part), None)
+            if nxt is None:
+                break
+            line = (key or nxt).start_mark.line + 1
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def parse_model(text: str) -> ScoringModel:
+    """YAML text -> a valid ScoringModel, or ModelDocumentError listing every problem with its line."""
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ModelDocumentError(
+            [(mark.line + 1 if mark else None, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+        ) from None
+    if not isinstance(data, dict):
+        raise ModelDocumentError([(1, "a scoring model is a mapping with at least a name")])
+    try:
+        model = ScoringModel.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "float", "list[str]"))
+            )
+            where = ".".join(str(p) for p in loc)
+            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append((_line(root, loc), f"{where}: {msg}"))
+        raise ModelDocumentError(problems) from None
+    semantic = _semantic_problems(model)
+    if semantic:
+        raise ModelDocumentError([(_line(root, path), msg) for path, msg in semantic])
+    return model
+
+
+def _semantic_problems(model: ScoringModel) -> list[tuple[tuple[Any, ...], str]]:
+    out: list[tuple[tuple[Any, ...], str]] = []
+    e = model.engagement
+    if not e.half_life_days > 0:
+        out.append(
+            (("engagement", "half_life_days"), f"half_life_days must be positive, not {e.half_life_days}")
+        )
+    if e.lead_open_threshold <= 0 or e.mql_threshold < e.lead_open_threshold:
+        out.append((("engagement", "mql_threshold"), "need 0 < lead_open_threshold <= mql_threshold"))
+    known = ", ".join(sorted(ACTIVITY_TYPES))
+    for t in e.weights:
+        if t not in ACTIVITY_TYPES:
+            out.append((("engagement", "weights", t), f"unknown activity type {t!r}; known types: {known}"))
+    for product, table in e.per_product.items():
+        for t in table:
+            if t not in ACTIVITY_TYPES:
+                out.append((("engagement", "per_product", product, t), f"unknown activity type {t!r}"))
+    for t, cap in e.caps_per_day.items():
+        if t not in ACTIVITY_TYPES:
+            out.append((("engagement", "caps_per_day", t), f"unknown activity type {t!r}"))
+        if cap < 1:
+            out.append((("engagement", "caps_per_day", t), f"a cap must be at least 1, not {cap}"))
+    grades = model.fit.grades
+    if not grades.get("A", 75) > grades.get("B", 50) > grades.get("C", 25):
+        out.append((("fit", "grades"), "grade thresholds must fall from A to C"))
+    ids: dict[str, int] = {}
+    for i, rule in enumerate(model.fit.rules):
+        if rule.id in ids:
+            out.append((("fit", "rules", i, "id"), f"rule id {rule.id!r} is used twice"))
+        ids[rule.id] = i
+    for i, rule in enumerate(model.fit.rules):
+        for path, problem in _condition_problems(rule.when, ("fit", "rules", i, "when"), ids):
+            out.append((path, f"rule {rule.id!r}: {problem}"))
+    cycle = _find_cycle(model.fit.rules)
+    if cycle:
+        out.append(
+            (("fit", "rules", ids[cycle[0]]), "rules refer to each other in a cycle: " + " -> ".join(cycle))
+        )
+    return out
+
+
+def _condition_problems(
+    c: Condition, path: tuple[Any, ...], ids: dict[str, int]
+) -> list[tuple[tuple[Any, ...], str]]:
+    out: list[tuple[tuple[Any, ...], str]] = []
+    kinds = sum(x is not None for x in (c.field, c.rule, c.all, c.any))
+    if kinds != 1:
+        out.append((path, "a condition needs exactly one of field, rule, all, any"))
+    if c.field is not None and c.field not in FIELDS:
+        out.append(((*path, "field"), f"unknown field {c.field!r}; fields: {', '.join(FIELDS)}"))
+    if c.rule is not None and c.rule not in ids:
+        out.append(((*path, "rule"), f"no rule with id {c.rule!r}"))
+    if c.field is not None and all(x is None for x in (c.equals, c.in_, c.contains, c.gte, c.lte, c.exists)):
+        out.append((path, f"a test of {c.field} needs one of equals, in, contains, gte, lte, exists"))
+    for key in ("all", "any"):
+        for j, sub in enumerate(getattr(c, key) or []):
+            out.extend(_condition_problems(sub, (*path, key, j), ids))
+    return out
+
+
+def _rule_refs(c: Condition) -> set[str]:
+    refs = {c.rule} if c.rule else set()
+    for sub in (c.all or []) + (c.any or []):
+        refs |= _rule_refs(sub)
+    return refs
+
+
+def _find_cycle(rules: list[FitRule]) -> list[str] | None:
+    graph = {r.id: _rule_refs(r.when) for r in rules}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt in graph and state.get(nxt) is None and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for rid in graph:
+        if state.get(rid) is None and (found := visit(rid)):
+            return found
+    return None
+
+
+def rule_order(rules: list[FitRule]) -> list[FitRule]:
+    """Rules in dependency order (a rule after the rules it refers to). Assumes no cycle."""
+    by_id = {r.id: r for r in rules}
+    done: set[str] = set()
+    out: list[FitRule] = []
+
+    def place(r: FitRule) -> None:
+        if r.id in done:
+            return
+        done.add(r.id)
+        for ref in sorted(_rule_refs(r.when)):
+            if ref in by_id:
+                place(by_id[ref])
+        out.append(r)
+
+    for r in rules:
+        place(r)
+    return out
