@@ -72,11 +72,16 @@ class FitRule(_Strict):
     reason: str | None = None
 
 
+Grade = Literal["A", "B", "C"]
+
+
+def _default_grades() -> dict[Grade, float]:
+    return {"A": 75.0, "B": 50.0, "C": 25.0}
+
+
 class Fit(_Strict):
     rules: list[FitRule] = Field(default_factory=list)
-    grades: dict[Literal["A", "B", "C"], float] = Field(
-        default_factory=lambda: {"A": 75.0, "B": 50.0, "C": 25.0}
-    )
+    grades: dict[Grade, float] = Field(default_factory=_default_grades)
 
 
 class Engagement(_Strict):
