@@ -24,13 +24,11 @@ from leadloop.capture.repository import (
     people_by_external_id,
     people_by_keys,
 )
-from leadloop.capture.vocab import is_hand_raise
-from leadloop.core.events import Event, LeadOpened
+from leadloop.core.events import Event
+from leadloop.leads.summary import BUMP_LEAD, DEFAULT_PRODUCT, REFRESH_CONTACTS
+from leadloop.scoring.handlers import apply_activities
 from leadloop.store.bulk import RaceLost, connection, insert_created, select_in
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person
-from leadloop.store.types import UTCDateTime
-
-DEFAULT_PRODUCT = "general"
 
 
 @dataclass(slots=True)
@@ -354,85 +352,30 @@ def _link_people(
     return links
 
 
-# Prebuilt once: SQLAlchemy memoises the compiled form and cache key of a statement object, and
-# building these trees per capture cost more than running them.
-_BUMP_LEAD = sa.text(
-    "UPDATE leads SET activity_count = activity_count + :n,"
-    " last_activity_at = CASE WHEN last_activity_at < :last THEN :last ELSE last_activity_at END"
-    " WHERE id = :id"
-).bindparams(sa.bindparam("last", type_=UTCDateTime()))
-_PRIOR_ACTIVITIES = sa.text(
-    "SELECT count(*) FROM activities WHERE account_id = :account_id AND coalesce(product, :default) = :product"
-)
-_LEADS: sa.Table = Lead.__table__  # type: ignore[assignment]
-_OPEN_LEAD = _LEADS.insert().returning(_LEADS.c.id)
-_REFRESH_CONTACTS = sa.text(
-    "UPDATE leads SET contact_count = (SELECT count(DISTINCT a.person_id) FROM activities a"
-    " WHERE a.account_id = leads.account_id AND coalesce(a.product, :default) = leads.product) WHERE id = :id"
-)
-
-
 def touch_leads(session: Session, fresh: list[dict[str, Any]], *, now: datetime) -> list[Event]:
-    """Keep each account x product lead's activity summary; open a lead on a hand-raise.
-
-    The opening rule here is the foundation's (any hand-raise opens the lead, owned by the nurture
-    queue); the scoring capability replaces it with an engagement threshold.
-    """
+    """Keep the activity summary of each account x product lead, then let scoring update engagement,
+    open the leads whose engagement crossed the model's threshold, and raise MQLs."""
     groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
     for row in fresh:
         if row["account_id"] is not None:
             groups[(row["account_id"], row["product"] or DEFAULT_PRODUCT)].append(row)
-    if not groups:
-        return []
-    existing = {
-        (r.account_id, r.product): r.id
-        for r in select_in(
-            session, (Lead.id, Lead.account_id, Lead.product), Lead.account_id, {k[0] for k in groups}
-        )
-    }
-    events: list[Event] = []
-    bumps: list[dict[str, Any]] = []
-    touched: list[int] = []
-    queue_id: int | None = None
-    for (account_id, product), acts in sorted(groups.items()):
-        last = max(a["occurred_at"] for a in acts)
-        lead_id = existing.get((account_id, product))
-        if lead_id is not None:
-            bumps.append({"n": len(acts), "last": last, "id": lead_id})
-            touched.append(lead_id)
-            continue
-        raiser = next(
-            (a for a in sorted(acts, key=lambda a: a["occurred_at"]) if is_hand_raise(a["type"])), None
-        )
-        if raiser is None:
-            continue
-        if queue_id is None:
-            queue_id = nurture_queue_id(session, now=now)
-        prior = (
-            connection(session)
-            .execute(
-                _PRIOR_ACTIVITIES, {"account_id": account_id, "default": DEFAULT_PRODUCT, "product": product}
+    if groups:
+        existing = {
+            (r.account_id, r.product): r.id
+            for r in select_in(
+                session, (Lead.id, Lead.account_id, Lead.product), Lead.account_id, {k[0] for k in groups}
             )
-            .scalar_one()
-        )
-        new_id = connection(session).execute(
-            _OPEN_LEAD,
-            {
-                "account_id": account_id, "product": product, "stage": "inquiry", "owner_team_id": queue_id,
-                "source": raiser["source"], "campaign_id": raiser["campaign_id"], "opened_at": raiser["occurred_at"],
-                "stage_changed_at": raiser["occurred_at"], "last_activity_at": last, "activity_count": prior,
-                "contact_count": 0,
-            },
-        ).scalar_one()  # fmt: skip
-        touched.append(new_id)
-        events.append(LeadOpened(new_id, account_id, product, now))
-    if bumps:
-        connection(session).execute(_BUMP_LEAD, bumps)
-    if touched:
-        connection(session).execute(
-            _REFRESH_CONTACTS, [{"default": DEFAULT_PRODUCT, "id": i} for i in touched]
-        )
-    return events
+        }
+        bumps = [
+            {"n": len(acts), "last": max(a["occurred_at"] for a in acts), "id": existing[key]}
+            for key, acts in sorted(groups.items())
+            if key in existing
+        ]
+        if bumps:
+            conn = connection(session)
+            conn.execute(BUMP_LEAD, bumps)
+            conn.execute(REFRESH_CONTACTS, [{"default": DEFAULT_PRODUCT, "id": b["id"]} for b in bumps])
+    return apply_activities(session, fresh, now=now, queue_id=lambda s: nurture_queue_id(s, now=now))
 
 
 _ACCOUNT_COLUMNS = (

@@ -47,3 +47,15 @@ class EventBus:
         for event in events:
             for handler in self._subs.get(type(event), []):
                 handler(event)
+
+
+@dataclass(frozen=True)
+class LeadReachedMQL(Event):
+    """A lead's engagement crossed the model's MQL threshold with a good enough fit: routing runs."""
+
+    lead_id: int
+    account_id: int
+    product: str
+    engagement: float
+    grade: str | None
+    at: datetime

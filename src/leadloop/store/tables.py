@@ -135,6 +135,14 @@ class Person(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Scores (derived from the log; rebuilt on model activation). Engagement is (S, t0): see
+    # scoring/decay.py. The key ln S + λ·t0 orders by current value without any rewrite.
+    fit_score: Mapped[float | None]
+    grade: Mapped[str | None] = mapped_column(sa.String(1))
+    excluded_by: Mapped[str | None] = mapped_column(sa.String(60))
+    engagement_s: Mapped[float] = mapped_column(default=0.0)
+    engagement_t0: Mapped[float] = mapped_column(default=0.0)
+    engagement_key: Mapped[float] = mapped_column(default=-1.0e300, index=True)
 
 
 class Lead(Base):
@@ -165,6 +173,57 @@ class Lead(Base):
     last_activity_at: Mapped[datetime]
     activity_count: Mapped[int] = mapped_column(default=0)
     contact_count: Mapped[int] = mapped_column(default=0)
+    fit_score: Mapped[float | None]
+    grade: Mapped[str | None] = mapped_column(sa.String(1))
+    engagement_s: Mapped[float] = mapped_column(default=0.0)
+    engagement_t0: Mapped[float] = mapped_column(default=0.0)
+    engagement_key: Mapped[float] = mapped_column(default=-1.0e300, index=True)
+    buying_roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    mql_at: Mapped[datetime | None]
+
+
+class AccountEngagement(Base):
+    """Summed, decayed engagement of an account's contacts about one product, whether or not a lead
+    is open yet: the lead opens when this crosses the model's threshold."""
+
+    __tablename__ = "account_engagement"
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    product: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    s: Mapped[float] = mapped_column(default=0.0)
+    t0: Mapped[float] = mapped_column(default=0.0)
+    key: Mapped[float] = mapped_column(default=-1.0e300, index=True)
+
+
+class ScoringModelRow(Base):
+    """Scoring models are versioned data: a YAML document, a draft until activated."""
+
+    __tablename__ = "scoring_models"
+    __table_args__ = (sa.UniqueConstraint("name", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    version: Mapped[int]
+    document: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(10), index=True)  # draft | active | retired
+    created_at: Mapped[datetime]
+    activated_at: Mapped[datetime | None]
+
+
+class Timer(Base):
+    """A moment something must happen (a score decaying below a threshold, an SLA due): a row with
+    a due time, claimed by a sweeper. No nightly job."""
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        sa.UniqueConstraint("kind", "subject"),
+        sa.Index("ix_timers_pending", "done_at", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    subject: Mapped[str] = mapped_column(sa.String(100))  # e.g. "lead:42"
+    due_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    claimed_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
 
 
 class Activity(Base):

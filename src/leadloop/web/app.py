@@ -17,7 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from leadloop import __version__
 from leadloop.auth.web import router as auth_router
 from leadloop.capture.intake import FieldErrors
-from leadloop.capture.vocab import KNOWN_TYPES
+from leadloop.capture.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.capture.web import router as capture_router
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
@@ -60,7 +60,7 @@ def create_app(
         directory=str(TEMPLATES_DIR),
         context_processors=[lambda request: {"who": getattr(request.state, "principal", None)}],
     )
-    templates.env.globals.update(csrf_token=csrf_token, version=__version__)
+    templates.env.globals.update(csrf_token=csrf_token, version=__version__, is_hand_raise=is_hand_raise)
     templates.env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
     ctx = AppContext(
         settings=settings, db=db, clock=clock, templates=templates,

@@ -1,0 +1,356 @@
+"""Scoring as activities land, inside the capture's transaction: person fit and engagement, the
+account x product engagement that opens a lead when it crosses the model's threshold, and MQL.
+
+Load -> decide with the pure rules (fit.py, engagement.py, decay.py) -> write. Nothing here reads
+the clock: `now` comes in.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.core.events import Event, LeadOpened, LeadReachedMQL
+from leadloop.leads.summary import DEFAULT_PRODUCT, OPEN_LEAD, PRIOR_ACTIVITIES, REFRESH_CONTACTS
+from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
+from leadloop.scoring.document import ScoringModel, parse_model
+from leadloop.scoring.engagement import weight_for
+from leadloop.scoring.fit import GRADE_ORDER, FitResult, evaluate_fit, grade_for
+from leadloop.store.bulk import connection, select_in
+from leadloop.store.tables import Account, AccountEngagement, Activity, Lead, Person, Timer
+
+# Stages from which rising engagement makes a lead an MQL again.
+MQL_FROM = ("inquiry", "nurture", "recycled")
+PERSON_FIT_FIELDS = (
+    "title",
+    "seniority",
+    "department",
+    "country",
+    "state",
+    "email_kind",
+    "lead_source",
+    "company",
+)
+ACCOUNT_FIT_FIELDS = (
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "state",
+    "sic_code",
+    "naics_code",
+    "sites",
+    "domain",
+)
+
+
+@functools.cache
+def default_model() -> ScoringModel:
+    return parse_model(resources.files("leadloop.scoring").joinpath("default_model.yaml").read_text())
+
+
+_ACTIVE = sa.text(
+    "SELECT id, document FROM scoring_models WHERE status = 'active' ORDER BY activated_at DESC LIMIT 1"
+)
+_parsed: dict[int, ScoringModel] = {}
+
+
+def active_model(session: Session) -> tuple[ScoringModel, int | None]:
+    """The activated model, or the shipped default when none was ever activated."""
+    row = connection(session).execute(_ACTIVE).first()
+    if row is None:
+        return default_model(), None
+    model = _parsed.get(row.id)
+    if model is None:
+        model = _parsed[row.id] = parse_model(row.document)
+    return model, row.id
+
+
+def buying_role(seniority: str | None) -> str:
+    s = (seniority or "").casefold()
+    if s in ("c-level", "vp", "director", "owner", "partner", "head"):
+        return "decision maker"
+    if s in ("manager", "team lead"):
+        return "manager"
+    return "practitioner" if s else "unknown"
+
+
+def _grade_ok(grade: str | None, minimum: str) -> bool:
+    return grade is not None and GRADE_ORDER.index(grade) <= GRADE_ORDER.index(minimum)
+
+
+@dataclass
+class _Group:
+    score: Decaying
+    opened_at: float | None = None  # first moment in this batch the value reached the open threshold
+    mql_at: float | None = None
+
+
+def apply_activities(
+    session: Session, fresh: list[dict[str, Any]], *, now: datetime, queue_id: Any
+) -> list[Event]:
+    """`fresh`: the activity rows this transaction inserted (with ids). `queue_id(session)` gives the
+    nurture queue that owns new leads."""
+    if not fresh:
+        return []
+    model, _ = active_model(session)
+    rate = decay_rate(model.engagement.half_life_days)
+    conn = connection(session)
+
+    person_ids = {r["person_id"] for r in fresh if r["person_id"] is not None}
+    people = {p.id: p for p in select_in(session, (Person.__table__,), Person.id, person_ids)}
+    account_ids = {r["account_id"] for r in fresh if r["account_id"] is not None} | {
+        p.account_id for p in people.values() if p.account_id is not None
+    }
+    accounts = {a.id: a for a in select_in(session, (Account.__table__,), Account.id, account_ids)}
+
+    # Fit of every person touched, from their own fields and their account's.
+    fits: dict[int, FitResult] = {}
+    for pid, p in people.items():
+        acct = accounts.get(p.account_id) if p.account_id else None
+        fits[pid] = evaluate_fit(
+            model,
+            {f: getattr(p, f) for f in PERSON_FIT_FIELDS},
+            {f: getattr(acct, f) for f in ACCOUNT_FIT_FIELDS} if acct else {},
+        )
+
+    # Engagement: the batch's weighted, capped signals in time order.
+    counts = _stored_same_day(session, fresh, model)
+    person_scores = {pid: Decaying(p.engagement_s, p.engagement_t0) for pid, p in people.items()}
+    groups = _load_groups(session, fresh)
+    for r in sorted(fresh, key=lambda r: (r["occurred_at"], r["id"])):
+        product = r["product"] or DEFAULT_PRODUCT
+        w = weight_for(model, r["type"], r["product"])
+        if not w:
+            continue
+        cap = model.engagement.caps_per_day.get(r["type"])
+        if cap is not None:
+            day = (r["person_id"], r["type"], r["occurred_at"].date())
+            counts[day] += 1
+            if counts[day] > cap:
+                continue
+        t = epoch(r["occurred_at"])
+        if r["person_id"] in person_scores:
+            person_scores[r["person_id"]] = person_scores[r["person_id"]].add(w, t, rate)
+        if r["account_id"] is not None:
+            g = groups[(r["account_id"], product)]
+            g.score = g.score.add(w, t, rate)
+            value = g.score.value_at(t, rate)
+            if g.opened_at is None and value >= model.engagement.lead_open_threshold:
+                g.opened_at = t
+            if g.mql_at is None and value >= model.engagement.mql_threshold:
+                g.mql_at = t
+
+    if people:
+        conn.execute(
+            _UPDATE_PERSON,
+            [
+                {
+                    "id": pid, "fit": fits[pid].score, "grade": fits[pid].grade, "excluded": fits[pid].excluded_by,
+                    "s": person_scores[pid].s, "t0": person_scores[pid].t0, "key": person_scores[pid].rank_key(rate),
+                }
+                for pid in people
+            ],
+        )  # fmt: skip
+    _save_groups(session, groups, rate)
+    return _leads(session, model, rate, groups, now=now, queue_id=queue_id)
+
+
+_UPDATE_PERSON = sa.text(
+    "UPDATE people SET fit_score = :fit, grade = :grade, excluded_by = :excluded,"
+    " engagement_s = :s, engagement_t0 = :t0, engagement_key = :key WHERE id = :id"
+)
+
+
+def _stored_same_day(
+    session: Session, fresh: list[dict[str, Any]], model: ScoringModel
+) -> Counter[tuple[Any, ...]]:
+    """How many capped signals each (person, type, day) already had before this batch."""
+    caps = model.engagement.caps_per_day
+    capped = [r for r in fresh if r["type"] in caps and r["person_id"] is not None]
+    counts: Counter[tuple[Any, ...]] = Counter()
+    if not capped:
+        return counts
+    fresh_ids = {r["id"] for r in fresh}
+    start = min(r["occurred_at"] for r in capped).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = max(r["occurred_at"] for r in capped) + timedelta(days=1)
+    stmt = sa.select(Activity.id, Activity.person_id, Activity.type, Activity.occurred_at).where(
+        Activity.person_id.in_({r["person_id"] for r in capped}),
+        Activity.type.in_(set(caps)),
+        Activity.occurred_at >= start,
+        Activity.occurred_at < end,
+    )
+    for aid, pid, kind, at in session.execute(stmt):
+        if aid not in fresh_ids:
+            counts[(pid, kind, at.date())] += 1
+    return counts
+
+
+def _load_groups(session: Session, fresh: list[dict[str, Any]]) -> defaultdict[tuple[int, str], _Group]:
+    keys = {(r["account_id"], r["product"] or DEFAULT_PRODUCT) for r in fresh if r["account_id"] is not None}
+    rows = select_in(
+        session, (AccountEngagement.__table__,), AccountEngagement.account_id, {k[0] for k in keys}
+    )
+    groups: defaultdict[tuple[int, str], _Group] = defaultdict(lambda: _Group(Decaying()))
+    for row in rows:
+        if (row.account_id, row.product) in keys:
+            groups[(row.account_id, row.product)] = _Group(Decaying(row.s, row.t0))
+    return groups
+
+
+def _save_groups(session: Session, groups: dict[tuple[int, str], _Group], rate: float) -> None:
+    if not groups:
+        return
+    conn = connection(session)
+    existing = {
+        (r.account_id, r.product)
+        for r in select_in(
+            session,
+            (AccountEngagement.account_id, AccountEngagement.product),
+            AccountEngagement.account_id,
+            {k[0] for k in groups},
+        )
+    }
+    rows = [
+        {"account_id": a, "product": p, "s": g.score.s, "t0": g.score.t0, "key": g.score.rank_key(rate)}
+        for (a, p), g in groups.items()
+    ]
+    new = [r for r in rows if (r["account_id"], r["product"]) not in existing]
+    old = [r for r in rows if (r["account_id"], r["product"]) in existing]
+    if new:
+        table: sa.Table = AccountEngagement.__table__  # type: ignore[assignment]
+        conn.execute(table.insert(), new)
+    if old:
+        conn.execute(_UPDATE_GROUP, old)
+
+
+_UPDATE_GROUP = sa.text(
+    "UPDATE account_engagement SET s = :s, t0 = :t0, key = :key WHERE account_id = :account_id AND product = :product"
+)
+_UPDATE_LEAD_SCORE = sa.text(
+    "UPDATE leads SET engagement_s = :s, engagement_t0 = :t0, engagement_key = :key, fit_score = :fit, grade = :grade,"
+    " buying_roles = :roles WHERE id = :id"
+).bindparams(sa.bindparam("roles", type_=sa.JSON()))
+
+
+def _account_fit(
+    session: Session, account_ids: set[int], model: ScoringModel
+) -> dict[int, tuple[float | None, list[str]]]:
+    """An account's lead fit is its best engaged contact's; its buying roles, those of every engaged contact."""
+    best: dict[int, float | None] = {}
+    roles: dict[int, set[str]] = defaultdict(set)
+    rows = select_in(
+        session,
+        (Person.account_id, Person.fit_score, Person.seniority, Person.engagement_s),
+        Person.account_id,
+        account_ids,
+    )
+    for r in rows:
+        current = best.get(r.account_id)
+        if r.fit_score is not None and (current is None or r.fit_score > current):
+            best[r.account_id] = r.fit_score
+        if r.engagement_s > 0:
+            roles[r.account_id].add(buying_role(r.seniority))
+    return {a: (best.get(a), sorted(roles.get(a, set()))) for a in account_ids}
+
+
+def _leads(
+    session: Session,
+    model: ScoringModel,
+    rate: float,
+    groups: dict[tuple[int, str], _Group],
+    *,
+    now: datetime,
+    queue_id: Any,
+) -> list[Event]:
+    if not groups:
+        return []
+    conn = connection(session)
+    account_ids = {k[0] for k in groups}
+    leads = {
+        (r.account_id, r.product): r
+        for r in select_in(
+            session, (Lead.id, Lead.account_id, Lead.product, Lead.stage), Lead.account_id, account_ids
+        )
+    }
+    fit = _account_fit(session, account_ids, model)
+    events: list[Event] = []
+    score_rows: list[dict[str, Any]] = []
+    for (account_id, product), g in sorted(groups.items()):
+        fit_score, roles = fit[account_id]
+        grade = grade_for(fit_score, model) if fit_score is not None else None
+        lead = leads.get((account_id, product))
+        lead_id = lead.id if lead else None
+        stage = lead.stage if lead else None
+        if lead_id is None and g.opened_at is not None:
+            opened = from_epoch(g.opened_at)
+            prior = conn.execute(
+                PRIOR_ACTIVITIES, {"account_id": account_id, "default": DEFAULT_PRODUCT, "product": product}
+            ).scalar_one()
+            lead_id = conn.execute(
+                OPEN_LEAD,
+                {
+                    "account_id": account_id, "product": product, "stage": "inquiry", "owner_team_id": queue_id(session),
+                    "source": "engagement", "opened_at": opened, "stage_changed_at": opened,
+                    "last_activity_at": from_epoch(g.score.t0), "activity_count": prior, "contact_count": 0,
+                },
+            ).scalar_one()  # fmt: skip
+            conn.execute(REFRESH_CONTACTS, {"default": DEFAULT_PRODUCT, "id": lead_id})
+            stage = "inquiry"
+            events.append(LeadOpened(lead_id, account_id, product, now))
+        if lead_id is None:
+            continue
+        score_rows.append(
+            {
+                "id": lead_id,
+                "s": g.score.s,
+                "t0": g.score.t0,
+                "key": g.score.rank_key(rate),
+                "fit": fit_score,
+                "grade": grade,
+                "roles": roles,
+            }
+        )
+        if g.mql_at is not None and stage in MQL_FROM and _grade_ok(grade, model.mql_min_grade):
+            at = from_epoch(g.mql_at)
+            conn.execute(_MAKE_MQL, {"id": lead_id, "at": at})
+            events.append(
+                LeadReachedMQL(lead_id, account_id, product, g.score.value_at(g.mql_at, rate), grade, now)
+            )
+            cools = g.score.falls_below_at(model.engagement.mql_threshold, rate)
+            if cools is not None:
+                _set_timer(
+                    session,
+                    "lead_cools",
+                    f"lead:{lead_id}",
+                    from_epoch(cools),
+                    {"threshold": model.engagement.mql_threshold},
+                )
+    if score_rows:
+        conn.execute(_UPDATE_LEAD_SCORE, score_rows)
+    return events
+
+
+_MAKE_MQL = sa.text(
+    "UPDATE leads SET stage = 'mql', mql_at = :at, stage_changed_at = :at WHERE id = :id"
+).bindparams(sa.bindparam("at", type_=Lead.__table__.c.mql_at.type))
+
+
+def _set_timer(session: Session, kind: str, subject: str, due: datetime, payload: dict[str, Any]) -> None:
+    """One pending timer per (kind, subject): a later crossing moves it."""
+    conn = connection(session)
+    timers: sa.Table = Timer.__table__  # type: ignore[assignment]
+    updated = conn.execute(
+        timers.update()
+        .where(timers.c.kind == kind, timers.c.subject == subject)
+        .values(due_at=due, payload=payload, done_at=None, claimed_at=None)
+    )
+    if not updated.rowcount:
+        conn.execute(timers.insert().values(kind=kind, subject=subject, due_at=due, payload=payload))
