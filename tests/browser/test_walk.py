@@ -30,9 +30,9 @@ def test_login_leads_account_person_timeline(page: Page) -> None:
     # Sort by account through HTMX: the table is swapped and the URL follows.
     page.locator("#leads thead").get_by_role("link", name="Account").click()
     expect(page).to_have_url(re.compile(r"sort=account"))
-    names = page.locator("#leads tbody tr td:first-child a").all_inner_texts()
+    names = page.locator("#leads tbody tr td:nth-child(3) a").all_inner_texts()
     assert names == sorted(names, key=str.lower, reverse=True) or names == sorted(names, reverse=True)
-    first_account = rows.first.locator("td").first.get_by_role("link")
+    first_account = rows.first.locator("td").nth(2).get_by_role("link")
     account_name = first_account.inner_text()
     first_account.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(account_name)
@@ -43,7 +43,20 @@ def test_login_leads_account_person_timeline(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(person_name)
     expect(page.locator("#timeline li").first).to_be_visible()
     assert page.locator("#timeline li").count() >= 1
+    # The score and why it is what it is.
+    expect(page.locator("#score")).to_contain_text("Engagement now")
+    assert page.locator("#why-fit li").count() >= 1 and page.locator("#why-engagement li").count() >= 1
     shot(page, "03-person-timeline")
+
+
+def test_hottest_lead_first_and_its_explanation(page: Page) -> None:
+    sign_in(page, "marketing@demo.leadloop.dev")
+    scores = [float(s) for s in page.locator("#leads tbody tr td:first-child a").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0
+    page.locator("#leads tbody tr td:first-child a").first.click()
+    expect(page.locator("#why-engagement li").first).to_be_visible()
+    assert "now" in page.locator("#why-engagement li").first.inner_text()
+    shot(page, "05-lead-score")
 
 
 def test_wrong_password_is_said_plainly(page: Page) -> None:

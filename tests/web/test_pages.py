@@ -77,9 +77,10 @@ def test_leads_list_sorts_filters_and_pages_on_the_server(web: Web) -> None:
     r = client.get("/leads")
     page: LeadsPage = r.context["page"]  # type: ignore[attr-defined]
     assert r.template.name == "leads.html" and page.total == 30 and len(page.rows) == 25 and page.pages == 2  # type: ignore[attr-defined]
-    assert [row.last_activity_at for row in page.rows] == sorted(
-        (row.last_activity_at for row in page.rows), reverse=True
-    )
+    # Default order is priority: the time-invariant key, so the hottest lead *now* comes first.
+    assert page.filter.sort == "priority"
+    assert [row.score for row in page.rows] == sorted((row.score for row in page.rows), reverse=True)
+    assert page.rows[0].score > page.rows[-1].score
     r = client.get("/leads", params={"sort": "account", "dir": "asc", "page": 2})
     page = r.context["page"]  # type: ignore[attr-defined]
     assert [row.account for row in page.rows] == [f"Company {i:02d}" for i in range(25, 30)]
@@ -88,7 +89,7 @@ def test_leads_list_sorts_filters_and_pages_on_the_server(web: Web) -> None:
     assert {row.product for row in page.rows} == {"analytics"} and page.total == 5  # 11, 13, 15, 17, 19
     r = client.get("/leads", params={"sort": "'; drop table leads; --", "per_page": 7, "stage": "bogus"})
     page = r.context["page"]  # type: ignore[attr-defined]
-    assert (page.filter.sort, page.filter.per_page, page.filter.stage) == ("last_activity", 25, None)
+    assert (page.filter.sort, page.filter.per_page, page.filter.stage) == ("priority", 25, None)
     partial = client.get("/leads", params={"page": 2}, headers={"HX-Request": "true"})
     assert partial.template.name == "_leads_table.html"  # type: ignore[attr-defined]
 

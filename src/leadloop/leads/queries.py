@@ -10,10 +10,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.core.errors import NotFound
+from leadloop.scoring.decay import Decaying, decay_rate, epoch
 from leadloop.store.tables import Account, Lead, Partner, Team, User
 
 STAGES = ("inquiry", "mql", "sal", "sql", "opportunity", "won", "lost", "rejected", "nurture", "recycled")
 SORTS: dict[str, Any] = {
+    # ln S + λ·t0 does not change with time, so this index order is "hottest now" at any moment.
+    "priority": Lead.engagement_key,
     "account": Account.name,
     "product": Lead.product,
     "stage": Lead.stage,
@@ -22,6 +26,7 @@ SORTS: dict[str, Any] = {
     "last_activity": Lead.last_activity_at,
     "activities": Lead.activity_count,
     "contacts": Lead.contact_count,
+    "grade": sa.func.coalesce(Lead.grade, "E"),
 }
 PAGE_SIZES = (25, 50, 100)
 
@@ -32,7 +37,7 @@ class LeadFilter:
     stage: str | None = None
     product: str | None = None
     owner: str | None = None  # "user:ID" | "queue:ID" | "partner:ID"
-    sort: str = "last_activity"
+    sort: str = "priority"
     dir: str = "desc"
     page: int = 1
     per_page: int = 25
@@ -45,7 +50,7 @@ class LeadFilter:
             owner=self.owner
             if self.owner and self.owner.split(":")[0] in ("user", "queue", "partner")
             else None,
-            sort=self.sort if self.sort in SORTS else "last_activity",
+            sort=self.sort if self.sort in SORTS else "priority",
             dir="asc" if self.dir == "asc" else "desc",
             page=max(1, self.page),
             per_page=self.per_page if self.per_page in PAGE_SIZES else 25,
@@ -66,6 +71,10 @@ class LeadRow:
     last_activity_at: datetime
     activity_count: int
     contact_count: int
+    grade: str | None = None
+    engagement_s: float = 0.0
+    engagement_t0: float = 0.0
+    score: float = 0.0  # engagement decayed to the time of the query
 
 
 @dataclass
@@ -81,7 +90,7 @@ class LeadsPage:
         return max(1, math.ceil(self.total / self.filter.per_page))
 
 
-def list_leads(session: Session, f: LeadFilter) -> LeadsPage:
+def list_leads(session: Session, f: LeadFilter, *, now: datetime, half_life_days: float = 30.0) -> LeadsPage:
     f = f.clean()
     owner_name = sa.func.coalesce(User.name, Team.name, Partner.name)
     base = (
@@ -112,13 +121,17 @@ def list_leads(session: Session, f: LeadFilter) -> LeadsPage:
         base.with_only_columns(
             Lead.id, Lead.account_id, Account.name, Account.domain, Lead.product, Lead.stage, owner_name,
             sa.case((Lead.owner_user_id.is_not(None), "user"), (Lead.owner_team_id.is_not(None), "queue"), else_="partner"),
-            Lead.opened_at, Lead.last_activity_at, Lead.activity_count, Lead.contact_count,
+            Lead.opened_at, Lead.last_activity_at, Lead.activity_count, Lead.contact_count, Lead.grade,
+            Lead.engagement_s, Lead.engagement_t0,
         )
         .order_by(order.asc() if f.dir == "asc" else order.desc(), Lead.id.desc())
         .limit(f.per_page)
         .offset((f.page - 1) * f.per_page)
     )  # fmt: skip
+    rate = decay_rate(half_life_days)
     rows = [LeadRow(*r) for r in session.execute(stmt).all()]
+    for row in rows:
+        row.score = Decaying(row.engagement_s, row.engagement_t0).value_at(epoch(now), rate)
     products = list(session.scalars(sa.select(Lead.product).distinct().order_by(Lead.product)).all())
     owners = [(f"user:{i}", n) for i, n in session.execute(sa.select(User.id, User.name).where(User.id.in_(
         sa.select(Lead.owner_user_id).distinct()))).all()]  # fmt: skip
@@ -127,3 +140,24 @@ def list_leads(session: Session, f: LeadFilter) -> LeadsPage:
         for i, n in session.execute(sa.select(Team.id, Team.name).where(Team.is_queue)).all()
     ]
     return LeadsPage(f, rows, total, products, owners)
+
+
+@dataclass
+class LeadView:
+    lead: Lead
+    account: Account
+    owner: str
+
+
+def lead_view(session: Session, lead_id: int) -> LeadView:
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFound(f"there is no lead #{lead_id}")
+    account = session.get_one(Account, lead.account_id)
+    if lead.owner_user_id:
+        owner = session.get_one(User, lead.owner_user_id).name
+    elif lead.owner_team_id:
+        owner = session.get_one(Team, lead.owner_team_id).name + " (queue)"
+    else:
+        owner = session.get_one(Partner, lead.owner_partner_id).name + " (partner)"
+    return LeadView(lead, account, owner)

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from leadloop.leads.queries import PAGE_SIZES, SORTS, STAGES, LeadFilter, list_leads
+from leadloop.leads.queries import PAGE_SIZES, SORTS, STAGES, LeadFilter, lead_view, list_leads
+from leadloop.scoring.explain import lead_score
+from leadloop.scoring.handlers import active_model
 from leadloop.web.deps import Ctx, Staff
 
 router = APIRouter()
@@ -16,7 +18,7 @@ router = APIRouter()
 
 def _filter(
     q: str | None = None, stage: str | None = None, product: str | None = None, owner: str | None = None,
-    sort: str = "last_activity", dir: str = "desc", page: int = 1, per_page: int = 25,
+    sort: str = "priority", dir: str = "desc", page: int = 1, per_page: int = 25,
 ) -> LeadFilter:  # fmt: skip
     return LeadFilter(q, stage or None, product or None, owner or None, sort, dir, page, per_page).clean()
 
@@ -25,12 +27,14 @@ def _filter(
 def leads_page(
     request: Request, ctx: Ctx, who: Staff,
     q: Annotated[str | None, Query(max_length=200)] = None, stage: str | None = None, product: str | None = None,
-    owner: str | None = None, sort: str = "last_activity", dir: str = "desc", page: Annotated[int, Query(ge=1)] = 1,
+    owner: str | None = None, sort: str = "priority", dir: str = "desc", page: Annotated[int, Query(ge=1)] = 1,
     per_page: int = 25,
 ) -> Any:  # fmt: skip
     f = _filter(q, stage, product, owner, sort, dir, page, per_page)
     with ctx.db.read() as session:
-        result = list_leads(session, f)
+        result = list_leads(
+            session, f, now=ctx.clock(), half_life_days=active_model(session)[0].engagement.half_life_days
+        )
     template = "_leads_table.html" if request.headers.get("hx-request") else "leads.html"
     return ctx.templates.TemplateResponse(
         request, template,
@@ -41,14 +45,38 @@ def leads_page(
 @router.get("/api/v1/leads", tags=["leads"])
 def leads_api(
     ctx: Ctx, who: Staff, q: Annotated[str | None, Query(max_length=200)] = None, stage: str | None = None,
-    product: str | None = None, owner: str | None = None, sort: str = "last_activity", dir: str = "desc",
+    product: str | None = None, owner: str | None = None, sort: str = "priority", dir: str = "desc",
     page: Annotated[int, Query(ge=1)] = 1, per_page: int = 25,
 ) -> dict[str, Any]:  # fmt: skip
     with ctx.db.read() as session:
-        result = list_leads(session, _filter(q, stage, product, owner, sort, dir, page, per_page))
+        result = list_leads(
+            session, _filter(q, stage, product, owner, sort, dir, page, per_page), now=ctx.clock(),
+            half_life_days=active_model(session)[0].engagement.half_life_days,
+        )  # fmt: skip
     return {
         "total": result.total,
         "page": result.filter.page,
         "pages": result.pages,
         "items": [asdict(r) for r in result.rows],
     }
+
+
+@router.get("/leads/{lead_id}", response_class=HTMLResponse, include_in_schema=False)
+def lead_page(request: Request, lead_id: int, ctx: Ctx, who: Staff) -> Any:
+    with ctx.db.read() as session:
+        view = lead_view(session, lead_id)
+        score = lead_score(session, lead_id, now=ctx.clock())
+    return ctx.templates.TemplateResponse(request, "lead.html", {"view": view, "score": score, "who": who})
+
+
+@router.get("/api/v1/leads/{lead_id}", tags=["leads"])
+def lead_api(lead_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
+    with ctx.db.read() as session:
+        view = lead_view(session, lead_id)
+        score = lead_score(session, lead_id, now=ctx.clock())
+    lead = view.lead
+    return {
+        "id": lead.id, "account_id": lead.account_id, "account": view.account.name, "product": lead.product,
+        "stage": lead.stage, "owner": view.owner, "opened_at": lead.opened_at, "mql_at": lead.mql_at,
+        "contact_count": lead.contact_count, "buying_roles": lead.buying_roles, "score": score.as_dict(),
+    }  # fmt: skip

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from leadloop.scoring.explain import person_score
 from leadloop.timeline.queries import account_view, person_view, search_people
 from leadloop.web.deps import Ctx, Staff
 
@@ -24,7 +25,8 @@ def people_page(request: Request, ctx: Ctx, who: Staff, q: Annotated[str, Query(
 def person_page(request: Request, person_id: int, ctx: Ctx, who: Staff, before: int | None = None) -> Any:
     with ctx.db.read() as session:
         view = person_view(session, person_id, before=before)
-    return ctx.templates.TemplateResponse(request, "person.html", {"view": view, "who": who})
+        score = person_score(session, person_id, now=ctx.clock())
+    return ctx.templates.TemplateResponse(request, "person.html", {"view": view, "score": score, "who": who})
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -49,7 +51,9 @@ _PERSON_COLS = [
 def person_api(person_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
     with ctx.db.read() as session:
         view = person_view(session, person_id)
+        score = person_score(session, person_id, now=ctx.clock())
     return {
+        "score": score.as_dict(),
         "person": _row(view.person, _PERSON_COLS),
         "account": _row(view.account, ["id", "name", "domain", "external_id"]) if view.account else None,
         "activity_total": view.activity_total,
