@@ -40,8 +40,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_url(worker_id: str) -> Iterator[str]:
-    schema = f"ll_test_{worker_id}".replace("-", "_")
+def pg_url() -> Iterator[str]:
+    # One schema per xdist worker (or "main" without xdist), so parallel workers never collide.
+    schema = "ll_test_" + os.environ.get("PYTEST_XDIST_WORKER", "main").replace("-", "_")
     admin = make_engine(PG_URL)
     try:
         with admin.begin() as conn:

@@ -77,10 +77,23 @@ def test_sum_of_individually_decayed_weights(evts: list[tuple[float, float]]) ->
     assert build(evts).value_at(t, RATE) == pytest.approx(expected, rel=1e-9)
 
 
-def test_negative_signal_cools_to_zero_not_below() -> None:
+def test_negative_signal_cools_below_zero_and_fades_back() -> None:
     s = Decaying().add(10, 1.7e9, RATE).add(-50, 1.7e9 + 60, RATE)
-    assert s.s == 0.0 and s.rank_key(RATE) == ZERO_KEY
-    assert s.add(5, 1.7e9 + 120, RATE).value_at(1.7e9 + 120, RATE) == pytest.approx(5)
+    assert s.s < 0 and s.rank_key(RATE) == ZERO_KEY and s.current(1.7e9 + 60, RATE) == 0.0
+    later = 1.7e9 + 60 + 60 * 86_400  # two half-lives: -40 has faded to about -10
+    assert s.value_at(later, RATE) == pytest.approx(-40 / 4, rel=1e-3)
+    assert s.add(30, later, RATE).current(later, RATE) == pytest.approx(20, rel=1e-3)
+
+
+signed = st.floats(min_value=-60, max_value=100, allow_nan=False).filter(lambda w: abs(w) > 0.1)
+
+
+@given(evts=st.lists(st.tuples(signed, times), min_size=1, max_size=30))
+def test_any_signed_events_in_any_order_give_the_vectorised_sum(evts: list[tuple[float, float]]) -> None:
+    t = max(e[1] for e in evts) + 10
+    expected = sum(w * math.exp(-RATE * (t - te)) for w, te in evts)
+    for order in (evts, list(reversed(evts)), sorted(evts, key=lambda e: e[1])):
+        assert build(order).value_at(t, RATE) == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
 def test_bad_parameters_are_refused() -> None:

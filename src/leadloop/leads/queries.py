@@ -131,7 +131,7 @@ def list_leads(session: Session, f: LeadFilter, *, now: datetime, half_life_days
     rate = decay_rate(half_life_days)
     rows = [LeadRow(*r) for r in session.execute(stmt).all()]
     for row in rows:
-        row.score = Decaying(row.engagement_s, row.engagement_t0).value_at(epoch(now), rate)
+        row.score = Decaying(row.engagement_s, row.engagement_t0).current(epoch(now), rate)
     products = list(session.scalars(sa.select(Lead.product).distinct().order_by(Lead.product)).all())
     owners = [(f"user:{i}", n) for i, n in session.execute(sa.select(User.id, User.name).where(User.id.in_(
         sa.select(Lead.owner_user_id).distinct()))).all()]  # fmt: skip

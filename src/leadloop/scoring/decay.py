@@ -43,6 +43,7 @@ class Decaying:
     t0: float = 0.0
 
     def value_at(self, t: float, rate: float) -> float:
+        """The signed value at t (negative while negative signals outweigh positive ones)."""
         if self.s == 0.0:
             return 0.0
         return self.s * math.exp(-rate * (t - self.t0))
@@ -50,20 +51,22 @@ class Decaying:
     def add(self, weight: float, t: float, rate: float) -> Decaying:
         """Add an event of `weight` that happened at `t`.
 
-        An event older than t0 (late, out of order) is decayed forward to t0 instead, so the result
-        does not depend on the order events arrive in. The value never goes below zero: a negative
-        signal can cool a score down to nothing, not into debt.
+        Linear on purpose: an event older than t0 (late, out of order) is decayed forward to t0, and a
+        negative signal may take the value below zero, from where it fades back towards zero like
+        any other contribution. So the result never depends on the order events arrive in, and a
+        full recompute (a vectorised sum) gives exactly what the incremental updates gave. Readers
+        use `current()`, which never shows a negative engagement.
         """
-        if self.s == 0.0:
-            return Decaying(max(0.0, weight), t) if weight > 0 else Decaying(0.0, max(t, self.t0))
         if t >= self.t0:
-            s = self.value_at(t, rate) + weight
-            return Decaying(max(0.0, s), t)
-        s = self.s + weight * math.exp(-rate * (self.t0 - t))
-        return Decaying(max(0.0, s), self.t0)
+            return Decaying(self.value_at(t, rate) + weight if self.s else weight, t)
+        return Decaying(self.s + weight * math.exp(-rate * (self.t0 - t)), self.t0)
+
+    def current(self, t: float, rate: float) -> float:
+        return max(0.0, self.value_at(t, rate))
 
     def rank_key(self, rate: float) -> float:
-        """ln S + λ·t0: orders scores by their value at any common time t."""
+        """ln S + λ·t0: orders scores by their value at any common time t. Scores at or below zero
+        share the lowest key: they are all "cold", and their order among themselves is not needed."""
         if self.s <= 0.0:
             return ZERO_KEY
         return math.log(self.s) + rate * self.t0

@@ -83,7 +83,7 @@ def person_score(session: Session, person_id: int, *, now: datetime) -> ScoreVie
     signals = _signals(session, Activity.person_id == person_id)
     return ScoreView(
         fit.score, fit.grade, fit.excluded_by,
-        Decaying(person.engagement_s, person.engagement_t0).value_at(t, rate),
+        Decaying(person.engagement_s, person.engagement_t0).current(t, rate),
         list(fit.contributions[:5]), _reasons(model, signals, t, None), model.name,
     )  # fmt: skip
 
@@ -110,6 +110,6 @@ def lead_score(session: Session, lead_id: int, *, now: datetime) -> ScoreView:
     )
     fit_reasons = person_score(session, best, now=now).fit_reasons if best else []
     return ScoreView(
-        lead.fit_score, lead.grade, None, Decaying(lead.engagement_s, lead.engagement_t0).value_at(t, rate),
+        lead.fit_score, lead.grade, None, Decaying(lead.engagement_s, lead.engagement_t0).current(t, rate),
         fit_reasons, _reasons(model, signals, t, lead.product), model.name,
     )  # fmt: skip
