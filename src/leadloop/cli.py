@@ -169,11 +169,11 @@ def export(
     db = _database(_settings(database_url))
     try:
         if str(out) == "-":
-            n = export_csv(db, entity, sys.stdout)
+            n = export_csv(db, entity, sys.stdout, now=utcnow())
         else:
             tmp = out.with_name(out.name + ".part")
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                n = export_csv(db, entity, fh)
+                n = export_csv(db, entity, fh, now=utcnow())
             tmp.replace(out)
     except LeadloopError as exc:
         _fail(exc)

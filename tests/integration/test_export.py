@@ -5,17 +5,19 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from leadloop.capture.export import export_csv
 from leadloop.capture.importer import run_import
 from leadloop.core.clock import FrozenClock
 from leadloop.store.db import Database
 from leadloop.store.tables import Person
-from tests.conftest import count
+from tests.conftest import NOW, count
 
 
 def _export(db: Database, entity: str) -> list[dict[str, str]]:
     buf = io.StringIO()
-    export_csv(db, entity, buf)
+    export_csv(db, entity, buf, now=NOW)
     return list(csv.DictReader(io.StringIO(buf.getvalue())))
 
 
@@ -41,7 +43,7 @@ def test_export_neutralises_formulas_and_round_trips(
     # The export is importable as it is: nothing new is created.
     out = tmp_path / "people.csv"
     with open(out, "w", encoding="utf-8", newline="") as fh:
-        export_csv(db, "people", fh)
+        export_csv(db, "people", fh, now=NOW)
     again = run_import(db, "people", out, now=clock)
     assert (again.created, again.rejected) == (0, 0)
     assert count(db, Person) == 2
@@ -83,3 +85,22 @@ def test_export_every_entity_has_the_contract_header(
         "analytics",
     )
     assert _export(db, "accounts")[0]["domain"] == "acme.com"
+
+
+def test_exports_carry_scores_decayed_to_now_and_the_priority_rank(
+    db: Database, clock: FrozenClock, make_csv: Callable[..., Path]
+) -> None:
+    rows = [
+        ["hot@acme.com", "demo_request", "2026-10-31T12:00:00Z"],
+        ["warm@beta.io", "form_submit", "2026-10-01T12:00:00Z"],
+    ]
+    run_import(db, "activities", make_csv(["email", "type", "occurred_at"], rows), now=clock)
+    leads = _export(db, "leads")
+    assert list(leads[0])[-4:] == ["fit_score", "grade", "engagement", "priority_rank"]
+    by_domain = {r["account_domain"]: r for r in leads}
+    # 40 points one day before the export; 20 points 31 days before (30-day half-life)
+    assert float(by_domain["acme.com"]["engagement"]) == pytest.approx(40 * 2 ** (-1 / 30), rel=1e-3)
+    assert float(by_domain["beta.io"]["engagement"]) == pytest.approx(20 * 2 ** (-31 / 30), rel=1e-3)
+    assert (by_domain["acme.com"]["priority_rank"], by_domain["beta.io"]["priority_rank"]) == ("1", "2")
+    people = {r["email"]: r for r in _export(db, "people")}
+    assert people["hot@acme.com"]["grade"] in "ABCD" and people["hot@acme.com"]["priority_rank"] == "1"

@@ -13,10 +13,15 @@ from sqlalchemy.orm import aliased
 from leadloop.capture.csvio import CsvWriter
 from leadloop.capture.vocab import ENTITY_FIELDS
 from leadloop.core.errors import InvalidInput
+from leadloop.scoring.decay import Decaying, decay_rate, epoch
+from leadloop.scoring.handlers import active_model
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Partner, Person, Team, User
 
 EXPORTABLE = ("people", "accounts", "leads", "activities")
+# Computed columns: engagement is decayed to the moment of the export; the priority rank comes from
+# the time-invariant key, so it is the order of the engagement values at that moment too.
+SCORE_COLUMNS = ("fit_score", "grade", "engagement", "priority_rank")
 
 
 def _cell(value: Any) -> Any:
@@ -39,12 +44,14 @@ def _query(entity: str) -> tuple[list[str], Any]:
                 Person.title, Person.seniority, Person.department, Person.phone, Person.company, Person.website,
                 Person.country, Person.state, Person.city, Person.postcode, Person.lead_source, Campaign.name,
                 Person.created_at, Person.email_opt_in, Person.id, acct.domain, Person.email_kind,
+                Person.fit_score, Person.grade, Person.engagement_s, Person.engagement_t0,
+                sa.func.rank().over(order_by=Person.engagement_key.desc()),
             )
             .outerjoin(acct, acct.id == Person.account_id)
             .outerjoin(Campaign, Campaign.id == Person.campaign_id)
             .order_by(Person.id)
         )  # fmt: skip
-        return [*cols, "leadloop_id", "account_domain", "email_kind"], stmt
+        return [*cols, "leadloop_id", "account_domain", "email_kind", *SCORE_COLUMNS], stmt
     if entity == "accounts":
         parent = aliased(Account)
         cols = list(ENTITY_FIELDS["accounts"])
@@ -85,7 +92,8 @@ def _query(entity: str) -> tuple[list[str], Any]:
             sa.select(
                 Lead.id, acct.external_id, acct.name, acct.domain, Lead.product, Lead.stage, owner_type, owner,
                 Lead.source, Campaign.name, Lead.opened_at, Lead.stage_changed_at, Lead.last_activity_at,
-                Lead.activity_count, Lead.contact_count,
+                Lead.activity_count, Lead.contact_count, Lead.fit_score, Lead.grade, Lead.engagement_s,
+                Lead.engagement_t0, sa.func.rank().over(order_by=Lead.engagement_key.desc()),
             )
             .join(acct, acct.id == Lead.account_id)
             .outerjoin(User, User.id == Lead.owner_user_id)
@@ -97,25 +105,32 @@ def _query(entity: str) -> tuple[list[str], Any]:
         header = [
             "leadloop_id", "account_external_id", "account_name", "account_domain", "product", "stage",
             "owner_type", "owner", "source", "campaign", "opened_at", "stage_changed_at", "last_activity_at",
-            "activity_count", "contact_count",
+            "activity_count", "contact_count", *SCORE_COLUMNS,
         ]  # fmt: skip
         return header, stmt
     raise InvalidInput(f"cannot export {entity!r}; use one of {', '.join(EXPORTABLE)}")
 
 
-def iter_export(db: Database, entity: str) -> tuple[list[str], Iterator[list[Any]]]:
+def iter_export(db: Database, entity: str, *, now: datetime) -> tuple[list[str], Iterator[list[Any]]]:
     header, stmt = _query(entity)
+    scored = entity in ("people", "leads")
 
     def gen() -> Iterator[list[Any]]:
         with db.read() as session:
+            rate = decay_rate(active_model(session)[0].engagement.half_life_days)
+            t = epoch(now)
             for row in session.execute(stmt.execution_options(yield_per=5000)):
-                yield [_cell(v) for v in row]
+                cells = list(row)
+                if scored:  # (fit, grade, S, t0, rank) -> (fit, grade, engagement now, rank)
+                    fit, grade, s, t0, rank = cells[-5:]
+                    cells[-5:] = [fit, grade, round(Decaying(s, t0).current(t, rate), 3), rank]
+                yield [_cell(v) for v in cells]
 
     return header, gen()
 
 
-def export_csv(db: Database, entity: str, out: IO[str]) -> int:
-    header, data = iter_export(db, entity)
+def export_csv(db: Database, entity: str, out: IO[str], *, now: datetime) -> int:
+    header, data = iter_export(db, entity, now=now)
     writer = CsvWriter(out, header)
     n = 0
     for cells in data:
