@@ -20,9 +20,13 @@ app = typer.Typer(help="Leadloop: lead management from the first signal to reven
 users_app = typer.Typer(help="Users who sign in to the web app.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for machine clients.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+scoring_app = typer.Typer(
+    help="Scoring models: export, import a draft, preview, activate.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="apikeys")
 app.add_typer(db_app, name="db")
+app.add_typer(scoring_app, name="scoring")
 console = Console(stderr=True)
 
 DbUrl = Annotated[
@@ -233,6 +237,94 @@ def db_check(database_url: DbUrl = None) -> None:
     db = _database(_settings(database_url))
     check(db.engine)
     console.print("[green]models and migrations agree[/]")
+
+
+@scoring_app.command("export")
+def scoring_export(
+    out: Annotated[Path | None, typer.Option("--out", help="YAML file (default: stdout)")] = None,
+    database_url: DbUrl = None,
+) -> None:
+    """The active scoring model as YAML (the shipped default until one is activated)."""
+    from leadloop.scoring.models import export_active
+
+    db = _database(_settings(database_url))
+    with db.read() as session:
+        text = export_active(session)
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"[green]model written to {out}[/]")
+
+
+@scoring_app.command("import")
+def scoring_import(
+    file: Annotated[Path, typer.Argument(help="scoring model YAML")], database_url: DbUrl = None
+) -> None:
+    """Validate a model and save it as a draft (it scores nothing until activated)."""
+    from leadloop.scoring.models import save_draft
+
+    db = _database(_settings(database_url))
+    try:
+        text = file.read_text(encoding="utf-8")
+        with db.write() as session:
+            model_id = save_draft(session, text, now=utcnow())
+    except (LeadloopError, OSError) as exc:
+        _fail(exc)
+        return
+    console.print(f"[green]draft #{model_id}[/] saved; preview it with `leadloop scoring whatif {model_id}`")
+
+
+def _print_preview(summary: dict[str, object]) -> None:
+    console.print(
+        f"{summary['leads']:,} leads: {summary['grade_changes']:,} change grade, {summary['new_mqls']:,} become MQL, "
+        f"{summary['new_leads']:,} new leads open"
+    )
+    for label, key in (
+        ("grade changes", "grade_change_examples"),
+        ("new MQLs", "new_mql_examples"),
+        ("new leads", "new_lead_examples"),
+    ):
+        for example in summary[key]:  # type: ignore[attr-defined]
+            console.print(f"  {label}: {example}")
+
+
+@scoring_app.command("whatif")
+def scoring_whatif(model_id: int, database_url: DbUrl = None) -> None:
+    """What activating a draft would change, with examples. Writes nothing."""
+    from sqlalchemy import select
+
+    from leadloop.scoring.document import parse_model
+    from leadloop.scoring.models import preview
+    from leadloop.store.tables import ScoringModelRow
+
+    db = _database(_settings(database_url))
+    with db.read() as session:
+        doc = session.scalar(select(ScoringModelRow.document).where(ScoringModelRow.id == model_id))
+        if doc is None:
+            _fail(LeadloopError(f"there is no scoring model #{model_id}"))
+            return
+        _print_preview(preview(session, parse_model(doc), now=utcnow()).summary())
+
+
+@scoring_app.command("activate")
+def scoring_activate(model_id: int, database_url: DbUrl = None) -> None:
+    """Activate a model: every score is recomputed with it, in one transaction."""
+    from leadloop.capture.repository import nurture_queue_id
+    from leadloop.scoring.models import activate
+
+    db = _database(_settings(database_url))
+    now = utcnow()
+    try:
+        with db.write() as session:
+            result, events = activate(
+                session, model_id, now=now, queue_id=lambda s: nurture_queue_id(s, now=now)
+            )
+    except LeadloopError as exc:
+        _fail(exc)
+        return
+    _print_preview(result.summary())
+    console.print(f"[green]model #{model_id} is active[/]; {len(events):,} lead events raised")
 
 
 if __name__ == "__main__":  # pragma: no cover

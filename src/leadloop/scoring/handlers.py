@@ -59,7 +59,12 @@ def default_model() -> ScoringModel:
 _ACTIVE = sa.text(
     "SELECT id, document FROM scoring_models WHERE status = 'active' ORDER BY activated_at DESC LIMIT 1"
 )
-_parsed: dict[int, ScoringModel] = {}
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_cached(document: str) -> ScoringModel:
+    # Keyed by the text itself: a row id means nothing across databases or after a restore.
+    return parse_model(document)
 
 
 def active_model(session: Session) -> tuple[ScoringModel, int | None]:
@@ -67,10 +72,7 @@ def active_model(session: Session) -> tuple[ScoringModel, int | None]:
     row = connection(session).execute(_ACTIVE).first()
     if row is None:
         return default_model(), None
-    model = _parsed.get(row.id)
-    if model is None:
-        model = _parsed[row.id] = parse_model(row.document)
-    return model, row.id
+    return _parse_cached(row.document), row.id
 
 
 def buying_role(seniority: str | None) -> str:

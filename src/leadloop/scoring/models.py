@@ -1,0 +1,212 @@
+"""Scoring models as versioned data: save a draft, preview it against today's scores (what-if),
+activate it (one transaction: every score recomputed through the vectorised path)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.core.errors import Conflict, NotFound
+from leadloop.core.events import Event, LeadOpened, LeadReachedMQL
+from leadloop.leads.summary import DEFAULT_PRODUCT, OPEN_LEAD, PRIOR_ACTIVITIES, REFRESH_CONTACTS
+from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
+from leadloop.scoring.document import ScoringModel, parse_model
+from leadloop.scoring.fit import evaluate_fit, grade_for
+from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, MQL_FROM, PERSON_FIT_FIELDS, _grade_ok, active_model
+from leadloop.scoring.recompute import Activities, Groups, group_scores, weights
+from leadloop.store.bulk import connection
+from leadloop.store.tables import Account, AccountEngagement, Lead, Person, ScoringModelRow
+
+
+def save_draft(session: Session, text: str, *, now: datetime) -> int:
+    """Validate (every problem with its line) and store as a draft; a bad model never gets here."""
+    model = parse_model(text)
+    taken = session.scalar(
+        sa.select(sa.func.count()).where(
+            ScoringModelRow.name == model.name, ScoringModelRow.version == model.version
+        )
+    )
+    if taken:
+        raise Conflict(
+            f"model {model.name!r} version {model.version} exists already; raise `version` in the file"
+        )
+    row = ScoringModelRow(
+        name=model.name, version=model.version, document=text, status="draft", created_at=now
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def export_active(session: Session) -> str:
+    model, _ = active_model(session)
+    return model.to_yaml()
+
+
+def _epoch_sql(session: Session) -> str:
+    """Seconds since the epoch of activities.occurred_at (stored as naive UTC), in the dialect's SQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        return "(julianday(activities.occurred_at) - 2440587.5) * 86400.0"
+    return "EXTRACT(EPOCH FROM activities.occurred_at)"
+
+
+def load_activities(session: Session) -> Activities:
+    # The only interpolation is the dialect's own epoch expression, a constant.
+    sql = "SELECT id, coalesce(person_id, -1), coalesce(account_id, -1), coalesce(product, ''), type, "
+    rows = session.execute(sa.text(sql + _epoch_sql(session) + " FROM activities")).all()
+    if not rows:
+        return Activities(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                          np.zeros(0, object), np.zeros(0, object), np.zeros(0))  # fmt: skip
+    cols = list(zip(*rows, strict=True))
+    return Activities(
+        np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=np.int64), np.array(cols[2], dtype=np.int64),
+        np.array(cols[3], dtype=object), np.array(cols[4], dtype=object), np.array(cols[5], dtype=np.float64),
+    )  # fmt: skip
+
+
+@dataclass
+class Preview:
+    model: ScoringModel
+    person_fit: dict[int, tuple[float, str, str | None]]
+    persons: Groups
+    accounts: Groups
+    lead_grade: dict[int, str | None]
+    account_fit: dict[int, float] = field(default_factory=dict)
+    leads_total: int = 0
+    grade_changes: list[tuple[int, str, str | None, str | None]] = field(default_factory=list)
+    new_mqls: list[tuple[int, str, float]] = field(default_factory=list)
+    new_leads: list[tuple[int, str]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "leads": self.leads_total,
+            "grade_changes": len(self.grade_changes), "grade_change_examples": self.grade_changes[:5],
+            "new_mqls": len(self.new_mqls), "new_mql_examples": self.new_mqls[:5],
+            "new_leads": len(self.new_leads), "new_lead_examples": self.new_leads[:5],
+        }  # fmt: skip
+
+
+def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
+    """What the model would do to today's warehouse, without writing anything."""
+    acts = load_activities(session)
+    w = weights(model, acts)
+    persons = group_scores(model, [(int(p),) for p in acts.person], acts.t, w)
+    # Activities with no account are no account's engagement.
+    has_acct = acts.account >= 0
+    keys = [
+        (int(a), p or DEFAULT_PRODUCT)
+        for a, p in zip(acts.account[has_acct], acts.product[has_acct], strict=True)
+    ]
+    accounts = group_scores(model, keys, acts.t[has_acct], w[has_acct])
+    account_rows = {a.id: a for a in session.scalars(sa.select(Account))}
+    person_fit: dict[int, tuple[float, str, str | None]] = {}
+    best: dict[int, float] = {}
+    for p in session.scalars(sa.select(Person)):
+        acct = account_rows.get(p.account_id) if p.account_id else None
+        fit = evaluate_fit(model, {f: getattr(p, f) for f in PERSON_FIT_FIELDS},
+                           {f: getattr(acct, f) for f in ACCOUNT_FIT_FIELDS} if acct else {})  # fmt: skip
+        person_fit[p.id] = (fit.score, fit.grade, fit.excluded_by)
+        if p.account_id is not None:
+            best[p.account_id] = max(best.get(p.account_id, 0.0), fit.score)
+    rate = decay_rate(model.engagement.half_life_days)
+    t = epoch(now)
+    index = {k: i for i, k in enumerate(accounts.keys)}
+    out = Preview(model, person_fit, persons, accounts, {}, best)
+    leads = session.execute(sa.select(Lead.id, Lead.account_id, Lead.product, Lead.stage, Lead.grade)).all()
+    out.leads_total = len(leads)
+    names = {a.id: a.name for a in account_rows.values()}
+    have_lead = set()
+    for lead_id, account_id, product, stage, old_grade in leads:
+        have_lead.add((account_id, product))
+        new_grade = grade_for(best[account_id], model) if account_id in best else None
+        out.lead_grade[lead_id] = new_grade
+        if new_grade != old_grade:
+            out.grade_changes.append((lead_id, names.get(account_id, ""), old_grade, new_grade))
+        i = index.get((account_id, product))
+        value = Decaying(accounts.s[i], accounts.t0[i]).current(t, rate) if i is not None else 0.0
+        if (
+            stage in MQL_FROM
+            and value >= model.engagement.mql_threshold
+            and _grade_ok(new_grade, model.mql_min_grade)
+        ):
+            out.new_mqls.append((lead_id, names.get(account_id, ""), round(value, 1)))
+    for key, i in index.items():
+        if key not in have_lead and not np.isnan(accounts.opened_at[i]):
+            out.new_leads.append((int(key[0]), str(key[1])))  # type: ignore[call-overload]
+    return out
+
+
+def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -> tuple[Preview, list[Event]]:
+    """Make a draft the active model and recompute every score with it, in one transaction."""
+    row = session.get(ScoringModelRow, model_id)
+    if row is None:
+        raise NotFound(f"there is no scoring model #{model_id}")
+    model = parse_model(row.document)
+    p = preview(session, model, now=now)
+    rate = decay_rate(model.engagement.half_life_days)
+    conn = connection(session)
+    pindex = {k[0]: i for i, k in enumerate(p.persons.keys)}
+    person_rows = []
+    for pid, (fit, grade, excluded) in p.person_fit.items():
+        i = pindex.get(pid)
+        s, t0 = (float(p.persons.s[i]), float(p.persons.t0[i])) if i is not None else (0.0, 0.0)
+        person_rows.append({"id": pid, "fit": fit, "grade": grade, "excluded": excluded, "s": s, "t0": t0,
+                            "key": Decaying(s, t0).rank_key(rate)})  # fmt: skip
+    if person_rows:
+        conn.execute(sa.text("UPDATE people SET fit_score = :fit, grade = :grade, excluded_by = :excluded, engagement_s = :s,"
+                             " engagement_t0 = :t0, engagement_key = :key WHERE id = :id"), person_rows)  # fmt: skip
+    conn.execute(sa.delete(AccountEngagement))
+    groups = [
+        {"account_id": int(k[0]), "product": str(k[1]), "s": float(p.accounts.s[i]), "t0": float(p.accounts.t0[i]),  # type: ignore[call-overload]
+         "key": Decaying(float(p.accounts.s[i]), float(p.accounts.t0[i])).rank_key(rate)}
+        for i, k in enumerate(p.accounts.keys)
+    ]  # fmt: skip
+    if groups:
+        conn.execute(sa.insert(AccountEngagement), groups)
+    gindex = {(g["account_id"], g["product"]): g for g in groups}
+    events: list[Event] = []
+    for account_id, product in p.new_leads:
+        i = p.accounts.keys.index((account_id, product))
+        opened = from_epoch(float(p.accounts.opened_at[i]))
+        prior = conn.execute(
+            PRIOR_ACTIVITIES, {"account_id": account_id, "default": DEFAULT_PRODUCT, "product": product}
+        ).scalar_one()
+        lead_id = conn.execute(OPEN_LEAD, {
+            "account_id": account_id, "product": product, "stage": "inquiry", "owner_team_id": queue_id(session),
+            "source": "engagement", "opened_at": opened, "stage_changed_at": opened,
+            "last_activity_at": from_epoch(float(p.accounts.t0[i])), "activity_count": prior, "contact_count": 0,
+        }).scalar_one()  # fmt: skip
+        conn.execute(REFRESH_CONTACTS, {"default": DEFAULT_PRODUCT, "id": lead_id})
+        events.append(LeadOpened(lead_id, account_id, product, now))
+    lead_rows = []
+    for lead_id, account_id, product in session.execute(
+        sa.select(Lead.id, Lead.account_id, Lead.product)
+    ).all():
+        g = gindex.get((account_id, product), {"s": 0.0, "t0": 0.0, "key": Decaying().rank_key(rate)})
+        lead_rows.append({"id": lead_id, "s": g["s"], "t0": g["t0"], "key": g["key"],
+                          "grade": p.lead_grade.get(lead_id), "fit": p.account_fit.get(account_id)})  # fmt: skip
+    if lead_rows:
+        conn.execute(sa.text("UPDATE leads SET engagement_s = :s, engagement_t0 = :t0, engagement_key = :key, grade = :grade,"
+                             " fit_score = :fit WHERE id = :id"), lead_rows)  # fmt: skip
+    for lead_id, _name, value in p.new_mqls:
+        lead = session.get_one(Lead, lead_id)
+        conn.execute(
+            sa.update(Lead).where(Lead.id == lead_id).values(stage="mql", mql_at=now, stage_changed_at=now)
+        )
+        events.append(
+            LeadReachedMQL(lead_id, lead.account_id, lead.product, value, p.lead_grade.get(lead_id), now)
+        )
+    session.execute(
+        sa.update(ScoringModelRow).where(ScoringModelRow.status == "active").values(status="retired")
+    )
+    session.execute(
+        sa.update(ScoringModelRow)
+        .where(ScoringModelRow.id == model_id)
+        .values(status="active", activated_at=now)
+    )
+    return p, events
