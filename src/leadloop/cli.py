@@ -327,5 +327,75 @@ def scoring_activate(model_id: int, database_url: DbUrl = None) -> None:
     console.print(f"[green]model #{model_id} is active[/]; {len(events):,} lead events raised")
 
 
+@scoring_app.command("train")
+def scoring_train(database_url: DbUrl = None) -> None:
+    """Train the predictive model on won and lost opportunities; report on the held-out latest
+    quarter; store it and write each lead's predicted probability."""
+    from leadloop.scoring.handlers import active_model
+    from leadloop.scoring.predictive import predict_leads, save, train
+
+    db = _database(_settings(database_url))
+    now = utcnow()
+    try:
+        with db.write() as session:
+            model, _ = active_model(session)
+            trained = train(session, model)
+            model_id = save(session, trained, now=now)
+            n = predict_leads(session, model, trained, now=now)
+    except LeadloopError as exc:
+        _fail(exc)
+        return
+    for line in trained.report.lines():
+        console.print(line)
+    console.print(
+        f"[green]predictive model #{model_id}[/] trained on {trained.trained_on:,} outcomes; {n:,} leads scored"
+    )
+
+
+@scoring_app.command("report")
+def scoring_report(database_url: DbUrl = None) -> None:
+    """The active predictive model's report: ROC AUC, PR AUC, lift by decile, calibration."""
+    from leadloop.scoring.predictive import active_report
+
+    db = _database(_settings(database_url))
+    with db.read() as session:
+        found = active_report(session)
+    if found is None:
+        _fail(LeadloopError("no predictive model has been trained yet: run `leadloop scoring train`"))
+        return
+    trained_at, n, report = found
+    console.print(f"trained {trained_at:%Y-%m-%d %H:%M} UTC on {n:,} outcomes; held-out report:")
+    for line in report.lines():
+        console.print(line)
+
+
+@scoring_app.command("backtest")
+def scoring_backtest(
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="train on what was known before this date (YYYY-MM-DD)")
+    ],
+    database_url: DbUrl = None,
+) -> None:
+    """Train on outcomes known before a date and evaluate on opportunities created after it."""
+    from leadloop.capture.normalise import parse_datetime
+    from leadloop.scoring.handlers import active_model
+    from leadloop.scoring.predictive import backtest
+
+    db = _database(_settings(database_url))
+    try:
+        when = parse_datetime(as_of, field="--as-of")
+        assert when is not None
+        with db.read() as session:
+            result = backtest(session, active_model(session)[0], as_of=when)
+    except LeadloopError as exc:
+        _fail(exc)
+        return
+    console.print(
+        f"trained on {result.trained_on:,} outcomes known before {when.date()}; evaluated on what came after:"
+    )
+    for line in result.report.lines():
+        console.print(line)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -180,6 +180,7 @@ class Lead(Base):
     engagement_key: Mapped[float] = mapped_column(default=-1.0e300, index=True)
     buying_roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
     mql_at: Mapped[datetime | None]
+    predicted: Mapped[float | None]  # calibrated probability of a won opportunity (predictive model)
 
 
 class AccountEngagement(Base):
@@ -206,6 +207,19 @@ class ScoringModelRow(Base):
     status: Mapped[str] = mapped_column(sa.String(10), index=True)  # draft | active | retired
     created_at: Mapped[datetime]
     activated_at: Mapped[datetime | None]
+
+
+class PredictiveModelRow(Base):
+    """A trained predictive model: its report (judged on outcomes it did not see) and the fitted
+    pipeline. Only this application writes the blob, and only it reads it back."""
+
+    __tablename__ = "predictive_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    trained_on: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(10), index=True)  # active | retired
+    report: Mapped[dict[str, Any]]
+    blob: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class Timer(Base):

@@ -1,0 +1,293 @@
+"""The predictive model: trained on the warehouse's won and lost opportunities, with features as
+of each opportunity's creation, calibrated, and judged on a period it did not see.
+
+`train` holds out the latest quarter of outcomes, reports on it, then refits on everything.
+`backtest(as_of)` trains only on what was known before the date and scores what came after.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sqlalchemy.orm import Session
+
+from leadloop.core.errors import InvalidInput
+from leadloop.scoring import features as F
+from leadloop.scoring.decay import epoch
+from leadloop.scoring.document import ScoringModel
+from leadloop.store.tables import Account, Activity, Opportunity, Person
+
+MIN_SAMPLES = 30
+MIN_PER_CLASS = 8
+
+
+class NotEnoughData(InvalidInput):
+    """Training refused: the rules keep scoring until there is history to learn from."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    account_id: int
+    cutoff: float
+    label: int | None
+    opened: float
+    closed: float | None
+
+
+@dataclass
+class Report:
+    n: int
+    positives: int
+    roc_auc: float
+    pr_auc: float
+    base_rate: float
+    lift_by_decile: list[tuple[int, int, float, float]] = field(
+        default_factory=list
+    )  # decile, n, win rate, lift
+    calibration: list[tuple[float, float, int]] = field(default_factory=list)  # mean predicted, observed, n
+
+    def lines(self) -> list[str]:
+        out = [f"n={self.n} positives={self.positives} base rate={self.base_rate:.3f}",
+               f"ROC AUC {self.roc_auc:.3f}   PR AUC {self.pr_auc:.3f}", "decile  n  win-rate  lift"]  # fmt: skip
+        out += [f"{d:>6} {n:>3}  {r:8.3f}  {lift:4.2f}" for d, n, r, lift in self.lift_by_decile]
+        out += ["predicted  observed  n"] + [f"{p:9.3f}  {o:8.3f}  {n}" for p, o, n in self.calibration]
+        return out
+
+
+def evaluate(y: np.ndarray, p: np.ndarray) -> Report:
+    if len(set(y.tolist())) < 2:
+        raise NotEnoughData("the evaluation period has outcomes of one class only; choose another date")
+    order = np.argsort(-p, kind="stable")
+    base = float(y.mean())
+    deciles = []
+    for d, part in enumerate(np.array_split(order, 10), start=1):
+        if len(part):
+            rate = float(y[part].mean())
+            deciles.append((d, len(part), rate, rate / base if base else 0.0))
+    calibration = []
+    bins = np.clip((p * 10).astype(int), 0, 9)
+    for b in range(10):
+        on = bins == b
+        if on.any():
+            calibration.append((float(p[on].mean()), float(y[on].mean()), int(on.sum())))
+    return Report(
+        len(y),
+        int(y.sum()),
+        float(roc_auc_score(y, p)),
+        float(average_precision_score(y, p)),
+        base,
+        deciles,
+        calibration,
+    )
+
+
+def samples(session: Session) -> list[Sample]:
+    """One per closed opportunity: the account as it was when the opportunity was created."""
+    rows = session.execute(
+        sa.select(
+            Opportunity.account_id, Opportunity.created_at, Opportunity.closed_at, Opportunity.outcome
+        ).where(Opportunity.account_id.is_not(None), Opportunity.outcome.in_(("won", "lost")))
+    ).all()
+    return [
+        Sample(
+            int(a),
+            epoch(created),
+            1 if outcome == "won" else 0,
+            epoch(created),
+            epoch(closed) if closed else None,
+        )
+        for a, created, closed, outcome in rows
+        if a is not None
+    ]
+
+
+@dataclass
+class Warehouse:
+    """What features are computed from, loaded once."""
+
+    histories: dict[int, F.AccountHistory]
+    accounts: dict[int, dict[str, object]]
+    contacts: dict[int, list[tuple[str | None, float | None]]]
+
+
+def load(session: Session) -> Warehouse:
+    acts = session.execute(
+        sa.select(Activity.account_id, Activity.occurred_at, Activity.type, Activity.person_id).where(
+            Activity.account_id.is_not(None)
+        )
+    ).all()
+    hist = F.histories(
+        [(int(a), epoch(t), k, p if p is not None else -1) for a, t, k, p in acts if a is not None]
+    )
+    accounts = {
+        a.id: {c: getattr(a, c) for c in (*F.NUMERIC_ACCOUNT, *F.CATEGORICAL_ACCOUNT)}
+        for a in session.scalars(sa.select(Account))
+    }
+    for a in accounts.values():
+        for k in F.NUMERIC_ACCOUNT:
+            value = a.get(k)
+            if value is not None:
+                a[k] = float(value)
+    contacts: dict[int, list[tuple[str | None, float | None]]] = {}
+    for account_id, seniority, fit in session.execute(
+        sa.select(Person.account_id, Person.seniority, Person.fit_score).where(Person.account_id.is_not(None))
+    ):
+        if account_id is not None:
+            contacts.setdefault(account_id, []).append((seniority, fit))
+    return Warehouse(hist, accounts, contacts)
+
+
+def matrix(wh: Warehouse, space: F.FeatureSpace, model: ScoringModel, items: list[Sample]) -> np.ndarray:
+    return np.array(
+        [F.row(space, model, wh.histories.get(s.account_id), wh.accounts.get(s.account_id, {}), wh.contacts.get(s.account_id, []), s.cutoff)
+         for s in items],
+        dtype=object,
+    ).reshape(len(items), len(space.names()))  # fmt: skip
+
+
+def estimator(space: F.FeatureSpace, *, kind: str = "gbm", seed: int = 7) -> Pipeline:
+    n_num = space.n_numeric
+    num = list(range(n_num))
+    cat = list(range(n_num, n_num + len(space.categorical)))
+    onehot = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False)
+    if kind == "logistic":
+        prep = ColumnTransformer(
+            [
+                ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), num),
+                ("cat", onehot, cat),
+            ]
+        )
+        return Pipeline([("prep", prep), ("clf", LogisticRegression(max_iter=2000, C=0.5))])
+    prep = ColumnTransformer([("num", "passthrough", num), ("cat", onehot, cat)])
+    gbm = HistGradientBoostingClassifier(
+        max_iter=150, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=seed
+    )
+    return Pipeline([("prep", prep), ("clf", CalibratedClassifierCV(gbm, method="sigmoid", cv=3))])
+
+
+def _check(items: list[Sample], what: str) -> None:
+    pos = sum(1 for s in items if s.label == 1)
+    neg = sum(1 for s in items if s.label == 0)
+    if pos == 0 or neg == 0:
+        raise NotEnoughData(
+            f"{what} has only {'won' if pos else 'lost'} opportunities ({pos + neg}); a model needs both outcomes"
+        )
+    if pos + neg < MIN_SAMPLES or min(pos, neg) < MIN_PER_CLASS:
+        raise NotEnoughData(
+            f"{what} has {pos} won and {neg} lost opportunities; training needs at least {MIN_SAMPLES} in all and "
+            f"{MIN_PER_CLASS} of each. Until then the rules alone score leads."
+        )
+
+
+def _fit(pipe: Pipeline, x: np.ndarray, y: np.ndarray) -> Pipeline:
+    with warnings.catch_warnings():
+        # Rare categories and near-constant columns are expected in real warehouses.
+        warnings.simplefilter("ignore", category=UserWarning)
+        pipe.fit(x, y)
+    return pipe
+
+
+@dataclass
+class Trained:
+    pipeline: Pipeline
+    space: F.FeatureSpace
+    report: Report
+    trained_on: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def train(session: Session, model: ScoringModel, *, holdout: float = 0.25) -> Trained:
+    """Hold out the latest outcomes, report on them, refit on everything."""
+    items = sorted(samples(session), key=lambda s: s.cutoff)
+    _check(items, "the warehouse")
+    wh = load(session)
+    space = F.choose_space(wh.histories, list(wh.accounts.values()))
+    cut = int(len(items) * (1 - holdout))
+    head, tail = items[:cut], items[cut:]
+    _check(head, "the training part")
+    x_head, x_tail = matrix(wh, space, model, head), matrix(wh, space, model, tail)
+    y_head = np.array([s.label for s in head])
+    y_tail = np.array([s.label for s in tail])
+    pipe = _fit(estimator(space), x_head, y_head)
+    report = evaluate(y_tail, pipe.predict_proba(x_tail)[:, 1])
+    final = _fit(estimator(space), matrix(wh, space, model, items), np.array([s.label for s in items]))
+    return Trained(final, space, report, len(items))
+
+
+def backtest(session: Session, model: ScoringModel, *, as_of: datetime) -> Trained:
+    """Train on outcomes known before `as_of` (closed before it), evaluate on opportunities created
+    on or after it. Features are always as of each opportunity's creation."""
+    t = epoch(as_of)
+    items = samples(session)
+    known = [s for s in items if s.closed is not None and s.closed < t]
+    after = [s for s in items if s.opened >= t]
+    _check(known, f"the history before {as_of.date()}")
+    if not after:
+        raise NotEnoughData(f"no closed opportunity was created on or after {as_of.date()} to evaluate on")
+    wh = load(session)
+    space = F.choose_space(wh.histories, list(wh.accounts.values()))
+    pipe = _fit(estimator(space), matrix(wh, space, model, known), np.array([s.label for s in known]))
+    report = evaluate(
+        np.array([s.label for s in after]), pipe.predict_proba(matrix(wh, space, model, after))[:, 1]
+    )
+    return Trained(pipe, space, report, len(known))
+
+
+def predict_leads(session: Session, model: ScoringModel, trained: Trained, *, now: datetime) -> int:
+    """Write each lead's probability of a won opportunity, as of now."""
+    from leadloop.store.tables import Lead
+
+    leads = session.execute(sa.select(Lead.id, Lead.account_id)).all()
+    if not leads:
+        return 0
+    wh = load(session)
+    t = epoch(now)
+    x = matrix(wh, trained.space, model, [Sample(a, t, None, t, None) for _, a in leads])
+    p = trained.pipeline.predict_proba(x)[:, 1]
+    session.execute(
+        sa.update(Lead),
+        [{"id": lead_id, "predicted": float(v)} for (lead_id, _), v in zip(leads, p, strict=True)],
+    )
+    return len(leads)
+
+
+def save(session: Session, trained: Trained, *, now: datetime) -> int:
+    import pickle
+
+    from leadloop.store.tables import PredictiveModelRow
+
+    session.execute(
+        sa.update(PredictiveModelRow).where(PredictiveModelRow.status == "active").values(status="retired")
+    )
+    row = PredictiveModelRow(
+        created_at=now, trained_on=trained.trained_on, status="active", report=trained.report.__dict__,
+        blob=pickle.dumps((trained.pipeline, trained.space)),
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def active_report(session: Session) -> tuple[datetime, int, Report] | None:
+    from leadloop.store.tables import PredictiveModelRow
+
+    row = session.scalars(sa.select(PredictiveModelRow).where(PredictiveModelRow.status == "active")).first()
+    if row is None:
+        return None
+    r = dict(row.report)
+    r["lift_by_decile"] = [tuple(x) for x in r.get("lift_by_decile", [])]
+    r["calibration"] = [tuple(x) for x in r.get("calibration", [])]
+    return row.created_at, row.trained_on, Report(**r)
