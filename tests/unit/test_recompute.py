@@ -32,13 +32,13 @@ event = st.tuples(
 
 
 def _arrays(events: list[tuple[str, int, str, float]]) -> Activities:
-    return Activities(
-        id=np.arange(len(events), dtype=np.int64),
-        person=np.array([e[1] for e in events], dtype=np.int64),
-        account=np.zeros(len(events), dtype=np.int64),
-        product=np.array([e[2] for e in events], dtype=object),
-        type=np.array([e[0] for e in events], dtype=object),
-        t=np.array([T0 + e[3] for e in events], dtype=np.float64),
+    return Activities.from_columns(
+        list(range(len(events))),
+        [e[1] for e in events],
+        [0] * len(events),
+        [e[2] for e in events],
+        [e[0] for e in events],
+        [T0 + e[3] for e in events],
     )
 
 
@@ -76,3 +76,11 @@ def test_first_threshold_crossings() -> None:
     groups = group_scores(MODEL, [("acme",)] * 3, acts.t, weights(MODEL, acts))
     assert groups.opened_at[0] == T0 + 3600  # 1 + 40 crosses 20 at the demo request
     assert groups.mql_at[0] == pytest.approx(T0 + 7200)  # + 30 (analytics webinar) crosses 60
+
+
+def test_encode_gives_one_code_per_distinct_key() -> None:
+    from leadloop.scoring.recompute import encode
+
+    codes, keys = encode(np.array([3, 1, 3, 2, 1]), np.array(["b", "a", "b", "a", "c"]))
+    assert [keys[c] for c in codes] == [(3, "b"), (1, "a"), (3, "b"), (2, "a"), (1, "c")]
+    assert len(keys) == 4

@@ -18,7 +18,7 @@ from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.document import ScoringModel, parse_model
 from leadloop.scoring.fit import evaluate_fit, grade_for
 from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, MQL_FROM, PERSON_FIT_FIELDS, _grade_ok, active_model
-from leadloop.scoring.recompute import Activities, Groups, group_scores, weights
+from leadloop.scoring.recompute import Activities, Groups, encode, group_scores, weights
 from leadloop.store.bulk import connection
 from leadloop.store.tables import Account, AccountEngagement, Lead, Person, ScoringModelRow
 
@@ -56,17 +56,32 @@ def _epoch_sql(session: Session) -> str:
 
 
 def load_activities(session: Session) -> Activities:
+    # Straight from the driver's cursor: a million SQLAlchemy rows cost more than the query.
     # The only interpolation is the dialect's own epoch expression, a constant.
     sql = "SELECT id, coalesce(person_id, -1), coalesce(account_id, -1), coalesce(product, ''), type, "
-    rows = session.execute(sa.text(sql + _epoch_sql(session) + " FROM activities")).all()
+    cursor = connection(session).connection.cursor()
+    try:
+        cursor.execute(sql + _epoch_sql(session) + " FROM activities")
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     if not rows:
-        return Activities(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64),
-                          np.zeros(0, object), np.zeros(0, object), np.zeros(0))  # fmt: skip
-    cols = list(zip(*rows, strict=True))
-    return Activities(
-        np.array(cols[0], dtype=np.int64), np.array(cols[1], dtype=np.int64), np.array(cols[2], dtype=np.int64),
-        np.array(cols[3], dtype=object), np.array(cols[4], dtype=object), np.array(cols[5], dtype=np.float64),
-    )  # fmt: skip
+        return Activities.from_columns([], [], [], [], [], [])
+    ids, person, account, product, kind, t = zip(*rows, strict=True)
+    return Activities.from_columns(ids, person, account, product, kind, [float(x) for x in t])
+
+
+def engagement_groups(model: ScoringModel, acts: Activities) -> tuple[Groups, Groups]:
+    """Engagement of every person and every account x product, vectorised (the activation path)."""
+    w = weights(model, acts)
+    pcodes, pkeys = encode(acts.person)
+    persons = group_scores(model, pkeys, acts.t, w, codes=pcodes)
+    # Activities with no account are no account's engagement.
+    has_acct = acts.account >= 0
+    acodes, akeys = encode(acts.account[has_acct], acts.product[has_acct])
+    names = [p or DEFAULT_PRODUCT for p in acts.products]
+    akeys = [(int(a), names[int(p)]) for a, p in akeys]  # type: ignore[call-overload]
+    return persons, group_scores(model, akeys, acts.t[has_acct], w[has_acct], codes=acodes)
 
 
 @dataclass
@@ -94,15 +109,7 @@ class Preview:
 def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
     """What the model would do to today's warehouse, without writing anything."""
     acts = load_activities(session)
-    w = weights(model, acts)
-    persons = group_scores(model, [(int(p),) for p in acts.person], acts.t, w)
-    # Activities with no account are no account's engagement.
-    has_acct = acts.account >= 0
-    keys = [
-        (int(a), p or DEFAULT_PRODUCT)
-        for a, p in zip(acts.account[has_acct], acts.product[has_acct], strict=True)
-    ]
-    accounts = group_scores(model, keys, acts.t[has_acct], w[has_acct])
+    persons, accounts = engagement_groups(model, acts)
     account_rows = {a.id: a for a in session.scalars(sa.select(Account))}
     person_fit: dict[int, tuple[float, str, str | None]] = {}
     best: dict[int, float] = {}

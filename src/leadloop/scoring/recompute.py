@@ -20,14 +20,32 @@ Ints = npt.NDArray[np.int64]
 
 @dataclass
 class Activities:
-    """Column arrays of the activity log (one entry per activity)."""
+    """Column arrays of the activity log (one entry per activity). Types and products are integer
+    codes into `types` / `products`, so that weighting and grouping never touch Python objects."""
 
     id: Ints
     person: Ints  # -1 when none
     account: Ints  # -1 when none
-    product: npt.NDArray[np.object_]  # product name, "" when none
-    type: npt.NDArray[np.object_]
+    product: Ints  # code into `products`; products[0] == "" (none)
+    type: Ints  # code into `types`
     t: Floats  # seconds since the epoch
+    products: list[str]
+    types: list[str]
+
+    @classmethod
+    def from_columns(
+        cls, ids: Sequence[int], person: Sequence[int], account: Sequence[int], product: Sequence[str],
+        kind: Sequence[str], t: Sequence[float],
+    ) -> Activities:  # fmt: skip
+        products: dict[str, int] = {"": 0}
+        types: dict[str, int] = {}
+        n = len(ids)
+        return cls(
+            np.fromiter(ids, np.int64, n), np.fromiter(person, np.int64, n), np.fromiter(account, np.int64, n),
+            np.fromiter((products.setdefault(p or "", len(products)) for p in product), np.int64, n),
+            np.fromiter((types.setdefault(k, len(types)) for k in kind), np.int64, n),
+            np.fromiter(t, np.float64, n), list(products), list(types),
+        )  # fmt: skip
 
 
 @dataclass
@@ -42,39 +60,78 @@ class Groups:
 def weights(model: ScoringModel, acts: Activities) -> Floats:
     """Each activity's weight under the model, with per-product overrides and daily caps applied."""
     e = model.engagement
-    w = np.array([e.weights.get(t, 0.0) for t in acts.type], dtype=np.float64) if len(acts.t) else np.zeros(0)
-    for product, table in e.per_product.items():
-        on = acts.product == product
-        for kind, weight in table.items():
-            w[on & (acts.type == kind)] = weight
+    table = np.array([e.weights.get(t, 0.0) for t in acts.types] + [0.0])
+    w = table[acts.type] if len(acts.t) else np.zeros(0)
+    for product, overrides in e.per_product.items():
+        if product not in acts.products:
+            continue
+        on = acts.product == acts.products.index(product)
+        for kind, weight in overrides.items():
+            if kind in acts.types:
+                w[on & (acts.type == acts.types.index(kind))] = weight
     if e.caps_per_day and len(w):
-        day = np.floor(acts.t / 86_400.0).astype(np.int64)
-        order = np.lexsort((acts.id, acts.t, day, acts.type, acts.person))
-        p, k, d = acts.person[order], acts.type[order], day[order]
+        caps = np.array([e.caps_per_day.get(t, np.iinfo(np.int64).max) for t in acts.types], dtype=np.int64)
+        capped = caps[acts.type] < np.iinfo(np.int64).max
+        rows = np.flatnonzero(capped & (acts.person >= 0))
+        day = np.floor(acts.t[rows] / 86_400.0).astype(np.int64)
+        order = rows[np.lexsort((acts.id[rows], acts.t[rows], day, acts.type[rows], acts.person[rows]))]
+        day_o = np.floor(acts.t[order] / 86_400.0).astype(np.int64)
+        p, k = acts.person[order], acts.type[order]
         start = np.ones(len(order), dtype=bool)
-        start[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1]) | (d[1:] != d[:-1])
+        start[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1]) | (day_o[1:] != day_o[:-1])
         idx = np.arange(len(order))
         first = np.maximum.accumulate(np.where(start, idx, 0))
         nth = idx - first + 1  # 1-based position within its (person, type, day)
-        cap = np.array([e.caps_per_day.get(t, np.iinfo(np.int64).max) for t in k], dtype=np.float64)
-        over = (nth > cap) & (p >= 0)
-        w[order[over]] = 0.0
+        w[order[nth > caps[k]]] = 0.0
     return w
 
 
-def group_scores(model: ScoringModel, keys: Sequence[tuple[Hashable, ...]], t: Floats, w: Floats) -> Groups:
+def encode(*columns: npt.NDArray[np.generic]) -> tuple[Ints, list[tuple[Hashable, ...]]]:
+    """Rows -> an integer group code each, and the distinct keys (one tuple per group)."""
+    if not len(columns[0]):
+        return np.zeros(0, np.int64), []
+    parts = []
+    uniques = []
+    for col in columns:
+        u, inv = np.unique(col, return_inverse=True)
+        uniques.append(u)
+        parts.append(inv.astype(np.int64))
+    combined = parts[0]
+    for inv, u in zip(parts[1:], uniques[1:], strict=True):
+        combined = combined * len(u) + inv
+    codes, g = np.unique(combined, return_inverse=True)
+    keys: list[tuple[Hashable, ...]] = []
+    for c in codes.tolist():
+        idx = []
+        for u in reversed(uniques[1:]):
+            idx.append(c % len(u))
+            c //= len(u)
+        idx.append(c)
+        idx.reverse()
+        keys.append(
+            tuple(u[i].item() if hasattr(u[i], "item") else u[i] for u, i in zip(uniques, idx, strict=True))
+        )
+    return g.astype(np.int64), keys
+
+
+def group_scores(
+    model: ScoringModel, keys: Sequence[tuple[Hashable, ...]], t: Floats, w: Floats, codes: Ints | None = None
+) -> Groups:
     """S and t0 per group (t0 = the group's last weighted event), and when the running value first
-    reached the lead-open and MQL thresholds."""
+    reached the lead-open and MQL thresholds. Pass `codes` (from `encode`) to skip building them
+    from `keys`, which then lists the distinct groups."""
     rate = decay_rate(model.engagement.half_life_days)
+    if codes is None:
+        lookup: dict[tuple[Hashable, ...], int] = {}
+        codes = (
+            np.array([lookup.setdefault(k, len(lookup)) for k in keys], dtype=np.int64)
+            if keys
+            else np.zeros(0, np.int64)
+        )
+        keys = list(lookup)
+    n = len(keys)
     live = w != 0
-    codes: dict[tuple[Hashable, ...], int] = {}
-    g = (
-        np.array([codes.setdefault(k, len(codes)) for k in keys], dtype=np.int64)
-        if keys
-        else np.zeros(0, np.int64)
-    )
-    g, t, w = g[live], t[live], w[live]
-    n = len(codes)
+    g, t, w = codes[live], t[live], w[live]
     order = np.lexsort((t, g))
     g, t, w = g[order], t[order], w[order]
     s = np.zeros(n)
@@ -82,22 +139,23 @@ def group_scores(model: ScoringModel, keys: Sequence[tuple[Hashable, ...]], t: F
     opened = np.full(n, np.nan)
     mql = np.full(n, np.nan)
     if len(g):
-        bounds = np.flatnonzero(np.r_[True, g[1:] != g[:-1], True])
-        starts, ends = bounds[:-1], bounds[1:]
-        ref = np.repeat(t[starts], ends - starts)  # per-group origin keeps exp() in range
+        starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
+        lengths = np.diff(np.r_[starts, len(g)])
+        ref = np.repeat(t[starts], lengths)  # per-group origin keeps exp() in range
         scaled = w * np.exp(rate * (t - ref))
-        running = np.zeros(len(g))
-        for a, b in zip(starts, ends, strict=True):  # cumulative sums per group; numpy does the inner loop
-            running[a:b] = np.cumsum(scaled[a:b])
-        value = running * np.exp(-rate * (t - ref))
         grp = g[starts]
-        t0[grp] = t[ends - 1]
-        s[grp] = value[ends - 1]
+        last = starts + lengths - 1
+        t0[grp] = t[last]
+        # Exact per-group sums for the stored score...
+        s[grp] = np.add.reduceat(scaled, starts) * np.exp(-rate * (t[last] - t[starts]))
+        # ...and running values (one cumulative sum, each group's offset removed) for the crossings.
+        cs = np.cumsum(scaled)
+        running = cs - np.repeat(cs[starts] - scaled[starts], lengths)
+        value = running * np.exp(-rate * (t - ref))
         e = model.engagement
+        idx = np.arange(len(g), dtype=np.float64)
         for target, threshold in ((opened, e.lead_open_threshold), (mql, e.mql_threshold)):
-            hit = value >= threshold
-            for a, b, code in zip(starts, ends, grp, strict=True):
-                first = np.flatnonzero(hit[a:b])
-                if len(first):
-                    target[code] = t[a + first[0]]
-    return Groups(list(codes), s, t0, opened, mql)
+            first = np.minimum.reduceat(np.where(value >= threshold, idx, np.inf), starts)
+            found = np.isfinite(first)
+            target[grp[found]] = t[first[found].astype(np.int64)]
+    return Groups(list(keys), s, t0, opened, mql)
