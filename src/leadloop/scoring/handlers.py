@@ -93,6 +93,7 @@ class _Group:
     score: Decaying
     opened_at: float | None = None  # first moment in this batch the value reached the open threshold
     mql_at: float | None = None
+    stored: bool = False  # a row exists in account_engagement
 
 
 def apply_activities(
@@ -203,7 +204,7 @@ def _load_groups(session: Session, fresh: list[dict[str, Any]]) -> defaultdict[t
     groups: defaultdict[tuple[int, str], _Group] = defaultdict(lambda: _Group(Decaying()))
     for row in rows:
         if (row.account_id, row.product) in keys:
-            groups[(row.account_id, row.product)] = _Group(Decaying(row.s, row.t0))
+            groups[(row.account_id, row.product)] = _Group(Decaying(row.s, row.t0), stored=True)
     return groups
 
 
@@ -211,21 +212,15 @@ def _save_groups(session: Session, groups: dict[tuple[int, str], _Group], rate: 
     if not groups:
         return
     conn = connection(session)
-    existing = {
-        (r.account_id, r.product)
-        for r in select_in(
-            session,
-            (AccountEngagement.account_id, AccountEngagement.product),
-            AccountEngagement.account_id,
-            {k[0] for k in groups},
-        )
-    }
     rows = [
-        {"account_id": a, "product": p, "s": g.score.s, "t0": g.score.t0, "key": g.score.rank_key(rate)}
+        (
+            {"account_id": a, "product": p, "s": g.score.s, "t0": g.score.t0, "key": g.score.rank_key(rate)},
+            g.stored,
+        )
         for (a, p), g in groups.items()
     ]
-    new = [r for r in rows if (r["account_id"], r["product"]) not in existing]
-    old = [r for r in rows if (r["account_id"], r["product"]) in existing]
+    new = [r for r, stored in rows if not stored]
+    old = [r for r, stored in rows if stored]
     if new:
         table: sa.Table = AccountEngagement.__table__  # type: ignore[assignment]
         conn.execute(table.insert(), new)
