@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from leadloop.core.events import Event, LeadOpened, LeadReachedMQL
 from leadloop.leads.summary import DEFAULT_PRODUCT, OPEN_LEAD, PRIOR_ACTIVITIES, REFRESH_CONTACTS
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
-from leadloop.scoring.document import ScoringModel, parse_model
+from leadloop.scoring.document import ACCOUNT_FIELDS, PERSON_FIELDS, ScoringModel, parse_model
 from leadloop.scoring.engagement import weight_for
 from leadloop.scoring.fit import GRADE_ORDER, FitResult, evaluate_fit, grade_for
 from leadloop.store.bulk import connection, select_in
@@ -28,27 +28,9 @@ from leadloop.store.tables import Account, AccountEngagement, Activity, Lead, Pe
 
 # Stages from which rising engagement makes a lead an MQL again.
 MQL_FROM = ("inquiry", "nurture", "recycled")
-PERSON_FIT_FIELDS = (
-    "title",
-    "seniority",
-    "department",
-    "country",
-    "state",
-    "email_kind",
-    "lead_source",
-    "company",
-)
-ACCOUNT_FIT_FIELDS = (
-    "industry",
-    "employees",
-    "annual_revenue",
-    "country",
-    "state",
-    "sic_code",
-    "naics_code",
-    "sites",
-    "domain",
-)
+# The fields fit rules may test: defined once, with the document that names them.
+PERSON_FIT_FIELDS = PERSON_FIELDS
+ACCOUNT_FIT_FIELDS = ACCOUNT_FIELDS
 
 
 @functools.cache
