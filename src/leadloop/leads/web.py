@@ -79,4 +79,5 @@ def lead_api(lead_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
         "id": lead.id, "account_id": lead.account_id, "account": view.account.name, "product": lead.product,
         "stage": lead.stage, "owner": view.owner, "opened_at": lead.opened_at, "mql_at": lead.mql_at,
         "contact_count": lead.contact_count, "buying_roles": lead.buying_roles, "score": score.as_dict(),
+        "predicted": lead.predicted,
     }  # fmt: skip
