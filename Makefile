@@ -44,6 +44,7 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/capture.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/scoring.py
 
 clean:
 	rm -rf $(VENV) leadloop.db leadloop.db-wal leadloop.db-shm .pytest_cache .mypy_cache .ruff_cache
