@@ -22,15 +22,6 @@ class LeadOpened(Event):
     at: datetime
 
 
-@dataclass(frozen=True)
-class ActivityCaptured(Event):
-    activity_id: int
-    person_id: int | None
-    account_id: int | None
-    type: str
-    at: datetime
-
-
 Handler = Callable[[Any], None]
 
 

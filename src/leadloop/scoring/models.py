@@ -177,8 +177,9 @@ def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -
         conn.execute(sa.insert(AccountEngagement), groups)
     gindex = {(g["account_id"], g["product"]): g for g in groups}
     events: list[Event] = []
+    group_index = {k: i for i, k in enumerate(p.accounts.keys)}
     for account_id, product in p.new_leads:
-        i = p.accounts.keys.index((account_id, product))
+        i = group_index[(account_id, product)]
         opened = from_epoch(float(p.accounts.opened_at[i]))
         prior = conn.execute(
             PRIOR_ACTIVITIES, {"account_id": account_id, "default": DEFAULT_PRODUCT, "product": product}
@@ -191,23 +192,25 @@ def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -
         conn.execute(REFRESH_CONTACTS, {"default": DEFAULT_PRODUCT, "id": lead_id})
         events.append(LeadOpened(lead_id, account_id, product, now))
     lead_rows = []
+    lead_keys: dict[int, tuple[int, str]] = {}
     for lead_id, account_id, product in session.execute(
         sa.select(Lead.id, Lead.account_id, Lead.product)
     ).all():
+        lead_keys[lead_id] = (account_id, product)
         g = gindex.get((account_id, product), {"s": 0.0, "t0": 0.0, "key": Decaying().rank_key(rate)})
         lead_rows.append({"id": lead_id, "s": g["s"], "t0": g["t0"], "key": g["key"],
                           "grade": p.lead_grade.get(lead_id), "fit": p.account_fit.get(account_id)})  # fmt: skip
     if lead_rows:
         conn.execute(sa.text("UPDATE leads SET engagement_s = :s, engagement_t0 = :t0, engagement_key = :key, grade = :grade,"
                              " fit_score = :fit WHERE id = :id"), lead_rows)  # fmt: skip
-    for lead_id, _name, value in p.new_mqls:
-        lead = session.get_one(Lead, lead_id)
+    if p.new_mqls:
+        mql_ids = [lead_id for lead_id, _, _ in p.new_mqls]
         conn.execute(
-            sa.update(Lead).where(Lead.id == lead_id).values(stage="mql", mql_at=now, stage_changed_at=now)
+            sa.update(Lead).where(Lead.id.in_(mql_ids)).values(stage="mql", mql_at=now, stage_changed_at=now)
         )
-        events.append(
-            LeadReachedMQL(lead_id, lead.account_id, lead.product, value, p.lead_grade.get(lead_id), now)
-        )
+    for lead_id, _name, value in p.new_mqls:
+        account_id, product = lead_keys[lead_id]
+        events.append(LeadReachedMQL(lead_id, account_id, product, value, p.lead_grade.get(lead_id), now))
     session.execute(
         sa.update(ScoringModelRow).where(ScoringModelRow.status == "active").values(status="retired")
     )

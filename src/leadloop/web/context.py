@@ -27,7 +27,6 @@ class AppContext:
     form_limiter: TokenBuckets
     login_limiter: TokenBuckets
     bus: EventBus = field(default_factory=EventBus)
-    monotonic: Clock | None = None
 
     def now_s(self) -> float:
         return time.monotonic()
