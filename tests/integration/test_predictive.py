@@ -90,13 +90,24 @@ def test_train_report_backtest_and_scores_on_a_simulated_history(db: Database, c
         save(s, trained, now=clock())
         n = predict_leads(s, default_model(), trained, now=clock())
     r = trained.report
+    assert r.learner in ("rules", "logistic", "gbm") and set(r.cross_validated) == {
+        "rules",
+        "logistic",
+        "gbm",
+    }
+    assert r.cross_validated[r.learner] >= max(r.cross_validated.values()) - 0.0005
+    assert r.lines()[0].startswith(f"learner: {r.learner}")
     assert r.n > 0 and 0.0 <= r.roc_auc <= 1.0 and 0.0 <= r.pr_auc <= 1.0
     assert sum(d[1] for d in r.lift_by_decile) == r.n and sum(c[2] for c in r.calibration) == r.n
     with db.read() as s:
         stored = active_report(s)
         assert stored is not None and stored[2].roc_auc == pytest.approx(r.roc_auc)
         preds = [p for (p,) in s.execute(sa.select(Lead.predicted))]
+        whys = [w for (w,) in s.execute(sa.select(Lead.predicted_why))]
     assert n == len(preds) and all(p is not None and 0 <= p <= 1 for p in preds)
+    # Every lead that differs from the typical account says which features move it, in words.
+    assert sum(1 for w in whys if w) > len(whys) // 2
+    assert all(isinstance(f, str) and not f.startswith(("n90_", "log_")) for w in whys for f, _ in w or [])
     with db.read() as s:
         bt = backtest(s, default_model(), as_of=clock() - timedelta(days=120))
     assert bt.report.n > 0 and bt.trained_on > 0

@@ -80,4 +80,5 @@ def lead_api(lead_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
         "stage": lead.stage, "owner": view.owner, "opened_at": lead.opened_at, "mql_at": lead.mql_at,
         "contact_count": lead.contact_count, "buying_roles": lead.buying_roles, "score": score.as_dict(),
         "predicted": lead.predicted,
+        "predicted_why": [{"feature": f, "change": d} for f, d in lead.predicted_why or []],
     }  # fmt: skip

@@ -127,3 +127,22 @@ def choose_space(histories_: dict[int, AccountHistory], accounts: list[dict[str,
         [k for k in NUMERIC_ACCOUNT if filled(k)],
         [k for k in CATEGORICAL_ACCOUNT if filled(k)],
     )
+
+
+_PLAIN = {
+    "engagement": "engagement score (decayed)",
+    "days_since_last": "days since the last activity",
+    "contacts": "contacts with activity",
+    "max_seniority": "most senior contact",
+    "best_fit": "best contact fit score",
+}
+
+
+def label(name: str) -> str:
+    """A feature's name as a person reads it: "n90_pricing_page_view" -> "pricing page view, last 90 days"."""
+    for prefix, window in (("n90_", "last 90 days"), ("n365_", "last 365 days")):
+        if name.startswith(prefix):
+            return f"{name[len(prefix) :].replace('_', ' ')}, {window}"
+    if name.startswith("log_"):
+        return name[4:].replace("_", " ")
+    return _PLAIN.get(name, name.replace("_", " "))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import TimeSeriesSplit
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sqlalchemy.orm import Session
@@ -58,9 +58,13 @@ class Report:
         default_factory=list
     )  # decile, n, win rate, lift
     calibration: list[tuple[float, float, int]] = field(default_factory=list)  # mean predicted, observed, n
+    learner: str = "gbm"  # the candidate chosen by time-ordered cross-validation
+    cross_validated: dict[str, float] = field(default_factory=dict)  # candidate -> mean CV ROC AUC
 
     def lines(self) -> list[str]:
-        out = [f"n={self.n} positives={self.positives} base rate={self.base_rate:.3f}",
+        cv = "  ".join(f"{k} {v:.3f}" for k, v in self.cross_validated.items())
+        out = [f"learner: {self.learner} (time-ordered CV ROC AUC on the training part: {cv or 'n/a'})",
+               f"n={self.n} positives={self.positives} base rate={self.base_rate:.3f}",
                f"ROC AUC {self.roc_auc:.3f}   PR AUC {self.pr_auc:.3f}", "decile  n  win-rate  lift"]  # fmt: skip
         out += [f"{d:>6} {n:>3}  {r:8.3f}  {lift:4.2f}" for d, n, r, lift in self.lift_by_decile]
         out += ["predicted  observed  n"] + [f"{p:9.3f}  {o:8.3f}  {n}" for p, o, n in self.calibration]
@@ -158,24 +162,57 @@ def matrix(wh: Warehouse, space: F.FeatureSpace, model: ScoringModel, items: lis
     ).reshape(len(items), len(space.names()))  # fmt: skip
 
 
-def estimator(space: F.FeatureSpace, *, kind: str = "gbm", seed: int = 7) -> Pipeline:
+def estimator(space: F.FeatureSpace, *, kind: str = "gbm", seed: int = 7, n: int = 1000) -> Pipeline:
+    """One candidate learner. `n` (training rows) sets how much regularisation a small history gets.
+
+    - "rules": a calibrated logistic regression on the two rule scores (fit and engagement) only;
+    - "logistic": regularised logistic regression on every feature;
+    - "gbm": shallow, calibrated gradient boosting on every feature.
+    """
     n_num = space.n_numeric
     num = list(range(n_num))
     cat = list(range(n_num, n_num + len(space.categorical)))
+    scaled = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     onehot = OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False)
-    if kind == "logistic":
-        prep = ColumnTransformer(
-            [
-                ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), num),
-                ("cat", onehot, cat),
-            ]
+    if kind == "rules":
+        names = space.names()
+        rules = [names.index("engagement"), names.index("best_fit")]
+        return Pipeline(
+            [("prep", ColumnTransformer([("num", scaled, rules)])), ("clf", LogisticRegression())]
         )
-        return Pipeline([("prep", prep), ("clf", LogisticRegression(max_iter=2000, C=0.5))])
+    if kind == "logistic":
+        prep = ColumnTransformer([("num", scaled, num), ("cat", onehot, cat)])
+        return Pipeline([("prep", prep), ("clf", LogisticRegression(max_iter=3000, C=0.05))])
     prep = ColumnTransformer([("num", "passthrough", num), ("cat", onehot, cat)])
     gbm = HistGradientBoostingClassifier(
-        max_iter=150, learning_rate=0.05, max_leaf_nodes=15, l2_regularization=1.0, random_state=seed
-    )
+        max_iter=200, learning_rate=0.05, max_depth=3, min_samples_leaf=max(20, n // 40),
+        l2_regularization=1.0, random_state=seed,
+    )  # fmt: skip
     return Pipeline([("prep", prep), ("clf", CalibratedClassifierCV(gbm, method="sigmoid", cv=3))])
+
+
+CANDIDATES = ("rules", "logistic", "gbm")
+
+
+def select(space: F.FeatureSpace, x: np.ndarray, y: np.ndarray) -> tuple[str, dict[str, float]]:
+    """Pick the learner by time-ordered cross-validation on the training rows alone (each fold
+    trains on the past and scores the future). On a small or noisy history the calibrated rules
+    often win, and then the model says so instead of pretending to know better."""
+    scores: dict[str, list[float]] = {k: [] for k in CANDIDATES}
+    for past, future in TimeSeriesSplit(n_splits=4).split(x):
+        if (
+            len(set(y[past].tolist())) < 2
+            or len(set(y[future].tolist())) < 2
+            or min(np.bincount(y[past])) < 4
+        ):
+            continue
+        for kind in CANDIDATES:
+            pipe = _fit(estimator(space, kind=kind, n=len(past)), x[past], y[past])
+            scores[kind].append(float(roc_auc_score(y[future], pipe.predict_proba(x[future])[:, 1])))
+    mean = {k: float(np.mean(v)) for k, v in scores.items() if v}
+    if not mean:
+        return "rules", {}
+    return max(mean, key=lambda k: (round(mean[k], 3), -CANDIDATES.index(k))), mean
 
 
 def _check(items: list[Sample], what: str) -> None:
@@ -206,7 +243,7 @@ class Trained:
     space: F.FeatureSpace
     report: Report
     trained_on: int
-    extra: dict[str, Any] = field(default_factory=dict)
+    reference: list[object] = field(default_factory=list)  # a typical row: medians and most common values
 
 
 def train(session: Session, model: ScoringModel, *, holdout: float = 0.25) -> Trained:
@@ -221,10 +258,13 @@ def train(session: Session, model: ScoringModel, *, holdout: float = 0.25) -> Tr
     x_head, x_tail = matrix(wh, space, model, head), matrix(wh, space, model, tail)
     y_head = np.array([s.label for s in head])
     y_tail = np.array([s.label for s in tail])
-    pipe = _fit(estimator(space), x_head, y_head)
+    learner, cv = select(space, x_head, y_head)
+    pipe = _fit(estimator(space, kind=learner, n=len(head)), x_head, y_head)
     report = evaluate(y_tail, pipe.predict_proba(x_tail)[:, 1])
-    final = _fit(estimator(space), matrix(wh, space, model, items), np.array([s.label for s in items]))
-    return Trained(final, space, report, len(items))
+    report.learner, report.cross_validated = learner, cv
+    x_all, y_all = matrix(wh, space, model, items), np.array([s.label for s in items])
+    final = _fit(estimator(space, kind=learner, n=len(items)), x_all, y_all)
+    return Trained(final, space, report, len(items), reference=reference_row(space, x_all))
 
 
 def backtest(session: Session, model: ScoringModel, *, as_of: datetime) -> Trained:
@@ -239,11 +279,52 @@ def backtest(session: Session, model: ScoringModel, *, as_of: datetime) -> Train
         raise NotEnoughData(f"no closed opportunity was created on or after {as_of.date()} to evaluate on")
     wh = load(session)
     space = F.choose_space(wh.histories, list(wh.accounts.values()))
-    pipe = _fit(estimator(space), matrix(wh, space, model, known), np.array([s.label for s in known]))
+    known.sort(key=lambda s: s.cutoff)
+    x_known, y_known = matrix(wh, space, model, known), np.array([s.label for s in known])
+    learner, cv = select(space, x_known, y_known)
+    pipe = _fit(estimator(space, kind=learner, n=len(known)), x_known, y_known)
     report = evaluate(
         np.array([s.label for s in after]), pipe.predict_proba(matrix(wh, space, model, after))[:, 1]
     )
-    return Trained(pipe, space, report, len(known))
+    report.learner, report.cross_validated = learner, cv
+    return Trained(pipe, space, report, len(known), reference=reference_row(space, x_known))
+
+
+def reference_row(space: F.FeatureSpace, x: np.ndarray) -> list[object]:
+    """A typical account: the median of each number, the most common value of each category."""
+    n_num = space.n_numeric
+    out: list[object] = []
+    for j in range(x.shape[1]):
+        col = x[:, j]
+        if j < n_num:
+            values = col.astype(float)
+            out.append(float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan)
+        else:
+            kinds, counts = np.unique(col.astype(str), return_counts=True)
+            out.append(str(kinds[int(np.argmax(counts))]) if len(kinds) else "")
+    return out
+
+
+def why(trained: Trained, x: np.ndarray, *, top: int = 3) -> list[list[list[object]]]:
+    """For each row, the features that move its probability most, measured by setting each one in
+    turn to the typical account's value (occlusion): [[label, change in probability], ...].
+    It works for any learner, and answers in probabilities a person can read."""
+    if not len(x) or not trained.reference:
+        return [[] for _ in range(len(x))]
+    base = trained.pipeline.predict_proba(x)[:, 1]
+    names = trained.space.names()
+    deltas = np.zeros((len(x), len(names)))
+    for j, ref in enumerate(trained.reference):
+        moved = x.copy()
+        moved[:, j] = ref
+        deltas[:, j] = base - trained.pipeline.predict_proba(moved)[:, 1]
+    out: list[list[list[object]]] = []
+    for i in range(len(x)):
+        order = np.argsort(-np.abs(deltas[i]), kind="stable")[:top]
+        out.append(
+            [[F.label(names[j]), round(float(deltas[i, j]), 4)] for j in order if abs(deltas[i, j]) >= 0.005]
+        )
+    return out
 
 
 def predict_leads(session: Session, model: ScoringModel, trained: Trained, *, now: datetime) -> int:
@@ -257,10 +338,12 @@ def predict_leads(session: Session, model: ScoringModel, trained: Trained, *, no
     t = epoch(now)
     x = matrix(wh, trained.space, model, [Sample(a, t, None, t, None) for _, a in leads])
     p = trained.pipeline.predict_proba(x)[:, 1]
+    reasons = why(trained, x)
     session.execute(
         sa.update(Lead),
-        [{"id": lead_id, "predicted": float(v)} for (lead_id, _), v in zip(leads, p, strict=True)],
-    )
+        [{"id": lead_id, "predicted": float(v), "predicted_why": r}
+         for (lead_id, _), v, r in zip(leads, p, reasons, strict=True)],
+    )  # fmt: skip
     return len(leads)
 
 
@@ -274,7 +357,7 @@ def save(session: Session, trained: Trained, *, now: datetime) -> int:
     )
     row = PredictiveModelRow(
         created_at=now, trained_on=trained.trained_on, status="active", report=trained.report.__dict__,
-        blob=pickle.dumps((trained.pipeline, trained.space)),
+        blob=pickle.dumps((trained.pipeline, trained.space, trained.reference)),
     )  # fmt: skip
     session.add(row)
     session.flush()

@@ -181,6 +181,8 @@ class Lead(Base):
     buying_roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
     mql_at: Mapped[datetime | None]
     predicted: Mapped[float | None]  # calibrated probability of a won opportunity (predictive model)
+    # Why: the features that move this lead's probability most, [[label, change in probability], ...]
+    predicted_why: Mapped[list[list[Any]] | None] = mapped_column(JSONType)
 
 
 class AccountEngagement(Base):

@@ -24,6 +24,8 @@ from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import TokenBuckets
 from leadloop.leads.web import router as leads_router
+from leadloop.scoring.document import ModelDocumentError
+from leadloop.scoring.web import router as scoring_router
 from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
 from leadloop.timeline.web import router as timeline_router
@@ -79,7 +81,7 @@ def create_app(
     )  # fmt: skip
     app.add_middleware(RequestContext)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for router in (auth_router, capture_router, leads_router, timeline_router):
+    for router in (auth_router, capture_router, leads_router, timeline_router, scoring_router):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)
@@ -116,6 +118,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FieldErrors)
     async def field_errors(request: Request, exc: FieldErrors) -> Response:
         return JSONResponse({"detail": exc.errors}, status_code=422)
+
+    @app.exception_handler(ModelDocumentError)
+    async def model_document(request: Request, exc: ModelDocumentError) -> Response:
+        if _wants_html(request):
+            lines = [f"line {line}: {msg}" if line else msg for line, msg in exc.problems]
+            return _error_page(request, 422, "This model cannot be used", "Nothing was saved.", lines)
+        problems = [{"line": line, "message": msg} for line, msg in exc.problems]
+        return JSONResponse({"detail": str(exc), "problems": problems}, status_code=422)
 
     @app.exception_handler(UnknownActivityType)
     async def unknown_type(request: Request, exc: UnknownActivityType) -> Response:
