@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -55,8 +56,10 @@ def _fail(exc: Exception) -> None:
 @app.command()
 def serve(
     host: str = "127.0.0.1", port: int = 8000, workers: int = 1, database_url: DbUrl = None,
+    sweeper: Annotated[bool, typer.Option("--sweeper/--no-sweeper", help="run the timer sweeper in this process (one web worker only)")] = True,
 ) -> None:  # fmt: skip
-    """Serve the web app and API (migrating the database first)."""
+    """Serve the web app and API (migrating the database first). With one web worker the timer
+    sweeper runs in the same process; with several, run `leadloop worker` beside them."""
     import uvicorn
 
     from leadloop.web.app import create_app
@@ -72,7 +75,39 @@ def serve(
             access_log=False, log_level="warning",
         )  # fmt: skip
     else:
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning")
+        web = create_app(settings)
+        if sweeper:
+            from leadloop.jobs.worker import start_in_background
+
+            ctx = web.state.ctx
+            start_in_background(settings, ctx.db, ctx.clock, bus=ctx.bus)
+        uvicorn.run(web, host=host, port=port, access_log=False, log_level="warning")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="sweep what is due now, then exit")] = False,
+    database_url: DbUrl = None,
+) -> None:
+    """Run the timer sweeper: decay crossings, scheduled retraining (and, as they land, SLA clocks
+    and drip steps). Several may run against PostgreSQL; each timer runs once."""
+    import threading
+
+    from leadloop.jobs.worker import Worker, default_handlers
+    from leadloop.scoring.jobs import ensure_retrain_scheduled
+
+    settings = _settings(database_url)
+    db = _database(settings)
+    if settings.retrain_every_days > 0:
+        with db.write() as session:
+            ensure_retrain_scheduled(session, now=utcnow())
+    sweeper = Worker(db, utcnow, default_handlers(settings))
+    if once:
+        console.print(f"{sweeper.run_once():,} timers ran")
+        return
+    console.print(f"sweeping every {settings.sweep_interval_s:g} s — Ctrl-C to stop")
+    with contextlib.suppress(KeyboardInterrupt):
+        sweeper.run_forever(interval_s=settings.sweep_interval_s, stop=threading.Event())
 
 
 @app.command()

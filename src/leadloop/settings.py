@@ -29,5 +29,9 @@ class Settings(BaseSettings):
     default_product: str = "general"
     sqlite_busy_timeout_ms: int = 30_000
 
+    # Timers and jobs: the sweeper acts within `sweep_interval_s` of a due time.
+    sweep_interval_s: float = 5.0
+    retrain_every_days: float = 7.0  # the predictive model's schedule; 0 turns it off
+
     log_json: bool = True
     log_level: str = "INFO"

@@ -32,3 +32,12 @@ def test_scoring_commands(tmp_path: Path) -> None:
     done = runner.invoke(app, ["scoring", "activate", "1", "--database-url", url])
     assert done.exit_code == 0 and "model #1 is active" in done.output
     assert "version: 2" in runner.invoke(app, ["scoring", "export", "--database-url", url]).stdout
+
+
+def test_worker_once_sweeps_and_arms_the_retrain(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'worker.db'}"
+    runner = CliRunner()
+    first = runner.invoke(app, ["worker", "--once", "--database-url", url])
+    assert first.exit_code == 0 and "1 timers ran" in first.output  # the first retrain is due at once
+    again = runner.invoke(app, ["worker", "--once", "--database-url", url])
+    assert again.exit_code == 0 and "0 timers ran" in again.output  # the next is a week away

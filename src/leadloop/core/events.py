@@ -50,3 +50,12 @@ class LeadReachedMQL(Event):
     engagement: float
     grade: str | None
     at: datetime
+
+
+@dataclass(frozen=True)
+class LeadCooled(Event):
+    """An MQL that sales never accepted decayed below the threshold: it went back to nurture."""
+
+    lead_id: int
+    engagement: float
+    at: datetime

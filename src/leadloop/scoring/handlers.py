@@ -18,13 +18,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.core.events import Event, LeadOpened, LeadReachedMQL
+from leadloop.jobs.timers import schedule
 from leadloop.leads.summary import DEFAULT_PRODUCT, OPEN_LEAD, PRIOR_ACTIVITIES, REFRESH_CONTACTS
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.document import ACCOUNT_FIELDS, PERSON_FIELDS, ScoringModel, parse_model
 from leadloop.scoring.engagement import weight_for
 from leadloop.scoring.fit import GRADE_ORDER, FitResult, evaluate_fit, grade_for
 from leadloop.store.bulk import connection, select_in
-from leadloop.store.tables import Account, AccountEngagement, Activity, Lead, Person, Timer
+from leadloop.store.tables import Account, AccountEngagement, Activity, Lead, Person
 
 # Stages from which rising engagement makes a lead an MQL again.
 MQL_FROM = ("inquiry", "nurture", "recycled")
@@ -305,7 +306,7 @@ def _leads(
             )
             cools = g.score.falls_below_at(model.engagement.mql_threshold, rate)
             if cools is not None:
-                _set_timer(
+                schedule(
                     session,
                     "lead_cools",
                     f"lead:{lead_id}",
@@ -320,16 +321,3 @@ def _leads(
 _MAKE_MQL = sa.text(
     "UPDATE leads SET stage = 'mql', mql_at = :at, stage_changed_at = :at WHERE id = :id"
 ).bindparams(sa.bindparam("at", type_=Lead.__table__.c.mql_at.type))
-
-
-def _set_timer(session: Session, kind: str, subject: str, due: datetime, payload: dict[str, Any]) -> None:
-    """One pending timer per (kind, subject): a later crossing moves it."""
-    conn = connection(session)
-    timers: sa.Table = Timer.__table__  # type: ignore[assignment]
-    updated = conn.execute(
-        timers.update()
-        .where(timers.c.kind == kind, timers.c.subject == subject)
-        .values(due_at=due, payload=payload, done_at=None, claimed_at=None)
-    )
-    if not updated.rowcount:
-        conn.execute(timers.insert().values(kind=kind, subject=subject, due_at=due, payload=payload))

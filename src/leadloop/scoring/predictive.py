@@ -218,6 +218,10 @@ def select(space: F.FeatureSpace, x: np.ndarray, y: np.ndarray) -> tuple[str, di
 def _check(items: list[Sample], what: str) -> None:
     pos = sum(1 for s in items if s.label == 1)
     neg = sum(1 for s in items if s.label == 0)
+    if pos + neg == 0:
+        raise NotEnoughData(
+            f"{what} has no won or lost opportunities yet; until it does the rules alone score leads"
+        )
     if pos == 0 or neg == 0:
         raise NotEnoughData(
             f"{what} has only {'won' if pos else 'lost'} opportunities ({pos + neg}); a model needs both outcomes"

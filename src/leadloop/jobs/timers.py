@@ -1,0 +1,92 @@
+"""Timers are rows: a kind, a subject, a due time. Scheduling moves the one pending timer of a
+(kind, subject); the sweeper claims due rows (safely across workers on PostgreSQL) and marks them
+done in the same transaction as the work they trigger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.store.bulk import connection
+from leadloop.store.tables import Timer
+
+TIMERS: sa.Table = Timer.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Due:
+    id: int
+    kind: str
+    subject: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+def schedule(
+    session: Session, kind: str, subject: str, due: datetime, payload: dict[str, Any] | None = None
+) -> None:
+    """One pending timer per (kind, subject): scheduling again moves it (and re-arms a done one)."""
+    conn = connection(session)
+    values = {"due_at": due, "payload": payload or {}, "done_at": None, "claimed_at": None}
+    updated = conn.execute(
+        TIMERS.update().where(TIMERS.c.kind == kind, TIMERS.c.subject == subject).values(**values)
+    )
+    if not updated.rowcount:
+        conn.execute(TIMERS.insert().values(kind=kind, subject=subject, **values))
+
+
+def cancel(session: Session, kind: str, subject: str, *, now: datetime) -> None:
+    connection(session).execute(
+        TIMERS.update()
+        .where(TIMERS.c.kind == kind, TIMERS.c.subject == subject, TIMERS.c.done_at.is_(None))
+        .values(done_at=now)
+    )
+
+
+def pending(session: Session, kind: str, subject: str) -> datetime | None:
+    return session.scalar(
+        sa.select(TIMERS.c.due_at).where(
+            TIMERS.c.kind == kind, TIMERS.c.subject == subject, TIMERS.c.done_at.is_(None)
+        )
+    )
+
+
+def claim(session: Session, *, now: datetime, limit: int, stale_after: timedelta) -> list[Due]:
+    """Claim up to `limit` due timers. A claim older than `stale_after` (a worker that died
+    mid-way) is claimed again. On PostgreSQL concurrent sweepers skip each other's rows."""
+    cond = sa.and_(
+        TIMERS.c.done_at.is_(None),
+        TIMERS.c.due_at <= now,
+        sa.or_(TIMERS.c.claimed_at.is_(None), TIMERS.c.claimed_at < now - stale_after),
+    )
+    query = sa.select(TIMERS.c.id).where(cond).order_by(TIMERS.c.due_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.scalars(query))
+    if not ids:
+        return []
+    session.execute(TIMERS.update().where(TIMERS.c.id.in_(ids)).values(claimed_at=now))
+    rows = session.execute(
+        sa.select(TIMERS.c.id, TIMERS.c.kind, TIMERS.c.subject, TIMERS.c.due_at, TIMERS.c.payload).where(
+            TIMERS.c.id.in_(ids)
+        )
+    ).all()
+    return sorted(
+        (Due(r.id, r.kind, r.subject, r.due_at, r.payload or {}) for r in rows), key=lambda d: d.due_at
+    )
+
+
+def finish(session: Session, due: Due, *, now: datetime) -> None:
+    """Done, unless the handler re-armed it (moved due_at): then it waits for its new time."""
+    session.execute(
+        TIMERS.update()
+        .where(TIMERS.c.id == due.id, TIMERS.c.due_at == due.due_at, TIMERS.c.done_at.is_(None))
+        .values(done_at=now)
+    )
+    session.execute(
+        TIMERS.update().where(TIMERS.c.id == due.id, TIMERS.c.done_at.is_(None)).values(claimed_at=None)
+    )

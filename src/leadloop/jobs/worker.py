@@ -1,0 +1,96 @@
+"""The sweeper: claims due timers and runs each one's handler in its own transaction, which also
+marks the timer done. A handler that raises leaves its claim to expire, so it is retried; one bad
+timer never stops the others. Events are published after each commit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+
+from sqlalchemy.orm import Session
+
+from leadloop.core.clock import Clock
+from leadloop.core.events import Event, EventBus
+from leadloop.core.logging import get_logger
+from leadloop.jobs.timers import Due, claim, finish
+from leadloop.settings import Settings
+from leadloop.store.db import Database
+
+log = get_logger("leadloop.jobs")
+TimerHandler = Callable[[Session, Due, datetime], list[Event]]
+
+
+def default_handlers(settings: Settings) -> dict[str, TimerHandler]:
+    from leadloop.scoring import jobs as scoring
+
+    handlers: dict[str, TimerHandler] = {"lead_cools": scoring.lead_cools}
+    if settings.retrain_every_days > 0:
+        handlers[scoring.RETRAIN] = partial(
+            scoring.retrain, every=timedelta(days=settings.retrain_every_days)
+        )
+    return handlers
+
+
+class Worker:
+    def __init__(
+        self, db: Database, clock: Clock, handlers: dict[str, TimerHandler], *, bus: EventBus | None = None,
+        batch: int = 200, stale_after: timedelta = timedelta(minutes=5),
+    ) -> None:  # fmt: skip
+        self.db, self.clock, self.handlers = db, clock, handlers
+        self.bus = bus or EventBus()
+        self.batch, self.stale_after = batch, stale_after
+
+    def run_once(self) -> int:
+        """Sweep every timer due now; return how many ran."""
+        ran = 0
+        while True:
+            now = self.clock()
+            with self.db.write() as session:
+                due = claim(session, now=now, limit=self.batch, stale_after=self.stale_after)
+            for item in due:
+                ran += self._run(item, now)
+            if len(due) < self.batch:
+                return ran
+
+    def _run(self, due: Due, now: datetime) -> int:
+        handler = self.handlers.get(due.kind)
+        try:
+            with self.db.write() as session:
+                events = handler(session, due, now) if handler else []
+                finish(session, due, now=now)
+        except Exception:
+            log.exception("timer.failed", kind=due.kind, subject=due.subject)
+            return 0
+        if handler is None:
+            log.warning("timer.unknown_kind", kind=due.kind, subject=due.subject)
+        self.bus.publish(events)
+        return 1
+
+    def run_forever(self, *, interval_s: float, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # the database may be briefly unavailable; keep sweeping
+                log.exception("sweep.failed")
+            stop.wait(interval_s)
+
+
+def start_in_background(
+    settings: Settings, db: Database, clock: Clock, *, bus: EventBus | None = None
+) -> threading.Event:
+    """The embedded mode: the sweeper runs in a thread of the web process. Set the returned event to stop it."""
+    from leadloop.scoring.jobs import ensure_retrain_scheduled
+
+    worker = Worker(db, clock, default_handlers(settings), bus=bus)
+    if settings.retrain_every_days > 0:
+        with db.write() as session:
+            ensure_retrain_scheduled(session, now=clock())
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=worker.run_forever, kwargs={"interval_s": settings.sweep_interval_s, "stop": stop},
+        name="leadloop-sweeper", daemon=True,
+    )  # fmt: skip
+    thread.start()
+    return stop

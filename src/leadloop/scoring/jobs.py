@@ -1,0 +1,75 @@
+"""Scoring's timers: a lead cooling below the MQL threshold (decay crossing, computed exactly when
+the score last changed) and the predictive model's scheduled retraining."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.capture.repository import nurture_queue_id
+from leadloop.core.events import Event, LeadCooled
+from leadloop.core.logging import get_logger
+from leadloop.jobs.timers import Due, schedule
+from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
+from leadloop.scoring.handlers import active_model
+from leadloop.scoring.predictive import NotEnoughData, predict_leads, save, train
+from leadloop.store.tables import Lead
+
+log = get_logger("leadloop.scoring.jobs")
+RETRAIN = "predictive_retrain"
+RETRAIN_SUBJECT = "predictive"
+
+
+def lead_cools(session: Session, due: Due, now: datetime) -> list[Event]:
+    """Back to nurture, if it is still an unaccepted MQL and its score really is below the
+    threshold now (a newer activity may have warmed it; then there is nothing to do)."""
+    lead = session.get(Lead, int(due.subject.split(":", 1)[1]))
+    if lead is None or lead.stage != "mql":
+        return []
+    model, _ = active_model(session)
+    rate = decay_rate(model.engagement.half_life_days)
+    score = Decaying(lead.engagement_s, lead.engagement_t0)
+    value = score.current(epoch(now), rate)
+    threshold = model.engagement.mql_threshold
+    if value > threshold * (1 + 1e-9):  # warmed since: arm the new crossing instead
+        later = score.falls_below_at(threshold, rate)
+        if later is not None and later > epoch(now):
+            schedule(session, due.kind, due.subject, from_epoch(later), {"threshold": threshold})
+        return []
+    lead.stage, lead.stage_changed_at = "nurture", now
+    lead.owner_user_id, lead.owner_partner_id, lead.owner_team_id = (
+        None,
+        None,
+        nurture_queue_id(session, now=now),
+    )
+    return [LeadCooled(lead.id, value, now)]
+
+
+def retrain(session: Session, due: Due, now: datetime, *, every: timedelta) -> list[Event]:
+    """Retrain on the warehouse's outcomes, rescore every lead, and arm the next run. Too little
+    history is not a failure: the rules keep scoring and the next run tries again."""
+    model, _ = active_model(session)
+    try:
+        trained = train(session, model)
+    except NotEnoughData as exc:
+        log.info("predictive.retrain_skipped", reason=str(exc))
+    else:
+        model_id = save(session, trained, now=now)
+        n = predict_leads(session, model, trained, now=now)
+        log.info("predictive.retrained", model_id=model_id, roc_auc=round(trained.report.roc_auc, 3), leads=n,
+                 learner=trained.report.learner)  # fmt: skip
+    schedule(session, RETRAIN, RETRAIN_SUBJECT, now + every)
+    return []
+
+
+def ensure_retrain_scheduled(session: Session, *, now: datetime) -> None:
+    """The first scheduled retrain is due at once; later ones are armed by each run."""
+    from leadloop.jobs.timers import TIMERS
+
+    exists = session.scalar(
+        sa.select(TIMERS.c.id).where(TIMERS.c.kind == RETRAIN, TIMERS.c.done_at.is_(None))
+    )
+    if exists is None:
+        schedule(session, RETRAIN, RETRAIN_SUBJECT, now)
