@@ -93,14 +93,11 @@ def worker(
     and drip steps). Several may run against PostgreSQL; each timer runs once."""
     import threading
 
-    from leadloop.jobs.worker import Worker, default_handlers
-    from leadloop.scoring.jobs import ensure_retrain_scheduled
+    from leadloop.jobs.worker import Worker, arm_recurring, default_handlers
 
     settings = _settings(database_url)
     db = _database(settings)
-    if settings.retrain_every_days > 0:
-        with db.write() as session:
-            ensure_retrain_scheduled(session, now=utcnow())
+    arm_recurring(settings, db, utcnow())
     sweeper = Worker(db, utcnow, default_handlers(settings))
     if once:
         console.print(f"{sweeper.run_once():,} timers ran")

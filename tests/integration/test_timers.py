@@ -133,7 +133,7 @@ def test_retraining_is_a_timer_that_arms_the_next_run(db: Database, clock: Froze
     settings = Settings(retrain_every_days=7)
     worker = Worker(db, clock, default_handlers(settings))
     with db.write() as s:  # an empty warehouse: the run says why it skipped, and tries again later
-        ensure_retrain_scheduled(s, now=clock())
+        ensure_retrain_scheduled(s, now=clock(), every=timedelta(days=7))
     assert worker.run_once() == 1
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(PredictiveModelRow)) == 0
@@ -146,6 +146,11 @@ def test_retraining_is_a_timer_that_arms_the_next_run(db: Database, clock: Froze
         assert s.scalar(sa.select(sa.func.count()).where(Lead.predicted.is_not(None))) > 0
         assert pending(s, RETRAIN, RETRAIN_SUBJECT) == clock() + timedelta(days=7)
     with db.write() as s:  # arming again while one is pending changes nothing
-        ensure_retrain_scheduled(s, now=clock())
+        ensure_retrain_scheduled(s, now=clock(), every=timedelta(days=7))
+    with db.read() as s:
+        assert pending(s, RETRAIN, RETRAIN_SUBJECT) == clock() + timedelta(days=7)
+    with db.write() as s:  # after a restart with nothing pending, the next run follows the latest model
+        s.execute(TIMERS.delete())
+        ensure_retrain_scheduled(s, now=clock() + timedelta(days=1), every=timedelta(days=7))
     with db.read() as s:
         assert pending(s, RETRAIN, RETRAIN_SUBJECT) == clock() + timedelta(days=7)

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,18 @@ from leadloop.settings import Settings
 from leadloop.store.db import Database
 
 log = get_logger("leadloop.jobs")
-TimerHandler = Callable[[Session, Due, datetime], list[Event]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A timer whose slow part only reads: `prepare` runs in a read transaction (on SQLite it does
+    not hold the writer lock while a model trains), `apply` writes its result and finishes."""
+
+    prepare: Callable[[Session, Due, datetime], Any]
+    apply: Callable[[Session, Due, datetime, Any], list[Event]]
+
+
+TimerHandler = Callable[[Session, Due, datetime], list[Event]] | Job
 
 
 def default_handlers(settings: Settings) -> dict[str, TimerHandler]:
@@ -27,10 +39,17 @@ def default_handlers(settings: Settings) -> dict[str, TimerHandler]:
 
     handlers: dict[str, TimerHandler] = {"lead_cools": scoring.lead_cools}
     if settings.retrain_every_days > 0:
-        handlers[scoring.RETRAIN] = partial(
-            scoring.retrain, every=timedelta(days=settings.retrain_every_days)
-        )
+        handlers[scoring.RETRAIN] = scoring.retrain_job(timedelta(days=settings.retrain_every_days))
     return handlers
+
+
+def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
+    """Recurring work is a timer that arms its next run; this arms the first one if none is pending."""
+    from leadloop.scoring.jobs import ensure_retrain_scheduled
+
+    if settings.retrain_every_days > 0:
+        with db.write() as session:
+            ensure_retrain_scheduled(session, now=now, every=timedelta(days=settings.retrain_every_days))
 
 
 class Worker:
@@ -57,8 +76,14 @@ class Worker:
     def _run(self, due: Due, now: datetime) -> int:
         handler = self.handlers.get(due.kind)
         try:
+            if isinstance(handler, Job):
+                with self.db.read() as session:
+                    prepared = handler.prepare(session, due, now)
             with self.db.write() as session:
-                events = handler(session, due, now) if handler else []
+                if isinstance(handler, Job):
+                    events = handler.apply(session, due, now, prepared)
+                else:
+                    events = handler(session, due, now) if handler else []
                 finish(session, due, now=now)
         except Exception:
             log.exception("timer.failed", kind=due.kind, subject=due.subject)
@@ -81,12 +106,8 @@ def start_in_background(
     settings: Settings, db: Database, clock: Clock, *, bus: EventBus | None = None
 ) -> threading.Event:
     """The embedded mode: the sweeper runs in a thread of the web process. Set the returned event to stop it."""
-    from leadloop.scoring.jobs import ensure_retrain_scheduled
-
     worker = Worker(db, clock, default_handlers(settings), bus=bus)
-    if settings.retrain_every_days > 0:
-        with db.write() as session:
-            ensure_retrain_scheduled(session, now=clock())
+    arm_recurring(settings, db, clock())
     stop = threading.Event()
     thread = threading.Thread(
         target=worker.run_forever, kwargs={"interval_s": settings.sweep_interval_s, "stop": stop},

@@ -3,7 +3,9 @@ the score last changed) and the predictive model's scheduled retraining."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,11 +13,20 @@ from sqlalchemy.orm import Session
 from leadloop.capture.repository import nurture_queue_id
 from leadloop.core.events import Event, LeadCooled
 from leadloop.core.logging import get_logger
-from leadloop.jobs.timers import Due, schedule
+from leadloop.jobs.timers import TIMERS, Due, schedule
+from leadloop.jobs.worker import Job
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.handlers import active_model
-from leadloop.scoring.predictive import NotEnoughData, predict_leads, save, train
-from leadloop.store.tables import Lead
+from leadloop.scoring.predictive import (
+    NotEnoughData,
+    Prediction,
+    Trained,
+    predictions,
+    save,
+    train,
+    write_predictions,
+)
+from leadloop.store.tables import Lead, PredictiveModelRow
 
 log = get_logger("leadloop.scoring.jobs")
 RETRAIN = "predictive_retrain"
@@ -47,29 +58,49 @@ def lead_cools(session: Session, due: Due, now: datetime) -> list[Event]:
     return [LeadCooled(lead.id, value, now)]
 
 
-def retrain(session: Session, due: Due, now: datetime, *, every: timedelta) -> list[Event]:
-    """Retrain on the warehouse's outcomes, rescore every lead, and arm the next run. Too little
-    history is not a failure: the rules keep scoring and the next run tries again."""
+@dataclass
+class _Retrained:
+    trained: Trained | None
+    predictions: list[Prediction]
+    skipped: str | None = None
+
+
+def _prepare_retrain(session: Session, due: Due, now: datetime) -> _Retrained:
+    """The slow part, reading only: train on the warehouse's outcomes and score every lead."""
     model, _ = active_model(session)
     try:
         trained = train(session, model)
     except NotEnoughData as exc:
-        log.info("predictive.retrain_skipped", reason=str(exc))
+        return _Retrained(None, [], str(exc))
+    return _Retrained(trained, predictions(session, model, trained, now=now))
+
+
+def _apply_retrain(
+    session: Session, due: Due, now: datetime, done: _Retrained, *, every: timedelta
+) -> list[Event]:
+    """Store the model and the leads' probabilities, and arm the next run. Too little history is
+    not a failure: the rules keep scoring and the next run tries again."""
+    if done.trained is None:
+        log.info("predictive.retrain_skipped", reason=done.skipped)
     else:
-        model_id = save(session, trained, now=now)
-        n = predict_leads(session, model, trained, now=now)
-        log.info("predictive.retrained", model_id=model_id, roc_auc=round(trained.report.roc_auc, 3), leads=n,
-                 learner=trained.report.learner)  # fmt: skip
+        model_id = save(session, done.trained, now=now)
+        write_predictions(session, done.predictions)
+        log.info("predictive.retrained", model_id=model_id, roc_auc=round(done.trained.report.roc_auc, 3),
+                 leads=len(done.predictions), learner=done.trained.report.learner)  # fmt: skip
     schedule(session, RETRAIN, RETRAIN_SUBJECT, now + every)
     return []
 
 
-def ensure_retrain_scheduled(session: Session, *, now: datetime) -> None:
-    """The first scheduled retrain is due at once; later ones are armed by each run."""
-    from leadloop.jobs.timers import TIMERS
+def retrain_job(every: timedelta) -> Job:
+    return Job(_prepare_retrain, partial(_apply_retrain, every=every))
 
+
+def ensure_retrain_scheduled(session: Session, *, now: datetime, every: timedelta) -> None:
+    """Arm the schedule if nothing is pending: due at once when no model was ever trained, else one
+    period after the latest model. Each run arms the next."""
     exists = session.scalar(
         sa.select(TIMERS.c.id).where(TIMERS.c.kind == RETRAIN, TIMERS.c.done_at.is_(None))
     )
     if exists is None:
-        schedule(session, RETRAIN, RETRAIN_SUBJECT, now)
+        last = session.scalar(sa.select(sa.func.max(PredictiveModelRow.created_at)))
+        schedule(session, RETRAIN, RETRAIN_SUBJECT, max(now, last + every) if last else now)

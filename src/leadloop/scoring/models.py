@@ -52,7 +52,7 @@ def _epoch_sql(session: Session) -> str:
     """Seconds since the epoch of activities.occurred_at (stored as naive UTC), in the dialect's SQL."""
     if session.get_bind().dialect.name == "sqlite":
         return "(julianday(activities.occurred_at) - 2440587.5) * 86400.0"
-    return "EXTRACT(EPOCH FROM activities.occurred_at)"
+    return "CAST(EXTRACT(EPOCH FROM activities.occurred_at) AS DOUBLE PRECISION)"
 
 
 def load_activities(session: Session) -> Activities:
@@ -68,7 +68,7 @@ def load_activities(session: Session) -> Activities:
     if not rows:
         return Activities.from_columns([], [], [], [], [], [])
     ids, person, account, product, kind, t = zip(*rows, strict=True)
-    return Activities.from_columns(ids, person, account, product, kind, [float(x) for x in t])
+    return Activities.from_columns(ids, person, account, product, kind, t)
 
 
 def engagement_groups(model: ScoringModel, acts: Activities) -> tuple[Groups, Groups]:

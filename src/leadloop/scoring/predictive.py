@@ -331,24 +331,46 @@ def why(trained: Trained, x: np.ndarray, *, top: int = 3) -> list[list[list[obje
     return out
 
 
-def predict_leads(session: Session, model: ScoringModel, trained: Trained, *, now: datetime) -> int:
-    """Write each lead's probability of a won opportunity, as of now."""
+@dataclass(frozen=True)
+class Prediction:
+    lead_id: int
+    probability: float
+    why: list[list[object]]
+
+
+def predictions(
+    session: Session, model: ScoringModel, trained: Trained, *, now: datetime
+) -> list[Prediction]:
+    """Each lead's probability of a won opportunity as of now, and why. Reads only."""
     from leadloop.store.tables import Lead
 
     leads = session.execute(sa.select(Lead.id, Lead.account_id)).all()
     if not leads:
-        return 0
+        return []
     wh = load(session)
     t = epoch(now)
     x = matrix(wh, trained.space, model, [Sample(a, t, None, t, None) for _, a in leads])
     p = trained.pipeline.predict_proba(x)[:, 1]
-    reasons = why(trained, x)
-    session.execute(
-        sa.update(Lead),
-        [{"id": lead_id, "predicted": float(v), "predicted_why": r}
-         for (lead_id, _), v, r in zip(leads, p, reasons, strict=True)],
-    )  # fmt: skip
-    return len(leads)
+    return [
+        Prediction(lead_id, float(v), r) for (lead_id, _), v, r in zip(leads, p, why(trained, x), strict=True)
+    ]
+
+
+def write_predictions(session: Session, items: list[Prediction]) -> None:
+    from leadloop.store.tables import Lead
+
+    if items:
+        session.execute(
+            sa.update(Lead),
+            [{"id": i.lead_id, "predicted": i.probability, "predicted_why": i.why} for i in items],
+        )
+
+
+def predict_leads(session: Session, model: ScoringModel, trained: Trained, *, now: datetime) -> int:
+    """Score every lead and store it; returns how many."""
+    items = predictions(session, model, trained, now=now)
+    write_predictions(session, items)
+    return len(items)
 
 
 def save(session: Session, trained: Trained, *, now: datetime) -> int:
