@@ -86,3 +86,30 @@ def test_keyboard_only_sign_in(page: Page) -> None:
     page.keyboard.type("leadloop-demo")
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/leads$"))
+
+
+def test_edit_a_scoring_model_preview_it_and_read_the_errors(page: Page) -> None:
+    sign_in(page, "marketing@demo.leadloop.dev")
+    page.get_by_role("link", name="Scoring").click()
+    expect(page.get_by_role("heading", name="Scoring models")).to_be_visible()
+    editor = page.get_by_label("Model document")
+    text = editor.input_value()
+    assert "version: 2" in text
+    # A lower MQL threshold: the preview (HTMX, nothing saved) says how many leads it would change.
+    editor.fill(text.replace("mql_threshold: 60.0", "mql_threshold: 25"))
+    page.get_by_role("button", name="Preview changes").click()
+    expect(page.locator("#preview")).to_contain_text("What-if against today's warehouse")
+    expect(page.locator("#preview")).to_contain_text("become MQL")
+    shot(page, "06-scoring-whatif")
+    # A mistake is named by its line, and the text typed is still there.
+    broken = text.replace("half_life_days: 30.0", "half_life_days: -3")
+    editor.fill(broken)
+    page.get_by_role("button", name="Save as draft").click()
+    expect(page.locator("#preview [role=alert]")).to_contain_text("line ")
+    assert page.get_by_label("Model document").input_value() == broken
+    # Saved properly, it becomes a draft with its own what-if and an Activate button.
+    page.get_by_label("Model document").fill(text)
+    page.get_by_role("button", name="Save as draft").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("version 2")
+    expect(page.get_by_role("button", name="Activate and recompute every score")).to_be_visible()
+    shot(page, "07-scoring-draft")
