@@ -96,7 +96,14 @@ def test_exports_carry_scores_decayed_to_now_and_the_priority_rank(
     ]
     run_import(db, "activities", make_csv(["email", "type", "occurred_at"], rows), now=clock)
     leads = _export(db, "leads")
-    assert list(leads[0])[-4:] == ["fit_score", "grade", "engagement", "priority_rank"]
+    assert list(leads[0])[-5:] == [
+        "fit_score",
+        "grade",
+        "engagement",
+        "predicted_probability",
+        "priority_rank",
+    ]
+    assert leads[0]["predicted_probability"] == ""  # no model trained yet: empty, never a made-up number
     by_domain = {r["account_domain"]: r for r in leads}
     # 40 points one day before the export; 20 points 31 days before (30-day half-life)
     assert float(by_domain["acme.com"]["engagement"]) == pytest.approx(40 * 2 ** (-1 / 30), rel=1e-3)

@@ -3,6 +3,8 @@ data, learns, reports honestly on a period it did not see, and scores every lead
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import numpy as np
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 
 from leadloop.capture import handlers as h
 from leadloop.capture import model as m
+from leadloop.capture.export import export_csv
 from leadloop.core.clock import FrozenClock
 from leadloop.demo.seed import load_world
 from leadloop.demo.world import build_world
@@ -108,6 +111,10 @@ def test_train_report_backtest_and_scores_on_a_simulated_history(db: Database, c
     # Every lead that differs from the typical account says which features move it, in words.
     assert sum(1 for w in whys if w) > len(whys) // 2
     assert all(isinstance(f, str) and not f.startswith(("n90_", "log_")) for w in whys for f, _ in w or [])
+    out = io.StringIO()
+    export_csv(db, "leads", out, now=clock())
+    exported = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert len(exported) == n and all(0 <= float(r["predicted_probability"]) <= 1 for r in exported)
     with db.read() as s:
         bt = backtest(s, default_model(), as_of=clock() - timedelta(days=120))
     assert bt.report.n > 0 and bt.trained_on > 0

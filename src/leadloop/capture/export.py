@@ -21,7 +21,8 @@ from leadloop.store.tables import Account, Activity, Campaign, Lead, Partner, Pe
 EXPORTABLE = ("people", "accounts", "leads", "activities")
 # Computed columns: engagement is decayed to the moment of the export; the priority rank comes from
 # the time-invariant key, so it is the order of the engagement values at that moment too.
-SCORE_COLUMNS = ("fit_score", "grade", "engagement", "priority_rank")
+# A person carries the predicted probability of their account's most promising lead.
+SCORE_COLUMNS = ("fit_score", "grade", "engagement", "predicted_probability", "priority_rank")
 
 
 def _cell(value: Any) -> Any:
@@ -45,6 +46,7 @@ def _query(entity: str) -> tuple[list[str], Any]:
                 Person.country, Person.state, Person.city, Person.postcode, Person.lead_source, Campaign.name,
                 Person.created_at, Person.email_opt_in, Person.id, acct.domain, Person.email_kind,
                 Person.fit_score, Person.grade, Person.engagement_s, Person.engagement_t0,
+                sa.select(sa.func.max(Lead.predicted)).where(Lead.account_id == Person.account_id).scalar_subquery(),
                 sa.func.rank().over(order_by=Person.engagement_key.desc()),
             )
             .outerjoin(acct, acct.id == Person.account_id)
@@ -93,7 +95,7 @@ def _query(entity: str) -> tuple[list[str], Any]:
                 Lead.id, acct.external_id, acct.name, acct.domain, Lead.product, Lead.stage, owner_type, owner,
                 Lead.source, Campaign.name, Lead.opened_at, Lead.stage_changed_at, Lead.last_activity_at,
                 Lead.activity_count, Lead.contact_count, Lead.fit_score, Lead.grade, Lead.engagement_s,
-                Lead.engagement_t0, sa.func.rank().over(order_by=Lead.engagement_key.desc()),
+                Lead.engagement_t0, Lead.predicted, sa.func.rank().over(order_by=Lead.engagement_key.desc()),
             )
             .join(acct, acct.id == Lead.account_id)
             .outerjoin(User, User.id == Lead.owner_user_id)
@@ -121,9 +123,10 @@ def iter_export(db: Database, entity: str, *, now: datetime) -> tuple[list[str],
             t = epoch(now)
             for row in session.execute(stmt.execution_options(yield_per=5000)):
                 cells = list(row)
-                if scored:  # (fit, grade, S, t0, rank) -> (fit, grade, engagement now, rank)
-                    fit, grade, s, t0, rank = cells[-5:]
-                    cells[-5:] = [fit, grade, round(Decaying(s, t0).current(t, rate), 3), rank]
+                if scored:  # (fit, grade, S, t0, p, rank) -> (fit, grade, engagement now, p, rank)
+                    fit, grade, s, t0, predicted, rank = cells[-6:]
+                    p = None if predicted is None else round(float(predicted), 4)
+                    cells[-6:] = [fit, grade, round(Decaying(s, t0).current(t, rate), 3), p, rank]
                 yield [_cell(v) for v in cells]
 
     return header, gen()
