@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadloop.capture.vocab import ACTIVITY_TYPES
-from leadloop.core.errors import InvalidInput
+from leadloop.core.yamldoc import DocumentError, line_of, parse_document
 
 PERSON_FIELDS = (
     "title",
@@ -38,10 +38,8 @@ ACCOUNT_FIELDS = (
 FIELDS = tuple(f"person.{f}" for f in PERSON_FIELDS) + tuple(f"account.{f}" for f in ACCOUNT_FIELDS)
 
 
-class ModelDocumentError(InvalidInput):
-    def __init__(self, problems: list[tuple[int | None, str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"line {line}: {msg}" if line else msg for line, msg in problems))
+class ModelDocumentError(DocumentError):
+    """A scoring model that cannot be used, with every problem and its line."""
 
 
 class _Strict(BaseModel):
@@ -107,53 +105,12 @@ class ScoringModel(_Strict):
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-def _line(root: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at `path` (the deepest part of it that exists)."""
-    node = root
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if k.value == part), None)
-            key = next((k for k, v in node.value if k.value == part), None)
-            if nxt is None:
-                break
-            line = (key or nxt).start_mark.line + 1
-            node = nxt
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
-
-
 def parse_model(text: str) -> ScoringModel:
     """YAML text -> a valid ScoringModel, or ModelDocumentError listing every problem with its line."""
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ModelDocumentError(
-            [(mark.line + 1 if mark else None, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
-        ) from None
-    if not isinstance(data, dict):
-        raise ModelDocumentError([(1, "a scoring model is a mapping with at least a name")])
-    try:
-        model = ScoringModel.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(
-                p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "float", "list[str]"))
-            )
-            where = ".".join(str(p) for p in loc)
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append((_line(root, loc), f"{where}: {msg}"))
-        raise ModelDocumentError(problems) from None
+    model, root = parse_document(text, ScoringModel, what="a scoring model", error=ModelDocumentError)
     semantic = _semantic_problems(model)
     if semantic:
-        raise ModelDocumentError([(_line(root, path), msg) for path, msg in semantic])
+        raise ModelDocumentError([(line_of(root, path), msg) for path, msg in semantic])
     return model
 
 

@@ -56,6 +56,21 @@ class User(Base):
     partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    # Availability and escalation (routing): the rep's own calendar and manager.
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    working_hours: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # {"mon": "09:00-17:00", ...}
+    holiday_country: Mapped[str | None] = mapped_column(sa.String(2))
+    holiday_subdivision: Mapped[str | None] = mapped_column(sa.String(10))
+    manager_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class OutOfOffice(Base):
+    __tablename__ = "out_of_office"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    note: Mapped[str | None] = mapped_column(sa.String(300))
 
 
 class ApiKey(Base):
@@ -105,6 +120,7 @@ class Account(Base):
     sites: Mapped[int | None]
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
     parent_external_id: Mapped[str | None] = mapped_column(sa.String(200))
+    owner_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)  # sticky routing
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -183,6 +199,15 @@ class Lead(Base):
     predicted: Mapped[float | None]  # calibrated probability of a won opportunity (predictive model)
     # Why: the features that move this lead's probability most, [[label, change in probability], ...]
     predicted_why: Mapped[list[list[Any]] | None] = mapped_column(JSONType)
+    # Ownership and speed-to-lead (routing)
+    assigned_at: Mapped[datetime | None]
+    sla_policy: Mapped[str | None] = mapped_column(sa.String(100))
+    sla_due_at: Mapped[datetime | None]
+    first_touch_at: Mapped[datetime | None]
+    sla_breached_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    rejected_at: Mapped[datetime | None]
+    rejected_reason: Mapped[str | None] = mapped_column(sa.String(100))
 
 
 class AccountEngagement(Base):
@@ -222,6 +247,68 @@ class PredictiveModelRow(Base):
     status: Mapped[str] = mapped_column(sa.String(10), index=True)  # active | retired
     report: Mapped[dict[str, Any]]
     blob: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class RoutingRuleSet(Base):
+    """Routing rules are versioned data, like scoring models: a YAML document, a draft until activated."""
+
+    __tablename__ = "routing_rulesets"
+    __table_args__ = (sa.UniqueConstraint("name", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    version: Mapped[int]
+    document: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(10), index=True)  # draft | active | retired
+    created_at: Mapped[datetime]
+    activated_at: Mapped[datetime | None]
+
+
+class PoolMember(Base):
+    """Fairness state of one member of one pool: the smooth-weighted-round-robin credit (see
+    routing/pools.py). It lives per member, so membership changes never reset anyone's turn."""
+
+    __tablename__ = "pool_members"
+    pool: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    credit: Mapped[float] = mapped_column(default=0.0)
+    last_assigned_at: Mapped[datetime | None]
+
+
+class RoutingDecision(Base):
+    """The audit of every ownership change: the path (rules evaluated, which matched, who was
+    skipped and why) and the owner it ended with."""
+
+    __tablename__ = "routing_decisions"
+    __table_args__ = (sa.Index("ix_routing_decisions_owner_at", "owner_user_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id"), index=True)
+    at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(sa.String(30))  # mql | sla_reassign | rejected | rep_removed | manual
+    ruleset_id: Mapped[int | None] = mapped_column(sa.ForeignKey("routing_rulesets.id"))
+    owner_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    owner_team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))
+    owner_partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"))
+    summary: Mapped[str] = mapped_column(sa.String(500))
+    path: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+
+
+class Outbox(Base):
+    """Side effects leave through here, written in the same transaction as the change that causes
+    them; a deliverer sends and marks them. `key` makes enqueueing idempotent and travels with the
+    message (Message-ID, webhook id) so a receiver can drop a resend."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    channel: Mapped[str] = mapped_column(sa.String(20))  # email | webhook
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(1000))
 
 
 class Timer(Base):

@@ -23,8 +23,8 @@ from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import TokenBuckets
+from leadloop.core.yamldoc import DocumentError
 from leadloop.leads.web import router as leads_router
-from leadloop.scoring.document import ModelDocumentError
 from leadloop.scoring.web import router as scoring_router
 from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
@@ -119,11 +119,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def field_errors(request: Request, exc: FieldErrors) -> Response:
         return JSONResponse({"detail": exc.errors}, status_code=422)
 
-    @app.exception_handler(ModelDocumentError)
-    async def model_document(request: Request, exc: ModelDocumentError) -> Response:
+    @app.exception_handler(DocumentError)
+    async def document_error(request: Request, exc: DocumentError) -> Response:
         if _wants_html(request):
             lines = [f"line {line}: {msg}" if line else msg for line, msg in exc.problems]
-            return _error_page(request, 422, "This model cannot be used", "Nothing was saved.", lines)
+            return _error_page(request, 422, "This document cannot be used", "Nothing was saved.", lines)
         problems = [{"line": line, "message": msg} for line, msg in exc.problems]
         return JSONResponse({"detail": str(exc), "problems": problems}, status_code=422)
 
