@@ -98,7 +98,7 @@ def worker(
     settings = _settings(database_url)
     db = _database(settings)
     arm_recurring(settings, db, utcnow())
-    sweeper = Worker(db, utcnow, default_handlers(settings))
+    sweeper = Worker(db, utcnow, default_handlers(settings), settings=settings)
     if once:
         console.print(f"{sweeper.run_once():,} timers ran")
         return

@@ -33,5 +33,15 @@ class Settings(BaseSettings):
     sweep_interval_s: float = 5.0
     retrain_every_days: float = 7.0  # the predictive model's schedule; 0 turns it off
 
+    # Notifications (routing): e-mail through SMTP, and an optional signed webhook.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    mail_from: str = "leadloop@localhost"
+    public_url: str = "http://127.0.0.1:8000"
+    webhook_url: str | None = None
+    webhook_secret: str = "change-me-webhook-secret"
+    webhook_format: str = "json"  # json | slack (a Slack-compatible {"text": ...} body)
+    outbox_max_attempts: int = 12
+
     log_json: bool = True
     log_level: str = "INFO"

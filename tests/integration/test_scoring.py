@@ -12,6 +12,7 @@ from leadloop.capture import handlers as h
 from leadloop.capture import model as m
 from leadloop.core.clock import FrozenClock
 from leadloop.core.events import LeadOpened, LeadReachedMQL
+from leadloop.routing.handlers import LeadAssigned
 from leadloop.scoring.decay import decay_rate, epoch
 from leadloop.store.db import Database
 from leadloop.store.tables import AccountEngagement, Lead, Person, Timer
@@ -99,7 +100,7 @@ def test_mql_needs_engagement_and_fit_and_sets_an_exact_cooling_timer(
         ("ops@acme.com", "webinar_attended", 30),
         ("ops@acme.com", "pricing_page_view", 5),
     )
-    assert [type(e) for e in events] == [LeadOpened, LeadReachedMQL]
+    assert [type(e) for e in events] == [LeadOpened, LeadReachedMQL, LeadAssigned]  # routed at once
     mql = events[1]
     assert isinstance(mql, LeadReachedMQL) and mql.grade == "A" and mql.engagement >= 60
     with db.read() as s:

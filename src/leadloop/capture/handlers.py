@@ -26,6 +26,7 @@ from leadloop.capture.repository import (
 )
 from leadloop.core.events import Event
 from leadloop.leads.summary import BUMP_LEAD, DEFAULT_PRODUCT, REFRESH_CONTACTS
+from leadloop.routing.handlers import record_touches, route_new_mqls
 from leadloop.scoring.handlers import apply_activities
 from leadloop.store.bulk import RaceLost, connection, insert_created, select_in
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person
@@ -375,7 +376,10 @@ def touch_leads(session: Session, fresh: list[dict[str, Any]], *, now: datetime)
             conn = connection(session)
             conn.execute(BUMP_LEAD, bumps)
             conn.execute(REFRESH_CONTACTS, [{"default": DEFAULT_PRODUCT, "id": b["id"]} for b in bumps])
-    return apply_activities(session, fresh, now=now, queue_id=lambda s: nurture_queue_id(s, now=now))
+    events = apply_activities(session, fresh, now=now, queue_id=lambda s: nurture_queue_id(s, now=now))
+    # A logged call or meeting stops an SLA clock; a new MQL is routed at once, in this transaction.
+    record_touches(session, fresh, now=now)
+    return events + route_new_mqls(session, events, now=now)
 
 
 _ACCOUNT_COLUMNS = (

@@ -35,9 +35,11 @@ TimerHandler = Callable[[Session, Due, datetime], list[Event]] | Job
 
 
 def default_handlers(settings: Settings) -> dict[str, TimerHandler]:
+    from leadloop.routing.handlers import SLA_TIMERS, sla_timer
     from leadloop.scoring import jobs as scoring
 
     handlers: dict[str, TimerHandler] = {"lead_cools": scoring.lead_cools}
+    handlers.update(dict.fromkeys(SLA_TIMERS, sla_timer))
     if settings.retrain_every_days > 0:
         handlers[scoring.RETRAIN] = scoring.retrain_job(timedelta(days=settings.retrain_every_days))
     return handlers
@@ -55,9 +57,10 @@ def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
 class Worker:
     def __init__(
         self, db: Database, clock: Clock, handlers: dict[str, TimerHandler], *, bus: EventBus | None = None,
-        batch: int = 200, stale_after: timedelta = timedelta(minutes=5),
+        batch: int = 200, stale_after: timedelta = timedelta(minutes=5), settings: Settings | None = None,
     ) -> None:  # fmt: skip
-        self.db, self.clock, self.handlers = db, clock, handlers
+        """With `settings`, each sweep also delivers the outbox (e-mail, webhooks)."""
+        self.db, self.clock, self.handlers, self.settings = db, clock, handlers, settings
         self.bus = bus or EventBus()
         self.batch, self.stale_after = batch, stale_after
 
@@ -71,6 +74,10 @@ class Worker:
             for item in due:
                 ran += self._run(item, now)
             if len(due) < self.batch:
+                if self.settings is not None:
+                    from leadloop.jobs.outbox import deliver
+
+                    deliver(self.db, self.settings, now=self.clock())
                 return ran
 
     def _run(self, due: Due, now: datetime) -> int:
@@ -106,7 +113,7 @@ def start_in_background(
     settings: Settings, db: Database, clock: Clock, *, bus: EventBus | None = None
 ) -> threading.Event:
     """The embedded mode: the sweeper runs in a thread of the web process. Set the returned event to stop it."""
-    worker = Worker(db, clock, default_handlers(settings), bus=bus)
+    worker = Worker(db, clock, default_handlers(settings), bus=bus, settings=settings)
     arm_recurring(settings, db, clock())
     stop = threading.Event()
     thread = threading.Thread(

@@ -34,11 +34,11 @@ RETRAIN_SUBJECT = "predictive"
 
 
 def lead_cools(session: Session, due: Due, now: datetime) -> list[Event]:
-    """Back to nurture, if it is still an unaccepted MQL and its score really is below the
+    """Back to nurture, if it is still an MQL waiting in a queue and its score really is below the
     threshold now (a newer activity may have warmed it; then there is nothing to do)."""
     lead = session.get(Lead, int(due.subject.split(":", 1)[1]))
-    if lead is None or lead.stage != "mql":
-        return []
+    if lead is None or lead.stage != "mql" or lead.owner_team_id is None:
+        return []  # accepted, moved on, or with a rep or partner (whose SLA clock deals with it)
     model, _ = active_model(session)
     rate = decay_rate(model.engagement.half_life_days)
     score = Decaying(lead.engagement_s, lead.engagement_t0)

@@ -219,4 +219,6 @@ def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -
         .where(ScoringModelRow.id == model_id)
         .values(status="active", activated_at=now)
     )
-    return p, events
+    from leadloop.routing.handlers import route_new_mqls  # routing consumes scoring's events
+
+    return p, events + route_new_mqls(session, events, now=now)

@@ -1,0 +1,139 @@
+"""The transactional outbox. A notification is a row written in the same transaction as the change
+that causes it, so a crash before the commit loses both and a crash after it loses neither. The
+deliverer claims rows like timers, sends, and marks them sent; a failed send is retried with
+backoff. The row's key travels as the e-mail's Message-ID and the webhook's delivery id, so a
+receiver can drop the one resend a crash between sending and marking could cause."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.core.logging import get_logger
+from leadloop.settings import Settings
+from leadloop.store.bulk import insert_ignore
+from leadloop.store.db import Database
+from leadloop.store.tables import Outbox
+
+log = get_logger("leadloop.outbox")
+OUTBOX: sa.Table = Outbox.__table__  # type: ignore[assignment]
+
+
+def enqueue(session: Session, key: str, channel: str, payload: dict[str, Any], *, now: datetime) -> None:
+    """Idempotent: the same key twice is one message."""
+    insert_ignore(session, OUTBOX, [{"key": key, "channel": channel, "payload": payload, "created_at": now,
+                                     "next_attempt_at": now, "attempts": 0}], ["key"])  # fmt: skip
+
+
+def email(
+    session: Session, key: str, *, to: str, subject: str, body: str, now: datetime, link: str | None = None
+) -> None:
+    """`link` is a path in the app; the deliverer makes it absolute with LEADLOOP_PUBLIC_URL."""
+    enqueue(session, key, "email", {"to": to, "subject": subject, "body": body, "link": link}, now=now)
+
+
+def webhook(
+    session: Session, key: str, event: str, data: dict[str, Any], text: str, *, now: datetime,
+    link: str | None = None,
+) -> None:  # fmt: skip
+    """Delivered when LEADLOOP_WEBHOOK_URL is set; otherwise settled as not configured."""
+    enqueue(session, key, "webhook", {"event": event, "data": data, "text": text, "link": link}, now=now)
+
+
+def _url(settings: Settings, link: str | None) -> str:
+    return f"{settings.public_url.rstrip('/')}{link}" if link else ""
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def send_email(settings: Settings, key: str, payload: dict[str, Any]) -> None:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = settings.mail_from, payload["to"], payload["subject"]
+    msg["Message-ID"] = f"<{key}@leadloop>"
+    url = _url(settings, payload.get("link"))
+    msg.set_content(payload["body"] + (f"\n\n{url}\n" if url else "\n"))
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        smtp.send_message(msg)
+
+
+class NotConfigured(Exception):
+    pass
+
+
+def send_webhook(settings: Settings, key: str, payload: dict[str, Any]) -> None:
+    if not settings.webhook_url:
+        raise NotConfigured("no webhook configured (LEADLOOP_WEBHOOK_URL)")
+    url = _url(settings, payload.get("link"))
+    text = payload["text"] + (f" <{url}>" if url else "")
+    body_obj = (
+        {"text": text}
+        if settings.webhook_format == "slack"
+        else {"id": key, **payload, "text": text, "url": url}
+    )
+    body = json.dumps(body_obj, separators=(",", ":"), default=str).encode()
+    headers = {"content-type": "application/json", "x-leadloop-delivery": key,
+               "x-leadloop-signature": signature(settings.webhook_secret, body)}  # fmt: skip
+    httpx.post(settings.webhook_url, content=body, headers=headers, timeout=10).raise_for_status()
+
+
+Sender = Callable[[Settings, str, dict[str, Any]], None]
+SENDERS: dict[str, Sender] = {"email": send_email, "webhook": send_webhook}
+
+
+def deliver(db: Database, settings: Settings, *, now: datetime, limit: int = 100, senders: dict[str, Sender] | None = None,
+            stale_after: timedelta = timedelta(minutes=5)) -> int:  # fmt: skip
+    """Send what is due; return how many were sent."""
+    senders = senders or SENDERS
+    with db.write() as session:
+        query = (
+            sa.select(OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.channel, OUTBOX.c.payload, OUTBOX.c.attempts)
+            .where(OUTBOX.c.sent_at.is_(None), OUTBOX.c.next_attempt_at <= now,
+                   OUTBOX.c.attempts < settings.outbox_max_attempts,
+                   sa.or_(OUTBOX.c.claimed_at.is_(None), OUTBOX.c.claimed_at < now - stale_after))
+            .order_by(OUTBOX.c.id).limit(limit)
+        )  # fmt: skip
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = session.execute(query).all()
+        if rows:
+            session.execute(
+                OUTBOX.update().where(OUTBOX.c.id.in_([r.id for r in rows])).values(claimed_at=now)
+            )
+    sent = 0
+    for r in rows:
+        try:
+            senders[r.channel](settings, r.key, r.payload)
+        except NotConfigured as exc:  # nothing to deliver to: settled, with the reason kept
+            with db.write() as session:
+                session.execute(
+                    OUTBOX.update().where(OUTBOX.c.id == r.id).values(sent_at=now, last_error=str(exc))
+                )
+            continue
+        except Exception as exc:  # the receiver is down or refuses: try again later
+            wait = timedelta(seconds=min(3600, 30 * 2**r.attempts))
+            with db.write() as session:
+                session.execute(OUTBOX.update().where(OUTBOX.c.id == r.id).values(
+                    attempts=r.attempts + 1, next_attempt_at=now + wait, claimed_at=None,
+                    last_error=f"{type(exc).__name__}: {exc}"[:1000]))  # fmt: skip
+            log.warning(
+                "outbox.retry", key=r.key, channel=r.channel, attempt=r.attempts + 1, error=str(exc)[:200]
+            )
+            continue
+        with db.write() as session:
+            session.execute(
+                OUTBOX.update().where(OUTBOX.c.id == r.id).values(sent_at=now, attempts=r.attempts + 1)
+            )
+        sent += 1
+    return sent

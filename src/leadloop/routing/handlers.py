@@ -1,0 +1,302 @@
+"""Routing use cases: load, decide (pure), write once. A lead that reaches MQL is routed in the same
+transaction; SLA clocks become timers; notifications go to the outbox in that transaction too.
+Sales accepts or rejects; a rejection returns the lead to marketing with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.capture.repository import nurture_queue_id
+from leadloop.core.errors import InvalidInput, NotFound, PermissionDenied
+from leadloop.core.events import Event
+from leadloop.core.logging import get_logger
+from leadloop.jobs import outbox
+from leadloop.jobs.timers import TIMERS, Due, schedule
+from leadloop.routing import repository as repo
+from leadloop.routing.calendar import add_business
+from leadloop.routing.document import SlaPolicy
+from leadloop.routing.rules import Decision, decide, sla_policy
+from leadloop.store.tables import Account, Lead, PoolMember, RoutingDecision, User
+
+log = get_logger("leadloop.routing")
+SLA_TIMERS = ("sla_remind", "sla_due", "sla_escalate", "sla_reassign")
+TOUCH_TYPES = ("call", "meeting", "email_sent", "email_reply")
+
+
+@dataclass(frozen=True)
+class LeadAssigned(Event):
+    lead_id: int
+    owner: str
+    reason: str
+    at: datetime
+
+
+def route_lead(
+    session: Session, lead_id: int, *, now: datetime, reason: str = "mql",
+    exclude: frozenset[int] = frozenset(),
+) -> Decision | None:  # fmt: skip
+    """Give the lead its owner. For "mql" only a lead still waiting in marketing's queue is routed,
+    so routing the same MQL twice (the inline path and the sweeper's safety net) does nothing."""
+    q = sa.select(Lead).where(Lead.id == lead_id)
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    lead = session.scalars(q).first()
+    if lead is None:
+        return None
+    if reason == "mql" and (lead.stage != "mql" or lead.owner_team_id != nurture_queue_id(session, now=now)):
+        return None
+    account = session.get(Account, lead.account_id)
+    assert account is not None
+    rs, rs_id = repo.active_rules(session)
+    facts = repo.facts_for(lead, account)
+    users = repo.users_by_email(session, rs.users())
+    away = repo.away_spans(session, {u.id for u in users.values()}, now)
+    resolve = {e: (u.id, None if u.active else "inactive") for e, u in users.items()}
+    pools = repo.pool_candidates(session, rs, users, away, now)
+    decision = decide(
+        rs, facts, sticky=repo.sticky_owner(session, account), pools=pools, resolve=resolve, exclude=exclude
+    )
+    _apply(session, lead, account, decision, rs_id=rs_id, reason=reason, now=now,
+           policy=sla_policy(rs, facts), away=away)  # fmt: skip
+    return decision
+
+
+def _apply(
+    session: Session, lead: Lead, account: Account, d: Decision, *, rs_id: int | None, reason: str, now: datetime,
+    policy: SlaPolicy | None, away: dict[int, list[tuple[datetime, datetime]]],
+) -> None:  # fmt: skip
+    # Work out the owner before touching the lead: its three owner columns change together (one-owner CHECK).
+    user_id = team_id = partner_id = None
+    if d.kind == "user" and d.user_id is not None:
+        user_id = d.user_id
+    elif d.kind == "partner" and (pid := repo.partner_id(session, d.name)) is not None:
+        partner_id = pid
+    else:
+        if d.kind == "partner":
+            d.path.append(
+                {"step": f"partner {d.name}", "result": "skipped", "why": "no such partner; queued instead"}
+            )
+        team_id = repo.queue_id(session, d.name if d.kind == "queue" else "Sales inbox", now)
+    lead.owner_user_id, lead.owner_team_id, lead.owner_partner_id = user_id, team_id, partner_id
+    lead.assigned_at, lead.first_touch_at, lead.sla_breached_at = now, None, None
+    lead.sla_policy = lead.sla_due_at = None
+    for kind in SLA_TIMERS:
+        session.execute(TIMERS.update().where(TIMERS.c.kind == kind, TIMERS.c.subject == f"lead:{lead.id}",
+                                              TIMERS.c.done_at.is_(None)).values(done_at=now))  # fmt: skip
+    if d.pool is not None:
+        for uid, credit in d.pool_credits.items():
+            session.execute(sa.update(PoolMember).where(PoolMember.pool == d.pool, PoolMember.user_id == uid)
+                            .values(credit=credit, **({"last_assigned_at": now} if uid == d.user_id else {})))  # fmt: skip
+    owner = session.get(User, lead.owner_user_id) if lead.owner_user_id else None
+    if owner is not None and policy is not None:
+        cal = repo.calendar_for(owner, away.get(owner.id, []))
+        lead.sla_policy = policy.name
+        lead.sla_due_at = add_business(cal, now, policy.first_touch_minutes)
+        marks = {"sla_remind": policy.remind_at, "sla_due": policy.first_touch_minutes,
+                 "sla_escalate": policy.escalate_at, "sla_reassign": policy.reassign_at}  # fmt: skip
+        for kind, minutes in marks.items():
+            if minutes is not None:
+                schedule(session, kind, f"lead:{lead.id}", add_business(cal, now, minutes),
+                         {"owner_user_id": owner.id, "policy": policy.name, "escalate_to": policy.escalate_to})  # fmt: skip
+    row = RoutingDecision(
+        lead_id=lead.id, at=now, reason=reason, ruleset_id=rs_id, owner_user_id=lead.owner_user_id,
+        owner_team_id=lead.owner_team_id, owner_partner_id=lead.owner_partner_id, summary=d.summary[:500],
+        path=d.path + ([{"step": "alert", "result": "raised", "why": d.alert}] if d.alert else []),
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    if d.alert:
+        log.warning("routing.alert", lead_id=lead.id, alert=d.alert)
+        outbox.webhook(session, f"alert:{row.id}", "routing.alert", {"lead_id": lead.id, "alert": d.alert},
+                       f":warning: {d.alert} (lead {lead.id})", now=now)  # fmt: skip
+    _notify_assigned(session, lead, account, owner, row.id, now=now)
+
+
+def _notify_assigned(session: Session, lead: Lead, account: Account, owner: User | None, decision_id: int, *,
+                     now: datetime) -> None:  # fmt: skip
+    title = f"{account.name} · {lead.product}" + (f" (grade {lead.grade})" if lead.grade else "")
+    due = f"; first touch due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC" if lead.sla_due_at else ""
+    if owner is not None:
+        outbox.email(session, f"assigned:{decision_id}", to=owner.email, subject=f"New lead: {title}",
+                     body=f"{title} is yours{due}.", link=f"/leads/{lead.id}", now=now)  # fmt: skip
+    data = {"lead_id": lead.id, "account": account.name, "product": lead.product, "grade": lead.grade,
+            "owner": owner.email if owner else None, "sla_due_at": lead.sla_due_at}  # fmt: skip
+    outbox.webhook(session, f"assigned-hook:{decision_id}", "lead.assigned", data,
+                   f"New lead {title} → {owner.email if owner else 'queue'}{due}", link=f"/leads/{lead.id}", now=now)  # fmt: skip
+
+
+def route_new_mqls(session: Session, events: list[Event], *, now: datetime) -> list[Event]:
+    """At MQL, routing runs at once, in the capture's own transaction."""
+    from leadloop.core.events import LeadReachedMQL
+
+    out: list[Event] = []
+    for e in events:
+        if isinstance(e, LeadReachedMQL) and (d := route_lead(session, e.lead_id, now=now)):
+            out.append(LeadAssigned(e.lead_id, d.name, "mql", now))
+    return out
+
+
+def record_touches(session: Session, fresh: list[dict[str, Any]], *, now: datetime) -> None:
+    """A logged call, meeting or e-mail on an assigned lead's account is its first touch: the SLA
+    clock stops (its timers are cancelled)."""
+    touches = [r for r in fresh if r.get("type") in TOUCH_TYPES and r.get("account_id") is not None]
+    for r in touches:
+        ids = list(session.scalars(sa.select(Lead.id).where(
+            Lead.account_id == r["account_id"], Lead.first_touch_at.is_(None), Lead.assigned_at.is_not(None),
+            Lead.assigned_at <= r["occurred_at"], Lead.owner_user_id.is_not(None))))  # fmt: skip
+        if not ids:
+            continue
+        session.execute(sa.update(Lead).where(Lead.id.in_(ids)).values(first_touch_at=r["occurred_at"]))
+        session.execute(TIMERS.update().where(TIMERS.c.kind.in_(SLA_TIMERS), TIMERS.c.subject.in_([f"lead:{i}" for i in ids]),
+                                              TIMERS.c.done_at.is_(None)).values(done_at=now))  # fmt: skip
+
+
+def _owned(session: Session, lead_id: int, who: User) -> Lead:
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFound(f"there is no lead #{lead_id}")
+    if lead.owner_user_id != who.id and who.role not in ("admin", "manager"):
+        raise PermissionDenied("only the lead's owner (or a manager) may accept or reject it")
+    if lead.stage not in repo.OPEN_STAGES:
+        raise InvalidInput(
+            f"lead #{lead_id} is {lead.stage}; only an open lead (mql, sal, sql) can be accepted or rejected"
+        )
+    return lead
+
+
+def accept(session: Session, lead_id: int, who: User, *, now: datetime) -> Lead:
+    lead = _owned(session, lead_id, who)
+    lead.stage, lead.stage_changed_at, lead.accepted_at = "sal", now, now
+    session.add(RoutingDecision(lead_id=lead.id, at=now, reason="accepted", owner_user_id=lead.owner_user_id,
+                                summary=f"accepted by {who.email}", path=[]))  # fmt: skip
+    return lead
+
+
+def reject(
+    session: Session, lead_id: int, who: User, reason: str, *, now: datetime, note: str | None = None
+) -> Lead:
+    """Back to marketing's nurture queue with the reason (from the rule set's list)."""
+    rs, _ = repo.active_rules(session)
+    if reason not in rs.reject_reasons:
+        raise InvalidInput(f"unknown reason {reason!r}; choose one of: {', '.join(rs.reject_reasons)}")
+    lead = _owned(session, lead_id, who)
+    lead.stage, lead.stage_changed_at, lead.rejected_at, lead.rejected_reason = "recycled", now, now, reason
+    lead.owner_user_id, lead.owner_partner_id, lead.owner_team_id = (
+        None,
+        None,
+        nurture_queue_id(session, now=now),
+    )
+    session.execute(TIMERS.update().where(TIMERS.c.kind.in_(SLA_TIMERS), TIMERS.c.subject == f"lead:{lead.id}",
+                                          TIMERS.c.done_at.is_(None)).values(done_at=now))  # fmt: skip
+    session.add(RoutingDecision(lead_id=lead.id, at=now, reason="rejected", owner_team_id=lead.owner_team_id,
+                                summary=f"rejected by {who.email}: {reason}" + (f" ({note})" if note else ""), path=[]))  # fmt: skip
+    return lead
+
+
+def deactivate_user(session: Session, user_id: int, *, now: datetime) -> int:
+    """A rep who leaves never orphans a lead: every open lead they own is routed again without them."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"there is no user #{user_id}")
+    user.active = False
+    ids = list(
+        session.scalars(
+            sa.select(Lead.id).where(Lead.owner_user_id == user_id, Lead.stage.in_(repo.OPEN_STAGES))
+        )
+    )
+    for lead_id in ids:
+        route_lead(session, lead_id, now=now, reason="rep_removed", exclude=frozenset({user_id}))
+    return len(ids)
+
+
+# SLA timers: each re-checks the lead, so a touch or a reassignment in between makes it a no-op.
+
+
+def _still_waiting(session: Session, due: Due) -> Lead | None:
+    lead = session.get(Lead, int(due.subject.split(":", 1)[1]))
+    if lead is None or lead.first_touch_at is not None or lead.stage not in ("mql",):
+        return None
+    if lead.owner_user_id != due.payload.get("owner_user_id"):
+        return None
+    return lead
+
+
+def sla_timer(session: Session, due: Due, now: datetime) -> list[Event]:
+    """Remind the owner, mark the breach, escalate, or reassign: whichever this timer is."""
+    lead = _still_waiting(session, due)
+    if lead is None:
+        return []
+    owner = session.get(User, lead.owner_user_id)
+    assert owner is not None
+    account = session.get(Account, lead.account_id)
+    title = f"{account.name if account else lead.account_id} · {lead.product}"
+    link = f"/leads/{lead.id}"
+    if due.kind == "sla_remind":
+        outbox.email(session, f"remind:{lead.id}:{due.due_at.isoformat()}", to=owner.email,
+                     subject=f"Reminder: first touch due for {title}",
+                     body=f"First touch is due {lead.sla_due_at:%H:%M} UTC.", link=link, now=now)  # fmt: skip
+        outbox.webhook(session, f"remind-hook:{lead.id}:{due.due_at.isoformat()}", "sla.warning",
+                       {"lead_id": lead.id, "owner": owner.email}, f"SLA warning: {title} ({owner.email})",
+                       link=link, now=now)  # fmt: skip
+    elif due.kind == "sla_due":
+        lead.sla_breached_at = lead.sla_due_at or now
+        outbox.webhook(session, f"breach-hook:{lead.id}:{due.due_at.isoformat()}", "sla.breach",
+                       {"lead_id": lead.id, "owner": owner.email, "policy": lead.sla_policy},
+                       f":rotating_light: SLA breached: {title} ({owner.email})", link=link, now=now)  # fmt: skip
+    elif due.kind == "sla_escalate":
+        target = _escalation_target(session, owner, str(due.payload.get("escalate_to", "manager")))
+        if target is not None:
+            outbox.email(session, f"escalate:{lead.id}:{due.due_at.isoformat()}", to=target.email,
+                         subject=f"Escalation: {title} is waiting for {owner.email}",
+                         body=f"{owner.email} has not touched {title} within its SLA ({lead.sla_policy}).",
+                         link=link, now=now)  # fmt: skip
+        session.add(RoutingDecision(lead_id=lead.id, at=now, reason="sla_escalated", owner_user_id=owner.id,
+                                    summary=f"escalated to {target.email if target else 'nobody (no manager)'}",
+                                    path=[{"step": "sla", "result": "escalated", "why": f"no first touch ({lead.sla_policy})"}]))  # fmt: skip
+    elif due.kind == "sla_reassign":
+        route_lead(
+            session,
+            lead.id,
+            now=now,
+            reason="sla_reassign",
+            exclude=frozenset({owner.id}),
+        )
+    return []
+
+
+def _escalation_target(session: Session, owner: User, escalate_to: str) -> User | None:
+    if escalate_to != "manager":
+        return session.scalars(
+            sa.select(User).where(sa.func.lower(User.email) == escalate_to.lower())
+        ).first()
+    seen = {owner.id}
+    manager = session.get(User, owner.manager_id) if owner.manager_id else None
+    while manager is not None and not manager.active:  # an inactive manager passes it up the chain
+        if manager.id in seen or manager.manager_id is None:
+            return None
+        seen.add(manager.id)
+        manager = session.get(User, manager.manager_id)
+    return manager
+
+
+def set_manager(session: Session, user_id: int, manager_id: int | None) -> None:
+    """Refuses a chain that would loop back (escalation would never end)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"there is no user #{user_id}")
+    chain = [user.email]
+    current = manager_id
+    while current is not None:
+        m = session.get(User, current)
+        if m is None:
+            raise NotFound(f"there is no user #{current}")
+        chain.append(m.email)
+        if m.id == user_id:
+            raise InvalidInput("that manager chain is a cycle: " + " → ".join(chain))
+        current = m.manager_id
+    user.manager_id = manager_id

@@ -1,0 +1,168 @@
+"""What a routing decision is made from, loaded in a few queries: the active rule set, the lead's
+facts, the account owner, every pool member's state, capacity and availability right now."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta
+from importlib import resources
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.routing.calendar import Calendar, CalendarError, parse_hours
+from leadloop.routing.document import RuleSet, parse_rules
+from leadloop.routing.pools import Candidate
+from leadloop.routing.rules import Facts, StickyOwner
+from leadloop.store.bulk import insert_ignore
+from leadloop.store.tables import (
+    Account,
+    Lead,
+    OutOfOffice,
+    Partner,
+    PoolMember,
+    RoutingDecision,
+    RoutingRuleSet,
+    Team,
+    User,
+)
+
+OPEN_STAGES = ("mql", "sal", "sql")
+ASSIGNING = ("mql", "sla_reassign", "rep_removed", "manual")  # decisions that hand a lead to someone
+
+
+def default_rules_text() -> str:
+    return resources.files("leadloop.routing").joinpath("default_rules.yaml").read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_cached(document: str) -> RuleSet:
+    return parse_rules(document)
+
+
+def active_rules(session: Session) -> tuple[RuleSet, int | None]:
+    row = session.execute(
+        sa.select(RoutingRuleSet.id, RoutingRuleSet.document).where(RoutingRuleSet.status == "active")
+        .order_by(RoutingRuleSet.activated_at.desc()).limit(1)
+    ).first()  # fmt: skip
+    if row is None:
+        return _parse_cached(default_rules_text()), None
+    return _parse_cached(row.document), row.id
+
+
+def calendar_for(user: User, away: list[tuple[datetime, datetime]]) -> Calendar:
+    try:
+        hours = parse_hours(user.working_hours) if user.working_hours else None
+        kwargs = {"hours": hours} if hours is not None else {}
+        return Calendar(zone=user.timezone or "UTC", holiday_country=user.holiday_country,
+                        holiday_subdivision=user.holiday_subdivision, away=tuple(away), **kwargs)  # fmt: skip
+    except CalendarError:  # validated when saved; a calendar that went bad still leaves the rep routable
+        return Calendar(away=tuple(away))
+
+
+def away_spans(
+    session: Session, user_ids: set[int], now: datetime
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    out: dict[int, list[tuple[datetime, datetime]]] = {}
+    if user_ids:
+        for uid, a, b in session.execute(
+            sa.select(OutOfOffice.user_id, OutOfOffice.starts_at, OutOfOffice.ends_at).where(
+                OutOfOffice.user_id.in_(user_ids), OutOfOffice.ends_at > now - timedelta(days=30))
+        ):  # fmt: skip
+            out.setdefault(uid, []).append((a, b))
+    return out
+
+
+def facts_for(lead: Lead, account: Account) -> Facts:
+    keys = {k.casefold() for k in (account.external_id, account.domain, account.name) if k}
+    return Facts(
+        country=account.country, state=account.state, postcode=account.postcode, industry=account.industry,
+        employees=float(account.employees) if account.employees is not None else None,
+        revenue=float(account.annual_revenue) if account.annual_revenue is not None else None,
+        grade=lead.grade, product=lead.product, source=lead.source, account_keys=frozenset(keys),
+    )  # fmt: skip
+
+
+def users_by_email(session: Session, emails: set[str]) -> dict[str, User]:
+    if not emails:
+        return {}
+    return {
+        u.email.lower(): u
+        for u in session.scalars(sa.select(User).where(sa.func.lower(User.email).in_(emails)))
+    }
+
+
+def _local_day_start(cal: Calendar, now: datetime) -> tuple[datetime, datetime]:
+    local = now.astimezone(cal.tz)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = day - timedelta(days=day.weekday())
+    return day, week
+
+
+def pool_candidates(
+    session: Session, rs: RuleSet, users: dict[str, User], away: dict[int, list[tuple[datetime, datetime]]], now: datetime,
+) -> dict[str, list[Candidate]]:  # fmt: skip
+    """Every pool's members with credit, today's and this week's assignments (in their own
+    calendar), open leads and why they are unavailable now. On PostgreSQL the members' fairness rows
+    are locked, so concurrent routings into one pool take turns and never pick the same turn."""
+    rows = [{"pool": name, "user_id": users[m.user.lower()].id, "credit": 0.0}
+            for name, pool in rs.pools.items() for m in pool.members if m.user.lower() in users]  # fmt: skip
+    if not rows:
+        return {name: [] for name in rs.pools}
+    insert_ignore(session, PoolMember.__table__, rows, ["pool", "user_id"])
+    q = sa.select(PoolMember.pool, PoolMember.user_id, PoolMember.credit).where(
+        PoolMember.pool.in_(list(rs.pools))
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.order_by(PoolMember.pool, PoolMember.user_id).with_for_update()
+    credit = {(p, u): c for p, u, c in session.execute(q)}
+    ids = {r["user_id"] for r in rows}
+    since = now - timedelta(days=8)
+    assigned: dict[int, list[datetime]] = {}
+    for uid, at in session.execute(
+        sa.select(RoutingDecision.owner_user_id, RoutingDecision.at).where(
+            RoutingDecision.owner_user_id.in_(ids), RoutingDecision.at >= since,
+            RoutingDecision.reason.in_(ASSIGNING))
+    ):  # fmt: skip
+        if uid is not None:
+            assigned.setdefault(uid, []).append(at)
+    open_leads = dict(session.execute(
+        sa.select(Lead.owner_user_id, sa.func.count()).where(Lead.owner_user_id.in_(ids), Lead.stage.in_(OPEN_STAGES))
+        .group_by(Lead.owner_user_id)
+    ).all())  # fmt: skip
+    out: dict[str, list[Candidate]] = {}
+    for name, pool in rs.pools.items():
+        members = []
+        for m in pool.members:
+            user = users.get(m.user.lower())
+            if user is None:
+                continue
+            cal = calendar_for(user, away.get(user.id, []))
+            day, week = _local_day_start(cal, now)
+            times = assigned.get(user.id, [])
+            members.append(Candidate(
+                user.id, user.email, weight=m.weight, credit=credit.get((name, user.id), 0.0),
+                today=sum(1 for t in times if t >= day), week=sum(1 for t in times if t >= week),
+                open_leads=int(open_leads.get(user.id, 0)), daily_cap=m.daily_cap, weekly_cap=m.weekly_cap,
+                unavailable="inactive" if not user.active else cal.why_unavailable(now),
+            ))  # fmt: skip
+        out[name] = members
+    return out
+
+
+def sticky_owner(session: Session, account: Account) -> StickyOwner | None:
+    if account.owner_user_id is None:
+        return None
+    user = session.get(User, account.owner_user_id)
+    if user is None:
+        return None
+    return StickyOwner(user.id, user.email, None if user.active else "inactive")
+
+
+def queue_id(session: Session, name: str, now: datetime) -> int:
+    insert_ignore(session, Team.__table__, [{"name": name, "is_queue": True, "created_at": now}], ["name"])
+    return int(session.scalar(sa.select(Team.id).where(Team.name == name)))  # type: ignore[arg-type]
+
+
+def partner_id(session: Session, name: str) -> int | None:
+    return session.scalar(sa.select(Partner.id).where(Partner.name == name))
