@@ -125,7 +125,8 @@ def _notify_assigned(session: Session, lead: Lead, account: Account, owner: User
         outbox.email(session, f"assigned:{decision_id}", to=owner.email, subject=f"New lead: {title}",
                      body=f"{title} is yours{due}.", link=f"/leads/{lead.id}", now=now)  # fmt: skip
     data = {"lead_id": lead.id, "account": account.name, "product": lead.product, "grade": lead.grade,
-            "owner": owner.email if owner else None, "sla_due_at": lead.sla_due_at}  # fmt: skip
+            "owner": owner.email if owner else None,
+            "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None}  # fmt: skip
     outbox.webhook(session, f"assigned-hook:{decision_id}", "lead.assigned", data,
                    f"New lead {title} → {owner.email if owner else 'queue'}{due}", link=f"/leads/{lead.id}", now=now)  # fmt: skip
 

@@ -101,6 +101,7 @@ def _local_day_start(cal: Calendar, now: datetime) -> tuple[datetime, datetime]:
 
 def pool_candidates(
     session: Session, rs: RuleSet, users: dict[str, User], away: dict[int, list[tuple[datetime, datetime]]], now: datetime,
+    *, for_update: bool = True,
 ) -> dict[str, list[Candidate]]:  # fmt: skip
     """Every pool's members with credit, today's and this week's assignments (in their own
     calendar), open leads and why they are unavailable now. On PostgreSQL the members' fairness rows
