@@ -54,6 +54,11 @@ def _url(settings: Settings, link: str | None) -> str:
     return f"{settings.public_url.rstrip('/')}{link}" if link else ""
 
 
+def message_id(key: str) -> str:
+    """The same key always gives the same Message-ID, so a receiver can drop a resend."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@leadloop>"
+
+
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -61,7 +66,8 @@ def signature(secret: str, body: bytes) -> str:
 def send_email(settings: Settings, key: str, payload: dict[str, Any]) -> None:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = settings.mail_from, payload["to"], payload["subject"]
-    msg["Message-ID"] = f"<{key}@leadloop>"
+    msg["Message-ID"] = message_id(key)
+    msg["X-Leadloop-Key"] = key
     url = _url(settings, payload.get("link"))
     msg.set_content(payload["body"] + (f"\n\n{url}\n" if url else "\n"))
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
