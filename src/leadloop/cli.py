@@ -429,5 +429,15 @@ def scoring_backtest(
         console.print(line)
 
 
+def _register_routing() -> None:
+    from leadloop.routing.cli import register_user_commands, report_app, routing_app
+
+    app.add_typer(routing_app, name="routing")
+    app.add_typer(report_app, name="report")
+    register_user_commands(users_app)
+
+
+_register_routing()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

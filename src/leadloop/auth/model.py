@@ -21,6 +21,7 @@ ALL_ROLES = frozenset(Role)
 STAFF = frozenset({Role.ADMIN, Role.MARKETING, Role.MANAGER, Role.REP})
 WRITERS = frozenset({Role.ADMIN, Role.MARKETING})  # may load data into the warehouse
 ADMINS = frozenset({Role.ADMIN})
+MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})  # sales management: routing rules, team view
 
 
 @dataclass(frozen=True)

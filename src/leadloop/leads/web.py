@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from leadloop.leads.queries import PAGE_SIZES, SORTS, STAGES, LeadFilter, lead_view, list_leads
+from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
 from leadloop.scoring.handlers import active_model
 from leadloop.web.deps import Ctx, Staff
@@ -66,7 +67,10 @@ def lead_page(request: Request, lead_id: int, ctx: Ctx, who: Staff) -> Any:
     with ctx.db.read() as session:
         view = lead_view(session, lead_id)
         score = lead_score(session, lead_id, now=ctx.clock())
-    return ctx.templates.TemplateResponse(request, "lead.html", {"view": view, "score": score, "who": who})
+        trail = routing_audit(session, lead_id)
+    return ctx.templates.TemplateResponse(
+        request, "lead.html", {"view": view, "score": score, "who": who, "trail": trail}
+    )
 
 
 @router.get("/api/v1/leads/{lead_id}", tags=["leads"])
@@ -74,6 +78,7 @@ def lead_api(lead_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
     with ctx.db.read() as session:
         view = lead_view(session, lead_id)
         score = lead_score(session, lead_id, now=ctx.clock())
+        trail = routing_audit(session, lead_id)
     lead = view.lead
     return {
         "id": lead.id, "account_id": lead.account_id, "account": view.account.name, "product": lead.product,
@@ -81,4 +86,7 @@ def lead_api(lead_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
         "contact_count": lead.contact_count, "buying_roles": lead.buying_roles, "score": score.as_dict(),
         "predicted": lead.predicted,
         "predicted_why": [{"feature": f, "change": d} for f, d in lead.predicted_why or []],
+        "assigned_at": lead.assigned_at, "sla_policy": lead.sla_policy, "sla_due_at": lead.sla_due_at,
+        "first_touch_at": lead.first_touch_at, "sla_breached_at": lead.sla_breached_at, "accepted_at": lead.accepted_at,
+        "rejected_reason": lead.rejected_reason, "routing": trail,
     }  # fmt: skip

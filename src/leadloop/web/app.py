@@ -25,6 +25,7 @@ from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import TokenBuckets
 from leadloop.core.yamldoc import DocumentError
 from leadloop.leads.web import router as leads_router
+from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
 from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
@@ -81,7 +82,14 @@ def create_app(
     )  # fmt: skip
     app.add_middleware(RequestContext)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    for router in (auth_router, capture_router, leads_router, timeline_router, scoring_router):
+    for router in (
+        auth_router,
+        capture_router,
+        leads_router,
+        timeline_router,
+        scoring_router,
+        routing_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from leadloop.auth import handlers as auth
-from leadloop.auth.model import ADMINS, ALL_ROLES, STAFF, WRITERS, Principal, Role
+from leadloop.auth.model import ADMINS, ALL_ROLES, MANAGERS, STAFF, WRITERS, Principal, Role
 from leadloop.core.errors import LeadloopError, PermissionDenied
 from leadloop.web.context import AppContext
 
@@ -96,3 +96,4 @@ AnyUser = Annotated[Principal, require(ALL_ROLES)]
 Staff = Annotated[Principal, require(STAFF)]
 Writer = Annotated[Principal, require(WRITERS)]
 Admin = Annotated[Principal, require(ADMINS)]
+Manager = Annotated[Principal, require(MANAGERS)]
