@@ -113,3 +113,47 @@ def test_edit_a_scoring_model_preview_it_and_read_the_errors(page: Page) -> None
     expect(page.get_by_role("heading", level=1)).to_contain_text("version 2")
     expect(page.get_by_role("button", name="Activate and recompute every score")).to_be_visible()
     shot(page, "07-scoring-draft")
+
+
+def test_rep_inbox_accept_reject_and_log_call(page: Page) -> None:
+    sign_in(page, "rep1@demo.leadloop.dev")
+    page.get_by_role("link", name="My leads").click()
+    expect(page.get_by_role("heading", name="My leads")).to_be_visible()
+    rows = page.locator("#inbox tbody tr")
+    expect(rows.first).to_be_visible()
+    n = rows.count()
+    assert n >= 3
+    # The SLA clock counts down live.
+    clock = rows.first.locator("time[data-due]")
+    expect(clock).to_contain_text(re.compile(r"(left|overdue)$"))
+    first_text = clock.inner_text()
+    page.wait_for_timeout(1100)
+    assert clock.inner_text() != first_text
+    shot(page, "08-inbox")
+    first_id = rows.nth(0).get_attribute("id")
+    rows.nth(0).get_by_role("button", name="Accept").click()
+    expect(page.locator(f"#{first_id}")).to_contain_text("Accepted")
+    expect(page.locator(f"#{first_id} .badge")).to_have_text("sal")
+    second_id = rows.nth(1).get_attribute("id")
+    rows.nth(1).get_by_role("button", name="Log call").click()
+    expect(page.locator(f"#{second_id}")).to_contain_text("Call logged")
+    expect(page.locator(f"#{second_id}")).to_contain_text("touched")
+    third = page.locator("#inbox tbody tr").nth(2)
+    third_id = third.get_attribute("id")
+    third.get_by_label(re.compile("Reason to reject")).select_option("no_budget")
+    third.get_by_role("button", name="Reject").click()
+    expect(page.locator(f"#{third_id}")).to_contain_text("Rejected (no_budget); back with marketing")
+    shot(page, "09-inbox-after")
+    # The lead page tells how it got its owner.
+    page.goto(f"/leads/{str(second_id).removeprefix('lead-')}")
+    expect(page.locator("#routing-audit")).to_contain_text("pool emea")
+
+
+def test_manager_sees_team_load_and_the_sla_report(page: Page) -> None:
+    sign_in(page, "manager@demo.leadloop.dev")
+    page.get_by_role("link", name="Team").click()
+    expect(page.locator("#team tbody tr")).to_have_count(5)
+    page.get_by_role("link", name="SLA").click()
+    expect(page.get_by_role("heading", name="Speed to lead")).to_be_visible()
+    expect(page.locator("#sla tbody tr").first).to_be_visible()
+    shot(page, "10-sla")

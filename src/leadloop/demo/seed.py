@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from leadloop.auth.handlers import create_user
 from leadloop.capture import handlers as h
 from leadloop.capture import model as m
 from leadloop.demo.world import World, build_world
+from leadloop.routing.handlers import route_lead
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Partner, Person, Team, User
 
@@ -67,6 +69,28 @@ def load_world(db: Database, world: World, *, now: datetime, batch: int = 2000) 
     run([m.parse_opportunity(r, now=now) for r in world.opportunities], h.upsert_opportunities)
 
 
+def _demo_routing(session: Session, *, now: datetime) -> None:
+    """Reps in four time zones, the manager above them, and the demo's territories activated. Demo reps
+    work around the clock, so the demo routes whenever it is tried; real reps get working hours with
+    `leadloop users calendar`."""
+    from importlib import resources
+
+    from leadloop.routing.admin import activate, save_draft
+    from leadloop.routing.handlers import set_manager
+
+    users = {u.email: u for u in session.scalars(sa.select(User))}
+    manager = users["manager@demo.leadloop.dev"]
+    for email, zone in (("rep1", "Europe/Berlin"), ("rep2", "Europe/London"), ("rep3", "America/New_York"),
+                        ("rep4", "America/Chicago")):  # fmt: skip
+        rep = users[f"{email}@demo.leadloop.dev"]
+        rep.timezone = zone
+        rep.working_hours = {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        set_manager(session, rep.id, manager.id)
+    text = resources.files("leadloop.demo").joinpath("routing.yaml").read_text(encoding="utf-8")
+    ruleset_id, _ = save_draft(session, text, now=now)
+    activate(session, ruleset_id, now=now)
+
+
 def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: datetime) -> DemoSummary:
     world = build_world(seed=seed, n_accounts=n_accounts, n_people=n_people, now=now)
     load_world(db, world, now=now)
@@ -93,6 +117,7 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
             if role == "rep":
                 reps.append(uid)
             summary.logins.append((email, role))
+        _demo_routing(session, now=now)
         # Leads that became opportunities were worked by reps: give them owners in the demo story.
         worked = session.scalars(
             sa.select(Lead.id).where(Lead.stage.in_(("opportunity", "won", "lost"))).order_by(Lead.id)
@@ -103,6 +128,13 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
                 .where(Lead.id == lead_id)
                 .values(owner_user_id=reps[i % len(reps)], owner_team_id=None)
             )
+    with db.write() as session:  # the MQLs waiting in the sales inbox go to the reps now
+        waiting = session.scalars(
+            sa.select(Lead.id).join(Team, Team.id == Lead.owner_team_id)
+            .where(Lead.stage == "mql", Team.name.in_(("Sales inbox", "Marketing nurture"))).order_by(Lead.id)
+        ).all()  # fmt: skip
+        for lead_id in waiting:
+            route_lead(session, lead_id, now=now, reason="manual")
     with db.read() as session:
         for label, table in (("accounts", Account), ("people", Person), ("campaigns", Campaign), ("activities", Activity),
                              ("leads", Lead), ("opportunities", Opportunity), ("users", User)):  # fmt: skip
