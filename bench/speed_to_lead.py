@@ -1,0 +1,222 @@
+"""bench/speed_to_lead.py: from a web-to-lead POST to the moment the API shows the lead's owner
+(and the rep's notification is in the outbox), at 20 concurrent senders against `leadloop serve`
+on SQLite. Target: p99 <= 50 ms.
+
+Each sender POSTs /forms/lead for a new company, then GETs /api/v1/leads?q=<company> until the lead
+shows a rep as owner. The bench's scoring model makes one form submission an MQL, and its routing
+rules send every MQL to a pool of four reps, so every request exercises capture, scoring, routing,
+the SLA timers and the outbox. After the run every lead is checked: one rep owner, one e-mail in
+the outbox.
+
+Floor, in the same run: a bare INSERT and COMMIT of the same rows with sqlite3 (WAL), one per
+commit, as the server's single writer would do them.
+
+Then the same load against PostgreSQL with two web workers and a separate `leadloop worker`
+(throughput), unless --skip-pg.
+
+    python bench/speed_to_lead.py [--requests 1000] [--concurrency 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _common import median, pct
+from capture import free_port
+from leadloop.auth.handlers import create_api_key, create_user
+from leadloop.routing import admin as routing_admin
+from leadloop.scoring.handlers import default_model
+from leadloop.scoring.models import activate as activate_model
+from leadloop.scoring.models import save_draft as save_model
+from leadloop.store.db import Database, make_engine
+from leadloop.store.migrate import upgrade
+from leadloop.store.tables import Lead, Outbox, User
+
+REPS = [f"rep{i}@bench.example" for i in range(4)]
+RULES = f"""\
+name: bench
+version: 1
+fallback: {{queue: Sales inbox}}
+pools:
+  all: {{mode: round_robin, members: [{", ".join(f"{{user: {r}}}" for r in REPS)}]}}
+rules:
+  - {{name: everyone, assign: {{pool: all}}}}
+sla:
+  - {{name: Hot, first_touch_minutes: 5, remind_at: 3, escalate_at: 5, reassign_at: 15}}
+"""
+
+
+def prepare(url: str) -> str:
+    """Users, a one-form-is-an-MQL scoring model, the routing rules; returns an API key."""
+    engine = make_engine(url)
+    upgrade(engine)
+    db = Database(engine)
+    now = datetime.now(UTC)
+    with db.write() as s:
+        for email in REPS:
+            uid = create_user(s, email=email, name=email, role="rep", password=None, now=now)
+            user = s.get(User, uid)
+            assert user is not None
+            user.working_hours = {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        create_user(s, email="bench@leadloop.dev", name="Bench", role="marketing", password=None, now=now)
+        key = create_api_key(s, user_email="bench@leadloop.dev", name="bench", now=now)
+        model = default_model().model_copy(update={"name": "bench", "version": 1, "mql_min_grade": "D"})
+        model = model.model_copy(
+            update={"engagement": model.engagement.model_copy(update={"mql_threshold": 20.0})}
+        )
+        activate_model(s, save_model(s, model.to_yaml(), now=now), now=now, queue_id=lambda _s: 0)
+        rid, _ = routing_admin.save_draft(s, RULES, now=now)
+        routing_admin.activate(s, rid, now=now)
+    db.dispose()
+    return key
+
+
+def serve(url: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LEADLOOP_DATABASE_URL": url, "LEADLOOP_FORM_BURST": "1000000",
+           "LEADLOOP_FORM_RATE_PER_MINUTE": "1e9", "LEADLOOP_LOG_LEVEL": "WARNING",
+           "LEADLOOP_RETRAIN_EVERY_DAYS": "0"}  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "leadloop.cli", "serve", "--port", str(port), *extra], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    for _ in range(300):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
+            return proc
+        except (httpx.HTTPError, OSError):
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("leadloop serve did not start")
+
+
+async def load(base: str, key: str, n: int, concurrency: int, tag: str) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    counter = iter(range(n))
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def sender() -> None:
+            for i in counter:
+                company = f"Speed{tag}{i:06d} GmbH"
+                body = {"email": f"buyer{i}@speed{tag}{i:06d}.example", "first_name": "Bo", "company": company,
+                        "product": "analytics", "utm_campaign": "bench"}  # fmt: skip
+                start = time.perf_counter()
+                r = await client.post("/forms/lead", data=body)
+                if r.status_code >= 400:
+                    raise RuntimeError(f"form: {r.status_code} {r.text[:200]}")
+                for _ in range(200):
+                    got = await client.get("/api/v1/leads", params={"q": f"speed{tag}{i:06d}"},
+                                           headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+                    items = got.json()["items"]
+                    if items and str(items[0]["owner"]).startswith("rep"):
+                        break
+                    await asyncio.sleep(0.005)
+                else:
+                    raise RuntimeError(f"{company}: no owner after 200 polls: {items}")
+                latencies.append((time.perf_counter() - start) * 1000)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        return latencies, time.perf_counter() - start
+
+
+def verify(url: str, n: int) -> tuple[int, int]:
+    engine = make_engine(url)
+    with engine.connect() as c:
+        owned = c.execute(
+            sa.select(sa.func.count()).select_from(Lead).where(Lead.owner_user_id.is_not(None))
+        ).scalar_one()
+        mails = c.execute(
+            sa.select(sa.func.count()).select_from(Outbox).where(Outbox.key.like("assigned:%"))
+        ).scalar_one()
+    engine.dispose()
+    return owned, mails
+
+
+def floor_ms(path: Path, n: int) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(
+        "CREATE TABLE leads (id INTEGER PRIMARY KEY, email TEXT UNIQUE, company TEXT, owner TEXT, at TEXT)"
+    )
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO leads (email, company, owner, at) VALUES (?, ?, ?, ?)",
+                     (f"buyer{i}@floor{i}.example", f"Floor{i} GmbH", REPS[i % 4], "2026-11-22 10:00:00"))  # fmt: skip
+        conn.execute("COMMIT")
+        times.append((time.perf_counter() - start) * 1000)
+    conn.close()
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=20)
+    ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/leadloop_bench")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="leadloop-speed-"))
+    url = f"sqlite:///{work / 'speed.db'}"
+    key = prepare(url)
+    port = free_port()
+    proc = serve(url, port)
+    try:
+        asyncio.run(load(f"http://127.0.0.1:{port}", key, 50, args.concurrency, "warm"))
+        lat, secs = asyncio.run(load(f"http://127.0.0.1:{port}", key, args.requests, args.concurrency, "run"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    owned, mails = verify(url, args.requests)
+    floor = floor_ms(work / "floor.db", 2000)
+    print(f"speed to lead, SQLite, {args.concurrency} senders, {len(lat)} leads: p50 {median(lat):.1f} ms, "
+          f"p99 {pct(lat, 99):.1f} ms, max {max(lat):.1f} ms, {len(lat) / secs:.0f} leads/s; "
+          f"floor (bare insert+commit) {floor:.3f} ms; p50 ratio {median(lat) / floor:.0f}x; "
+          f"target p99 <= 50 ms: {'met' if pct(lat, 99) <= 50 else 'NOT met'}")  # fmt: skip
+    print(f"  checked: {owned} leads with a rep owner, {mails} assignment e-mails in the outbox "
+          f"(expected {args.requests + 50} each)")  # fmt: skip
+    if args.skip_pg:
+        return
+    admin_url = args.pg_url.rsplit("/", 1)[0] + "/postgres"
+    dbname = args.pg_url.rsplit("/", 1)[1]
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}"'))
+        c.execute(sa.text(f'CREATE DATABASE "{dbname}"'))
+    engine.dispose()
+    key = prepare(args.pg_url)
+    port = free_port()
+    proc = serve(args.pg_url, port, "--workers", "2", "--no-sweeper")
+    worker = subprocess.Popen([sys.executable, "-m", "leadloop.cli", "worker", "--database-url", args.pg_url],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0"})  # fmt: skip
+    try:
+        asyncio.run(load(f"http://127.0.0.1:{port}", key, 50, args.concurrency, "warm"))
+        lat, secs = asyncio.run(load(f"http://127.0.0.1:{port}", key, args.requests, args.concurrency, "run"))
+    finally:
+        for p in (proc, worker):
+            p.terminate()
+            p.wait(timeout=10)
+    owned, mails = verify(args.pg_url, args.requests)
+    print(f"speed to lead, PostgreSQL, 2 web workers + 1 sweeper, {args.concurrency} senders: {len(lat) / secs:.0f} leads/s, "
+          f"p50 {median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms; checked {owned} owned, {mails} e-mails")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
