@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from leadloop.store.bulk import connection
@@ -37,6 +39,35 @@ def schedule(
     )
     if not updated.rowcount:
         conn.execute(TIMERS.insert().values(kind=kind, subject=subject, **values))
+
+
+def schedule_many(session: Session, rows: list[tuple[str, str, datetime, dict[str, Any]]]) -> None:
+    """Several (kind, subject, due, payload) at once, in one statement: an upsert on (kind, subject)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(TIMERS)
+    stmt = insert.on_conflict_do_update(
+        index_elements=["kind", "subject"],
+        set_={
+            "due_at": insert.excluded.due_at,
+            "payload": insert.excluded.payload,
+            "done_at": None,
+            "claimed_at": None,
+        },
+    )
+    connection(session).execute(stmt, [{"kind": k, "subject": s, "due_at": d, "payload": p, "done_at": None,
+                                        "claimed_at": None} for k, s, d, p in rows])  # fmt: skip
+
+
+def cancel_many(session: Session, kinds: tuple[str, ...], subjects: list[str], *, now: datetime) -> None:
+    """Settle the pending timers of these kinds for these subjects, in one statement."""
+    if subjects:
+        connection(session).execute(
+            TIMERS.update()
+            .where(TIMERS.c.kind.in_(kinds), TIMERS.c.subject.in_(subjects), TIMERS.c.done_at.is_(None))
+            .values(done_at=now)
+        )
 
 
 def cancel(session: Session, kind: str, subject: str, *, now: datetime) -> None:

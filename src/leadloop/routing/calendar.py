@@ -7,6 +7,7 @@ many working minutes after `start`, and `business_between(cal, a, b)` measures i
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,17 @@ MAX_DAYS_AHEAD = 800  # a calendar with no working time at all must not loop for
 
 class CalendarError(InvalidInput):
     pass
+
+
+@functools.lru_cache(maxsize=256)
+def holiday_table(country: str, subdivision: str | None) -> holidays.HolidayBase:
+    """Built once per calendar; the table fills in years lazily as dates are asked about."""
+    try:
+        return holidays.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError:
+        raise CalendarError(
+            f"no holiday calendar for {country!r}" + (f" / {subdivision!r}" if subdivision else "")
+        ) from None
 
 
 def parse_zone(name: str) -> ZoneInfo:
@@ -69,13 +81,7 @@ class Calendar:
     def __post_init__(self) -> None:
         parse_zone(self.zone)
         if self.holiday_country:
-            try:
-                holidays.country_holidays(self.holiday_country, subdiv=self.holiday_subdivision)
-            except NotImplementedError:
-                raise CalendarError(
-                    f"no holiday calendar for {self.holiday_country!r}"
-                    + (f" / {self.holiday_subdivision!r}" if self.holiday_subdivision else "")
-                ) from None
+            holiday_table(self.holiday_country, self.holiday_subdivision)
         for start, end in self.away:
             if end <= start:
                 raise CalendarError("an out-of-office span ends before it starts")
@@ -88,7 +94,7 @@ class Calendar:
     def _holidays(self) -> holidays.HolidayBase | None:
         if not self.holiday_country:
             return None
-        return holidays.country_holidays(self.holiday_country, subdiv=self.holiday_subdivision)
+        return holiday_table(self.holiday_country, self.holiday_subdivision)
 
     def holiday(self, day: date) -> str | None:
         h = self._holidays

@@ -16,7 +16,7 @@ from leadloop.core.errors import InvalidInput, NotFound, PermissionDenied
 from leadloop.core.events import Event
 from leadloop.core.logging import get_logger
 from leadloop.jobs import outbox
-from leadloop.jobs.timers import TIMERS, Due, schedule
+from leadloop.jobs.timers import Due, cancel_many, schedule_many
 from leadloop.routing import repository as repo
 from leadloop.routing.calendar import add_business
 from leadloop.routing.document import SlaPolicy
@@ -85,9 +85,8 @@ def _apply(
     lead.owner_user_id, lead.owner_team_id, lead.owner_partner_id = user_id, team_id, partner_id
     lead.assigned_at, lead.first_touch_at, lead.sla_breached_at = now, None, None
     lead.sla_policy = lead.sla_due_at = None
-    for kind in SLA_TIMERS:
-        session.execute(TIMERS.update().where(TIMERS.c.kind == kind, TIMERS.c.subject == f"lead:{lead.id}",
-                                              TIMERS.c.done_at.is_(None)).values(done_at=now))  # fmt: skip
+    if reason != "mql":  # a new MQL has no clocks yet; a reassigned lead's old ones stop
+        cancel_many(session, SLA_TIMERS, [f"lead:{lead.id}"], now=now)
     if d.pool is not None:
         for uid, credit in d.pool_credits.items():
             session.execute(sa.update(PoolMember).where(PoolMember.pool == d.pool, PoolMember.user_id == uid)
@@ -99,10 +98,9 @@ def _apply(
         lead.sla_due_at = add_business(cal, now, policy.first_touch_minutes)
         marks = {"sla_remind": policy.remind_at, "sla_due": policy.first_touch_minutes,
                  "sla_escalate": policy.escalate_at, "sla_reassign": policy.reassign_at}  # fmt: skip
-        for kind, minutes in marks.items():
-            if minutes is not None:
-                schedule(session, kind, f"lead:{lead.id}", add_business(cal, now, minutes),
-                         {"owner_user_id": owner.id, "policy": policy.name, "escalate_to": policy.escalate_to})  # fmt: skip
+        payload = {"owner_user_id": owner.id, "policy": policy.name, "escalate_to": policy.escalate_to}
+        schedule_many(session, [(kind, f"lead:{lead.id}", add_business(cal, now, minutes), payload)
+                                for kind, minutes in marks.items() if minutes is not None])  # fmt: skip
     row = RoutingDecision(
         lead_id=lead.id, at=now, reason=reason, ruleset_id=rs_id, owner_user_id=lead.owner_user_id,
         owner_team_id=lead.owner_team_id, owner_partner_id=lead.owner_partner_id, summary=d.summary[:500],
@@ -153,8 +151,7 @@ def record_touches(session: Session, fresh: list[dict[str, Any]], *, now: dateti
         if not ids:
             continue
         session.execute(sa.update(Lead).where(Lead.id.in_(ids)).values(first_touch_at=r["occurred_at"]))
-        session.execute(TIMERS.update().where(TIMERS.c.kind.in_(SLA_TIMERS), TIMERS.c.subject.in_([f"lead:{i}" for i in ids]),
-                                              TIMERS.c.done_at.is_(None)).values(done_at=now))  # fmt: skip
+        cancel_many(session, SLA_TIMERS, [f"lead:{i}" for i in ids], now=now)
 
 
 def _owned(session: Session, lead_id: int, who: User) -> Lead:
@@ -192,8 +189,7 @@ def reject(
         None,
         nurture_queue_id(session, now=now),
     )
-    session.execute(TIMERS.update().where(TIMERS.c.kind.in_(SLA_TIMERS), TIMERS.c.subject == f"lead:{lead.id}",
-                                          TIMERS.c.done_at.is_(None)).values(done_at=now))  # fmt: skip
+    cancel_many(session, SLA_TIMERS, [f"lead:{lead.id}"], now=now)
     session.add(RoutingDecision(lead_id=lead.id, at=now, reason="rejected", owner_team_id=lead.owner_team_id,
                                 summary=f"rejected by {who.email}: {reason}" + (f" ({note})" if note else ""), path=[]))  # fmt: skip
     return lead

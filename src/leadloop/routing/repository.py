@@ -117,20 +117,27 @@ def pool_candidates(
     if session.get_bind().dialect.name == "postgresql":
         q = q.order_by(PoolMember.pool, PoolMember.user_id).with_for_update()
     credit = {(p, u): c for p, u, c in session.execute(q)}
-    ids = {r["user_id"] for r in rows}
-    since = now - timedelta(days=8)
+    # Counts only where a rule needs them: assignments for members with caps, open leads for
+    # load-balanced pools.
+    capped = {users[m.user.lower()].id for p in rs.pools.values() for m in p.members
+              if m.user.lower() in users and (m.daily_cap or m.weekly_cap)}  # fmt: skip
+    balanced = {users[m.user.lower()].id for p in rs.pools.values() if p.mode == "load_balanced"
+                for m in p.members if m.user.lower() in users}  # fmt: skip
     assigned: dict[int, list[datetime]] = {}
-    for uid, at in session.execute(
-        sa.select(RoutingDecision.owner_user_id, RoutingDecision.at).where(
-            RoutingDecision.owner_user_id.in_(ids), RoutingDecision.at >= since,
-            RoutingDecision.reason.in_(ASSIGNING))
-    ):  # fmt: skip
-        if uid is not None:
-            assigned.setdefault(uid, []).append(at)
-    open_leads = dict(session.execute(
-        sa.select(Lead.owner_user_id, sa.func.count()).where(Lead.owner_user_id.in_(ids), Lead.stage.in_(OPEN_STAGES))
-        .group_by(Lead.owner_user_id)
-    ).all())  # fmt: skip
+    if capped:
+        for uid, at in session.execute(
+            sa.select(RoutingDecision.owner_user_id, RoutingDecision.at).where(
+                RoutingDecision.owner_user_id.in_(capped), RoutingDecision.at >= now - timedelta(days=8),
+                RoutingDecision.reason.in_(ASSIGNING))
+        ):  # fmt: skip
+            if uid is not None:
+                assigned.setdefault(uid, []).append(at)
+    open_leads: dict[int | None, int] = {}
+    if balanced:
+        open_leads = dict(session.execute(
+            sa.select(Lead.owner_user_id, sa.func.count()).where(Lead.owner_user_id.in_(balanced), Lead.stage.in_(OPEN_STAGES))
+            .group_by(Lead.owner_user_id)
+        ).tuples().all())  # fmt: skip
     out: dict[str, list[Candidate]] = {}
     for name, pool in rs.pools.items():
         members = []
