@@ -212,8 +212,8 @@ def register_user_commands(users_app: typer.Typer) -> None:
         """Out of office: routing skips the rep meanwhile and their SLA clocks stand still."""
         from leadloop.capture.normalise import parse_datetime
         from leadloop.core.errors import InvalidInput, LeadloopError
+        from leadloop.routing.handlers import add_away
         from leadloop.routing.repository import users_by_email
-        from leadloop.store.tables import OutOfOffice
 
         c = _cli()
         try:
@@ -224,7 +224,7 @@ def register_user_commands(users_app: typer.Typer) -> None:
                 user = users_by_email(session, {email.lower()}).get(email.lower())
                 if user is None:
                     raise LeadloopError(f"there is no user {email}")
-                session.add(OutOfOffice(user_id=user.id, starts_at=a, ends_at=b, note=note))
+                add_away(session, user.id, a, b, note=note)
         except LeadloopError as exc:
             c._fail(exc)
             return

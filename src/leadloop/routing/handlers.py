@@ -297,3 +297,23 @@ def set_manager(session: Session, user_id: int, manager_id: int | None) -> None:
             raise InvalidInput("that manager chain is a cycle: " + " → ".join(chain))
         current = m.manager_id
     user.manager_id = manager_id
+
+
+def add_away(
+    session: Session, user_id: int, start: datetime, end: datetime, *, note: str | None = None
+) -> None:
+    """Out of office. A span that overlaps one already recorded is refused with both dates, so two
+    calendars of absences never disagree about the same day."""
+    from leadloop.store.tables import OutOfOffice
+
+    if end <= start:
+        raise InvalidInput("an out-of-office span must end after it starts")
+    clash = session.execute(
+        sa.select(OutOfOffice.starts_at, OutOfOffice.ends_at).where(
+            OutOfOffice.user_id == user_id, OutOfOffice.starts_at < end, OutOfOffice.ends_at > start)
+    ).first()  # fmt: skip
+    if clash is not None:
+        raise InvalidInput(
+            f"overlaps the absence already recorded from {clash[0]:%Y-%m-%d %H:%M} to {clash[1]:%Y-%m-%d %H:%M} UTC"
+        )
+    session.add(OutOfOffice(user_id=user_id, starts_at=start, ends_at=end, note=note))
