@@ -21,6 +21,11 @@ class DocumentError(InvalidInput):
         super().__init__("; ".join(f"line {line}: {msg}" if line else msg for line, msg in problems))
 
 
+def problems_of(exc: InvalidInput) -> list[Problem]:
+    """Every problem with its line, for showing beside the editor; a plain error is one problem."""
+    return exc.problems if isinstance(exc, DocumentError) else [(None, str(exc))]
+
+
 def line_of(root: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
     """The 1-based line of the YAML node at `path` (the deepest part of it that exists)."""
     node = root

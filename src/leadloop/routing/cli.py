@@ -213,7 +213,7 @@ def register_user_commands(users_app: typer.Typer) -> None:
         from leadloop.capture.normalise import parse_datetime
         from leadloop.core.errors import InvalidInput, LeadloopError
         from leadloop.routing.handlers import add_away
-        from leadloop.routing.repository import users_by_email
+        from leadloop.routing.repository import user_by_email
 
         c = _cli()
         try:
@@ -221,9 +221,7 @@ def register_user_commands(users_app: typer.Typer) -> None:
             if a is None or b is None or b <= a:
                 raise InvalidInput("--until must come after --from")
             with c._database(c._settings(database_url)).write() as session:
-                user = users_by_email(session, {email.lower()}).get(email.lower())
-                if user is None:
-                    raise LeadloopError(f"there is no user {email}")
+                user = user_by_email(session, email)
                 add_away(session, user.id, a, b, note=note)
         except LeadloopError as exc:
             c._fail(exc)
@@ -236,14 +234,12 @@ def register_user_commands(users_app: typer.Typer) -> None:
         from leadloop.core.clock import utcnow
         from leadloop.core.errors import LeadloopError
         from leadloop.routing.handlers import deactivate_user
-        from leadloop.routing.repository import users_by_email
+        from leadloop.routing.repository import user_by_email
 
         c = _cli()
         try:
             with c._database(c._settings(database_url)).write() as session:
-                user = users_by_email(session, {email.lower()}).get(email.lower())
-                if user is None:
-                    raise LeadloopError(f"there is no user {email}")
+                user = user_by_email(session, email)
                 n = deactivate_user(session, user.id, now=utcnow())
         except LeadloopError as exc:
             c._fail(exc)

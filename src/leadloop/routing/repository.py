@@ -92,6 +92,15 @@ def users_by_email(session: Session, emails: set[str]) -> dict[str, User]:
     }
 
 
+def user_by_email(session: Session, email: str) -> User:
+    from leadloop.core.errors import NotFound
+
+    user = users_by_email(session, {email.lower()}).get(email.lower())
+    if user is None:
+        raise NotFound(f"there is no user {email}")
+    return user
+
+
 def _local_day_start(cal: Calendar, now: datetime) -> tuple[datetime, datetime]:
     local = now.astimezone(cal.tz)
     day = local.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -15,7 +15,7 @@ from leadloop.auth.model import Principal
 from leadloop.capture import handlers as capture
 from leadloop.capture import model as m
 from leadloop.core.errors import InvalidInput, NotFound
-from leadloop.core.yamldoc import DocumentError
+from leadloop.core.yamldoc import problems_of
 from leadloop.routing import admin, views
 from leadloop.routing.document import parse_rules
 from leadloop.routing.handlers import accept, reject
@@ -187,10 +187,6 @@ def sla_api(ctx: Ctx, who: Manager, by: str = "rep", days: int = 30) -> dict[str
 # Rule-set admin
 
 
-def _problems(exc: InvalidInput) -> list[tuple[int | None, str]]:
-    return exc.problems if isinstance(exc, DocumentError) else [(None, str(exc))]
-
-
 def _rules_page(
     request: Request, ctx: AppContext, *, text: str | None = None, problems: Any = None, status: int = 200
 ) -> Response:
@@ -221,7 +217,9 @@ def routing_preview(
         with ctx.db.read() as session:
             summary = admin.what_if(session, rs, now=ctx.clock()).summary()
     except InvalidInput as exc:
-        return ctx.templates.TemplateResponse(request, "_routing_preview.html", {"problems": _problems(exc)})
+        return ctx.templates.TemplateResponse(
+            request, "_routing_preview.html", {"problems": problems_of(exc)}
+        )
     return ctx.templates.TemplateResponse(
         request, "_routing_preview.html", {"summary": summary, "warnings": rs.warnings(), "problems": []}
     )
@@ -235,7 +233,7 @@ def routing_save(
         with ctx.db.write() as session:
             rid, _warnings = admin.save_draft(session, document, now=ctx.clock())
     except InvalidInput as exc:
-        return _rules_page(request, ctx, text=document, problems=_problems(exc), status=422)
+        return _rules_page(request, ctx, text=document, problems=problems_of(exc), status=422)
     return RedirectResponse(f"/routing/rulesets/{rid}", status_code=303)
 
 

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadloop.capture.repository import nurture_queue_id
 from leadloop.core.errors import InvalidInput, NotFound
-from leadloop.scoring.document import ModelDocumentError, parse_model
+from leadloop.core.yamldoc import problems_of
+from leadloop.scoring.document import parse_model
 from leadloop.scoring.handlers import active_model
 from leadloop.scoring.models import activate, preview, save_draft
 from leadloop.scoring.predictive import active_report
@@ -26,10 +27,6 @@ MAX_DOCUMENT = 200_000
 
 def _models(session: Any) -> list[ScoringModelRow]:
     return list(session.scalars(sa.select(ScoringModelRow).order_by(ScoringModelRow.id.desc())))
-
-
-def _problems(exc: InvalidInput) -> list[tuple[int | None, str]]:
-    return exc.problems if isinstance(exc, ModelDocumentError) else [(None, str(exc))]
 
 
 def _page(request: Request, ctx: AppContext, *, text: str | None = None, problems: Any = None,
@@ -80,7 +77,9 @@ def preview_fragment(
         with ctx.db.read() as session:
             summary = preview(session, model, now=ctx.clock()).summary()
     except InvalidInput as exc:
-        return ctx.templates.TemplateResponse(request, "_scoring_preview.html", {"problems": _problems(exc)})
+        return ctx.templates.TemplateResponse(
+            request, "_scoring_preview.html", {"problems": problems_of(exc)}
+        )
     return ctx.templates.TemplateResponse(
         request, "_scoring_preview.html", {"summary": summary, "problems": []}
     )
@@ -94,7 +93,7 @@ def save_page(
         with ctx.db.write() as session:
             model_id = save_draft(session, document, now=ctx.clock())
     except InvalidInput as exc:  # the text comes back as typed, with every problem by line
-        return _page(request, ctx, text=document, problems=_problems(exc), status=422)
+        return _page(request, ctx, text=document, problems=problems_of(exc), status=422)
     return RedirectResponse(f"/scoring/models/{model_id}", status_code=303)
 
 

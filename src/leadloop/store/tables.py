@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from leadloop.store.types import JSONType, UTCDateTime
 
@@ -222,11 +222,13 @@ class AccountEngagement(Base):
     key: Mapped[float] = mapped_column(default=-1.0e300, index=True)
 
 
-class ScoringModelRow(Base):
-    """Scoring models are versioned data: a YAML document, a draft until activated."""
+class VersionedDocument:
+    """Columns of a document people edit as YAML: a draft until activated, one active at a time."""
 
-    __tablename__ = "scoring_models"
-    __table_args__ = (sa.UniqueConstraint("name", "version"),)
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:  # a constraint object per table, not one shared
+        return (sa.UniqueConstraint("name", "version"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     version: Mapped[int]
@@ -234,6 +236,12 @@ class ScoringModelRow(Base):
     status: Mapped[str] = mapped_column(sa.String(10), index=True)  # draft | active | retired
     created_at: Mapped[datetime]
     activated_at: Mapped[datetime | None]
+
+
+class ScoringModelRow(VersionedDocument, Base):
+    """Scoring models are versioned data (scoring/document.py)."""
+
+    __tablename__ = "scoring_models"
 
 
 class PredictiveModelRow(Base):
@@ -249,18 +257,10 @@ class PredictiveModelRow(Base):
     blob: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
-class RoutingRuleSet(Base):
-    """Routing rules are versioned data, like scoring models: a YAML document, a draft until activated."""
+class RoutingRuleSet(VersionedDocument, Base):
+    """Routing rules are versioned data (routing/document.py)."""
 
     __tablename__ = "routing_rulesets"
-    __table_args__ = (sa.UniqueConstraint("name", "version"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(100))
-    version: Mapped[int]
-    document: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[str] = mapped_column(sa.String(10), index=True)  # draft | active | retired
-    created_at: Mapped[datetime]
-    activated_at: Mapped[datetime | None]
 
 
 class PoolMember(Base):
