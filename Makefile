@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/capture.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/speed_to_lead.py
 
 clean:
 	rm -rf $(VENV) leadloop.db leadloop.db-wal leadloop.db-shm .pytest_cache .mypy_cache .ruff_cache
