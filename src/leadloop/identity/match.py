@@ -1,0 +1,235 @@
+"""Finding the same person twice, in bulk: blocking, vectorised comparison, a Fellegi-Sunter
+model (its m and u probabilities refined by EM on the data at hand, like Splink) and clusters.
+
+1. Blocking: pairs are only compared when they share a key (normalised e-mail, phone, phonetic
+   last name with the first initial and postcode area, phonetic last name with birth date, company,
+   or swapped names). Blocks larger than `max_block` are split by a second key or left out,
+   so a million records never become a trillion pairs.
+2. Comparison: each pair gets a level per field (exact, close, different, missing) from rapidfuzz
+   similarities computed in C over whole arrays (`process.cpdist`).
+3. Scoring: match weight = prior + Σ log2(m/u) over the fields both records have; probability =
+   1 / (1 + 2^-weight). m and u start from priors and are re-estimated by EM on the candidate pairs.
+4. Clusters: connected components of the pairs at or above the threshold.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import JaroWinkler
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from leadloop.identity.normal import phonetic
+from leadloop.identity.records import Rec
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+
+# Levels per field: -1 missing on either side, then 0 (different) up to the best agreement.
+FIELDS: dict[str, tuple[list[float], list[float]]] = {
+    # field: (m by level, u by level), level 0 = different
+    "name": ([0.03, 0.07, 0.10, 0.20, 0.60], [0.90, 0.06, 0.025, 0.01, 0.005]),
+    "email": ([0.35, 0.10, 0.55], [0.9985, 0.001, 0.0005]),
+    "phone": ([0.30, 0.70], [0.999, 0.001]),
+    "dob": ([0.05, 0.05, 0.90], [0.97, 0.02, 0.01]),
+    "postcode": ([0.15, 0.10, 0.75], [0.90, 0.07, 0.03]),
+    "address": ([0.20, 0.15, 0.65], [0.97, 0.02, 0.01]),
+    "company": ([0.35, 0.65], [0.95, 0.05]),
+    "city": ([0.15, 0.85], [0.80, 0.20]),
+}
+PRIOR_MATCH = 0.01  # of candidate pairs; re-estimated by EM
+
+
+@dataclass
+class Model:
+    m: dict[str, Floats] = field(default_factory=lambda: {k: np.array(v[0]) for k, v in FIELDS.items()})
+    u: dict[str, Floats] = field(default_factory=lambda: {k: np.array(v[1]) for k, v in FIELDS.items()})
+    prior: float = PRIOR_MATCH
+
+    def weights(self, levels: dict[str, Ints]) -> Floats:
+        n = len(next(iter(levels.values())))
+        w = np.full(n, np.log2(self.prior / (1 - self.prior)))
+        for f, lv in levels.items():
+            ok = lv >= 0
+            w[ok] += np.log2(self.m[f][lv[ok]] / self.u[f][lv[ok]])
+        return w
+
+    def fit(self, levels: dict[str, Ints], *, iterations: int = 15) -> Model:
+        """EM on the candidate pairs: the data decide how telling each level is. Clamped so that no
+        level becomes certain, and ignored if it drifts to a degenerate answer."""
+        m = {f: v.copy() for f, v in self.m.items()}
+        u = {f: v.copy() for f, v in self.u.items()}
+        prior = self.prior
+        for _ in range(iterations):
+            p = 1 / (1 + 2.0 ** -Model(m, u, prior).weights(levels))
+            new_prior = float(p.mean())
+            for f, lv in levels.items():
+                ok = lv >= 0
+                k = len(m[f])
+                pm = np.bincount(lv[ok], weights=p[ok], minlength=k) + 1e-3
+                pu = np.bincount(lv[ok], weights=1 - p[ok], minlength=k) + 1e-3
+                m[f] = np.clip(pm / pm.sum(), 1e-4, 1 - 1e-4)
+                u[f] = np.clip(pu / pu.sum(), 1e-4, 1 - 1e-4)
+            prior = min(max(new_prior, 1e-5), 0.5)
+        if not 1e-5 < prior < 0.5:
+            return self
+        # A level that agrees more must not count against a match: keep the priors' ordering.
+        for f in m:
+            ratio = m[f] / u[f]
+            if ratio[-1] < ratio[0]:
+                return self
+        return Model(m, u, prior)
+
+
+def blocking_keys(r: Rec) -> list[str]:
+    keys = []
+    if r.email:
+        keys.append("e:" + r.email)
+    if r.phone:
+        keys.append("p:" + r.phone)
+    last = phonetic(r.last) if r.last else None
+    first = r.first_canon or r.first
+    if last:
+        if first and r.postcode:
+            keys.append(f"n:{first[0]}:{last}:{r.postcode[:3]}")
+        if r.dob:
+            keys.append(f"d:{last}:{r.dob}")
+        if first:
+            keys.append(f"f:{phonetic(first)}:{last}")
+        if r.company:
+            keys.append(f"c:{last}:{r.company}")
+        if first and r.city:
+            keys.append(f"t:{first[0]}:{last}:{r.city}")
+    if r.first and r.last:  # swapped first and last names
+        keys.append("s:" + ":".join(sorted((phonetic(r.first) or r.first, phonetic(r.last) or r.last))))
+    if r.email_local and len(r.email_local) >= 5:  # the same handle at another domain (old job, free mail)
+        keys.append("l:" + r.email_local)
+    return keys
+
+
+def candidate_pairs(recs: Sequence[Rec], *, max_block: int = 60) -> tuple[Ints, Ints]:
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(recs):
+        for k in blocking_keys(r):
+            blocks[k].append(i)
+    left: list[int] = []
+    right: list[int] = []
+    for members in blocks.values():
+        if 1 < len(members) <= max_block:
+            for a, b in combinations(members, 2):
+                left.append(a)
+                right.append(b)
+    if not left:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    code = np.unique(np.array(left, np.int64) * len(recs) + np.array(right, np.int64))
+    return code // len(recs), code % len(recs)
+
+
+def _sim(a: list[str], b: list[str], scorer: Any) -> Floats:
+    return np.asarray(process.cpdist(a, b, scorer=scorer, workers=-1), dtype=np.float64)
+
+
+def _col(recs: Sequence[Rec], idx: Ints, attr: str) -> list[str]:
+    return [getattr(recs[i], attr) or "" for i in idx]
+
+
+def compare(recs: Sequence[Rec], i: Ints, j: Ints) -> dict[str, Ints]:
+    """Comparison levels per field for each pair (-1: missing on either side)."""
+    n = len(i)
+    out: dict[str, Ints] = {}
+
+    def both(attr: str) -> tuple[list[str], list[str], npt.NDArray[np.bool_]]:
+        a, b = _col(recs, i, attr), _col(recs, j, attr)
+        present = np.fromiter((x != "" and y != "" for x, y in zip(a, b, strict=True)), bool, n)
+        return a, b, present
+
+    fa, fb, fp = both("first_canon")
+    la, lb, lp = both("last")
+    jw = JaroWinkler.normalized_similarity
+    jf, jl = _sim(fa, fb, jw), _sim(la, lb, jw)
+    rfa, rfb = _col(recs, i, "first"), _col(recs, j, "first")
+    swapped = np.minimum(_sim(rfa, lb, jw), _sim(la, rfb, jw))
+    initial = np.fromiter(
+        ((x[:1] == y[:1]) if x and y else False for x, y in zip(fa, fb, strict=True)), bool, n
+    )
+    best_first = np.where(fp, jf, 0.0)
+    name = np.zeros(n, np.int64)
+    name[lp & (jl >= 0.8)] = 1
+    name[lp & (jl >= 0.92) & (initial | ~fp)] = 2
+    name[(lp & fp & (jl >= 0.92) & (best_first >= 0.92)) | (fp & lp & (swapped >= 0.95))] = 3
+    exact = np.fromiter((x == y for x, y in zip(la, lb, strict=True)), bool, n) & (jf == 1.0)
+    name[lp & fp & exact] = 4
+    name[~lp] = -1
+    out["name"] = name
+
+    ea, eb, ep = both("email")
+    same = np.fromiter((x == y for x, y in zip(ea, eb, strict=True)), bool, n)
+    loc_a, loc_b = _col(recs, i, "email_local"), _col(recs, j, "email_local")
+    same_local = np.fromiter((x == y and len(x) >= 5 for x, y in zip(loc_a, loc_b, strict=True)), bool, n)
+    out["email"] = np.where(~ep, -1, np.where(same, 2, np.where(same_local, 1, 0)))
+
+    for attr in ("phone", "city"):
+        a, b, p = both(attr)
+        eq = np.fromiter((x == y for x, y in zip(a, b, strict=True)), bool, n)
+        out[attr] = np.where(~p, -1, eq.astype(np.int64))
+
+    da, db, dp = both("dob")
+    deq = np.fromiter((x == y for x, y in zip(da, db, strict=True)), bool, n)
+    # Day and month swapped, or one digit off: the same year and the same digits.
+    dnear = np.fromiter(
+        (x[:4] == y[:4] and sorted(x[5:]) == sorted(y[5:]) for x, y in zip(da, db, strict=True)), bool, n
+    )
+    out["dob"] = np.where(~dp, -1, np.where(deq, 2, np.where(dnear, 1, 0)))
+
+    pa, pb, pp = both("postcode")
+    peq = np.fromiter((x == y for x, y in zip(pa, pb, strict=True)), bool, n)
+    parea = np.fromiter((x[:3] == y[:3] for x, y in zip(pa, pb, strict=True)), bool, n)
+    out["postcode"] = np.where(~pp, -1, np.where(peq, 2, np.where(parea, 1, 0)))
+
+    aa, ab, ap = both("address")
+    asim = _sim(aa, ab, fuzz.token_set_ratio) / 100
+    out["address"] = np.where(~ap, -1, np.where(asim >= 0.9, 2, np.where(asim >= 0.7, 1, 0)))
+
+    ca, cb, cp = both("company")
+    csim = _sim(ca, cb, fuzz.token_set_ratio) / 100
+    out["company"] = np.where(~cp, -1, (csim >= 0.9).astype(np.int64))
+    return {k: v.astype(np.int64) for k, v in out.items()}
+
+
+@dataclass
+class Result:
+    left: Ints
+    right: Ints
+    probability: Floats
+    cluster: Ints  # per record
+    confidence: Floats  # per record: the best link to its cluster (0 when alone)
+    model: Model
+
+
+def dedupe(recs: Sequence[Rec], *, threshold: float = 0.9, train: bool = True, max_block: int = 60) -> Result:
+    i, j = candidate_pairs(recs, max_block=max_block)
+    model = Model()
+    if len(i):
+        levels = compare(recs, i, j)
+        if train and len(i) >= 200:
+            model = model.fit(levels)
+        p = 1 / (1 + 2.0 ** -model.weights(levels))
+    else:
+        p = np.zeros(0)
+    keep = p >= threshold
+    n = len(recs)
+    graph = coo_matrix((np.ones(int(keep.sum())), (i[keep], j[keep])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    confidence = np.zeros(n)
+    if keep.any():
+        np.maximum.at(confidence, i[keep], p[keep])
+        np.maximum.at(confidence, j[keep], p[keep])
+    return Result(i, j, p, labels.astype(np.int64), confidence, model)
