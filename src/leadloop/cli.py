@@ -429,6 +429,36 @@ def scoring_backtest(
         console.print(line)
 
 
+@app.command()
+def dedupe(
+    file: Annotated[Path, typer.Argument(help="CSV with a header row")],
+    id_column: Annotated[str, typer.Option("--id-column", help="the column that identifies each row")],
+    out: Annotated[Path, typer.Option("--out", help="clusters CSV: id, cluster_id, match_confidence")],
+    threshold: Annotated[float, typer.Option(min=0.5, max=0.9999, help="match probability that joins two rows")] = 0.9,
+    gmail_dots: Annotated[bool, typer.Option("--gmail-dots/--no-gmail-dots", help="a.b@gmail.com is ab@gmail.com")] = True,
+    plus_tags: Annotated[bool, typer.Option("--plus-tags/--no-plus-tags", help="a+x@d.com is a@d.com")] = True,
+) -> None:  # fmt: skip
+    """Find the same person twice in a standalone file (no e-mail column needed: name, address,
+    postcode, birth date and phone work too). Writes one row per input row."""
+    from leadloop.identity.files import dedupe_file
+
+    tmp = out.with_name(out.name + ".part")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            r = dedupe_file(
+                file, fh, id_column=id_column, threshold=threshold, gmail_dots=gmail_dots, plus_tags=plus_tags
+            )
+    except LeadloopError as exc:
+        tmp.unlink(missing_ok=True)
+        _fail(exc)
+        return
+    tmp.replace(out)
+    console.print(f"matched on: {', '.join(sorted(r.columns))}")
+    console.print(
+        f"[green]{r.rows:,} rows[/] → {r.clusters:,} people ({r.duplicates:,} duplicates) written to {out}"
+    )
+
+
 def _register_routing() -> None:
     from leadloop.routing.cli import register_user_commands, report_app, routing_app
 

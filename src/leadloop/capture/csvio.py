@@ -232,3 +232,36 @@ class CsvWriter:
 
     def write(self, cells: list[Any]) -> None:
         self._w.writerow([safe_cell(c) for c in cells])
+
+
+def read_plain(path: str | Path) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """Any CSV by its own headers (encoding and separator detected as for imports): the headers, and
+    (line, {header: cell}) for each non-empty row. A ragged row raises with its line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFileError(f"{path} does not exist or is not a file")
+    if path.stat().st_size == 0:
+        raise ImportFileError(f"{path.name} is empty")
+    encoding, _sha = _detect_encoding(path)
+    with open(path, encoding=encoding, newline="") as fh:
+        sample = fh.read(64 * 1024)
+    delimiter = _sniff_delimiter(sample)
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    headers = [h.strip() for h in header]
+    if not any(headers):
+        raise ImportFileError(f"{path.name} has no header row")
+
+    def gen() -> Iterator[tuple[int, dict[str, str]]]:
+        with open(path, encoding=encoding, newline="") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            next(reader, None)
+            for cells in reader:
+                if not any(c.strip() for c in cells):
+                    continue
+                if len(cells) != len(headers) and any(c.strip() for c in cells[len(headers) :]):
+                    raise ImportFileError(
+                        f"line {reader.line_num}: {len(cells)} cells where the header has {len(headers)}"
+                    )
+                yield reader.line_num, dict(zip(headers, cells, strict=False))
+
+    return headers, gen()

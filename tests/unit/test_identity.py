@@ -1,0 +1,90 @@
+"""Match keys and the matcher on small sets whose truth is plain: nicknames, swapped names, typos,
+other scripts, Gmail dots and plus tags (configurable), files without an e-mail column, and values
+too thin to be a key."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from itertools import combinations
+
+from leadloop.demo.dupes import people_with_duplicates
+from leadloop.identity import normal as n
+from leadloop.identity.match import blocking_keys, dedupe
+from leadloop.identity.records import map_columns, record
+
+
+def test_keys() -> None:
+    assert n.email_key("John.Smith+news@GoogleMail.com") == "johnsmith@gmail.com"
+    assert (
+        n.email_key("john.smith+news@gmail.com", gmail_dots=False, plus_tags=False)
+        == "john.smith+news@gmail.com"
+    )
+    assert n.email_key("j.smith+x@acme.com") == "j.smith@acme.com"  # dots only matter at Gmail
+    assert n.first_name_key("Bob") == n.first_name_key("ROBERT") == "robert"
+    assert (
+        n.name_key("Иванов") == "ivanov"
+        and n.name_key("Müller") == "muller"
+        and n.name_key("王小明") == "wangxiaoming"
+    )
+    assert n.phone_key("+44 20 7946 0000") == n.phone_key("020 7946 0000") == "2079460000"
+    assert n.date_key("12/03/1985") == "1985-03-12" and n.date_key("1985-03-12") == "1985-03-12"
+    assert n.address_key("12 High Street") == n.address_key("12 high st.")
+    # Too thin to tell people apart: never a key.
+    assert n.name_key("") is None and n.name_key("J") is None and n.company_key("X") is None
+    assert n.address_key("   ") is None and n.phone_key("123") is None and n.email_key("not-an-email") is None
+    empty = record(
+        {"first_name": " ", "last_name": "", "company": "Q"},
+        {"first_name": "first_name", "last_name": "last_name", "company": "company"},
+    )
+    assert blocking_keys(empty) == []
+
+
+COLS = ["id", "first_name", "last_name", "email", "phone", "postcode", "dob", "company"]
+
+
+def _run(rows: list[list[str]], headers: list[str] = COLS) -> dict[str, int]:
+    dicts = [dict(zip(headers, r, strict=True)) for r in rows]
+    cols = map_columns(headers)
+    result = dedupe([record(d, cols) for d in dicts], train=False)
+    return {d["id"]: int(c) for d, c in zip(dicts, result.cluster, strict=True)}
+
+
+def test_the_same_person_under_other_spellings() -> None:
+    c = _run([
+        ["a", "Robert", "Smith", "robert.smith@acme.com", "+1 415 555 0101", "94105", "1980-04-02", "Acme Inc."],
+        ["b", "Bob", "Smith", "", "(415) 555-0101", "94105", "", "ACME"],  # nickname, no e-mail
+        ["c", "Smith", "Robert", "r.smith@gmail.com", "", "94105", "1980-04-02", ""],  # swapped names, free mail
+        ["d", "Roberta", "Smith", "roberta@other.com", "+1 212 555 0199", "10001", "1992-11-20", "Other LLC"],
+        ["e", "Robert", "Smyth", "robert.smith@acme.com", "", "", "", ""],  # typo, same e-mail
+    ])  # fmt: skip
+    assert c["a"] == c["b"] == c["c"] == c["e"] and c["d"] != c["a"]
+
+
+def test_files_without_an_email_column_match_on_name_address_postcode_and_birth_date() -> None:
+    headers = ["id", "name", "address", "postcode", "dob", "phone"]
+    c = _run([
+        ["1", "Anna Kowalski", "12 High Street", "EC1A 1BB", "1975-06-30", ""],
+        ["2", "Ana Kowalski", "12 High St", "EC1A1BB", "30/06/1975", ""],
+        ["3", "Anna Kowalski", "99 Station Road", "M1 1AE", "1988-01-15", ""],  # a namesake elsewhere
+        ["4", "Иван Петров", "5 Park Avenue", "10001", "1966-02-02", "+1 212 555 0100"],
+        ["5", "Ivan Petrov", "5 Park Ave", "10001", "1966-02-02", "212-555-0100"],  # the same man, in Latin script
+    ], headers)  # fmt: skip
+    assert c["1"] == c["2"] and c["3"] != c["1"] and c["4"] == c["5"]
+
+
+def test_precision_and_recall_on_labelled_duplicates() -> None:
+    rows = list(people_with_duplicates(3000, seed=11))
+    cols = map_columns(list(rows[0]))
+    result = dedupe([record(r, cols) for r in rows])
+    truth, found = set(), set()
+    by_entity, by_cluster = defaultdict(list), defaultdict(list)
+    for k, r in enumerate(rows):
+        by_entity[r["entity"]].append(k)
+        by_cluster[int(result.cluster[k])].append(k)
+    for group in by_entity.values():
+        truth.update(combinations(group, 2))
+    for group in by_cluster.values():
+        found.update(combinations(group, 2))
+    precision = len(truth & found) / len(found)
+    recall = len(truth & found) / len(truth)
+    assert precision >= 0.98 and recall >= 0.95, (precision, recall)
