@@ -459,6 +459,35 @@ def dedupe(
     )
 
 
+@app.command()
+def enrich(
+    provider: Annotated[str, typer.Option(help="where firmographics come from: file")] = "file",
+    path: Annotated[Path | None, typer.Option(help="reference CSV or Parquet keyed by domain")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace values that are already filled")] = False,
+    database_url: DbUrl = None,
+) -> None:  # fmt: skip
+    """Enrich every account with a domain: fills empty revenue, employees, SIC, NAICS, sites, industry
+    and HQ country, and records where each value came from. Bad reference rows are listed."""
+    from leadloop.enrich.handlers import enrich_accounts
+    from leadloop.enrich.provider import FileProvider, make_provider
+
+    try:
+        source = make_provider(provider, path)
+        with _database(_settings(database_url)).write() as session:
+            result = enrich_accounts(session, source, now=utcnow(), overwrite=overwrite)
+    except LeadloopError as exc:
+        _fail(exc)
+        return
+    if isinstance(source, FileProvider):
+        for p in source.problems[:20]:
+            console.print(f"[yellow]line {p.line}:[/] {p.message}")
+        if len(source.problems) > 20:
+            console.print(f"… and {len(source.problems) - 20:,} more rows with problems")
+        console.print(f"{source.rows:,} reference rows read, {len(source.problems):,} with problems")
+    console.print(f"[green]{result.checked:,} accounts checked[/], {result.found:,} found in the reference, "
+                  f"{result.filled:,} fields filled, {result.kept:,} filled values kept")  # fmt: skip
+
+
 def _register_routing() -> None:
     from leadloop.routing.cli import register_user_commands, report_app, routing_app
 

@@ -43,5 +43,11 @@ class Settings(BaseSettings):
     webhook_format: str = "json"  # json | slack (a Slack-compatible {"text": ...} body)
     outbox_max_attempts: int = 12
 
+    # Enrichment after capture: a provider ("file") and its reference file; the sweeper fills the
+    # empty firmographics of new accounts every `enrich_every_minutes`.
+    enrich_provider: str | None = None
+    enrich_path: str | None = None
+    enrich_every_minutes: float = 5.0
+
     log_json: bool = True
     log_level: str = "INFO"

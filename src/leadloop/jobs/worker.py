@@ -42,6 +42,12 @@ def default_handlers(settings: Settings) -> dict[str, TimerHandler]:
     handlers.update(dict.fromkeys(SLA_TIMERS, sla_timer))
     if settings.retrain_every_days > 0:
         handlers[scoring.RETRAIN] = scoring.retrain_job(timedelta(days=settings.retrain_every_days))
+    if settings.enrich_provider:
+        from leadloop.enrich.handlers import ENRICH_SWEEP, sweep_job
+        from leadloop.enrich.provider import make_provider
+
+        provider = make_provider(settings.enrich_provider, settings.enrich_path)
+        handlers[ENRICH_SWEEP] = sweep_job(provider, timedelta(minutes=settings.enrich_every_minutes))
     return handlers
 
 
@@ -52,6 +58,13 @@ def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
     if settings.retrain_every_days > 0:
         with db.write() as session:
             ensure_retrain_scheduled(session, now=now, every=timedelta(days=settings.retrain_every_days))
+    if settings.enrich_provider:
+        from leadloop.enrich.handlers import ENRICH_SWEEP
+        from leadloop.jobs.timers import pending, schedule
+
+        with db.write() as session:
+            if pending(session, ENRICH_SWEEP, "accounts") is None:
+                schedule(session, ENRICH_SWEEP, "accounts", now)
 
 
 class Worker:

@@ -121,6 +121,7 @@ class Account(Base):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
     parent_external_id: Mapped[str | None] = mapped_column(sa.String(200))
     owner_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)  # sticky routing
+    enriched_at: Mapped[datetime | None]  # last time a provider was asked about this account
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -309,6 +310,19 @@ class Outbox(Base):
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.String(1000))
+
+
+class Provenance(Base):
+    """Where a field's value came from: every enriched value keeps its source, method and time."""
+
+    __tablename__ = "provenance"
+    entity: Mapped[str] = mapped_column(sa.String(20), primary_key=True)  # account | person
+    entity_id: Mapped[int] = mapped_column(primary_key=True)
+    field: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType)
+    source: Mapped[str] = mapped_column(sa.String(200))
+    method: Mapped[str] = mapped_column(sa.String(100))
+    fetched_at: Mapped[datetime]
 
 
 class Timer(Base):

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from leadloop.enrich.handlers import provenance
 from leadloop.scoring.explain import person_score
 from leadloop.timeline.queries import account_view, person_view, search_people
 from leadloop.web.deps import Ctx, Staff
@@ -33,7 +34,10 @@ def person_page(request: Request, person_id: int, ctx: Ctx, who: Staff, before: 
 def account_page(request: Request, account_id: int, ctx: Ctx, who: Staff, before: int | None = None) -> Any:
     with ctx.db.read() as session:
         view = account_view(session, account_id, before=before)
-    return ctx.templates.TemplateResponse(request, "account.html", {"view": view, "who": who})
+        sources = provenance(session, "account", account_id)
+    return ctx.templates.TemplateResponse(
+        request, "account.html", {"view": view, "who": who, "sources": sources}
+    )
 
 
 def _row(obj: Any, columns: list[str]) -> dict[str, Any]:
