@@ -62,7 +62,7 @@ class Model:
             w[ok] += np.log2(self.m[f][lv[ok]] / self.u[f][lv[ok]])
         return w
 
-    def fit(self, levels: dict[str, Ints], *, iterations: int = 15) -> Model:
+    def fit(self, levels: dict[str, Ints], *, iterations: int = 10) -> Model:
         """EM on the candidate pairs: the data decide how telling each level is. Clamped so that no
         level becomes certain, and ignored if it drifts to a degenerate answer."""
         m = {f: v.copy() for f, v in self.m.items()}
@@ -137,69 +137,102 @@ def _sim(a: list[str], b: list[str], scorer: Any) -> Floats:
     return np.asarray(process.cpdist(a, b, scorer=scorer, workers=-1), dtype=np.float64)
 
 
-def _col(recs: Sequence[Rec], idx: Ints, attr: str) -> list[str]:
-    return [getattr(recs[i], attr) or "" for i in idx]
+ATTRS = (
+    "first",
+    "last",
+    "first_canon",
+    "email",
+    "email_local",
+    "phone",
+    "postcode",
+    "dob",
+    "company",
+    "address",
+    "city",
+)
 
 
-def compare(recs: Sequence[Rec], i: Ints, j: Ints) -> dict[str, Ints]:
+@dataclass
+class Columns:
+    """The records column by column: the strings ("" when missing) and an integer code per distinct
+    value (0 when missing), so equality over millions of pairs is an integer comparison."""
+
+    values: dict[str, npt.NDArray[np.object_]]
+    codes: dict[str, Ints]
+
+    @classmethod
+    def of(cls, recs: Sequence[Rec]) -> Columns:
+        values: dict[str, npt.NDArray[np.object_]] = {}
+        codes: dict[str, Ints] = {}
+        derived = {
+            "first_initial": [(r.first_canon or "")[:1] for r in recs],
+            "postcode_area": [(r.postcode or "")[:3] for r in recs],
+            "handle": [r.email_local if r.email_local and len(r.email_local) >= 5 else "" for r in recs],
+            "dob_near": [f"{r.dob[:4]}{''.join(sorted(r.dob[5:]))}" if r.dob else "" for r in recs],
+        }
+        columns = {a: [getattr(r, a) or "" for r in recs] for a in ATTRS} | derived
+        for name, col in columns.items():
+            lookup: dict[str, int] = {"": 0}
+            codes[name] = np.fromiter((lookup.setdefault(v, len(lookup)) for v in col), np.int64, len(col))
+            values[name] = np.array(col, dtype=object)
+        return cls(values, codes)
+
+
+def compare(recs: Sequence[Rec] | Columns, i: Ints, j: Ints) -> dict[str, Ints]:
     """Comparison levels per field for each pair (-1: missing on either side)."""
+    c = recs if isinstance(recs, Columns) else Columns.of(recs)
     n = len(i)
     out: dict[str, Ints] = {}
 
-    def both(attr: str) -> tuple[list[str], list[str], npt.NDArray[np.bool_]]:
-        a, b = _col(recs, i, attr), _col(recs, j, attr)
-        present = np.fromiter((x != "" and y != "" for x, y in zip(a, b, strict=True)), bool, n)
-        return a, b, present
+    def eq(attr: str) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        a, b = c.codes[attr][i], c.codes[attr][j]
+        return (a > 0) & (b > 0), a == b
 
-    fa, fb, fp = both("first_canon")
-    la, lb, lp = both("last")
+    def strs(attr: str, idx: Ints) -> list[str]:
+        return list(c.values[attr][idx].tolist())
+
     jw = JaroWinkler.normalized_similarity
-    jf, jl = _sim(fa, fb, jw), _sim(la, lb, jw)
-    rfa, rfb = _col(recs, i, "first"), _col(recs, j, "first")
-    swapped = np.minimum(_sim(rfa, lb, jw), _sim(la, rfb, jw))
-    initial = np.fromiter(
-        ((x[:1] == y[:1]) if x and y else False for x, y in zip(fa, fb, strict=True)), bool, n
+    fp, first_same = eq("first_canon")
+    lp, last_same = eq("last")
+    jf = _sim(strs("first_canon", i), strs("first_canon", j), jw)
+    jl = _sim(strs("last", i), strs("last", j), jw)
+    swapped = np.minimum(
+        _sim(strs("first", i), strs("last", j), jw), _sim(strs("last", i), strs("first", j), jw)
     )
+    ip, initial = eq("first_initial")
+    initial &= ip
     best_first = np.where(fp, jf, 0.0)
     name = np.zeros(n, np.int64)
     name[lp & (jl >= 0.8)] = 1
     name[lp & (jl >= 0.92) & (initial | ~fp)] = 2
     name[(lp & fp & (jl >= 0.92) & (best_first >= 0.92)) | (fp & lp & (swapped >= 0.95))] = 3
-    exact = np.fromiter((x == y for x, y in zip(la, lb, strict=True)), bool, n) & (jf == 1.0)
-    name[lp & fp & exact] = 4
+    name[lp & fp & last_same & first_same] = 4
     name[~lp] = -1
     out["name"] = name
 
-    ea, eb, ep = both("email")
-    same = np.fromiter((x == y for x, y in zip(ea, eb, strict=True)), bool, n)
-    loc_a, loc_b = _col(recs, i, "email_local"), _col(recs, j, "email_local")
-    same_local = np.fromiter((x == y and len(x) >= 5 for x, y in zip(loc_a, loc_b, strict=True)), bool, n)
-    out["email"] = np.where(~ep, -1, np.where(same, 2, np.where(same_local, 1, 0)))
-
+    ep, same = eq("email")
+    hp, same_handle = eq("handle")
+    out["email"] = np.where(~ep, -1, np.where(same, 2, np.where(hp & same_handle, 1, 0)))
     for attr in ("phone", "city"):
-        a, b, p = both(attr)
-        eq = np.fromiter((x == y for x, y in zip(a, b, strict=True)), bool, n)
-        out[attr] = np.where(~p, -1, eq.astype(np.int64))
-
-    da, db, dp = both("dob")
-    deq = np.fromiter((x == y for x, y in zip(da, db, strict=True)), bool, n)
-    # Day and month swapped, or one digit off: the same year and the same digits.
-    dnear = np.fromiter(
-        (x[:4] == y[:4] and sorted(x[5:]) == sorted(y[5:]) for x, y in zip(da, db, strict=True)), bool, n
-    )
+        p, e = eq(attr)
+        out[attr] = np.where(~p, -1, e.astype(np.int64))
+    dp, deq = eq("dob")
+    _, dnear = eq("dob_near")
     out["dob"] = np.where(~dp, -1, np.where(deq, 2, np.where(dnear, 1, 0)))
-
-    pa, pb, pp = both("postcode")
-    peq = np.fromiter((x == y for x, y in zip(pa, pb, strict=True)), bool, n)
-    parea = np.fromiter((x[:3] == y[:3] for x, y in zip(pa, pb, strict=True)), bool, n)
+    pp, peq = eq("postcode")
+    _, parea = eq("postcode_area")
     out["postcode"] = np.where(~pp, -1, np.where(peq, 2, np.where(parea, 1, 0)))
-
-    aa, ab, ap = both("address")
-    asim = _sim(aa, ab, fuzz.token_set_ratio) / 100
+    ap, aeq = eq("address")
+    asim = np.where(aeq, 1.0, 0.0)
+    todo = np.flatnonzero(ap & ~aeq)
+    if len(todo):
+        asim[todo] = _sim(strs("address", i[todo]), strs("address", j[todo]), fuzz.token_set_ratio) / 100
     out["address"] = np.where(~ap, -1, np.where(asim >= 0.9, 2, np.where(asim >= 0.7, 1, 0)))
-
-    ca, cb, cp = both("company")
-    csim = _sim(ca, cb, fuzz.token_set_ratio) / 100
+    cp, ceq = eq("company")
+    csim = np.where(ceq, 1.0, 0.0)
+    todo = np.flatnonzero(cp & ~ceq)
+    if len(todo):
+        csim[todo] = _sim(strs("company", i[todo]), strs("company", j[todo]), fuzz.token_set_ratio) / 100
     out["company"] = np.where(~cp, -1, (csim >= 0.9).astype(np.int64))
     return {k: v.astype(np.int64) for k, v in out.items()}
 
@@ -218,7 +251,7 @@ def dedupe(recs: Sequence[Rec], *, threshold: float = 0.9, train: bool = True, m
     i, j = candidate_pairs(recs, max_block=max_block)
     model = Model()
     if len(i):
-        levels = compare(recs, i, j)
+        levels = compare(Columns.of(recs), i, j)
         if train and len(i) >= 200:
             model = model.fit(levels)
         p = 1 / (1 + 2.0 ** -model.weights(levels))

@@ -63,6 +63,7 @@ def name_key(value: str | None) -> str | None:
     return text if text and sum(c.isalpha() for c in text) >= 2 else None
 
 
+@lru_cache(maxsize=200_000)
 def first_name_key(value: str | None) -> str | None:
     """The canonical first name: "Bob" and "Robert" are one key."""
     text = name_key(value)
@@ -103,6 +104,7 @@ def phone_key(value: str | None) -> str | None:
     return digits[-10:] if len(digits) >= 7 else None
 
 
+@lru_cache(maxsize=200_000)
 def postcode_key(value: str | None) -> str | None:
     text = re.sub(r"[^0-9A-Za-z]", "", anyascii(value or "")).upper()
     return text if len(text) >= 3 else None
@@ -121,6 +123,7 @@ _DATE_FORMATS = (
 )
 
 
+@lru_cache(maxsize=200_000)
 def date_key(value: str | None) -> str | None:
     """ISO date from the usual spellings; ambiguous day/month orders take the first that parses."""
     text = (value or "").strip()
@@ -136,6 +139,7 @@ def date_key(value: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=200_000)
 def company_key(value: str | None) -> str | None:
     """Legal suffixes stripped (cleanco), case-folded; a one-letter company is no key."""
     key = _company_key(value) if value else None
@@ -148,6 +152,7 @@ _STREET = {"street": "st", "str": "st", "strasse": "st", "road": "rd", "avenue":
            "suite": "ste", "apartment": "apt", "north": "n", "south": "s", "east": "e", "west": "w"}  # fmt: skip
 
 
+@lru_cache(maxsize=200_000)
 def address_key(value: str | None) -> str | None:
     text = text_key(value)
     if not text:
