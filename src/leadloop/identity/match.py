@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import combinations
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -81,11 +81,12 @@ class Model:
             prior = min(max(new_prior, 1e-5), 0.5)
         if not 1e-5 < prior < 0.5:
             return self
-        # A level that agrees more must not count against a match: keep the priors' ordering.
+        # A field whose best agreement came out weaker evidence than disagreement was fitted on
+        # pairs its own blocking made alike (the same city, say): it keeps its prior instead.
         for f in m:
             ratio = m[f] / u[f]
-            if ratio[-1] < ratio[0]:
-                return self
+            if ratio[-1] <= ratio[0] or ratio[-1] < 1:
+                m[f], u[f] = self.m[f].copy(), self.u[f].copy()
         return Model(m, u, prior)
 
 
@@ -115,21 +116,35 @@ def blocking_keys(r: Rec) -> list[str]:
     return keys
 
 
+# Keys that name a person only loosely (a common first and last name, a city) are trusted only in
+# small blocks; identifiers (e-mail, phone) and name-plus-something keys in larger ones.
+LOOSE = ("f:", "s:", "t:")
+
+
+@lru_cache(maxsize=256)
+def _pairs_of(k: int) -> tuple[Ints, Ints]:
+    a, b = np.triu_indices(k, 1)
+    return a.astype(np.int64), b.astype(np.int64)
+
+
 def candidate_pairs(recs: Sequence[Rec], *, max_block: int = 60) -> tuple[Ints, Ints]:
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(recs):
         for k in blocking_keys(r):
             blocks[k].append(i)
-    left: list[int] = []
-    right: list[int] = []
-    for members in blocks.values():
-        if 1 < len(members) <= max_block:
-            for a, b in combinations(members, 2):
-                left.append(a)
-                right.append(b)
-    if not left:
+    loose_max = max(2, max_block // 4)
+    lefts: list[Ints] = []
+    rights: list[Ints] = []
+    for key, members in blocks.items():
+        if 1 < len(members) <= (loose_max if key.startswith(LOOSE) else max_block):
+            a, b = _pairs_of(len(members))
+            idx = np.asarray(members, dtype=np.int64)
+            lefts.append(idx[a])
+            rights.append(idx[b])
+    if not lefts:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    code = np.unique(np.array(left, np.int64) * len(recs) + np.array(right, np.int64))
+    left, right = np.concatenate(lefts), np.concatenate(rights)
+    code = np.unique(left * len(recs) + right)
     return code // len(recs), code % len(recs)
 
 
