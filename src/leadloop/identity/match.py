@@ -209,11 +209,24 @@ def compare(recs: Sequence[Rec] | Columns, i: Ints, j: Ints) -> dict[str, Ints]:
     jw = JaroWinkler.normalized_similarity
     fp, first_same = eq("first_canon")
     lp, last_same = eq("last")
-    jf = _sim(strs("first_canon", i), strs("first_canon", j), jw)
-    jl = _sim(strs("last", i), strs("last", j), jw)
-    swapped = np.minimum(
-        _sim(strs("first", i), strs("last", j), jw), _sim(strs("last", i), strs("first", j), jw)
-    )
+
+    def similar(attr: str, known: npt.NDArray[np.bool_]) -> Floats:
+        """Jaro-Winkler, computed in C only where the answer is not already known to be 1."""
+        out = np.ones(n)
+        todo = np.flatnonzero(~known)
+        if len(todo):
+            out[todo] = _sim(strs(attr, i[todo]), strs(attr, j[todo]), jw)
+        return out
+
+    jf = similar("first_canon", fp & first_same)
+    jl = similar("last", lp & last_same)
+    swapped = np.zeros(n)
+    todo = np.flatnonzero(fp & lp & ~(first_same & last_same))
+    if len(todo):
+        ii, jj = i[todo], j[todo]
+        swapped[todo] = np.minimum(
+            _sim(strs("first", ii), strs("last", jj), jw), _sim(strs("last", ii), strs("first", jj), jw)
+        )
     ip, initial = eq("first_initial")
     initial &= ip
     best_first = np.where(fp, jf, 0.0)
