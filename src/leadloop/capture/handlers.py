@@ -320,8 +320,47 @@ def ingest_activities(
         else:
             aid = stored.get(key) or next(f["id"] for f in fresh if f["dedupe_key"] == key)
             result.outcomes.append(Outcome("duplicate", aid, row["account_id"], aid))
-    result.events.extend(touch_leads(session, fresh, now=now))
+    # A visitor who has just identified themselves: their anonymous history joins them now.
+    result.events.extend(touch_leads(session, fresh + _stitch_visitors(session, fresh), now=now))
     return result
+
+
+def _known_visitors(session: Session, visitor_ids: set[str]) -> dict[str, tuple[int, int | None]]:
+    """Visitor id -> the person (and account) it was last seen identified as."""
+    out: dict[str, tuple[int, int | None]] = {}
+    if visitor_ids:
+        for vid, pid, aid in session.execute(
+            sa.select(Activity.visitor_id, Activity.person_id, Activity.account_id)
+            .where(Activity.visitor_id.in_(visitor_ids), Activity.person_id.is_not(None))
+            .order_by(Activity.id.desc())
+        ):  # fmt: skip
+            if vid is not None and pid is not None:
+                out.setdefault(vid, (pid, aid))
+    return out
+
+
+def _stitch_visitors(session: Session, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Earlier anonymous activities of visitors these rows identify get the person and account; they
+    are returned so that scoring and the lead summary count them now."""
+    known = {
+        r["visitor_id"]: (r["person_id"], r["account_id"])
+        for r in fresh
+        if r.get("visitor_id") and r.get("person_id")
+    }
+    if not known:
+        return []
+    rows = session.execute(
+        sa.select(Activity.id, Activity.visitor_id, Activity.type, Activity.occurred_at, Activity.product)
+        .where(Activity.visitor_id.in_(list(known)), Activity.person_id.is_(None))
+    ).all()  # fmt: skip
+    if not rows:
+        return []
+    updates = [{"aid": r.id, "pid": known[r.visitor_id][0], "acct": known[r.visitor_id][1]} for r in rows]
+    connection(session).execute(
+        sa.text("UPDATE activities SET person_id = :pid, account_id = :acct WHERE id = :aid"), updates
+    )
+    return [{"id": r.id, "person_id": known[r.visitor_id][0], "account_id": known[r.visitor_id][1], "type": r.type,
+             "occurred_at": r.occurred_at, "product": r.product, "visitor_id": r.visitor_id} for r in rows]  # fmt: skip
 
 
 def _link_people(
@@ -344,11 +383,16 @@ def _link_people(
         )
         for e, o in zip(unknown, created.outcomes, strict=True):
             by_email[e] = (o.id, o.account_id)
+    visitors = _known_visitors(
+        session, {a.visitor_id for a in items if a.visitor_id and not (a.email or a.person_external_id)}
+    )
     links: list[tuple[int | None, int | None]] = []
     for a in items:
         link = (by_ext.get(a.person_external_id) if a.person_external_id else None) or (
             by_email.get(a.email) if a.email else None
         )
+        if link is None and a.visitor_id:  # an anonymous visit by someone already identified
+            link = visitors.get(a.visitor_id)
         links.append(link or (None, None))
     return links
 
