@@ -136,6 +136,10 @@ def demo(
         logins.add_row(email, role)
     console.print(logins)
     if serve_after:
+        import os
+
+        # The demo has no mail server: its notifications are kept in the outbox, not retried.
+        os.environ.setdefault("LEADLOOP_SMTP_HOST", "")
         console.print(f"Serving at [bold]http://127.0.0.1:{port}[/] — Ctrl-C to stop.")
         serve(host="127.0.0.1", port=port, workers=1, database_url=settings.database_url)
 

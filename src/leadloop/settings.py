@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     retrain_every_days: float = 7.0  # the predictive model's schedule; 0 turns it off
 
     # Notifications (routing): e-mail through SMTP, and an optional signed webhook.
-    smtp_host: str = "127.0.0.1"
+    smtp_host: str = "127.0.0.1"  # empty: e-mail off (messages are settled as not configured)
     smtp_port: int = 25
     mail_from: str = "leadloop@localhost"
     public_url: str = "http://127.0.0.1:8000"

@@ -153,6 +153,12 @@ def test_slack_format_and_no_webhook_configured(
     with db.read() as s:
         row = s.scalars(sa.select(Outbox).where(Outbox.key == "hook:3")).one()
         assert row.sent_at == MONDAY and row.last_error == "no webhook configured (LEADLOOP_WEBHOOK_URL)"
+    with db.write() as s:  # e-mail switched off (the demo): settled with the reason, never retried
+        outbox.email(s, "mail:off", to="a@x.io", subject="s", body="b", now=MONDAY)
+    assert outbox.deliver(db, Settings(smtp_host=""), now=MONDAY) == 0
+    with db.read() as s:
+        row = s.scalars(sa.select(Outbox).where(Outbox.key == "mail:off")).one()
+        assert row.sent_at == MONDAY and row.last_error == "no SMTP server configured (LEADLOOP_SMTP_HOST)"
 
 
 POOL = """\

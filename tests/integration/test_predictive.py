@@ -19,6 +19,7 @@ from leadloop.demo.seed import load_world
 from leadloop.demo.world import build_world
 from leadloop.scoring.handlers import default_model
 from leadloop.scoring.predictive import (
+    MARGIN,
     NotEnoughData,
     active_report,
     backtest,
@@ -98,7 +99,11 @@ def test_train_report_backtest_and_scores_on_a_simulated_history(db: Database, c
         "logistic",
         "gbm",
     }
-    assert r.cross_validated[r.learner] >= max(r.cross_validated.values()) - 0.0005
+    best = max(r.cross_validated.values())
+    # the best by cross-validation, unless it beats the calibrated rules by less than the margin
+    assert r.cross_validated[r.learner] >= best - 0.0005 or (
+        r.learner == "rules" and best < r.cross_validated["rules"] + MARGIN
+    )
     assert r.lines()[0].startswith(f"learner: {r.learner}")
     assert r.n > 0 and 0.0 <= r.roc_auc <= 1.0 and 0.0 <= r.pr_auc <= 1.0
     assert sum(d[1] for d in r.lift_by_decile) == r.n and sum(c[2] for c in r.calibration) == r.n

@@ -63,7 +63,13 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+class NotConfigured(Exception):
+    """Nothing to deliver to: the message is settled with the reason, not retried."""
+
+
 def send_email(settings: Settings, key: str, payload: dict[str, Any]) -> None:
+    if not settings.smtp_host:
+        raise NotConfigured("no SMTP server configured (LEADLOOP_SMTP_HOST)")
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = settings.mail_from, payload["to"], payload["subject"]
     msg["Message-ID"] = message_id(key)
@@ -72,10 +78,6 @@ def send_email(settings: Settings, key: str, payload: dict[str, Any]) -> None:
     msg.set_content(payload["body"] + (f"\n\n{url}\n" if url else "\n"))
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
         smtp.send_message(msg)
-
-
-class NotConfigured(Exception):
-    pass
 
 
 def send_webhook(settings: Settings, key: str, payload: dict[str, Any]) -> None:

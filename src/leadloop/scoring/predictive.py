@@ -192,6 +192,7 @@ def estimator(space: F.FeatureSpace, *, kind: str = "gbm", seed: int = 7, n: int
 
 
 CANDIDATES = ("rules", "logistic", "gbm")
+MARGIN = 0.01  # CV ROC AUC a learner must add over the calibrated rules
 
 
 def select(space: F.FeatureSpace, x: np.ndarray, y: np.ndarray) -> tuple[str, dict[str, float]]:
@@ -212,7 +213,12 @@ def select(space: F.FeatureSpace, x: np.ndarray, y: np.ndarray) -> tuple[str, di
     mean = {k: float(np.mean(v)) for k, v in scores.items() if v}
     if not mean:
         return "rules", {}
-    return max(mean, key=lambda k: (round(mean[k], 3), -CANDIDATES.index(k))), mean
+    best = max(mean, key=lambda k: (round(mean[k], 3), -CANDIDATES.index(k)))
+    # Parsimony: a learner must beat the calibrated rules by a clear margin to replace them;
+    # on a small, noisy history a lucky fold is not evidence.
+    if "rules" in mean and best != "rules" and mean[best] < mean["rules"] + MARGIN:
+        return "rules", mean
+    return best, mean
 
 
 def _check(items: list[Sample], what: str) -> None:
