@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.errors import Conflict, InvalidInput, NotFound
+from leadloop.core.errors import InvalidInput, NotFound
 from leadloop.routing import repository as repo
 from leadloop.routing.document import RuleSet, parse_rules
 from leadloop.routing.rules import decide
@@ -21,17 +21,10 @@ from leadloop.store.tables import Account, Lead, RoutingRuleSet, User
 def save_draft(session: Session, text: str, *, now: datetime) -> tuple[int, list[str]]:
     """Returns the draft's id and the warnings (e.g. no catch-all rule)."""
     rs = parse_rules(text)
-    taken = session.scalar(
-        sa.select(sa.func.count()).where(RoutingRuleSet.name == rs.name, RoutingRuleSet.version == rs.version)
+    rid = RoutingRuleSet.add_draft(
+        session, name=rs.name, version=rs.version, text=text, now=now, what="rule set"
     )
-    if taken:
-        raise Conflict(
-            f"rule set {rs.name!r} version {rs.version} exists already; raise `version` in the file"
-        )
-    row = RoutingRuleSet(name=rs.name, version=rs.version, document=text, status="draft", created_at=now)
-    session.add(row)
-    session.flush()
-    return row.id, rs.warnings()
+    return rid, rs.warnings()
 
 
 def _load(session: Session, ruleset_id: int) -> tuple[RoutingRuleSet, RuleSet]:

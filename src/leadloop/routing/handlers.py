@@ -21,6 +21,7 @@ from leadloop.routing import repository as repo
 from leadloop.routing.calendar import add_business
 from leadloop.routing.document import SlaPolicy
 from leadloop.routing.rules import Decision, decide, sla_policy
+from leadloop.store.bulk import connection
 from leadloop.store.tables import Account, Lead, PoolMember, RoutingDecision, User
 
 log = get_logger("leadloop.routing")
@@ -144,14 +145,24 @@ def record_touches(session: Session, fresh: list[dict[str, Any]], *, now: dateti
     """A logged call, meeting or e-mail on an assigned lead's account is its first touch: the SLA
     clock stops (its timers are cancelled)."""
     touches = [r for r in fresh if r.get("type") in TOUCH_TYPES and r.get("account_id") is not None]
+    if not touches:
+        return
+    first: dict[int, datetime] = {}  # account -> its earliest touch in this batch
     for r in touches:
-        ids = list(session.scalars(sa.select(Lead.id).where(
-            Lead.account_id == r["account_id"], Lead.first_touch_at.is_(None), Lead.assigned_at.is_not(None),
-            Lead.assigned_at <= r["occurred_at"], Lead.owner_user_id.is_not(None))))  # fmt: skip
-        if not ids:
-            continue
-        session.execute(sa.update(Lead).where(Lead.id.in_(ids)).values(first_touch_at=r["occurred_at"]))
-        cancel_many(session, SLA_TIMERS, [f"lead:{i}" for i in ids], now=now)
+        first[r["account_id"]] = min(first.get(r["account_id"], r["occurred_at"]), r["occurred_at"])
+    waiting = session.execute(sa.select(Lead.id, Lead.account_id, Lead.assigned_at).where(
+        Lead.account_id.in_(list(first)), Lead.first_touch_at.is_(None), Lead.assigned_at.is_not(None),
+        Lead.owner_user_id.is_not(None))).all()  # fmt: skip
+    touched = [
+        (lead_id, first[acct]) for lead_id, acct, assigned in waiting if assigned and assigned <= first[acct]
+    ]
+    if not touched:
+        return
+    connection(session).execute(
+        sa.update(Lead).where(Lead.id == sa.bindparam("lid")).values(first_touch_at=sa.bindparam("at")),
+        [{"lid": lead_id, "at": at} for lead_id, at in touched],
+    )
+    cancel_many(session, SLA_TIMERS, [f"lead:{lead_id}" for lead_id, _ in touched], now=now)
 
 
 def _owned(session: Session, lead_id: int, who: User) -> Lead:

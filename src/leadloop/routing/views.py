@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,19 +66,23 @@ class TeamRow:
 
 def team(session: Session, *, now: datetime) -> list[TeamRow]:
     day = now - timedelta(hours=24)
+    leads: dict[int, list[tuple[datetime | None, datetime | None, datetime | None]]] = defaultdict(list)
+    for owner, assigned, touched, due in session.execute(
+        sa.select(Lead.owner_user_id, Lead.assigned_at, Lead.first_touch_at, Lead.sla_due_at).where(
+            Lead.owner_user_id.is_not(None), Lead.stage.in_(OPEN_STAGES))
+    ):  # fmt: skip
+        if owner is not None:
+            leads[owner].append((assigned, touched, due))
     out = []
     for u, team_name in session.execute(
         sa.select(User, Team.name).outerjoin(Team, Team.id == User.team_id).where(User.role.in_(("rep", "manager")))
         .order_by(User.email)
     ):  # fmt: skip
-        leads = session.execute(
-            sa.select(Lead.assigned_at, Lead.first_touch_at, Lead.sla_due_at).where(
-                Lead.owner_user_id == u.id, Lead.stage.in_(OPEN_STAGES))
-        ).all()  # fmt: skip
+        mine = leads.get(u.id, [])
         out.append(TeamRow(
-            u.id, u.email, u.name, team_name, u.active, len(leads),
-            sum(1 for a, _, _ in leads if a and a >= day), sum(1 for _, t, _ in leads if t is None),
-            sum(1 for _, t, d in leads if t is None and d is not None and d < now),
+            u.id, u.email, u.name, team_name, u.active, len(mine),
+            sum(1 for a, _, _ in mine if a and a >= day), sum(1 for _, t, _ in mine if t is None),
+            sum(1 for _, t, d in mine if t is None and d is not None and d < now),
         ))  # fmt: skip
     return out
 

@@ -194,10 +194,8 @@ def _rules_page(
         rs, active_id = active_rules(session)
         rows = list(session.scalars(sa.select(RoutingRuleSet).order_by(RoutingRuleSet.id.desc())))
         if text is None:
-            top = session.scalar(
-                sa.select(sa.func.max(RoutingRuleSet.version)).where(RoutingRuleSet.name == rs.name)
-            )
-            text = rs.model_copy(update={"version": max(int(top or 0), rs.version) + 1}).to_yaml()
+            version = RoutingRuleSet.next_version(session, rs.name, rs.version)
+            text = rs.model_copy(update={"version": version}).to_yaml()
     return ctx.templates.TemplateResponse(request, "routing.html", {"rows": rows, "active_id": active_id, "text": text,
                                                                     "problems": problems or []}, status_code=status)  # fmt: skip
 

@@ -11,7 +11,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.errors import Conflict, NotFound
+from leadloop.core.errors import NotFound
 from leadloop.core.events import Event, LeadOpened, LeadReachedMQL
 from leadloop.leads.summary import DEFAULT_PRODUCT, OPEN_LEAD, PRIOR_ACTIVITIES, REFRESH_CONTACTS
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
@@ -26,21 +26,9 @@ from leadloop.store.tables import Account, AccountEngagement, Lead, Person, Scor
 def save_draft(session: Session, text: str, *, now: datetime) -> int:
     """Validate (every problem with its line) and store as a draft; a bad model never gets here."""
     model = parse_model(text)
-    taken = session.scalar(
-        sa.select(sa.func.count()).where(
-            ScoringModelRow.name == model.name, ScoringModelRow.version == model.version
-        )
+    return ScoringModelRow.add_draft(
+        session, name=model.name, version=model.version, text=text, now=now, what="model"
     )
-    if taken:
-        raise Conflict(
-            f"model {model.name!r} version {model.version} exists already; raise `version` in the file"
-        )
-    row = ScoringModelRow(
-        name=model.name, version=model.version, document=text, status="draft", created_at=now
-    )
-    session.add(row)
-    session.flush()
-    return row.id
 
 
 def export_active(session: Session) -> str:

@@ -37,7 +37,7 @@ def _page(request: Request, ctx: AppContext, *, text: str | None = None, problem
         predictive = active_report(session)
         if text is None:
             text = model.model_copy(
-                update={"version": _next_version(session, model.name, model.version)}
+                update={"version": ScoringModelRow.next_version(session, model.name, model.version)}
             ).to_yaml()
     return ctx.templates.TemplateResponse(
         request, "scoring.html",
@@ -56,15 +56,9 @@ def scoring_page(request: Request, ctx: Ctx, who: Staff, start: int | None = Non
                 raise NotFound(f"there is no scoring model #{start}")
             model = parse_model(row.document)
             text = model.model_copy(
-                update={"version": _next_version(session, model.name, model.version)}
+                update={"version": ScoringModelRow.next_version(session, model.name, model.version)}
             ).to_yaml()
     return _page(request, ctx, text=text)
-
-
-def _next_version(session: Any, name: str, current: int) -> int:
-    """One above the highest version of this name, saved or shipped."""
-    top = session.scalar(sa.select(sa.func.max(ScoringModelRow.version)).where(ScoringModelRow.name == name))
-    return max(int(top or 0), current) + 1
 
 
 @router.post("/scoring/preview", response_class=HTMLResponse, include_in_schema=False)

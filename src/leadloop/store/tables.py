@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 
 from leadloop.store.types import JSONType, UTCDateTime
 
@@ -237,6 +237,28 @@ class VersionedDocument:
     status: Mapped[str] = mapped_column(sa.String(10), index=True)  # draft | active | retired
     created_at: Mapped[datetime]
     activated_at: Mapped[datetime | None]
+
+    @classmethod
+    def add_draft(
+        cls, session: Session, *, name: str, version: int, text: str, now: datetime, what: str
+    ) -> int:
+        """Store a validated document as a draft; a (name, version) already saved is a conflict."""
+        from leadloop.core.errors import Conflict
+
+        taken = session.scalar(sa.select(sa.func.count()).where(cls.name == name, cls.version == version))
+        if taken:
+            raise Conflict(f"{what} {name!r} version {version} exists already; raise `version` in the file")
+        row = cls()
+        row.name, row.version, row.document, row.status, row.created_at = name, version, text, "draft", now
+        session.add(row)
+        session.flush()
+        return row.id
+
+    @classmethod
+    def next_version(cls, session: Session, name: str, current: int) -> int:
+        """One above the highest version of this name, saved or shipped."""
+        top = session.scalar(sa.select(sa.func.max(cls.version)).where(cls.name == name))
+        return max(int(top or 0), current) + 1
 
 
 class ScoringModelRow(VersionedDocument, Base):
