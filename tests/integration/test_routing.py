@@ -166,6 +166,7 @@ def test_sla_clock_reminds_breaches_escalates_and_reassigns_without_a_save(
             for r in s.scalars(sa.select(Outbox).where(Outbox.channel == "email"))
         }
     assert mail["remind"]["to"] == "ann@x.io" and mail["escalate"]["to"] == "max@x.io"
+    assert mail["breach"]["to"] == "ann@x.io" and "deadline" in mail["breach"]["body"]
     assert "has not touched" in mail["escalate"]["body"]
     clock.advance(minutes=10)
     assert worker.run_once() == 1  # the reassignment, to someone else in the pool

@@ -253,6 +253,9 @@ def sla_timer(session: Session, due: Due, now: datetime) -> list[Event]:
                        link=link, now=now)  # fmt: skip
     elif due.kind == "sla_due":
         lead.sla_breached_at = lead.sla_due_at or now
+        outbox.email(session, f"breach:{lead.id}:{due.due_at.isoformat()}", to=owner.email,
+                     subject=f"SLA breached: {title}",
+                     body=f"The first-touch deadline ({lead.sla_policy}) has passed.", link=link, now=now)  # fmt: skip
         outbox.webhook(session, f"breach-hook:{lead.id}:{due.due_at.isoformat()}", "sla.breach",
                        {"lead_id": lead.id, "owner": owner.email, "policy": lead.sla_policy},
                        f":rotating_light: SLA breached: {title} ({owner.email})", link=link, now=now)  # fmt: skip
