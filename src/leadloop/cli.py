@@ -40,12 +40,13 @@ def _settings(database_url: str | None) -> Settings:
 
 
 def _database(settings: Settings, *, migrate: bool = True) -> Database:
+    from leadloop.identity.policy import session_info
     from leadloop.store.migrate import upgrade
 
     engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     if migrate:
         upgrade(engine)
-    return Database(engine)
+    return Database(engine, info=session_info(settings))
 
 
 def _fail(exc: Exception) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,5 +49,26 @@ class Settings(BaseSettings):
     enrich_path: str | None = None
     enrich_every_minutes: float = 5.0
 
+    # Identity resolution (identity/policy.py). Match probabilities: at or above `match_auto_merge`
+    # a newly captured person merges into the one they match; from `match_review` up to it, the pair
+    # waits in the suspected-duplicates queue. Gmail dots and plus tags: a.b+x@gmail.com is ab@gmail.com.
+    match_auto_merge: float = Field(default=0.995, gt=0.5, le=1.0)
+    match_review: float = Field(default=0.8, gt=0.0, le=1.0)
+    match_gmail_dots: bool = True
+    match_plus_tags: bool = True
+    # Merge survivorship: a value from a source earlier in this list wins; among equals, the newer.
+    merge_source_priority: list[str] = Field(default_factory=lambda: ["api", "form", "import"])
+    # A free-mail lead's company name matches an account at this token similarity (0-100) or above.
+    account_name_match: float = Field(default=90.0, ge=50.0, le=100.0)
+
     log_json: bool = True
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Settings:
+        if self.match_review > self.match_auto_merge:
+            raise ValueError(
+                f"LEADLOOP_MATCH_REVIEW ({self.match_review}) must not be above "
+                f"LEADLOOP_MATCH_AUTO_MERGE ({self.match_auto_merge})"
+            )
+        return self

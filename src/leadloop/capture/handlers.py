@@ -21,10 +21,12 @@ from leadloop.capture.repository import (
     ensure_accounts,
     ensure_campaigns,
     nurture_queue_id,
+    people_by_email,
     people_by_external_id,
     people_by_keys,
 )
 from leadloop.core.events import Event
+from leadloop.identity.review import people_by_email_key, resolve
 from leadloop.leads.summary import BUMP_LEAD, DEFAULT_PRODUCT, REFRESH_CONTACTS
 from leadloop.routing.handlers import record_touches, route_new_mqls
 from leadloop.scoring.handlers import apply_activities
@@ -126,11 +128,17 @@ def ingest_people(
     account_ids = ensure_accounts(session, hints, now=now)
     campaign_ids = ensure_campaigns(session, {p.campaign for p in merged if p.campaign}, now=now)
 
+    # An address that differs only in Gmail dots or a plus tag names the same person (policy).
+    by_email_key = people_by_email_key(
+        session, {p.email for p in merged if p.email and p.email not in by_email and not by_ext.get(p.external_id or "")}
+    )  # fmt: skip
     existing_ids: list[int | None] = []
     for p in merged:
         pid = (by_ext.get(p.external_id) if p.external_id else None) or (
             by_email.get(p.email) if p.email else None
         )
+        if pid is None and p.email:
+            pid = by_email_key.get(p.email)
         if pid is None and p.phone and not (p.external_id or p.email):
             pid = by_phone.get(p.phone)
         existing_ids.append(pid)
@@ -168,9 +176,16 @@ def ingest_people(
         for col, value in values.items():
             if getattr(row, col) != value:
                 change[col] = value
+        if "email" in change and (
+            by_email_key.get(p.email or "") == pid or by_email.get(p.email or "") == pid
+        ):
+            # The same address spelled another way, or one of a merged-away record: keep the stored one.
+            del change["email"]
+            change.pop("email_kind", None)
         if "email" in change and p.email in by_email and by_email[p.email] != pid:
             # The address belongs to someone else already: keep it beside, never steal it.
             del change["email"]
+            change.pop("email_kind", None)
             change["attributes"] = {**row.attributes, "email_conflict": p.email}
         if account_id is not None and row.account_id != account_id and (row.account_id is None or hint):
             change["account_id"] = account_id
@@ -195,6 +210,7 @@ def ingest_people(
     if updates:
         for change in updates:
             session.execute(sa.update(Person).where(Person.id == change["id"]).values(**change))
+    changed_keys = [u["id"] for u in updates if _MATCHED_ON.intersection(u)]
 
     acts: list[ActivityIn] = []
     act_slots: list[int] = []
@@ -208,6 +224,20 @@ def ingest_people(
         person_ids=[(person_ids[index_map[i]], accounts_of[index_map[i]]) for i in act_slots],
     )  # fmt: skip
     result.events.extend(act_result.events)
+    # Identity: new people are matched at once (merged above the auto threshold, queued for review
+    # between the thresholds); people whose names or phones changed are re-indexed and reviewed.
+    found = resolve(session, [pid for s in new_slots if (pid := person_ids[s]) is not None], now=now)
+    result.events.extend(found.events)
+    result.events.extend(resolve(session, changed_keys, now=now, auto_merge=False).events)
+    if found.survivor_of:
+        survivors = dict(
+            select_in(session, (Person.id, Person.account_id), Person.id, set(found.survivor_of.values()))
+        )
+        for slot, pid in enumerate(person_ids):
+            if pid in found.survivor_of:
+                person_ids[slot] = found.survivor_of[pid]
+                accounts_of[slot] = survivors.get(person_ids[slot])
+                statuses[slot] = "updated"
     activity_of = {i: o.activity_id for i, o in zip(act_slots, act_result.outcomes, strict=True)}
     first_of: dict[int, int] = {}
     for i, slot in enumerate(index_map):
@@ -222,6 +252,9 @@ def ingest_people(
             )
         )  # fmt: skip
     return result
+
+
+_MATCHED_ON = frozenset({"first_name", "last_name", "email", "phone", "postcode", "company", "city"})
 
 
 def _insert_people(session: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -370,10 +403,7 @@ def _link_people(
         people_by_external_id(session, {a.person_external_id for a in items if a.person_external_id})
     )
     emails = {a.email for a in items if a.email}
-    by_email = {
-        r[0]: (r[1], r[2])
-        for r in select_in(session, (Person.email, Person.id, Person.account_id), Person.email, emails)
-    }
+    by_email: dict[str, tuple[int | None, int | None]] = dict(people_by_email(session, emails))
     unknown = sorted(e for e in emails if e not in by_email)
     if unknown:
         from leadloop.capture.model import parse_person

@@ -110,19 +110,36 @@ def nurture_queue_id(session: Session, *, now: datetime) -> int:
 def people_by_keys(
     session: Session, external_ids: set[str], emails: set[str], phones: set[str]
 ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    by_ext: dict[str, int] = dict(
-        select_in(session, (Person.external_id, Person.id), Person.external_id, external_ids)
-    )
-    by_email: dict[str, int] = dict(select_in(session, (Person.email, Person.id), Person.email, emails))
-    by_phone: dict[str, int] = (
-        dict(select_in(session, (Person.phone, Person.id), Person.phone, phones)) if phones else {}
-    )
-    return by_ext, by_email, by_phone
+    """Each key -> the live person it names (a merged-away person's keys name their survivor)."""
+    out: list[dict[str, int]] = []
+    for col, values in ((Person.external_id, external_ids), (Person.email, emails), (Person.phone, phones)):
+        rows = select_in(session, (col, Person.id, Person.merged_into_id), col, values) if values else []
+        out.append({r[0]: r.merged_into_id or r.id for r in rows})
+    return out[0], out[1], out[2]
 
 
 def people_by_external_id(session: Session, external_ids: set[str]) -> dict[str, tuple[int, int | None]]:
-    """external_id -> (person id, account id)."""
+    """external_id -> (person id, account id) of the live person (following a merge)."""
     rows = select_in(
-        session, (Person.external_id, Person.id, Person.account_id), Person.external_id, external_ids
+        session, (Person.external_id, Person.id, Person.account_id, Person.merged_into_id), Person.external_id,
+        external_ids,
+    )  # fmt: skip
+    return _follow(session, {r.external_id: (r.id, r.account_id, r.merged_into_id) for r in rows})
+
+
+def people_by_email(session: Session, emails: set[str]) -> dict[str, tuple[int, int | None]]:
+    """e-mail -> (person id, account id) of the live person (following a merge)."""
+    rows = select_in(
+        session, (Person.email, Person.id, Person.account_id, Person.merged_into_id), Person.email, emails
     )
-    return {r.external_id: (r.id, r.account_id) for r in rows}
+    return _follow(session, {r.email: (r.id, r.account_id, r.merged_into_id) for r in rows})
+
+
+def _follow(
+    session: Session, found: dict[str, tuple[int, int | None, int | None]]
+) -> dict[str, tuple[int, int | None]]:
+    survivors = {m for _, _, m in found.values() if m is not None}
+    accounts = (
+        dict(select_in(session, (Person.id, Person.account_id), Person.id, survivors)) if survivors else {}
+    )
+    return {k: (m, accounts.get(m)) if m is not None else (pid, acct) for k, (pid, acct, m) in found.items()}

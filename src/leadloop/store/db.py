@@ -63,11 +63,16 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
 class Database:
     """What handlers are given: a way to open a read or a write session on one engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, info: dict[str, Any] | None = None) -> None:
+        """`info` travels with every session (`session.info`): the policies handlers need that come
+        from settings, such as identity matching thresholds, without threading them through calls."""
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._read = sessionmaker(bind=engine, expire_on_commit=False)
-        self._write = sessionmaker(bind=engine.execution_options(leadloop_write=True), expire_on_commit=False)
+        self.info = dict(info or {})
+        self._read = sessionmaker(bind=engine, expire_on_commit=False, info=self.info)
+        self._write = sessionmaker(
+            bind=engine.execution_options(leadloop_write=True), expire_on_commit=False, info=self.info
+        )
         # SQLite has one writer. Queue this process's writers on a lock, which wakes the next one
         # at once, instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms
         # (seconds of tail latency under 20 concurrent captures). Other processes still meet

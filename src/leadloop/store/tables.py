@@ -160,6 +160,65 @@ class Person(Base):
     engagement_s: Mapped[float] = mapped_column(default=0.0)
     engagement_t0: Mapped[float] = mapped_column(default=0.0)
     engagement_key: Mapped[float] = mapped_column(default=-1.0e300, index=True)
+    # Identity: a person merged into another keeps its row (its e-mail and ids still find the
+    # survivor) until an unmerge restores it; and why the person was linked to their account.
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    account_match: Mapped[str | None] = mapped_column(sa.String(300))
+
+
+class PersonKey(Base):
+    """Blocking keys of every live person (identity/realtime.py): a new person is compared only with
+    the people who share a key, found through this index."""
+
+    __tablename__ = "person_keys"
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), primary_key=True, index=True)
+
+
+class Merge(Base):
+    """One person merged into another: who, when, why, and a snapshot that lets unmerge restore both
+    records exactly. Together with the suspected-duplicates decisions, the identity audit trail."""
+
+    __tablename__ = "merges"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    merged_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    at: Mapped[datetime]
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    method: Mapped[str] = mapped_column(sa.String(20))  # auto | review | manual | warehouse
+    probability: Mapped[float | None]
+    reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    snapshot: Mapped[dict[str, Any]]
+    unmerged_at: Mapped[datetime | None]
+    unmerged_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class MatchModelRow(Base):
+    """The matcher's m and u probabilities as fitted (EM) on this warehouse by a bulk dedupe: the
+    real-time matcher uses the newest one."""
+
+    __tablename__ = "match_models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    pairs: Mapped[int]  # candidate pairs it was fitted on
+    params: Mapped[dict[str, Any]]
+
+
+class SuspectedDuplicate(Base):
+    """A pair of people that may be one, between the review and the auto-merge thresholds: a person
+    decides (merge, or not the same; a "not the same" is remembered and never asked again)."""
+
+    __tablename__ = "suspected_duplicates"
+    __table_args__ = (sa.UniqueConstraint("person_id", "other_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)  # the lower id
+    other_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    probability: Mapped[float]
+    reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    status: Mapped[str] = mapped_column(sa.String(10), index=True)  # open | merged | distinct | gone
+    found_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
 class Lead(Base):

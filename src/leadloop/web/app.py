@@ -24,6 +24,7 @@ from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import TokenBuckets
 from leadloop.core.yamldoc import DocumentError
+from leadloop.identity.policy import session_info
 from leadloop.leads.web import router as leads_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
@@ -58,7 +59,10 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    db = db or Database(make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms))
+    db = db or Database(
+        make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms),
+        info=session_info(settings),
+    )
     templates = Jinja2Templates(
         directory=str(TEMPLATES_DIR),
         context_processors=[lambda request: {"who": getattr(request.state, "principal", None)}],

@@ -1,0 +1,209 @@
+"""Merging two people into one, and undoing it exactly.
+
+A merge keeps both rows. The merged-away person points at the survivor (its e-mail and external id
+keep finding the survivor), its timeline moves to the survivor, the survivor's fields follow the
+survivorship rules (survivorship.py), and scores are rebuilt from the merged timeline. The merge
+record holds a snapshot of both rows and of every row it moved, so unmerge puts all of it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.capture.repository import nurture_queue_id
+from leadloop.core.errors import Conflict, InvalidInput, NotFound
+from leadloop.core.events import Event
+from leadloop.identity.policy import policy_of
+from leadloop.identity.realtime import index_people, unindex_people
+from leadloop.identity.survivorship import survive
+from leadloop.scoring.rescore import rescore
+from leadloop.store.bulk import chunks, connection
+from leadloop.store.tables import Activity, Merge, Opportunity, Person, SuspectedDuplicate
+from leadloop.store.types import UTCDateTime
+
+PERSON: sa.Table = Person.__table__  # type: ignore[assignment]
+
+
+@dataclass
+class Merged:
+    merge_id: int
+    survivor_id: int
+    merged_id: int
+    changed: dict[str, str] = field(default_factory=dict)  # field -> where the kept value came from
+    events: list[Event] = field(default_factory=list)
+
+
+def _to_json(row: Any) -> dict[str, Any]:
+    return {
+        c.name: (v.isoformat() if isinstance(v, datetime) else v) for c, v in zip(PERSON.c, row, strict=True)
+    }
+
+
+def _from_json(data: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for c in PERSON.c:
+        v = data[c.name]
+        out[c.name] = datetime.fromisoformat(v) if v is not None and isinstance(c.type, UTCDateTime) else v
+    return out
+
+
+def _load(session: Session, person_id: int) -> Any:
+    row = session.execute(sa.select(PERSON).where(PERSON.c.id == person_id).with_for_update()).first()
+    if row is None:
+        raise NotFound(f"there is no person #{person_id}")
+    return row
+
+
+def _latest_source(session: Session, person_id: int) -> str | None:
+    return session.scalar(
+        sa.select(Activity.source).where(Activity.person_id == person_id, Activity.source != "system")
+        .order_by(Activity.id.desc()).limit(1)
+    )  # fmt: skip
+
+
+def merge_people(
+    session: Session,
+    survivor_id: int,
+    merged_id: int,
+    *,
+    now: datetime,
+    method: str = "manual",
+    by_user_id: int | None = None,
+    probability: float | None = None,
+    reasons: list[str] | None = None,
+) -> Merged:
+    """Merge `merged_id` into `survivor_id` in the caller's transaction."""
+    if survivor_id == merged_id:
+        raise InvalidInput(f"person #{merged_id} cannot be merged into themselves")
+    # Lock in id order, so two merges of the same pair cannot deadlock.
+    rows = {pid: _load(session, pid) for pid in sorted((survivor_id, merged_id))}
+    survivor, merged = rows[survivor_id], rows[merged_id]
+    if merged.merged_into_id is not None:
+        raise Conflict(f"person #{merged_id} was already merged into #{merged.merged_into_id}")
+    if survivor.merged_into_id is not None:
+        raise Conflict(
+            f"person #{survivor_id} was merged into #{survivor.merged_into_id}; merge into #{survivor.merged_into_id}"
+        )
+    policy = policy_of(session)
+    values, origin = survive(
+        survivor._mapping, merged._mapping, sources=(_latest_source(session, survivor_id), _latest_source(session, merged_id)),
+        priority=policy.source_priority, now=now,
+    )  # fmt: skip
+    conn = connection(session)
+    moved = [list(r) for r in conn.execute(
+        sa.select(Activity.id, Activity.account_id).where(Activity.person_id == merged_id).order_by(Activity.id))]  # fmt: skip
+    opps = list(conn.execute(sa.select(Opportunity.id).where(Opportunity.person_id == merged_id)).scalars())
+    repointed = list(conn.execute(sa.select(Person.id).where(Person.merged_into_id == merged_id)).scalars())
+    suspects = [list(r) for r in conn.execute(
+        sa.select(SuspectedDuplicate.id, SuspectedDuplicate.status).where(
+            sa.or_(SuspectedDuplicate.person_id.in_((survivor_id, merged_id)),
+                   SuspectedDuplicate.other_id.in_((survivor_id, merged_id))),
+            SuspectedDuplicate.status == "open"))]  # fmt: skip
+    snapshot = {
+        "survivor": _to_json(survivor), "merged": _to_json(merged), "activities": moved, "opportunities": opps,
+        "repointed": repointed, "suspects": suspects, "changed": origin,
+    }  # fmt: skip
+
+    account_id = values.get("account_id", survivor.account_id)
+    if "email" in values:  # the address moves: free it first (it is unique)
+        conn.execute(sa.update(PERSON).where(PERSON.c.id == merged_id).values(email=None))
+    conn.execute(
+        sa.update(PERSON).where(PERSON.c.id == merged_id).values(merged_into_id=survivor_id, account_id=None)
+    )
+    conn.execute(sa.update(PERSON).where(PERSON.c.id == survivor_id).values(**values))
+    conn.execute(sa.update(Activity).where(Activity.person_id == merged_id, Activity.account_id.is_(None))
+                 .values(person_id=survivor_id, account_id=account_id))  # fmt: skip
+    conn.execute(sa.update(Activity).where(Activity.person_id == merged_id).values(person_id=survivor_id))
+    if opps:
+        conn.execute(sa.update(Opportunity).where(Opportunity.id.in_(opps)).values(person_id=survivor_id))
+    if repointed:
+        conn.execute(sa.update(PERSON).where(PERSON.c.id.in_(repointed)).values(merged_into_id=survivor_id))
+    if suspects:
+        pair = (min(survivor_id, merged_id), max(survivor_id, merged_id))
+        conn.execute(sa.update(SuspectedDuplicate).where(SuspectedDuplicate.id.in_([s[0] for s in suspects]))
+                     .values(status=sa.case(
+                         (sa.and_(SuspectedDuplicate.person_id == pair[0], SuspectedDuplicate.other_id == pair[1]), "merged"),
+                         else_="gone"), decided_at=now, decided_by_user_id=by_user_id))  # fmt: skip
+    merge_id = conn.execute(
+        sa.insert(Merge).returning(Merge.id).values(
+            survivor_id=survivor_id, merged_id=merged_id, at=now, by_user_id=by_user_id, method=method,
+            probability=probability, reasons=list(reasons or []), snapshot=snapshot,
+        )
+    ).scalar_one()  # fmt: skip
+    unindex_people(session, [merged_id])
+    index_people(session, [conn.execute(sa.select(PERSON).where(PERSON.c.id == survivor_id)).one()], policy)
+    accounts = {a for a in (survivor.account_id, merged.account_id, account_id) if a is not None}
+    accounts |= {a for _, a in moved if a is not None}
+    events = rescore(
+        session, {survivor_id}, accounts, now=now, queue_id=lambda s: nurture_queue_id(s, now=now)
+    )
+    return Merged(merge_id, survivor_id, merged_id, origin, events)
+
+
+def unmerge(session: Session, merge_id: int, *, now: datetime, by_user_id: int | None = None) -> Merged:
+    """Put both people back exactly as they were before the merge; activities that arrived after
+    the merge stay with the survivor."""
+    m = session.execute(sa.select(Merge).where(Merge.id == merge_id).with_for_update()).scalar_one_or_none()
+    if m is None:
+        raise NotFound(f"there is no merge #{merge_id}")
+    if m.unmerged_at is not None:
+        raise Conflict(f"merge #{merge_id} was already undone on {m.unmerged_at:%Y-%m-%d %H:%M}")
+    survivor = _load(session, m.survivor_id)
+    if survivor.merged_into_id is not None:
+        raise Conflict(
+            f"person #{m.survivor_id} was merged into #{survivor.merged_into_id} since; undo that merge first"
+        )
+    later = session.scalars(
+        sa.select(Merge.id).where(
+            Merge.survivor_id == m.survivor_id, Merge.id > m.id, Merge.unmerged_at.is_(None)
+        )
+    ).all()
+    if later:
+        raise Conflict(
+            f"person #{m.survivor_id} took part in later merges ({', '.join(f'#{i}' for i in later)}); undo those first"
+        )
+    snap = m.snapshot
+    conn = connection(session)
+    survivor_row, merged_row = _from_json(snap["survivor"]), _from_json(snap["merged"])
+    conn.execute(sa.update(PERSON).where(PERSON.c.id == m.survivor_id).values(**survivor_row))
+    conn.execute(sa.update(PERSON).where(PERSON.c.id == m.merged_id).values(**merged_row))
+    moved = snap["activities"]
+    for part in chunks(moved):
+        conn.execute(
+            sa.text("UPDATE activities SET person_id = :pid, account_id = :acct WHERE id = :aid"),
+            [{"pid": m.merged_id, "acct": acct, "aid": aid} for aid, acct in part],
+        )
+    if snap["opportunities"]:
+        conn.execute(
+            sa.update(Opportunity)
+            .where(Opportunity.id.in_(snap["opportunities"]))
+            .values(person_id=m.merged_id)
+        )
+    if snap["repointed"]:
+        conn.execute(
+            sa.update(PERSON).where(PERSON.c.id.in_(snap["repointed"])).values(merged_into_id=m.merged_id)
+        )
+    for sid, status in snap["suspects"]:
+        conn.execute(sa.update(SuspectedDuplicate).where(SuspectedDuplicate.id == sid)
+                     .values(status=status, decided_at=None, decided_by_user_id=None))  # fmt: skip
+    m.unmerged_at, m.unmerged_by_user_id = now, by_user_id
+    index_people(session, conn.execute(sa.select(PERSON).where(PERSON.c.id.in_((m.survivor_id, m.merged_id)))).all(),
+                 policy_of(session))  # fmt: skip
+    # Scores are the snapshot's unless the survivor heard from anyone since the merge.
+    since = conn.execute(
+        sa.select(sa.func.count()).where(Activity.person_id == m.survivor_id, Activity.recorded_at > m.at)
+    ).scalar_one()
+    accounts = {
+        a
+        for a in (survivor_row["account_id"], merged_row["account_id"], survivor.account_id)
+        if a is not None
+    }
+    accounts |= {a for _, a in moved if a is not None}
+    events = rescore(session, {m.survivor_id} if since else set(), accounts, now=now,
+                     queue_id=lambda s: nurture_queue_id(s, now=now))  # fmt: skip
+    return Merged(m.id, m.survivor_id, m.merged_id, {}, events)

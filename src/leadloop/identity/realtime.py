@@ -1,0 +1,218 @@
+"""Matching people as they are captured: the bulk matcher's keys, comparisons and model, asked about
+a few new people at a time against the whole warehouse through an index of blocking keys.
+
+Every capture path (API, form, import, e-mail events) lands people through `ingest_people`, which
+calls `index_and_match` for the people it created: their keys are stored first, so people captured
+in the same batch or at the same moment are compared with each other too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.identity.match import LOOSE, Columns, Model, blocking_keys, compare
+from leadloop.identity.normal import email_key
+from leadloop.identity.policy import MatchPolicy
+from leadloop.identity.records import Rec, record
+from leadloop.store.bulk import chunks, connection, insert_ignore, select_in
+from leadloop.store.tables import MatchModelRow, Person, PersonKey, SuspectedDuplicate
+
+# A person's columns under the names the matcher's records know.
+COLUMNS = {f: f for f in ("first_name", "last_name", "email", "phone", "postcode", "company", "city")}
+PERSON_COLUMNS = (Person.id, Person.first_name, Person.last_name, Person.email, Person.phone,
+                  Person.postcode, Person.company, Person.city)  # fmt: skip
+# How many people may share a key before it stops telling them apart (see match.candidate_pairs).
+MAX_BLOCK = 60
+LOOSE_MAX = MAX_BLOCK // 4
+
+
+def default_model() -> Model:
+    """Before the warehouse has fitted its own (`leadloop dedupe --warehouse`), the bulk matcher's
+    priors made more careful where fields are not independent evidence: an e-mail handle is often
+    made of the name (john.smith@ at two firms is two people as often as one), and the same city
+    and postcode say little in a big city."""
+    m = Model()
+    m.u["email"] = np.array([0.994, 0.005, 0.001])
+    m.u["postcode"] = np.array([0.85, 0.10, 0.05])
+    m.u["city"] = np.array([0.7, 0.3])
+    return m
+
+
+DEFAULT_MODEL = default_model()
+
+
+def model_to_json(model: Model) -> dict[str, Any]:
+    return {"m": {f: v.tolist() for f, v in model.m.items()}, "u": {f: v.tolist() for f, v in model.u.items()},
+            "prior": model.prior}  # fmt: skip
+
+
+@lru_cache(maxsize=8)
+def _parsed(model_id: int, params: str) -> Model:
+    data = json.loads(params)
+    base = default_model()
+    m = {f: np.array(data["m"].get(f, base.m[f])) for f in base.m}
+    u = {f: np.array(data["u"].get(f, base.u[f])) for f in base.u}
+    return Model(m, u, float(data["prior"]))
+
+
+_LATEST = sa.select(MatchModelRow.id, MatchModelRow.params).order_by(MatchModelRow.id.desc()).limit(1)
+
+
+def active_match_model(session: Session) -> Model:
+    """The newest model fitted on this warehouse, else the careful default."""
+    row = session.execute(_LATEST).first()
+    if row is None:
+        return DEFAULT_MODEL
+    return _parsed(row.id, json.dumps(row.params, sort_keys=True))
+
+
+def person_rec(row: Any, policy: MatchPolicy) -> Rec:
+    return record(
+        {f: getattr(row, f) for f in COLUMNS},
+        COLUMNS,
+        gmail_dots=policy.gmail_dots,
+        plus_tags=policy.plus_tags,
+    )
+
+
+def email_match_key(email: str | None, policy: MatchPolicy) -> str | None:
+    key = email_key(email, gmail_dots=policy.gmail_dots, plus_tags=policy.plus_tags)
+    return f"e:{key}" if key else None
+
+
+def index_people(session: Session, rows: Sequence[Any], policy: MatchPolicy) -> dict[int, list[str]]:
+    """(Re)write the blocking keys of these people; returns them."""
+    keys = {r.id: blocking_keys(person_rec(r, policy)) for r in rows}
+    conn = connection(session)
+    for part in chunks(list(keys)):
+        conn.execute(sa.delete(PersonKey).where(PersonKey.person_id.in_(part)))
+    insert_ignore(
+        session,
+        PersonKey.__table__,
+        [{"key": k[:200], "person_id": pid} for pid, ks in keys.items() for k in dict.fromkeys(ks)],
+        ["key", "person_id"],
+    )
+    return keys
+
+
+def unindex_people(session: Session, person_ids: Iterable[int]) -> None:
+    for part in chunks(list(person_ids)):
+        connection(session).execute(sa.delete(PersonKey).where(PersonKey.person_id.in_(part)))
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    person_id: int  # the newly captured person
+    other_id: int
+    probability: float
+    reasons: tuple[str, ...]
+
+
+_WORDS: dict[str, dict[int, str]] = {
+    "name": {4: "same name", 3: "name alike (nickname, typo or swapped)", 2: "same last name and initial",
+             1: "last name alike", 0: "different names"},
+    "email": {2: "same e-mail", 1: "same e-mail handle at another domain", 0: "different e-mails"},
+    "phone": {1: "same phone", 0: "different phones"},
+    "company": {1: "same company", 0: "different companies"},
+    "city": {1: "same city", 0: "different cities"},
+    "postcode": {2: "same postcode", 1: "same postcode area", 0: "different postcodes"},
+}  # fmt: skip
+
+
+def reasons_of(levels: dict[str, Any], k: int) -> tuple[str, ...]:
+    out = []
+    for f, words in _WORDS.items():
+        lv = int(levels[f][k])
+        if lv in words:
+            out.append(words[lv])
+    return tuple(out)
+
+
+def candidates(session: Session, keys: dict[int, list[str]]) -> dict[int, set[int]]:
+    """Person id -> the other live people sharing one of its keys, small blocks only."""
+    wanted = {k for ks in keys.values() for k in ks}
+    holders: dict[str, list[int]] = defaultdict(list)
+    for key, pid in select_in(session, (PersonKey.key, PersonKey.person_id), PersonKey.key, wanted):
+        holders[key].append(pid)
+    out: dict[int, set[int]] = {}
+    for pid, ks in keys.items():
+        found: set[int] = set()
+        for k in ks:
+            members = holders.get(k, ())
+            if len(members) <= (LOOSE_MAX if k.startswith(LOOSE) else MAX_BLOCK):
+                found.update(members)
+        found.discard(pid)
+        out[pid] = found
+    return out
+
+
+def score_pairs(
+    recs: dict[int, Rec], pairs: list[tuple[int, int]], model: Model = DEFAULT_MODEL
+) -> tuple[list[float], list[tuple[str, ...]]]:
+    """Match probability and reasons of each pair, compared column-wise like the bulk matcher."""
+    if not pairs:
+        return [], []
+    ids = list(recs)
+    pos = {pid: i for i, pid in enumerate(ids)}
+    cols = Columns.of([recs[pid] for pid in ids])
+    i = np.fromiter((pos[a] for a, _ in pairs), np.int64, len(pairs))
+    j = np.fromiter((pos[b] for _, b in pairs), np.int64, len(pairs))
+    levels = compare(cols, i, j)
+    p = 1 / (1 + 2.0 ** -model.weights(levels))
+    return [float(x) for x in p], [reasons_of(levels, k) for k in range(len(pairs))]
+
+
+def distinct_pairs(session: Session, person_ids: set[int]) -> set[tuple[int, int]]:
+    """Pairs a person has already judged (not the same, or still waiting): never asked again."""
+    rows = select_in(
+        session,
+        (SuspectedDuplicate.person_id, SuspectedDuplicate.other_id, SuspectedDuplicate.status),
+        SuspectedDuplicate.person_id,
+        person_ids,
+    ) + select_in(
+        session,
+        (SuspectedDuplicate.person_id, SuspectedDuplicate.other_id, SuspectedDuplicate.status),
+        SuspectedDuplicate.other_id,
+        person_ids,
+    )
+    return {(r.person_id, r.other_id) for r in rows if r.status in ("distinct", "open")}
+
+
+def find_matches(
+    session: Session, people: Sequence[Any], policy: MatchPolicy, *, index: bool = True
+) -> list[Match]:
+    """Index these people's keys, then match each against everyone sharing a key. Returns the pairs
+    at or above the review threshold, best first, each pair once."""
+    if not people:
+        return []
+    keys = index_people(session, people, policy) if index else {
+        r.id: blocking_keys(person_rec(r, policy)) for r in people
+    }  # fmt: skip
+    found = candidates(session, keys)
+    others = {o for os in found.values() for o in os} - set(keys)
+    rows = {r.id: r for r in people}
+    if others:
+        for r in select_in(session, (*PERSON_COLUMNS, Person.merged_into_id), Person.id, others):
+            if r.merged_into_id is None:
+                rows[r.id] = r
+    recs = {pid: person_rec(r, policy) for pid, r in rows.items()}
+    pairs = sorted({(min(p, o), max(p, o)) for p, os in found.items() for o in os if o in recs})
+    judged = distinct_pairs(session, {p for pair in pairs for p in pair})
+    pairs = [pair for pair in pairs if pair not in judged]
+    probs, reasons = score_pairs(recs, pairs, active_match_model(session))
+    new = set(keys)
+    out = [
+        Match(b if b in new else a, a if b in new else b, p, why)
+        for (a, b), p, why in zip(pairs, probs, reasons, strict=True)
+        if p >= policy.review
+    ]
+    return sorted(out, key=lambda m: (-m.probability, m.person_id, m.other_id))

@@ -1,0 +1,78 @@
+"""Which values a merged person keeps. Pure.
+
+- Per field, the most recent non-empty value, with source priority: a value from a source earlier in
+  the policy's list wins over a later one; among equal sources, the record updated last wins.
+- Consent takes the most restrictive value: an opt-out on either side is kept.
+- Where the person came from (lead source, first campaign, created) is the earlier record's.
+- E-mail and external id stay with their records (both keep finding the survivor); the survivor
+  takes the other's e-mail only when it has none.
+- Attributes are united, the winning record's value first.
+Scores are not chosen at all: they are recomputed from the merged timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+SURVIVING_FIELDS = (
+    "first_name", "last_name", "title", "seniority", "department", "phone", "company", "website", "country",
+    "state", "city", "postcode", "email_kind", "account_id",
+)  # fmt: skip
+FIRST_WINS = ("lead_source", "campaign_id")
+
+
+def consent(a: bool | None, b: bool | None) -> bool | None:
+    """Most restrictive: no beats yes beats unknown."""
+    if a is False or b is False:
+        return False
+    if a is True or b is True:
+        return True
+    return None
+
+
+def _rank(source: str | None, updated_at: datetime, priority: Sequence[str]) -> tuple[int, datetime]:
+    tier = priority.index(source) if source in priority else len(priority)
+    return (-tier, updated_at)
+
+
+def survive(
+    survivor: Mapping[str, Any],
+    merged: Mapping[str, Any],
+    *,
+    sources: tuple[str | None, str | None],
+    priority: Sequence[str],
+    now: datetime,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The survivor's new values, and for each field changed, where the value came from."""
+    ranked = sorted(
+        ((survivor, sources[0], "survivor"), (merged, sources[1], "merged")),
+        key=lambda x: _rank(x[1], x[0]["updated_at"], priority),
+        reverse=True,
+    )
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for f in SURVIVING_FIELDS:
+        for row, _, who in ranked:
+            if row[f] not in (None, ""):
+                if row[f] != survivor[f]:
+                    values[f], origin[f] = row[f], who
+                break
+    older, newer = sorted((survivor, merged), key=lambda r: (r["created_at"], r["id"]))
+    for f in FIRST_WINS:
+        value = older[f] if older[f] is not None else newer[f]
+        if value != survivor[f]:
+            values[f], origin[f] = value, "earlier record"
+    if older["created_at"] != survivor["created_at"]:
+        values["created_at"] = older["created_at"]
+    if not survivor["email"] and merged["email"]:
+        values["email"], origin["email"] = merged["email"], "merged"
+    agreed = consent(survivor["email_opt_in"], merged["email_opt_in"])
+    if agreed != survivor["email_opt_in"]:
+        values["email_opt_in"], origin["email_opt_in"] = agreed, "most restrictive"
+    attrs = {**ranked[1][0]["attributes"], **ranked[0][0]["attributes"]}
+    if attrs != survivor["attributes"]:
+        values["attributes"] = attrs
+    values["updated_at"] = now
+    return values, origin
