@@ -157,3 +157,33 @@ def test_manager_sees_team_load_and_the_sla_report(page: Page) -> None:
     expect(page.get_by_role("heading", name="Speed to lead")).to_be_visible()
     expect(page.locator("#sla tbody tr").first).to_be_visible()
     shot(page, "10-sla")
+
+
+def test_review_suspected_duplicates_merge_and_unmerge(page: Page) -> None:
+    sign_in(page, "marketing@demo.leadloop.dev")
+    page.get_by_role("link", name="Duplicates").click()
+    expect(page.get_by_role("heading", name="Suspected duplicates")).to_be_visible()
+    pairs = page.locator("article.pair")
+    waiting = pairs.count()
+    assert waiting >= 2, "the demo world should leave some pairs for review"
+    shot(page, "10-duplicates")
+    first, second = pairs.nth(0), pairs.nth(1)
+    second_id = second.get_attribute("id")
+    # Not the same: the pair leaves the queue for good.
+    first.get_by_role("button", name="Not the same").click()
+    expect(page.get_by_role("status").first).to_contain_text("not the same person")
+    # Merge: the older record survives; the merge can be undone from the person's page.
+    left = page.locator(f"#{second_id} dl").first.get_by_role("link").first
+    survivor_href = left.get_attribute("href")
+    page.locator(f"#{second_id}").get_by_role("button", name="Merge").click()
+    expect(page.locator(f"#{second_id}")).to_contain_text("Merged (merge #")
+    page.reload()
+    expect(page.locator("article.pair")).to_have_count(waiting - 2)
+    assert survivor_href is not None
+    page.goto(survivor_href)
+    identity = page.locator("#merges")
+    expect(identity).to_contain_text("merged into this person")
+    shot(page, "11-person-merged")
+    identity.get_by_role("button", name="Unmerge").click()
+    expect(page.locator("#merges")).to_contain_text("Undone")
+    shot(page, "12-person-unmerged")

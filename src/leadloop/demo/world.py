@@ -277,6 +277,35 @@ def make_opportunities(
     return out
 
 
+def make_twins(
+    rng: random.Random, people: list[Record], now: datetime, *, share: float = 0.03
+) -> tuple[list[Record], list[Record]]:
+    """The same person again, as a webinar sign-up with a private address: a nickname, a typo or
+    just the free mail. Some carry the work phone (they merge by themselves), some do not (they
+    wait for a person to review)."""
+    from leadloop.demo.dupes import FORMAL, _typo
+
+    twins: list[Record] = []
+    acts: list[Record] = []
+    for p in rng.sample(people, int(len(people) * share)):
+        first, last = p["first_name"], p["last_name"]
+        kind = rng.choice(("nickname", "typo", "same"))
+        if kind == "nickname" and first in FORMAL:
+            first = rng.choice(FORMAL[first])
+        elif kind == "typo":
+            last = _typo(rng, last)
+        created = now - timedelta(days=rng.uniform(1, 25))
+        twin: Record = {
+            "first_name": first, "last_name": last, "company": p["company"], "city": p.get("city", ""),
+            "country": p.get("country", ""), "phone": p.get("phone", "") if rng.random() < 0.5 else "",
+            "email": f"{_slug(first)}.{_slug(last)}{rng.randrange(10, 99)}@{rng.choice(N.FREE_MAIL)}",
+            "lead_source": "Webinar", "created_at": _iso(created),
+        }  # fmt: skip
+        twins.append({k: v for k, v in twin.items() if v})
+        acts.append({"email": twin["email"], "occurred_at": _iso(created), "type": "webinar_attended"})
+    return twins, acts
+
+
 def build_world(
     *, seed: int, n_accounts: int, n_people: int, now: datetime, per_person: float = 9.0
 ) -> World:
@@ -286,6 +315,9 @@ def build_world(
     people, relevance = make_people(rng, n_people, accounts, domains, now)
     campaigns = make_campaigns(now)
     activities = make_activities(rng, people, relevance, latent, interest, now, per_person)
+    twins, twin_acts = make_twins(rng, people, now)
+    people += twins
+    activities += twin_acts
     by_email = {p["email"].lower(): p for p in people}
     opps = make_opportunities(
         rng, activities, by_email, relevance, latent, {a["external_id"]: a for a in accounts}, now

@@ -235,6 +235,9 @@ def compare(recs: Sequence[Rec] | Columns, i: Ints, j: Ints) -> dict[str, Ints]:
     name[lp & (jl >= 0.92) & (initial | ~fp)] = 2
     name[(lp & fp & (jl >= 0.92) & (best_first >= 0.92)) | (fp & lp & (swapped >= 0.95))] = 3
     name[lp & fp & last_same & first_same] = 4
+    # Two first names that are plainly different (not a typo, nickname or swap) are two people
+    # however alike the last names: a shared office phone must not make colleagues one.
+    name[fp & lp & (jf < 0.7) & (swapped < 0.95)] = 0
     name[~lp] = -1
     out["name"] = name
 

@@ -38,12 +38,14 @@ LOOSE_MAX = MAX_BLOCK // 4
 def default_model() -> Model:
     """Before the warehouse has fitted its own (`leadloop dedupe --warehouse`), the bulk matcher's
     priors made more careful where fields are not independent evidence: an e-mail handle is often
-    made of the name (john.smith@ at two firms is two people as often as one), and the same city
-    and postcode say little in a big city."""
+    made of the name (john.smith@ at two firms is two people as often as one), colleagues share an
+    office phone, and the same city and postcode say little in a big city."""
     m = Model()
     m.u["email"] = np.array([0.994, 0.005, 0.001])
     m.u["postcode"] = np.array([0.85, 0.10, 0.05])
     m.u["city"] = np.array([0.7, 0.3])
+    m.u["phone"] = np.array([0.99, 0.01])  # colleagues share a switchboard number
+    m.m["name"] = np.array([0.01, 0.07, 0.12, 0.20, 0.60])  # plainly different first names: rarely one person
     return m
 
 

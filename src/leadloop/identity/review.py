@@ -150,3 +150,38 @@ def open_pairs(session: Session, *, limit: int = 100) -> tuple[list[Pair], int]:
 
     return [Pair(r.id, r.probability, list(r.reasons), r.found_at, view(people[r.person_id]), view(people[r.other_id]))
             for r in rows], int(total)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MergeEntry:
+    id: int
+    survivor_id: int
+    merged_id: int
+    at: datetime
+    method: str
+    by: str | None
+    probability: float | None
+    reasons: list[str]
+    unmerged_at: datetime | None
+    unmerged_by: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
+
+
+def merge_history(session: Session, person_id: int | None = None, *, limit: int = 200) -> list[MergeEntry]:
+    """The identity audit trail: every merge (and its undoing), newest first; one person's or all."""
+    from leadloop.store.tables import Merge, User
+
+    stmt = sa.select(Merge).order_by(Merge.id.desc()).limit(limit)
+    if person_id is not None:
+        stmt = stmt.where(sa.or_(Merge.survivor_id == person_id, Merge.merged_id == person_id))
+    rows = session.scalars(stmt).all()
+    users = {u.id: u.email for u in session.scalars(sa.select(User).where(
+        User.id.in_({r.by_user_id for r in rows} | {r.unmerged_by_user_id for r in rows} - {None} or {-1})))}  # fmt: skip
+    return [
+        MergeEntry(r.id, r.survivor_id, r.merged_id, r.at, r.method, users.get(r.by_user_id) if r.by_user_id else None,
+                   r.probability, list(r.reasons), r.unmerged_at,
+                   users.get(r.unmerged_by_user_id) if r.unmerged_by_user_id else None)
+        for r in rows
+    ]  # fmt: skip

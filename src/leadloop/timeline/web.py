@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from leadloop.auth.model import WRITERS
 from leadloop.enrich.handlers import provenance
+from leadloop.identity.review import merge_history
 from leadloop.scoring.explain import person_score
 from leadloop.timeline.queries import account_view, person_view, search_people
 from leadloop.web.deps import Ctx, Staff
@@ -27,7 +29,10 @@ def person_page(request: Request, person_id: int, ctx: Ctx, who: Staff, before: 
     with ctx.db.read() as session:
         view = person_view(session, person_id, before=before)
         score = person_score(session, person_id, now=ctx.clock())
-    return ctx.templates.TemplateResponse(request, "person.html", {"view": view, "score": score, "who": who})
+        merges = merge_history(session, person_id)
+    return ctx.templates.TemplateResponse(
+        request, "person.html", {"view": view, "score": score, "who": who, "merges": merges, "may_merge": who.may(WRITERS)}
+    )
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -47,7 +52,7 @@ def _row(obj: Any, columns: list[str]) -> dict[str, Any]:
 _PERSON_COLS = [
     "id", "external_id", "account_id", "email", "email_kind", "first_name", "last_name", "title", "seniority",
     "department", "phone", "company", "website", "country", "state", "city", "postcode", "lead_source",
-    "email_opt_in", "attributes", "created_at", "updated_at",
+    "email_opt_in", "attributes", "created_at", "updated_at", "merged_into_id", "account_match",
 ]  # fmt: skip
 
 

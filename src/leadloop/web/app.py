@@ -25,6 +25,7 @@ from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import TokenBuckets
 from leadloop.core.yamldoc import DocumentError
 from leadloop.identity.policy import session_info
+from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
@@ -90,6 +91,7 @@ def create_app(
         auth_router,
         capture_router,
         leads_router,
+        identity_router,  # before the timeline: /people/duplicates is not a person id
         timeline_router,
         scoring_router,
         routing_router,
