@@ -26,6 +26,7 @@ from leadloop.capture.repository import (
     people_by_keys,
 )
 from leadloop.core.events import Event
+from leadloop.identity.accounts import index_accounts
 from leadloop.identity.review import people_by_email_key, resolve
 from leadloop.leads.summary import BUMP_LEAD, DEFAULT_PRODUCT, REFRESH_CONTACTS
 from leadloop.routing.handlers import record_touches, route_new_mqls
@@ -125,7 +126,8 @@ def ingest_people(
         hint = p.account_hint()
         if hint:
             hints.setdefault(hint, p.company or (p.email_domain if hint[0] == "domain" else None))
-    account_ids = ensure_accounts(session, hints, now=now)
+    fuzzy: dict[str, str] = {}
+    account_ids = ensure_accounts(session, hints, now=now, fuzzy=fuzzy)
     campaign_ids = ensure_campaigns(session, {p.campaign for p in merged if p.campaign}, now=now)
 
     # An address that differs only in Gmail dots or a plus tag names the same person (policy).
@@ -160,9 +162,10 @@ def ingest_people(
         account_id = account_ids.get(hint) if hint else None
         campaign_id = campaign_ids.get(p.campaign) if p.campaign else None
         values = {c: getattr(p, c) for c in _PERSON_COLUMNS if getattr(p, c) is not None}
+        why = _account_match(p, hint, fuzzy) if account_id is not None and hint else None
         if pid is None:
             new_rows.append({
-                **{c: None for c in _PERSON_COLUMNS}, **values,
+                **{c: None for c in _PERSON_COLUMNS}, **values, "account_match": why,
                 "account_id": account_id, "campaign_id": campaign_id, "email_opt_in": p.email_opt_in,
                 "attributes": p.attributes, "created_at": p.created_at or now, "updated_at": now,
             })  # fmt: skip
@@ -188,7 +191,7 @@ def ingest_people(
             change.pop("email_kind", None)
             change["attributes"] = {**row.attributes, "email_conflict": p.email}
         if account_id is not None and row.account_id != account_id and (row.account_id is None or hint):
-            change["account_id"] = account_id
+            change["account_id"], change["account_match"] = account_id, why
         if campaign_id is not None and row.campaign_id is None:
             change["campaign_id"] = campaign_id
         consent = _consent(row.email_opt_in, p.email_opt_in, explicit=explicit_consent)
@@ -252,6 +255,16 @@ def ingest_people(
             )
         )  # fmt: skip
     return result
+
+
+def _account_match(p: PersonIn, hint: AccountHint, fuzzy: dict[str, str]) -> str:
+    """Why this person belongs to the account their hint found."""
+    kind, value = hint
+    if kind == "external_id":
+        return f"account id {value}"
+    if kind == "domain":
+        return f"e-mail domain {value}" if p.email_domain == value else f"website {value}"
+    return fuzzy.get(value) or f"company name {p.company!r}"
 
 
 _MATCHED_ON = frozenset({"first_name", "last_name", "email", "phone", "postcode", "company", "city"})
@@ -508,6 +521,9 @@ def upsert_accounts(session: Session, items: list[AccountIn], *, now: datetime) 
             status = "updated" if change else ("duplicate" if hint in done else "unchanged")
         done[hint] = aid
         result.outcomes.append(Outcome(status, aid, aid))
+    named = {o.id for o in result.outcomes if o.status in ("created", "updated") and o.id is not None}
+    if named:
+        index_accounts(session, select_in(session, (Account.id, Account.name_key), Account.id, named))
     _link_parents(session)
     return result
 

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.capture.normalise import company_key
+from leadloop.identity.accounts import index_accounts, match_names
+from leadloop.identity.policy import policy_of
 from leadloop.store.bulk import connection, insert_ignore, select_in
 from leadloop.store.tables import Account, Campaign, Person, Team
 
@@ -37,10 +39,24 @@ def find_accounts(session: Session, hints: set[AccountHint]) -> dict[AccountHint
 
 
 def ensure_accounts(
-    session: Session, hints: Mapping[AccountHint, str | None], *, now: datetime
+    session: Session,
+    hints: Mapping[AccountHint, str | None],
+    *,
+    now: datetime,
+    fuzzy: dict[str, str] | None = None,
 ) -> dict[AccountHint, int]:
-    """Account id for each hint, creating missing accounts. `hints` maps hint -> display name."""
+    """Account id for each hint, creating missing accounts. `hints` maps hint -> display name.
+
+    With `fuzzy` (a dict to fill), a company name no account has exactly is matched by similarity
+    (identity/accounts.py) before a new account is made; `fuzzy` gets each such name's reason."""
     found = find_accounts(session, set(hints))
+    names = {v for k, v in hints if k == "name_key"}
+    if names and fuzzy is not None:
+        # Even an exact name may belong to several accounts: the tiebreakers choose among them.
+        threshold = policy_of(session).account_name_match
+        for name, match in match_names(session, names, threshold=threshold).items():
+            found[("name_key", name)] = match.account_id
+            fuzzy[name] = match.reason
     missing = [h for h in hints if h not in found]
     if missing:
         rows: list[dict[str, Any]] = []
@@ -62,6 +78,9 @@ def ensure_accounts(
             else:
                 insert_ignore(session, Account.__table__, part, [kind])
         found.update(find_accounts(session, set(missing)))
+        index_accounts(
+            session, {(found[h], row["name_key"]) for h, row in zip(missing, rows, strict=True) if h in found}
+        )
     return found
 
 

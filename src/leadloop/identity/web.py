@@ -33,21 +33,33 @@ def duplicates_page(request: Request, ctx: Ctx, who: Staff) -> Any:
 
 @router.post("/people/duplicates/{pair_id}", response_class=HTMLResponse, include_in_schema=False)
 def decide_page(
-    request: Request, ctx: Ctx, who: Writer, pair_id: int, action: Annotated[Literal["merge", "distinct"], Form()]
+    request: Request,
+    ctx: Ctx,
+    who: Writer,
+    pair_id: int,
+    action: Annotated[Literal["merge", "distinct"], Form()],
 ) -> Response:
     with ctx.db.write() as session:
         merge_id = decide(session, pair_id, action, now=ctx.clock(), by_user_id=who.user_id)
     if "hx-request" not in request.headers:
         return RedirectResponse("/people/duplicates", status_code=303)
-    message = f"Merged (merge #{merge_id}, undo from the person's page)" if merge_id else "Kept apart: not the same person"
-    return ctx.templates.TemplateResponse(request, "_duplicate_done.html", {"pair_id": pair_id, "message": message})
+    message = (
+        f"Merged (merge #{merge_id}, undo from the person's page)"
+        if merge_id
+        else "Kept apart: not the same person"
+    )
+    return ctx.templates.TemplateResponse(
+        request, "_duplicate_done.html", {"pair_id": pair_id, "message": message}
+    )
 
 
 @router.post("/people/{person_id}/merge", include_in_schema=False)
 def merge_page(ctx: Ctx, who: Writer, person_id: int, other_id: Annotated[int, Form(ge=1)]) -> Response:
     """Merge another person (by id) into this one."""
     with ctx.db.write() as session:
-        done = merge_people(session, person_id, other_id, now=ctx.clock(), method="manual", by_user_id=who.user_id)
+        done = merge_people(
+            session, person_id, other_id, now=ctx.clock(), method="manual", by_user_id=who.user_id
+        )
     _publish(ctx, done.events)
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 
@@ -95,7 +107,9 @@ class MergeRequest(BaseModel):
 def merge_api(ctx: Ctx, who: Writer, person_id: int, body: MergeRequest) -> dict[str, Any]:
     """Merge this person into `into`. The merge can be undone exactly."""
     with ctx.db.write() as session:
-        done = merge_people(session, body.into, person_id, now=ctx.clock(), method="manual", by_user_id=who.user_id)
+        done = merge_people(
+            session, body.into, person_id, now=ctx.clock(), method="manual", by_user_id=who.user_id
+        )
     _publish(ctx, done.events)
     return {"merge_id": done.merge_id, "survivor_id": done.survivor_id, "merged_id": done.merged_id,
             "changed": done.changed}  # fmt: skip

@@ -168,6 +168,14 @@ def pool_candidates(
 
 
 def sticky_owner(session: Session, account: Account) -> StickyOwner | None:
+    """The account's owner; a subsidiary without one is owned through its parent (up the tree)."""
+    seen = {account.id}
+    while account.owner_user_id is None and account.parent_id is not None and account.parent_id not in seen:
+        parent = session.get(Account, account.parent_id)
+        if parent is None:
+            break
+        seen.add(parent.id)
+        account = parent
     if account.owner_user_id is None:
         return None
     user = session.get(User, account.owner_user_id)

@@ -175,6 +175,15 @@ class PersonKey(Base):
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), primary_key=True, index=True)
 
 
+class AccountKey(Base):
+    """Tokens and the acronym of every account's cleaned name: how a free-mail lead's company name
+    finds its account by similarity (identity/accounts.py), reordered or abbreviated."""
+
+    __tablename__ = "account_keys"
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True, index=True)
+
+
 class Merge(Base):
     """One person merged into another: who, when, why, and a snapshot that lets unmerge restore both
     records exactly. Together with the suspected-duplicates decisions, the identity audit trail."""

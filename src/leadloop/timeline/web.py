@@ -31,7 +31,9 @@ def person_page(request: Request, person_id: int, ctx: Ctx, who: Staff, before: 
         score = person_score(session, person_id, now=ctx.clock())
         merges = merge_history(session, person_id)
     return ctx.templates.TemplateResponse(
-        request, "person.html", {"view": view, "score": score, "who": who, "merges": merges, "may_merge": who.may(WRITERS)}
+        request,
+        "person.html",
+        {"view": view, "score": score, "who": who, "merges": merges, "may_merge": who.may(WRITERS)},
     )
 
 

@@ -1,0 +1,140 @@
+"""Lead-to-account matching by company name, for leads without a corporate domain (free mail).
+
+The name is cleaned (legal suffixes stripped by cleanco, case and punctuation folded), then compared
+token by token with the accounts that share a token or an acronym with it: word order does not
+matter ("Analytics Acme"), an abbreviation finds the long name ("IBM"). When several accounts are
+alike, the tiebreakers decide: most contacts, then most open opportunities, then the oldest.
+Every match says why it matched.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from rapidfuzz import fuzz
+from sqlalchemy.orm import Session
+
+from leadloop.store.bulk import chunks, connection, insert_ignore, select_in
+from leadloop.store.tables import Account, AccountKey, Opportunity, Person
+
+STOP = frozenset({"the", "and", "of", "for", "de", "la", "le", "der", "die", "das", "und", "et", "y", "an"})
+MAX_HOLDERS = 200  # a token on more accounts than this ("global", "solutions") finds nothing alone
+TIE = 2.0  # points of similarity within which accounts count as equally alike
+
+
+def _words(name_key: str) -> list[str]:
+    return [w for w in name_key.split() if w not in STOP]
+
+
+def acronym(name_key: str) -> str | None:
+    words = _words(name_key)
+    return "".join(w[0] for w in words) if len(words) >= 2 else None
+
+
+def account_keys(name_key: str) -> list[str]:
+    keys = [f"t:{w}" for w in dict.fromkeys(_words(name_key)) if len(w) >= 2]
+    if a := acronym(name_key):
+        keys.append(f"a:{a}")
+    return keys
+
+
+def query_keys(name_key: str) -> list[str]:
+    keys = account_keys(name_key)
+    compact = name_key.replace(" ", "")
+    if " " not in name_key and 2 <= len(compact) <= 6:
+        keys.append(f"a:{compact}")  # perhaps an abbreviation of a longer name
+    return keys
+
+
+def similarity(query: str, candidate: str) -> float:
+    """0-100: token order ignored; an abbreviation of the candidate's name counts as 95."""
+    if " " not in query and query == acronym(candidate) and len(query) >= 2:
+        return 95.0
+    return float(fuzz.token_sort_ratio(query, candidate))
+
+
+def index_accounts(session: Session, rows: Iterable[tuple[int, str | None]]) -> None:
+    """(Re)write the name keys of these accounts: (id, name_key)."""
+    items = [(aid, key) for aid, key in rows]
+    conn = connection(session)
+    for part in chunks([aid for aid, _ in items]):
+        conn.execute(sa.delete(AccountKey).where(AccountKey.account_id.in_(part)))
+    insert_ignore(
+        session, AccountKey.__table__,
+        [{"key": k[:200], "account_id": aid} for aid, key in items if key for k in account_keys(key)],
+        ["key", "account_id"],
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AccountMatch:
+    account_id: int
+    score: float
+    reason: str
+
+
+def match_names(session: Session, name_keys: set[str], *, threshold: float) -> dict[str, AccountMatch]:
+    """Each cleaned company name -> the account it matches best at `threshold` or above."""
+    wanted = {k: query_keys(k) for k in name_keys if k}
+    holders: dict[str, list[int]] = defaultdict(list)
+    for key, aid in select_in(
+        session,
+        (AccountKey.key, AccountKey.account_id),
+        AccountKey.key,
+        {k for ks in wanted.values() for k in ks},
+    ):
+        holders[key].append(aid)
+    candidates = {
+        name: {aid for k in keys if len(holders.get(k, ())) <= MAX_HOLDERS for aid in holders.get(k, ())}
+        for name, keys in wanted.items()
+    }
+    ids = {aid for c in candidates.values() for aid in c}
+    if not ids:
+        return {}
+    accounts = {a.id: a for a in select_in(
+        session, (Account.id, Account.name, Account.name_key, Account.created_at, Account.parent_id), Account.id, ids)}  # fmt: skip
+    out: dict[str, AccountMatch] = {}
+    for name, cands in candidates.items():
+        scored = sorted(
+            ((similarity(name, accounts[a].name_key), a) for a in cands if a in accounts), reverse=True
+        )
+        scored = [(s, a) for s, a in scored if s >= threshold]
+        if not scored:
+            continue
+        best = scored[0][0]
+        tied = [a for s, a in scored if s >= best - TIE]
+        chosen, why = _tiebreak(session, tied, accounts) if len(tied) > 1 else (tied[0], "")
+        acct = accounts[chosen]
+        reason = f"company name {name!r} ≈ account {acct.name!r} ({best:.0f}% alike)" + why
+        if acct.parent_id is not None:
+            parent = session.get(Account, acct.parent_id)
+            reason += f"; a subsidiary of {parent.name!r}" if parent else ""
+        out[name] = AccountMatch(chosen, best, reason)
+    return out
+
+
+def _tiebreak(session: Session, tied: list[int], accounts: dict[int, Any]) -> tuple[int, str]:
+    """Most contacts, then most open opportunities, then the oldest account."""
+    contacts = dict(session.execute(
+        sa.select(Person.account_id, sa.func.count()).where(Person.account_id.in_(tied), Person.merged_into_id.is_(None))
+        .group_by(Person.account_id)).all())  # fmt: skip
+    opps = dict(session.execute(
+        sa.select(Opportunity.account_id, sa.func.count()).where(Opportunity.account_id.in_(tied), Opportunity.outcome == "open")
+        .group_by(Opportunity.account_id)).all())  # fmt: skip
+
+    def rank(a: int) -> tuple[int, int, object, int]:
+        return (-contacts.get(a, 0), -opps.get(a, 0), accounts[a].created_at, a)
+
+    order = sorted(tied, key=rank)
+    first, second = order[0], order[1]
+    if contacts.get(first, 0) != contacts.get(second, 0):
+        decided = f"most contacts ({contacts.get(first, 0)})"
+    elif opps.get(first, 0) != opps.get(second, 0):
+        decided = f"most open opportunities ({opps.get(first, 0)})"
+    else:
+        decided = "the oldest account"
+    return first, f"; {len(tied)} accounts alike, chosen by {decided}"
