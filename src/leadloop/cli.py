@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from leadloop.core.clock import utcnow
-from leadloop.core.errors import LeadloopError
+from leadloop.core.errors import InvalidInput, LeadloopError
 from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
 
@@ -436,15 +436,28 @@ def scoring_backtest(
 
 @app.command()
 def dedupe(
-    file: Annotated[Path, typer.Argument(help="CSV with a header row")],
-    id_column: Annotated[str, typer.Option("--id-column", help="the column that identifies each row")],
-    out: Annotated[Path, typer.Option("--out", help="clusters CSV: id, cluster_id, match_confidence")],
+    file: Annotated[Path | None, typer.Argument(help="CSV with a header row (or --warehouse)")] = None,
+    id_column: Annotated[str | None, typer.Option("--id-column", help="the column that identifies each row")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="clusters CSV: id, cluster_id, match_confidence")] = None,
     threshold: Annotated[float, typer.Option(min=0.5, max=0.9999, help="match probability that joins two rows")] = 0.9,
     gmail_dots: Annotated[bool, typer.Option("--gmail-dots/--no-gmail-dots", help="a.b@gmail.com is ab@gmail.com")] = True,
     plus_tags: Annotated[bool, typer.Option("--plus-tags/--no-plus-tags", help="a+x@d.com is a@d.com")] = True,
+    warehouse: Annotated[bool, typer.Option("--warehouse", help="dedupe the stored people instead of a file")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="with --warehouse: count, change nothing")] = False,
+    database_url: DbUrl = None,
 ) -> None:  # fmt: skip
     """Find the same person twice in a standalone file (no e-mail column needed: name, address,
-    postcode, birth date and phone work too). Writes one row per input row."""
+    postcode, birth date and phone work too; one output row per input row), or with --warehouse
+    in the stored people: pairs above the auto-merge threshold merge (undoably), the likely ones
+    wait in the review queue."""
+    if warehouse:
+        if file is not None:
+            _fail(InvalidInput("give a FILE or --warehouse, not both"))
+        _dedupe_warehouse(database_url, dry_run=dry_run)
+        return
+    if file is None or id_column is None or out is None:
+        _fail(InvalidInput("dedupe a file with: leadloop dedupe FILE.csv --id-column ID --out clusters.csv"))
+        return
     from leadloop.identity.files import dedupe_file
 
     tmp = out.with_name(out.name + ".part")
@@ -462,6 +475,20 @@ def dedupe(
     console.print(
         f"[green]{r.rows:,} rows[/] → {r.clusters:,} people ({r.duplicates:,} duplicates) written to {out}"
     )
+
+
+def _dedupe_warehouse(database_url: str | None, *, dry_run: bool) -> None:
+    from leadloop.identity.warehouse import dedupe_warehouse
+
+    with _database(_settings(database_url)).write() as session:
+        r = dedupe_warehouse(session, now=utcnow(), dry_run=dry_run)
+    verb = ("would merge", "would queue") if dry_run else ("merged", "queued for review")
+    console.print(f"{r.people:,} people, {r.pairs:,} candidate pairs compared")
+    console.print(
+        f"[green]{r.merged:,} pairs {verb[0]}[/] (undo from the person's page), {r.queued:,} {verb[1]}"
+    )
+    if r.model_id:
+        console.print(f"the real-time matcher now uses the model fitted on this warehouse (#{r.model_id})")
 
 
 @app.command()

@@ -51,6 +51,7 @@ def _query(entity: str) -> tuple[list[str], Any]:
             )
             .outerjoin(acct, acct.id == Person.account_id)
             .outerjoin(Campaign, Campaign.id == Person.campaign_id)
+            .where(Person.merged_into_id.is_(None))  # one row per person: the merged-away are their survivor
             .order_by(Person.id)
         )  # fmt: skip
         return [*cols, "leadloop_id", "account_domain", "email_kind", *SCORE_COLUMNS], stmt

@@ -101,7 +101,9 @@ def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
     account_rows = {a.id: a for a in session.scalars(sa.select(Account))}
     person_fit: dict[int, tuple[float, str, str | None]] = {}
     best: dict[int, float] = {}
-    for p in session.scalars(sa.select(Person)):
+    for p in session.scalars(
+        sa.select(Person).where(Person.merged_into_id.is_(None))
+    ):  # the merged-away score nothing
         acct = account_rows.get(p.account_id) if p.account_id else None
         fit = evaluate_fit(model, {f: getattr(p, f) for f in PERSON_FIT_FIELDS},
                            {f: getattr(acct, f) for f in ACCOUNT_FIT_FIELDS} if acct else {})  # fmt: skip

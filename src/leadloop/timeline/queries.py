@@ -106,7 +106,10 @@ def account_view(session: Session, account_id: int, *, before: int | None = None
     parent = session.get(Account, account.parent_id) if account.parent_id else None
     people = list(
         session.scalars(
-            sa.select(Person).where(Person.account_id == account_id).order_by(Person.last_name).limit(500)
+            sa.select(Person)
+            .where(Person.account_id == account_id, Person.merged_into_id.is_(None))
+            .order_by(Person.last_name)
+            .limit(500)
         ).all()
     )
     leads = list(session.scalars(sa.select(Lead).where(Lead.account_id == account_id)).all())
@@ -132,7 +135,7 @@ def search_people(session: Session, q: str, limit: int = 50) -> list[tuple[Perso
     stmt = (
         sa.select(Person, Account)
         .outerjoin(Account, Account.id == Person.account_id)
-        .where(sa.or_(
+        .where(Person.merged_into_id.is_(None), sa.or_(
             sa.func.lower(Person.email).like(like), sa.func.lower(Person.last_name).like(like),
             sa.func.lower(Person.first_name).like(like), sa.func.lower(Person.company).like(like),
         ))

@@ -1,0 +1,93 @@
+"""`leadloop dedupe --warehouse`: the bulk matcher over the stored people, its pairs sent to the same
+merge or review flow as real-time matches. It also refits the real-time matcher on this warehouse
+(EM), and rebuilds the people and account key indexes (a backfill for data stored before them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.core.events import Event
+from leadloop.identity.accounts import index_accounts
+from leadloop.identity.match import Columns, candidate_pairs, compare
+from leadloop.identity.merge import merge_people
+from leadloop.identity.policy import policy_of
+from leadloop.identity.realtime import (
+    PERSON_COLUMNS,
+    Match,
+    default_model,
+    distinct_pairs,
+    index_people,
+    model_to_json,
+    person_rec,
+    reasons_of,
+)
+from leadloop.identity.review import suspect
+from leadloop.store.tables import Account, MatchModelRow, Person
+
+
+@dataclass
+class WarehouseResult:
+    people: int
+    pairs: int  # candidate pairs compared
+    merged: int
+    queued: int
+    model_id: int | None
+    events: list[Event]
+
+
+def dedupe_warehouse(session: Session, *, now: datetime, dry_run: bool = False) -> WarehouseResult:
+    policy = policy_of(session)
+    rows = session.execute(
+        sa.select(*PERSON_COLUMNS).where(Person.merged_into_id.is_(None)).order_by(Person.id)
+    ).all()
+    if not dry_run:
+        index_people(session, rows, policy)
+        index_accounts(session, session.execute(sa.select(Account.id, Account.name_key)).all())
+    recs = [person_rec(r, policy) for r in rows]
+    i, j = candidate_pairs(recs)
+    model_id = None
+    if not len(i):
+        return WarehouseResult(len(rows), 0, 0, 0, None, [])
+    levels = compare(Columns.of(recs), i, j)
+    model = default_model().fit(levels) if len(i) >= 200 else default_model()
+    p = 1 / (1 + 2.0 ** -model.weights(levels))
+    if not dry_run and len(i) >= 200:
+        model_id = session.scalar(
+            sa.insert(MatchModelRow).returning(MatchModelRow.id).values(created_at=now, pairs=len(i),
+                                                                        params=model_to_json(model))
+        )  # fmt: skip
+    ids = np.array([r.id for r in rows], dtype=np.int64)
+    keep = np.flatnonzero(p >= policy.review)
+    judged = distinct_pairs(session, {int(x) for k in keep for x in (ids[i[k]], ids[j[k]])})
+    order = sorted(keep.tolist(), key=lambda k: -p[k])
+    survivor_of: dict[int, int] = {}
+    merged = queued = 0
+    events: list[Event] = []
+    for k in order:
+        a, b = int(ids[i[k]]), int(ids[j[k]])
+        if (min(a, b), max(a, b)) in judged:
+            continue
+        a, b = survivor_of.get(a, a), survivor_of.get(b, b)
+        if a == b:
+            continue
+        if p[k] >= policy.auto_merge:
+            merged += 1
+            if not dry_run:
+                survivor, gone = min(a, b), max(a, b)
+                done = merge_people(session, survivor, gone, now=now, method="warehouse", probability=float(p[k]),
+                                    reasons=list(reasons_of(levels, k)))  # fmt: skip
+                events.extend(done.events)
+                survivor_of[gone] = survivor
+                for x, y in list(survivor_of.items()):
+                    if y == gone:
+                        survivor_of[x] = survivor
+        else:
+            queued += 1
+            if not dry_run:
+                suspect(session, [Match(b, a, float(p[k]), reasons_of(levels, k))], now=now)
+    return WarehouseResult(len(rows), len(i), merged, queued, model_id, events)
