@@ -480,8 +480,12 @@ def dedupe(
 def _dedupe_warehouse(database_url: str | None, *, dry_run: bool) -> None:
     from leadloop.identity.warehouse import dedupe_warehouse
 
-    with _database(_settings(database_url)).write() as session:
-        r = dedupe_warehouse(session, now=utcnow(), dry_run=dry_run)
+    db = _database(_settings(database_url))
+    try:
+        with db.write() as session:
+            r = dedupe_warehouse(session, now=utcnow(), dry_run=dry_run)
+    finally:
+        db.dispose()
     verb = ("would merge", "would queue") if dry_run else ("merged", "queued for review")
     console.print(f"{r.people:,} people, {r.pairs:,} candidate pairs compared")
     console.print(

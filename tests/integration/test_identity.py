@@ -178,3 +178,42 @@ def test_unmerge_in_order_when_merges_chain(db: Database, clock: FrozenClock) ->
         unmerge(s, first, now=clock())
     # a capture by the oldest merged-away address lands on the final survivor
     assert _capture(db, clock, {"email": "p2@x2.example"}, kind="page_view")[0].id == a
+
+
+def test_warehouse_dedupe_merges_and_queues_what_capture_let_through(
+    db: Database, db_url: str, clock: FrozenClock
+) -> None:
+    from typer.testing import CliRunner
+
+    from leadloop.cli import app
+
+    db.info[KEY] = MatchPolicy(auto_merge=1.0, review=1.0)  # as if stored before matching existed
+    try:
+        rows = [
+            {"email": "tom.ray@delta.io", "first_name": "Thomas", "last_name": "Ray", "company": "Delta",
+             "phone": "+44 20 7946 0101", "city": "London"},
+            {"email": "tommy.ray@gmail.com", "first_name": "Tommy", "last_name": "Ray", "company": "Delta Ltd",
+             "phone": "+44 20 7946 0101", "city": "London"},
+            {"email": "e.stone@vela.io", "first_name": "Eva", "last_name": "Stone", "company": "Vela", "city": "Leeds"},
+            {"email": "evastone@yahoo.com", "first_name": "Eva", "last_name": "Stone", "company": "Vela", "city": "Leeds"},
+            {"email": "ann@other.io", "first_name": "Ann", "last_name": "Other", "city": "Paris"},
+        ]  # fmt: skip
+        _capture(db, clock, *rows)
+    finally:
+        db.info.pop(KEY)
+    runner = CliRunner()
+    dry = runner.invoke(app, ["dedupe", "--warehouse", "--dry-run", "--database-url", db_url])
+    assert dry.exit_code == 0, dry.output
+    assert "1 pairs would merge" in dry.output and "1 would queue" in dry.output
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Merge)) == 0
+    done = runner.invoke(app, ["dedupe", "--warehouse", "--database-url", db_url])
+    assert done.exit_code == 0, done.output
+    assert "1 pairs merged" in done.output and "1 queued for review" in done.output
+    with db.read() as s:
+        merge = s.scalars(sa.select(Merge)).one()
+        assert merge.method == "warehouse"
+        assert s.get_one(Person, merge.merged_id).email == "tommy.ray@gmail.com"
+        assert open_pairs(s)[1] == 1
+    both = runner.invoke(app, ["dedupe", "x.csv", "--warehouse", "--database-url", db_url])
+    assert both.exit_code == 2 and "not both" in both.output
