@@ -46,6 +46,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/speed_to_lead.py
+	$(BIN)/python bench/dedupe.py
+	$(BIN)/python bench/realtime_match.py
 
 clean:
 	rm -rf $(VENV) leadloop.db leadloop.db-wal leadloop.db-shm .pytest_cache .mypy_cache .ruff_cache
