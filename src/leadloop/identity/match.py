@@ -14,7 +14,6 @@ model (its m and u probabilities refined by EM on the data at hand, like Splink)
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -128,23 +127,39 @@ def _pairs_of(k: int) -> tuple[Ints, Ints]:
 
 
 def candidate_pairs(recs: Sequence[Rec], *, max_block: int = 60) -> tuple[Ints, Ints]:
-    blocks: dict[str, list[int]] = defaultdict(list)
-    for i, r in enumerate(recs):
+    """Every pair sharing a key, from blocks of 2 up to their cap. Vectorised: (key, record) codes
+    sorted by key, blocks of one size expanded together, so a million records cost a few numpy
+    passes rather than a Python loop over every block."""
+    codes: dict[str, int] = {}
+    key_code: list[int] = []
+    owner: list[int] = []
+    for idx, r in enumerate(recs):
         for k in blocking_keys(r):
-            blocks[k].append(i)
-    loose_max = max(2, max_block // 4)
+            key_code.append(codes.setdefault(k, len(codes)))
+            owner.append(idx)
+    empty = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if not key_code:
+        return empty
+    loose = np.fromiter((k.startswith(LOOSE) for k in codes), bool, len(codes))
+    kc = np.asarray(key_code, dtype=np.int64)
+    order = np.argsort(kc, kind="stable")
+    kc, members = kc[order], np.asarray(owner, dtype=np.int64)[order]
+    starts = np.flatnonzero(np.r_[True, kc[1:] != kc[:-1]])
+    sizes = np.diff(np.r_[starts, len(kc)])
+    caps = np.where(loose[kc[starts]], max(2, max_block // 4), max_block)
+    keep = (sizes > 1) & (sizes <= caps)
     lefts: list[Ints] = []
     rights: list[Ints] = []
-    for key, members in blocks.items():
-        if 1 < len(members) <= (loose_max if key.startswith(LOOSE) else max_block):
-            a, b = _pairs_of(len(members))
-            idx = np.asarray(members, dtype=np.int64)
-            lefts.append(idx[a])
-            rights.append(idx[b])
+    for size in np.unique(sizes[keep]).tolist():
+        first = starts[keep & (sizes == size)]
+        a, b = _pairs_of(int(size))
+        lefts.append(members[(first[:, None] + a[None, :]).ravel()])
+        rights.append(members[(first[:, None] + b[None, :]).ravel()])
     if not lefts:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return empty
     left, right = np.concatenate(lefts), np.concatenate(rights)
-    code = np.unique(left * len(recs) + right)
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    code = np.unique(lo[lo != hi] * len(recs) + hi[lo != hi])
     return code // len(recs), code % len(recs)
 
 
