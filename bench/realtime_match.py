@@ -27,7 +27,6 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import fresh_sqlite, median, pct
-
 from leadloop.demo.dupes import people_with_duplicates
 from leadloop.identity.match import blocking_keys
 from leadloop.identity.policy import DEFAULT
@@ -106,7 +105,9 @@ def main() -> None:
                 s.execute(sa.select(Person.id).where(Person.email == email)).first()
                 floor_ms.append((time.perf_counter() - start) * 1000)
         print(f"{len(probes):,} new people matched against {args.people:,} ({found:,} found a candidate)")
-        print(f"real-time match: p50 {median(match_ms):.2f} ms, p95 {pct(match_ms, 95):.2f} ms (target p95 <= 20 ms)")
+        print(
+            f"real-time match: p50 {median(match_ms):.2f} ms, p95 {pct(match_ms, 95):.2f} ms (target p95 <= 20 ms)"
+        )
         print(f"floor (e-mail lookup): p50 {median(floor_ms):.3f} ms, p95 {pct(floor_ms, 95):.3f} ms"
               f" -> match p95 is {pct(match_ms, 95) / max(pct(floor_ms, 95), 1e-9):.0f}x the floor")  # fmt: skip
         db.dispose()
