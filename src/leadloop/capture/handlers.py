@@ -237,7 +237,7 @@ def ingest_people(
             select_in(session, (Person.id, Person.account_id), Person.id, set(found.survivor_of.values()))
         )
         for slot, pid in enumerate(person_ids):
-            if pid in found.survivor_of:
+            if pid is not None and pid in found.survivor_of:
                 person_ids[slot] = found.survivor_of[pid]
                 accounts_of[slot] = survivors.get(person_ids[slot])
                 statuses[slot] = "updated"

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from rapidfuzz import fuzz
 from sqlalchemy.orm import Session
 
-from leadloop.store.bulk import chunks, connection, insert_ignore, select_in
+from leadloop.store.bulk import replace_keys, select_in
 from leadloop.store.tables import Account, AccountKey, Opportunity, Person
 
 STOP = frozenset({"the", "and", "of", "for", "de", "la", "le", "der", "die", "das", "und", "et", "y", "an"})
@@ -59,15 +59,8 @@ def similarity(query: str, candidate: str) -> float:
 
 def index_accounts(session: Session, rows: Iterable[tuple[int, str | None]]) -> None:
     """(Re)write the name keys of these accounts: (id, name_key)."""
-    items = [(aid, key) for aid, key in rows]
-    conn = connection(session)
-    for part in chunks([aid for aid, _ in items]):
-        conn.execute(sa.delete(AccountKey).where(AccountKey.account_id.in_(part)))
-    insert_ignore(
-        session, AccountKey.__table__,
-        [{"key": k[:200], "account_id": aid} for aid, key in items if key for k in account_keys(key)],
-        ["key", "account_id"],
-    )  # fmt: skip
+    keys = {aid: account_keys(key) if key else [] for aid, key in rows}
+    replace_keys(session, AccountKey.__table__, "account_id", keys)
 
 
 @dataclass(frozen=True)

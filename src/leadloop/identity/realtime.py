@@ -23,7 +23,7 @@ from leadloop.identity.match import LOOSE, Columns, Model, blocking_keys, compar
 from leadloop.identity.normal import email_key
 from leadloop.identity.policy import MatchPolicy
 from leadloop.identity.records import Rec, record
-from leadloop.store.bulk import chunks, connection, insert_ignore, select_in
+from leadloop.store.bulk import replace_keys, select_in
 from leadloop.store.tables import MatchModelRow, Person, PersonKey, SuspectedDuplicate
 
 # A person's columns under the names the matcher's records know.
@@ -94,21 +94,12 @@ def email_match_key(email: str | None, policy: MatchPolicy) -> str | None:
 def index_people(session: Session, rows: Sequence[Any], policy: MatchPolicy) -> dict[int, list[str]]:
     """(Re)write the blocking keys of these people; returns them."""
     keys = {r.id: blocking_keys(person_rec(r, policy)) for r in rows}
-    conn = connection(session)
-    for part in chunks(list(keys)):
-        conn.execute(sa.delete(PersonKey).where(PersonKey.person_id.in_(part)))
-    insert_ignore(
-        session,
-        PersonKey.__table__,
-        [{"key": k[:200], "person_id": pid} for pid, ks in keys.items() for k in dict.fromkeys(ks)],
-        ["key", "person_id"],
-    )
+    replace_keys(session, PersonKey.__table__, "person_id", keys)
     return keys
 
 
 def unindex_people(session: Session, person_ids: Iterable[int]) -> None:
-    for part in chunks(list(person_ids)):
-        connection(session).execute(sa.delete(PersonKey).where(PersonKey.person_id.in_(part)))
+    replace_keys(session, PersonKey.__table__, "person_id", {pid: [] for pid in person_ids})
 
 
 @dataclass(frozen=True, slots=True)

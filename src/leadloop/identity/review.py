@@ -20,9 +20,22 @@ from leadloop.store.bulk import insert_ignore, select_in
 from leadloop.store.tables import Account, Person, PersonKey, SuspectedDuplicate
 
 
+class Survivors(dict[int, int]):
+    """Merged-away id -> survivor, through a run of merges: a survivor merged later is followed."""
+
+    def of(self, person_id: int) -> int:
+        return self.get(person_id, person_id)
+
+    def merged(self, gone: int, survivor: int) -> None:
+        self[gone] = survivor
+        for k, v in self.items():
+            if v == gone:
+                self[k] = survivor
+
+
 @dataclass
 class Resolution:
-    survivor_of: dict[int, int] = field(default_factory=dict)  # merged-away id -> survivor id
+    survivor_of: Survivors = field(default_factory=Survivors)
     queued: int = 0
     events: list[Event] = field(default_factory=list)
 
@@ -50,8 +63,7 @@ def resolve(
             if r.merged_into_id is None]  # fmt: skip
     matches = find_matches(session, rows, policy)
     for m in matches:
-        a = out.survivor_of.get(m.person_id, m.person_id)
-        b = out.survivor_of.get(m.other_id, m.other_id)
+        a, b = out.survivor_of.of(m.person_id), out.survivor_of.of(m.other_id)
         if a == b:
             continue
         if auto_merge and m.probability >= policy.auto_merge:
@@ -59,10 +71,7 @@ def resolve(
             done = merge_people(session, survivor, merged, now=now, method=method,
                                 probability=m.probability, reasons=list(m.reasons))  # fmt: skip
             out.events.extend(done.events)
-            out.survivor_of[merged] = survivor
-            for k, v in out.survivor_of.items():
-                if v == merged:
-                    out.survivor_of[k] = survivor
+            out.survivor_of.merged(merged, survivor)
         else:
             out.queued += suspect(session, [Match(a, b, m.probability, m.reasons)], now=now)
     return out

@@ -26,7 +26,7 @@ from leadloop.identity.realtime import (
     person_rec,
     reasons_of,
 )
-from leadloop.identity.review import suspect
+from leadloop.identity.review import Survivors, suspect
 from leadloop.store.tables import Account, MatchModelRow, Person
 
 
@@ -65,14 +65,14 @@ def dedupe_warehouse(session: Session, *, now: datetime, dry_run: bool = False) 
     keep = np.flatnonzero(p >= policy.review)
     judged = distinct_pairs(session, {int(x) for k in keep for x in (ids[i[k]], ids[j[k]])})
     order = sorted(keep.tolist(), key=lambda k: -p[k])
-    survivor_of: dict[int, int] = {}
+    survivor_of = Survivors()
     merged = queued = 0
     events: list[Event] = []
     for k in order:
         a, b = int(ids[i[k]]), int(ids[j[k]])
         if (min(a, b), max(a, b)) in judged:
             continue
-        a, b = survivor_of.get(a, a), survivor_of.get(b, b)
+        a, b = survivor_of.of(a), survivor_of.of(b)
         if a == b:
             continue
         if p[k] >= policy.auto_merge:
@@ -82,10 +82,7 @@ def dedupe_warehouse(session: Session, *, now: datetime, dry_run: bool = False) 
                 done = merge_people(session, survivor, gone, now=now, method="warehouse", probability=float(p[k]),
                                     reasons=list(reasons_of(levels, k)))  # fmt: skip
                 events.extend(done.events)
-                survivor_of[gone] = survivor
-                for x, y in list(survivor_of.items()):
-                    if y == gone:
-                        survivor_of[x] = survivor
+                survivor_of.merged(gone, survivor)
         else:
             queued += 1
             if not dry_run:

@@ -184,3 +184,16 @@ def insert_created(
         extra = [r for r in fresh if r[primary] is None and r[k] is not None]
         out.extend(select_in(session, cols, table.c[k], (r[k] for r in extra)))
     return out
+
+
+def replace_keys(session: Session, table: Any, owner: str, keys: dict[int, list[str]]) -> None:
+    """Make `keys` the only rows of `table` (key, <owner>) for these owners: a lookup index kept
+    beside its rows (people's blocking keys, accounts' name keys). An empty list unindexes."""
+    conn = connection(session)
+    column = table.c[owner]
+    for part in chunks(list(keys)):
+        conn.execute(sa.delete(table).where(column.in_(part)))
+    insert_ignore(
+        session, table, [{"key": k[:200], owner: oid} for oid, ks in keys.items() for k in dict.fromkeys(ks)],
+        ["key", owner],
+    )  # fmt: skip
