@@ -48,11 +48,15 @@ def _iso(t: datetime) -> str:
 
 
 def _business_time(rng: random.Random, t: datetime) -> datetime:
-    """Move a moment onto a weekday during office hours (UTC, roughly)."""
-    while t.weekday() >= 5:
-        t -= timedelta(days=1)
-    return t.replace(hour=rng.choices(range(24), weights=[1] * 7 + [6, 10, 12, 12, 10, 8, 10, 12, 12, 10, 6, 3] + [1] * 5)[0],
-                     minute=rng.randrange(60), second=rng.randrange(60), microsecond=0)  # fmt: skip
+    """Move a moment onto a weekday during office hours (UTC, roughly), never later than `t`
+    (a demo built just after midnight must not get activities from later today)."""
+    hour = rng.choices(range(24), weights=[1] * 7 + [6, 10, 12, 12, 10, 8, 10, 12, 12, 10, 6, 3] + [1] * 5)[0]
+    moved = t.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60), microsecond=0)
+    if moved > t:
+        moved -= timedelta(days=1)
+    while moved.weekday() >= 5:
+        moved -= timedelta(days=1)
+    return moved
 
 
 def make_accounts(
