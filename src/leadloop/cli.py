@@ -491,6 +491,10 @@ def _dedupe_warehouse(database_url: str | None, *, dry_run: bool) -> None:
     console.print(
         f"[green]{r.merged:,} pairs {verb[0]}[/] (undo from the person's page), {r.queued:,} {verb[1]}"
     )
+    console.print(
+        f"{r.accounts:,} accounts: [green]{r.accounts_merged:,} pairs {verb[0]}[/] (undo from the account's page), "
+        f"{r.accounts_queued:,} {verb[1]}"
+    )
     if r.model_id:
         console.print(f"the real-time matcher now uses the model fitted on this warehouse (#{r.model_id})")
 

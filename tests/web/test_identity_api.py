@@ -86,3 +86,62 @@ def test_the_queue_page_lists_pairs_and_decides(web: Web) -> None:
     assert "No suspected duplicates" in page.get("/people/duplicates").text
     rep_page = web.browser_client("rep")
     assert "Merge</button>" not in rep_page.get("/people/duplicates").text
+
+
+def _accounts(web: Web, *rows: dict[str, str]) -> list[int]:
+    import sqlalchemy as sa
+
+    from leadloop.capture import handlers as h
+    from leadloop.capture import model as m
+    from leadloop.store.tables import Account
+
+    with web.db.write() as s:
+        h.upsert_accounts(s, [m.parse_account(r) for r in rows], now=web.clock())
+        return [s.scalar(sa.select(Account.id).where(Account.external_id == r["external_id"])) for r in rows]  # type: ignore[misc]
+
+
+def test_accounts_merge_review_and_unmerge_through_the_api_and_pages(web: Web) -> None:
+    from leadloop.identity.account_review import suspect_accounts
+    from leadloop.identity.accounts import AccountPair
+
+    lumen, lumen_ltd, kite, kyte = _accounts(
+        web, {"external_id": "L1", "name": "Lumen Ltd", "domain": "lumen.io"}, {"external_id": "L2", "name": "Lumen"},
+        {"external_id": "K1", "name": "Kite Robotics"}, {"external_id": "K2", "name": "Kyte Robotics"},
+    )  # fmt: skip
+    api = web.api_client("marketing")
+    person = _lead(api, email="mia@gmail.com", first_name="Mia", last_name="Hart", account_external_id="L2")
+    done = api.post(f"/api/v1/accounts/{lumen_ltd}/merge", json={"into": lumen})
+    assert done.status_code == 200, done.text
+    merge_id = done.json()["merge_id"]
+    assert api.get(f"/api/v1/people/{person}").json()["person"]["account_id"] == lumen
+    page = web.browser_client("marketing")
+    html = page.get(f"/accounts/{lumen}").text
+    assert f"#{lumen_ltd}</a> merged into this account" in html and "Unmerge" in html
+    assert "was merged into" in page.get(f"/accounts/{lumen_ltd}").text
+    trail = api.get("/api/v1/account-merges", params={"account_id": lumen}).json()
+    assert trail[0]["id"] == merge_id and trail[0]["by"] == "marketing-api@test.example"
+
+    assert api.post(f"/api/v1/accounts/{lumen}/merge", json={"into": lumen}).status_code == 422
+    gone = api.post(f"/api/v1/accounts/{lumen_ltd}/merge", json={"into": lumen})
+    assert gone.status_code == 409 and f"already merged into #{lumen}" in gone.json()["detail"]
+    assert api.post("/api/v1/accounts/999999/merge", json={"into": lumen}).status_code == 404
+    rep = web.api_client("rep")
+    assert rep.post(f"/api/v1/account-merges/{merge_id}/unmerge").status_code == 403
+    undone = api.post(f"/api/v1/account-merges/{merge_id}/unmerge")
+    assert undone.status_code == 200, undone.text
+    assert api.get(f"/api/v1/people/{person}").json()["person"]["account_id"] == lumen_ltd
+    twice = api.post(f"/api/v1/account-merges/{merge_id}/unmerge")
+    assert twice.status_code == 409 and "already undone" in twice.json()["detail"]
+
+    with web.db.write() as s:
+        suspect_accounts(s, [AccountPair(kite, kyte, 92.3, ("company names alike",))], now=web.clock())
+    queue = api.get("/api/v1/account-duplicates").json()
+    assert queue["total"] == 1 and {a["id"] for a in queue["pairs"][0]["accounts"]} == {kite, kyte}
+    html = page.get("/people/duplicates").text
+    assert "Accounts that may be one" in html and "Kyte Robotics" in html
+    pair_id = queue["pairs"][0]["id"]
+    r = page.post(f"/accounts/duplicates/{pair_id}", data={"action": "merge"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "Merged (account merge #" in r.text
+    again = api.post(f"/api/v1/account-duplicates/{pair_id}", json={"action": "distinct"})
+    assert again.status_code == 409 and "already decided" in again.json()["detail"]
+    assert api.post("/api/v1/account-duplicates/999999", json={"action": "merge"}).status_code == 404

@@ -66,6 +66,7 @@ def _query(entity: str) -> tuple[list[str], Any]:
                 sa.func.coalesce(parent.external_id, Account.parent_external_id), Account.id,
             )
             .outerjoin(parent, parent.id == Account.parent_id)
+            .where(Account.merged_into_id.is_(None))  # one row per account: the merged-away are their survivor
             .order_by(Account.id)
         )  # fmt: skip
         return [*cols, "leadloop_id"], stmt

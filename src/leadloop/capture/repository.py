@@ -31,10 +31,13 @@ def find_accounts(session: Session, hints: set[AccountHint]) -> dict[AccountHint
             continue
         col = cols[kind]
         # Several accounts may share a name key; the oldest wins until identity resolution decides.
+        # A merged-away account's domain, id and name find its survivor.
         for row in sorted(
-            select_in(session, (col, Account.id), col, values), key=lambda r: r[1], reverse=True
+            select_in(session, (col, Account.id, Account.merged_into_id), col, values),
+            key=lambda r: (r.merged_into_id is None, r[1]),
+            reverse=True,
         ):
-            found[(kind, row[0])] = row[1]
+            found[(kind, row[0])] = row.merged_into_id or row[1]
     return found
 
 

@@ -37,7 +37,11 @@ def enrich_accounts(
     batch: int = 1000,
 ) -> EnrichResult:  # fmt: skip
     out = EnrichResult()
-    q = sa.select(Account).where(Account.domain.is_not(None)).order_by(Account.id)
+    q = (
+        sa.select(Account)
+        .where(Account.domain.is_not(None), Account.merged_into_id.is_(None))
+        .order_by(Account.id)
+    )
     if only_new:
         q = q.where(Account.enriched_at.is_(None))
     last = 0

@@ -110,14 +110,20 @@ def match_names(session: Session, name_keys: set[str], *, threshold: float) -> d
     return out
 
 
+def _counts(session: Session, ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Live contacts and open opportunities per account."""
+    contacts: dict[int, int] = dict(session.execute(
+        sa.select(Person.account_id, sa.func.count()).where(Person.account_id.in_(ids), Person.merged_into_id.is_(None))
+        .group_by(Person.account_id)).all())  # type: ignore[arg-type]  # fmt: skip
+    opps: dict[int, int] = dict(session.execute(
+        sa.select(Opportunity.account_id, sa.func.count()).where(Opportunity.account_id.in_(ids), Opportunity.outcome == "open")
+        .group_by(Opportunity.account_id)).all())  # type: ignore[arg-type]  # fmt: skip
+    return contacts, opps
+
+
 def _tiebreak(session: Session, tied: list[int], accounts: dict[int, Any]) -> tuple[int, str]:
     """Most contacts, then most open opportunities, then the oldest account."""
-    contacts = dict(session.execute(
-        sa.select(Person.account_id, sa.func.count()).where(Person.account_id.in_(tied), Person.merged_into_id.is_(None))
-        .group_by(Person.account_id)).all())  # fmt: skip
-    opps = dict(session.execute(
-        sa.select(Opportunity.account_id, sa.func.count()).where(Opportunity.account_id.in_(tied), Opportunity.outcome == "open")
-        .group_by(Opportunity.account_id)).all())  # fmt: skip
+    contacts, opps = _counts(session, tied)
 
     def rank(a: int) -> tuple[int, int, object, int]:
         return (-contacts.get(a, 0), -opps.get(a, 0), accounts[a].created_at, a)
@@ -131,3 +137,72 @@ def _tiebreak(session: Session, tied: list[int], accounts: dict[int, Any]) -> tu
     else:
         decided = "the oldest account"
     return first, f"; {len(tied)} accounts alike, chosen by {decided}"
+
+
+@dataclass(frozen=True)
+class AccountPair:
+    survivor_id: int
+    merged_id: int
+    similarity: float
+    reasons: tuple[str, ...]
+
+
+def duplicate_accounts(
+    session: Session, *, threshold: float, exact: float = 99.5
+) -> list[tuple[AccountPair, bool]]:
+    """Pairs of live accounts whose cleaned names are alike (sharing a name token or acronym, then
+    compared as in `match_names`), each with whether it is alike enough to merge by itself (the same
+    name, reordered at most). Two accounts with different domains are different companies (or a
+    subsidiary, which is linked, not merged), as are a parent and its subsidiary; pairs judged "not
+    the same" are not offered again. The survivor is the one with a domain, then the tiebreakers."""
+    from leadloop.store.tables import SuspectedAccountDuplicate
+
+    rows = {r.id: r for r in session.execute(
+        sa.select(Account.id, Account.name, Account.name_key, Account.domain, Account.parent_id, Account.created_at)
+        .where(Account.merged_into_id.is_(None)))}  # fmt: skip
+    holders: dict[str, list[int]] = defaultdict(list)
+    for aid, r in rows.items():
+        for k in query_keys(r.name_key) if r.name_key else []:
+            holders[k].append(aid)
+    judged = {(a, b) for a, b in session.execute(sa.select(SuspectedAccountDuplicate.account_id, SuspectedAccountDuplicate.other_id)
+                                                 .where(SuspectedAccountDuplicate.status == "distinct"))}  # fmt: skip
+    found: dict[tuple[int, int], float] = {}
+    for ids in holders.values():
+        if len(ids) > MAX_HOLDERS:
+            continue
+        for x in range(len(ids)):
+            for y in range(x + 1, len(ids)):
+                pair = (min(ids[x], ids[y]), max(ids[x], ids[y]))
+                if pair in found or pair in judged:
+                    continue
+                a, b = rows[pair[0]], rows[pair[1]]
+                if (
+                    (a.domain and b.domain and a.domain != b.domain)
+                    or a.id == b.parent_id
+                    or b.id == a.parent_id
+                ):
+                    continue
+                score = max(similarity(a.name_key, b.name_key), similarity(b.name_key, a.name_key))
+                if score >= threshold:
+                    found[pair] = score
+    if not found:
+        return []
+    contacts, opps = _counts(session, sorted({a for p in found for a in p}))
+
+    def rank(a: int) -> tuple[bool, int, int, object, int]:
+        return (rows[a].domain is None, -contacts.get(a, 0), -opps.get(a, 0), rows[a].created_at, a)
+
+    out = []
+    for (x, y), score in sorted(found.items(), key=lambda kv: -kv[1]):
+        keep, gone = sorted((x, y), key=rank)
+        a, b = rows[keep], rows[gone]
+        why = [
+            f"company names {b.name!r} and {a.name!r} are {score:.0f}% alike (legal suffixes and word order aside)"
+        ]
+        if b.name_key == a.name_key:
+            why = [f"the same company name once legal suffixes are stripped: {a.name_key!r}"]
+        elif score == 95.0 and " " not in min(a.name_key, b.name_key, key=len):
+            why = [f"{min(a.name_key, b.name_key, key=len)!r} is the acronym of the other name"]
+        why.append(f"only #{keep} has a domain ({a.domain})" if a.domain else "neither has a domain")
+        out.append((AccountPair(keep, gone, score, tuple(why)), score >= exact))
+    return out

@@ -23,8 +23,8 @@ from leadloop.identity.realtime import index_people, unindex_people
 from leadloop.identity.survivorship import survive
 from leadloop.scoring.rescore import rescore
 from leadloop.store.bulk import chunks, connection
+from leadloop.store.snapshot import from_json, to_json
 from leadloop.store.tables import Activity, Merge, Opportunity, Person, SuspectedDuplicate
-from leadloop.store.types import UTCDateTime
 
 PERSON: sa.Table = Person.__table__  # type: ignore[assignment]
 
@@ -36,20 +36,6 @@ class Merged:
     merged_id: int
     changed: dict[str, str] = field(default_factory=dict)  # field -> where the kept value came from
     events: list[Event] = field(default_factory=list)
-
-
-def _to_json(row: Any) -> dict[str, Any]:
-    return {
-        c.name: (v.isoformat() if isinstance(v, datetime) else v) for c, v in zip(PERSON.c, row, strict=True)
-    }
-
-
-def _from_json(data: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for c in PERSON.c:
-        v = data[c.name]
-        out[c.name] = datetime.fromisoformat(v) if v is not None and isinstance(c.type, UTCDateTime) else v
-    return out
 
 
 def _load(session: Session, person_id: int) -> Any:
@@ -105,7 +91,7 @@ def merge_people(
                    SuspectedDuplicate.other_id.in_((survivor_id, merged_id))),
             SuspectedDuplicate.status == "open"))]  # fmt: skip
     snapshot = {
-        "survivor": _to_json(survivor), "merged": _to_json(merged), "activities": moved, "opportunities": opps,
+        "survivor": to_json(PERSON, survivor), "merged": to_json(PERSON, merged), "activities": moved, "opportunities": opps,
         "repointed": repointed, "suspects": suspects, "changed": origin,
     }  # fmt: skip
 
@@ -169,7 +155,7 @@ def unmerge(session: Session, merge_id: int, *, now: datetime, by_user_id: int |
         )
     snap = m.snapshot
     conn = connection(session)
-    survivor_row, merged_row = _from_json(snap["survivor"]), _from_json(snap["merged"])
+    survivor_row, merged_row = from_json(PERSON, snap["survivor"]), from_json(PERSON, snap["merged"])
     conn.execute(sa.update(PERSON).where(PERSON.c.id == m.survivor_id).values(**survivor_row))
     conn.execute(sa.update(PERSON).where(PERSON.c.id == m.merged_id).values(**merged_row))
     moved = snap["activities"]

@@ -76,3 +76,31 @@ def survive(
         values["attributes"] = attrs
     values["updated_at"] = now
     return values, origin
+
+
+# Accounts: the survivor keeps what it has; what it lacks (firmographics, a domain, an owner, a
+# parent) comes from the merged account. Identity (external id, name) stays with each row.
+ACCOUNT_FILLED = (
+    "domain", "industry", "employees", "annual_revenue", "country", "state", "city", "postcode", "sic_code",
+    "naics_code", "sites", "parent_id", "parent_external_id", "owner_user_id", "enriched_at",
+)  # fmt: skip
+
+
+def survive_account(
+    survivor: Mapping[str, Any], merged: Mapping[str, Any], *, now: datetime
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The survivor account's new values, and for each field changed, where it came from."""
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for f in ACCOUNT_FILLED:
+        if survivor[f] in (None, "") and merged[f] not in (None, ""):
+            if f == "parent_id" and merged[f] == survivor["id"]:
+                continue  # never its own parent
+            values[f], origin[f] = merged[f], f"account #{merged['id']}"
+    attrs = {**merged["attributes"], **survivor["attributes"]}
+    if attrs != survivor["attributes"]:
+        values["attributes"] = attrs
+    if survivor["created_at"] > merged["created_at"]:
+        values["created_at"] = merged["created_at"]
+    values["updated_at"] = now
+    return values, origin

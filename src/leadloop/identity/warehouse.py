@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.core.events import Event
-from leadloop.identity.accounts import index_accounts
+from leadloop.identity.account_merge import merge_accounts
+from leadloop.identity.account_review import suspect_accounts
+from leadloop.identity.accounts import duplicate_accounts, index_accounts
 from leadloop.identity.match import Columns, candidate_pairs, compare
 from leadloop.identity.merge import merge_people
 from leadloop.identity.policy import policy_of
@@ -38,16 +40,49 @@ class WarehouseResult:
     queued: int
     model_id: int | None
     events: list[Event]
+    accounts: int = 0  # live accounts looked at
+    accounts_merged: int = 0
+    accounts_queued: int = 0
 
 
 def dedupe_warehouse(session: Session, *, now: datetime, dry_run: bool = False) -> WarehouseResult:
+    """People first (their merges may leave accounts without contacts, but never make accounts
+    alike), then accounts."""
+    result = _dedupe_people(session, now=now, dry_run=dry_run)
+    _dedupe_accounts(session, result, now=now, dry_run=dry_run)
+    return result
+
+
+def _dedupe_accounts(session: Session, result: WarehouseResult, *, now: datetime, dry_run: bool) -> None:
+    policy = policy_of(session)
+    result.accounts = session.scalar(sa.select(sa.func.count()).where(Account.merged_into_id.is_(None))) or 0
+    survivor_of = Survivors()
+    for pair, auto in duplicate_accounts(session, threshold=policy.account_name_match):
+        keep, gone = survivor_of.of(pair.survivor_id), survivor_of.of(pair.merged_id)
+        if keep == gone:
+            continue
+        if auto:
+            result.accounts_merged += 1
+            if not dry_run:
+                done = merge_accounts(session, keep, gone, now=now, method="warehouse", similarity=pair.similarity,
+                                      reasons=list(pair.reasons))  # fmt: skip
+                result.events.extend(done.events)
+                survivor_of.merged(gone, keep)
+        else:
+            result.accounts_queued += 1
+            if not dry_run:
+                suspect_accounts(session, [pair], now=now)
+
+
+def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> WarehouseResult:
     policy = policy_of(session)
     rows = session.execute(
         sa.select(*PERSON_COLUMNS).where(Person.merged_into_id.is_(None)).order_by(Person.id)
     ).all()
     if not dry_run:
         index_people(session, rows, policy)
-        index_accounts(session, session.execute(sa.select(Account.id, Account.name_key)).all())
+        index_accounts(session, session.execute(
+            sa.select(Account.id, sa.case((Account.merged_into_id.is_(None), Account.name_key)))).all())  # fmt: skip
     recs = [person_rec(r, policy) for r in rows]
     i, j = candidate_pairs(recs)
     model_id = None

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from leadloop.auth.model import WRITERS
+from leadloop.identity.account_review import open_account_pairs
 from leadloop.identity.merge import merge_people, unmerge
 from leadloop.identity.review import decide, merge_history, open_pairs
 from leadloop.web.context import AppContext
@@ -26,9 +27,13 @@ def _publish(ctx: AppContext, events: list[Any]) -> None:
 def duplicates_page(request: Request, ctx: Ctx, who: Staff) -> Any:
     with ctx.db.read() as session:
         pairs, total = open_pairs(session)
+        account_pairs, account_total = open_account_pairs(session)
     return ctx.templates.TemplateResponse(
-        request, "duplicates.html", {"pairs": pairs, "total": total, "may_decide": who.may(WRITERS)}
-    )
+        request,
+        "duplicates.html",
+        {"pairs": pairs, "total": total, "account_pairs": account_pairs, "account_total": account_total,
+         "may_decide": who.may(WRITERS)},
+    )  # fmt: skip
 
 
 @router.post("/people/duplicates/{pair_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -49,7 +54,9 @@ def decide_page(
         else "Kept apart: not the same person"
     )
     return ctx.templates.TemplateResponse(
-        request, "_duplicate_done.html", {"pair_id": pair_id, "message": message}
+        request,
+        "_duplicate_done.html",
+        {"element": f"pair-{pair_id}", "pair_id": pair_id, "message": message},
     )
 
 

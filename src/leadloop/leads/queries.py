@@ -14,7 +14,19 @@ from leadloop.core.errors import NotFound
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
 from leadloop.store.tables import Account, Lead, Partner, Team, User
 
-STAGES = ("inquiry", "mql", "sal", "sql", "opportunity", "won", "lost", "rejected", "nurture", "recycled")
+STAGES = (
+    "inquiry",
+    "mql",
+    "sal",
+    "sql",
+    "opportunity",
+    "won",
+    "lost",
+    "rejected",
+    "nurture",
+    "recycled",
+    "merged",
+)
 SORTS: dict[str, Any] = {
     # ln S + λ·t0 does not change with time, so this index order is "hottest now" at any moment.
     "priority": Lead.engagement_key,
@@ -105,8 +117,8 @@ def list_leads(session: Session, f: LeadFilter, *, now: datetime, half_life_days
         base = base.where(
             sa.or_(sa.func.lower(Account.name).like(like), sa.func.lower(Account.domain).like(like))
         )
-    if f.stage:
-        base = base.where(Lead.stage == f.stage)
+    # A lead closed by an account merge lives on as the lead it merged into: shown when asked for.
+    base = base.where(Lead.stage == f.stage) if f.stage else base.where(Lead.stage != "merged")
     if f.product:
         base = base.where(Lead.product == f.product)
     if f.owner:

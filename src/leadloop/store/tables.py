@@ -125,6 +125,9 @@ class Account(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # An account merged into another keeps its row (its domain, external id and name still find the
+    # survivor) until an unmerge restores it.
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
 
 
 class Person(Base):
@@ -200,6 +203,41 @@ class Merge(Base):
     snapshot: Mapped[dict[str, Any]]
     unmerged_at: Mapped[datetime | None]
     unmerged_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class AccountMerge(Base):
+    """One account merged into another (identity/account_merge.py): its contacts, timeline,
+    opportunities and leads moved to the survivor, with a snapshot that lets unmerge restore both."""
+
+    __tablename__ = "account_merges"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    merged_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    at: Mapped[datetime]
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    method: Mapped[str] = mapped_column(sa.String(20))  # auto | review | manual | warehouse
+    similarity: Mapped[float | None]
+    reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    snapshot: Mapped[dict[str, Any]]
+    unmerged_at: Mapped[datetime | None]
+    unmerged_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class SuspectedAccountDuplicate(Base):
+    """Two accounts whose names are alike but not alike enough to merge by themselves: a person
+    decides (merge, or not the same; remembered)."""
+
+    __tablename__ = "suspected_account_duplicates"
+    __table_args__ = (sa.UniqueConstraint("account_id", "other_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)  # the lower id
+    other_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    similarity: Mapped[float]
+    reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    status: Mapped[str] = mapped_column(sa.String(10), index=True)  # open | merged | distinct | gone
+    found_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
 class MatchModelRow(Base):

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from leadloop.auth.model import WRITERS
 from leadloop.enrich.handlers import provenance
+from leadloop.identity.account_review import account_merge_history
 from leadloop.identity.review import merge_history
 from leadloop.scoring.explain import person_score
 from leadloop.timeline.queries import account_view, person_view, search_people
@@ -42,8 +43,11 @@ def account_page(request: Request, account_id: int, ctx: Ctx, who: Staff, before
     with ctx.db.read() as session:
         view = account_view(session, account_id, before=before)
         sources = provenance(session, "account", account_id)
+        merges = account_merge_history(session, account_id)
     return ctx.templates.TemplateResponse(
-        request, "account.html", {"view": view, "who": who, "sources": sources}
+        request,
+        "account.html",
+        {"view": view, "who": who, "sources": sources, "merges": merges, "may_merge": who.may(WRITERS)},
     )
 
 

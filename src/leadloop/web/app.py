@@ -24,6 +24,7 @@ from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import TokenBuckets
 from leadloop.core.yamldoc import DocumentError
+from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.policy import session_info
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
@@ -92,6 +93,7 @@ def create_app(
         capture_router,
         leads_router,
         identity_router,  # before the timeline: /people/duplicates is not a person id
+        account_identity_router,
         timeline_router,
         scoring_router,
         routing_router,

@@ -1,0 +1,110 @@
+"""Account merges: the account review queue's decisions, merge and unmerge; pages and their JSON
+twins. Thin: the decisions are in account_review.py and account_merge.py."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from leadloop.identity.account_merge import merge_accounts, unmerge_accounts
+from leadloop.identity.account_review import (
+    account_merge_history,
+    as_json,
+    decide_accounts,
+    open_account_pairs,
+)
+from leadloop.identity.web import Decision, MergeRequest
+from leadloop.web.deps import Ctx, Staff, Writer
+
+router = APIRouter()
+
+
+@router.post("/accounts/duplicates/{pair_id}", response_class=HTMLResponse, include_in_schema=False)
+def decide_page(
+    request: Request,
+    ctx: Ctx,
+    who: Writer,
+    pair_id: int,
+    action: Annotated[Literal["merge", "distinct"], Form()],
+) -> Response:
+    with ctx.db.write() as session:
+        merge_id = decide_accounts(session, pair_id, action, now=ctx.clock(), by_user_id=who.user_id)
+    if "hx-request" not in request.headers:
+        return RedirectResponse("/people/duplicates#accounts", status_code=303)
+    message = (
+        f"Merged (account merge #{merge_id}, undo from the account's page)"
+        if merge_id
+        else "Kept apart: not the same account"
+    )
+    return ctx.templates.TemplateResponse(
+        request,
+        "_duplicate_done.html",
+        {"element": f"account-pair-{pair_id}", "pair_id": pair_id, "message": message},
+    )
+
+
+@router.post("/accounts/{account_id}/merge", include_in_schema=False)
+def merge_page(ctx: Ctx, who: Writer, account_id: int, other_id: Annotated[int, Form(ge=1)]) -> Response:
+    """Merge another account (by id) into this one."""
+    with ctx.db.write() as session:
+        done = merge_accounts(session, account_id, other_id, now=ctx.clock(), by_user_id=who.user_id)
+    ctx.bus.publish(done.events)
+    return RedirectResponse(f"/accounts/{account_id}", status_code=303)
+
+
+@router.post("/account-merges/{merge_id}/unmerge", include_in_schema=False)
+def unmerge_page(ctx: Ctx, who: Writer, merge_id: int) -> Response:
+    with ctx.db.write() as session:
+        done = unmerge_accounts(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
+    ctx.bus.publish(done.events)
+    return RedirectResponse(f"/accounts/{done.survivor_id}", status_code=303)
+
+
+# JSON twins
+
+
+@router.get("/api/v1/account-duplicates", tags=["identity"])
+def duplicates_api(ctx: Ctx, who: Staff) -> dict[str, Any]:
+    """Open suspected account duplicates, most alike first, both accounts side by side."""
+    with ctx.db.read() as session:
+        pairs, total = open_account_pairs(session)
+    return {"total": total, "pairs": [
+        {"id": p.id, "similarity": p.similarity, "reasons": p.reasons, "found_at": p.found_at.isoformat(),
+         "accounts": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in side.items()}
+                      for side in (p.left, p.right)]}
+        for p in pairs
+    ]}  # fmt: skip
+
+
+@router.post("/api/v1/account-duplicates/{pair_id}", tags=["identity"])
+def decide_api(ctx: Ctx, who: Writer, pair_id: int, body: Decision) -> dict[str, Any]:
+    with ctx.db.write() as session:
+        merge_id = decide_accounts(session, pair_id, body.action, now=ctx.clock(), by_user_id=who.user_id)
+    return {"id": pair_id, "status": "merged" if merge_id else "distinct", "merge_id": merge_id}
+
+
+@router.post("/api/v1/accounts/{account_id}/merge", tags=["identity"])
+def merge_api(ctx: Ctx, who: Writer, account_id: int, body: MergeRequest) -> dict[str, Any]:
+    """Merge this account into `into`: contacts, timeline, opportunities and leads move; undoable."""
+    with ctx.db.write() as session:
+        done = merge_accounts(session, body.into, account_id, now=ctx.clock(), by_user_id=who.user_id)
+    ctx.bus.publish(done.events)
+    return {"merge_id": done.merge_id, "survivor_id": done.survivor_id, "merged_id": done.merged_id,
+            "changed": done.changed, "leads": done.leads}  # fmt: skip
+
+
+@router.post("/api/v1/account-merges/{merge_id}/unmerge", tags=["identity"])
+def unmerge_api(ctx: Ctx, who: Writer, merge_id: int) -> dict[str, Any]:
+    with ctx.db.write() as session:
+        done = unmerge_accounts(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
+    ctx.bus.publish(done.events)
+    return {"merge_id": done.merge_id, "survivor_id": done.survivor_id, "restored_id": done.merged_id}
+
+
+@router.get("/api/v1/account-merges", tags=["identity"])
+def merges_api(ctx: Ctx, who: Staff, account_id: int | None = None) -> list[dict[str, Any]]:
+    """Account merges and unmerges, newest first."""
+    with ctx.db.read() as session:
+        return [as_json(e) for e in account_merge_history(session, account_id)]
