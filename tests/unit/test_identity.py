@@ -7,6 +7,9 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import combinations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from leadloop.demo.dupes import people_with_duplicates
 from leadloop.identity import normal as n
 from leadloop.identity.match import blocking_keys, dedupe
@@ -88,3 +91,69 @@ def test_precision_and_recall_on_labelled_duplicates() -> None:
     precision = len(truth & found) / len(found)
     recall = len(truth & found) / len(truth)
     assert precision >= 0.98 and recall >= 0.95, (precision, recall)
+
+
+@given(st.lists(st.integers(min_value=-(2**40), max_value=2**40), max_size=300))
+def test_distinct_is_unique_by_one_sort(values: list[int]) -> None:
+    import numpy as np
+
+    from leadloop.identity.match import distinct
+
+    x = np.array(values, dtype=np.int64)
+    uniq, inverse, counts = distinct(x)
+    want, want_inverse, want_counts = np.unique(x, return_inverse=True, return_counts=True)
+    assert uniq.tolist() == want.tolist() and counts.tolist() == want_counts.tolist()
+    assert inverse.tolist() == want_inverse.reshape(-1).tolist() and uniq[inverse].tolist() == values
+
+
+@given(
+    st.lists(st.tuples(st.integers(-1, 4), st.integers(-1, 2), st.integers(-1, 1)), min_size=1, max_size=200)
+)
+def test_patterns_give_each_pair_its_levels_and_the_same_probabilities(
+    rows: list[tuple[int, int, int]],
+) -> None:
+    import numpy as np
+
+    from leadloop.identity.match import Model, Patterns
+
+    levels = {
+        f: np.array([r[k] for r in rows], dtype=np.int64) for k, f in enumerate(("name", "email", "phone"))
+    }
+    pat = Patterns.of(levels)
+    assert int(pat.counts.sum()) == len(rows) and len(pat.counts) == len(set(rows))
+    for f, lv in levels.items():
+        assert pat.levels[f][pat.inverse].tolist() == lv.tolist()
+    model = Model()
+    direct = 1 / (1 + 2.0 ** -model.weights(levels))
+    assert np.allclose(model.probabilities(levels), direct)
+
+
+def test_em_on_patterns_fits_what_em_on_every_pair_fits() -> None:
+    """The fit weighs each pattern by its pairs: the same m, u and prior as one row per pair."""
+    import numpy as np
+
+    from leadloop.identity.match import Columns, Model, candidate_pairs, compare
+
+    cols = map_columns(list(next(iter(people_with_duplicates(1, seed=3)))))
+    recs = [record(r, cols) for r in people_with_duplicates(20000, seed=3)]
+    i, j = candidate_pairs(recs)
+    levels = compare(Columns.of(recs), i, j)
+    fitted = Model().fit(levels)
+    m, u, prior = (
+        {f: v.copy() for f, v in Model().m.items()},
+        {f: v.copy() for f, v in Model().u.items()},
+        0.01,
+    )
+    for _ in range(10):  # the textbook EM, pair by pair
+        p = 1 / (1 + 2.0 ** -Model(m, u, prior).weights(levels))
+        prior = min(max(float(p.mean()), 1e-5), 0.5)
+        for f, lv in levels.items():
+            ok = lv >= 0
+            pm = np.bincount(lv[ok], weights=p[ok], minlength=len(m[f])) + 1e-3
+            pu = np.bincount(lv[ok], weights=1 - p[ok], minlength=len(m[f])) + 1e-3
+            m[f], u[f] = np.clip(pm / pm.sum(), 1e-4, 1 - 1e-4), np.clip(pu / pu.sum(), 1e-4, 1 - 1e-4)
+    assert 1e-5 < prior < 0.5 and abs(fitted.prior - prior) < 1e-9
+    for f in m:
+        ratio = m[f] / u[f]
+        if not (ratio[-1] <= ratio[0] or ratio[-1] < 1):  # fields the fit keeps
+            assert np.allclose(fitted.m[f], m[f]) and np.allclose(fitted.u[f], u[f])

@@ -61,20 +61,29 @@ class Model:
             w[ok] += np.log2(self.m[f][lv[ok]] / self.u[f][lv[ok]])
         return w
 
+    def probabilities(self, levels: dict[str, Ints]) -> Floats:
+        """Match probability of every pair, computed once per distinct comparison pattern."""
+        pat = Patterns.of(levels)
+        return (1 / (1 + 2.0 ** -self.weights(pat.levels)))[pat.inverse]
+
     def fit(self, levels: dict[str, Ints], *, iterations: int = 10) -> Model:
         """EM on the candidate pairs: the data decide how telling each level is. Clamped so that no
-        level becomes certain, and ignored if it drifts to a degenerate answer."""
+        level becomes certain, and ignored if it drifts to a degenerate answer. Pairs with the same
+        levels in every field are one pattern, so each round costs the patterns, not the pairs."""
+        pat = Patterns.of(levels)
+        levels, counts = pat.levels, pat.counts.astype(np.float64)
+        total = counts.sum()
         m = {f: v.copy() for f, v in self.m.items()}
         u = {f: v.copy() for f, v in self.u.items()}
         prior = self.prior
         for _ in range(iterations):
             p = 1 / (1 + 2.0 ** -Model(m, u, prior).weights(levels))
-            new_prior = float(p.mean())
+            new_prior = float((p * counts).sum() / total)
             for f, lv in levels.items():
                 ok = lv >= 0
                 k = len(m[f])
-                pm = np.bincount(lv[ok], weights=p[ok], minlength=k) + 1e-3
-                pu = np.bincount(lv[ok], weights=1 - p[ok], minlength=k) + 1e-3
+                pm = np.bincount(lv[ok], weights=(p * counts)[ok], minlength=k) + 1e-3
+                pu = np.bincount(lv[ok], weights=((1 - p) * counts)[ok], minlength=k) + 1e-3
                 m[f] = np.clip(pm / pm.sum(), 1e-4, 1 - 1e-4)
                 u[f] = np.clip(pu / pu.sum(), 1e-4, 1 - 1e-4)
             prior = min(max(new_prior, 1e-5), 0.5)
@@ -87,6 +96,43 @@ class Model:
             if ratio[-1] <= ratio[0] or ratio[-1] < 1:
                 m[f], u[f] = self.m[f].copy(), self.u[f].copy()
         return Model(m, u, prior)
+
+
+def distinct(x: Ints) -> tuple[Ints, Ints, Ints]:
+    """The sorted distinct values of x, each element's index among them, and their counts. By one
+    sort: numpy 2.4's np.unique hashes and is many times slower on millions of int64 here."""
+    order = np.argsort(x)
+    s = x[order]
+    new = np.empty(len(s), bool)
+    new[:1] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    inverse = np.empty(len(x), np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return s[new], inverse, np.diff(np.r_[np.flatnonzero(new), len(s)])
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """The distinct comparison patterns (one level per field) among the pairs, how many pairs have
+    each, and each pair's pattern: millions of pairs share a few thousand patterns."""
+
+    levels: dict[str, Ints]
+    counts: Ints
+    inverse: Ints
+
+    @classmethod
+    def of(cls, levels: dict[str, Ints]) -> Patterns:
+        names = list(levels)
+        radix = [int(levels[f].max(initial=-1)) + 2 for f in names]
+        code = np.zeros(len(levels[names[0]]), np.int64)
+        for f, r in zip(names, radix, strict=True):
+            code = code * r + (levels[f] + 1)
+        uniq, inverse, counts = distinct(code)
+        out: dict[str, Ints] = {}
+        for f, r in zip(reversed(names), reversed(radix), strict=True):
+            out[f] = uniq % r - 1
+            uniq = uniq // r
+        return cls({f: out[f] for f in names}, counts, inverse)
 
 
 def blocking_keys(r: Rec) -> list[str]:
@@ -115,9 +161,19 @@ def blocking_keys(r: Rec) -> list[str]:
     return keys
 
 
-# Keys that name a person only loosely (a common first and last name, a city) are trusted only in
-# small blocks; identifiers (e-mail, phone) and name-plus-something keys in larger ones.
-LOOSE = ("f:", "s:", "t:")
+# Keys that name a person only loosely (a common first and last name, a city, an e-mail handle such
+# as "jsmith" that many people share) are trusted only in small blocks; an initial and last name in
+# one postcode area in middling ones; identifiers (e-mail, phone) and name-plus-something keys in
+# larger ones.
+LOOSE = ("f:", "s:", "t:", "l:")
+MIDDLING = ("n:",)
+
+
+def block_cap(key: str, max_block: int = 60) -> int:
+    """The largest block of this key whose members are compared."""
+    if key.startswith(LOOSE):
+        return max(2, max_block // 4)
+    return max(2, max_block // 2) if key.startswith(MIDDLING) else max_block
 
 
 @lru_cache(maxsize=256)
@@ -140,13 +196,13 @@ def candidate_pairs(recs: Sequence[Rec], *, max_block: int = 60) -> tuple[Ints, 
     empty = np.zeros(0, np.int64), np.zeros(0, np.int64)
     if not key_code:
         return empty
-    loose = np.fromiter((k.startswith(LOOSE) for k in codes), bool, len(codes))
+    cap_of = np.fromiter((block_cap(k, max_block) for k in codes), np.int64, len(codes))
     kc = np.asarray(key_code, dtype=np.int64)
     order = np.argsort(kc, kind="stable")
     kc, members = kc[order], np.asarray(owner, dtype=np.int64)[order]
     starts = np.flatnonzero(np.r_[True, kc[1:] != kc[:-1]])
     sizes = np.diff(np.r_[starts, len(kc)])
-    caps = np.where(loose[kc[starts]], max(2, max_block // 4), max_block)
+    caps = cap_of[kc[starts]]
     keep = (sizes > 1) & (sizes <= caps)
     lefts: list[Ints] = []
     rights: list[Ints] = []
@@ -159,12 +215,31 @@ def candidate_pairs(recs: Sequence[Rec], *, max_block: int = 60) -> tuple[Ints, 
         return empty
     left, right = np.concatenate(lefts), np.concatenate(rights)
     lo, hi = np.minimum(left, right), np.maximum(left, right)
-    code = np.unique(lo[lo != hi] * len(recs) + hi[lo != hi])
+    code = np.sort(lo[lo != hi] * len(recs) + hi[lo != hi])
+    code = code[np.r_[True, code[1:] != code[:-1]]] if len(code) else code
     return code // len(recs), code % len(recs)
 
 
 def _sim(a: list[str], b: list[str], scorer: Any) -> Floats:
     return np.asarray(process.cpdist(a, b, scorer=scorer, workers=-1), dtype=np.float64)
+
+
+def _sim_values(c: Columns, left: str, right: str, i: Ints, j: Ints, scorer: Any) -> Floats:
+    """`scorer` of column `left` of records i against column `right` of records j, computed once
+    per distinct pair of values (names and companies repeat: far fewer than the pairs)."""
+    a, b = c.codes[left][i], c.codes[right][j]
+    width = int(c.codes[right].max(initial=0)) + 1
+    uniq, inverse, _ = distinct(a * width + b)
+    va, vb = c.values[left], c.values[right]
+    first = uniq // width
+    second = uniq % width
+    # the value of each code: any record holding it
+    where_a = np.zeros(int(c.codes[left].max(initial=0)) + 1, np.int64)
+    where_a[c.codes[left]] = np.arange(len(c.codes[left]))
+    where_b = np.zeros(width, np.int64)
+    where_b[c.codes[right]] = np.arange(len(c.codes[right]))
+    sims = _sim(list(va[where_a[first]].tolist()), list(vb[where_b[second]].tolist()), scorer)
+    return sims[inverse]
 
 
 ATTRS = (
@@ -218,9 +293,6 @@ def compare(recs: Sequence[Rec] | Columns, i: Ints, j: Ints) -> dict[str, Ints]:
         a, b = c.codes[attr][i], c.codes[attr][j]
         return (a > 0) & (b > 0), a == b
 
-    def strs(attr: str, idx: Ints) -> list[str]:
-        return list(c.values[attr][idx].tolist())
-
     jw = JaroWinkler.normalized_similarity
     fp, first_same = eq("first_canon")
     lp, last_same = eq("last")
@@ -230,7 +302,7 @@ def compare(recs: Sequence[Rec] | Columns, i: Ints, j: Ints) -> dict[str, Ints]:
         out = np.ones(n)
         todo = np.flatnonzero(~known)
         if len(todo):
-            out[todo] = _sim(strs(attr, i[todo]), strs(attr, j[todo]), jw)
+            out[todo] = _sim_values(c, attr, attr, i[todo], j[todo], jw)
         return out
 
     jf = similar("first_canon", fp & first_same)
@@ -240,7 +312,7 @@ def compare(recs: Sequence[Rec] | Columns, i: Ints, j: Ints) -> dict[str, Ints]:
     if len(todo):
         ii, jj = i[todo], j[todo]
         swapped[todo] = np.minimum(
-            _sim(strs("first", ii), strs("last", jj), jw), _sim(strs("last", ii), strs("first", jj), jw)
+            _sim_values(c, "first", "last", ii, jj, jw), _sim_values(c, "last", "first", ii, jj, jw)
         )
     ip, initial = eq("first_initial")
     initial &= ip
@@ -272,13 +344,13 @@ def compare(recs: Sequence[Rec] | Columns, i: Ints, j: Ints) -> dict[str, Ints]:
     asim = np.where(aeq, 1.0, 0.0)
     todo = np.flatnonzero(ap & ~aeq)
     if len(todo):
-        asim[todo] = _sim(strs("address", i[todo]), strs("address", j[todo]), fuzz.token_set_ratio) / 100
+        asim[todo] = _sim_values(c, "address", "address", i[todo], j[todo], fuzz.token_set_ratio) / 100
     out["address"] = np.where(~ap, -1, np.where(asim >= 0.9, 2, np.where(asim >= 0.7, 1, 0)))
     cp, ceq = eq("company")
     csim = np.where(ceq, 1.0, 0.0)
     todo = np.flatnonzero(cp & ~ceq)
     if len(todo):
-        csim[todo] = _sim(strs("company", i[todo]), strs("company", j[todo]), fuzz.token_set_ratio) / 100
+        csim[todo] = _sim_values(c, "company", "company", i[todo], j[todo], fuzz.token_set_ratio) / 100
     out["company"] = np.where(~cp, -1, (csim >= 0.9).astype(np.int64))
     return {k: v.astype(np.int64) for k, v in out.items()}
 
@@ -300,7 +372,7 @@ def dedupe(recs: Sequence[Rec], *, threshold: float = 0.9, train: bool = True, m
         levels = compare(Columns.of(recs), i, j)
         if train and len(i) >= 200:
             model = model.fit(levels)
-        p = 1 / (1 + 2.0 ** -model.weights(levels))
+        p = model.probabilities(levels)
     else:
         p = np.zeros(0)
     keep = p >= threshold

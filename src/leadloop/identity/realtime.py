@@ -19,7 +19,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.identity.match import LOOSE, Columns, Model, blocking_keys, compare
+from leadloop.identity.match import Columns, Model, block_cap, blocking_keys, compare
 from leadloop.identity.normal import email_key
 from leadloop.identity.policy import MatchPolicy
 from leadloop.identity.records import Rec, record
@@ -32,7 +32,6 @@ PERSON_COLUMNS = (Person.id, Person.first_name, Person.last_name, Person.email, 
                   Person.postcode, Person.company, Person.city)  # fmt: skip
 # How many people may share a key before it stops telling them apart (see match.candidate_pairs).
 MAX_BLOCK = 60
-LOOSE_MAX = MAX_BLOCK // 4
 
 
 def default_model() -> Model:
@@ -141,7 +140,7 @@ def candidates(session: Session, keys: dict[int, list[str]]) -> dict[int, set[in
         found: set[int] = set()
         for k in ks:
             members = holders.get(k, ())
-            if len(members) <= (LOOSE_MAX if k.startswith(LOOSE) else MAX_BLOCK):
+            if len(members) <= block_cap(k, MAX_BLOCK):
                 found.update(members)
         found.discard(pid)
         out[pid] = found
@@ -160,7 +159,7 @@ def score_pairs(
     i = np.fromiter((pos[a] for a, _ in pairs), np.int64, len(pairs))
     j = np.fromiter((pos[b] for _, b in pairs), np.int64, len(pairs))
     levels = compare(cols, i, j)
-    p = 1 / (1 + 2.0 ** -model.weights(levels))
+    p = model.probabilities(levels)
     return [float(x) for x in p], [reasons_of(levels, k) for k in range(len(pairs))]
 
 

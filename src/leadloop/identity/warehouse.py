@@ -90,7 +90,7 @@ def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> Warehou
         return WarehouseResult(len(rows), 0, 0, 0, None, [])
     levels = compare(Columns.of(recs), i, j)
     model = default_model().fit(levels) if len(i) >= 200 else default_model()
-    p = 1 / (1 + 2.0 ** -model.weights(levels))
+    p = model.probabilities(levels)
     if not dry_run and len(i) >= 200:
         model_id = session.scalar(
             sa.insert(MatchModelRow).returning(MatchModelRow.id).values(created_at=now, pairs=len(i),
