@@ -130,6 +130,10 @@ def demo(
     for k, v in summary.counts.items():
         table.add_row(k, f"{v:,}")
     console.print(table)
+    console.print(
+        f"Duplicate accounts from a legacy import: {summary.account_merges} merged, "
+        f"{summary.account_reviews} waiting on the Duplicates page"
+    )
     logins = Table(title="Demo logins (password for all: " + summary.password + ")")
     logins.add_column("e-mail")
     logins.add_column("role")

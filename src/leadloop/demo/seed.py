@@ -14,6 +14,7 @@ from leadloop.auth.handlers import create_user
 from leadloop.capture import handlers as h
 from leadloop.capture import model as m
 from leadloop.demo.world import World, build_world
+from leadloop.identity.warehouse import WarehouseResult, dedupe_accounts
 from leadloop.routing.handlers import route_lead
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Partner, Person, Team, User
@@ -36,6 +37,8 @@ class DemoSummary:
     counts: dict[str, int] = field(default_factory=dict)
     logins: list[tuple[str, str]] = field(default_factory=list)
     password: str = DEMO_PASSWORD
+    account_merges: int = 0
+    account_reviews: int = 0
 
 
 def _batches(items: list[Any], size: int) -> Iterable[list[Any]]:
@@ -135,6 +138,10 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         ).all()  # fmt: skip
         for lead_id in waiting:
             route_lead(session, lead_id, now=now, reason="manual")
+    with db.write() as session:  # last night's warehouse pass over the accounts a legacy import doubled
+        result = WarehouseResult(people=0, pairs=0, merged=0, queued=0, model_id=None, events=[])
+        dedupe_accounts(session, result, now=now)
+        summary.account_merges, summary.account_reviews = result.accounts_merged, result.accounts_queued
     with db.read() as session:
         for label, table in (("accounts", Account), ("people", Person), ("campaigns", Campaign), ("activities", Activity),
                              ("leads", Lead), ("opportunities", Opportunity), ("users", User)):  # fmt: skip

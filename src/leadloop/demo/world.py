@@ -310,6 +310,29 @@ def make_twins(
     return twins, acts
 
 
+def make_account_twins(rng: random.Random, accounts: list[Record], *, share: float = 0.02) -> list[Record]:
+    """Accounts a legacy CRM import holds twice, without a domain: under another legal suffix or
+    with the words reordered (they merge by themselves in `dedupe --warehouse`), or misspelt (they
+    wait for review)."""
+    from leadloop.demo.dupes import _typo
+
+    twins: list[Record] = []
+    for k, a in enumerate(rng.sample(accounts, max(2, int(len(accounts) * share)))):
+        words = a["name"].split(" ")
+        core, country = " ".join(words[:-1]), a["country"]
+        kind = ("suffix", "reorder", "typo")[k % 3]
+        if kind == "suffix":
+            name = f"{core} {rng.choice(N.SUFFIXES.get(country, ('Inc.',)))}"
+        elif kind == "reorder":
+            name = " ".join(reversed(core.split(" ")))
+        else:
+            name = " ".join(_typo(rng, w) if len(w) >= 6 else w for w in core.split(" "))
+        twins.append(
+            {"external_id": f"LEGACY-{k + 1:05d}", "name": name, "country": country, "city": a["city"]}
+        )
+    return twins
+
+
 def build_world(
     *, seed: int, n_accounts: int, n_people: int, now: datetime, per_person: float = 9.0
 ) -> World:
@@ -321,6 +344,7 @@ def build_world(
     activities = make_activities(rng, people, relevance, latent, interest, now, per_person)
     twins, twin_acts = make_twins(rng, people, now)
     people += twins
+    accounts += make_account_twins(rng, accounts)
     activities += twin_acts
     by_email = {p["email"].lower(): p for p in people}
     opps = make_opportunities(

@@ -49,25 +49,28 @@ def dedupe_warehouse(session: Session, *, now: datetime, dry_run: bool = False) 
     """People first (their merges may leave accounts without contacts, but never make accounts
     alike), then accounts."""
     result = _dedupe_people(session, now=now, dry_run=dry_run)
-    _dedupe_accounts(session, result, now=now, dry_run=dry_run)
+    dedupe_accounts(session, result, now=now, dry_run=dry_run)
     return result
 
 
-def _dedupe_accounts(session: Session, result: WarehouseResult, *, now: datetime, dry_run: bool) -> None:
+def dedupe_accounts(
+    session: Session, result: WarehouseResult, *, now: datetime, dry_run: bool = False
+) -> None:
+    """The accounts part of the pass: counts go into `result`."""
     policy = policy_of(session)
     result.accounts = session.scalar(sa.select(sa.func.count()).where(Account.merged_into_id.is_(None))) or 0
     survivor_of = Survivors()
     for pair, auto in duplicate_accounts(session, threshold=policy.account_name_match):
         keep, gone = survivor_of.of(pair.survivor_id), survivor_of.of(pair.merged_id)
-        if keep == gone:
-            continue
+        if (keep, gone) != (pair.survivor_id, pair.merged_id):
+            continue  # a side merged away in this pass: the survivors are judged as their own pair
         if auto:
             result.accounts_merged += 1
+            survivor_of.merged(gone, keep)
             if not dry_run:
                 done = merge_accounts(session, keep, gone, now=now, method="warehouse", similarity=pair.similarity,
                                       reasons=list(pair.reasons))  # fmt: skip
                 result.events.extend(done.events)
-                survivor_of.merged(gone, keep)
         else:
             result.accounts_queued += 1
             if not dry_run:
