@@ -187,3 +187,29 @@ def test_review_suspected_duplicates_merge_and_unmerge(page: Page) -> None:
     identity.get_by_role("button", name="Unmerge").click()
     expect(page.locator("#merges")).to_contain_text("Undone")
     shot(page, "12-person-unmerged")
+
+
+def test_merge_a_duplicate_account_and_undo_it(page: Page) -> None:
+    sign_in(page, "marketing@demo.leadloop.dev")
+    page.goto("/people/duplicates#accounts")
+    expect(page.get_by_role("heading", name="Accounts that may be one")).to_be_visible()
+    pairs = page.locator("article[id^='account-pair-']")
+    waiting = pairs.count()
+    assert waiting >= 1, "the demo world's legacy import should leave account pairs for review"
+    pair = pairs.first
+    pair.scroll_into_view_if_needed()
+    shot(page, "13-account-duplicates")
+    pair_id = pair.get_attribute("id")
+    survivor_href = pair.locator("dl").first.get_by_role("link").first.get_attribute("href")
+    pair.get_by_role("button", name="Merge accounts").click()
+    expect(page.locator(f"#{pair_id}")).to_contain_text("Merged (account merge #")
+    page.reload()
+    expect(page.locator("article[id^='account-pair-']")).to_have_count(waiting - 1)
+    assert survivor_href is not None
+    page.goto(survivor_href)  # the account with the domain survives: the left one
+    identity = page.locator("#merges")
+    expect(identity).to_contain_text("merged into this account")
+    shot(page, "14-account-merged")
+    identity.get_by_role("button", name="Unmerge").click()
+    expect(page.locator("#merges")).to_contain_text("Undone")
+    shot(page, "15-account-unmerged")

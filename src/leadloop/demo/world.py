@@ -317,7 +317,7 @@ def make_account_twins(rng: random.Random, accounts: list[Record], *, share: flo
     from leadloop.demo.dupes import _typo
 
     twins: list[Record] = []
-    for k, a in enumerate(rng.sample(accounts, max(2, int(len(accounts) * share)))):
+    for k, a in enumerate(rng.sample(accounts, min(len(accounts), max(6, int(len(accounts) * share))))):
         words = a["name"].split(" ")
         core, country = " ".join(words[:-1]), a["country"]
         kind = ("suffix", "reorder", "typo")[k % 3]
@@ -326,7 +326,8 @@ def make_account_twins(rng: random.Random, accounts: list[Record], *, share: flo
         elif kind == "reorder":
             name = " ".join(reversed(core.split(" ")))
         else:
-            name = " ".join(_typo(rng, w) if len(w) >= 6 else w for w in core.split(" "))
+            longest = max(core.split(" "), key=len)
+            name = core.replace(longest, _typo(rng, longest), 1)
         twins.append(
             {"external_id": f"LEGACY-{k + 1:05d}", "name": name, "country": country, "city": a["city"]}
         )
