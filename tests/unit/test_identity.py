@@ -97,7 +97,7 @@ def test_precision_and_recall_on_labelled_duplicates() -> None:
 def test_distinct_is_unique_by_one_sort(values: list[int]) -> None:
     import numpy as np
 
-    from leadloop.identity.match import distinct
+    from leadloop.core.arrays import distinct
 
     x = np.array(values, dtype=np.int64)
     uniq, inverse, counts = distinct(x)

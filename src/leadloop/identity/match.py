@@ -26,6 +26,7 @@ from rapidfuzz.distance import JaroWinkler
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from leadloop.core.arrays import distinct
 from leadloop.identity.normal import phonetic
 from leadloop.identity.records import Rec
 
@@ -96,19 +97,6 @@ class Model:
             if ratio[-1] <= ratio[0] or ratio[-1] < 1:
                 m[f], u[f] = self.m[f].copy(), self.u[f].copy()
         return Model(m, u, prior)
-
-
-def distinct(x: Ints) -> tuple[Ints, Ints, Ints]:
-    """The sorted distinct values of x, each element's index among them, and their counts. By one
-    sort: numpy 2.4's np.unique hashes and is many times slower on millions of int64 here."""
-    order = np.argsort(x)
-    s = x[order]
-    new = np.empty(len(s), bool)
-    new[:1] = True
-    np.not_equal(s[1:], s[:-1], out=new[1:])
-    inverse = np.empty(len(x), np.int64)
-    inverse[order] = np.cumsum(new) - 1
-    return s[new], inverse, np.diff(np.r_[np.flatnonzero(new), len(s)])
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from leadloop.core.arrays import distinct
 from leadloop.scoring.decay import decay_rate
 from leadloop.scoring.document import ScoringModel
 
@@ -93,13 +94,16 @@ def encode(*columns: npt.NDArray[np.generic]) -> tuple[Ints, list[tuple[Hashable
     parts = []
     uniques = []
     for col in columns:
-        u, inv = np.unique(col, return_inverse=True)
+        if col.dtype.kind in "iu":  # one sort: numpy 2.4's np.unique hashes integers, far slower here
+            u, inv, _ = distinct(col.astype(np.int64))
+        else:
+            u, inv = np.unique(col, return_inverse=True)
         uniques.append(u)
-        parts.append(inv.astype(np.int64))
+        parts.append(inv.astype(np.int64).reshape(-1))
     combined = parts[0]
     for inv, u in zip(parts[1:], uniques[1:], strict=True):
         combined = combined * len(u) + inv
-    codes, g = np.unique(combined, return_inverse=True)
+    codes, g, _ = distinct(combined)
     keys: list[tuple[Hashable, ...]] = []
     for c in codes.tolist():
         idx = []
