@@ -24,6 +24,7 @@ from leadloop.capture.repository import nurture_queue_id
 from leadloop.core.errors import Conflict, InvalidInput, NotFound
 from leadloop.core.events import Event
 from leadloop.identity.accounts import index_accounts
+from leadloop.identity.merge import refuse_merge, refuse_unmerge
 from leadloop.identity.survivorship import survive_account
 from leadloop.scoring.rescore import rescore
 from leadloop.store.bulk import chunks, connection
@@ -114,12 +115,7 @@ def merge_accounts(
         raise InvalidInput(f"account #{merged_id} cannot be merged into itself")
     rows = {aid: _load(session, aid) for aid in sorted((survivor_id, merged_id))}  # id order: no deadlock
     survivor, merged = rows[survivor_id], rows[merged_id]
-    if merged.merged_into_id is not None:
-        raise Conflict(f"account #{merged_id} was already merged into #{merged.merged_into_id}")
-    if survivor.merged_into_id is not None:
-        raise Conflict(
-            f"account #{survivor_id} was merged into #{survivor.merged_into_id}; merge into #{survivor.merged_into_id}"
-        )
+    refuse_merge("account", survivor, merged)
     if merged_id in (survivor.parent_id,) or survivor_id in (merged.parent_id,):
         raise Conflict(
             f"accounts #{survivor_id} and #{merged_id} are parent and subsidiary: they are linked, not merged"
@@ -236,19 +232,8 @@ def unmerge_accounts(
     ).scalar_one_or_none()
     if m is None:
         raise NotFound(f"there is no account merge #{merge_id}")
-    if m.unmerged_at is not None:
-        raise Conflict(f"account merge #{merge_id} was already undone on {m.unmerged_at:%Y-%m-%d %H:%M}")
     survivor = _load(session, m.survivor_id)
-    if survivor.merged_into_id is not None:
-        raise Conflict(
-            f"account #{m.survivor_id} was merged into #{survivor.merged_into_id} since; undo that merge first"
-        )
-    later = session.scalars(sa.select(AccountMerge.id).where(
-        AccountMerge.survivor_id == m.survivor_id, AccountMerge.id > m.id, AccountMerge.unmerged_at.is_(None))).all()  # fmt: skip
-    if later:
-        raise Conflict(
-            f"account #{m.survivor_id} took part in later merges ({', '.join(f'#{i}' for i in later)}); undo those first"
-        )
+    refuse_unmerge(session, AccountMerge, m, survivor, "account", "account merge")
     snap = m.snapshot
     conn = connection(session)
     ids = (m.survivor_id, m.merged_id)

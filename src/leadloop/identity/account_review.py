@@ -10,9 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.errors import Conflict, NotFound
 from leadloop.identity.account_merge import merge_accounts
 from leadloop.identity.accounts import AccountPair
+from leadloop.identity.review import open_decision
 from leadloop.store.bulk import insert_ignore
 from leadloop.store.tables import Account, AccountMerge, Person, SuspectedAccountDuplicate, User
 
@@ -35,16 +35,10 @@ def decide_accounts(
 ) -> int | None:
     """ "merge" (returns the merge id) or "distinct" (never asked again). The account with a domain
     survives, else the older one."""
-    row = session.execute(sa.select(SAD).where(SAD.id == suspect_id).with_for_update()).scalar_one_or_none()
+    row = open_decision(session, SAD, suspect_id, action, now=now, by_user_id=by_user_id,
+                        what="suspected account duplicate")  # fmt: skip
     if row is None:
-        raise NotFound(f"there is no suspected account duplicate #{suspect_id}")
-    if row.status != "open":
-        raise Conflict(f"suspected account duplicate #{suspect_id} was already decided ({row.status})")
-    if action == "distinct":
-        row.status, row.decided_at, row.decided_by_user_id = "distinct", now, by_user_id
         return None
-    if action != "merge":
-        raise Conflict(f"unknown decision {action!r}; use merge or distinct")
     a, b = session.get_one(Account, row.account_id), session.get_one(Account, row.other_id)
     keep, gone = (b, a) if b.domain and not a.domain else (a, b)
     done = merge_accounts(session, keep.id, gone.id, now=now, method="review", by_user_id=by_user_id,

@@ -45,6 +45,37 @@ def _load(session: Session, person_id: int) -> Any:
     return row
 
 
+def refuse_merge(what: str, survivor: Any, merged: Any) -> None:
+    """The errors every merge checks first (`what`: "person", "account")."""
+    if survivor.id == merged.id:
+        raise InvalidInput(
+            f"{what} #{merged.id} cannot be merged into {'themselves' if what == 'person' else 'itself'}"
+        )
+    if merged.merged_into_id is not None:
+        raise Conflict(f"{what} #{merged.id} was already merged into #{merged.merged_into_id}")
+    if survivor.merged_into_id is not None:
+        raise Conflict(
+            f"{what} #{survivor.id} was merged into #{survivor.merged_into_id}; merge into #{survivor.merged_into_id}"
+        )
+
+
+def refuse_unmerge(session: Session, table: Any, m: Any, survivor: Any, what: str, record: str) -> None:
+    """The errors every unmerge checks first: undone already, or built upon since (`what`: "person",
+    "account"; `record`: what the merge is called, "merge", "account merge")."""
+    if m.unmerged_at is not None:
+        raise Conflict(f"{record} #{m.id} was already undone on {m.unmerged_at:%Y-%m-%d %H:%M}")
+    if survivor.merged_into_id is not None:
+        raise Conflict(
+            f"{what} #{m.survivor_id} was merged into #{survivor.merged_into_id} since; undo that merge first"
+        )
+    later = session.scalars(sa.select(table.id).where(
+        table.survivor_id == m.survivor_id, table.id > m.id, table.unmerged_at.is_(None))).all()  # fmt: skip
+    if later:
+        raise Conflict(
+            f"{what} #{m.survivor_id} took part in later merges ({', '.join(f'#{i}' for i in later)}); undo those first"
+        )
+
+
 def _latest_source(session: Session, person_id: int) -> str | None:
     return session.scalar(
         sa.select(Activity.source).where(Activity.person_id == person_id, Activity.source != "system")
@@ -69,12 +100,7 @@ def merge_people(
     # Lock in id order, so two merges of the same pair cannot deadlock.
     rows = {pid: _load(session, pid) for pid in sorted((survivor_id, merged_id))}
     survivor, merged = rows[survivor_id], rows[merged_id]
-    if merged.merged_into_id is not None:
-        raise Conflict(f"person #{merged_id} was already merged into #{merged.merged_into_id}")
-    if survivor.merged_into_id is not None:
-        raise Conflict(
-            f"person #{survivor_id} was merged into #{survivor.merged_into_id}; merge into #{survivor.merged_into_id}"
-        )
+    refuse_merge("person", survivor, merged)
     policy = policy_of(session)
     values, origin = survive(
         survivor._mapping, merged._mapping, sources=(_latest_source(session, survivor_id), _latest_source(session, merged_id)),
@@ -137,22 +163,8 @@ def unmerge(session: Session, merge_id: int, *, now: datetime, by_user_id: int |
     m = session.execute(sa.select(Merge).where(Merge.id == merge_id).with_for_update()).scalar_one_or_none()
     if m is None:
         raise NotFound(f"there is no merge #{merge_id}")
-    if m.unmerged_at is not None:
-        raise Conflict(f"merge #{merge_id} was already undone on {m.unmerged_at:%Y-%m-%d %H:%M}")
     survivor = _load(session, m.survivor_id)
-    if survivor.merged_into_id is not None:
-        raise Conflict(
-            f"person #{m.survivor_id} was merged into #{survivor.merged_into_id} since; undo that merge first"
-        )
-    later = session.scalars(
-        sa.select(Merge.id).where(
-            Merge.survivor_id == m.survivor_id, Merge.id > m.id, Merge.unmerged_at.is_(None)
-        )
-    ).all()
-    if later:
-        raise Conflict(
-            f"person #{m.survivor_id} took part in later merges ({', '.join(f'#{i}' for i in later)}); undo those first"
-        )
+    refuse_unmerge(session, Merge, m, survivor, "person", "merge")
     snap = m.snapshot
     conn = connection(session)
     survivor_row, merged_row = from_json(PERSON, snap["survivor"]), from_json(PERSON, snap["merged"])

@@ -88,22 +88,41 @@ def suspect(session: Session, matches: list[Match], *, now: datetime) -> int:
     return len(rows)
 
 
-def decide(
-    session: Session, suspect_id: int, action: str, *, now: datetime, by_user_id: int | None
-) -> int | None:
-    """ "merge" (the older record survives; returns the merge id) or "distinct" (never asked again)."""
+def open_decision(
+    session: Session,
+    table: Any,
+    suspect_id: int,
+    action: str,
+    *,
+    now: datetime,
+    by_user_id: int | None,
+    what: str,
+) -> Any:
+    """The queued pair a decision is about, locked; a "distinct" decision is recorded here (None
+    returned), a "merge" is left to the caller. Unknown, decided and unknown-action errors."""
     row = session.execute(
-        sa.select(SuspectedDuplicate).where(SuspectedDuplicate.id == suspect_id).with_for_update()
+        sa.select(table).where(table.id == suspect_id).with_for_update()
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"there is no suspected duplicate #{suspect_id}")
+        raise NotFound(f"there is no {what} #{suspect_id}")
     if row.status != "open":
-        raise Conflict(f"suspected duplicate #{suspect_id} was already decided ({row.status})")
+        raise Conflict(f"{what} #{suspect_id} was already decided ({row.status})")
     if action == "distinct":
         row.status, row.decided_at, row.decided_by_user_id = "distinct", now, by_user_id
         return None
     if action != "merge":
         raise Conflict(f"unknown decision {action!r}; use merge or distinct")
+    return row
+
+
+def decide(
+    session: Session, suspect_id: int, action: str, *, now: datetime, by_user_id: int | None
+) -> int | None:
+    """ "merge" (the older record survives; returns the merge id) or "distinct" (never asked again)."""
+    row = open_decision(session, SuspectedDuplicate, suspect_id, action, now=now, by_user_id=by_user_id,
+                        what="suspected duplicate")  # fmt: skip
+    if row is None:
+        return None
     done = merge_people(session, row.person_id, row.other_id, now=now, method="review", by_user_id=by_user_id,
                         probability=row.probability, reasons=list(row.reasons))  # fmt: skip
     return done.merge_id
