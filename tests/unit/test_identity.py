@@ -157,3 +157,29 @@ def test_em_on_patterns_fits_what_em_on_every_pair_fits() -> None:
         ratio = m[f] / u[f]
         if not (ratio[-1] <= ratio[0] or ratio[-1] < 1):  # fields the fit keeps
             assert np.allclose(fitted.m[f], m[f]) and np.allclose(fitted.u[f], u[f])
+
+
+def test_em_never_learns_that_one_citys_people_are_one_person() -> None:
+    """On the demo world (few cities, one postcode each, colleagues sharing company and phone) EM
+    on the candidate pairs settled on "same city and postcode" as the match class, and merged
+    different people by the thousand; such a fit is discarded. On labelled duplicates it is kept."""
+    from datetime import UTC, datetime
+
+    from leadloop.demo.world import build_world
+    from leadloop.identity.match import Columns, Model, Patterns, candidate_pairs, compare
+    from leadloop.identity.realtime import default_model
+
+    world = build_world(seed=7, n_accounts=500, n_people=2000, now=datetime(2026, 11, 1, tzinfo=UTC))
+    cols = map_columns(sorted({k for p in world.people for k in p}))
+    recs = [record(p, cols) for p in world.people]
+    i, j = candidate_pairs(recs)
+    levels = compare(Columns.of(recs), i, j)
+    p = default_model().fit(levels).probabilities(levels)
+    assert ((p >= 0.995) & (levels["name"] == 0)).sum() == 0
+
+    rows = list(people_with_duplicates(20000, seed=2026))
+    labelled = [record(r, map_columns(list(rows[0]))) for r in rows]
+    i, j = candidate_pairs(labelled)
+    pat = Patterns.of(compare(Columns.of(labelled), i, j))
+    fitted = Model().fit(pat)
+    assert fitted.prior != Model().prior and fitted.m["name"][0] <= 0.2

@@ -154,7 +154,7 @@ def duplicate_accounts(
     compared as in `match_names`), each with whether it is alike enough to merge by itself (the same
     name, reordered at most). Two accounts with different domains are different companies (or a
     subsidiary, which is linked, not merged), as are a parent and its subsidiary; pairs judged "not
-    the same" are not offered again. The survivor is the one with a domain, then the tiebreakers."""
+    the same", or waiting for review already, are not offered again. The survivor is the one with a domain, then the tiebreakers."""
     from leadloop.store.tables import SuspectedAccountDuplicate
 
     rows = {r.id: r for r in session.execute(
@@ -165,7 +165,7 @@ def duplicate_accounts(
         for k in query_keys(r.name_key) if r.name_key else []:
             holders[k].append(aid)
     judged = {(a, b) for a, b in session.execute(sa.select(SuspectedAccountDuplicate.account_id, SuspectedAccountDuplicate.other_id)
-                                                 .where(SuspectedAccountDuplicate.status == "distinct"))}  # fmt: skip
+                                                 .where(SuspectedAccountDuplicate.status.in_(("distinct", "open"))))}  # fmt: skip
     found: dict[tuple[int, int], float] = {}
     for ids in holders.values():
         if len(ids) > MAX_HOLDERS:

@@ -46,6 +46,7 @@ FIELDS: dict[str, tuple[list[float], list[float]]] = {
     "city": ([0.15, 0.85], [0.80, 0.20]),
 }
 PRIOR_MATCH = 0.01  # of candidate pairs; re-estimated by EM
+MAX_DIFFERENT_NAMES = 0.2  # a fitted "match" class with more plainly different names is not one person
 
 
 @dataclass
@@ -62,16 +63,22 @@ class Model:
             w[ok] += np.log2(self.m[f][lv[ok]] / self.u[f][lv[ok]])
         return w
 
-    def probabilities(self, levels: dict[str, Ints]) -> Floats:
+    def probabilities(self, levels: dict[str, Ints] | Patterns) -> Floats:
         """Match probability of every pair, computed once per distinct comparison pattern."""
-        pat = Patterns.of(levels)
+        pat = levels if isinstance(levels, Patterns) else Patterns.of(levels)
         return (1 / (1 + 2.0 ** -self.weights(pat.levels)))[pat.inverse]
 
-    def fit(self, levels: dict[str, Ints], *, iterations: int = 10) -> Model:
+    def fit(self, levels: dict[str, Ints] | Patterns, *, iterations: int = 10) -> Model:
         """EM on the candidate pairs: the data decide how telling each level is. Clamped so that no
         level becomes certain, and ignored if it drifts to a degenerate answer. Pairs with the same
-        levels in every field are one pattern, so each round costs the patterns, not the pairs."""
-        pat = Patterns.of(levels)
+        levels in every field are one pattern, so each round costs the patterns, not the pairs.
+
+        EM finds the strongest structure in the candidate pairs, which need not be "the same
+        person": where blocking gathered one city's people or colleagues, it can settle on "same
+        city and postcode" and call different names a match. A fit in which agreeing names are not
+        evidence of a match, or in which more than one match in five has plainly different names,
+        is therefore discarded whole, and the model stays as it was."""
+        pat = levels if isinstance(levels, Patterns) else Patterns.of(levels)
         levels, counts = pat.levels, pat.counts.astype(np.float64)
         total = counts.sum()
         m = {f: v.copy() for f, v in self.m.items()}
@@ -90,11 +97,16 @@ class Model:
             prior = min(max(new_prior, 1e-5), 0.5)
         if not 1e-5 < prior < 0.5:
             return self
+        if (levels["name"] >= 0).any() and m["name"][0] > MAX_DIFFERENT_NAMES:
+            return self
         # A field whose best agreement came out weaker evidence than disagreement was fitted on
         # pairs its own blocking made alike (the same city, say): it keeps its prior instead.
+        # If that field is the name, the fitted class is not "the same person" at all.
         for f in m:
             ratio = m[f] / u[f]
             if ratio[-1] <= ratio[0] or ratio[-1] < 1:
+                if f == "name" and (levels[f] >= 0).any():
+                    return self
                 m[f], u[f] = self.m[f].copy(), self.u[f].copy()
         return Model(m, u, prior)
 
@@ -357,10 +369,10 @@ def dedupe(recs: Sequence[Rec], *, threshold: float = 0.9, train: bool = True, m
     i, j = candidate_pairs(recs, max_block=max_block)
     model = Model()
     if len(i):
-        levels = compare(Columns.of(recs), i, j)
+        pat = Patterns.of(compare(Columns.of(recs), i, j))
         if train and len(i) >= 200:
-            model = model.fit(levels)
-        p = model.probabilities(levels)
+            model = model.fit(pat)
+        p = model.probabilities(pat)
     else:
         p = np.zeros(0)
     keep = p >= threshold
