@@ -14,7 +14,7 @@ from leadloop.auth.handlers import create_user
 from leadloop.capture import handlers as h
 from leadloop.capture import model as m
 from leadloop.demo.world import World, build_world
-from leadloop.identity.warehouse import WarehouseResult, dedupe_accounts
+from leadloop.identity.warehouse import dedupe_accounts
 from leadloop.routing.handlers import route_lead
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Partner, Person, Team, User
@@ -139,9 +139,8 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         for lead_id in waiting:
             route_lead(session, lead_id, now=now, reason="manual")
     with db.write() as session:  # last night's warehouse pass over the accounts a legacy import doubled
-        result = WarehouseResult(people=0, pairs=0, merged=0, queued=0, model_id=None, events=[])
-        dedupe_accounts(session, result, now=now)
-        summary.account_merges, summary.account_reviews = result.accounts_merged, result.accounts_queued
+        accounts = dedupe_accounts(session, now=now)
+        summary.account_merges, summary.account_reviews = accounts.merged, accounts.queued
     with db.read() as session:
         for label, table in (("accounts", Account), ("people", Person), ("campaigns", Campaign), ("activities", Activity),
                              ("leads", Lead), ("opportunities", Opportunity), ("users", User)):  # fmt: skip

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.capture.repository import nurture_queue_id
-from leadloop.core.errors import Conflict, InvalidInput, NotFound
+from leadloop.core.errors import Conflict, NotFound
 from leadloop.core.events import Event
 from leadloop.identity.accounts import index_accounts
 from leadloop.identity.merge import refuse_merge, refuse_unmerge
@@ -111,8 +111,6 @@ def merge_accounts(
     reasons: list[str] | None = None,
 ) -> AccountMerged:
     """Merge account `merged_id` into `survivor_id` in the caller's transaction."""
-    if survivor_id == merged_id:
-        raise InvalidInput(f"account #{merged_id} cannot be merged into itself")
     rows = {aid: _load(session, aid) for aid in sorted((survivor_id, merged_id))}  # id order: no deadlock
     survivor, merged = rows[survivor_id], rows[merged_id]
     refuse_merge("account", survivor, merged)

@@ -10,8 +10,9 @@ Every match says why it matched.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from rapidfuzz import fuzz
 from sqlalchemy.orm import Session
 
 from leadloop.store.bulk import replace_keys, select_in
-from leadloop.store.tables import Account, AccountKey, Opportunity, Person
+from leadloop.store.tables import Account, AccountKey, Opportunity, Person, SuspectedAccountDuplicate
 
 STOP = frozenset({"the", "and", "of", "for", "de", "la", "le", "der", "die", "das", "und", "et", "y", "an"})
 MAX_HOLDERS = 200  # a token on more accounts than this ("global", "solutions") finds nothing alone
@@ -91,6 +92,7 @@ def match_names(session: Session, name_keys: set[str], *, threshold: float) -> d
     accounts = {a.id: a for a in select_in(
         session, (Account.id, Account.name, Account.name_key, Account.created_at, Account.parent_id), Account.id, ids)}  # fmt: skip
     out: dict[str, AccountMatch] = {}
+    chosen_of: dict[str, tuple[int, float, str]] = {}
     for name, cands in candidates.items():
         scored = sorted(
             ((similarity(name, accounts[a].name_key), a) for a in cands if a in accounts), reverse=True
@@ -101,11 +103,14 @@ def match_names(session: Session, name_keys: set[str], *, threshold: float) -> d
         best = scored[0][0]
         tied = [a for s, a in scored if s >= best - TIE]
         chosen, why = _tiebreak(session, tied, accounts) if len(tied) > 1 else (tied[0], "")
+        chosen_of[name] = (chosen, best, why)
+    parents = {a.id: a.name for a in select_in(session, (Account.id, Account.name), Account.id,
+                                               {accounts[c].parent_id for c, _, _ in chosen_of.values()} - {None})}  # fmt: skip
+    for name, (chosen, best, why) in chosen_of.items():
         acct = accounts[chosen]
         reason = f"company name {name!r} ≈ account {acct.name!r} ({best:.0f}% alike)" + why
-        if acct.parent_id is not None:
-            parent = session.get(Account, acct.parent_id)
-            reason += f"; a subsidiary of {parent.name!r}" if parent else ""
+        if acct.parent_id in parents:
+            reason += f"; a subsidiary of {parents[acct.parent_id]!r}"
         out[name] = AccountMatch(chosen, best, reason)
     return out
 
@@ -121,14 +126,23 @@ def _counts(session: Session, ids: list[int]) -> tuple[dict[int, int], dict[int,
     return contacts, opps
 
 
+def _ranker(
+    accounts: dict[int, Any], contacts: dict[int, int], opps: dict[int, int], *, prefer_domain: bool = False
+) -> Callable[[int], tuple[Any, ...]]:
+    """A sort key for accounts, best first: (with a domain,) most contacts, most open
+    opportunities, the oldest."""
+
+    def rank(a: int) -> tuple[Any, ...]:
+        head = (accounts[a].domain is None,) if prefer_domain else ()
+        return (*head, -contacts.get(a, 0), -opps.get(a, 0), accounts[a].created_at, a)
+
+    return rank
+
+
 def _tiebreak(session: Session, tied: list[int], accounts: dict[int, Any]) -> tuple[int, str]:
     """Most contacts, then most open opportunities, then the oldest account."""
     contacts, opps = _counts(session, tied)
-
-    def rank(a: int) -> tuple[int, int, object, int]:
-        return (-contacts.get(a, 0), -opps.get(a, 0), accounts[a].created_at, a)
-
-    order = sorted(tied, key=rank)
+    order = sorted(tied, key=_ranker(accounts, contacts, opps))
     first, second = order[0], order[1]
     if contacts.get(first, 0) != contacts.get(second, 0):
         decided = f"most contacts ({contacts.get(first, 0)})"
@@ -147,51 +161,50 @@ class AccountPair:
     reasons: tuple[str, ...]
 
 
-def duplicate_accounts(
-    session: Session, *, threshold: float, exact: float = 99.5
-) -> list[tuple[AccountPair, bool]]:
-    """Pairs of live accounts whose cleaned names are alike (sharing a name token or acronym, then
-    compared as in `match_names`), each with whether it is alike enough to merge by itself (the same
-    name, reordered at most). Two accounts with different domains are different companies (or a
-    subsidiary, which is linked, not merged), as are a parent and its subsidiary; pairs judged "not
-    the same", or waiting for review already, are not offered again. The survivor is the one with a domain, then the tiebreakers."""
-    from leadloop.store.tables import SuspectedAccountDuplicate
-
-    rows = {r.id: r for r in session.execute(
-        sa.select(Account.id, Account.name, Account.name_key, Account.domain, Account.parent_id, Account.created_at)
-        .where(Account.merged_into_id.is_(None)))}  # fmt: skip
+def alike_accounts(
+    rows: dict[int, Any], judged: set[tuple[int, int]], *, threshold: float
+) -> dict[tuple[int, int], float]:
+    """(lower id, higher id) -> similarity, for accounts (rows with name_key, domain, parent_id)
+    sharing a name token or acronym and alike at `threshold` or above. Pure. Two accounts with
+    different domains are different companies (or a subsidiary, linked rather than merged), as are
+    a parent and its subsidiary; `judged` pairs are left out."""
     holders: dict[str, list[int]] = defaultdict(list)
     for aid, r in rows.items():
         for k in query_keys(r.name_key) if r.name_key else []:
             holders[k].append(aid)
-    judged = {(a, b) for a, b in session.execute(sa.select(SuspectedAccountDuplicate.account_id, SuspectedAccountDuplicate.other_id)
-                                                 .where(SuspectedAccountDuplicate.status.in_(("distinct", "open"))))}  # fmt: skip
     found: dict[tuple[int, int], float] = {}
     for ids in holders.values():
         if len(ids) > MAX_HOLDERS:
             continue
-        for x in range(len(ids)):
-            for y in range(x + 1, len(ids)):
-                pair = (min(ids[x], ids[y]), max(ids[x], ids[y]))
-                if pair in found or pair in judged:
-                    continue
-                a, b = rows[pair[0]], rows[pair[1]]
-                if (
-                    (a.domain and b.domain and a.domain != b.domain)
-                    or a.id == b.parent_id
-                    or b.id == a.parent_id
-                ):
-                    continue
-                score = max(similarity(a.name_key, b.name_key), similarity(b.name_key, a.name_key))
-                if score >= threshold:
-                    found[pair] = score
+        for x, y in combinations(sorted(ids), 2):
+            if (x, y) in found or (x, y) in judged:
+                continue
+            a, b = rows[x], rows[y]
+            if (a.domain and b.domain and a.domain != b.domain) or x == b.parent_id or y == a.parent_id:
+                continue
+            score = max(similarity(a.name_key, b.name_key), similarity(b.name_key, a.name_key))
+            if score >= threshold:
+                found[(x, y)] = score
+    return found
+
+
+def duplicate_accounts(
+    session: Session, *, threshold: float, exact: float = 99.5
+) -> list[tuple[AccountPair, bool]]:
+    """Pairs of live accounts alike by name (`alike_accounts`), most alike first, each with whether
+    it is alike enough to merge by itself (the same name, reordered at most). Pairs judged "not the
+    same", or waiting for review already, are not offered again. The survivor is the one with a
+    domain, then the tiebreakers."""
+    rows = {r.id: r for r in session.execute(
+        sa.select(Account.id, Account.name, Account.name_key, Account.domain, Account.parent_id, Account.created_at)
+        .where(Account.merged_into_id.is_(None)))}  # fmt: skip
+    judged = {(a, b) for a, b in session.execute(sa.select(SuspectedAccountDuplicate.account_id, SuspectedAccountDuplicate.other_id)
+                                                 .where(SuspectedAccountDuplicate.status.in_(("distinct", "open"))))}  # fmt: skip
+    found = alike_accounts(rows, judged, threshold=threshold)
     if not found:
         return []
     contacts, opps = _counts(session, sorted({a for p in found for a in p}))
-
-    def rank(a: int) -> tuple[bool, int, int, object, int]:
-        return (rows[a].domain is None, -contacts.get(a, 0), -opps.get(a, 0), rows[a].created_at, a)
-
+    rank = _ranker(rows, contacts, opps, prefer_domain=True)
     out = []
     for (x, y), score in sorted(found.items(), key=lambda kv: -kv[1]):
         keep, gone = sorted((x, y), key=rank)

@@ -227,19 +227,10 @@ def _sim(a: list[str], b: list[str], scorer: Any) -> Floats:
 def _sim_values(c: Columns, left: str, right: str, i: Ints, j: Ints, scorer: Any) -> Floats:
     """`scorer` of column `left` of records i against column `right` of records j, computed once
     per distinct pair of values (names and companies repeat: far fewer than the pairs)."""
-    a, b = c.codes[left][i], c.codes[right][j]
-    width = int(c.codes[right].max(initial=0)) + 1
-    uniq, inverse, _ = distinct(a * width + b)
-    va, vb = c.values[left], c.values[right]
-    first = uniq // width
-    second = uniq % width
-    # the value of each code: any record holding it
-    where_a = np.zeros(int(c.codes[left].max(initial=0)) + 1, np.int64)
-    where_a[c.codes[left]] = np.arange(len(c.codes[left]))
-    where_b = np.zeros(width, np.int64)
-    where_b[c.codes[right]] = np.arange(len(c.codes[right]))
-    sims = _sim(list(va[where_a[first]].tolist()), list(vb[where_b[second]].tolist()), scorer)
-    return sims[inverse]
+    width = len(c.by_code[right])
+    uniq, inverse, _ = distinct(c.codes[left][i] * width + c.codes[right][j])
+    left_values, right_values = c.by_code[left][uniq // width], c.by_code[right][uniq % width]
+    return _sim(list(left_values.tolist()), list(right_values.tolist()), scorer)[inverse]
 
 
 ATTRS = (
@@ -264,11 +255,13 @@ class Columns:
 
     values: dict[str, npt.NDArray[np.object_]]
     codes: dict[str, Ints]
+    by_code: dict[str, npt.NDArray[np.object_]]  # the value of each code ("" for 0)
 
     @classmethod
     def of(cls, recs: Sequence[Rec]) -> Columns:
         values: dict[str, npt.NDArray[np.object_]] = {}
         codes: dict[str, Ints] = {}
+        by_code: dict[str, npt.NDArray[np.object_]] = {}
         derived = {
             "first_initial": [(r.first_canon or "")[:1] for r in recs],
             "postcode_area": [(r.postcode or "")[:3] for r in recs],
@@ -280,7 +273,8 @@ class Columns:
             lookup: dict[str, int] = {"": 0}
             codes[name] = np.fromiter((lookup.setdefault(v, len(lookup)) for v in col), np.int64, len(col))
             values[name] = np.array(col, dtype=object)
-        return cls(values, codes)
+            by_code[name] = np.array(list(lookup), dtype=object)
+        return cls(values, codes, by_code)
 
 
 def compare(recs: Sequence[Rec] | Columns, i: Ints, j: Ints) -> dict[str, Ints]:

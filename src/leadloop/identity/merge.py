@@ -95,8 +95,6 @@ def merge_people(
     reasons: list[str] | None = None,
 ) -> Merged:
     """Merge `merged_id` into `survivor_id` in the caller's transaction."""
-    if survivor_id == merged_id:
-        raise InvalidInput(f"person #{merged_id} cannot be merged into themselves")
     # Lock in id order, so two merges of the same pair cannot deadlock.
     rows = {pid: _load(session, pid) for pid in sorted((survivor_id, merged_id))}
     survivor, merged = rows[survivor_id], rows[merged_id]

@@ -4,7 +4,7 @@ merge or review flow as real-time matches. It also refits the real-time matcher 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -49,32 +49,45 @@ def dedupe_warehouse(session: Session, *, now: datetime, dry_run: bool = False) 
     """People first (their merges may leave accounts without contacts, but never make accounts
     alike), then accounts."""
     result = _dedupe_people(session, now=now, dry_run=dry_run)
-    dedupe_accounts(session, result, now=now, dry_run=dry_run)
+    accounts = dedupe_accounts(session, now=now, dry_run=dry_run)
+    result.accounts, result.accounts_merged, result.accounts_queued = (
+        accounts.accounts,
+        accounts.merged,
+        accounts.queued,
+    )
+    result.events.extend(accounts.events)
     return result
 
 
-def dedupe_accounts(
-    session: Session, result: WarehouseResult, *, now: datetime, dry_run: bool = False
-) -> None:
-    """The accounts part of the pass: counts go into `result`."""
+@dataclass
+class AccountPass:
+    accounts: int  # live accounts looked at
+    merged: int = 0
+    queued: int = 0
+    events: list[Event] = field(default_factory=list)
+
+
+def dedupe_accounts(session: Session, *, now: datetime, dry_run: bool = False) -> AccountPass:
+    """The accounts part of the pass: same names merge, alike ones wait for review."""
     policy = policy_of(session)
-    result.accounts = session.scalar(sa.select(sa.func.count()).where(Account.merged_into_id.is_(None))) or 0
+    out = AccountPass(session.scalar(sa.select(sa.func.count()).where(Account.merged_into_id.is_(None))) or 0)
     survivor_of = Survivors()
     for pair, auto in duplicate_accounts(session, threshold=policy.account_name_match):
         keep, gone = survivor_of.of(pair.survivor_id), survivor_of.of(pair.merged_id)
         if (keep, gone) != (pair.survivor_id, pair.merged_id):
             continue  # a side merged away in this pass: the survivors are judged as their own pair
         if auto:
-            result.accounts_merged += 1
+            out.merged += 1
             survivor_of.merged(gone, keep)
             if not dry_run:
                 done = merge_accounts(session, keep, gone, now=now, method="warehouse", similarity=pair.similarity,
                                       reasons=list(pair.reasons))  # fmt: skip
-                result.events.extend(done.events)
+                out.events.extend(done.events)
         else:
-            result.accounts_queued += 1
+            out.queued += 1
             if not dry_run:
                 suspect_accounts(session, [pair], now=now)
+    return out
 
 
 def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> WarehouseResult:
