@@ -170,8 +170,11 @@ def main() -> None:
         if shutil.which("wrk"):
             print(f"leadloop serve on SQLite, wrk with {c} connections, {args.seconds} s per kind")
             rows = []
-            for label, path, kind in (("floor GET /healthz", "/healthz", "get"), ("web-to-lead POST /forms/lead", "/forms/lead", "form"),
-                                      ("API POST /api/v1/leads", "/api/v1/leads", "api")):  # fmt: skip
+            for label, path, kind in (
+                ("floor GET /healthz", "/healthz", "get"),
+                ("web-to-lead POST /forms/lead", "/forms/lead", "form"),
+                ("API POST /api/v1/leads", "/api/v1/leads", "api"),
+            ):
                 if kind == "get":
                     out = subprocess.run(
                         ["wrk", "-t2", f"-c{c}", f"-d{args.seconds}s", "--latency", base + path],
@@ -203,8 +206,14 @@ def main() -> None:
         fp50 = median(floor)
 
         def form(i: int) -> tuple[str, str, dict[str, object]]:
-            data = {"email": f"visitor{i}@company{i % 500}.com", "first_name": "Vic", "company": f"Company {i % 500}",
-                    "utm_campaign": "bench", "product": "analytics", "message": "hello"}  # fmt: skip
+            data = {
+                "email": f"visitor{i}@company{i % 500}.com",
+                "first_name": "Vic",
+                "company": f"Company {i % 500}",
+                "utm_campaign": "bench",
+                "product": "analytics",
+                "message": "hello",
+            }
             return "POST", "/forms/lead", {"data": data}
 
         t = time.perf_counter()

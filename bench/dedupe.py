@@ -65,15 +65,37 @@ def splink(rows: list[dict[str, str]], work: Path) -> tuple[np.ndarray, float]:
         w.writerow(["unique_id", "first_name", "surname", "email", "phone", "postcode", "dob", "city"])
         for k, r in enumerate(rows):
             digits = "".join(c for c in r["phone"] if c.isdigit())[-10:]
-            w.writerow([k, r["first_name"].lower() or None, r["last_name"].lower() or None, r["email"].lower() or None,
-                        digits or None, r["postcode"].replace(" ", "").upper() or None, r["dob"] or None, r["city"].lower()])  # fmt: skip
+            w.writerow(
+                [
+                    k,
+                    r["first_name"].lower() or None,
+                    r["last_name"].lower() or None,
+                    r["email"].lower() or None,
+                    digits or None,
+                    r["postcode"].replace(" ", "").upper() or None,
+                    r["dob"] or None,
+                    r["city"].lower(),
+                ]
+            )
     start = time.perf_counter()
     con = duckdb.connect()
     table = con.read_csv(str(path), all_varchar=True)
-    comparisons = [cl.NameComparison("first_name"), cl.NameComparison("surname"), cl.EmailComparison("email"),
-                   cl.ExactMatch("phone"), cl.LevenshteinAtThresholds("dob", [1, 2]), cl.ExactMatch("postcode")]  # fmt: skip
-    rules = [block_on("email"), block_on("phone"), block_on("surname", "postcode"), block_on("first_name", "surname"),
-             block_on("surname", "dob"), block_on("first_name", "dob")]  # fmt: skip
+    comparisons = [
+        cl.NameComparison("first_name"),
+        cl.NameComparison("surname"),
+        cl.EmailComparison("email"),
+        cl.ExactMatch("phone"),
+        cl.LevenshteinAtThresholds("dob", [1, 2]),
+        cl.ExactMatch("postcode"),
+    ]
+    rules = [
+        block_on("email"),
+        block_on("phone"),
+        block_on("surname", "postcode"),
+        block_on("first_name", "surname"),
+        block_on("surname", "dob"),
+        block_on("first_name", "dob"),
+    ]
     settings = SettingsCreator(
         link_type="dedupe_only", comparisons=comparisons, blocking_rules_to_generate_predictions=rules
     )
@@ -111,8 +133,11 @@ def main() -> None:
         truth = pairs([r["entity"] for r in rows])
         labels, secs = ours(rows)
         p, r, f = score(truth, pairs(labels))
-        print(f"{n:>9,} records, {len(truth):,} true pairs | leadloop: P {p:.4f} R {r:.4f} F1 {f:.4f} in {secs:6.1f} s"
-              + (f"  (1M target <= 120 s: {'met' if secs <= 120 else 'NOT met'})" if n >= 1_000_000 else ""), flush=True)  # fmt: skip
+        print(
+            f"{n:>9,} records, {len(truth):,} true pairs | leadloop: P {p:.4f} R {r:.4f} F1 {f:.4f} in {secs:6.1f} s"
+            + (f"  (1M target <= 120 s: {'met' if secs <= 120 else 'NOT met'})" if n >= 1_000_000 else ""),
+            flush=True,
+        )
         if not args.skip_splink:
             try:
                 slabels, ssecs = splink(rows, work)
@@ -120,8 +145,11 @@ def main() -> None:
                 print("          Splink is not installed (pip install splink); skipped")
                 continue
             sp, sr, sf = score(truth, pairs(slabels))
-            print(f"{'':>9}  {'':>{len(f'{len(truth):,}') + 12}} | Splink:   P {sp:.4f} R {sr:.4f} F1 {sf:.4f} in {ssecs:6.1f} s "
-                  f"(time ratio leadloop/Splink {secs / ssecs:.2f})", flush=True)  # fmt: skip
+            print(
+                f"{'':>9}  {'':>{len(f'{len(truth):,}') + 12}} | Splink:   P {sp:.4f} R {sr:.4f} F1 {sf:.4f} in {ssecs:6.1f} s "
+                f"(time ratio leadloop/Splink {secs / ssecs:.2f})",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -60,8 +60,20 @@ def fill(db: object, n: int) -> list[dict[str, str]]:
             email = None
         elif email:
             seen.add(email)
-        people.append((pid, email, r["first_name"], r["last_name"], r["phone"] or None, r["postcode"],
-                       r["company"], r["city"], now, now))  # fmt: skip
+        people.append(
+            (
+                pid,
+                email,
+                r["first_name"],
+                r["last_name"],
+                r["phone"] or None,
+                r["postcode"],
+                r["company"],
+                r["city"],
+                now,
+                now,
+            )
+        )
         for k in dict.fromkeys(blocking_keys(person_rec(Row(pid, r), DEFAULT))):
             keys.append((k, pid))
     cur.execute("BEGIN")  # the connection runs in autocommit: one transaction, not a million
@@ -92,10 +104,20 @@ def main() -> None:
         for k, r in enumerate(probes):
             pid = next_id + k
             with db.write() as s:
-                s.execute(sa.insert(Person).values(
-                    id=pid, first_name=r["first_name"], last_name=r["last_name"], phone=r["phone"] or None,
-                    postcode=r["postcode"], company=r["company"], city=r["city"], attributes={},
-                    created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))  # fmt: skip
+                s.execute(
+                    sa.insert(Person).values(
+                        id=pid,
+                        first_name=r["first_name"],
+                        last_name=r["last_name"],
+                        phone=r["phone"] or None,
+                        postcode=r["postcode"],
+                        company=r["company"],
+                        city=r["city"],
+                        attributes={},
+                        created_at=datetime.now(UTC),
+                        updated_at=datetime.now(UTC),
+                    )
+                )
                 start = time.perf_counter()
                 found += bool(find_matches(s, [Row(pid, r)], DEFAULT))
                 match_ms.append((time.perf_counter() - start) * 1000)
@@ -108,8 +130,10 @@ def main() -> None:
         print(
             f"real-time match: p50 {median(match_ms):.2f} ms, p95 {pct(match_ms, 95):.2f} ms (target p95 <= 20 ms)"
         )
-        print(f"floor (e-mail lookup): p50 {median(floor_ms):.3f} ms, p95 {pct(floor_ms, 95):.3f} ms"
-              f" -> match p95 is {pct(match_ms, 95) / max(pct(floor_ms, 95), 1e-9):.0f}x the floor")  # fmt: skip
+        print(
+            f"floor (e-mail lookup): p50 {median(floor_ms):.3f} ms, p95 {pct(floor_ms, 95):.3f} ms"
+            f" -> match p95 is {pct(match_ms, 95) / max(pct(floor_ms, 95), 1e-9):.0f}x the floor"
+        )
         db.dispose()
 
 

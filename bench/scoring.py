@@ -91,9 +91,11 @@ def bench_incremental(db_path: Path) -> None:
     raw.rollback()
     raw.close()
     med = statistics.median(samples)
-    print(f"incremental score update per event: median {med:.3f} ms, p90 {np.percentile(samples, 90):.3f} ms "
-          f"(floor: two raw UPDATEs {statistics.median(floor):.3f} ms; ratio {med / statistics.median(floor):.1f}x)  "
-          f"target <= 1 ms: {'met' if med <= 1 else 'NOT met'}")  # fmt: skip
+    print(
+        f"incremental score update per event: median {med:.3f} ms, p90 {np.percentile(samples, 90):.3f} ms "
+        f"(floor: two raw UPDATEs {statistics.median(floor):.3f} ms; ratio {med / statistics.median(floor):.1f}x)  "
+        f"target <= 1 ms: {'met' if med <= 1 else 'NOT met'}"
+    )
     db.dispose()
 
 
@@ -106,10 +108,14 @@ def bench_recompute(db_path: Path, n_acts: int, n_accounts: int) -> None:
     conn = sqlite3.connect(db_path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")
-    conn.executemany("INSERT INTO accounts (id, name, name_key, attributes, created_at, updated_at) VALUES (?, ?, ?, '{}', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')",
-                     ((i, f"a{i}", f"a{i}") for i in range(1, n_accounts + 1)))  # fmt: skip
-    conn.executemany("INSERT INTO people (id, account_id, attributes, created_at, updated_at, engagement_s, engagement_t0, engagement_key) VALUES (?, ?, '{}', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 0, 0, -1e300)",
-                     ((i, (i % n_accounts) + 1) for i in range(1, n_people + 1)))  # fmt: skip
+    conn.executemany(
+        "INSERT INTO accounts (id, name, name_key, attributes, created_at, updated_at) VALUES (?, ?, ?, '{}', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')",
+        ((i, f"a{i}", f"a{i}") for i in range(1, n_accounts + 1)),
+    )
+    conn.executemany(
+        "INSERT INTO people (id, account_id, attributes, created_at, updated_at, engagement_s, engagement_t0, engagement_key) VALUES (?, ?, '{}', '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', 0, 0, -1e300)",
+        ((i, (i % n_accounts) + 1) for i in range(1, n_people + 1)),
+    )
     start = NOW - timedelta(days=365)
     batch = []
     for i in range(1, n_acts + 1):
@@ -161,9 +167,11 @@ def bench_recompute(db_path: Path, n_acts: int, n_accounts: int) -> None:
             engagement_groups(model, load_activities(s))
         runs.append(run_t())
     floor, run = statistics.median(floors), statistics.median(runs)
-    print(f"full recompute of {n_acts:,} activities ({n_accounts * 3:,} account x product groups, {n_people:,} people): "
-          f"median {run:.1f} s; floor (plain read + numpy group-by) median {floor:.1f} s; ratio {run / floor:.1f}x  "
-          f"target <= 2x: {'met' if run / floor <= 2 else 'NOT met'}")  # fmt: skip
+    print(
+        f"full recompute of {n_acts:,} activities ({n_accounts * 3:,} account x product groups, {n_people:,} people): "
+        f"median {run:.1f} s; floor (plain read + numpy group-by) median {floor:.1f} s; ratio {run / floor:.1f}x  "
+        f"target <= 2x: {'met' if run / floor <= 2 else 'NOT met'}"
+    )
     db.dispose()
 
 
@@ -194,7 +202,21 @@ def bench_auc(db_path: Path, n_accounts: int) -> None:
         from sklearn.compose import ColumnTransformer
         from sklearn.preprocessing import OneHotEncoder
 
-        alone.steps[0] = ("prep", ColumnTransformer([("num", "passthrough", list(range(n_num))), ("cat", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False), list(range(n_num, n_num + len(space.categorical))))]))  # fmt: skip
+        alone.steps[0] = (
+            "prep",
+            ColumnTransformer(
+                [
+                    ("num", "passthrough", list(range(n_num))),
+                    (
+                        "cat",
+                        OneHotEncoder(
+                            handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=False
+                        ),
+                        list(range(n_num, n_num + len(space.categorical))),
+                    ),
+                ]
+            ),
+        )
         alone.fit(x[:cut][:, keep], y[:cut])
         results["model alone (gbm, no rule scores)"] = roc_auc_score(
             y[cut:], alone.predict_proba(x[cut:][:, keep])[:, 1]

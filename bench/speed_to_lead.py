@@ -87,11 +87,20 @@ def prepare(url: str) -> str:
 
 
 def serve(url: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LEADLOOP_DATABASE_URL": url, "LEADLOOP_FORM_BURST": "1000000",
-           "LEADLOOP_FORM_RATE_PER_MINUTE": "1e9", "LEADLOOP_LOG_LEVEL": "WARNING",
-           "LEADLOOP_RETRAIN_EVERY_DAYS": "0"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "leadloop.cli", "serve", "--port", str(port), *extra], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    env = {
+        **os.environ,
+        "LEADLOOP_DATABASE_URL": url,
+        "LEADLOOP_FORM_BURST": "1000000",
+        "LEADLOOP_FORM_RATE_PER_MINUTE": "1e9",
+        "LEADLOOP_LOG_LEVEL": "WARNING",
+        "LEADLOOP_RETRAIN_EVERY_DAYS": "0",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leadloop.cli", "serve", "--port", str(port), *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(300):
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).raise_for_status()
@@ -111,15 +120,23 @@ async def load(base: str, key: str, n: int, concurrency: int, tag: str) -> tuple
         async def sender() -> None:
             for i in counter:
                 company = f"Speed{tag}{i:06d} GmbH"
-                body = {"email": f"buyer{i}@speed{tag}{i:06d}.example", "first_name": "Bo", "company": company,
-                        "product": "analytics", "utm_campaign": "bench"}  # fmt: skip
+                body = {
+                    "email": f"buyer{i}@speed{tag}{i:06d}.example",
+                    "first_name": "Bo",
+                    "company": company,
+                    "product": "analytics",
+                    "utm_campaign": "bench",
+                }
                 start = time.perf_counter()
                 r = await client.post("/forms/lead", data=body)
                 if r.status_code >= 400:
                     raise RuntimeError(f"form: {r.status_code} {r.text[:200]}")
                 for _ in range(200):
-                    got = await client.get("/api/v1/leads", params={"q": f"speed{tag}{i:06d}"},
-                                           headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+                    got = await client.get(
+                        "/api/v1/leads",
+                        params={"q": f"speed{tag}{i:06d}"},
+                        headers={"Authorization": f"Bearer {key}"},
+                    )
                     items = got.json()["items"]
                     if items and str(items[0]["owner"]).startswith("rep"):
                         break
@@ -157,8 +174,10 @@ def floor_ms(path: Path, n: int) -> float:
     for i in range(n):
         start = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO leads (email, company, owner, at) VALUES (?, ?, ?, ?)",
-                     (f"buyer{i}@floor{i}.example", f"Floor{i} GmbH", REPS[i % 4], "2026-11-22 10:00:00"))  # fmt: skip
+        conn.execute(
+            "INSERT INTO leads (email, company, owner, at) VALUES (?, ?, ?, ?)",
+            (f"buyer{i}@floor{i}.example", f"Floor{i} GmbH", REPS[i % 4], "2026-11-22 10:00:00"),
+        )
         conn.execute("COMMIT")
         times.append((time.perf_counter() - start) * 1000)
     conn.close()
@@ -185,12 +204,16 @@ def main() -> None:
         proc.wait(timeout=10)
     owned, mails = verify(url, args.requests)
     floor = floor_ms(work / "floor.db", 2000)
-    print(f"speed to lead, SQLite, {args.concurrency} senders, {len(lat)} leads: p50 {median(lat):.1f} ms, "
-          f"p99 {pct(lat, 99):.1f} ms, max {max(lat):.1f} ms, {len(lat) / secs:.0f} leads/s; "
-          f"floor (bare insert+commit) {floor:.3f} ms; p50 ratio {median(lat) / floor:.0f}x; "
-          f"target p99 <= 50 ms: {'met' if pct(lat, 99) <= 50 else 'NOT met'}")  # fmt: skip
-    print(f"  checked: {owned} leads with a rep owner, {mails} assignment e-mails in the outbox "
-          f"(expected {args.requests + 50} each)")  # fmt: skip
+    print(
+        f"speed to lead, SQLite, {args.concurrency} senders, {len(lat)} leads: p50 {median(lat):.1f} ms, "
+        f"p99 {pct(lat, 99):.1f} ms, max {max(lat):.1f} ms, {len(lat) / secs:.0f} leads/s; "
+        f"floor (bare insert+commit) {floor:.3f} ms; p50 ratio {median(lat) / floor:.0f}x; "
+        f"target p99 <= 50 ms: {'met' if pct(lat, 99) <= 50 else 'NOT met'}"
+    )
+    print(
+        f"  checked: {owned} leads with a rep owner, {mails} assignment e-mails in the outbox "
+        f"(expected {args.requests + 50} each)"
+    )
     if args.skip_pg:
         return
     admin_url = args.pg_url.rsplit("/", 1)[0] + "/postgres"
@@ -203,9 +226,12 @@ def main() -> None:
     key = prepare(args.pg_url)
     port = free_port()
     proc = serve(args.pg_url, port, "--workers", "2", "--no-sweeper")
-    worker = subprocess.Popen([sys.executable, "-m", "leadloop.cli", "worker", "--database-url", args.pg_url],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0"})  # fmt: skip
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "leadloop.cli", "worker", "--database-url", args.pg_url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0"},
+    )
     try:
         asyncio.run(load(f"http://127.0.0.1:{port}", key, 50, args.concurrency, "warm"))
         lat, secs = asyncio.run(load(f"http://127.0.0.1:{port}", key, args.requests, args.concurrency, "run"))
@@ -214,8 +240,10 @@ def main() -> None:
             p.terminate()
             p.wait(timeout=10)
     owned, mails = verify(args.pg_url, args.requests)
-    print(f"speed to lead, PostgreSQL, 2 web workers + 1 sweeper, {args.concurrency} senders: {len(lat) / secs:.0f} leads/s, "
-          f"p50 {median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms; checked {owned} owned, {mails} e-mails")  # fmt: skip
+    print(
+        f"speed to lead, PostgreSQL, 2 web workers + 1 sweeper, {args.concurrency} senders: {len(lat) / secs:.0f} leads/s, "
+        f"p50 {median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms; checked {owned} owned, {mails} e-mails"
+    )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -41,8 +42,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    # One schema per xdist worker (or "main" without xdist), so parallel workers never collide.
-    schema = "ll_test_" + os.environ.get("PYTEST_XDIST_WORKER", "main").replace("-", "_")
+    # One schema per checkout and xdist worker (or "main" without xdist), so parallel workers, and
+    # two checkouts testing at once on one PostgreSQL, never collide.
+    checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+    schema = f"ll_test_{checkout}_" + os.environ.get("PYTEST_XDIST_WORKER", "main").replace("-", "_")
     admin = make_engine(PG_URL)
     try:
         with admin.begin() as conn:

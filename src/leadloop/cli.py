@@ -56,9 +56,17 @@ def _fail(exc: Exception) -> None:
 
 @app.command()
 def serve(
-    host: str = "127.0.0.1", port: int = 8000, workers: int = 1, database_url: DbUrl = None,
-    sweeper: Annotated[bool, typer.Option("--sweeper/--no-sweeper", help="run the timer sweeper in this process (one web worker only)")] = True,
-) -> None:  # fmt: skip
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    database_url: DbUrl = None,
+    sweeper: Annotated[
+        bool,
+        typer.Option(
+            "--sweeper/--no-sweeper", help="run the timer sweeper in this process (one web worker only)"
+        ),
+    ] = True,
+) -> None:
     """Serve the web app and API (migrating the database first). With one web worker the timer
     sweeper runs in the same process; with several, run `leadloop worker` beside them."""
     import uvicorn
@@ -72,9 +80,14 @@ def serve(
 
         os.environ["LEADLOOP_DATABASE_URL"] = settings.database_url
         uvicorn.run(
-            "leadloop.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-            access_log=False, log_level="warning",
-        )  # fmt: skip
+            "leadloop.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_level="warning",
+        )
     else:
         web = create_app(settings)
         if sweeper:
@@ -111,9 +124,12 @@ def worker(
 @app.command()
 def demo(
     path: Annotated[Path, typer.Option(help="SQLite file to (re)build")] = Path("leadloop-demo.db"),
-    seed: int = 7, accounts: int = 2000, people: int = 8000,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True, port: int = 8000,
-) -> None:  # fmt: skip
+    seed: int = 7,
+    accounts: int = 2000,
+    people: int = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    port: int = 8000,
+) -> None:
     """Build a fresh demo world on SQLite and serve it."""
     from leadloop.demo.seed import build_demo
 
@@ -177,15 +193,27 @@ def import_(
         overrides = _parse_maps(map or [])
         db = _database(settings)
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=False, disable=not sys.stderr.isatty(),
-        ) as progress:  # fmt: skip
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+            disable=not sys.stderr.isatty(),
+        ) as progress:
             task = progress.add_task(f"{entity} from {file.name}", total=None)
             report = run_import(
-                db, entity, file, now=utcnow, overrides=overrides, encoding=encoding,
-                batch_size=batch_size or settings.import_batch_size, max_chars=settings.max_field_chars,
-                rejects_path=rejects, progress=lambda done, total: progress.update(task, completed=done, total=total),
-            )  # fmt: skip
+                db,
+                entity,
+                file,
+                now=utcnow,
+                overrides=overrides,
+                encoding=encoding,
+                batch_size=batch_size or settings.import_batch_size,
+                max_chars=settings.max_field_chars,
+                rejects_path=rejects,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
     except LeadloopError as exc:
         _fail(exc)
         return
@@ -228,11 +256,12 @@ def export(
 
 @users_app.command("create")
 def users_create(
-    email: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
     role: Annotated[str, typer.Option(help="admin | marketing | manager | rep | partner")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     database_url: DbUrl = None,
-) -> None:  # fmt: skip
+) -> None:
     from leadloop.auth.handlers import create_user
 
     db = _database(_settings(database_url))
@@ -248,8 +277,9 @@ def users_create(
 @keys_app.command("create")
 def apikeys_create(
     user: Annotated[str, typer.Option(help="e-mail of the user the key acts as")],
-    name: Annotated[str, typer.Option(help="what the key is for")], database_url: DbUrl = None,
-) -> None:  # fmt: skip
+    name: Annotated[str, typer.Option(help="what the key is for")],
+    database_url: DbUrl = None,
+) -> None:
     from leadloop.auth.handlers import create_api_key
 
     db = _database(_settings(database_url))
@@ -441,15 +471,29 @@ def scoring_backtest(
 @app.command()
 def dedupe(
     file: Annotated[Path | None, typer.Argument(help="CSV with a header row (or --warehouse)")] = None,
-    id_column: Annotated[str | None, typer.Option("--id-column", help="the column that identifies each row")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="clusters CSV: id, cluster_id, match_confidence")] = None,
-    threshold: Annotated[float, typer.Option(min=0.5, max=0.9999, help="match probability that joins two rows")] = 0.9,
-    gmail_dots: Annotated[bool, typer.Option("--gmail-dots/--no-gmail-dots", help="a.b@gmail.com is ab@gmail.com")] = True,
-    plus_tags: Annotated[bool, typer.Option("--plus-tags/--no-plus-tags", help="a+x@d.com is a@d.com")] = True,
-    warehouse: Annotated[bool, typer.Option("--warehouse", help="dedupe the stored people instead of a file")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="with --warehouse: count, change nothing")] = False,
+    id_column: Annotated[
+        str | None, typer.Option("--id-column", help="the column that identifies each row")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="clusters CSV: id, cluster_id, match_confidence")
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option(min=0.5, max=0.9999, help="match probability that joins two rows")
+    ] = 0.9,
+    gmail_dots: Annotated[
+        bool, typer.Option("--gmail-dots/--no-gmail-dots", help="a.b@gmail.com is ab@gmail.com")
+    ] = True,
+    plus_tags: Annotated[
+        bool, typer.Option("--plus-tags/--no-plus-tags", help="a+x@d.com is a@d.com")
+    ] = True,
+    warehouse: Annotated[
+        bool, typer.Option("--warehouse", help="dedupe the stored people instead of a file")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="with --warehouse: count, change nothing")
+    ] = False,
     database_url: DbUrl = None,
-) -> None:  # fmt: skip
+) -> None:
     """Find the same person twice in a standalone file (no e-mail column needed: name, address,
     postcode, birth date and phone work too; one output row per input row), or with --warehouse
     in the stored people: pairs above the auto-merge threshold merge (undoably), the likely ones
@@ -507,9 +551,11 @@ def _dedupe_warehouse(database_url: str | None, *, dry_run: bool) -> None:
 def enrich(
     provider: Annotated[str, typer.Option(help="where firmographics come from: file")] = "file",
     path: Annotated[Path | None, typer.Option(help="reference CSV or Parquet keyed by domain")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace values that are already filled")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="replace values that are already filled")
+    ] = False,
     database_url: DbUrl = None,
-) -> None:  # fmt: skip
+) -> None:
     """Enrich every account with a domain: fills empty revenue, employees, SIC, NAICS, sites, industry
     and HQ country, and records where each value came from. Bad reference rows are listed."""
     from leadloop.enrich.handlers import enrich_accounts
@@ -528,8 +574,10 @@ def enrich(
         if len(source.problems) > 20:
             console.print(f"… and {len(source.problems) - 20:,} more rows with problems")
         console.print(f"{source.rows:,} reference rows read, {len(source.problems):,} with problems")
-    console.print(f"[green]{result.checked:,} accounts checked[/], {result.found:,} found in the reference, "
-                  f"{result.filled:,} fields filled, {result.kept:,} filled values kept")  # fmt: skip
+    console.print(
+        f"[green]{result.checked:,} accounts checked[/], {result.found:,} found in the reference, "
+        f"{result.filled:,} fields filled, {result.kept:,} filled values kept"
+    )
 
 
 def _register_routing() -> None:

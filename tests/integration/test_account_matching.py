@@ -32,9 +32,13 @@ def _person(db: Database, clock: FrozenClock, **fields: str) -> Any:
 
 
 def test_domains_names_abbreviations_and_reasons(db: Database, clock: FrozenClock) -> None:
-    _accounts(db, clock, {"external_id": "A1", "name": "Acme Analytics Inc.", "domain": "acme-analytics.com"},
-              {"external_id": "A2", "name": "International Business Machines Corp.", "domain": "ibm.com"},
-              {"external_id": "A3", "name": "Nordic Data AB", "domain": "nordicdata.se"})  # fmt: skip
+    _accounts(
+        db,
+        clock,
+        {"external_id": "A1", "name": "Acme Analytics Inc.", "domain": "acme-analytics.com"},
+        {"external_id": "A2", "name": "International Business Machines Corp.", "domain": "ibm.com"},
+        {"external_id": "A3", "name": "Nordic Data AB", "domain": "nordicdata.se"},
+    )
     p, acct = _person(db, clock, email="jo@acme-analytics.com", company="whatever")
     assert acct.name == "Acme Analytics Inc." and p.account_match == "e-mail domain acme-analytics.com"
     p, acct = _person(db, clock, email="jo.p@gmail.com", company="Analytics Acme, LLC")
@@ -66,8 +70,12 @@ def test_ties_go_to_most_contacts_then_the_oldest(db: Database, clock: FrozenClo
 
 
 def test_subsidiaries_are_owned_through_their_parent(db: Database, clock: FrozenClock) -> None:
-    _accounts(db, clock, {"external_id": "G", "name": "Helios Group plc", "domain": "helios-group.com"},
-              {"external_id": "G-UK", "name": "Helios Energy UK Ltd", "parent_external_id": "G"})  # fmt: skip
+    _accounts(
+        db,
+        clock,
+        {"external_id": "G", "name": "Helios Group plc", "domain": "helios-group.com"},
+        {"external_id": "G-UK", "name": "Helios Energy UK Ltd", "parent_external_id": "G"},
+    )
     with db.write() as s:
         owner = User(email="owner@x.example", name="Owner", role="rep", created_at=clock())
         s.add(owner)

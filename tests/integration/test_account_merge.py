@@ -47,8 +47,15 @@ def _person(db: Database, clock: FrozenClock, account: str, email: str) -> int:
     person = m.parse_person(
         {"email": email, "first_name": email[:3], "last_name": "Tester", "account_external_id": account}
     )
-    act = m.parse_activity({"email": email, "type": "form_submit", "product": "Platform",
-                            "occurred_at": (clock() - timedelta(hours=1)).isoformat()}, now=clock())  # fmt: skip
+    act = m.parse_activity(
+        {
+            "email": email,
+            "type": "form_submit",
+            "product": "Platform",
+            "occurred_at": (clock() - timedelta(hours=1)).isoformat(),
+        },
+        now=clock(),
+    )
     with db.write() as s:
         return h.ingest_people(s, [person], now=clock(), source="api", activities=[act]).outcomes[0].id
 
@@ -58,8 +65,13 @@ def _lead(s: Any, clock: FrozenClock, account_id: int, product: str, stage: str)
     lead = s.scalar(sa.select(Lead).where(Lead.account_id == account_id, Lead.product == product))
     if lead is None:
         queue = s.scalar(sa.select(Team.id).where(Team.name == "Marketing nurture"))
-        lead = Lead(account_id=account_id, product=product, owner_team_id=queue, opened_at=clock(),
-                    last_activity_at=clock())  # fmt: skip
+        lead = Lead(
+            account_id=account_id,
+            product=product,
+            owner_team_id=queue,
+            opened_at=clock(),
+            last_activity_at=clock(),
+        )
         s.add(lead)
     lead.stage, lead.stage_changed_at = stage, clock()
     s.flush()
@@ -72,9 +84,17 @@ def _rows(db: Database, table: Any, *where: Any) -> dict[int, dict[str, Any]]:
 
 
 def test_merge_moves_everything_and_unmerge_restores_it_exactly(db: Database, clock: FrozenClock) -> None:
-    ids = _accounts(db, clock, {"external_id": "OLD", "name": "Acme Analytics", "employees": "120"},
-                    {"external_id": "NEW", "name": "Acme Analytics Inc.", "domain": "acme-analytics.com",
-                     "industry": "Software"})  # fmt: skip
+    ids = _accounts(
+        db,
+        clock,
+        {"external_id": "OLD", "name": "Acme Analytics", "employees": "120"},
+        {
+            "external_id": "NEW",
+            "name": "Acme Analytics Inc.",
+            "domain": "acme-analytics.com",
+            "industry": "Software",
+        },
+    )
     old, new = ids["OLD"], ids["NEW"]
     p_old = _person(db, clock, "OLD", "jo.tester@gmail.com")
     p_new = _person(db, clock, "NEW", "sam@acme-analytics.com")
@@ -82,8 +102,14 @@ def test_merge_moves_everything_and_unmerge_restores_it_exactly(db: Database, cl
         platform_old = _lead(s, clock, old, "platform", "sal")  # further along: carries on
         addon_old = _lead(s, clock, old, "add-on", "inquiry")  # only the merged account has it: moves
         platform_new = _lead(s, clock, new, "platform", "inquiry")  # closed as merged
-        opp = Opportunity(account_id=old, person_id=p_old, lead_id=platform_old, product="platform",
-                          created_at=clock(), outcome="open")  # fmt: skip
+        opp = Opportunity(
+            account_id=old,
+            person_id=p_old,
+            lead_id=platform_old,
+            product="platform",
+            created_at=clock(),
+            outcome="open",
+        )
         s.add(opp)
         s.flush()
         opp_id = opp.id
@@ -150,10 +176,14 @@ def test_merge_moves_everything_and_unmerge_restores_it_exactly(db: Database, cl
 def test_parents_and_subsidiaries_are_linked_not_merged_and_chains_unmerge_in_order(
     db: Database, clock: FrozenClock
 ) -> None:
-    ids = _accounts(db, clock, {"external_id": "G", "name": "Helios Group"},
-                    {"external_id": "G-UK", "name": "Helios UK", "parent_external_id": "G"},
-                    {"external_id": "H2", "name": "Helios Group Holdings"},
-                    {"external_id": "H3", "name": "Helios Grp"})  # fmt: skip
+    ids = _accounts(
+        db,
+        clock,
+        {"external_id": "G", "name": "Helios Group"},
+        {"external_id": "G-UK", "name": "Helios UK", "parent_external_id": "G"},
+        {"external_id": "H2", "name": "Helios Group Holdings"},
+        {"external_id": "H3", "name": "Helios Grp"},
+    )
     with pytest.raises(Conflict, match="parent and subsidiary"), db.write() as s:
         merge_accounts(s, ids["G"], ids["G-UK"], now=clock())
     with db.write() as s:
@@ -178,7 +208,8 @@ def test_warehouse_dedupe_merges_same_names_and_queues_alike_ones(
     from leadloop.cli import app
 
     ids = _accounts(
-        db, clock,
+        db,
+        clock,
         {"external_id": "O1", "name": "Orbit Data Ltd"},  # older, but without a domain
         {"external_id": "O2", "name": "Orbit Data GmbH", "domain": "orbit-data.de"},
         {"external_id": "N1", "name": "Nordic Data AB"},
@@ -186,7 +217,7 @@ def test_warehouse_dedupe_merges_same_names_and_queues_alike_ones(
         {"external_id": "V1", "name": "Vela Systems", "domain": "vela.io"},  # two domains: two companies
         {"external_id": "V2", "name": "Vela Systems", "domain": "vela.de"},
         {"external_id": "P", "name": "Pluto Labs"},
-    )  # fmt: skip
+    )
     _person(db, clock, "O1", "ann@orbit-mail.example")
     runner = CliRunner()
     dry = runner.invoke(app, ["dedupe", "--warehouse", "--dry-run", "--database-url", db_url])

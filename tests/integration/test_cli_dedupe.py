@@ -40,8 +40,19 @@ def test_dedupe_a_messy_file(tmp_path: Path) -> None:
     )
     assert float(rows[1]["match_confidence"]) >= 0.9 and float(rows[2]["match_confidence"]) == 0.0
     # Gmail dots and plus tags are rules a user may turn off.
-    strict = CliRunner().invoke(app, ["dedupe", str(src), "--id-column", "Contact ID", "--out", str(out),
-                                      "--no-gmail-dots", "--no-plus-tags"])  # fmt: skip
+    strict = CliRunner().invoke(
+        app,
+        [
+            "dedupe",
+            str(src),
+            "--id-column",
+            "Contact ID",
+            "--out",
+            str(out),
+            "--no-gmail-dots",
+            "--no-plus-tags",
+        ],
+    )
     assert strict.exit_code == 0
 
 

@@ -35,8 +35,23 @@ def test_routing_and_user_commands(tmp_path: Path) -> None:
     missing = run(app, ["routing", "activate", "1", "--database-url", url])
     assert missing.exit_code == 2 and "these users do not exist: ann@x.io, bob@x.io" in missing.output
     for who in ("ann", "bob", "max"):
-        made = run(app, ["users", "create", "--email", f"{who}@x.io", "--name", who, "--role", "rep",
-                         "--password", "correct horse battery", "--database-url", url])  # fmt: skip
+        made = run(
+            app,
+            [
+                "users",
+                "create",
+                "--email",
+                f"{who}@x.io",
+                "--name",
+                who,
+                "--role",
+                "rep",
+                "--password",
+                "correct horse battery",
+                "--database-url",
+                url,
+            ],
+        )
         assert made.exit_code == 0, made.output
     assert run(app, ["routing", "activate", "1", "--database-url", url]).exit_code == 0
     assert "0 leads replayed" in run(app, ["routing", "whatif", "1", "--database-url", url]).output
@@ -47,8 +62,24 @@ def test_routing_and_user_commands(tmp_path: Path) -> None:
         ["users", "calendar", "ann@x.io", "--hours", "mon=09:00-13:00,12:00-17:00", "--database-url", url],
     )
     assert hours.exit_code == 2 and "working spans overlap" in hours.output
-    good = run(app, ["users", "calendar", "ann@x.io", "--timezone", "Europe/Berlin", "--hours", "mon=09:00-17:00",
-                     "--holidays", "DE/BE", "--manager", "max@x.io", "--database-url", url])  # fmt: skip
+    good = run(
+        app,
+        [
+            "users",
+            "calendar",
+            "ann@x.io",
+            "--timezone",
+            "Europe/Berlin",
+            "--hours",
+            "mon=09:00-17:00",
+            "--holidays",
+            "DE/BE",
+            "--manager",
+            "max@x.io",
+            "--database-url",
+            url,
+        ],
+    )
     assert good.exit_code == 0, good.output
     cycle = run(app, ["users", "calendar", "max@x.io", "--manager", "ann@x.io", "--database-url", url])
     assert cycle.exit_code == 2 and "cycle" in cycle.output

@@ -43,10 +43,21 @@ def test_codes_are_checked_against_the_lists() -> None:
 def _accounts(db: Database, clock: FrozenClock) -> dict[str, int]:
     now = clock()
     with db.write() as s:
-        rows = [Account(name="Acme", name_key="acme", domain="acme.com", created_at=now, updated_at=now),
-                Account(name="Globex", name_key="globex", domain="globex.de", employees=4200, created_at=now, updated_at=now),
-                Account(name="Initech", name_key="initech", domain="initech.co.uk", created_at=now, updated_at=now),
-                Account(name="No Site", name_key="no site", created_at=now, updated_at=now)]  # fmt: skip
+        rows = [
+            Account(name="Acme", name_key="acme", domain="acme.com", created_at=now, updated_at=now),
+            Account(
+                name="Globex",
+                name_key="globex",
+                domain="globex.de",
+                employees=4200,
+                created_at=now,
+                updated_at=now,
+            ),
+            Account(
+                name="Initech", name_key="initech", domain="initech.co.uk", created_at=now, updated_at=now
+            ),
+            Account(name="No Site", name_key="no site", created_at=now, updated_at=now),
+        ]
         s.add_all(rows)
         s.flush()
         return {a.name: a.id for a in rows}

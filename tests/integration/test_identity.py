@@ -21,15 +21,28 @@ from leadloop.store.db import Database
 from leadloop.store.tables import Activity, Merge, Person, SuspectedDuplicate
 
 
-def _capture(db: Database, clock: FrozenClock, *rows: dict[str, Any], source: str = "api", kind: str = "form_submit",
-             minutes_ago: int = 60) -> list[h.Outcome]:  # fmt: skip
+def _capture(
+    db: Database,
+    clock: FrozenClock,
+    *rows: dict[str, Any],
+    source: str = "api",
+    kind: str = "form_submit",
+    minutes_ago: int = 60,
+) -> list[h.Outcome]:
     people = [m.parse_person(r) for r in rows]
     acts: list[m.ActivityIn | None] = [
-        m.parse_activity({"email": r.get("email") or None, "type": kind,
-                          "occurred_at": (clock() - timedelta(minutes=minutes_ago)).isoformat()}, now=clock())
-        if r.get("email") else None
+        m.parse_activity(
+            {
+                "email": r.get("email") or None,
+                "type": kind,
+                "occurred_at": (clock() - timedelta(minutes=minutes_ago)).isoformat(),
+            },
+            now=clock(),
+        )
+        if r.get("email")
+        else None
         for r in rows
-    ]  # fmt: skip
+    ]
     with db.write() as s:
         return h.ingest_people(s, people, now=clock(), source=source, activities=acts).outcomes
 
@@ -77,10 +90,31 @@ def test_dots_count_when_the_policy_says_so(db: Database, clock: FrozenClock) ->
 def test_a_fuzzy_twin_is_merged_automatically_and_keeps_one_timeline(
     db: Database, clock: FrozenClock
 ) -> None:
-    a = _capture(db, clock, {"email": "robert.smith@acme.com", "first_name": "Robert", "last_name": "Smith",
-                             "company": "Acme Inc.", "phone": "+1 212 555 0142", "city": "New York"})  # fmt: skip
-    b = _capture(db, clock, {"email": "bob.smith77@gmail.com", "first_name": "Bob", "last_name": "Smith",
-                             "company": "ACME", "phone": "+1 (212) 555-0142", "city": "New York"}, kind="webinar_attended")  # fmt: skip
+    a = _capture(
+        db,
+        clock,
+        {
+            "email": "robert.smith@acme.com",
+            "first_name": "Robert",
+            "last_name": "Smith",
+            "company": "Acme Inc.",
+            "phone": "+1 212 555 0142",
+            "city": "New York",
+        },
+    )
+    b = _capture(
+        db,
+        clock,
+        {
+            "email": "bob.smith77@gmail.com",
+            "first_name": "Bob",
+            "last_name": "Smith",
+            "company": "ACME",
+            "phone": "+1 (212) 555-0142",
+            "city": "New York",
+        },
+        kind="webinar_attended",
+    )
     assert b[0].id == a[0].id  # the new record merged into the older one
     with db.read() as s:
         merge = s.scalars(sa.select(Merge)).one()
@@ -97,10 +131,28 @@ def test_a_fuzzy_twin_is_merged_automatically_and_keeps_one_timeline(
 def test_a_likely_twin_waits_for_review_and_not_the_same_is_remembered(
     db: Database, clock: FrozenClock
 ) -> None:
-    a = _capture(db, clock, {"email": "k.weber@nordwind.de", "first_name": "Katharina", "last_name": "Weber",
-                             "company": "Nordwind GmbH", "city": "Berlin"})  # fmt: skip
-    b = _capture(db, clock, {"email": "kathi.weber@web.de", "first_name": "Kathi", "last_name": "Weber",
-                             "company": "Nordwind", "city": "Berlin"})  # fmt: skip
+    a = _capture(
+        db,
+        clock,
+        {
+            "email": "k.weber@nordwind.de",
+            "first_name": "Katharina",
+            "last_name": "Weber",
+            "company": "Nordwind GmbH",
+            "city": "Berlin",
+        },
+    )
+    b = _capture(
+        db,
+        clock,
+        {
+            "email": "kathi.weber@web.de",
+            "first_name": "Kathi",
+            "last_name": "Weber",
+            "company": "Nordwind",
+            "city": "Berlin",
+        },
+    )
     assert a[0].id != b[0].id
     with db.read() as s:
         pairs, total = open_pairs(s)
@@ -118,12 +170,36 @@ def test_a_likely_twin_waits_for_review_and_not_the_same_is_remembered(
 
 
 def test_merge_survivorship_consent_and_exact_unmerge(db: Database, clock: FrozenClock) -> None:
-    a = _capture(db, clock, {"email": "ann@orbit.io", "first_name": "Ann", "last_name": "Lee", "title": "Analyst",
-                             "company": "Orbit", "email_opt_in": "true"}, source="import", minutes_ago=600)  # fmt: skip
+    a = _capture(
+        db,
+        clock,
+        {
+            "email": "ann@orbit.io",
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "title": "Analyst",
+            "company": "Orbit",
+            "email_opt_in": "true",
+        },
+        source="import",
+        minutes_ago=600,
+    )
     clock.advance(hours=1)
-    b = _capture(db, clock, {"email": "ann.lee@post.example", "first_name": "Annie", "last_name": "Leigh",
-                             "title": "Head of Data", "email_opt_in": "false", "phone": "+1 415 555 0199"},
-                 source="form", kind="pricing_page_view", minutes_ago=30)  # fmt: skip
+    b = _capture(
+        db,
+        clock,
+        {
+            "email": "ann.lee@post.example",
+            "first_name": "Annie",
+            "last_name": "Leigh",
+            "title": "Head of Data",
+            "email_opt_in": "false",
+            "phone": "+1 415 555 0199",
+        },
+        source="form",
+        kind="pricing_page_view",
+        minutes_ago=30,
+    )
     sid, mid = a[0].id, b[0].id
     assert sid is not None and mid is not None and sid != mid
     before = (_row(db, sid), _row(db, mid), _timeline(db, sid), _timeline(db, mid))
@@ -190,14 +266,38 @@ def test_warehouse_dedupe_merges_and_queues_what_capture_let_through(
     db.info[KEY] = MatchPolicy(auto_merge=1.0, review=1.0)  # as if stored before matching existed
     try:
         rows = [
-            {"email": "tom.ray@delta.io", "first_name": "Thomas", "last_name": "Ray", "company": "Delta",
-             "phone": "+44 20 7946 0101", "city": "London"},
-            {"email": "tommy.ray@gmail.com", "first_name": "Tommy", "last_name": "Ray", "company": "Delta Ltd",
-             "phone": "+44 20 7946 0101", "city": "London"},
-            {"email": "e.stone@vela.io", "first_name": "Eva", "last_name": "Stone", "company": "Vela", "city": "Leeds"},
-            {"email": "evastone@yahoo.com", "first_name": "Eva", "last_name": "Stone", "company": "Vela", "city": "Leeds"},
+            {
+                "email": "tom.ray@delta.io",
+                "first_name": "Thomas",
+                "last_name": "Ray",
+                "company": "Delta",
+                "phone": "+44 20 7946 0101",
+                "city": "London",
+            },
+            {
+                "email": "tommy.ray@gmail.com",
+                "first_name": "Tommy",
+                "last_name": "Ray",
+                "company": "Delta Ltd",
+                "phone": "+44 20 7946 0101",
+                "city": "London",
+            },
+            {
+                "email": "e.stone@vela.io",
+                "first_name": "Eva",
+                "last_name": "Stone",
+                "company": "Vela",
+                "city": "Leeds",
+            },
+            {
+                "email": "evastone@yahoo.com",
+                "first_name": "Eva",
+                "last_name": "Stone",
+                "company": "Vela",
+                "city": "Leeds",
+            },
             {"email": "ann@other.io", "first_name": "Ann", "last_name": "Other", "city": "Paris"},
-        ]  # fmt: skip
+        ]
         _capture(db, clock, *rows)
     finally:
         db.info.pop(KEY)

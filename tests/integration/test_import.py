@@ -172,10 +172,26 @@ def test_activities_unknown_type_and_repeats(
 def test_accounts_with_parents_then_people_and_opportunities(
     db: Database, clock: FrozenClock, make_csv: Callable[..., Path]
 ) -> None:
-    _import(db, clock, "accounts", make_csv(
-        ["Account ID", "Account Name", "Website", "Number of Employees", "Annual Revenue", "Billing Country", "Parent ID"],
-        [["A2", "Acme Europe GmbH", "acme.de", "120", "$12,000,000", "Germany", "A1"], ["A1", "Acme Inc.", "https://www.acme.com", "5,000", "1.2B", "US", ""]],
-    ))  # fmt: skip
+    _import(
+        db,
+        clock,
+        "accounts",
+        make_csv(
+            [
+                "Account ID",
+                "Account Name",
+                "Website",
+                "Number of Employees",
+                "Annual Revenue",
+                "Billing Country",
+                "Parent ID",
+            ],
+            [
+                ["A2", "Acme Europe GmbH", "acme.de", "120", "$12,000,000", "Germany", "A1"],
+                ["A1", "Acme Inc.", "https://www.acme.com", "5,000", "1.2B", "US", ""],
+            ],
+        ),
+    )
     with db.read() as s:
         europe = s.scalar(sa.select(Account).where(Account.external_id == "A2"))
         assert europe is not None and europe.parent_id == s.scalar(
@@ -194,10 +210,18 @@ def test_accounts_with_parents_then_people_and_opportunities(
             [["K1", "Spring webinar", "webinar", "4,500", "2026-03-01"]],
         ),
     )
-    report = _import(db, clock, "opportunities", make_csv(
-        ["Opportunity ID", "Account ID", "Contact ID", "Stage", "Amount", "Close Date", "Created Date"],
-        [["O1", "A1", "C1", "Closed Won", "50,000", "2026-06-01", "2026-04-01"], ["O2", "A9", "", "Prospecting", "10", "", "2026-05-01"]],
-    ))  # fmt: skip
+    report = _import(
+        db,
+        clock,
+        "opportunities",
+        make_csv(
+            ["Opportunity ID", "Account ID", "Contact ID", "Stage", "Amount", "Close Date", "Created Date"],
+            [
+                ["O1", "A1", "C1", "Closed Won", "50,000", "2026-06-01", "2026-04-01"],
+                ["O2", "A9", "", "Prospecting", "10", "", "2026-05-01"],
+            ],
+        ),
+    )
     assert report.created == 2
     with db.read() as s:
         won = s.scalar(sa.select(Opportunity).where(Opportunity.external_id == "O1"))

@@ -190,8 +190,16 @@ def test_many_mqls_routed_in_parallel_get_one_owner_each_and_an_even_spread(db: 
             )
             s.add(acct)
             s.flush()
-            lead = Lead(account_id=acct.id, product="analytics", stage="mql", owner_team_id=queue, opened_at=MONDAY,
-                        stage_changed_at=MONDAY, last_activity_at=MONDAY, mql_at=MONDAY)  # fmt: skip
+            lead = Lead(
+                account_id=acct.id,
+                product="analytics",
+                stage="mql",
+                owner_team_id=queue,
+                opened_at=MONDAY,
+                stage_changed_at=MONDAY,
+                last_activity_at=MONDAY,
+                mql_at=MONDAY,
+            )
             s.add(lead)
             s.flush()
             lead_ids.append(lead.id)

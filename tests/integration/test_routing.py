@@ -52,8 +52,14 @@ def team(db: Database) -> dict[str, int]:
     ids: dict[str, int] = {}
     with db.write() as s:
         for name in ("ann", "bob", "cy", "dora", "max"):
-            ids[name] = create_user(s, email=f"{name}@x.io", name=name.title(), role="manager" if name == "max" else "rep",
-                                    password=None, now=MONDAY)  # fmt: skip
+            ids[name] = create_user(
+                s,
+                email=f"{name}@x.io",
+                name=name.title(),
+                role="manager" if name == "max" else "rep",
+                password=None,
+                now=MONDAY,
+            )
         for name in ("ann", "bob", "cy"):
             u = s.get(User, ids[name])
             assert u is not None
@@ -70,12 +76,26 @@ def team(db: Database) -> dict[str, int]:
 
 def _mql(db: Database, country: str, *, grade: str = "A", name: str | None = None) -> int:
     with db.write() as s:
-        acct = Account(name=name or f"{country} Ltd", name_key=name or "k", country=country,
-                       created_at=MONDAY, updated_at=MONDAY)  # fmt: skip
+        acct = Account(
+            name=name or f"{country} Ltd",
+            name_key=name or "k",
+            country=country,
+            created_at=MONDAY,
+            updated_at=MONDAY,
+        )
         s.add(acct)
         s.flush()
-        lead = Lead(account_id=acct.id, product="analytics", stage="mql", owner_team_id=nurture_queue_id(s, now=MONDAY),
-                    opened_at=MONDAY, stage_changed_at=MONDAY, last_activity_at=MONDAY, mql_at=MONDAY, grade=grade)  # fmt: skip
+        lead = Lead(
+            account_id=acct.id,
+            product="analytics",
+            stage="mql",
+            owner_team_id=nurture_queue_id(s, now=MONDAY),
+            opened_at=MONDAY,
+            stage_changed_at=MONDAY,
+            last_activity_at=MONDAY,
+            mql_at=MONDAY,
+            grade=grade,
+        )
         s.add(lead)
         s.flush()
         return lead.id
@@ -172,8 +192,14 @@ def test_sla_clock_reminds_breaches_escalates_and_reassigns_without_a_save(
     assert worker.run_once() == 1  # the reassignment, to someone else in the pool
     assert _owner(db, lead_id) == "bob@x.io"
     with db.read() as s:
-        reasons = [r for (r,) in s.execute(sa.select(RoutingDecision.reason).where(RoutingDecision.lead_id == lead_id)
-                                           .order_by(RoutingDecision.id))]  # fmt: skip
+        reasons = [
+            r
+            for (r,) in s.execute(
+                sa.select(RoutingDecision.reason)
+                .where(RoutingDecision.lead_id == lead_id)
+                .order_by(RoutingDecision.id)
+            )
+        ]
         assert reasons == ["mql", "sla_escalated", "sla_reassign"]
         assert pending(s, "sla_due", f"lead:{lead_id}") == clock() + timedelta(
             minutes=5
@@ -197,8 +223,16 @@ def test_a_logged_call_is_the_first_touch_and_stops_the_clock(db: Database, team
         assert lead is not None
         account_id = lead.account_id
     with db.write() as s:
-        call = m.parse_activity({"account_external_id": "", "type": "call", "occurred_at": (MONDAY + timedelta(minutes=2)).isoformat(),
-                                 "direction": "outbound"}, now=MONDAY + timedelta(minutes=2), require_subject=False)  # fmt: skip
+        call = m.parse_activity(
+            {
+                "account_external_id": "",
+                "type": "call",
+                "occurred_at": (MONDAY + timedelta(minutes=2)).isoformat(),
+                "direction": "outbound",
+            },
+            now=MONDAY + timedelta(minutes=2),
+            require_subject=False,
+        )
         h.ingest_activities(
             s, [call], now=MONDAY + timedelta(minutes=2), source="api", person_ids=[(None, account_id)]
         )

@@ -32,10 +32,18 @@ def _mql_lead(db: Database, now: datetime, *, s: float, t0: datetime) -> int:
         session.add(account)
         session.flush()
         lead = Lead(
-            account_id=account.id, product="analytics", stage="mql", owner_team_id=nurture_queue_id(session, now=now),
-            opened_at=t0, stage_changed_at=t0, last_activity_at=t0, mql_at=t0,
-            engagement_s=s, engagement_t0=epoch(t0), engagement_key=Decaying(s, epoch(t0)).rank_key(RATE),
-        )  # fmt: skip
+            account_id=account.id,
+            product="analytics",
+            stage="mql",
+            owner_team_id=nurture_queue_id(session, now=now),
+            opened_at=t0,
+            stage_changed_at=t0,
+            last_activity_at=t0,
+            mql_at=t0,
+            engagement_s=s,
+            engagement_t0=epoch(t0),
+            engagement_key=Decaying(s, epoch(t0)).rank_key(RATE),
+        )
         session.add(lead)
         session.flush()
         crossing = Decaying(s, epoch(t0)).falls_below_at(60.0, RATE)

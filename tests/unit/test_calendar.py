@@ -59,10 +59,22 @@ def test_hours_are_parsed_with_clear_messages() -> None:
 # hypothesis takes naive bounds and attaches the zone itself
 _LO, _HI = (datetime(y, m, 1, tzinfo=UTC).replace(tzinfo=None) for y, m in ((2026, 1), (2027, 6)))
 moments = st.datetimes(min_value=_LO, max_value=_HI, timezones=st.just(UTC))
-calendars = st.sampled_from([
-    BERLIN, Calendar(), Calendar(zone="America/Los_Angeles", hours=parse_hours({"mon": "08:00-12:00,13:00-17:00", "tue": "08:00-17:00", "sat": "10:00-14:00"}), holiday_country="US"),
-    Calendar(zone="Asia/Kolkata", hours=parse_hours({d: "10:00-19:00" for d in ("mon", "tue", "wed", "thu", "fri")}), away=((datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 20, tzinfo=UTC)),)),
-])  # fmt: skip
+calendars = st.sampled_from(
+    [
+        BERLIN,
+        Calendar(),
+        Calendar(
+            zone="America/Los_Angeles",
+            hours=parse_hours({"mon": "08:00-12:00,13:00-17:00", "tue": "08:00-17:00", "sat": "10:00-14:00"}),
+            holiday_country="US",
+        ),
+        Calendar(
+            zone="Asia/Kolkata",
+            hours=parse_hours({d: "10:00-19:00" for d in ("mon", "tue", "wed", "thu", "fri")}),
+            away=((datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 20, tzinfo=UTC)),),
+        ),
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)

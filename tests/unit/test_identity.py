@@ -53,25 +53,64 @@ def _run(rows: list[list[str]], headers: list[str] = COLS) -> dict[str, int]:
 
 
 def test_the_same_person_under_other_spellings() -> None:
-    c = _run([
-        ["a", "Robert", "Smith", "robert.smith@acme.com", "+1 415 555 0101", "94105", "1980-04-02", "Acme Inc."],
-        ["b", "Bob", "Smith", "", "(415) 555-0101", "94105", "", "ACME"],  # nickname, no e-mail
-        ["c", "Smith", "Robert", "r.smith@gmail.com", "", "94105", "1980-04-02", ""],  # swapped names, free mail
-        ["d", "Roberta", "Smith", "roberta@other.com", "+1 212 555 0199", "10001", "1992-11-20", "Other LLC"],
-        ["e", "Robert", "Smyth", "robert.smith@acme.com", "", "", "", ""],  # typo, same e-mail
-    ])  # fmt: skip
+    c = _run(
+        [
+            [
+                "a",
+                "Robert",
+                "Smith",
+                "robert.smith@acme.com",
+                "+1 415 555 0101",
+                "94105",
+                "1980-04-02",
+                "Acme Inc.",
+            ],
+            ["b", "Bob", "Smith", "", "(415) 555-0101", "94105", "", "ACME"],  # nickname, no e-mail
+            [
+                "c",
+                "Smith",
+                "Robert",
+                "r.smith@gmail.com",
+                "",
+                "94105",
+                "1980-04-02",
+                "",
+            ],  # swapped names, free mail
+            [
+                "d",
+                "Roberta",
+                "Smith",
+                "roberta@other.com",
+                "+1 212 555 0199",
+                "10001",
+                "1992-11-20",
+                "Other LLC",
+            ],
+            ["e", "Robert", "Smyth", "robert.smith@acme.com", "", "", "", ""],  # typo, same e-mail
+        ]
+    )
     assert c["a"] == c["b"] == c["c"] == c["e"] and c["d"] != c["a"]
 
 
 def test_files_without_an_email_column_match_on_name_address_postcode_and_birth_date() -> None:
     headers = ["id", "name", "address", "postcode", "dob", "phone"]
-    c = _run([
-        ["1", "Anna Kowalski", "12 High Street", "EC1A 1BB", "1975-06-30", ""],
-        ["2", "Ana Kowalski", "12 High St", "EC1A1BB", "30/06/1975", ""],
-        ["3", "Anna Kowalski", "99 Station Road", "M1 1AE", "1988-01-15", ""],  # a namesake elsewhere
-        ["4", "Иван Петров", "5 Park Avenue", "10001", "1966-02-02", "+1 212 555 0100"],
-        ["5", "Ivan Petrov", "5 Park Ave", "10001", "1966-02-02", "212-555-0100"],  # the same man, in Latin script
-    ], headers)  # fmt: skip
+    c = _run(
+        [
+            ["1", "Anna Kowalski", "12 High Street", "EC1A 1BB", "1975-06-30", ""],
+            ["2", "Ana Kowalski", "12 High St", "EC1A1BB", "30/06/1975", ""],
+            ["3", "Anna Kowalski", "99 Station Road", "M1 1AE", "1988-01-15", ""],  # a namesake elsewhere
+            ["4", "Иван Петров", "5 Park Avenue", "10001", "1966-02-02", "+1 212 555 0100"],
+            [
+                "5",
+                "Ivan Petrov",
+                "5 Park Ave",
+                "10001",
+                "1966-02-02",
+                "212-555-0100",
+            ],  # the same man, in Latin script
+        ],
+        headers,
+    )
     assert c["1"] == c["2"] and c["3"] != c["1"] and c["4"] == c["5"]
 
 

@@ -14,9 +14,10 @@ def test_burst_then_refuse_then_refill() -> None:
 
 
 @given(
-    rate=st.floats(0.1, 50), burst=st.integers(1, 50),
+    rate=st.floats(0.1, 50),
+    burst=st.integers(1, 50),
     gaps=st.lists(st.floats(0, 2), min_size=1, max_size=200),
-)  # fmt: skip
+)
 def test_never_more_than_burst_plus_rate_times_elapsed(rate: float, burst: int, gaps: list[float]) -> None:
     b = TokenBuckets(rate_per_s=rate, burst=burst)
     t = 0.0

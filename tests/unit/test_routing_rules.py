@@ -51,8 +51,10 @@ USERS = {
 def _pools(**overrides: Candidate) -> dict[str, list[Candidate]]:
     base = {e: Candidate(uid, e) for e, (uid, _) in USERS.items()}
     base.update(overrides)
-    return {"dach": [base["ana@x.io"], base["ben@x.io"]], "smb": [
-        Candidate(3, "cat@x.io", weight=3), Candidate(4, "dan@x.io", weight=1)]}  # fmt: skip
+    return {
+        "dach": [base["ana@x.io"], base["ben@x.io"]],
+        "smb": [Candidate(3, "cat@x.io", weight=3), Candidate(4, "dan@x.io", weight=1)],
+    }
 
 
 def test_rules_in_order_with_the_path_explained() -> None:
@@ -83,7 +85,8 @@ def test_the_account_owner_keeps_the_account_unless_inactive() -> None:
     f = Facts(country="DE", employees=800, postcode="10115")
     d = decide(rs, f, sticky=StickyOwner(9, "old@x.io", None), pools=_pools(), resolve=USERS)
     assert (d.name, d.user_id) == ("old@x.io", 9) and d.path == [
-        {"step": "account owner", "result": "assigned", "why": "the account is owned by old@x.io"}]  # fmt: skip
+        {"step": "account owner", "result": "assigned", "why": "the account is owned by old@x.io"}
+    ]
     gone = decide(rs, f, sticky=StickyOwner(9, "old@x.io", "inactive"), pools=_pools(), resolve=USERS)
     assert gone.pool == "dach" and gone.path[0]["why"] == "old@x.io: inactive"
 

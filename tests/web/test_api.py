@@ -9,10 +9,19 @@ from tests.fixtures.web import Web
 
 def test_single_lead_creates_person_account_activity_and_lead(web: Web) -> None:
     api = web.api_client()
-    r = api.post("/api/v1/leads", json={
-        "email": "Dana.Scully@FBI.gov", "first_name": "Dana", "company": "FBI", "activity_type": "demo_request",
-        "product": "Analytics", "utm_campaign": "spring-webinar", "message": "Call me", "attributes": {"team_size": "40"},
-    })  # fmt: skip
+    r = api.post(
+        "/api/v1/leads",
+        json={
+            "email": "Dana.Scully@FBI.gov",
+            "first_name": "Dana",
+            "company": "FBI",
+            "activity_type": "demo_request",
+            "product": "Analytics",
+            "utm_campaign": "spring-webinar",
+            "message": "Call me",
+            "attributes": {"team_size": "40"},
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "created" and len(body["lead_ids"]) == 1
@@ -86,14 +95,26 @@ def test_unknown_activity_type_on_activities_endpoint_lists_types(web: Web) -> N
 
 def test_batch_ingest_lands_the_good_and_lists_the_bad(web: Web) -> None:
     api = web.api_client()
-    r = api.post("/api/v1/ingest", json={
-        "people": [{"email": "a@acme.com"}, {"email": "broken"}, {"email": "b@acme.com", "external_id": "B"}],
-        "activities": [
-            {"type": "page_view", "email": "a@acme.com", "url": "/pricing", "occurred_at": "2026-10-30T10:00:00Z"},
-            {"type": "email_click", "person_external_id": "B", "external_id": "click-1"},
-            {"type": "nope", "email": "a@acme.com"},
-        ],
-    })  # fmt: skip
+    r = api.post(
+        "/api/v1/ingest",
+        json={
+            "people": [
+                {"email": "a@acme.com"},
+                {"email": "broken"},
+                {"email": "b@acme.com", "external_id": "B"},
+            ],
+            "activities": [
+                {
+                    "type": "page_view",
+                    "email": "a@acme.com",
+                    "url": "/pricing",
+                    "occurred_at": "2026-10-30T10:00:00Z",
+                },
+                {"type": "email_click", "person_external_id": "B", "external_id": "click-1"},
+                {"type": "nope", "email": "a@acme.com"},
+            ],
+        },
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["people"]["created"] == 2 and [x["index"] for x in body["people"]["rejected"]] == [1]

@@ -105,9 +105,12 @@ def test_accounts_merge_review_and_unmerge_through_the_api_and_pages(web: Web) -
     from leadloop.identity.accounts import AccountPair
 
     lumen, lumen_ltd, kite, kyte = _accounts(
-        web, {"external_id": "L1", "name": "Lumen Ltd", "domain": "lumen.io"}, {"external_id": "L2", "name": "Lumen"},
-        {"external_id": "K1", "name": "Kite Robotics"}, {"external_id": "K2", "name": "Kyte Robotics"},
-    )  # fmt: skip
+        web,
+        {"external_id": "L1", "name": "Lumen Ltd", "domain": "lumen.io"},
+        {"external_id": "L2", "name": "Lumen"},
+        {"external_id": "K1", "name": "Kite Robotics"},
+        {"external_id": "K2", "name": "Kyte Robotics"},
+    )
     api = web.api_client("marketing")
     person = _lead(api, email="mia@gmail.com", first_name="Mia", last_name="Hart", account_external_id="L2")
     done = api.post(f"/api/v1/accounts/{lumen_ltd}/merge", json={"into": lumen})

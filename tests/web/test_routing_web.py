@@ -42,9 +42,19 @@ def _setup(web: Web, n: int = 3) -> list[int]:
             acct = Account(name=f"Inbox Co {i}", name_key=f"inbox co {i}", created_at=now, updated_at=now)
             s.add(acct)
             s.flush()
-            lead = Lead(account_id=acct.id, product="analytics", stage="mql", owner_team_id=queue, opened_at=now,
-                        stage_changed_at=now, last_activity_at=now, mql_at=now, engagement_s=10.0 * (i + 1),
-                        engagement_t0=now.timestamp(), engagement_key=float(i))  # fmt: skip
+            lead = Lead(
+                account_id=acct.id,
+                product="analytics",
+                stage="mql",
+                owner_team_id=queue,
+                opened_at=now,
+                stage_changed_at=now,
+                last_activity_at=now,
+                mql_at=now,
+                engagement_s=10.0 * (i + 1),
+                engagement_t0=now.timestamp(),
+                engagement_key=float(i),
+            )
             s.add(lead)
             s.flush()
             route_lead(s, lead.id, now=now)

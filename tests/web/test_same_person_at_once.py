@@ -19,10 +19,16 @@ def test_simultaneous_captures_of_one_new_person(web: Web) -> None:
 
     def send(k: int) -> None:
         start.wait()
-        r = client.post("/api/v1/leads", json={
-            "email": "Same.Person@NewCo.example", "first_name": "Sam", "company": "NewCo",
-            "activity_type": "form_submit", "occurred_at": f"2026-10-0{k + 1}T10:00:00Z",
-        })  # fmt: skip
+        r = client.post(
+            "/api/v1/leads",
+            json={
+                "email": "Same.Person@NewCo.example",
+                "first_name": "Sam",
+                "company": "NewCo",
+                "activity_type": "form_submit",
+                "occurred_at": f"2026-10-0{k + 1}T10:00:00Z",
+            },
+        )
         with lock:
             codes.append(r.status_code)
 

@@ -16,10 +16,16 @@ from tests.fixtures.web import Web
 def _seed(web: Web, api: TestClient | None = None) -> None:
     api = api or web.api_client()
     for i in range(6):
-        r = api.post("/api/v1/leads", json={
-            "email": f"buyer{i}@firm{i}.com", "company": f"Firm {i}", "activity_type": "demo_request",
-            "product": "analytics", "occurred_at": (web.clock() - timedelta(days=1)).isoformat(),
-        })  # fmt: skip
+        r = api.post(
+            "/api/v1/leads",
+            json={
+                "email": f"buyer{i}@firm{i}.com",
+                "company": f"Firm {i}",
+                "activity_type": "demo_request",
+                "product": "analytics",
+                "occurred_at": (web.clock() - timedelta(days=1)).isoformat(),
+            },
+        )
         assert r.status_code == 200, r.text
 
 

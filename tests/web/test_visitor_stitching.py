@@ -16,8 +16,15 @@ def test_a_visitor_who_identifies_gets_their_anonymous_history(web: Web) -> None
     api = web.api_client()
     day = web.clock() - timedelta(days=2)
     for k, kind in enumerate(("page_view", "pricing_page_view", "pricing_page_view")):
-        r = api.post("/api/v1/activities", json={"type": kind, "visitor_id": "cookie-42",
-                                                 "occurred_at": (day + timedelta(hours=k)).isoformat(), "url": "/pricing"})  # fmt: skip
+        r = api.post(
+            "/api/v1/activities",
+            json={
+                "type": kind,
+                "visitor_id": "cookie-42",
+                "occurred_at": (day + timedelta(hours=k)).isoformat(),
+                "url": "/pricing",
+            },
+        )
         assert r.status_code == 200, r.text
     with web.db.read() as s:
         assert (
@@ -28,9 +35,17 @@ def test_a_visitor_who_identifies_gets_their_anonymous_history(web: Web) -> None
             )
             == 3
         )
-    form = api.post("/api/v1/leads", json={"email": "ida@known.example", "first_name": "Ida", "company": "Known",
-                                           "activity_type": "form_submit", "visitor_id": "cookie-42",
-                                           "occurred_at": (day + timedelta(days=1)).isoformat()})  # fmt: skip
+    form = api.post(
+        "/api/v1/leads",
+        json={
+            "email": "ida@known.example",
+            "first_name": "Ida",
+            "company": "Known",
+            "activity_type": "form_submit",
+            "visitor_id": "cookie-42",
+            "occurred_at": (day + timedelta(days=1)).isoformat(),
+        },
+    )
     assert form.status_code == 200, form.text
     person_id = form.json()["person_id"]
     with web.db.read() as s:
@@ -50,8 +65,14 @@ def test_a_visitor_who_identifies_gets_their_anonymous_history(web: Web) -> None
         assert person.engagement_s > 35
     page = api.get(f"/api/v1/people/{person_id}").json()
     assert sum(1 for a in page["timeline"] if a["type"] == "pricing_page_view") == 2
-    later = api.post("/api/v1/activities", json={"type": "page_view", "visitor_id": "cookie-42",
-                                                 "occurred_at": (day + timedelta(days=1, hours=2)).isoformat()})  # fmt: skip
+    later = api.post(
+        "/api/v1/activities",
+        json={
+            "type": "page_view",
+            "visitor_id": "cookie-42",
+            "occurred_at": (day + timedelta(days=1, hours=2)).isoformat(),
+        },
+    )
     assert later.status_code == 200
     with web.db.read() as s:
         assert (

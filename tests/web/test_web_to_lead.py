@@ -10,10 +10,20 @@ from tests.conftest import count
 from tests.fixtures.web import Web
 
 FORM = {
-    "email": "visitor@bigco.com", "first_name": "Vic", "last_name": "Visitor", "company": "BigCo", "product": "automation",
-    "campaign": "Spring Promo", "utm_source": "google", "utm_medium": "cpc", "utm_campaign": "spring-promo",
-    "email_opt_in": "on", "message": "Please call", "visitor_id": "cookie-123", "how_did_you_hear": "podcast",
-}  # fmt: skip
+    "email": "visitor@bigco.com",
+    "first_name": "Vic",
+    "last_name": "Visitor",
+    "company": "BigCo",
+    "product": "automation",
+    "campaign": "Spring Promo",
+    "utm_source": "google",
+    "utm_medium": "cpc",
+    "utm_campaign": "spring-promo",
+    "email_opt_in": "on",
+    "message": "Please call",
+    "visitor_id": "cookie-123",
+    "how_did_you_hear": "podcast",
+}
 
 
 def test_form_captures_person_activity_campaign_and_lead(web: Web) -> None:
@@ -65,11 +75,19 @@ def test_rate_limit_per_ip_with_retry_after(make_web) -> None:  # type: ignore[n
 
 def test_redirects_back_to_the_posting_site_only(web: Web) -> None:
     client = TestClient(web.app)
-    ok = client.post("/forms/lead", data={**FORM, "return_url": "https://www.bigco-site.com/thanks"},
-                     headers={"origin": "https://www.bigco-site.com"}, follow_redirects=False)  # fmt: skip
+    ok = client.post(
+        "/forms/lead",
+        data={**FORM, "return_url": "https://www.bigco-site.com/thanks"},
+        headers={"origin": "https://www.bigco-site.com"},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and ok.headers["location"] == "https://www.bigco-site.com/thanks"
-    evil = client.post("/forms/lead", data={**FORM, "email": "v2@bigco.com", "return_url": "https://evil.example/phish"},
-                       headers={"origin": "https://www.bigco-site.com"}, follow_redirects=False)  # fmt: skip
+    evil = client.post(
+        "/forms/lead",
+        data={**FORM, "email": "v2@bigco.com", "return_url": "https://evil.example/phish"},
+        headers={"origin": "https://www.bigco-site.com"},
+        follow_redirects=False,
+    )
     assert evil.status_code == 200 and evil.context["ok"]  # type: ignore[attr-defined]
     js = client.post(
         "/forms/lead",

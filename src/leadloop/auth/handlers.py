@@ -22,9 +22,16 @@ MIN_PASSWORD = 8
 
 
 def create_user(
-    session: Session, *, email: str, name: str, role: str, password: str | None, now: datetime,
-    team_id: int | None = None, partner_id: int | None = None,
-) -> int:  # fmt: skip
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    password: str | None,
+    now: datetime,
+    team_id: int | None = None,
+    partner_id: int | None = None,
+) -> int:
     try:
         address = validate_email(email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
@@ -38,11 +45,19 @@ def create_user(
     if session.scalar(sa.select(User.id).where(User.email == address)) is not None:
         raise Conflict(f"a user with e-mail {address} already exists")
     uid = session.scalar(
-        sa.insert(User).returning(User.id).values(
-            email=address, name=name, role=role_value.value, active=True, created_at=now,
-            password_hash=_hasher.hash(password) if password else None, team_id=team_id, partner_id=partner_id,
+        sa.insert(User)
+        .returning(User.id)
+        .values(
+            email=address,
+            name=name,
+            role=role_value.value,
+            active=True,
+            created_at=now,
+            password_hash=_hasher.hash(password) if password else None,
+            team_id=team_id,
+            partner_id=partner_id,
         )
-    )  # fmt: skip
+    )
     assert uid is not None
     return int(uid)
 

@@ -50,9 +50,11 @@ async def login(
             return RedirectResponse(_safe_next(next), status_code=303)
         error = "That e-mail and password do not match an active user."
     return ctx.templates.TemplateResponse(
-        request, "login.html", {"next": _safe_next(next), "error": error, "csrf": csrf_token(request), "email": email},
+        request,
+        "login.html",
+        {"next": _safe_next(next), "error": error, "csrf": csrf_token(request), "email": email},
         status_code=429 if not decision.allowed else 401,
-    )  # fmt: skip
+    )
 
 
 @router.post("/logout", include_in_schema=False)

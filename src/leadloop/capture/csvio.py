@@ -188,9 +188,11 @@ def rows(src: CsvFile) -> Iterator[Row]:
                 extra_empty = len(cells) > width and not any(c.strip() for c in cells[width:])
                 if not extra_empty:
                     yield Row(
-                        reader.line_num, cells, {},
+                        reader.line_num,
+                        cells,
+                        {},
                         f"ragged row: {len(cells)} cells where the header has {width}",
-                    )  # fmt: skip
+                    )
                     continue
                 cells = cells[:width]
             fields: dict[str, Any] = {}

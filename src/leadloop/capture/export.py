@@ -41,49 +41,97 @@ def _query(entity: str) -> tuple[list[str], Any]:
         cols = [c for c in ENTITY_FIELDS["people"]]
         stmt: Any = (
             sa.select(
-                Person.external_id, acct.external_id, Person.email, Person.first_name, Person.last_name,
-                Person.title, Person.seniority, Person.department, Person.phone, Person.company, Person.website,
-                Person.country, Person.state, Person.city, Person.postcode, Person.lead_source, Campaign.name,
-                Person.created_at, Person.email_opt_in, Person.id, acct.domain, Person.email_kind,
-                Person.fit_score, Person.grade, Person.engagement_s, Person.engagement_t0,
-                sa.select(sa.func.max(Lead.predicted)).where(Lead.account_id == Person.account_id).scalar_subquery(),
+                Person.external_id,
+                acct.external_id,
+                Person.email,
+                Person.first_name,
+                Person.last_name,
+                Person.title,
+                Person.seniority,
+                Person.department,
+                Person.phone,
+                Person.company,
+                Person.website,
+                Person.country,
+                Person.state,
+                Person.city,
+                Person.postcode,
+                Person.lead_source,
+                Campaign.name,
+                Person.created_at,
+                Person.email_opt_in,
+                Person.id,
+                acct.domain,
+                Person.email_kind,
+                Person.fit_score,
+                Person.grade,
+                Person.engagement_s,
+                Person.engagement_t0,
+                sa.select(sa.func.max(Lead.predicted))
+                .where(Lead.account_id == Person.account_id)
+                .scalar_subquery(),
                 sa.func.rank().over(order_by=Person.engagement_key.desc()),
             )
             .outerjoin(acct, acct.id == Person.account_id)
             .outerjoin(Campaign, Campaign.id == Person.campaign_id)
             .where(Person.merged_into_id.is_(None))  # one row per person: the merged-away are their survivor
             .order_by(Person.id)
-        )  # fmt: skip
+        )
         return [*cols, "leadloop_id", "account_domain", "email_kind", *SCORE_COLUMNS], stmt
     if entity == "accounts":
         parent = aliased(Account)
         cols = list(ENTITY_FIELDS["accounts"])
         stmt = (
             sa.select(
-                Account.external_id, Account.name, Account.domain, Account.industry, Account.employees,
-                Account.annual_revenue, Account.country, Account.state, Account.city, Account.postcode,
-                Account.sic_code, Account.naics_code, Account.sites,
-                sa.func.coalesce(parent.external_id, Account.parent_external_id), Account.id,
+                Account.external_id,
+                Account.name,
+                Account.domain,
+                Account.industry,
+                Account.employees,
+                Account.annual_revenue,
+                Account.country,
+                Account.state,
+                Account.city,
+                Account.postcode,
+                Account.sic_code,
+                Account.naics_code,
+                Account.sites,
+                sa.func.coalesce(parent.external_id, Account.parent_external_id),
+                Account.id,
             )
             .outerjoin(parent, parent.id == Account.parent_id)
-            .where(Account.merged_into_id.is_(None))  # one row per account: the merged-away are their survivor
+            .where(
+                Account.merged_into_id.is_(None)
+            )  # one row per account: the merged-away are their survivor
             .order_by(Account.id)
-        )  # fmt: skip
+        )
         return [*cols, "leadloop_id"], stmt
     if entity == "activities":
         person = aliased(Person)
         cols = list(ENTITY_FIELDS["activities"])
         stmt = (
             sa.select(
-                Activity.external_id, person.external_id, person.email, acct.external_id, Activity.occurred_at,
-                Activity.type, Activity.channel, Activity.direction, Campaign.name, Activity.product,
-                Activity.value, Activity.url, Activity.id, Activity.source, Activity.visitor_id,
+                Activity.external_id,
+                person.external_id,
+                person.email,
+                acct.external_id,
+                Activity.occurred_at,
+                Activity.type,
+                Activity.channel,
+                Activity.direction,
+                Campaign.name,
+                Activity.product,
+                Activity.value,
+                Activity.url,
+                Activity.id,
+                Activity.source,
+                Activity.visitor_id,
             )
             .outerjoin(person, person.id == Activity.person_id)
             .outerjoin(acct, acct.id == Activity.account_id)
             .outerjoin(Campaign, Campaign.id == Activity.campaign_id)
             .order_by(Activity.id)
-        )  # fmt: skip
+        )
         return [*cols, "leadloop_id", "source", "visitor_id"], stmt
     if entity == "leads":
         owner = sa.func.coalesce(User.email, Team.name, Partner.name)
@@ -94,10 +142,27 @@ def _query(entity: str) -> tuple[list[str], Any]:
         )
         stmt = (
             sa.select(
-                Lead.id, acct.external_id, acct.name, acct.domain, Lead.product, Lead.stage, owner_type, owner,
-                Lead.source, Campaign.name, Lead.opened_at, Lead.stage_changed_at, Lead.last_activity_at,
-                Lead.activity_count, Lead.contact_count, Lead.fit_score, Lead.grade, Lead.engagement_s,
-                Lead.engagement_t0, Lead.predicted, sa.func.rank().over(order_by=Lead.engagement_key.desc()),
+                Lead.id,
+                acct.external_id,
+                acct.name,
+                acct.domain,
+                Lead.product,
+                Lead.stage,
+                owner_type,
+                owner,
+                Lead.source,
+                Campaign.name,
+                Lead.opened_at,
+                Lead.stage_changed_at,
+                Lead.last_activity_at,
+                Lead.activity_count,
+                Lead.contact_count,
+                Lead.fit_score,
+                Lead.grade,
+                Lead.engagement_s,
+                Lead.engagement_t0,
+                Lead.predicted,
+                sa.func.rank().over(order_by=Lead.engagement_key.desc()),
             )
             .join(acct, acct.id == Lead.account_id)
             .outerjoin(User, User.id == Lead.owner_user_id)
@@ -105,12 +170,25 @@ def _query(entity: str) -> tuple[list[str], Any]:
             .outerjoin(Partner, Partner.id == Lead.owner_partner_id)
             .outerjoin(Campaign, Campaign.id == Lead.campaign_id)
             .order_by(Lead.id)
-        )  # fmt: skip
+        )
         header = [
-            "leadloop_id", "account_external_id", "account_name", "account_domain", "product", "stage",
-            "owner_type", "owner", "source", "campaign", "opened_at", "stage_changed_at", "last_activity_at",
-            "activity_count", "contact_count", *SCORE_COLUMNS,
-        ]  # fmt: skip
+            "leadloop_id",
+            "account_external_id",
+            "account_name",
+            "account_domain",
+            "product",
+            "stage",
+            "owner_type",
+            "owner",
+            "source",
+            "campaign",
+            "opened_at",
+            "stage_changed_at",
+            "last_activity_at",
+            "activity_count",
+            "contact_count",
+            *SCORE_COLUMNS,
+        ]
         return header, stmt
     raise InvalidInput(f"cannot export {entity!r}; use one of {', '.join(EXPORTABLE)}")
 

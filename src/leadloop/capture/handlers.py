@@ -53,9 +53,23 @@ class Result:
 
 
 _PERSON_COLUMNS = (
-    "external_id", "email", "email_kind", "first_name", "last_name", "title", "seniority", "department",
-    "phone", "company", "website", "country", "state", "city", "postcode", "lead_source",
-)  # fmt: skip
+    "external_id",
+    "email",
+    "email_kind",
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "department",
+    "phone",
+    "company",
+    "website",
+    "country",
+    "state",
+    "city",
+    "postcode",
+    "lead_source",
+)
 
 
 def _merge_into(a: PersonIn, b: PersonIn) -> PersonIn:
@@ -100,9 +114,15 @@ def ingest_people(
     merged: list[PersonIn] = []
     index_map: list[int] = []
     for item in items:
-        keys = [k for k in (f"x:{item.external_id}" if item.external_id else None,
-                            f"e:{item.email}" if item.email else None,
-                            f"p:{item.phone}" if not (item.external_id or item.email) else None) if k]  # fmt: skip
+        keys = [
+            k
+            for k in (
+                f"x:{item.external_id}" if item.external_id else None,
+                f"e:{item.email}" if item.email else None,
+                f"p:{item.phone}" if not (item.external_id or item.email) else None,
+            )
+            if k
+        ]
         slot = next((slot_of[k] for k in keys if k in slot_of), None)
         if slot is None:
             slot = len(merged)
@@ -132,8 +152,13 @@ def ingest_people(
 
     # An address that differs only in Gmail dots or a plus tag names the same person (policy).
     by_email_key = people_by_email_key(
-        session, {p.email for p in merged if p.email and p.email not in by_email and not by_ext.get(p.external_id or "")}
-    )  # fmt: skip
+        session,
+        {
+            p.email
+            for p in merged
+            if p.email and p.email not in by_email and not by_ext.get(p.external_id or "")
+        },
+    )
     existing_ids: list[int | None] = []
     for p in merged:
         pid = (by_ext.get(p.external_id) if p.external_id else None) or (
@@ -164,11 +189,19 @@ def ingest_people(
         values = {c: getattr(p, c) for c in _PERSON_COLUMNS if getattr(p, c) is not None}
         why = _account_match(p, hint, fuzzy) if account_id is not None and hint else None
         if pid is None:
-            new_rows.append({
-                **{c: None for c in _PERSON_COLUMNS}, **values, "account_match": why,
-                "account_id": account_id, "campaign_id": campaign_id, "email_opt_in": p.email_opt_in,
-                "attributes": p.attributes, "created_at": p.created_at or now, "updated_at": now,
-            })  # fmt: skip
+            new_rows.append(
+                {
+                    **{c: None for c in _PERSON_COLUMNS},
+                    **values,
+                    "account_match": why,
+                    "account_id": account_id,
+                    "campaign_id": campaign_id,
+                    "email_opt_in": p.email_opt_in,
+                    "attributes": p.attributes,
+                    "created_at": p.created_at or now,
+                    "updated_at": now,
+                }
+            )
             new_slots.append(slot)
             statuses.append("created")
             person_ids.append(None)
@@ -223,9 +256,12 @@ def ingest_people(
                 acts.append(act)
                 act_slots.append(i)
     act_result = ingest_activities(
-        session, acts, now=now, source=source,
+        session,
+        acts,
+        now=now,
+        source=source,
         person_ids=[(person_ids[index_map[i]], accounts_of[index_map[i]]) for i in act_slots],
-    )  # fmt: skip
+    )
     result.events.extend(act_result.events)
     # Identity: new people are matched at once (merged above the auto threshold, queued for review
     # between the thresholds); people whose names or phones changed are re-indexed and reviewed.
@@ -251,9 +287,11 @@ def ingest_people(
         result.outcomes.append(
             Outcome(
                 statuses[slot] if first else "duplicate",
-                person_ids[slot], accounts_of[slot], activity_of.get(i),
+                person_ids[slot],
+                accounts_of[slot],
+                activity_of.get(i),
             )
-        )  # fmt: skip
+        )
     return result
 
 
@@ -330,13 +368,26 @@ def ingest_activities(
         key = a.dedupe_key or (f"ext:{a.external_id}" if a.external_id else f"fp:{a.fingerprint()}")
         keys.append(key)
         account_id = acct_ids.get(("external_id", a.account_external_id)) if a.account_external_id else aid
-        rows.append({
-            "dedupe_key": key, "external_id": a.external_id, "person_id": pid, "account_id": account_id,
-            "visitor_id": a.visitor_id, "type": a.type, "occurred_at": a.occurred_at, "recorded_at": now,
-            "channel": a.channel, "direction": a.direction,
-            "campaign_id": campaign_ids.get(a.campaign) if a.campaign else None, "product": a.product,
-            "value": a.value, "url": a.url, "source": source, "payload": a.payload,
-        })  # fmt: skip
+        rows.append(
+            {
+                "dedupe_key": key,
+                "external_id": a.external_id,
+                "person_id": pid,
+                "account_id": account_id,
+                "visitor_id": a.visitor_id,
+                "type": a.type,
+                "occurred_at": a.occurred_at,
+                "recorded_at": now,
+                "channel": a.channel,
+                "direction": a.direction,
+                "campaign_id": campaign_ids.get(a.campaign) if a.campaign else None,
+                "product": a.product,
+                "value": a.value,
+                "url": a.url,
+                "source": source,
+                "payload": a.payload,
+            }
+        )
     # The same key twice in one batch is one activity.
     unique: dict[str, dict[str, Any]] = {}
     for row in rows:
@@ -379,7 +430,7 @@ def _known_visitors(session: Session, visitor_ids: set[str]) -> dict[str, tuple[
             sa.select(Activity.visitor_id, Activity.person_id, Activity.account_id)
             .where(Activity.visitor_id.in_(visitor_ids), Activity.person_id.is_not(None))
             .order_by(Activity.id.desc())
-        ):  # fmt: skip
+        ):
             if vid is not None and pid is not None:
                 out.setdefault(vid, (pid, aid))
     return out
@@ -396,17 +447,28 @@ def _stitch_visitors(session: Session, fresh: list[dict[str, Any]]) -> list[dict
     if not known:
         return []
     rows = session.execute(
-        sa.select(Activity.id, Activity.visitor_id, Activity.type, Activity.occurred_at, Activity.product)
-        .where(Activity.visitor_id.in_(list(known)), Activity.person_id.is_(None))
-    ).all()  # fmt: skip
+        sa.select(
+            Activity.id, Activity.visitor_id, Activity.type, Activity.occurred_at, Activity.product
+        ).where(Activity.visitor_id.in_(list(known)), Activity.person_id.is_(None))
+    ).all()
     if not rows:
         return []
     updates = [{"aid": r.id, "pid": known[r.visitor_id][0], "acct": known[r.visitor_id][1]} for r in rows]
     connection(session).execute(
         sa.text("UPDATE activities SET person_id = :pid, account_id = :acct WHERE id = :aid"), updates
     )
-    return [{"id": r.id, "person_id": known[r.visitor_id][0], "account_id": known[r.visitor_id][1], "type": r.type,
-             "occurred_at": r.occurred_at, "product": r.product, "visitor_id": r.visitor_id} for r in rows]  # fmt: skip
+    return [
+        {
+            "id": r.id,
+            "person_id": known[r.visitor_id][0],
+            "account_id": known[r.visitor_id][1],
+            "type": r.type,
+            "occurred_at": r.occurred_at,
+            "product": r.product,
+            "visitor_id": r.visitor_id,
+        }
+        for r in rows
+    ]
 
 
 def _link_people(
@@ -470,9 +532,22 @@ def touch_leads(session: Session, fresh: list[dict[str, Any]], *, now: datetime)
 
 
 _ACCOUNT_COLUMNS = (
-    "external_id", "name", "name_key", "domain", "industry", "employees", "annual_revenue", "country", "state",
-    "city", "postcode", "sic_code", "naics_code", "sites", "parent_external_id",
-)  # fmt: skip
+    "external_id",
+    "name",
+    "name_key",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "state",
+    "city",
+    "postcode",
+    "sic_code",
+    "naics_code",
+    "sites",
+    "parent_external_id",
+)
 
 
 def upsert_accounts(session: Session, items: list[AccountIn], *, now: datetime) -> Result:
@@ -504,10 +579,14 @@ def upsert_accounts(session: Session, items: list[AccountIn], *, now: datetime) 
         aid = done.get(hint) or found.get(hint) or (by_domain.get(("domain", a.domain)) if a.domain else None)
         if aid is None:
             row_values = {
-                **dict.fromkeys(_ACCOUNT_COLUMNS), **values, "name": a.name or a.domain or a.external_id,
+                **dict.fromkeys(_ACCOUNT_COLUMNS),
+                **values,
+                "name": a.name or a.domain or a.external_id,
                 "name_key": a.name_key or (a.domain or a.external_id or "").casefold(),
-                "attributes": a.attributes, "created_at": now, "updated_at": now,
-            }  # fmt: skip
+                "attributes": a.attributes,
+                "created_at": now,
+                "updated_at": now,
+            }
             aid = session.scalar(sa.insert(Account).returning(Account.id).values(**row_values))
             status = "created"
         else:
@@ -584,9 +663,12 @@ def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: d
     existing = {
         r[0]: r[1]
         for r in select_in(
-            session, (Opportunity.external_id, Opportunity.id), Opportunity.external_id, {o.external_id for o in items}
+            session,
+            (Opportunity.external_id, Opportunity.id),
+            Opportunity.external_id,
+            {o.external_id for o in items},
         )
-    }  # fmt: skip
+    }
     acts: list[ActivityIn] = []
     links: list[tuple[int | None, int | None]] = []
     for o in items:
@@ -594,17 +676,25 @@ def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: d
         account_id = acct.get(("external_id", o.account_external_id)) if o.account_external_id else p_acct
         lead_id = _lead_for_opportunity(session, account_id, o.product)
         values = {
-            "account_id": account_id, "person_id": pid, "lead_id": lead_id, "product": o.product,
-            "created_at": o.created_at, "closed_at": o.closed_at, "stage": o.stage, "outcome": o.outcome,
-            "amount": o.amount, "lost_reason": o.lost_reason,
-        }  # fmt: skip
+            "account_id": account_id,
+            "person_id": pid,
+            "lead_id": lead_id,
+            "product": o.product,
+            "created_at": o.created_at,
+            "closed_at": o.closed_at,
+            "stage": o.stage,
+            "outcome": o.outcome,
+            "amount": o.amount,
+            "lost_reason": o.lost_reason,
+        }
         if lead_id is not None:
             # The lead follows its opportunity: opportunity while open, then won or lost.
             stage = {"open": "opportunity", "won": "won", "lost": "lost"}[o.outcome]
             session.execute(
-                sa.update(Lead).where(Lead.id == lead_id, Lead.stage != stage)
+                sa.update(Lead)
+                .where(Lead.id == lead_id, Lead.stage != stage)
                 .values(stage=stage, stage_changed_at=o.closed_at or o.created_at)
-            )  # fmt: skip
+            )
         oid = existing.get(o.external_id)
         if oid is None:
             oid = session.scalar(
@@ -621,10 +711,15 @@ def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: d
         for kind, at in stages:
             acts.append(
                 ActivityIn(
-                    type=kind, occurred_at=at, channel="crm", product=o.product, value=o.amount,
-                    payload={"opportunity": o.external_id}, dedupe_key=f"opp:{o.external_id}:{kind}",
+                    type=kind,
+                    occurred_at=at,
+                    channel="crm",
+                    product=o.product,
+                    value=o.amount,
+                    payload={"opportunity": o.external_id},
+                    dedupe_key=f"opp:{o.external_id}:{kind}",
                 )
-            )  # fmt: skip
+            )
             links.append((pid, account_id))
     result.events.extend(ingest_activities(session, acts, now=now, source="import", person_ids=links).events)
     return result

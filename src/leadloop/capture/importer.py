@@ -73,9 +73,14 @@ def _capture_activity(p: m.PersonIn) -> m.ActivityIn:
     content = "\x1f".join(str(getattr(p, f)) for f in m.PERSON_FIELDS if f != "attributes")
     digest = hashlib.sha256((content + repr(sorted(p.attributes.items()))).encode()).hexdigest()[:40]
     return m.ActivityIn(
-        type="list_import", occurred_at=p.created_at or _EPOCH, channel="import", campaign=p.campaign,
-        payload={"lead_source": p.lead_source} if p.lead_source else {}, email=p.email, dedupe_key=f"imp:{digest}",
-    )  # fmt: skip
+        type="list_import",
+        occurred_at=p.created_at or _EPOCH,
+        channel="import",
+        campaign=p.campaign,
+        payload={"lead_source": p.lead_source} if p.lead_source else {},
+        email=p.email,
+        dedupe_key=f"imp:{digest}",
+    )
 
 
 _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")

@@ -124,9 +124,14 @@ def _activity_in(
 
 
 def capture_lead(
-    db: Database, body: dict[str, Any], *, now: datetime, source: str, idempotency_key: str | None,
+    db: Database,
+    body: dict[str, Any],
+    *,
+    now: datetime,
+    source: str,
+    idempotency_key: str | None,
     explicit_consent: bool = False,
-) -> tuple[LeadCaptured, list[Event], bool]:  # fmt: skip
+) -> tuple[LeadCaptured, list[Event], bool]:
     """One person and the activity that brought them (API single lead, web-to-lead form)."""
     lead = LeadCreate.model_validate(body)
     errors: list[dict[str, Any]] = []
@@ -145,9 +150,13 @@ def capture_lead(
         if v
     }
     act_fields: dict[str, Any] = {
-        "type": lead.activity_type, "occurred_at": lead.occurred_at, "product": lead.product, "url": lead.url,
-        "visitor_id": lead.visitor_id, "campaign": lead.utm_campaign or lead.campaign,
-    }  # fmt: skip
+        "type": lead.activity_type,
+        "occurred_at": lead.occurred_at,
+        "product": lead.product,
+        "url": lead.url,
+        "visitor_id": lead.visitor_id,
+        "campaign": lead.utm_campaign or lead.campaign,
+    }
     act_fields = {k: v for k, v in act_fields.items() if v is not None}
     act_fields["payload"] = payload
     activity: m.ActivityIn | None = None

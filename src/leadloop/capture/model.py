@@ -259,17 +259,38 @@ class ActivityIn:
     def fingerprint(self) -> str:
         """The content of the activity, for a retry-safe key when no external_id is given."""
         parts = (
-            self.type, self.occurred_at.isoformat(), self.person_external_id, self.email,
-            self.account_external_id, self.visitor_id, self.channel, self.direction, self.campaign,
-            self.product, str(self.value), self.url, repr(sorted(self.payload.items())),
-        )  # fmt: skip
+            self.type,
+            self.occurred_at.isoformat(),
+            self.person_external_id,
+            self.email,
+            self.account_external_id,
+            self.visitor_id,
+            self.channel,
+            self.direction,
+            self.campaign,
+            self.product,
+            str(self.value),
+            self.url,
+            repr(sorted(self.payload.items())),
+        )
         return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:40]
 
 
 ACTIVITY_FIELDS = (
-    "external_id", "person_external_id", "email", "account_external_id", "occurred_at", "type",
-    "channel", "direction", "campaign", "product", "value", "url", "visitor_id",
-)  # fmt: skip
+    "external_id",
+    "person_external_id",
+    "email",
+    "account_external_id",
+    "occurred_at",
+    "type",
+    "channel",
+    "direction",
+    "campaign",
+    "product",
+    "value",
+    "url",
+    "visitor_id",
+)
 
 
 def parse_activity(

@@ -41,14 +41,47 @@ DISPOSABLE_DOMAINS: frozenset[str] = frozenset(disposable_email_domains.blocklis
 _TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 COUNTRY_ALIASES = {
-    "uk": "GB", "u.k.": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
-    "britain": "GB", "northern ireland": "GB", "usa": "US", "u.s.": "US", "u.s.a.": "US", "america": "US",
-    "united states of america": "US", "the netherlands": "NL", "holland": "NL", "deutschland": "DE",
-    "south korea": "KR", "korea": "KR", "russia": "RU", "vietnam": "VN", "iran": "IR", "czechia": "CZ",
-    "czech republic": "CZ", "uae": "AE", "españa": "ES", "brasil": "BR", "schweiz": "CH", "suisse": "CH",
-    "österreich": "AT", "türkiye": "TR", "turkey": "TR", "taiwan": "TW", "bolivia": "BO", "venezuela": "VE",
-    "tanzania": "TZ", "syria": "SY", "laos": "LA", "moldova": "MD", "macedonia": "MK", "ivory coast": "CI",
-}  # fmt: skip
+    "uk": "GB",
+    "u.k.": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "northern ireland": "GB",
+    "usa": "US",
+    "u.s.": "US",
+    "u.s.a.": "US",
+    "america": "US",
+    "united states of america": "US",
+    "the netherlands": "NL",
+    "holland": "NL",
+    "deutschland": "DE",
+    "south korea": "KR",
+    "korea": "KR",
+    "russia": "RU",
+    "vietnam": "VN",
+    "iran": "IR",
+    "czechia": "CZ",
+    "czech republic": "CZ",
+    "uae": "AE",
+    "españa": "ES",
+    "brasil": "BR",
+    "schweiz": "CH",
+    "suisse": "CH",
+    "österreich": "AT",
+    "türkiye": "TR",
+    "turkey": "TR",
+    "taiwan": "TW",
+    "bolivia": "BO",
+    "venezuela": "VE",
+    "tanzania": "TZ",
+    "syria": "SY",
+    "laos": "LA",
+    "moldova": "MD",
+    "macedonia": "MK",
+    "ivory coast": "CI",
+}
 
 
 def clean_text(value: object) -> str | None:
@@ -240,10 +273,47 @@ def parse_int(raw: str | None, *, field: str) -> int | None:
 
 
 # English plus the spellings of European CRM exports (German, French, Spanish, Italian, Dutch).
-_TRUE = {"true", "t", "yes", "y", "1", "opted in", "opt-in", "subscribed", "x", "checked", "on",
-         "ja", "j", "wahr", "oui", "vrai", "sí", "si", "vero", "waar"}  # fmt: skip
-_FALSE = {"false", "f", "no", "n", "0", "opted out", "opt-out", "unsubscribed", "unchecked", "off",
-          "nein", "falsch", "non", "faux", "falso", "nee", "onwaar"}  # fmt: skip
+_TRUE = {
+    "true",
+    "t",
+    "yes",
+    "y",
+    "1",
+    "opted in",
+    "opt-in",
+    "subscribed",
+    "x",
+    "checked",
+    "on",
+    "ja",
+    "j",
+    "wahr",
+    "oui",
+    "vrai",
+    "sí",
+    "si",
+    "vero",
+    "waar",
+}
+_FALSE = {
+    "false",
+    "f",
+    "no",
+    "n",
+    "0",
+    "opted out",
+    "opt-out",
+    "unsubscribed",
+    "unchecked",
+    "off",
+    "nein",
+    "falsch",
+    "non",
+    "faux",
+    "falso",
+    "nee",
+    "onwaar",
+}
 
 
 def parse_bool(raw: str | None, *, field: str) -> bool | None:

@@ -65,13 +65,17 @@ def ensure_accounts(
         rows: list[dict[str, Any]] = []
         for kind, value in missing:
             name = hints[(kind, value)] or value
-            rows.append({
-                "external_id": value if kind == "external_id" else None,
-                "domain": value if kind == "domain" else None,
-                "name": name[:300],
-                "name_key": (company_key(name) or value.casefold())[:300],
-                "attributes": {}, "created_at": now, "updated_at": now,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "external_id": value if kind == "external_id" else None,
+                    "domain": value if kind == "domain" else None,
+                    "name": name[:300],
+                    "name_key": (company_key(name) or value.casefold())[:300],
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         by_kind: dict[str, list[dict[str, Any]]] = {}
         for (kind, _), row in zip(missing, rows, strict=True):
             by_kind.setdefault(kind, []).append(row)
@@ -105,9 +109,11 @@ def ensure_campaigns(session: Session, names: set[str], *, now: datetime) -> dic
     missing = [n for n in names if n not in found]
     if missing:
         insert_ignore(
-            session, Campaign.__table__,
-            [{"name": n, "utm_campaign": n, "created_at": now} for n in missing], ["name"],
-        )  # fmt: skip
+            session,
+            Campaign.__table__,
+            [{"name": n, "utm_campaign": n, "created_at": now} for n in missing],
+            ["name"],
+        )
         for value, cid in select_in(session, (Campaign.name, Campaign.id), Campaign.name, missing):
             found[value] = cid
     return found
@@ -143,9 +149,11 @@ def people_by_keys(
 def people_by_external_id(session: Session, external_ids: set[str]) -> dict[str, tuple[int, int | None]]:
     """external_id -> (person id, account id) of the live person (following a merge)."""
     rows = select_in(
-        session, (Person.external_id, Person.id, Person.account_id, Person.merged_into_id), Person.external_id,
+        session,
+        (Person.external_id, Person.id, Person.account_id, Person.merged_into_id),
+        Person.external_id,
         external_ids,
-    )  # fmt: skip
+    )
     return _follow(session, {r.external_id: (r.id, r.account_id, r.merged_into_id) for r in rows})
 
 

@@ -33,9 +33,12 @@ def create_lead(
 ) -> Any:
     """Capture one lead: the person (matched or created) and the activity that brought them."""
     out, events, replayed = intake.capture_lead(
-        ctx.db, body.model_dump(mode="json", exclude_unset=True), now=ctx.clock(), source="api",
+        ctx.db,
+        body.model_dump(mode="json", exclude_unset=True),
+        now=ctx.clock(),
+        source="api",
         idempotency_key=_scoped(idempotency_key, who.user_id),
-    )  # fmt: skip
+    )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     ctx.bus.publish(events)
@@ -101,9 +104,12 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
     if not decision.allowed:
         retry = max(1, round(decision.retry_after_s))
         return ctx.templates.TemplateResponse(
-            request, "form_result.html", {"ok": False, "errors": [f"Too many submissions from your address. Try again in {retry} s."]},
-            status_code=429, headers={"Retry-After": str(retry)},
-        )  # fmt: skip
+            request,
+            "form_result.html",
+            {"ok": False, "errors": [f"Too many submissions from your address. Try again in {retry} s."]},
+            status_code=429,
+            headers={"Retry-After": str(retry)},
+        )
     form = await request.form()
     data = {k: v for k, v in form.items() if isinstance(v, str) and v.strip()}
     return_url = _safe_return_url(
@@ -122,9 +128,13 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
     body["email_opt_in"] = body.get("email_opt_in")
     try:
         _, events, _ = intake.capture_lead(
-            ctx.db, body, now=ctx.clock(), source="form", idempotency_key=None,
+            ctx.db,
+            body,
+            now=ctx.clock(),
+            source="form",
+            idempotency_key=None,
             explicit_consent=bool(body.get("email_opt_in")),
-        )  # fmt: skip
+        )
     except InvalidInput as exc:
         errors = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in getattr(exc, "errors", [])] or [
             str(exc)

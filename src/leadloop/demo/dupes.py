@@ -52,17 +52,40 @@ def _base(rng: random.Random, i: int) -> Row:
     local = rng.choice((f"{first}.{last}", f"{first[0]}{last}", f"{first}{last[0]}", f"{first}_{last}"))
     local = "".join(c for c in local.lower() if c.isalnum() or c in "._")
     return {
-        "first_name": first, "last_name": last, "email": f"{local}@{domain}", "company": f"{company} {rng.choice(('Inc.', 'GmbH', 'Ltd', 'LLC', 'SA'))}",
-        "phone": f"{N.PHONE_PREFIX.get(country, '+1 212 555 ')}{rng.randrange(1000, 9999)}{i % 10}", "postcode": postcode,
-        "city": city, "address": f"{rng.randrange(1, 300)} {rng.choice(('High Street', 'Main Street', 'Hauptstraße', 'Rue de la Paix', 'Park Avenue', 'Station Road'))}",
+        "first_name": first,
+        "last_name": last,
+        "email": f"{local}@{domain}",
+        "company": f"{company} {rng.choice(('Inc.', 'GmbH', 'Ltd', 'LLC', 'SA'))}",
+        "phone": f"{N.PHONE_PREFIX.get(country, '+1 212 555 ')}{rng.randrange(1000, 9999)}{i % 10}",
+        "postcode": postcode,
+        "city": city,
+        "address": f"{rng.randrange(1, 300)} {rng.choice(('High Street', 'Main Street', 'Hauptstraße', 'Rue de la Paix', 'Park Avenue', 'Station Road'))}",
         "dob": f"{rng.randrange(1950, 2002)}-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}",
-    }  # fmt: skip
+    }
 
 
 def _variant(rng: random.Random, base: Row) -> Row:
     v = dict(base)
-    changes = rng.sample(["typo_first", "typo_last", "swap", "nick", "no_email", "no_phone", "old_email", "free_mail",
-                          "phone_format", "no_company", "case", "accent", "dob_swap", "no_dob", "address"], k=rng.randint(1, 3))  # fmt: skip
+    changes = rng.sample(
+        [
+            "typo_first",
+            "typo_last",
+            "swap",
+            "nick",
+            "no_email",
+            "no_phone",
+            "old_email",
+            "free_mail",
+            "phone_format",
+            "no_company",
+            "case",
+            "accent",
+            "dob_swap",
+            "no_dob",
+            "address",
+        ],
+        k=rng.randint(1, 3),
+    )
     for c in changes:
         if c == "typo_first":
             v["first_name"] = _typo(rng, v["first_name"])

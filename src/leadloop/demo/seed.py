@@ -60,10 +60,16 @@ def load_world(db: Database, world: World, *, now: datetime, batch: int = 2000) 
     for part in _batches(people, batch):
         with db.write() as session:
             captures = [
-                m.ActivityIn(type="list_import", occurred_at=p.created_at or now, channel="import", email=p.email,
-                             dedupe_key=f"demo:{p.external_id}", campaign=None)
+                m.ActivityIn(
+                    type="list_import",
+                    occurred_at=p.created_at or now,
+                    channel="import",
+                    email=p.email,
+                    dedupe_key=f"demo:{p.external_id}",
+                    campaign=None,
+                )
                 for p in part
-            ]  # fmt: skip
+            ]
             h.ingest_people(session, part, now=now, source="demo", activities=list(captures))
     acts = [m.parse_activity(r, now=now + timedelta(minutes=1)) for r in world.activities]
     for part in _batches(acts, batch):
@@ -83,8 +89,12 @@ def _demo_routing(session: Session, *, now: datetime) -> None:
 
     users = {u.email: u for u in session.scalars(sa.select(User))}
     manager = users["manager@demo.leadloop.dev"]
-    for email, zone in (("rep1", "Europe/Berlin"), ("rep2", "Europe/London"), ("rep3", "America/New_York"),
-                        ("rep4", "America/Chicago")):  # fmt: skip
+    for email, zone in (
+        ("rep1", "Europe/Berlin"),
+        ("rep2", "Europe/London"),
+        ("rep3", "America/New_York"),
+        ("rep4", "America/Chicago"),
+    ):
         rep = users[f"{email}@demo.leadloop.dev"]
         rep.timezone = zone
         rep.working_hours = {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -114,9 +124,15 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         reps = []
         for email, name, role, team_name in DEMO_USERS:
             uid = create_user(
-                session, email=email, name=name, role=role, password=DEMO_PASSWORD, now=now,
-                team_id=teams.get(team_name) if team_name else None, partner_id=partner_id if role == "partner" else None,
-            )  # fmt: skip
+                session,
+                email=email,
+                name=name,
+                role=role,
+                password=DEMO_PASSWORD,
+                now=now,
+                team_id=teams.get(team_name) if team_name else None,
+                partner_id=partner_id if role == "partner" else None,
+            )
             if role == "rep":
                 reps.append(uid)
             summary.logins.append((email, role))
@@ -133,16 +149,25 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
             )
     with db.write() as session:  # the MQLs waiting in the sales inbox go to the reps now
         waiting = session.scalars(
-            sa.select(Lead.id).join(Team, Team.id == Lead.owner_team_id)
-            .where(Lead.stage == "mql", Team.name.in_(("Sales inbox", "Marketing nurture"))).order_by(Lead.id)
-        ).all()  # fmt: skip
+            sa.select(Lead.id)
+            .join(Team, Team.id == Lead.owner_team_id)
+            .where(Lead.stage == "mql", Team.name.in_(("Sales inbox", "Marketing nurture")))
+            .order_by(Lead.id)
+        ).all()
         for lead_id in waiting:
             route_lead(session, lead_id, now=now, reason="manual")
     with db.write() as session:  # last night's warehouse pass over the accounts a legacy import doubled
         accounts = dedupe_accounts(session, now=now)
         summary.account_merges, summary.account_reviews = accounts.merged, accounts.queued
     with db.read() as session:
-        for label, table in (("accounts", Account), ("people", Person), ("campaigns", Campaign), ("activities", Activity),
-                             ("leads", Lead), ("opportunities", Opportunity), ("users", User)):  # fmt: skip
+        for label, table in (
+            ("accounts", Account),
+            ("people", Person),
+            ("campaigns", Campaign),
+            ("activities", Activity),
+            ("leads", Lead),
+            ("opportunities", Opportunity),
+            ("users", User),
+        ):
             summary.counts[label] = session.scalar(sa.select(sa.func.count()).select_from(table)) or 0
     return summary

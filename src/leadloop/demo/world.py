@@ -87,11 +87,23 @@ def make_accounts(
         ext = f"A{i + 1:06d}"
         latent[ext] = (fit, intent)
         domains[ext] = domain
-        accounts.append({
-            "external_id": ext, "name": name, "domain": domain, "industry": industry, "employees": str(employees),
-            "annual_revenue": str(revenue), "country": country, "state": state, "city": city, "postcode": postcode,
-            "sic_code": sic, "naics_code": naics, "sites": str(max(1, employees // rng.randint(150, 900))),
-        })  # fmt: skip
+        accounts.append(
+            {
+                "external_id": ext,
+                "name": name,
+                "domain": domain,
+                "industry": industry,
+                "employees": str(employees),
+                "annual_revenue": str(revenue),
+                "country": country,
+                "state": state,
+                "city": city,
+                "postcode": postcode,
+                "sic_code": sic,
+                "naics_code": naics,
+                "sites": str(max(1, employees // rng.randint(150, 900))),
+            }
+        )
     # About one account in twenty is a subsidiary of a larger one.
     big = [a for a in accounts if int(a["employees"]) > 2000]
     for a in rng.sample(accounts, k=min(len(accounts) // 20, len(accounts))):
@@ -130,16 +142,29 @@ def make_people(
         relevance[ext] = (acct["external_id"], dept_rel * 0.5 + sen_rel * 0.5)
         created = now - timedelta(days=rng.uniform(30, 720))
         person: Record = {
-            "external_id": ext, "account_external_id": acct["external_id"] if rng.random() < 0.7 else "",
-            "email": email if rng.random() < 0.97 else email.upper(), "first_name": first, "last_name": last,
-            "title": title_fmt.format(d=dept), "seniority": seniority, "department": dept,
+            "external_id": ext,
+            "account_external_id": acct["external_id"] if rng.random() < 0.7 else "",
+            "email": email if rng.random() < 0.97 else email.upper(),
+            "first_name": first,
+            "last_name": last,
+            "title": title_fmt.format(d=dept),
+            "seniority": seniority,
+            "department": dept,
             "phone": N.PHONE_PREFIX[country] + f"{rng.randrange(10000):04d}" if rng.random() < 0.6 else "",
-            "company": acct["name"], "website": "" if free else f"https://www.{domains[acct['external_id']]}/",
-            "country": country if rng.random() < 0.8 else {"US": "United States", "GB": "UK", "DE": "Germany"}.get(country, country),
-            "state": acct["state"], "city": acct["city"], "postcode": acct["postcode"],
-            "lead_source": rng.choice(("Web", "Event", "Partner", "Paid Search", "Content", "Referral", "List")),
-            "created_at": _iso(created), "email_opt_in": rng.choice(("true", "true", "true", "false", "")),
-        }  # fmt: skip
+            "company": acct["name"],
+            "website": "" if free else f"https://www.{domains[acct['external_id']]}/",
+            "country": country
+            if rng.random() < 0.8
+            else {"US": "United States", "GB": "UK", "DE": "Germany"}.get(country, country),
+            "state": acct["state"],
+            "city": acct["city"],
+            "postcode": acct["postcode"],
+            "lead_source": rng.choice(
+                ("Web", "Event", "Partner", "Paid Search", "Content", "Referral", "List")
+            ),
+            "created_at": _iso(created),
+            "email_opt_in": rng.choice(("true", "true", "true", "false", "")),
+        }
         people.append({k: v for k, v in person.items() if v})
     return people, relevance
 
@@ -148,19 +173,38 @@ def make_campaigns(now: datetime) -> list[Record]:
     out = []
     for i, (name, channel, cost) in enumerate(N.CAMPAIGNS):
         start = now - timedelta(days=360 - i * 20)
-        out.append({
-            "external_id": f"C{i + 1:03d}", "name": name, "channel": channel, "cost": str(cost),
-            "started_at": _iso(start), "ended_at": _iso(min(now, start + timedelta(days=120))),
-        })  # fmt: skip
+        out.append(
+            {
+                "external_id": f"C{i + 1:03d}",
+                "name": name,
+                "channel": channel,
+                "cost": str(cost),
+                "started_at": _iso(start),
+                "ended_at": _iso(min(now, start + timedelta(days=120))),
+            }
+        )
     return out
 
 
 _TYPE_WEIGHTS = (
-    ("page_view", 30), ("email_sent", 12), ("email_open", 16), ("email_click", 7), ("content_download", 5),
-    ("pricing_page_view", 4), ("webinar_registered", 3), ("webinar_attended", 2), ("event_attended", 1),
-    ("form_submit", 2), ("demo_request", 1), ("trial_signup", 1), ("careers_page_view", 2), ("email_reply", 1),
-    ("ad_click", 4), ("unsubscribe", 0), ("chat", 1),
-)  # fmt: skip
+    ("page_view", 30),
+    ("email_sent", 12),
+    ("email_open", 16),
+    ("email_click", 7),
+    ("content_download", 5),
+    ("pricing_page_view", 4),
+    ("webinar_registered", 3),
+    ("webinar_attended", 2),
+    ("event_attended", 1),
+    ("form_submit", 2),
+    ("demo_request", 1),
+    ("trial_signup", 1),
+    ("careers_page_view", 2),
+    ("email_reply", 1),
+    ("ad_click", 4),
+    ("unsubscribe", 0),
+    ("chat", 1),
+)
 _INTENT_TYPES = {
     "pricing_page_view": 3.0,
     "demo_request": 6.0,
@@ -169,20 +213,28 @@ _INTENT_TYPES = {
     "webinar_attended": 1.5,
 }
 _CAMPAIGN_FOR = {
-    "email_sent": ("Newsletter", "Nurture – analytics"), "email_open": ("Newsletter", "Nurture – analytics"),
-    "email_click": ("Newsletter", "Nurture – analytics"), "webinar_registered": ("Webinar: Data maturity", "Webinar: Automation ROI"),
+    "email_sent": ("Newsletter", "Nurture – analytics"),
+    "email_open": ("Newsletter", "Nurture – analytics"),
+    "email_click": ("Newsletter", "Nurture – analytics"),
+    "webinar_registered": ("Webinar: Data maturity", "Webinar: Automation ROI"),
     "webinar_attended": ("Webinar: Data maturity", "Webinar: Automation ROI"),
     "event_attended": ("Trade show – SaaStr", "Trade show – Web Summit"),
     "ad_click": ("Search – brand", "Search – competitors", "LinkedIn – ABM Q1", "LinkedIn – ABM Q3"),
-    "content_download": ("eBook: Lead scoring",), "form_submit": ("Search – brand", "LinkedIn – ABM Q3", "Organic", "Review sites"),
+    "content_download": ("eBook: Lead scoring",),
+    "form_submit": ("Search – brand", "LinkedIn – ABM Q3", "Organic", "Review sites"),
     "demo_request": ("Search – competitors", "Organic", "Partner referrals", "Review sites"),
-}  # fmt: skip
+}
 
 
 def make_activities(
-    rng: random.Random, people: list[Record], relevance: dict[str, tuple[str, float]],
-    latent: dict[str, tuple[float, float]], interest: dict[str, str], now: datetime, per_person: float,
-) -> list[Record]:  # fmt: skip
+    rng: random.Random,
+    people: list[Record],
+    relevance: dict[str, tuple[str, float]],
+    latent: dict[str, tuple[float, float]],
+    interest: dict[str, str],
+    now: datetime,
+    per_person: float,
+) -> list[Record]:
     out: list[Record] = []
     centre = {a: now - timedelta(days=rng.uniform(0, 330)) for a in latent}
     for p in people:
@@ -233,9 +285,14 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 
 def make_opportunities(
-    rng: random.Random, activities: list[Record], people_by_email: dict[str, Record], relevance: dict[str, tuple[str, float]],
-    latent: dict[str, tuple[float, float]], accounts: dict[str, Record], now: datetime,
-) -> list[Record]:  # fmt: skip
+    rng: random.Random,
+    activities: list[Record],
+    people_by_email: dict[str, Record],
+    relevance: dict[str, tuple[str, float]],
+    latent: dict[str, tuple[float, float]],
+    accounts: dict[str, Record],
+    now: datetime,
+) -> list[Record]:
     """Opportunities follow hand-raises; winning depends on the hidden fit and intent, not on any
     scoring rule, so that a scoring model has something real to learn."""
     first_raise: dict[str, tuple[str, Record]] = {}
@@ -257,10 +314,13 @@ def make_opportunities(
         emp = int(accounts[acct]["employees"])
         amount = round(max(3000.0, math.exp(rng.gauss(math.log(8000 + emp * 25), 0.5))), -2)
         rec: Record = {
-            "external_id": f"O{i + 1:06d}", "account_external_id": acct, "person_external_id": person["external_id"],
-            "product": rng.choice(N.PRODUCTS) if rng.random() < 0.2 else "", "created_at": _iso(created),
+            "external_id": f"O{i + 1:06d}",
+            "account_external_id": acct,
+            "person_external_id": person["external_id"],
+            "product": rng.choice(N.PRODUCTS) if rng.random() < 0.2 else "",
+            "created_at": _iso(created),
             "amount": f"{amount:.0f}",
-        }  # fmt: skip
+        }
         age = (now - created).days
         p_win = 1 / (1 + math.exp(-(-2.2 + 3.0 * fit + 2.0 * intent)))
         if age > 45 or rng.random() < age / 45:
@@ -300,11 +360,16 @@ def make_twins(
             last = _typo(rng, last)
         created = now - timedelta(days=rng.uniform(1, 25))
         twin: Record = {
-            "first_name": first, "last_name": last, "company": p["company"], "city": p.get("city", ""),
-            "country": p.get("country", ""), "phone": p.get("phone", "") if rng.random() < 0.5 else "",
+            "first_name": first,
+            "last_name": last,
+            "company": p["company"],
+            "city": p.get("city", ""),
+            "country": p.get("country", ""),
+            "phone": p.get("phone", "") if rng.random() < 0.5 else "",
             "email": f"{_slug(first)}.{_slug(last)}{rng.randrange(10, 99)}@{rng.choice(N.FREE_MAIL)}",
-            "lead_source": "Webinar", "created_at": _iso(created),
-        }  # fmt: skip
+            "lead_source": "Webinar",
+            "created_at": _iso(created),
+        }
         twins.append({k: v for k, v in twin.items() if v})
         acts.append({"email": twin["email"], "occurred_at": _iso(created), "type": "webinar_attended"})
     return twins, acts
@@ -364,10 +429,18 @@ def make_people_rows(n: int, *, seed: int = 1, n_accounts: int | None = None) ->
         acct = accounts[i % len(accounts)]
         first, last = rng.choice(N.FIRST), rng.choice(N.LAST)
         domain = domains[acct["external_id"]] if rng.random() > 0.12 else rng.choice(N.FREE_MAIL)
-        rows.append({
-            "external_id": f"B{i:08d}", "email": f"{_slug(first)}.{_slug(last)}.{i}@{domain}", "first_name": first,
-            "last_name": last, "company": acct["name"], "title": "Head of Operations", "country": acct["country"],
-            "phone": N.PHONE_PREFIX[acct["country"]] + f"{i % 10000:04d}" if i % 2 == 0 else "",
-            "city": acct["city"], "lead_source": "List",
-        })  # fmt: skip
+        rows.append(
+            {
+                "external_id": f"B{i:08d}",
+                "email": f"{_slug(first)}.{_slug(last)}.{i}@{domain}",
+                "first_name": first,
+                "last_name": last,
+                "company": acct["name"],
+                "title": "Head of Operations",
+                "country": acct["country"],
+                "phone": N.PHONE_PREFIX[acct["country"]] + f"{i % 10000:04d}" if i % 2 == 0 else "",
+                "city": acct["city"],
+                "lead_source": "List",
+            }
+        )
     return rows

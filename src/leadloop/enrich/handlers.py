@@ -33,9 +33,14 @@ def _json(v: Any) -> Any:
 
 
 def enrich_accounts(
-    session: Session, provider: Provider, *, now: datetime, overwrite: bool = False, only_new: bool = False,
+    session: Session,
+    provider: Provider,
+    *,
+    now: datetime,
+    overwrite: bool = False,
+    only_new: bool = False,
     batch: int = 1000,
-) -> EnrichResult:  # fmt: skip
+) -> EnrichResult:
     out = EnrichResult()
     q = (
         sa.select(Account)
@@ -67,19 +72,36 @@ def enrich_accounts(
                     continue
                 setattr(a, f, info.values[f])
                 out.filled += 1
-                rows.append({"entity": "account", "entity_id": a.id, "field": f, "value": _json(info.values[f]),
-                             "source": provider.name, "method": provider.method, "fetched_at": now})  # fmt: skip
+                rows.append(
+                    {
+                        "entity": "account",
+                        "entity_id": a.id,
+                        "field": f,
+                        "value": _json(info.values[f]),
+                        "source": provider.name,
+                        "method": provider.method,
+                        "fetched_at": now,
+                    }
+                )
         if rows:
             keys = [(r["entity_id"], r["field"]) for r in rows]
-            session.execute(sa.delete(Provenance).where(
-                Provenance.entity == "account", sa.tuple_(Provenance.entity_id, Provenance.field).in_(keys)))  # fmt: skip
+            session.execute(
+                sa.delete(Provenance).where(
+                    Provenance.entity == "account",
+                    sa.tuple_(Provenance.entity_id, Provenance.field).in_(keys),
+                )
+            )
             insert_ignore(session, Provenance.__table__, rows, ["entity", "entity_id", "field"])
         session.flush()
 
 
 def provenance(session: Session, entity: str, entity_id: int) -> dict[str, Provenance]:
-    return {p.field: p for p in session.scalars(sa.select(Provenance).where(Provenance.entity == entity,
-                                                                            Provenance.entity_id == entity_id))}  # fmt: skip
+    return {
+        p.field: p
+        for p in session.scalars(
+            sa.select(Provenance).where(Provenance.entity == entity, Provenance.entity_id == entity_id)
+        )
+    }
 
 
 def sweep_job(provider: Provider, every: timedelta) -> Any:

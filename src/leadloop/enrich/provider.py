@@ -58,10 +58,13 @@ def _parse(row: dict[str, str], columns: dict[str, str]) -> tuple[str, dict[str,
     problems = []
     parsers: dict[str, Any] = {
         "annual_revenue": lambda v: parse_decimal(v, field="annual_revenue"),
-        "employees": lambda v: parse_int(v, field="employees"), "sites": lambda v: parse_int(v, field="sites"),
-        "sic_code": sic_code, "naics_code": naics_code, "industry": lambda v: v[:200] or None,
+        "employees": lambda v: parse_int(v, field="employees"),
+        "sites": lambda v: parse_int(v, field="sites"),
+        "sic_code": sic_code,
+        "naics_code": naics_code,
+        "industry": lambda v: v[:200] or None,
         "country": normalise_country,
-    }  # fmt: skip
+    }
     for f, v in raw.items():
         if not v:
             continue
@@ -126,8 +129,10 @@ class FileProvider:
                 raise ImportFileError(f"{self.path} does not exist or is not a file")
             rel = duckdb.read_parquet(str(self.path))
             headers = list(rel.columns)
-            rows = ((k + 2, {h: ("" if v is None else str(v)) for h, v in zip(headers, r, strict=True)})
-                    for k, r in enumerate(rel.fetchall()))  # fmt: skip
+            rows = (
+                (k + 2, {h: ("" if v is None else str(v)) for h, v in zip(headers, r, strict=True)})
+                for k, r in enumerate(rel.fetchall())
+            )
             return headers, rows
         return read_plain(self.path)
 

@@ -123,8 +123,12 @@ def merge_accounts(
     ids = (survivor_id, merged_id)
     people = list(conn.execute(sa.select(Person.id).where(Person.account_id == merged_id)).scalars())
     activities = list(conn.execute(sa.select(Activity.id).where(Activity.account_id == merged_id)).scalars())
-    opps = [list(r) for r in conn.execute(
-        sa.select(Opportunity.id, Opportunity.lead_id).where(Opportunity.account_id == merged_id))]  # fmt: skip
+    opps = [
+        list(r)
+        for r in conn.execute(
+            sa.select(Opportunity.id, Opportunity.lead_id).where(Opportunity.account_id == merged_id)
+        )
+    ]
     children = list(conn.execute(sa.select(Account.id).where(Account.parent_id == merged_id)).scalars())
     repointed = list(conn.execute(sa.select(Account.id).where(Account.merged_into_id == merged_id)).scalars())
     leads = conn.execute(sa.select(LEAD).where(LEAD.c.account_id.in_(ids)).order_by(LEAD.c.id)).all()
@@ -132,26 +136,49 @@ def merge_accounts(
     provenance = conn.execute(
         sa.select(PROVENANCE).where(PROVENANCE.c.entity == "account", PROVENANCE.c.entity_id == survivor_id)
     ).all()
-    suspects = [list(r) for r in conn.execute(
-        sa.select(SuspectedAccountDuplicate.id, SuspectedAccountDuplicate.status).where(
-            sa.or_(SuspectedAccountDuplicate.account_id.in_(ids), SuspectedAccountDuplicate.other_id.in_(ids)),
-            SuspectedAccountDuplicate.status == "open"))]  # fmt: skip
+    suspects = [
+        list(r)
+        for r in conn.execute(
+            sa.select(SuspectedAccountDuplicate.id, SuspectedAccountDuplicate.status).where(
+                sa.or_(
+                    SuspectedAccountDuplicate.account_id.in_(ids), SuspectedAccountDuplicate.other_id.in_(ids)
+                ),
+                SuspectedAccountDuplicate.status == "open",
+            )
+        )
+    ]
     snapshot = {
-        "survivor": to_json(ACCOUNT, survivor), "merged": to_json(ACCOUNT, merged), "people": people,
-        "activities": activities, "opportunities": opps, "children": children, "repointed": repointed,
-        "leads": [to_json(LEAD, r) for r in leads], "engagement": [to_json(ENGAGEMENT, r) for r in engagement],
-        "provenance": [to_json(PROVENANCE, r) for r in provenance], "suspects": suspects, "changed": origin,
-    }  # fmt: skip
+        "survivor": to_json(ACCOUNT, survivor),
+        "merged": to_json(ACCOUNT, merged),
+        "people": people,
+        "activities": activities,
+        "opportunities": opps,
+        "children": children,
+        "repointed": repointed,
+        "leads": [to_json(LEAD, r) for r in leads],
+        "engagement": [to_json(ENGAGEMENT, r) for r in engagement],
+        "provenance": [to_json(PROVENANCE, r) for r in provenance],
+        "suspects": suspects,
+        "changed": origin,
+    }
 
     if "domain" in values:  # the domain moves: free it first (it is unique)
         conn.execute(sa.update(ACCOUNT).where(ACCOUNT.c.id == merged_id).values(domain=None))
     conn.execute(sa.update(ACCOUNT).where(ACCOUNT.c.id == merged_id).values(merged_into_id=survivor_id))
     conn.execute(sa.update(ACCOUNT).where(ACCOUNT.c.id == survivor_id).values(**values))
     for f in origin:  # a value taken over keeps its provenance
-        for p in conn.execute(sa.select(PROVENANCE).where(
-                PROVENANCE.c.entity == "account", PROVENANCE.c.entity_id == merged_id, PROVENANCE.c.field == f)).all():  # fmt: skip
-            conn.execute(sa.delete(PROVENANCE).where(PROVENANCE.c.entity == "account",
-                                                     PROVENANCE.c.entity_id == survivor_id, PROVENANCE.c.field == f))  # fmt: skip
+        for p in conn.execute(
+            sa.select(PROVENANCE).where(
+                PROVENANCE.c.entity == "account", PROVENANCE.c.entity_id == merged_id, PROVENANCE.c.field == f
+            )
+        ).all():
+            conn.execute(
+                sa.delete(PROVENANCE).where(
+                    PROVENANCE.c.entity == "account",
+                    PROVENANCE.c.entity_id == survivor_id,
+                    PROVENANCE.c.field == f,
+                )
+            )
             conn.execute(sa.insert(PROVENANCE).values({**p._mapping, "entity_id": survivor_id}))
     if people:
         conn.execute(sa.update(Person).where(Person.account_id == merged_id).values(account_id=survivor_id))
@@ -165,21 +192,46 @@ def merge_accounts(
     outcome, lead_of = _merge_leads(conn, survivor_id, merged_id, leads, now=now)
     snapshot["leads_outcome"] = outcome
     for opp_id, lead_id in opps:
-        conn.execute(sa.update(Opportunity).where(Opportunity.id == opp_id)
-                     .values(account_id=survivor_id, lead_id=lead_of.get(lead_id, lead_id) if lead_id else None))  # fmt: skip
+        conn.execute(
+            sa.update(Opportunity)
+            .where(Opportunity.id == opp_id)
+            .values(account_id=survivor_id, lead_id=lead_of.get(lead_id, lead_id) if lead_id else None)
+        )
     conn.execute(sa.delete(ENGAGEMENT).where(ENGAGEMENT.c.account_id == merged_id))
     if suspects:
         pair = (min(ids), max(ids))
-        conn.execute(sa.update(SuspectedAccountDuplicate).where(SuspectedAccountDuplicate.id.in_([s[0] for s in suspects]))
-                     .values(status=sa.case(
-                         (sa.and_(SuspectedAccountDuplicate.account_id == pair[0], SuspectedAccountDuplicate.other_id == pair[1]), "merged"),
-                         else_="gone"), decided_at=now, decided_by_user_id=by_user_id))  # fmt: skip
-    merge_id = conn.execute(
-        sa.insert(AccountMerge).returning(AccountMerge.id).values(
-            survivor_id=survivor_id, merged_id=merged_id, at=now, by_user_id=by_user_id, method=method,
-            similarity=similarity, reasons=list(reasons or []), snapshot=snapshot,
+        conn.execute(
+            sa.update(SuspectedAccountDuplicate)
+            .where(SuspectedAccountDuplicate.id.in_([s[0] for s in suspects]))
+            .values(
+                status=sa.case(
+                    (
+                        sa.and_(
+                            SuspectedAccountDuplicate.account_id == pair[0],
+                            SuspectedAccountDuplicate.other_id == pair[1],
+                        ),
+                        "merged",
+                    ),
+                    else_="gone",
+                ),
+                decided_at=now,
+                decided_by_user_id=by_user_id,
+            )
         )
-    ).scalar_one()  # fmt: skip
+    merge_id = conn.execute(
+        sa.insert(AccountMerge)
+        .returning(AccountMerge.id)
+        .values(
+            survivor_id=survivor_id,
+            merged_id=merged_id,
+            at=now,
+            by_user_id=by_user_id,
+            method=method,
+            similarity=similarity,
+            reasons=list(reasons or []),
+            snapshot=snapshot,
+        )
+    ).scalar_one()
     index_accounts(session, [(merged_id, None)])  # the merged name finds the survivor through merged_into_id
     contacts = set(conn.execute(sa.select(Person.id).where(Person.account_id == survivor_id)).scalars())
     events = rescore(
@@ -213,8 +265,13 @@ def _merge_leads(
         conn.execute(
             sa.update(LEAD).where(LEAD.c.id == close.id).values(stage="merged", stage_changed_at=now)
         )
-        _note(conn, close.id, f"account #{merged_id} merged into #{survivor_id}; this lead carries on as lead #{keep.id}",
-              "merged", now)  # fmt: skip
+        _note(
+            conn,
+            close.id,
+            f"account #{merged_id} merged into #{survivor_id}; this lead carries on as lead #{keep.id}",
+            "merged",
+            now,
+        )
         lead_of[close.id] = keep.id
         outcome[product] = f"lead #{keep.id} carries on ({keep.stage}); lead #{close.id} closed as merged"
     return outcome, lead_of
@@ -247,11 +304,17 @@ def unmerge_accounts(
     for p in snap["provenance"]:
         conn.execute(sa.insert(PROVENANCE).values(**from_json(PROVENANCE, p)))
     for part in chunks(snap["people"]):  # those still with the survivor (not merged away since)
-        conn.execute(sa.update(Person).where(Person.id.in_(part), Person.account_id == m.survivor_id)
-                     .values(account_id=m.merged_id))  # fmt: skip
+        conn.execute(
+            sa.update(Person)
+            .where(Person.id.in_(part), Person.account_id == m.survivor_id)
+            .values(account_id=m.merged_id)
+        )
     for part in chunks(snap["activities"]):
-        conn.execute(sa.update(Activity).where(Activity.id.in_(part), Activity.account_id == m.survivor_id)
-                     .values(account_id=m.merged_id))  # fmt: skip
+        conn.execute(
+            sa.update(Activity)
+            .where(Activity.id.in_(part), Activity.account_id == m.survivor_id)
+            .values(account_id=m.merged_id)
+        )
     for opp_id, lead_id in snap["opportunities"]:
         conn.execute(
             sa.update(Opportunity)
@@ -265,20 +328,33 @@ def unmerge_accounts(
             sa.update(Account).where(Account.id.in_(snap["repointed"])).values(merged_into_id=m.merged_id)
         )
     leads = [from_json(LEAD, r) for r in snap["leads"]]
-    closed = set(conn.execute(sa.select(LEAD.c.id).where(
-        LEAD.c.id.in_([r["id"] for r in leads] or [-1]), LEAD.c.stage == "merged")).scalars())  # fmt: skip
+    closed = set(
+        conn.execute(
+            sa.select(LEAD.c.id).where(
+                LEAD.c.id.in_([r["id"] for r in leads] or [-1]), LEAD.c.stage == "merged"
+            )
+        ).scalars()
+    )
     _provisional(conn, [r["id"] for r in leads])
     for r in leads:
         conn.execute(sa.update(LEAD).where(LEAD.c.id == r["id"]).values(**r))
         if r["id"] in closed and r["stage"] != "merged":
-            _note(conn, r["id"], f"account merge #{m.id} undone: this lead is back on account #{r['account_id']}",
-                  "unmerged", now)  # fmt: skip
+            _note(
+                conn,
+                r["id"],
+                f"account merge #{m.id} undone: this lead is back on account #{r['account_id']}",
+                "unmerged",
+                now,
+            )
     conn.execute(sa.delete(ENGAGEMENT).where(ENGAGEMENT.c.account_id.in_(ids)))
     if snap["engagement"]:
         conn.execute(sa.insert(ENGAGEMENT), [from_json(ENGAGEMENT, r) for r in snap["engagement"]])
     for sid, status in snap["suspects"]:
-        conn.execute(sa.update(SuspectedAccountDuplicate).where(SuspectedAccountDuplicate.id == sid)
-                     .values(status=status, decided_at=None, decided_by_user_id=None))  # fmt: skip
+        conn.execute(
+            sa.update(SuspectedAccountDuplicate)
+            .where(SuspectedAccountDuplicate.id == sid)
+            .values(status=status, decided_at=None, decided_by_user_id=None)
+        )
     m.unmerged_at, m.unmerged_by_user_id = now, by_user_id
     index_accounts(session, [(m.merged_id, snap["merged"]["name_key"])])
     # Scores are the snapshot's unless the survivor heard from anyone since the merge.
@@ -286,6 +362,11 @@ def unmerge_accounts(
         sa.select(sa.func.count()).where(Activity.account_id == m.survivor_id, Activity.recorded_at > m.at)
     ).scalar_one()
     contacts = set(conn.execute(sa.select(Person.id).where(Person.account_id.in_(ids))).scalars())
-    events = rescore(session, contacts, {m.survivor_id} if since else set(), now=now,
-                     queue_id=lambda s: nurture_queue_id(s, now=now))  # fmt: skip
+    events = rescore(
+        session,
+        contacts,
+        {m.survivor_id} if since else set(),
+        now=now,
+        queue_id=lambda s: nurture_queue_id(s, now=now),
+    )
     return AccountMerged(m.id, m.survivor_id, m.merged_id, {}, {}, events)

@@ -70,12 +70,22 @@ def duplicates_api(ctx: Ctx, who: Staff) -> dict[str, Any]:
     """Open suspected account duplicates, most alike first, both accounts side by side."""
     with ctx.db.read() as session:
         pairs, total = open_account_pairs(session)
-    return {"total": total, "pairs": [
-        {"id": p.id, "similarity": p.similarity, "reasons": p.reasons, "found_at": p.found_at.isoformat(),
-         "accounts": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in side.items()}
-                      for side in (p.left, p.right)]}
-        for p in pairs
-    ]}  # fmt: skip
+    return {
+        "total": total,
+        "pairs": [
+            {
+                "id": p.id,
+                "similarity": p.similarity,
+                "reasons": p.reasons,
+                "found_at": p.found_at.isoformat(),
+                "accounts": [
+                    {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in side.items()}
+                    for side in (p.left, p.right)
+                ],
+            }
+            for p in pairs
+        ],
+    }
 
 
 @router.post("/api/v1/account-duplicates/{pair_id}", tags=["identity"])
@@ -91,8 +101,13 @@ def merge_api(ctx: Ctx, who: Writer, account_id: int, body: MergeRequest) -> dic
     with ctx.db.write() as session:
         done = merge_accounts(session, body.into, account_id, now=ctx.clock(), by_user_id=who.user_id)
     ctx.bus.publish(done.events)
-    return {"merge_id": done.merge_id, "survivor_id": done.survivor_id, "merged_id": done.merged_id,
-            "changed": done.changed, "leads": done.leads}  # fmt: skip
+    return {
+        "merge_id": done.merge_id,
+        "survivor_id": done.survivor_id,
+        "merged_id": done.merged_id,
+        "changed": done.changed,
+        "leads": done.leads,
+    }
 
 
 @router.post("/api/v1/account-merges/{merge_id}/unmerge", tags=["identity"])

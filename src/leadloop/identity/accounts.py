@@ -89,8 +89,15 @@ def match_names(session: Session, name_keys: set[str], *, threshold: float) -> d
     ids = {aid for c in candidates.values() for aid in c}
     if not ids:
         return {}
-    accounts = {a.id: a for a in select_in(
-        session, (Account.id, Account.name, Account.name_key, Account.created_at, Account.parent_id), Account.id, ids)}  # fmt: skip
+    accounts = {
+        a.id: a
+        for a in select_in(
+            session,
+            (Account.id, Account.name, Account.name_key, Account.created_at, Account.parent_id),
+            Account.id,
+            ids,
+        )
+    }
     out: dict[str, AccountMatch] = {}
     chosen_of: dict[str, tuple[int, float, str]] = {}
     for name, cands in candidates.items():
@@ -104,8 +111,15 @@ def match_names(session: Session, name_keys: set[str], *, threshold: float) -> d
         tied = [a for s, a in scored if s >= best - TIE]
         chosen, why = _tiebreak(session, tied, accounts) if len(tied) > 1 else (tied[0], "")
         chosen_of[name] = (chosen, best, why)
-    parents = {a.id: a.name for a in select_in(session, (Account.id, Account.name), Account.id,
-                                               {accounts[c].parent_id for c, _, _ in chosen_of.values()} - {None})}  # fmt: skip
+    parents = {
+        a.id: a.name
+        for a in select_in(
+            session,
+            (Account.id, Account.name),
+            Account.id,
+            {accounts[c].parent_id for c, _, _ in chosen_of.values()} - {None},
+        )
+    }
     for name, (chosen, best, why) in chosen_of.items():
         acct = accounts[chosen]
         reason = f"company name {name!r} ≈ account {acct.name!r} ({best:.0f}% alike)" + why
@@ -117,12 +131,20 @@ def match_names(session: Session, name_keys: set[str], *, threshold: float) -> d
 
 def _counts(session: Session, ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
     """Live contacts and open opportunities per account."""
-    contacts: dict[int, int] = dict(session.execute(
-        sa.select(Person.account_id, sa.func.count()).where(Person.account_id.in_(ids), Person.merged_into_id.is_(None))
-        .group_by(Person.account_id)).all())  # type: ignore[arg-type]  # fmt: skip
-    opps: dict[int, int] = dict(session.execute(
-        sa.select(Opportunity.account_id, sa.func.count()).where(Opportunity.account_id.in_(ids), Opportunity.outcome == "open")
-        .group_by(Opportunity.account_id)).all())  # type: ignore[arg-type]  # fmt: skip
+    contacts: dict[int, int] = dict(
+        session.execute(
+            sa.select(Person.account_id, sa.func.count())
+            .where(Person.account_id.in_(ids), Person.merged_into_id.is_(None))
+            .group_by(Person.account_id)
+        ).all()  # type: ignore[arg-type]
+    )
+    opps: dict[int, int] = dict(
+        session.execute(
+            sa.select(Opportunity.account_id, sa.func.count())
+            .where(Opportunity.account_id.in_(ids), Opportunity.outcome == "open")
+            .group_by(Opportunity.account_id)
+        ).all()  # type: ignore[arg-type]
+    )
     return contacts, opps
 
 
@@ -195,11 +217,27 @@ def duplicate_accounts(
     it is alike enough to merge by itself (the same name, reordered at most). Pairs judged "not the
     same", or waiting for review already, are not offered again. The survivor is the one with a
     domain, then the tiebreakers."""
-    rows = {r.id: r for r in session.execute(
-        sa.select(Account.id, Account.name, Account.name_key, Account.domain, Account.parent_id, Account.created_at)
-        .where(Account.merged_into_id.is_(None)))}  # fmt: skip
-    judged = {(a, b) for a, b in session.execute(sa.select(SuspectedAccountDuplicate.account_id, SuspectedAccountDuplicate.other_id)
-                                                 .where(SuspectedAccountDuplicate.status.in_(("distinct", "open"))))}  # fmt: skip
+    rows = {
+        r.id: r
+        for r in session.execute(
+            sa.select(
+                Account.id,
+                Account.name,
+                Account.name_key,
+                Account.domain,
+                Account.parent_id,
+                Account.created_at,
+            ).where(Account.merged_into_id.is_(None))
+        )
+    }
+    judged = {
+        (a, b)
+        for a, b in session.execute(
+            sa.select(SuspectedAccountDuplicate.account_id, SuspectedAccountDuplicate.other_id).where(
+                SuspectedAccountDuplicate.status.in_(("distinct", "open"))
+            )
+        )
+    }
     found = alike_accounts(rows, judged, threshold=threshold)
     if not found:
         return []

@@ -23,8 +23,15 @@ class FileResult:
     result: Result
 
 
-def dedupe_file(path: Path, out: IO[str], *, id_column: str, threshold: float = 0.9, gmail_dots: bool = True,
-                plus_tags: bool = True) -> FileResult:  # fmt: skip
+def dedupe_file(
+    path: Path,
+    out: IO[str],
+    *,
+    id_column: str,
+    threshold: float = 0.9,
+    gmail_dots: bool = True,
+    plus_tags: bool = True,
+) -> FileResult:
     headers, data = read_plain(path)
     if id_column not in headers:
         raise ImportFileError(f"no column {id_column!r}; the columns are: {', '.join(headers)}")

@@ -68,8 +68,11 @@ def refuse_unmerge(session: Session, table: Any, m: Any, survivor: Any, what: st
         raise Conflict(
             f"{what} #{m.survivor_id} was merged into #{survivor.merged_into_id} since; undo that merge first"
         )
-    later = session.scalars(sa.select(table.id).where(
-        table.survivor_id == m.survivor_id, table.id > m.id, table.unmerged_at.is_(None))).all()  # fmt: skip
+    later = session.scalars(
+        sa.select(table.id).where(
+            table.survivor_id == m.survivor_id, table.id > m.id, table.unmerged_at.is_(None)
+        )
+    ).all()
     if later:
         raise Conflict(
             f"{what} #{m.survivor_id} took part in later merges ({', '.join(f'#{i}' for i in later)}); undo those first"
@@ -78,9 +81,11 @@ def refuse_unmerge(session: Session, table: Any, m: Any, survivor: Any, what: st
 
 def _latest_source(session: Session, person_id: int) -> str | None:
     return session.scalar(
-        sa.select(Activity.source).where(Activity.person_id == person_id, Activity.source != "system")
-        .order_by(Activity.id.desc()).limit(1)
-    )  # fmt: skip
+        sa.select(Activity.source)
+        .where(Activity.person_id == person_id, Activity.source != "system")
+        .order_by(Activity.id.desc())
+        .limit(1)
+    )
 
 
 def merge_people(
@@ -101,23 +106,44 @@ def merge_people(
     refuse_merge("person", survivor, merged)
     policy = policy_of(session)
     values, origin = survive(
-        survivor._mapping, merged._mapping, sources=(_latest_source(session, survivor_id), _latest_source(session, merged_id)),
-        priority=policy.source_priority, now=now,
-    )  # fmt: skip
+        survivor._mapping,
+        merged._mapping,
+        sources=(_latest_source(session, survivor_id), _latest_source(session, merged_id)),
+        priority=policy.source_priority,
+        now=now,
+    )
     conn = connection(session)
-    moved = [list(r) for r in conn.execute(
-        sa.select(Activity.id, Activity.account_id).where(Activity.person_id == merged_id).order_by(Activity.id))]  # fmt: skip
+    moved = [
+        list(r)
+        for r in conn.execute(
+            sa.select(Activity.id, Activity.account_id)
+            .where(Activity.person_id == merged_id)
+            .order_by(Activity.id)
+        )
+    ]
     opps = list(conn.execute(sa.select(Opportunity.id).where(Opportunity.person_id == merged_id)).scalars())
     repointed = list(conn.execute(sa.select(Person.id).where(Person.merged_into_id == merged_id)).scalars())
-    suspects = [list(r) for r in conn.execute(
-        sa.select(SuspectedDuplicate.id, SuspectedDuplicate.status).where(
-            sa.or_(SuspectedDuplicate.person_id.in_((survivor_id, merged_id)),
-                   SuspectedDuplicate.other_id.in_((survivor_id, merged_id))),
-            SuspectedDuplicate.status == "open"))]  # fmt: skip
+    suspects = [
+        list(r)
+        for r in conn.execute(
+            sa.select(SuspectedDuplicate.id, SuspectedDuplicate.status).where(
+                sa.or_(
+                    SuspectedDuplicate.person_id.in_((survivor_id, merged_id)),
+                    SuspectedDuplicate.other_id.in_((survivor_id, merged_id)),
+                ),
+                SuspectedDuplicate.status == "open",
+            )
+        )
+    ]
     snapshot = {
-        "survivor": to_json(PERSON, survivor), "merged": to_json(PERSON, merged), "activities": moved, "opportunities": opps,
-        "repointed": repointed, "suspects": suspects, "changed": origin,
-    }  # fmt: skip
+        "survivor": to_json(PERSON, survivor),
+        "merged": to_json(PERSON, merged),
+        "activities": moved,
+        "opportunities": opps,
+        "repointed": repointed,
+        "suspects": suspects,
+        "changed": origin,
+    }
 
     account_id = values.get("account_id", survivor.account_id)
     if "email" in values:  # the address moves: free it first (it is unique)
@@ -126,8 +152,11 @@ def merge_people(
         sa.update(PERSON).where(PERSON.c.id == merged_id).values(merged_into_id=survivor_id, account_id=None)
     )
     conn.execute(sa.update(PERSON).where(PERSON.c.id == survivor_id).values(**values))
-    conn.execute(sa.update(Activity).where(Activity.person_id == merged_id, Activity.account_id.is_(None))
-                 .values(person_id=survivor_id, account_id=account_id))  # fmt: skip
+    conn.execute(
+        sa.update(Activity)
+        .where(Activity.person_id == merged_id, Activity.account_id.is_(None))
+        .values(person_id=survivor_id, account_id=account_id)
+    )
     conn.execute(sa.update(Activity).where(Activity.person_id == merged_id).values(person_id=survivor_id))
     if opps:
         conn.execute(sa.update(Opportunity).where(Opportunity.id.in_(opps)).values(person_id=survivor_id))
@@ -135,16 +164,37 @@ def merge_people(
         conn.execute(sa.update(PERSON).where(PERSON.c.id.in_(repointed)).values(merged_into_id=survivor_id))
     if suspects:
         pair = (min(survivor_id, merged_id), max(survivor_id, merged_id))
-        conn.execute(sa.update(SuspectedDuplicate).where(SuspectedDuplicate.id.in_([s[0] for s in suspects]))
-                     .values(status=sa.case(
-                         (sa.and_(SuspectedDuplicate.person_id == pair[0], SuspectedDuplicate.other_id == pair[1]), "merged"),
-                         else_="gone"), decided_at=now, decided_by_user_id=by_user_id))  # fmt: skip
-    merge_id = conn.execute(
-        sa.insert(Merge).returning(Merge.id).values(
-            survivor_id=survivor_id, merged_id=merged_id, at=now, by_user_id=by_user_id, method=method,
-            probability=probability, reasons=list(reasons or []), snapshot=snapshot,
+        conn.execute(
+            sa.update(SuspectedDuplicate)
+            .where(SuspectedDuplicate.id.in_([s[0] for s in suspects]))
+            .values(
+                status=sa.case(
+                    (
+                        sa.and_(
+                            SuspectedDuplicate.person_id == pair[0], SuspectedDuplicate.other_id == pair[1]
+                        ),
+                        "merged",
+                    ),
+                    else_="gone",
+                ),
+                decided_at=now,
+                decided_by_user_id=by_user_id,
+            )
         )
-    ).scalar_one()  # fmt: skip
+    merge_id = conn.execute(
+        sa.insert(Merge)
+        .returning(Merge.id)
+        .values(
+            survivor_id=survivor_id,
+            merged_id=merged_id,
+            at=now,
+            by_user_id=by_user_id,
+            method=method,
+            probability=probability,
+            reasons=list(reasons or []),
+            snapshot=snapshot,
+        )
+    ).scalar_one()
     unindex_people(session, [merged_id])
     index_people(session, [conn.execute(sa.select(PERSON).where(PERSON.c.id == survivor_id)).one()], policy)
     accounts = {a for a in (survivor.account_id, merged.account_id, account_id) if a is not None}
@@ -185,11 +235,17 @@ def unmerge(session: Session, merge_id: int, *, now: datetime, by_user_id: int |
             sa.update(PERSON).where(PERSON.c.id.in_(snap["repointed"])).values(merged_into_id=m.merged_id)
         )
     for sid, status in snap["suspects"]:
-        conn.execute(sa.update(SuspectedDuplicate).where(SuspectedDuplicate.id == sid)
-                     .values(status=status, decided_at=None, decided_by_user_id=None))  # fmt: skip
+        conn.execute(
+            sa.update(SuspectedDuplicate)
+            .where(SuspectedDuplicate.id == sid)
+            .values(status=status, decided_at=None, decided_by_user_id=None)
+        )
     m.unmerged_at, m.unmerged_by_user_id = now, by_user_id
-    index_people(session, conn.execute(sa.select(PERSON).where(PERSON.c.id.in_((m.survivor_id, m.merged_id)))).all(),
-                 policy_of(session))  # fmt: skip
+    index_people(
+        session,
+        conn.execute(sa.select(PERSON).where(PERSON.c.id.in_((m.survivor_id, m.merged_id)))).all(),
+        policy_of(session),
+    )
     # Scores are the snapshot's unless the survivor heard from anyone since the merge.
     since = conn.execute(
         sa.select(sa.func.count()).where(Activity.person_id == m.survivor_id, Activity.recorded_at > m.at)
@@ -200,6 +256,11 @@ def unmerge(session: Session, merge_id: int, *, now: datetime, by_user_id: int |
         if a is not None
     }
     accounts |= {a for _, a in moved if a is not None}
-    events = rescore(session, {m.survivor_id} if since else set(), accounts, now=now,
-                     queue_id=lambda s: nurture_queue_id(s, now=now))  # fmt: skip
+    events = rescore(
+        session,
+        {m.survivor_id} if since else set(),
+        accounts,
+        now=now,
+        queue_id=lambda s: nurture_queue_id(s, now=now),
+    )
     return Merged(m.id, m.survivor_id, m.merged_id, {}, events)

@@ -28,8 +28,16 @@ from leadloop.store.tables import MatchModelRow, Person, PersonKey, SuspectedDup
 
 # A person's columns under the names the matcher's records know.
 COLUMNS = {f: f for f in ("first_name", "last_name", "email", "phone", "postcode", "company", "city")}
-PERSON_COLUMNS = (Person.id, Person.first_name, Person.last_name, Person.email, Person.phone,
-                  Person.postcode, Person.company, Person.city)  # fmt: skip
+PERSON_COLUMNS = (
+    Person.id,
+    Person.first_name,
+    Person.last_name,
+    Person.email,
+    Person.phone,
+    Person.postcode,
+    Person.company,
+    Person.city,
+)
 # How many people may share a key before it stops telling them apart (see match.candidate_pairs).
 MAX_BLOCK = 60
 
@@ -52,8 +60,11 @@ DEFAULT_MODEL = default_model()
 
 
 def model_to_json(model: Model) -> dict[str, Any]:
-    return {"m": {f: v.tolist() for f, v in model.m.items()}, "u": {f: v.tolist() for f, v in model.u.items()},
-            "prior": model.prior}  # fmt: skip
+    return {
+        "m": {f: v.tolist() for f, v in model.m.items()},
+        "u": {f: v.tolist() for f, v in model.u.items()},
+        "prior": model.prior,
+    }
 
 
 @lru_cache(maxsize=8)
@@ -110,14 +121,19 @@ class Match:
 
 
 _WORDS: dict[str, dict[int, str]] = {
-    "name": {4: "same name", 3: "name alike (nickname, typo or swapped)", 2: "same last name and initial",
-             1: "last name alike", 0: "different names"},
+    "name": {
+        4: "same name",
+        3: "name alike (nickname, typo or swapped)",
+        2: "same last name and initial",
+        1: "last name alike",
+        0: "different names",
+    },
     "email": {2: "same e-mail", 1: "same e-mail handle at another domain", 0: "different e-mails"},
     "phone": {1: "same phone", 0: "different phones"},
     "company": {1: "same company", 0: "different companies"},
     "city": {1: "same city", 0: "different cities"},
     "postcode": {2: "same postcode", 1: "same postcode area", 0: "different postcodes"},
-}  # fmt: skip
+}
 
 
 def reasons_of(levels: dict[str, Any], k: int) -> tuple[str, ...]:
@@ -186,9 +202,11 @@ def find_matches(
     at or above the review threshold, best first, each pair once."""
     if not people:
         return []
-    keys = index_people(session, people, policy) if index else {
-        r.id: blocking_keys(person_rec(r, policy)) for r in people
-    }  # fmt: skip
+    keys = (
+        index_people(session, people, policy)
+        if index
+        else {r.id: blocking_keys(person_rec(r, policy)) for r in people}
+    )
     found = candidates(session, keys)
     others = {o for os in found.values() for o in os} - set(keys)
     rows = {r.id: r for r in people}

@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from leadloop.identity import normal as n
 
 ALIASES: dict[str, tuple[str, ...]] = {
-    "first_name": ("first_name", "firstname", "first", "given_name", "givenname", "forename", "vorname", "prenom"),
+    "first_name": (
+        "first_name",
+        "firstname",
+        "first",
+        "given_name",
+        "givenname",
+        "forename",
+        "vorname",
+        "prenom",
+    ),
     "last_name": ("last_name", "lastname", "last", "surname", "family_name", "familyname", "nachname", "nom"),
     "full_name": ("name", "full_name", "fullname", "contact", "contact_name", "person"),
     "email": ("email", "e_mail", "email_address", "mail", "emailaddress"),
@@ -20,7 +29,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "company": ("company", "organisation", "organization", "account", "account_name", "employer", "firm"),
     "address": ("address", "street", "address_line1", "address1", "street_address", "addr"),
     "city": ("city", "town", "locality"),
-}  # fmt: skip
+}
 
 
 def _canon(header: str) -> str:
@@ -58,8 +67,13 @@ class Rec:
         return " ".join(p for p in (self.first, self.last) if p)
 
 
-def record(row: Mapping[str, str | None], columns: Mapping[str, str], *, gmail_dots: bool = True,
-           plus_tags: bool = True) -> Rec:  # fmt: skip
+def record(
+    row: Mapping[str, str | None],
+    columns: Mapping[str, str],
+    *,
+    gmail_dots: bool = True,
+    plus_tags: bool = True,
+) -> Rec:
     def get(field: str) -> str | None:
         col = columns.get(field)
         return row.get(col) if col else None
@@ -70,7 +84,15 @@ def record(row: Mapping[str, str | None], columns: Mapping[str, str], *, gmail_d
         first, last = (parts[0], " ".join(parts[1:])) if len(parts) > 1 else (None, parts[0])
     email = n.email_key(get("email"), gmail_dots=gmail_dots, plus_tags=plus_tags)
     return Rec(
-        n.name_key(first), n.name_key(last), n.first_name_key(first), email,
-        email.split("@")[0] if email else None, n.phone_key(get("phone")), n.postcode_key(get("postcode")),
-        n.date_key(get("dob")), n.company_key(get("company")), n.address_key(get("address")), n.text_key(get("city")),
-    )  # fmt: skip
+        n.name_key(first),
+        n.name_key(last),
+        n.first_name_key(first),
+        email,
+        email.split("@")[0] if email else None,
+        n.phone_key(get("phone")),
+        n.postcode_key(get("postcode")),
+        n.date_key(get("dob")),
+        n.company_key(get("company")),
+        n.address_key(get("address")),
+        n.text_key(get("city")),
+    )

@@ -59,8 +59,11 @@ def resolve(
     if not person_ids:
         return out
     policy = policy_of(session)
-    rows = [r for r in select_in(session, (*PERSON_COLUMNS, Person.merged_into_id), Person.id, person_ids)
-            if r.merged_into_id is None]  # fmt: skip
+    rows = [
+        r
+        for r in select_in(session, (*PERSON_COLUMNS, Person.merged_into_id), Person.id, person_ids)
+        if r.merged_into_id is None
+    ]
     matches = find_matches(session, rows, policy)
     for m in matches:
         a, b = out.survivor_of.of(m.person_id), out.survivor_of.of(m.other_id)
@@ -68,8 +71,15 @@ def resolve(
             continue
         if auto_merge and m.probability >= policy.auto_merge:
             survivor, merged = min(a, b), max(a, b)  # the older record survives
-            done = merge_people(session, survivor, merged, now=now, method=method,
-                                probability=m.probability, reasons=list(m.reasons))  # fmt: skip
+            done = merge_people(
+                session,
+                survivor,
+                merged,
+                now=now,
+                method=method,
+                probability=m.probability,
+                reasons=list(m.reasons),
+            )
             out.events.extend(done.events)
             out.survivor_of.merged(merged, survivor)
         else:
@@ -80,10 +90,16 @@ def resolve(
 def suspect(session: Session, matches: list[Match], *, now: datetime) -> int:
     """Queue pairs for review (a pair already queued or judged is left as it is)."""
     rows = [
-        {"person_id": min(m.person_id, m.other_id), "other_id": max(m.person_id, m.other_id),
-         "probability": round(m.probability, 4), "reasons": list(m.reasons), "status": "open", "found_at": now}
+        {
+            "person_id": min(m.person_id, m.other_id),
+            "other_id": max(m.person_id, m.other_id),
+            "probability": round(m.probability, 4),
+            "reasons": list(m.reasons),
+            "status": "open",
+            "found_at": now,
+        }
         for m in matches
-    ]  # fmt: skip
+    ]
     insert_ignore(session, SuspectedDuplicate.__table__, rows, ["person_id", "other_id"])
     return len(rows)
 
@@ -119,12 +135,27 @@ def decide(
     session: Session, suspect_id: int, action: str, *, now: datetime, by_user_id: int | None
 ) -> int | None:
     """ "merge" (the older record survives; returns the merge id) or "distinct" (never asked again)."""
-    row = open_decision(session, SuspectedDuplicate, suspect_id, action, now=now, by_user_id=by_user_id,
-                        what="suspected duplicate")  # fmt: skip
+    row = open_decision(
+        session,
+        SuspectedDuplicate,
+        suspect_id,
+        action,
+        now=now,
+        by_user_id=by_user_id,
+        what="suspected duplicate",
+    )
     if row is None:
         return None
-    done = merge_people(session, row.person_id, row.other_id, now=now, method="review", by_user_id=by_user_id,
-                        probability=row.probability, reasons=list(row.reasons))  # fmt: skip
+    done = merge_people(
+        session,
+        row.person_id,
+        row.other_id,
+        now=now,
+        method="review",
+        by_user_id=by_user_id,
+        probability=row.probability,
+        reasons=list(row.reasons),
+    )
     return done.merge_id
 
 
@@ -156,9 +187,11 @@ def open_pairs(session: Session, *, limit: int = 100) -> tuple[list[Pair], int]:
     """The queue, most likely first, with both people side by side; and how many wait in all."""
     total = session.scalar(sa.select(sa.func.count()).where(SuspectedDuplicate.status == "open")) or 0
     rows = session.scalars(
-        sa.select(SuspectedDuplicate).where(SuspectedDuplicate.status == "open")
-        .order_by(SuspectedDuplicate.probability.desc(), SuspectedDuplicate.id).limit(limit)
-    ).all()  # fmt: skip
+        sa.select(SuspectedDuplicate)
+        .where(SuspectedDuplicate.status == "open")
+        .order_by(SuspectedDuplicate.probability.desc(), SuspectedDuplicate.id)
+        .limit(limit)
+    ).all()
     ids = {r.person_id for r in rows} | {r.other_id for r in rows}
     people = {p.id: p for p in session.scalars(sa.select(Person).where(Person.id.in_(ids or {-1})))}
     accounts = {
@@ -176,8 +209,17 @@ def open_pairs(session: Session, *, limit: int = 100) -> tuple[list[Pair], int]:
             "account": accounts.get(p.account_id) if p.account_id else None,
         }
 
-    return [Pair(r.id, r.probability, list(r.reasons), r.found_at, view(people[r.person_id]), view(people[r.other_id]))
-            for r in rows], int(total)  # fmt: skip
+    return [
+        Pair(
+            r.id,
+            r.probability,
+            list(r.reasons),
+            r.found_at,
+            view(people[r.person_id]),
+            view(people[r.other_id]),
+        )
+        for r in rows
+    ], int(total)
 
 
 @dataclass(frozen=True)
@@ -205,11 +247,28 @@ def merge_history(session: Session, person_id: int | None = None, *, limit: int 
     if person_id is not None:
         stmt = stmt.where(sa.or_(Merge.survivor_id == person_id, Merge.merged_id == person_id))
     rows = session.scalars(stmt).all()
-    users = {u.id: u.email for u in session.scalars(sa.select(User).where(
-        User.id.in_({r.by_user_id for r in rows} | {r.unmerged_by_user_id for r in rows} - {None} or {-1})))}  # fmt: skip
+    users = {
+        u.id: u.email
+        for u in session.scalars(
+            sa.select(User).where(
+                User.id.in_(
+                    {r.by_user_id for r in rows} | {r.unmerged_by_user_id for r in rows} - {None} or {-1}
+                )
+            )
+        )
+    }
     return [
-        MergeEntry(r.id, r.survivor_id, r.merged_id, r.at, r.method, users.get(r.by_user_id) if r.by_user_id else None,
-                   r.probability, list(r.reasons), r.unmerged_at,
-                   users.get(r.unmerged_by_user_id) if r.unmerged_by_user_id else None)
+        MergeEntry(
+            r.id,
+            r.survivor_id,
+            r.merged_id,
+            r.at,
+            r.method,
+            users.get(r.by_user_id) if r.by_user_id else None,
+            r.probability,
+            list(r.reasons),
+            r.unmerged_at,
+            users.get(r.unmerged_by_user_id) if r.unmerged_by_user_id else None,
+        )
         for r in rows
-    ]  # fmt: skip
+    ]

@@ -17,9 +17,21 @@ from datetime import datetime
 from typing import Any
 
 SURVIVING_FIELDS = (
-    "first_name", "last_name", "title", "seniority", "department", "phone", "company", "website", "country",
-    "state", "city", "postcode", "email_kind", "account_id",
-)  # fmt: skip
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "department",
+    "phone",
+    "company",
+    "website",
+    "country",
+    "state",
+    "city",
+    "postcode",
+    "email_kind",
+    "account_id",
+)
 FIRST_WINS = ("lead_source", "campaign_id")
 
 
@@ -81,9 +93,22 @@ def survive(
 # Accounts: the survivor keeps what it has; what it lacks (firmographics, a domain, an owner, a
 # parent) comes from the merged account. Identity (external id, name) stays with each row.
 ACCOUNT_FILLED = (
-    "domain", "industry", "employees", "annual_revenue", "country", "state", "city", "postcode", "sic_code",
-    "naics_code", "sites", "parent_id", "parent_external_id", "owner_user_id", "enriched_at",
-)  # fmt: skip
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "state",
+    "city",
+    "postcode",
+    "sic_code",
+    "naics_code",
+    "sites",
+    "parent_id",
+    "parent_external_id",
+    "owner_user_id",
+    "enriched_at",
+)
 
 
 def survive_account(

@@ -80,8 +80,15 @@ def dedupe_accounts(session: Session, *, now: datetime, dry_run: bool = False) -
             out.merged += 1
             survivor_of.merged(gone, keep)
             if not dry_run:
-                done = merge_accounts(session, keep, gone, now=now, method="warehouse", similarity=pair.similarity,
-                                      reasons=list(pair.reasons))  # fmt: skip
+                done = merge_accounts(
+                    session,
+                    keep,
+                    gone,
+                    now=now,
+                    method="warehouse",
+                    similarity=pair.similarity,
+                    reasons=list(pair.reasons),
+                )
                 out.events.extend(done.events)
         else:
             out.queued += 1
@@ -97,8 +104,12 @@ def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> Warehou
     ).all()
     if not dry_run:
         index_people(session, rows, policy)
-        index_accounts(session, session.execute(
-            sa.select(Account.id, sa.case((Account.merged_into_id.is_(None), Account.name_key)))).all())  # fmt: skip
+        index_accounts(
+            session,
+            session.execute(
+                sa.select(Account.id, sa.case((Account.merged_into_id.is_(None), Account.name_key)))
+            ).all(),
+        )
     recs = [person_rec(r, policy) for r in rows]
     i, j = candidate_pairs(recs)
     model_id = None
@@ -110,9 +121,10 @@ def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> Warehou
     p = model.probabilities(pat)
     if not dry_run and len(i) >= 200:
         model_id = session.scalar(
-            sa.insert(MatchModelRow).returning(MatchModelRow.id).values(created_at=now, pairs=len(i),
-                                                                        params=model_to_json(model))
-        )  # fmt: skip
+            sa.insert(MatchModelRow)
+            .returning(MatchModelRow.id)
+            .values(created_at=now, pairs=len(i), params=model_to_json(model))
+        )
     ids = np.array([r.id for r in rows], dtype=np.int64)
     keep = np.flatnonzero(p >= policy.review)
     judged = distinct_pairs(session, {int(x) for k in keep for x in (ids[i[k]], ids[j[k]])})
@@ -131,8 +143,15 @@ def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> Warehou
             merged += 1
             if not dry_run:
                 survivor, gone = min(a, b), max(a, b)
-                done = merge_people(session, survivor, gone, now=now, method="warehouse", probability=float(p[k]),
-                                    reasons=list(reasons_of(levels, k)))  # fmt: skip
+                done = merge_people(
+                    session,
+                    survivor,
+                    gone,
+                    now=now,
+                    method="warehouse",
+                    probability=float(p[k]),
+                    reasons=list(reasons_of(levels, k)),
+                )
                 events.extend(done.events)
                 survivor_of.merged(gone, survivor)
         else:

@@ -31,9 +31,14 @@ def duplicates_page(request: Request, ctx: Ctx, who: Staff) -> Any:
     return ctx.templates.TemplateResponse(
         request,
         "duplicates.html",
-        {"pairs": pairs, "total": total, "account_pairs": account_pairs, "account_total": account_total,
-         "may_decide": who.may(WRITERS)},
-    )  # fmt: skip
+        {
+            "pairs": pairs,
+            "total": total,
+            "account_pairs": account_pairs,
+            "account_total": account_total,
+            "may_decide": who.may(WRITERS),
+        },
+    )
 
 
 @router.post("/people/duplicates/{pair_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -87,12 +92,22 @@ def duplicates_api(ctx: Ctx, who: Staff) -> dict[str, Any]:
     """Open suspected duplicates, most likely first, both people side by side."""
     with ctx.db.read() as session:
         pairs, total = open_pairs(session)
-    return {"total": total, "pairs": [
-        {"id": p.id, "probability": p.probability, "reasons": p.reasons, "found_at": p.found_at.isoformat(),
-         "people": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in side.items()}
-                    for side in (p.left, p.right)]}
-        for p in pairs
-    ]}  # fmt: skip
+    return {
+        "total": total,
+        "pairs": [
+            {
+                "id": p.id,
+                "probability": p.probability,
+                "reasons": p.reasons,
+                "found_at": p.found_at.isoformat(),
+                "people": [
+                    {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in side.items()}
+                    for side in (p.left, p.right)
+                ],
+            }
+            for p in pairs
+        ],
+    }
 
 
 class Decision(BaseModel):
@@ -118,8 +133,12 @@ def merge_api(ctx: Ctx, who: Writer, person_id: int, body: MergeRequest) -> dict
             session, body.into, person_id, now=ctx.clock(), method="manual", by_user_id=who.user_id
         )
     _publish(ctx, done.events)
-    return {"merge_id": done.merge_id, "survivor_id": done.survivor_id, "merged_id": done.merged_id,
-            "changed": done.changed}  # fmt: skip
+    return {
+        "merge_id": done.merge_id,
+        "survivor_id": done.survivor_id,
+        "merged_id": done.merged_id,
+        "changed": done.changed,
+    }
 
 
 @router.post("/api/v1/merges/{merge_id}/unmerge", tags=["identity"])

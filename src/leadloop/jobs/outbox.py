@@ -31,8 +31,21 @@ OUTBOX: sa.Table = Outbox.__table__  # type: ignore[assignment]
 
 def enqueue(session: Session, key: str, channel: str, payload: dict[str, Any], *, now: datetime) -> None:
     """Idempotent: the same key twice is one message."""
-    insert_ignore(session, OUTBOX, [{"key": key, "channel": channel, "payload": payload, "created_at": now,
-                                     "next_attempt_at": now, "attempts": 0}], ["key"])  # fmt: skip
+    insert_ignore(
+        session,
+        OUTBOX,
+        [
+            {
+                "key": key,
+                "channel": channel,
+                "payload": payload,
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            }
+        ],
+        ["key"],
+    )
 
 
 def email(
@@ -43,9 +56,15 @@ def email(
 
 
 def webhook(
-    session: Session, key: str, event: str, data: dict[str, Any], text: str, *, now: datetime,
+    session: Session,
+    key: str,
+    event: str,
+    data: dict[str, Any],
+    text: str,
+    *,
+    now: datetime,
     link: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Delivered when LEADLOOP_WEBHOOK_URL is set; otherwise settled as not configured."""
     enqueue(session, key, "webhook", {"event": event, "data": data, "text": text, "link": link}, now=now)
 
@@ -91,8 +110,11 @@ def send_webhook(settings: Settings, key: str, payload: dict[str, Any]) -> None:
         else {"id": key, **payload, "text": text, "url": url}
     )
     body = json.dumps(body_obj, separators=(",", ":"), default=str).encode()
-    headers = {"content-type": "application/json", "x-leadloop-delivery": key,
-               "x-leadloop-signature": signature(settings.webhook_secret, body)}  # fmt: skip
+    headers = {
+        "content-type": "application/json",
+        "x-leadloop-delivery": key,
+        "x-leadloop-signature": signature(settings.webhook_secret, body),
+    }
     httpx.post(settings.webhook_url, content=body, headers=headers, timeout=10).raise_for_status()
 
 
@@ -100,18 +122,29 @@ Sender = Callable[[Settings, str, dict[str, Any]], None]
 SENDERS: dict[str, Sender] = {"email": send_email, "webhook": send_webhook}
 
 
-def deliver(db: Database, settings: Settings, *, now: datetime, limit: int = 100, senders: dict[str, Sender] | None = None,
-            stale_after: timedelta = timedelta(minutes=5)) -> int:  # fmt: skip
+def deliver(
+    db: Database,
+    settings: Settings,
+    *,
+    now: datetime,
+    limit: int = 100,
+    senders: dict[str, Sender] | None = None,
+    stale_after: timedelta = timedelta(minutes=5),
+) -> int:
     """Send what is due; return how many were sent."""
     senders = senders or SENDERS
     with db.write() as session:
         query = (
             sa.select(OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.channel, OUTBOX.c.payload, OUTBOX.c.attempts)
-            .where(OUTBOX.c.sent_at.is_(None), OUTBOX.c.next_attempt_at <= now,
-                   OUTBOX.c.attempts < settings.outbox_max_attempts,
-                   sa.or_(OUTBOX.c.claimed_at.is_(None), OUTBOX.c.claimed_at < now - stale_after))
-            .order_by(OUTBOX.c.id).limit(limit)
-        )  # fmt: skip
+            .where(
+                OUTBOX.c.sent_at.is_(None),
+                OUTBOX.c.next_attempt_at <= now,
+                OUTBOX.c.attempts < settings.outbox_max_attempts,
+                sa.or_(OUTBOX.c.claimed_at.is_(None), OUTBOX.c.claimed_at < now - stale_after),
+            )
+            .order_by(OUTBOX.c.id)
+            .limit(limit)
+        )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = session.execute(query).all()
@@ -132,9 +165,16 @@ def deliver(db: Database, settings: Settings, *, now: datetime, limit: int = 100
         except Exception as exc:  # the receiver is down or refuses: try again later
             wait = timedelta(seconds=min(3600, 30 * 2**r.attempts))
             with db.write() as session:
-                session.execute(OUTBOX.update().where(OUTBOX.c.id == r.id).values(
-                    attempts=r.attempts + 1, next_attempt_at=now + wait, claimed_at=None,
-                    last_error=f"{type(exc).__name__}: {exc}"[:1000]))  # fmt: skip
+                session.execute(
+                    OUTBOX.update()
+                    .where(OUTBOX.c.id == r.id)
+                    .values(
+                        attempts=r.attempts + 1,
+                        next_attempt_at=now + wait,
+                        claimed_at=None,
+                        last_error=f"{type(exc).__name__}: {exc}"[:1000],
+                    )
+                )
             log.warning(
                 "outbox.retry", key=r.key, channel=r.channel, attempt=r.attempts + 1, error=str(exc)[:200]
             )

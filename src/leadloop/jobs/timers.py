@@ -56,8 +56,13 @@ def schedule_many(session: Session, rows: list[tuple[str, str, datetime, dict[st
             "claimed_at": None,
         },
     )
-    connection(session).execute(stmt, [{"kind": k, "subject": s, "due_at": d, "payload": p, "done_at": None,
-                                        "claimed_at": None} for k, s, d, p in rows])  # fmt: skip
+    connection(session).execute(
+        stmt,
+        [
+            {"kind": k, "subject": s, "due_at": d, "payload": p, "done_at": None, "claimed_at": None}
+            for k, s, d, p in rows
+        ],
+    )
 
 
 def cancel_many(session: Session, kinds: tuple[str, ...], subjects: list[str], *, now: datetime) -> None:

@@ -69,9 +69,16 @@ def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
 
 class Worker:
     def __init__(
-        self, db: Database, clock: Clock, handlers: dict[str, TimerHandler], *, bus: EventBus | None = None,
-        batch: int = 200, stale_after: timedelta = timedelta(minutes=5), settings: Settings | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        db: Database,
+        clock: Clock,
+        handlers: dict[str, TimerHandler],
+        *,
+        bus: EventBus | None = None,
+        batch: int = 200,
+        stale_after: timedelta = timedelta(minutes=5),
+        settings: Settings | None = None,
+    ) -> None:
         """With `settings`, each sweep also delivers the outbox (e-mail, webhooks)."""
         self.db, self.clock, self.handlers, self.settings = db, clock, handlers, settings
         self.bus = bus or EventBus()
@@ -130,8 +137,10 @@ def start_in_background(
     arm_recurring(settings, db, clock())
     stop = threading.Event()
     thread = threading.Thread(
-        target=worker.run_forever, kwargs={"interval_s": settings.sweep_interval_s, "stop": stop},
-        name="leadloop-sweeper", daemon=True,
-    )  # fmt: skip
+        target=worker.run_forever,
+        kwargs={"interval_s": settings.sweep_interval_s, "stop": stop},
+        name="leadloop-sweeper",
+        daemon=True,
+    )
     thread.start()
     return stop

@@ -131,22 +131,41 @@ def list_leads(session: Session, f: LeadFilter, *, now: datetime, half_life_days
     order = SORTS[f.sort]
     stmt = (
         base.with_only_columns(
-            Lead.id, Lead.account_id, Account.name, Account.domain, Lead.product, Lead.stage, owner_name,
-            sa.case((Lead.owner_user_id.is_not(None), "user"), (Lead.owner_team_id.is_not(None), "queue"), else_="partner"),
-            Lead.opened_at, Lead.last_activity_at, Lead.activity_count, Lead.contact_count, Lead.grade,
-            Lead.engagement_s, Lead.engagement_t0,
+            Lead.id,
+            Lead.account_id,
+            Account.name,
+            Account.domain,
+            Lead.product,
+            Lead.stage,
+            owner_name,
+            sa.case(
+                (Lead.owner_user_id.is_not(None), "user"),
+                (Lead.owner_team_id.is_not(None), "queue"),
+                else_="partner",
+            ),
+            Lead.opened_at,
+            Lead.last_activity_at,
+            Lead.activity_count,
+            Lead.contact_count,
+            Lead.grade,
+            Lead.engagement_s,
+            Lead.engagement_t0,
         )
         .order_by(order.asc() if f.dir == "asc" else order.desc(), Lead.id.desc())
         .limit(f.per_page)
         .offset((f.page - 1) * f.per_page)
-    )  # fmt: skip
+    )
     rate = decay_rate(half_life_days)
     rows = [LeadRow(*r) for r in session.execute(stmt).all()]
     for row in rows:
         row.score = Decaying(row.engagement_s, row.engagement_t0).current(epoch(now), rate)
     products = list(session.scalars(sa.select(Lead.product).distinct().order_by(Lead.product)).all())
-    owners = [(f"user:{i}", n) for i, n in session.execute(sa.select(User.id, User.name).where(User.id.in_(
-        sa.select(Lead.owner_user_id).distinct()))).all()]  # fmt: skip
+    owners = [
+        (f"user:{i}", n)
+        for i, n in session.execute(
+            sa.select(User.id, User.name).where(User.id.in_(sa.select(Lead.owner_user_id).distinct()))
+        ).all()
+    ]
     owners += [
         (f"queue:{i}", n)
         for i, n in session.execute(sa.select(Team.id, Team.name).where(Team.is_queue)).all()

@@ -18,19 +18,32 @@ router = APIRouter()
 
 
 def _filter(
-    q: str | None = None, stage: str | None = None, product: str | None = None, owner: str | None = None,
-    sort: str = "priority", dir: str = "desc", page: int = 1, per_page: int = 25,
-) -> LeadFilter:  # fmt: skip
+    q: str | None = None,
+    stage: str | None = None,
+    product: str | None = None,
+    owner: str | None = None,
+    sort: str = "priority",
+    dir: str = "desc",
+    page: int = 1,
+    per_page: int = 25,
+) -> LeadFilter:
     return LeadFilter(q, stage or None, product or None, owner or None, sort, dir, page, per_page).clean()
 
 
 @router.get("/leads", response_class=HTMLResponse, include_in_schema=False)
 def leads_page(
-    request: Request, ctx: Ctx, who: Staff,
-    q: Annotated[str | None, Query(max_length=200)] = None, stage: str | None = None, product: str | None = None,
-    owner: str | None = None, sort: str = "priority", dir: str = "desc", page: Annotated[int, Query(ge=1)] = 1,
+    request: Request,
+    ctx: Ctx,
+    who: Staff,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    stage: str | None = None,
+    product: str | None = None,
+    owner: str | None = None,
+    sort: str = "priority",
+    dir: str = "desc",
+    page: Annotated[int, Query(ge=1)] = 1,
     per_page: int = 25,
-) -> Any:  # fmt: skip
+) -> Any:
     f = _filter(q, stage, product, owner, sort, dir, page, per_page)
     with ctx.db.read() as session:
         result = list_leads(
@@ -38,22 +51,32 @@ def leads_page(
         )
     template = "_leads_table.html" if request.headers.get("hx-request") else "leads.html"
     return ctx.templates.TemplateResponse(
-        request, template,
+        request,
+        template,
         {"page": result, "stages": STAGES, "sorts": list(SORTS), "page_sizes": PAGE_SIZES, "who": who},
-    )  # fmt: skip
+    )
 
 
 @router.get("/api/v1/leads", tags=["leads"])
 def leads_api(
-    ctx: Ctx, who: Staff, q: Annotated[str | None, Query(max_length=200)] = None, stage: str | None = None,
-    product: str | None = None, owner: str | None = None, sort: str = "priority", dir: str = "desc",
-    page: Annotated[int, Query(ge=1)] = 1, per_page: int = 25,
-) -> dict[str, Any]:  # fmt: skip
+    ctx: Ctx,
+    who: Staff,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    stage: str | None = None,
+    product: str | None = None,
+    owner: str | None = None,
+    sort: str = "priority",
+    dir: str = "desc",
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: int = 25,
+) -> dict[str, Any]:
     with ctx.db.read() as session:
         result = list_leads(
-            session, _filter(q, stage, product, owner, sort, dir, page, per_page), now=ctx.clock(),
+            session,
+            _filter(q, stage, product, owner, sort, dir, page, per_page),
+            now=ctx.clock(),
             half_life_days=active_model(session)[0].engagement.half_life_days,
-        )  # fmt: skip
+        )
     return {
         "total": result.total,
         "page": result.filter.page,
@@ -81,12 +104,25 @@ def lead_api(lead_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
         trail = routing_audit(session, lead_id)
     lead = view.lead
     return {
-        "id": lead.id, "account_id": lead.account_id, "account": view.account.name, "product": lead.product,
-        "stage": lead.stage, "owner": view.owner, "opened_at": lead.opened_at, "mql_at": lead.mql_at,
-        "contact_count": lead.contact_count, "buying_roles": lead.buying_roles, "score": score.as_dict(),
+        "id": lead.id,
+        "account_id": lead.account_id,
+        "account": view.account.name,
+        "product": lead.product,
+        "stage": lead.stage,
+        "owner": view.owner,
+        "opened_at": lead.opened_at,
+        "mql_at": lead.mql_at,
+        "contact_count": lead.contact_count,
+        "buying_roles": lead.buying_roles,
+        "score": score.as_dict(),
         "predicted": lead.predicted,
         "predicted_why": [{"feature": f, "change": d} for f, d in lead.predicted_why or []],
-        "assigned_at": lead.assigned_at, "sla_policy": lead.sla_policy, "sla_due_at": lead.sla_due_at,
-        "first_touch_at": lead.first_touch_at, "sla_breached_at": lead.sla_breached_at, "accepted_at": lead.accepted_at,
-        "rejected_reason": lead.rejected_reason, "routing": trail,
-    }  # fmt: skip
+        "assigned_at": lead.assigned_at,
+        "sla_policy": lead.sla_policy,
+        "sla_due_at": lead.sla_due_at,
+        "first_touch_at": lead.first_touch_at,
+        "sla_breached_at": lead.sla_breached_at,
+        "accepted_at": lead.accepted_at,
+        "rejected_reason": lead.rejected_reason,
+        "routing": trail,
+    }

@@ -61,8 +61,12 @@ class WhatIf:
     examples: list[tuple[int, str, str, str]] = field(default_factory=list)  # lead, account, now, would be
 
     def summary(self) -> dict[str, Any]:
-        return {"leads": self.leads, "changed": self.changed, "by_owner": dict(self.by_owner.most_common()),
-                "examples": self.examples[:10]}  # fmt: skip
+        return {
+            "leads": self.leads,
+            "changed": self.changed,
+            "by_owner": dict(self.by_owner.most_common()),
+            "examples": self.examples[:10],
+        }
 
 
 def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int = 1000) -> WhatIf:
@@ -75,9 +79,12 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int = 1000) 
     names = {u.id: u.email for u in session.scalars(sa.select(User))}
     out = WhatIf()
     leads = session.execute(
-        sa.select(Lead, Account).join(Account, Account.id == Lead.account_id)
-        .where(Lead.assigned_at.is_not(None)).order_by(Lead.assigned_at.desc()).limit(limit)
-    ).all()  # fmt: skip
+        sa.select(Lead, Account)
+        .join(Account, Account.id == Lead.account_id)
+        .where(Lead.assigned_at.is_not(None))
+        .order_by(Lead.assigned_at.desc())
+        .limit(limit)
+    ).all()
     for lead, account in leads:
         d = decide(
             rs,

@@ -106,8 +106,9 @@ def routing_activate(ruleset_id: int, database_url: DbUrl = None) -> None:
 @report_app.command("sla")
 def report_sla(
     by: Annotated[str, typer.Option(help="rep | team | source | grade")] = "rep",
-    days: Annotated[int, typer.Option(help="leads assigned in the last N days")] = 30, database_url: DbUrl = None,
-) -> None:  # fmt: skip
+    days: Annotated[int, typer.Option(help="leads assigned in the last N days")] = 30,
+    database_url: DbUrl = None,
+) -> None:
     """Time to first touch (median, p90) and the share within SLA."""
     from leadloop.core.clock import utcnow
     from leadloop.routing.report import GROUPS, sla_report
@@ -165,11 +166,15 @@ def register_user_commands(users_app: typer.Typer) -> None:
     def users_calendar(
         email: str,
         timezone: Annotated[str | None, typer.Option(help="IANA zone, e.g. Europe/Berlin")] = None,
-        hours: Annotated[list[str] | None, typer.Option(help="day=spans, e.g. mon=09:00-12:00,13:00-17:00 (repeat)")] = None,
-        holidays: Annotated[str | None, typer.Option(help="country code, optionally /subdivision, e.g. DE/BE")] = None,
+        hours: Annotated[
+            list[str] | None, typer.Option(help="day=spans, e.g. mon=09:00-12:00,13:00-17:00 (repeat)")
+        ] = None,
+        holidays: Annotated[
+            str | None, typer.Option(help="country code, optionally /subdivision, e.g. DE/BE")
+        ] = None,
         manager: Annotated[str | None, typer.Option(help="the manager's e-mail (SLA escalations)")] = None,
         database_url: DbUrl = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Set a rep's working calendar and manager (checked: zone, hours, holiday calendar, no manager cycle)."""
         from leadloop.core.errors import LeadloopError
         from leadloop.routing.calendar import Calendar, parse_hours
@@ -188,8 +193,12 @@ def register_user_commands(users_app: typer.Typer) -> None:
                 if user is None:
                     raise LeadloopError(f"there is no user {email}")
                 zone = timezone or user.timezone
-                Calendar(zone=zone, hours=parse_hours(spec) if spec else Calendar().hours,
-                         holiday_country=country or user.holiday_country, holiday_subdivision=sub or None)  # fmt: skip
+                Calendar(
+                    zone=zone,
+                    hours=parse_hours(spec) if spec else Calendar().hours,
+                    holiday_country=country or user.holiday_country,
+                    holiday_subdivision=sub or None,
+                )
                 user.timezone = zone
                 if spec:
                     user.working_hours = spec
@@ -206,9 +215,12 @@ def register_user_commands(users_app: typer.Typer) -> None:
 
     @users_app.command("away")
     def users_away(
-        email: str, start: Annotated[str, typer.Option("--from")], until: Annotated[str, typer.Option("--until")],
-        note: str | None = None, database_url: DbUrl = None,
-    ) -> None:  # fmt: skip
+        email: str,
+        start: Annotated[str, typer.Option("--from")],
+        until: Annotated[str, typer.Option("--until")],
+        note: str | None = None,
+        database_url: DbUrl = None,
+    ) -> None:
         """Out of office: routing skips the rep meanwhile and their SLA clocks stand still."""
         from leadloop.capture.normalise import parse_datetime
         from leadloop.core.errors import InvalidInput, LeadloopError

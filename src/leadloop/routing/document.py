@@ -14,8 +14,16 @@ from leadloop.core.errors import InvalidInput
 from leadloop.core.yamldoc import DocumentError, line_of, parse_document
 
 Grade = Literal["A", "B", "C", "D"]
-DEFAULT_REJECT_REASONS = ("not_a_fit", "no_budget", "bad_contact_data", "duplicate", "competitor", "student",
-                          "already_customer", "no_response")  # fmt: skip
+DEFAULT_REJECT_REASONS = (
+    "not_a_fit",
+    "no_budget",
+    "bad_contact_data",
+    "duplicate",
+    "competitor",
+    "student",
+    "already_customer",
+    "no_response",
+)
 
 
 class RoutingDocumentError(DocumentError):
@@ -113,8 +121,10 @@ class RuleSet(_Strict):
 
     def warnings(self) -> list[str]:
         if not any(r.when is None for r in self.rules):
-            return [f"no rule is a catch-all (a rule without `when`); leads no rule matches go to the fallback "
-                    f"{self.fallback.kind} {self.fallback.name!r}"]  # fmt: skip
+            return [
+                f"no rule is a catch-all (a rule without `when`); leads no rule matches go to the fallback "
+                f"{self.fallback.kind} {self.fallback.name!r}"
+            ]
         return []
 
     def users(self) -> set[str]:
@@ -201,8 +211,12 @@ def _semantic_problems(rs: RuleSet) -> list[tuple[tuple[Any, ...], str]]:
             out.append((("pools", name, "members"), f"pool {name!r} lists a member twice"))
     for i, p in enumerate(rs.sla):
         out += _when_problems(p.when, ("sla", i, "when"))
-        steps = [("first_touch_minutes", p.first_touch_minutes), ("remind_at", p.remind_at),
-                 ("escalate_at", p.escalate_at), ("reassign_at", p.reassign_at)]  # fmt: skip
+        steps = [
+            ("first_touch_minutes", p.first_touch_minutes),
+            ("remind_at", p.remind_at),
+            ("escalate_at", p.escalate_at),
+            ("reassign_at", p.reassign_at),
+        ]
         for key, v in steps:
             if v is not None and v <= 0:
                 out.append((("sla", i, key), f"{key} must be a positive number of business minutes"))

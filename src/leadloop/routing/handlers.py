@@ -38,9 +38,13 @@ class LeadAssigned(Event):
 
 
 def route_lead(
-    session: Session, lead_id: int, *, now: datetime, reason: str = "mql",
+    session: Session,
+    lead_id: int,
+    *,
+    now: datetime,
+    reason: str = "mql",
     exclude: frozenset[int] = frozenset(),
-) -> Decision | None:  # fmt: skip
+) -> Decision | None:
     """Give the lead its owner. For "mql" only a lead still waiting in marketing's queue is routed,
     so routing the same MQL twice (the inline path and the sweeper's safety net) does nothing."""
     q = sa.select(Lead).where(Lead.id == lead_id)
@@ -62,15 +66,32 @@ def route_lead(
     decision = decide(
         rs, facts, sticky=repo.sticky_owner(session, account), pools=pools, resolve=resolve, exclude=exclude
     )
-    _apply(session, lead, account, decision, rs_id=rs_id, reason=reason, now=now,
-           policy=sla_policy(rs, facts), away=away)  # fmt: skip
+    _apply(
+        session,
+        lead,
+        account,
+        decision,
+        rs_id=rs_id,
+        reason=reason,
+        now=now,
+        policy=sla_policy(rs, facts),
+        away=away,
+    )
     return decision
 
 
 def _apply(
-    session: Session, lead: Lead, account: Account, d: Decision, *, rs_id: int | None, reason: str, now: datetime,
-    policy: SlaPolicy | None, away: dict[int, list[tuple[datetime, datetime]]],
-) -> None:  # fmt: skip
+    session: Session,
+    lead: Lead,
+    account: Account,
+    d: Decision,
+    *,
+    rs_id: int | None,
+    reason: str,
+    now: datetime,
+    policy: SlaPolicy | None,
+    away: dict[int, list[tuple[datetime, datetime]]],
+) -> None:
     # Work out the owner before touching the lead: its three owner columns change together (one-owner CHECK).
     user_id = team_id = partner_id = None
     if d.kind == "user" and d.user_id is not None:
@@ -90,44 +111,89 @@ def _apply(
         cancel_many(session, SLA_TIMERS, [f"lead:{lead.id}"], now=now)
     if d.pool is not None:
         for uid, credit in d.pool_credits.items():
-            session.execute(sa.update(PoolMember).where(PoolMember.pool == d.pool, PoolMember.user_id == uid)
-                            .values(credit=credit, **({"last_assigned_at": now} if uid == d.user_id else {})))  # fmt: skip
+            session.execute(
+                sa.update(PoolMember)
+                .where(PoolMember.pool == d.pool, PoolMember.user_id == uid)
+                .values(credit=credit, **({"last_assigned_at": now} if uid == d.user_id else {}))
+            )
     owner = session.get(User, lead.owner_user_id) if lead.owner_user_id else None
     if owner is not None and policy is not None:
         cal = repo.calendar_for(owner, away.get(owner.id, []))
         lead.sla_policy = policy.name
         lead.sla_due_at = add_business(cal, now, policy.first_touch_minutes)
-        marks = {"sla_remind": policy.remind_at, "sla_due": policy.first_touch_minutes,
-                 "sla_escalate": policy.escalate_at, "sla_reassign": policy.reassign_at}  # fmt: skip
+        marks = {
+            "sla_remind": policy.remind_at,
+            "sla_due": policy.first_touch_minutes,
+            "sla_escalate": policy.escalate_at,
+            "sla_reassign": policy.reassign_at,
+        }
         payload = {"owner_user_id": owner.id, "policy": policy.name, "escalate_to": policy.escalate_to}
-        schedule_many(session, [(kind, f"lead:{lead.id}", add_business(cal, now, minutes), payload)
-                                for kind, minutes in marks.items() if minutes is not None])  # fmt: skip
+        schedule_many(
+            session,
+            [
+                (kind, f"lead:{lead.id}", add_business(cal, now, minutes), payload)
+                for kind, minutes in marks.items()
+                if minutes is not None
+            ],
+        )
     row = RoutingDecision(
-        lead_id=lead.id, at=now, reason=reason, ruleset_id=rs_id, owner_user_id=lead.owner_user_id,
-        owner_team_id=lead.owner_team_id, owner_partner_id=lead.owner_partner_id, summary=d.summary[:500],
+        lead_id=lead.id,
+        at=now,
+        reason=reason,
+        ruleset_id=rs_id,
+        owner_user_id=lead.owner_user_id,
+        owner_team_id=lead.owner_team_id,
+        owner_partner_id=lead.owner_partner_id,
+        summary=d.summary[:500],
         path=d.path + ([{"step": "alert", "result": "raised", "why": d.alert}] if d.alert else []),
-    )  # fmt: skip
+    )
     session.add(row)
     session.flush()
     if d.alert:
         log.warning("routing.alert", lead_id=lead.id, alert=d.alert)
-        outbox.webhook(session, f"alert:{row.id}", "routing.alert", {"lead_id": lead.id, "alert": d.alert},
-                       f":warning: {d.alert} (lead {lead.id})", now=now)  # fmt: skip
+        outbox.webhook(
+            session,
+            f"alert:{row.id}",
+            "routing.alert",
+            {"lead_id": lead.id, "alert": d.alert},
+            f":warning: {d.alert} (lead {lead.id})",
+            now=now,
+        )
     _notify_assigned(session, lead, account, owner, row.id, now=now)
 
 
-def _notify_assigned(session: Session, lead: Lead, account: Account, owner: User | None, decision_id: int, *,
-                     now: datetime) -> None:  # fmt: skip
+def _notify_assigned(
+    session: Session, lead: Lead, account: Account, owner: User | None, decision_id: int, *, now: datetime
+) -> None:
     title = f"{account.name} · {lead.product}" + (f" (grade {lead.grade})" if lead.grade else "")
     due = f"; first touch due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC" if lead.sla_due_at else ""
     if owner is not None:
-        outbox.email(session, f"assigned:{decision_id}", to=owner.email, subject=f"New lead: {title}",
-                     body=f"{title} is yours{due}.", link=f"/leads/{lead.id}", now=now)  # fmt: skip
-    data = {"lead_id": lead.id, "account": account.name, "product": lead.product, "grade": lead.grade,
-            "owner": owner.email if owner else None,
-            "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None}  # fmt: skip
-    outbox.webhook(session, f"assigned-hook:{decision_id}", "lead.assigned", data,
-                   f"New lead {title} → {owner.email if owner else 'queue'}{due}", link=f"/leads/{lead.id}", now=now)  # fmt: skip
+        outbox.email(
+            session,
+            f"assigned:{decision_id}",
+            to=owner.email,
+            subject=f"New lead: {title}",
+            body=f"{title} is yours{due}.",
+            link=f"/leads/{lead.id}",
+            now=now,
+        )
+    data = {
+        "lead_id": lead.id,
+        "account": account.name,
+        "product": lead.product,
+        "grade": lead.grade,
+        "owner": owner.email if owner else None,
+        "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None,
+    }
+    outbox.webhook(
+        session,
+        f"assigned-hook:{decision_id}",
+        "lead.assigned",
+        data,
+        f"New lead {title} → {owner.email if owner else 'queue'}{due}",
+        link=f"/leads/{lead.id}",
+        now=now,
+    )
 
 
 def route_new_mqls(session: Session, events: list[Event], *, now: datetime) -> list[Event]:
@@ -150,9 +216,14 @@ def record_touches(session: Session, fresh: list[dict[str, Any]], *, now: dateti
     first: dict[int, datetime] = {}  # account -> its earliest touch in this batch
     for r in touches:
         first[r["account_id"]] = min(first.get(r["account_id"], r["occurred_at"]), r["occurred_at"])
-    waiting = session.execute(sa.select(Lead.id, Lead.account_id, Lead.assigned_at).where(
-        Lead.account_id.in_(list(first)), Lead.first_touch_at.is_(None), Lead.assigned_at.is_not(None),
-        Lead.owner_user_id.is_not(None))).all()  # fmt: skip
+    waiting = session.execute(
+        sa.select(Lead.id, Lead.account_id, Lead.assigned_at).where(
+            Lead.account_id.in_(list(first)),
+            Lead.first_touch_at.is_(None),
+            Lead.assigned_at.is_not(None),
+            Lead.owner_user_id.is_not(None),
+        )
+    ).all()
     touched = [
         (lead_id, first[acct]) for lead_id, acct, assigned in waiting if assigned and assigned <= first[acct]
     ]
@@ -181,8 +252,16 @@ def _owned(session: Session, lead_id: int, who: User) -> Lead:
 def accept(session: Session, lead_id: int, who: User, *, now: datetime) -> Lead:
     lead = _owned(session, lead_id, who)
     lead.stage, lead.stage_changed_at, lead.accepted_at = "sal", now, now
-    session.add(RoutingDecision(lead_id=lead.id, at=now, reason="accepted", owner_user_id=lead.owner_user_id,
-                                summary=f"accepted by {who.email}", path=[]))  # fmt: skip
+    session.add(
+        RoutingDecision(
+            lead_id=lead.id,
+            at=now,
+            reason="accepted",
+            owner_user_id=lead.owner_user_id,
+            summary=f"accepted by {who.email}",
+            path=[],
+        )
+    )
     return lead
 
 
@@ -201,8 +280,16 @@ def reject(
         nurture_queue_id(session, now=now),
     )
     cancel_many(session, SLA_TIMERS, [f"lead:{lead.id}"], now=now)
-    session.add(RoutingDecision(lead_id=lead.id, at=now, reason="rejected", owner_team_id=lead.owner_team_id,
-                                summary=f"rejected by {who.email}: {reason}" + (f" ({note})" if note else ""), path=[]))  # fmt: skip
+    session.add(
+        RoutingDecision(
+            lead_id=lead.id,
+            at=now,
+            reason="rejected",
+            owner_team_id=lead.owner_team_id,
+            summary=f"rejected by {who.email}: {reason}" + (f" ({note})" if note else ""),
+            path=[],
+        )
+    )
     return lead
 
 
@@ -245,30 +332,66 @@ def sla_timer(session: Session, due: Due, now: datetime) -> list[Event]:
     title = f"{account.name if account else lead.account_id} · {lead.product}"
     link = f"/leads/{lead.id}"
     if due.kind == "sla_remind":
-        outbox.email(session, f"remind:{lead.id}:{due.due_at.isoformat()}", to=owner.email,
-                     subject=f"Reminder: first touch due for {title}",
-                     body=f"First touch is due {lead.sla_due_at:%H:%M} UTC.", link=link, now=now)  # fmt: skip
-        outbox.webhook(session, f"remind-hook:{lead.id}:{due.due_at.isoformat()}", "sla.warning",
-                       {"lead_id": lead.id, "owner": owner.email}, f"SLA warning: {title} ({owner.email})",
-                       link=link, now=now)  # fmt: skip
+        outbox.email(
+            session,
+            f"remind:{lead.id}:{due.due_at.isoformat()}",
+            to=owner.email,
+            subject=f"Reminder: first touch due for {title}",
+            body=f"First touch is due {lead.sla_due_at:%H:%M} UTC.",
+            link=link,
+            now=now,
+        )
+        outbox.webhook(
+            session,
+            f"remind-hook:{lead.id}:{due.due_at.isoformat()}",
+            "sla.warning",
+            {"lead_id": lead.id, "owner": owner.email},
+            f"SLA warning: {title} ({owner.email})",
+            link=link,
+            now=now,
+        )
     elif due.kind == "sla_due":
         lead.sla_breached_at = lead.sla_due_at or now
-        outbox.email(session, f"breach:{lead.id}:{due.due_at.isoformat()}", to=owner.email,
-                     subject=f"SLA breached: {title}",
-                     body=f"The first-touch deadline ({lead.sla_policy}) has passed.", link=link, now=now)  # fmt: skip
-        outbox.webhook(session, f"breach-hook:{lead.id}:{due.due_at.isoformat()}", "sla.breach",
-                       {"lead_id": lead.id, "owner": owner.email, "policy": lead.sla_policy},
-                       f":rotating_light: SLA breached: {title} ({owner.email})", link=link, now=now)  # fmt: skip
+        outbox.email(
+            session,
+            f"breach:{lead.id}:{due.due_at.isoformat()}",
+            to=owner.email,
+            subject=f"SLA breached: {title}",
+            body=f"The first-touch deadline ({lead.sla_policy}) has passed.",
+            link=link,
+            now=now,
+        )
+        outbox.webhook(
+            session,
+            f"breach-hook:{lead.id}:{due.due_at.isoformat()}",
+            "sla.breach",
+            {"lead_id": lead.id, "owner": owner.email, "policy": lead.sla_policy},
+            f":rotating_light: SLA breached: {title} ({owner.email})",
+            link=link,
+            now=now,
+        )
     elif due.kind == "sla_escalate":
         target = _escalation_target(session, owner, str(due.payload.get("escalate_to", "manager")))
         if target is not None:
-            outbox.email(session, f"escalate:{lead.id}:{due.due_at.isoformat()}", to=target.email,
-                         subject=f"Escalation: {title} is waiting for {owner.email}",
-                         body=f"{owner.email} has not touched {title} within its SLA ({lead.sla_policy}).",
-                         link=link, now=now)  # fmt: skip
-        session.add(RoutingDecision(lead_id=lead.id, at=now, reason="sla_escalated", owner_user_id=owner.id,
-                                    summary=f"escalated to {target.email if target else 'nobody (no manager)'}",
-                                    path=[{"step": "sla", "result": "escalated", "why": f"no first touch ({lead.sla_policy})"}]))  # fmt: skip
+            outbox.email(
+                session,
+                f"escalate:{lead.id}:{due.due_at.isoformat()}",
+                to=target.email,
+                subject=f"Escalation: {title} is waiting for {owner.email}",
+                body=f"{owner.email} has not touched {title} within its SLA ({lead.sla_policy}).",
+                link=link,
+                now=now,
+            )
+        session.add(
+            RoutingDecision(
+                lead_id=lead.id,
+                at=now,
+                reason="sla_escalated",
+                owner_user_id=owner.id,
+                summary=f"escalated to {target.email if target else 'nobody (no manager)'}",
+                path=[{"step": "sla", "result": "escalated", "why": f"no first touch ({lead.sla_policy})"}],
+            )
+        )
     elif due.kind == "sla_reassign":
         route_lead(
             session,
@@ -324,8 +447,9 @@ def add_away(
         raise InvalidInput("an out-of-office span must end after it starts")
     clash = session.execute(
         sa.select(OutOfOffice.starts_at, OutOfOffice.ends_at).where(
-            OutOfOffice.user_id == user_id, OutOfOffice.starts_at < end, OutOfOffice.ends_at > start)
-    ).first()  # fmt: skip
+            OutOfOffice.user_id == user_id, OutOfOffice.starts_at < end, OutOfOffice.ends_at > start
+        )
+    ).first()
     if clash is not None:
         raise InvalidInput(
             f"overlaps the absence already recorded from {clash[0]:%Y-%m-%d %H:%M} to {clash[1]:%Y-%m-%d %H:%M} UTC"

@@ -40,17 +40,30 @@ def sla_report(session: Session, *, since: datetime, now: datetime, by: str = "r
     if by not in GROUPS:
         raise ValueError(f"group by one of {', '.join(GROUPS)}")
     rows = session.execute(
-        sa.select(RoutingDecision.lead_id, RoutingDecision.at, Lead.assigned_at, Lead.first_touch_at, Lead.sla_due_at,
-                  User.email, Team.name, Lead.source, Lead.grade)
-        .join(Lead, Lead.id == RoutingDecision.lead_id).join(User, User.id == RoutingDecision.owner_user_id)
+        sa.select(
+            RoutingDecision.lead_id,
+            RoutingDecision.at,
+            Lead.assigned_at,
+            Lead.first_touch_at,
+            Lead.sla_due_at,
+            User.email,
+            Team.name,
+            Lead.source,
+            Lead.grade,
+        )
+        .join(Lead, Lead.id == RoutingDecision.lead_id)
+        .join(User, User.id == RoutingDecision.owner_user_id)
         .outerjoin(Team, Team.id == User.team_id)
         .where(RoutingDecision.at >= since, RoutingDecision.reason.in_(ASSIGNING))
-    ).all()  # fmt: skip
+    ).all()
     taken_for_sla = {
-        (lead_id, at) for lead_id, at in session.execute(
+        (lead_id, at)
+        for lead_id, at in session.execute(
             sa.select(RoutingDecision.lead_id, RoutingDecision.at).where(
-                RoutingDecision.at >= since, RoutingDecision.reason == "sla_reassign"))
-    }  # fmt: skip
+                RoutingDecision.at >= since, RoutingDecision.reason == "sla_reassign"
+            )
+        )
+    }
     reassigned_at: dict[int, list[datetime]] = defaultdict(list)
     for lead_id, at in taken_for_sla:
         reassigned_at[lead_id].append(at)
@@ -74,11 +87,17 @@ def sla_report(session: Session, *, since: datetime, now: datetime, by: str = "r
     out = []
     for key, items in sorted(groups.items()):
         times = np.array([m for m, _ in items if m is not None])
-        out.append(SlaRow(
-            key, len(items), len(times),
-            float(np.median(times)) if len(times) else None, float(np.percentile(times, 90)) if len(times) else None,
-            sum(1 for _, ok in items if ok is True), sum(1 for _, ok in items if ok is False),
-        ))  # fmt: skip
+        out.append(
+            SlaRow(
+                key,
+                len(items),
+                len(times),
+                float(np.median(times)) if len(times) else None,
+                float(np.percentile(times, 90)) if len(times) else None,
+                sum(1 for _, ok in items if ok is True),
+                sum(1 for _, ok in items if ok is False),
+            )
+        )
     return out
 
 
@@ -95,8 +114,9 @@ def rejection_report(session: Session, *, since: datetime) -> list[RejectionRow]
     """Every lead handed to sales since `since`, and how many sales sent back, by source and campaign."""
     rows = session.execute(
         sa.select(Lead.source, Campaign.name, Lead.rejected_reason, Lead.rejected_at)
-        .outerjoin(Campaign, Campaign.id == Lead.campaign_id).where(Lead.assigned_at >= since)
-    ).all()  # fmt: skip
+        .outerjoin(Campaign, Campaign.id == Lead.campaign_id)
+        .where(Lead.assigned_at >= since)
+    ).all()
     routed: Counter[tuple[str, str]] = Counter()
     reasons: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for source, campaign, reason, _at in rows:

@@ -42,9 +42,11 @@ def _parse_cached(document: str) -> RuleSet:
 
 def active_rules(session: Session) -> tuple[RuleSet, int | None]:
     row = session.execute(
-        sa.select(RoutingRuleSet.id, RoutingRuleSet.document).where(RoutingRuleSet.status == "active")
-        .order_by(RoutingRuleSet.activated_at.desc()).limit(1)
-    ).first()  # fmt: skip
+        sa.select(RoutingRuleSet.id, RoutingRuleSet.document)
+        .where(RoutingRuleSet.status == "active")
+        .order_by(RoutingRuleSet.activated_at.desc())
+        .limit(1)
+    ).first()
     if row is None:
         return _parse_cached(default_rules_text()), None
     return _parse_cached(row.document), row.id
@@ -54,8 +56,13 @@ def calendar_for(user: User, away: list[tuple[datetime, datetime]]) -> Calendar:
     try:
         hours = parse_hours(user.working_hours) if user.working_hours else None
         kwargs = {"hours": hours} if hours is not None else {}
-        return Calendar(zone=user.timezone or "UTC", holiday_country=user.holiday_country,
-                        holiday_subdivision=user.holiday_subdivision, away=tuple(away), **kwargs)  # fmt: skip
+        return Calendar(
+            zone=user.timezone or "UTC",
+            holiday_country=user.holiday_country,
+            holiday_subdivision=user.holiday_subdivision,
+            away=tuple(away),
+            **kwargs,
+        )
     except CalendarError:  # validated when saved; a calendar that went bad still leaves the rep routable
         return Calendar(away=tuple(away))
 
@@ -67,8 +74,9 @@ def away_spans(
     if user_ids:
         for uid, a, b in session.execute(
             sa.select(OutOfOffice.user_id, OutOfOffice.starts_at, OutOfOffice.ends_at).where(
-                OutOfOffice.user_id.in_(user_ids), OutOfOffice.ends_at > now - timedelta(days=30))
-        ):  # fmt: skip
+                OutOfOffice.user_id.in_(user_ids), OutOfOffice.ends_at > now - timedelta(days=30)
+            )
+        ):
             out.setdefault(uid, []).append((a, b))
     return out
 
@@ -76,11 +84,17 @@ def away_spans(
 def facts_for(lead: Lead, account: Account) -> Facts:
     keys = {k.casefold() for k in (account.external_id, account.domain, account.name) if k}
     return Facts(
-        country=account.country, state=account.state, postcode=account.postcode, industry=account.industry,
+        country=account.country,
+        state=account.state,
+        postcode=account.postcode,
+        industry=account.industry,
         employees=float(account.employees) if account.employees is not None else None,
         revenue=float(account.annual_revenue) if account.annual_revenue is not None else None,
-        grade=lead.grade, product=lead.product, source=lead.source, account_keys=frozenset(keys),
-    )  # fmt: skip
+        grade=lead.grade,
+        product=lead.product,
+        source=lead.source,
+        account_keys=frozenset(keys),
+    )
 
 
 def users_by_email(session: Session, emails: set[str]) -> dict[str, User]:
@@ -109,14 +123,23 @@ def _local_day_start(cal: Calendar, now: datetime) -> tuple[datetime, datetime]:
 
 
 def pool_candidates(
-    session: Session, rs: RuleSet, users: dict[str, User], away: dict[int, list[tuple[datetime, datetime]]], now: datetime,
-    *, for_update: bool = True,
-) -> dict[str, list[Candidate]]:  # fmt: skip
+    session: Session,
+    rs: RuleSet,
+    users: dict[str, User],
+    away: dict[int, list[tuple[datetime, datetime]]],
+    now: datetime,
+    *,
+    for_update: bool = True,
+) -> dict[str, list[Candidate]]:
     """Every pool's members with credit, today's and this week's assignments (in their own
     calendar), open leads and why they are unavailable now. On PostgreSQL the members' fairness rows
     are locked, so concurrent routings into one pool take turns and never pick the same turn."""
-    rows = [{"pool": name, "user_id": users[m.user.lower()].id, "credit": 0.0}
-            for name, pool in rs.pools.items() for m in pool.members if m.user.lower() in users]  # fmt: skip
+    rows = [
+        {"pool": name, "user_id": users[m.user.lower()].id, "credit": 0.0}
+        for name, pool in rs.pools.items()
+        for m in pool.members
+        if m.user.lower() in users
+    ]
     if not rows:
         return {name: [] for name in rs.pools}
     insert_ignore(session, PoolMember.__table__, rows, ["pool", "user_id"])
@@ -128,25 +151,41 @@ def pool_candidates(
     credit = {(p, u): c for p, u, c in session.execute(q)}
     # Counts only where a rule needs them: assignments for members with caps, open leads for
     # load-balanced pools.
-    capped = {users[m.user.lower()].id for p in rs.pools.values() for m in p.members
-              if m.user.lower() in users and (m.daily_cap or m.weekly_cap)}  # fmt: skip
-    balanced = {users[m.user.lower()].id for p in rs.pools.values() if p.mode == "load_balanced"
-                for m in p.members if m.user.lower() in users}  # fmt: skip
+    capped = {
+        users[m.user.lower()].id
+        for p in rs.pools.values()
+        for m in p.members
+        if m.user.lower() in users and (m.daily_cap or m.weekly_cap)
+    }
+    balanced = {
+        users[m.user.lower()].id
+        for p in rs.pools.values()
+        if p.mode == "load_balanced"
+        for m in p.members
+        if m.user.lower() in users
+    }
     assigned: dict[int, list[datetime]] = {}
     if capped:
         for uid, at in session.execute(
             sa.select(RoutingDecision.owner_user_id, RoutingDecision.at).where(
-                RoutingDecision.owner_user_id.in_(capped), RoutingDecision.at >= now - timedelta(days=8),
-                RoutingDecision.reason.in_(ASSIGNING))
-        ):  # fmt: skip
+                RoutingDecision.owner_user_id.in_(capped),
+                RoutingDecision.at >= now - timedelta(days=8),
+                RoutingDecision.reason.in_(ASSIGNING),
+            )
+        ):
             if uid is not None:
                 assigned.setdefault(uid, []).append(at)
     open_leads: dict[int | None, int] = {}
     if balanced:
-        open_leads = dict(session.execute(
-            sa.select(Lead.owner_user_id, sa.func.count()).where(Lead.owner_user_id.in_(balanced), Lead.stage.in_(OPEN_STAGES))
-            .group_by(Lead.owner_user_id)
-        ).tuples().all())  # fmt: skip
+        open_leads = dict(
+            session.execute(
+                sa.select(Lead.owner_user_id, sa.func.count())
+                .where(Lead.owner_user_id.in_(balanced), Lead.stage.in_(OPEN_STAGES))
+                .group_by(Lead.owner_user_id)
+            )
+            .tuples()
+            .all()
+        )
     out: dict[str, list[Candidate]] = {}
     for name, pool in rs.pools.items():
         members = []
@@ -157,12 +196,20 @@ def pool_candidates(
             cal = calendar_for(user, away.get(user.id, []))
             day, week = _local_day_start(cal, now)
             times = assigned.get(user.id, [])
-            members.append(Candidate(
-                user.id, user.email, weight=m.weight, credit=credit.get((name, user.id), 0.0),
-                today=sum(1 for t in times if t >= day), week=sum(1 for t in times if t >= week),
-                open_leads=int(open_leads.get(user.id, 0)), daily_cap=m.daily_cap, weekly_cap=m.weekly_cap,
-                unavailable="inactive" if not user.active else cal.why_unavailable(now),
-            ))  # fmt: skip
+            members.append(
+                Candidate(
+                    user.id,
+                    user.email,
+                    weight=m.weight,
+                    credit=credit.get((name, user.id), 0.0),
+                    today=sum(1 for t in times if t >= day),
+                    week=sum(1 for t in times if t >= week),
+                    open_leads=int(open_leads.get(user.id, 0)),
+                    daily_cap=m.daily_cap,
+                    weekly_cap=m.weekly_cap,
+                    unavailable="inactive" if not user.active else cal.why_unavailable(now),
+                )
+            )
         out[name] = members
     return out
 

@@ -76,9 +76,13 @@ def test(when: When | None, f: Facts) -> str | None:
         return None
     checks: list[tuple[bool, str]] = []
     for name, values, actual in (
-        ("country", when.country, f.country), ("state", when.state, f.state), ("industry", when.industry, f.industry),
-        ("grade", when.grade, f.grade), ("product", when.product, f.product), ("source", when.source, f.source),
-    ):  # fmt: skip
+        ("country", when.country, f.country),
+        ("state", when.state, f.state),
+        ("industry", when.industry, f.industry),
+        ("grade", when.grade, f.grade),
+        ("product", when.product, f.product),
+        ("source", when.source, f.source),
+    ):
         if values is not None:
             folded = _fold([str(v) for v in values])
             if name == "country":
@@ -126,9 +130,14 @@ def sla_policy(rs: RuleSet, f: Facts) -> SlaPolicy | None:
 
 
 def decide(
-    rs: RuleSet, f: Facts, *, sticky: StickyOwner | None, pools: dict[str, list[Candidate]],
-    resolve: dict[str, tuple[int, str | None]], exclude: frozenset[int] = frozenset(),
-) -> Decision:  # fmt: skip
+    rs: RuleSet,
+    f: Facts,
+    *,
+    sticky: StickyOwner | None,
+    pools: dict[str, list[Candidate]],
+    resolve: dict[str, tuple[int, str | None]],
+    exclude: frozenset[int] = frozenset(),
+) -> Decision:
     """`pools`: each pool's members with their state; `resolve`: user e-mail -> (id, why unavailable);
     `exclude`: users who may not get this lead (the owner it is being taken from)."""
     path: list[dict[str, Any]] = []
@@ -178,9 +187,15 @@ def decide(
 
 
 def _assign(
-    owner: Owner, pools: dict[str, list[Candidate]], resolve: dict[str, tuple[int, str | None]],
-    exclude: frozenset[int], path: list[dict[str, Any]], *, via: str, rs: RuleSet,
-) -> Decision | None:  # fmt: skip
+    owner: Owner,
+    pools: dict[str, list[Candidate]],
+    resolve: dict[str, tuple[int, str | None]],
+    exclude: frozenset[int],
+    path: list[dict[str, Any]],
+    *,
+    via: str,
+    rs: RuleSet,
+) -> Decision | None:
     if owner.pool is not None:
         members = [c for c in pools.get(owner.pool, [])]
         members = [c if c.user_id not in exclude else _excluded(c) for c in members]
@@ -203,8 +218,15 @@ def _assign(
         path.append(
             {"step": f"pool {owner.pool}", "result": "assigned", "why": f"{c.email} is next ({mode})"}
         )
-        return Decision("user", c.email, c.user_id, pool=owner.pool, pool_credits=chosen.credits,
-                        summary=f"{via} → pool {owner.pool} → {c.email}", path=path)  # fmt: skip
+        return Decision(
+            "user",
+            c.email,
+            c.user_id,
+            pool=owner.pool,
+            pool_credits=chosen.credits,
+            summary=f"{via} → pool {owner.pool} → {c.email}",
+            path=path,
+        )
     if owner.user is not None:
         found: tuple[int | None, str | None] = resolve.get(owner.user.lower(), (None, "not a user"))
         uid, why = found

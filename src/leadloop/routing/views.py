@@ -35,19 +35,31 @@ def inbox(session: Session, user_id: int, *, now: datetime, lead_id: int | None 
     """My open leads, hottest first (the time-invariant key: the order of the decayed scores now)."""
     rate = decay_rate(active_model(session)[0].engagement.half_life_days)
     q = (
-        sa.select(Lead, Account.name).join(Account, Account.id == Lead.account_id)
-        .where(Lead.owner_user_id == user_id, Lead.stage.in_(OPEN_STAGES)).order_by(Lead.engagement_key.desc(), Lead.id)
-    )  # fmt: skip
+        sa.select(Lead, Account.name)
+        .join(Account, Account.id == Lead.account_id)
+        .where(Lead.owner_user_id == user_id, Lead.stage.in_(OPEN_STAGES))
+        .order_by(Lead.engagement_key.desc(), Lead.id)
+    )
     if lead_id is not None:
         q = q.where(Lead.id == lead_id)
     out = []
     for lead, name in session.execute(q.limit(500)):
         untouched_late = lead.first_touch_at is None and lead.sla_due_at is not None and lead.sla_due_at < now
-        out.append(InboxRow(
-            lead.id, name, lead.account_id, lead.product, lead.grade, lead.stage,
-            Decaying(lead.engagement_s, lead.engagement_t0).current(epoch(now), rate), lead.assigned_at,
-            lead.sla_due_at, lead.first_touch_at, lead.sla_breached_at is not None or untouched_late,
-        ))  # fmt: skip
+        out.append(
+            InboxRow(
+                lead.id,
+                name,
+                lead.account_id,
+                lead.product,
+                lead.grade,
+                lead.stage,
+                Decaying(lead.engagement_s, lead.engagement_t0).current(epoch(now), rate),
+                lead.assigned_at,
+                lead.sla_due_at,
+                lead.first_touch_at,
+                lead.sla_breached_at is not None or untouched_late,
+            )
+        )
     return out
 
 
@@ -69,29 +81,44 @@ def team(session: Session, *, now: datetime) -> list[TeamRow]:
     leads: dict[int, list[tuple[datetime | None, datetime | None, datetime | None]]] = defaultdict(list)
     for owner, assigned, touched, due in session.execute(
         sa.select(Lead.owner_user_id, Lead.assigned_at, Lead.first_touch_at, Lead.sla_due_at).where(
-            Lead.owner_user_id.is_not(None), Lead.stage.in_(OPEN_STAGES))
-    ):  # fmt: skip
+            Lead.owner_user_id.is_not(None), Lead.stage.in_(OPEN_STAGES)
+        )
+    ):
         if owner is not None:
             leads[owner].append((assigned, touched, due))
     out = []
     for u, team_name in session.execute(
-        sa.select(User, Team.name).outerjoin(Team, Team.id == User.team_id).where(User.role.in_(("rep", "manager")))
+        sa.select(User, Team.name)
+        .outerjoin(Team, Team.id == User.team_id)
+        .where(User.role.in_(("rep", "manager")))
         .order_by(User.email)
-    ):  # fmt: skip
+    ):
         mine = leads.get(u.id, [])
-        out.append(TeamRow(
-            u.id, u.email, u.name, team_name, u.active, len(mine),
-            sum(1 for a, _, _ in mine if a and a >= day), sum(1 for _, t, _ in mine if t is None),
-            sum(1 for _, t, d in mine if t is None and d is not None and d < now),
-        ))  # fmt: skip
+        out.append(
+            TeamRow(
+                u.id,
+                u.email,
+                u.name,
+                team_name,
+                u.active,
+                len(mine),
+                sum(1 for a, _, _ in mine if a and a >= day),
+                sum(1 for _, t, _ in mine if t is None),
+                sum(1 for _, t, d in mine if t is None and d is not None and d < now),
+            )
+        )
     return out
 
 
 def audit(session: Session, lead_id: int) -> list[dict[str, Any]]:
     rows = session.execute(
         sa.select(RoutingDecision, User.email, Team.name)
-        .outerjoin(User, User.id == RoutingDecision.owner_user_id).outerjoin(Team, Team.id == RoutingDecision.owner_team_id)
-        .where(RoutingDecision.lead_id == lead_id).order_by(RoutingDecision.id)
-    ).all()  # fmt: skip
-    return [{"at": d.at, "reason": d.reason, "owner": email or team_name, "summary": d.summary, "path": d.path}
-            for d, email, team_name in rows]  # fmt: skip
+        .outerjoin(User, User.id == RoutingDecision.owner_user_id)
+        .outerjoin(Team, Team.id == RoutingDecision.owner_team_id)
+        .where(RoutingDecision.lead_id == lead_id)
+        .order_by(RoutingDecision.id)
+    ).all()
+    return [
+        {"at": d.at, "reason": d.reason, "owner": email or team_name, "summary": d.summary, "path": d.path}
+        for d, email, team_name in rows
+    ]

@@ -41,9 +41,17 @@ def _row(
     with ctx.db.read() as session:
         rows = views.inbox(session, user_id, now=ctx.clock(), lead_id=lead_id)
         reasons = active_rules(session)[0].reject_reasons
-    return ctx.templates.TemplateResponse(request, "_inbox_row.html",
-                                          {"r": rows[0] if rows else None, "lead_id": lead_id, "message": message,
-                                           "reasons": reasons, "now": ctx.clock()})  # fmt: skip
+    return ctx.templates.TemplateResponse(
+        request,
+        "_inbox_row.html",
+        {
+            "r": rows[0] if rows else None,
+            "lead_id": lead_id,
+            "message": message,
+            "reasons": reasons,
+            "now": ctx.clock(),
+        },
+    )
 
 
 @router.get("/inbox", response_class=HTMLResponse, include_in_schema=False)
@@ -69,8 +77,11 @@ def _log_call(ctx: AppContext, lead_id: int, who: Any, note: str | None) -> None
         lead = session.get(Lead, lead_id)
         if lead is None:
             raise NotFound(f"there is no lead #{lead_id}")
-        call = m.parse_activity({"type": "call", "occurred_at": now.isoformat(), "direction": "outbound", "channel": "phone"},
-                                now=now, require_subject=False)  # fmt: skip
+        call = m.parse_activity(
+            {"type": "call", "occurred_at": now.isoformat(), "direction": "outbound", "channel": "phone"},
+            now=now,
+            require_subject=False,
+        )
         call.payload = {"by": who.email, **({"note": note[:2000]} if note else {})}
         call.product = lead.product
         capture.ingest_activities(
@@ -87,9 +98,13 @@ def accept_row(request: Request, ctx: Ctx, who: Staff, lead_id: int) -> Response
 
 @router.post("/leads/{lead_id}/reject", response_class=HTMLResponse, include_in_schema=False)
 def reject_row(
-    request: Request, ctx: Ctx, who: Staff, lead_id: int, reason: Annotated[str, Form(max_length=100)] = "",
+    request: Request,
+    ctx: Ctx,
+    who: Staff,
+    lead_id: int,
+    reason: Annotated[str, Form(max_length=100)] = "",
     note: Annotated[str | None, Form(max_length=2000)] = None,
-) -> Response:  # fmt: skip
+) -> Response:
     with ctx.db.write() as session:
         reject(session, lead_id, _user(session, who), reason, now=ctx.clock(), note=note)
     return _row(request, ctx, who.user_id, lead_id, f"Rejected ({reason}); back with marketing")
@@ -180,8 +195,11 @@ def sla_page(request: Request, ctx: Ctx, who: Manager, by: str = "rep", days: in
 def sla_api(ctx: Ctx, who: Manager, by: str = "rep", days: int = 30) -> dict[str, Any]:
     """Time to first touch (median, p90) and the share within SLA, by rep, team, source or grade."""
     data = _sla(ctx, by, max(1, min(days, 3650)))
-    return {**data, "rows": [{**r.__dict__, "share_within": r.share_within} for r in data["rows"]],
-            "rejections": [r.__dict__ for r in data["rejections"]]}  # fmt: skip
+    return {
+        **data,
+        "rows": [{**r.__dict__, "share_within": r.share_within} for r in data["rows"]],
+        "rejections": [r.__dict__ for r in data["rejections"]],
+    }
 
 
 # Rule-set admin
@@ -196,8 +214,12 @@ def _rules_page(
         if text is None:
             version = RoutingRuleSet.next_version(session, rs.name, rs.version)
             text = rs.model_copy(update={"version": version}).to_yaml()
-    return ctx.templates.TemplateResponse(request, "routing.html", {"rows": rows, "active_id": active_id, "text": text,
-                                                                    "problems": problems or []}, status_code=status)  # fmt: skip
+    return ctx.templates.TemplateResponse(
+        request,
+        "routing.html",
+        {"rows": rows, "active_id": active_id, "text": text, "problems": problems or []},
+        status_code=status,
+    )
 
 
 @router.get("/routing", response_class=HTMLResponse, include_in_schema=False)
@@ -255,15 +277,27 @@ def routing_activate(ctx: Ctx, who: Manager, ruleset_id: int) -> Response:
 @router.get("/api/v1/routing/rulesets", tags=["routing"])
 def rulesets_api(ctx: Ctx, who: Manager) -> list[dict[str, Any]]:
     with ctx.db.read() as session:
-        return [{"id": r.id, "name": r.name, "version": r.version, "status": r.status, "created_at": r.created_at,
-                 "activated_at": r.activated_at} for r in session.scalars(sa.select(RoutingRuleSet).order_by(RoutingRuleSet.id))]  # fmt: skip
+        return [
+            {
+                "id": r.id,
+                "name": r.name,
+                "version": r.version,
+                "status": r.status,
+                "created_at": r.created_at,
+                "activated_at": r.activated_at,
+            }
+            for r in session.scalars(sa.select(RoutingRuleSet).order_by(RoutingRuleSet.id))
+        ]
 
 
 @router.post("/api/v1/routing/rulesets", tags=["routing"], status_code=201)
 def ruleset_create_api(
-    ctx: Ctx, who: Manager,
-    document: Annotated[str, Body(media_type="application/yaml", max_length=MAX_DOCUMENT, description="the rule set as YAML")],
-) -> dict[str, Any]:  # fmt: skip
+    ctx: Ctx,
+    who: Manager,
+    document: Annotated[
+        str, Body(media_type="application/yaml", max_length=MAX_DOCUMENT, description="the rule set as YAML")
+    ],
+) -> dict[str, Any]:
     """Save a rule set as a draft. 422 lists every problem with its line; warnings come back too."""
     with ctx.db.write() as session:
         rid, warnings = admin.save_draft(session, document, now=ctx.clock())

@@ -78,8 +78,14 @@ def explain(
     """The activities that make up the score now, largest decayed contribution first."""
     rate = decay_rate(model.engagement.half_life_days)
     whys = [
-        Why(c.signal.id, c.signal.type, c.signal.at, c.weight, Decaying(c.weight, c.signal.at).value_at(now, rate))
+        Why(
+            c.signal.id,
+            c.signal.type,
+            c.signal.at,
+            c.weight,
+            Decaying(c.weight, c.signal.at).value_at(now, rate),
+        )
         for c in count_signals(model, signals, product)
         if c.weight and c.signal.at <= now
-    ]  # fmt: skip
+    ]
     return sorted(whys, key=lambda w: -abs(w.now_worth))[:top]

@@ -40,15 +40,23 @@ class ScoreView:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "fit": self.fit, "grade": self.grade, "excluded_by": self.excluded_by, "model": self.model,
+            "fit": self.fit,
+            "grade": self.grade,
+            "excluded_by": self.excluded_by,
+            "model": self.model,
             "engagement_now": round(self.engagement_now, 3),
             "why_fit": [{"rule": c.rule, "points": c.points, "reason": c.reason} for c in self.fit_reasons],
             "why_engagement": [
-                {"activity_id": r.activity_id, "type": r.type, "occurred_at": r.occurred_at.isoformat(),
-                 "weight": r.weight, "now_worth": round(r.now_worth, 3)}
+                {
+                    "activity_id": r.activity_id,
+                    "type": r.type,
+                    "occurred_at": r.occurred_at.isoformat(),
+                    "weight": r.weight,
+                    "now_worth": round(r.now_worth, 3),
+                }
                 for r in self.engagement_reasons
             ],
-        }  # fmt: skip
+        }
 
 
 def _signals(session: Session, where: sa.ColumnElement[bool]) -> list[Signal]:
@@ -82,10 +90,14 @@ def person_score(session: Session, person_id: int, *, now: datetime) -> ScoreVie
     t = epoch(now)
     signals = _signals(session, Activity.person_id == person_id)
     return ScoreView(
-        fit.score, fit.grade, fit.excluded_by,
+        fit.score,
+        fit.grade,
+        fit.excluded_by,
         Decaying(person.engagement_s, person.engagement_t0).current(t, rate),
-        list(fit.contributions[:5]), _reasons(model, signals, t, None), model.name,
-    )  # fmt: skip
+        list(fit.contributions[:5]),
+        _reasons(model, signals, t, None),
+        model.name,
+    )
 
 
 def lead_score(session: Session, lead_id: int, *, now: datetime) -> ScoreView:
@@ -110,6 +122,11 @@ def lead_score(session: Session, lead_id: int, *, now: datetime) -> ScoreView:
     )
     fit_reasons = person_score(session, best, now=now).fit_reasons if best else []
     return ScoreView(
-        lead.fit_score, lead.grade, None, Decaying(lead.engagement_s, lead.engagement_t0).current(t, rate),
-        fit_reasons, _reasons(model, signals, t, lead.product), model.name,
-    )  # fmt: skip
+        lead.fit_score,
+        lead.grade,
+        None,
+        Decaying(lead.engagement_s, lead.engagement_t0).current(t, rate),
+        fit_reasons,
+        _reasons(model, signals, t, lead.product),
+        model.name,
+    )

@@ -51,8 +51,16 @@ class FeatureSpace:
 
     def names(self) -> list[str]:
         acts = [f"n90_{t}" for t in self.activity_types] + [f"n365_{t}" for t in self.activity_types]
-        return [*acts, "engagement", "days_since_last", "contacts", "max_seniority", "best_fit",
-                *[f"log_{n}" for n in self.numeric], *self.categorical]  # fmt: skip
+        return [
+            *acts,
+            "engagement",
+            "days_since_last",
+            "contacts",
+            "max_seniority",
+            "best_fit",
+            *[f"log_{n}" for n in self.numeric],
+            *self.categorical,
+        ]
 
     @property
     def n_numeric(self) -> int:
@@ -76,9 +84,13 @@ def histories(rows: list[tuple[int, float, str, int]]) -> dict[int, AccountHisto
 
 
 def row(
-    space: FeatureSpace, model: ScoringModel, history: AccountHistory | None, account: dict[str, object],
-    contacts: list[tuple[str | None, float | None]], cutoff: float,
-) -> list[object]:  # fmt: skip
+    space: FeatureSpace,
+    model: ScoringModel,
+    history: AccountHistory | None,
+    account: dict[str, object],
+    contacts: list[tuple[str | None, float | None]],
+    cutoff: float,
+) -> list[object]:
     """One sample's features as of `cutoff` (seconds)."""
     rate = decay_rate(model.engagement.half_life_days)
     counts90 = dict.fromkeys(space.activity_types, 0.0)
@@ -108,9 +120,16 @@ def row(
         for v in (account.get(k) for k in space.numeric)
     ]
     return [
-        *counts90.values(), *counts365.values(), engagement.current(cutoff, rate), min(days_since, 3650.0), len(people),
-        seniority, best_fit, *numeric, *[str(account.get(c) or "") for c in space.categorical],
-    ]  # fmt: skip
+        *counts90.values(),
+        *counts365.values(),
+        engagement.current(cutoff, rate),
+        min(days_since, 3650.0),
+        len(people),
+        seniority,
+        best_fit,
+        *numeric,
+        *[str(account.get(c) or "") for c in space.categorical],
+    ]
 
 
 def choose_space(histories_: dict[int, AccountHistory], accounts: list[dict[str, object]]) -> FeatureSpace:

@@ -139,12 +139,17 @@ def apply_activities(
             _UPDATE_PERSON,
             [
                 {
-                    "id": pid, "fit": fits[pid].score, "grade": fits[pid].grade, "excluded": fits[pid].excluded_by,
-                    "s": person_scores[pid].s, "t0": person_scores[pid].t0, "key": person_scores[pid].rank_key(rate),
+                    "id": pid,
+                    "fit": fits[pid].score,
+                    "grade": fits[pid].grade,
+                    "excluded": fits[pid].excluded_by,
+                    "s": person_scores[pid].s,
+                    "t0": person_scores[pid].t0,
+                    "key": person_scores[pid].rank_key(rate),
                 }
                 for pid in people
             ],
-        )  # fmt: skip
+        )
     _save_groups(session, groups, rate)
     return _leads(session, model, rate, groups, now=now, queue_id=queue_id)
 
@@ -277,11 +282,18 @@ def _leads(
             lead_id = conn.execute(
                 OPEN_LEAD,
                 {
-                    "account_id": account_id, "product": product, "stage": "inquiry", "owner_team_id": queue_id(session),
-                    "source": "engagement", "opened_at": opened, "stage_changed_at": opened,
-                    "last_activity_at": from_epoch(g.score.t0), "activity_count": prior, "contact_count": 0,
+                    "account_id": account_id,
+                    "product": product,
+                    "stage": "inquiry",
+                    "owner_team_id": queue_id(session),
+                    "source": "engagement",
+                    "opened_at": opened,
+                    "stage_changed_at": opened,
+                    "last_activity_at": from_epoch(g.score.t0),
+                    "activity_count": prior,
+                    "contact_count": 0,
                 },
-            ).scalar_one()  # fmt: skip
+            ).scalar_one()
             conn.execute(REFRESH_CONTACTS, {"default": DEFAULT_PRODUCT, "id": lead_id})
             stage = "inquiry"
             events.append(LeadOpened(lead_id, account_id, product, now))

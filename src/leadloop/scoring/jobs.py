@@ -85,8 +85,13 @@ def _apply_retrain(
     else:
         model_id = save(session, done.trained, now=now)
         write_predictions(session, done.predictions)
-        log.info("predictive.retrained", model_id=model_id, roc_auc=round(done.trained.report.roc_auc, 3),
-                 leads=len(done.predictions), learner=done.trained.report.learner)  # fmt: skip
+        log.info(
+            "predictive.retrained",
+            model_id=model_id,
+            roc_auc=round(done.trained.report.roc_auc, 3),
+            leads=len(done.predictions),
+            learner=done.trained.report.learner,
+        )
     schedule(session, RETRAIN, RETRAIN_SUBJECT, now + every)
     return []
 

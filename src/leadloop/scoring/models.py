@@ -88,10 +88,13 @@ class Preview:
     def summary(self) -> dict[str, Any]:
         return {
             "leads": self.leads_total,
-            "grade_changes": len(self.grade_changes), "grade_change_examples": self.grade_changes[:5],
-            "new_mqls": len(self.new_mqls), "new_mql_examples": self.new_mqls[:5],
-            "new_leads": len(self.new_leads), "new_lead_examples": self.new_leads[:5],
-        }  # fmt: skip
+            "grade_changes": len(self.grade_changes),
+            "grade_change_examples": self.grade_changes[:5],
+            "new_mqls": len(self.new_mqls),
+            "new_mql_examples": self.new_mqls[:5],
+            "new_leads": len(self.new_leads),
+            "new_lead_examples": self.new_leads[:5],
+        }
 
 
 def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
@@ -105,8 +108,11 @@ def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
         sa.select(Person).where(Person.merged_into_id.is_(None))
     ):  # the merged-away score nothing
         acct = account_rows.get(p.account_id) if p.account_id else None
-        fit = evaluate_fit(model, {f: getattr(p, f) for f in PERSON_FIT_FIELDS},
-                           {f: getattr(acct, f) for f in ACCOUNT_FIT_FIELDS} if acct else {})  # fmt: skip
+        fit = evaluate_fit(
+            model,
+            {f: getattr(p, f) for f in PERSON_FIT_FIELDS},
+            {f: getattr(acct, f) for f in ACCOUNT_FIT_FIELDS} if acct else {},
+        )
         person_fit[p.id] = (fit.score, fit.grade, fit.excluded_by)
         if p.account_id is not None:
             best[p.account_id] = max(best.get(p.account_id, 0.0), fit.score)
@@ -152,17 +158,36 @@ def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -
     for pid, (fit, grade, excluded) in p.person_fit.items():
         i = pindex.get(pid)
         s, t0 = (float(p.persons.s[i]), float(p.persons.t0[i])) if i is not None else (0.0, 0.0)
-        person_rows.append({"id": pid, "fit": fit, "grade": grade, "excluded": excluded, "s": s, "t0": t0,
-                            "key": Decaying(s, t0).rank_key(rate)})  # fmt: skip
+        person_rows.append(
+            {
+                "id": pid,
+                "fit": fit,
+                "grade": grade,
+                "excluded": excluded,
+                "s": s,
+                "t0": t0,
+                "key": Decaying(s, t0).rank_key(rate),
+            }
+        )
     if person_rows:
-        conn.execute(sa.text("UPDATE people SET fit_score = :fit, grade = :grade, excluded_by = :excluded, engagement_s = :s,"
-                             " engagement_t0 = :t0, engagement_key = :key WHERE id = :id"), person_rows)  # fmt: skip
+        conn.execute(
+            sa.text(
+                "UPDATE people SET fit_score = :fit, grade = :grade, excluded_by = :excluded, engagement_s = :s,"
+                " engagement_t0 = :t0, engagement_key = :key WHERE id = :id"
+            ),
+            person_rows,
+        )
     conn.execute(sa.delete(AccountEngagement))
     groups = [
-        {"account_id": int(k[0]), "product": str(k[1]), "s": float(p.accounts.s[i]), "t0": float(p.accounts.t0[i]),  # type: ignore[call-overload]
-         "key": Decaying(float(p.accounts.s[i]), float(p.accounts.t0[i])).rank_key(rate)}
+        {
+            "account_id": int(k[0]),  # type: ignore[call-overload]
+            "product": str(k[1]),
+            "s": float(p.accounts.s[i]),
+            "t0": float(p.accounts.t0[i]),
+            "key": Decaying(float(p.accounts.s[i]), float(p.accounts.t0[i])).rank_key(rate),
+        }
         for i, k in enumerate(p.accounts.keys)
-    ]  # fmt: skip
+    ]
     if groups:
         conn.execute(sa.insert(AccountEngagement), groups)
     gindex = {(g["account_id"], g["product"]): g for g in groups}
@@ -174,11 +199,21 @@ def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -
         prior = conn.execute(
             PRIOR_ACTIVITIES, {"account_id": account_id, "default": DEFAULT_PRODUCT, "product": product}
         ).scalar_one()
-        lead_id = conn.execute(OPEN_LEAD, {
-            "account_id": account_id, "product": product, "stage": "inquiry", "owner_team_id": queue_id(session),
-            "source": "engagement", "opened_at": opened, "stage_changed_at": opened,
-            "last_activity_at": from_epoch(float(p.accounts.t0[i])), "activity_count": prior, "contact_count": 0,
-        }).scalar_one()  # fmt: skip
+        lead_id = conn.execute(
+            OPEN_LEAD,
+            {
+                "account_id": account_id,
+                "product": product,
+                "stage": "inquiry",
+                "owner_team_id": queue_id(session),
+                "source": "engagement",
+                "opened_at": opened,
+                "stage_changed_at": opened,
+                "last_activity_at": from_epoch(float(p.accounts.t0[i])),
+                "activity_count": prior,
+                "contact_count": 0,
+            },
+        ).scalar_one()
         conn.execute(REFRESH_CONTACTS, {"default": DEFAULT_PRODUCT, "id": lead_id})
         events.append(LeadOpened(lead_id, account_id, product, now))
     lead_rows = []
@@ -188,11 +223,24 @@ def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -
     ).all():
         lead_keys[lead_id] = (account_id, product)
         g = gindex.get((account_id, product), {"s": 0.0, "t0": 0.0, "key": Decaying().rank_key(rate)})
-        lead_rows.append({"id": lead_id, "s": g["s"], "t0": g["t0"], "key": g["key"],
-                          "grade": p.lead_grade.get(lead_id), "fit": p.account_fit.get(account_id)})  # fmt: skip
+        lead_rows.append(
+            {
+                "id": lead_id,
+                "s": g["s"],
+                "t0": g["t0"],
+                "key": g["key"],
+                "grade": p.lead_grade.get(lead_id),
+                "fit": p.account_fit.get(account_id),
+            }
+        )
     if lead_rows:
-        conn.execute(sa.text("UPDATE leads SET engagement_s = :s, engagement_t0 = :t0, engagement_key = :key, grade = :grade,"
-                             " fit_score = :fit WHERE id = :id"), lead_rows)  # fmt: skip
+        conn.execute(
+            sa.text(
+                "UPDATE leads SET engagement_s = :s, engagement_t0 = :t0, engagement_key = :key, grade = :grade,"
+                " fit_score = :fit WHERE id = :id"
+            ),
+            lead_rows,
+        )
     if p.new_mqls:
         mql_ids = [lead_id for lead_id, _, _ in p.new_mqls]
         conn.execute(

@@ -63,9 +63,12 @@ class Report:
 
     def lines(self) -> list[str]:
         cv = "  ".join(f"{k} {v:.3f}" for k, v in self.cross_validated.items())
-        out = [f"learner: {self.learner} (time-ordered CV ROC AUC on the training part: {cv or 'n/a'})",
-               f"n={self.n} positives={self.positives} base rate={self.base_rate:.3f}",
-               f"ROC AUC {self.roc_auc:.3f}   PR AUC {self.pr_auc:.3f}", "decile  n  win-rate  lift"]  # fmt: skip
+        out = [
+            f"learner: {self.learner} (time-ordered CV ROC AUC on the training part: {cv or 'n/a'})",
+            f"n={self.n} positives={self.positives} base rate={self.base_rate:.3f}",
+            f"ROC AUC {self.roc_auc:.3f}   PR AUC {self.pr_auc:.3f}",
+            "decile  n  win-rate  lift",
+        ]
         out += [f"{d:>6} {n:>3}  {r:8.3f}  {lift:4.2f}" for d, n, r, lift in self.lift_by_decile]
         out += ["predicted  observed  n"] + [f"{p:9.3f}  {o:8.3f}  {n}" for p, o, n in self.calibration]
         return out
@@ -156,10 +159,19 @@ def load(session: Session) -> Warehouse:
 
 def matrix(wh: Warehouse, space: F.FeatureSpace, model: ScoringModel, items: list[Sample]) -> np.ndarray:
     return np.array(
-        [F.row(space, model, wh.histories.get(s.account_id), wh.accounts.get(s.account_id, {}), wh.contacts.get(s.account_id, []), s.cutoff)
-         for s in items],
+        [
+            F.row(
+                space,
+                model,
+                wh.histories.get(s.account_id),
+                wh.accounts.get(s.account_id, {}),
+                wh.contacts.get(s.account_id, []),
+                s.cutoff,
+            )
+            for s in items
+        ],
         dtype=object,
-    ).reshape(len(items), len(space.names()))  # fmt: skip
+    ).reshape(len(items), len(space.names()))
 
 
 def estimator(space: F.FeatureSpace, *, kind: str = "gbm", seed: int = 7, n: int = 1000) -> Pipeline:
@@ -185,9 +197,13 @@ def estimator(space: F.FeatureSpace, *, kind: str = "gbm", seed: int = 7, n: int
         return Pipeline([("prep", prep), ("clf", LogisticRegression(max_iter=3000, C=0.05))])
     prep = ColumnTransformer([("num", "passthrough", num), ("cat", onehot, cat)])
     gbm = HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.05, max_depth=3, min_samples_leaf=max(20, n // 40),
-        l2_regularization=1.0, random_state=seed,
-    )  # fmt: skip
+        max_iter=200,
+        learning_rate=0.05,
+        max_depth=3,
+        min_samples_leaf=max(20, n // 40),
+        l2_regularization=1.0,
+        random_state=seed,
+    )
     return Pipeline([("prep", prep), ("clf", CalibratedClassifierCV(gbm, method="sigmoid", cv=3))])
 
 
@@ -388,9 +404,12 @@ def save(session: Session, trained: Trained, *, now: datetime) -> int:
         sa.update(PredictiveModelRow).where(PredictiveModelRow.status == "active").values(status="retired")
     )
     row = PredictiveModelRow(
-        created_at=now, trained_on=trained.trained_on, status="active", report=trained.report.__dict__,
+        created_at=now,
+        trained_on=trained.trained_on,
+        status="active",
+        report=trained.report.__dict__,
         blob=pickle.dumps((trained.pipeline, trained.space, trained.reference)),
-    )  # fmt: skip
+    )
     session.add(row)
     session.flush()
     return row.id

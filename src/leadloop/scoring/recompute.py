@@ -35,18 +35,27 @@ class Activities:
 
     @classmethod
     def from_columns(
-        cls, ids: Sequence[int], person: Sequence[int], account: Sequence[int], product: Sequence[str],
-        kind: Sequence[str], t: Sequence[float],
-    ) -> Activities:  # fmt: skip
+        cls,
+        ids: Sequence[int],
+        person: Sequence[int],
+        account: Sequence[int],
+        product: Sequence[str],
+        kind: Sequence[str],
+        t: Sequence[float],
+    ) -> Activities:
         products: dict[str, int] = {"": 0}
         types: dict[str, int] = {}
         n = len(ids)
         return cls(
-            np.fromiter(ids, np.int64, n), np.fromiter(person, np.int64, n), np.fromiter(account, np.int64, n),
+            np.fromiter(ids, np.int64, n),
+            np.fromiter(person, np.int64, n),
+            np.fromiter(account, np.int64, n),
             np.fromiter((products.setdefault(p or "", len(products)) for p in product), np.int64, n),
             np.fromiter((types.setdefault(k, len(types)) for k in kind), np.int64, n),
-            np.fromiter(t, np.float64, n), list(products), list(types),
-        )  # fmt: skip
+            np.fromiter(t, np.float64, n),
+            list(products),
+            list(types),
+        )
 
 
 @dataclass

@@ -28,8 +28,14 @@ from leadloop.scoring.handlers import (
 from leadloop.store.bulk import connection, select_in
 from leadloop.store.tables import Account, AccountEngagement, Activity, Lead, Person
 
-_SIGNAL_COLUMNS = (Activity.id, Activity.type, Activity.occurred_at, Activity.person_id, Activity.product,
-                   Activity.account_id)  # fmt: skip
+_SIGNAL_COLUMNS = (
+    Activity.id,
+    Activity.type,
+    Activity.occurred_at,
+    Activity.person_id,
+    Activity.product,
+    Activity.account_id,
+)
 
 
 def rescore(
@@ -48,9 +54,12 @@ def rescore(
     accounts = {
         a.id: a
         for a in select_in(
-            session, (Account.__table__,), Account.id, {p.account_id for p in people if p.account_id} | account_ids
+            session,
+            (Account.__table__,),
+            Account.id,
+            {p.account_id for p in people if p.account_id} | account_ids,
         )
-    }  # fmt: skip
+    }
     by_person: dict[int, list[Signal]] = defaultdict(list)
     for r in select_in(session, _SIGNAL_COLUMNS, Activity.person_id, {p.id for p in people}):
         by_person[r.person_id].append(Signal(r.id, r.type, epoch(r.occurred_at), r.person_id, r.product))
@@ -63,8 +72,17 @@ def rescore(
             {f: getattr(acct, f) for f in ACCOUNT_FIT_FIELDS} if acct else {},
         )
         score = score_signals(model, [s for s in by_person[p.id] if s.at <= t_now])
-        rows.append({"id": p.id, "fit": fit.score, "grade": fit.grade, "excluded": fit.excluded_by,
-                     "s": score.s, "t0": score.t0, "key": score.rank_key(rate)})  # fmt: skip
+        rows.append(
+            {
+                "id": p.id,
+                "fit": fit.score,
+                "grade": fit.grade,
+                "excluded": fit.excluded_by,
+                "s": score.s,
+                "t0": score.t0,
+                "key": score.rank_key(rate),
+            }
+        )
     if rows:
         conn.execute(_UPDATE_PERSON, rows)
     if not account_ids:
@@ -78,9 +96,12 @@ def rescore(
     stored = {
         (r.account_id, r.product)
         for r in select_in(
-            session, (AccountEngagement.account_id, AccountEngagement.product), AccountEngagement.account_id, account_ids
+            session,
+            (AccountEngagement.account_id, AccountEngagement.product),
+            AccountEngagement.account_id,
+            account_ids,
         )
-    }  # fmt: skip
+    }
     groups: dict[tuple[int, str], _Group] = {}
     for key in set(by_group) | stored:
         score = score_signals(model, [s for s in by_group.get(key, []) if s.at <= t_now], key[1])

@@ -29,8 +29,9 @@ def _models(session: Any) -> list[ScoringModelRow]:
     return list(session.scalars(sa.select(ScoringModelRow).order_by(ScoringModelRow.id.desc())))
 
 
-def _page(request: Request, ctx: AppContext, *, text: str | None = None, problems: Any = None,
-          status: int = 200) -> Response:  # fmt: skip
+def _page(
+    request: Request, ctx: AppContext, *, text: str | None = None, problems: Any = None, status: int = 200
+) -> Response:
     with ctx.db.read() as session:
         model, active_id = active_model(session)
         rows = _models(session)
@@ -40,10 +41,17 @@ def _page(request: Request, ctx: AppContext, *, text: str | None = None, problem
                 update={"version": ScoringModelRow.next_version(session, model.name, model.version)}
             ).to_yaml()
     return ctx.templates.TemplateResponse(
-        request, "scoring.html",
-        {"rows": rows, "active_id": active_id, "text": text, "problems": problems or [], "predictive": predictive},
+        request,
+        "scoring.html",
+        {
+            "rows": rows,
+            "active_id": active_id,
+            "text": text,
+            "problems": problems or [],
+            "predictive": predictive,
+        },
         status_code=status,
-    )  # fmt: skip
+    )
 
 
 @router.get("/scoring", response_class=HTMLResponse, include_in_schema=False)
@@ -102,7 +110,7 @@ def model_page(request: Request, ctx: Ctx, who: Staff, model_id: int) -> Respons
             if row.status == "active"
             else preview(session, parse_model(row.document), now=ctx.clock()).summary()
         )
-    return ctx.templates.TemplateResponse(request, "scoring_model.html", {"row": row, "summary": summary})  # fmt: skip
+    return ctx.templates.TemplateResponse(request, "scoring_model.html", {"row": row, "summary": summary})
 
 
 def _activate(ctx: AppContext, model_id: int) -> dict[str, Any]:
@@ -123,8 +131,14 @@ def activate_page(ctx: Ctx, who: Writer, model_id: int) -> Response:
 
 
 def _row_json(row: ScoringModelRow) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name, "version": row.version, "status": row.status,
-            "created_at": row.created_at, "activated_at": row.activated_at}  # fmt: skip
+    return {
+        "id": row.id,
+        "name": row.name,
+        "version": row.version,
+        "status": row.status,
+        "created_at": row.created_at,
+        "activated_at": row.activated_at,
+    }
 
 
 @router.get("/api/v1/scoring/models", tags=["scoring"])
@@ -144,9 +158,12 @@ def model_api(ctx: Ctx, who: Staff, model_id: int) -> dict[str, Any]:
 
 @router.post("/api/v1/scoring/models", tags=["scoring"], status_code=201)
 def create_model_api(
-    ctx: Ctx, who: Writer,
-    document: Annotated[str, Body(media_type="application/yaml", max_length=MAX_DOCUMENT, description="the model as YAML")],
-) -> dict[str, Any]:  # fmt: skip
+    ctx: Ctx,
+    who: Writer,
+    document: Annotated[
+        str, Body(media_type="application/yaml", max_length=MAX_DOCUMENT, description="the model as YAML")
+    ],
+) -> dict[str, Any]:
     """Save a model as a draft. A bad document gets 422 with every problem and its line."""
     with ctx.db.write() as session:
         model_id = save_draft(session, document, now=ctx.clock())

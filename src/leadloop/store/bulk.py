@@ -194,6 +194,8 @@ def replace_keys(session: Session, table: Any, owner: str, keys: dict[int, list[
     for part in chunks(list(keys)):
         conn.execute(sa.delete(table).where(column.in_(part)))
     insert_ignore(
-        session, table, [{"key": k[:200], owner: oid} for oid, ks in keys.items() for k in dict.fromkeys(ks)],
+        session,
+        table,
+        [{"key": k[:200], owner: oid} for oid, ks in keys.items() for k in dict.fromkeys(ks)],
         ["key", owner],
-    )  # fmt: skip
+    )

@@ -26,9 +26,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
     if url.startswith("sqlite"):
         # One connection per worker thread (anyio's pool has 40): reconnecting would redo the PRAGMAs.
         engine = sa.create_engine(
-            url, echo=echo, pool_size=40, max_overflow=10,
+            url,
+            echo=echo,
+            pool_size=40,
+            max_overflow=10,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-        )  # fmt: skip
+        )
         _sqlite_pragmas(engine, busy_timeout_ms)
         return engine
     return sa.create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -33,16 +33,25 @@ class TimelineItem:
 def _timeline(session: Session, where: Any, before: int | None) -> tuple[list[TimelineItem], int | None]:
     stmt = (
         sa.select(
-            Activity.id, Activity.type, Activity.occurred_at, Activity.channel, Activity.direction, Campaign.name.label("campaign"),
-            Activity.product, Activity.url, Activity.source, Activity.person_id,
-            sa.func.coalesce(Person.email, Person.last_name, Person.phone).label("person"), Activity.payload,
+            Activity.id,
+            Activity.type,
+            Activity.occurred_at,
+            Activity.channel,
+            Activity.direction,
+            Campaign.name.label("campaign"),
+            Activity.product,
+            Activity.url,
+            Activity.source,
+            Activity.person_id,
+            sa.func.coalesce(Person.email, Person.last_name, Person.phone).label("person"),
+            Activity.payload,
         )
         .outerjoin(Campaign, Campaign.id == Activity.campaign_id)
         .outerjoin(Person, Person.id == Activity.person_id)
         .where(where)
         .order_by(Activity.occurred_at.desc(), Activity.id.desc())
         .limit(TIMELINE_PAGE + 1)
-    )  # fmt: skip
+    )
     if before is not None:
         pivot = session.get(Activity, before)
         if pivot is not None:
@@ -135,11 +144,16 @@ def search_people(session: Session, q: str, limit: int = 50) -> list[tuple[Perso
     stmt = (
         sa.select(Person, Account)
         .outerjoin(Account, Account.id == Person.account_id)
-        .where(Person.merged_into_id.is_(None), sa.or_(
-            sa.func.lower(Person.email).like(like), sa.func.lower(Person.last_name).like(like),
-            sa.func.lower(Person.first_name).like(like), sa.func.lower(Person.company).like(like),
-        ))
+        .where(
+            Person.merged_into_id.is_(None),
+            sa.or_(
+                sa.func.lower(Person.email).like(like),
+                sa.func.lower(Person.last_name).like(like),
+                sa.func.lower(Person.first_name).like(like),
+                sa.func.lower(Person.company).like(like),
+            ),
+        )
         .order_by(Person.id.desc())
         .limit(limit)
-    )  # fmt: skip
+    )
     return [(p, a) for p, a in session.execute(stmt).all()]

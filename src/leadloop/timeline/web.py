@@ -56,10 +56,31 @@ def _row(obj: Any, columns: list[str]) -> dict[str, Any]:
 
 
 _PERSON_COLS = [
-    "id", "external_id", "account_id", "email", "email_kind", "first_name", "last_name", "title", "seniority",
-    "department", "phone", "company", "website", "country", "state", "city", "postcode", "lead_source",
-    "email_opt_in", "attributes", "created_at", "updated_at", "merged_into_id", "account_match",
-]  # fmt: skip
+    "id",
+    "external_id",
+    "account_id",
+    "email",
+    "email_kind",
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "department",
+    "phone",
+    "company",
+    "website",
+    "country",
+    "state",
+    "city",
+    "postcode",
+    "lead_source",
+    "email_opt_in",
+    "attributes",
+    "created_at",
+    "updated_at",
+    "merged_into_id",
+    "account_match",
+]
 
 
 @router.get("/api/v1/people/{person_id}", tags=["warehouse"])

@@ -51,9 +51,11 @@ def _error_page(
 ) -> Response:
     ctx: AppContext = request.app.state.ctx
     return ctx.templates.TemplateResponse(
-        request, "error.html", {"status": status, "title": title, "message": message, "detail": detail or []},
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": message, "detail": detail or []},
         status_code=status,
-    )  # fmt: skip
+    )
 
 
 def create_app(
@@ -72,20 +74,31 @@ def create_app(
     templates.env.globals.update(csrf_token=csrf_token, version=__version__, is_hand_raise=is_hand_raise)
     templates.env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
     ctx = AppContext(
-        settings=settings, db=db, clock=clock, templates=templates,
+        settings=settings,
+        db=db,
+        clock=clock,
+        templates=templates,
         form_limiter=TokenBuckets(rate_per_s=settings.form_rate_per_minute / 60, burst=settings.form_burst),
         login_limiter=TokenBuckets(rate_per_s=10 / 60, burst=10),
-    )  # fmt: skip
+    )
 
     app = FastAPI(
-        title="Leadloop", version=__version__, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+        title="Leadloop",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
         description="Lead management: capture, dedupe, score, route, nurture and close the loop.",
-    )  # fmt: skip
+    )
     app.state.ctx = ctx
     app.add_middleware(
-        SessionMiddleware, secret_key=settings.secret_key, session_cookie="leadloop_session",
-        max_age=settings.session_max_age_s, same_site="lax", https_only=settings.secure_cookies,
-    )  # fmt: skip
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="leadloop_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
     app.add_middleware(RequestContext)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in (
@@ -104,9 +117,13 @@ def create_app(
     def healthz() -> Response:
         ok = ctx.db.ping()
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "database": "reachable" if ok else "unreachable", "version": __version__},
+            {
+                "status": "ok" if ok else "unavailable",
+                "database": "reachable" if ok else "unreachable",
+                "version": __version__,
+            },
             status_code=200 if ok else 503,
-        )  # fmt: skip
+        )
 
     @app.get("/", include_in_schema=False)
     def home(who: Staff) -> Response:
@@ -115,10 +132,12 @@ def create_app(
     @app.get("/docs", include_in_schema=False)
     def docs(who: Staff) -> HTMLResponse:
         return get_swagger_ui_html(
-            openapi_url="/api/openapi.json", title="Leadloop API",
+            openapi_url="/api/openapi.json",
+            title="Leadloop API",
             swagger_js_url="/static/vendor/swagger-ui-bundle-5.35.0.js",
-            swagger_css_url="/static/vendor/swagger-ui-5.35.0.css", swagger_favicon_url="/static/favicon.svg",
-        )  # fmt: skip
+            swagger_css_url="/static/vendor/swagger-ui-5.35.0.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
     _install_error_handlers(app)
     return app
@@ -183,7 +202,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.exception("http.unhandled", error=type(exc).__name__)
         rid = str(structlog.contextvars.get_contextvars().get("request_id", ""))
         if _wants_html(request):
-            return _error_page(request, 500, "Something broke on our side",
-                               "The error was logged. Try again; if it keeps happening, give this to your admin.",
-                               [f"request id: {rid}"] if rid else None)  # fmt: skip
+            return _error_page(
+                request,
+                500,
+                "Something broke on our side",
+                "The error was logged. Try again; if it keeps happening, give this to your admin.",
+                [f"request id: {rid}"] if rid else None,
+            )
         return JSONResponse({"detail": "internal error; it was logged"}, status_code=500)

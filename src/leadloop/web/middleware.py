@@ -43,6 +43,9 @@ class RequestContext:
             await self.app(scope, receive, send_wrapped)
         finally:
             log.info(
-                "http.request", method=scope["method"], path=scope["path"], status=status,
+                "http.request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
                 ms=round((time.perf_counter() - started) * 1000, 2),
-            )  # fmt: skip
+            )
