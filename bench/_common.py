@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from leadloop.bootstrap import session_info
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
 
@@ -17,7 +18,7 @@ def fresh_sqlite(path: Path) -> Database:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    return Database(engine)
+    return Database(engine, info=session_info())
 
 
 @contextmanager

@@ -31,12 +31,14 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import fresh_sqlite, timer
+from leadloop.bootstrap import session_info
 from leadloop.demo.seed import load_world
 from leadloop.demo.world import build_world
 from leadloop.scoring import features as F
 from leadloop.scoring import predictive as P
-from leadloop.scoring.handlers import apply_activities, default_model
+from leadloop.scoring.handlers import apply_activities
 from leadloop.scoring.models import engagement_groups, load_activities
+from leadloop.scoring.repository import default_model
 from leadloop.store.db import Database, make_engine
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -78,7 +80,7 @@ def bench_incremental(db_path: Path) -> None:
                 }
             ]
             start = time.perf_counter()
-            apply_activities(s, fresh, now=NOW, queue_id=lambda _s: 1)
+            apply_activities(s, fresh, now=NOW)
             samples.append((time.perf_counter() - start) * 1000)
         s.rollback()
     raw = sqlite3.connect(db_path)
@@ -145,7 +147,7 @@ def bench_recompute(db_path: Path, n_acts: int, n_accounts: int) -> None:
         )
     conn.commit()
     conn.close()
-    db = Database(make_engine(f"sqlite:///{db_path}"))
+    db = Database(make_engine(f"sqlite:///{db_path}"), info=session_info())
     model = default_model()
     floors, runs = [], []
     for _ in range(3):

@@ -39,10 +39,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import median, pct
 from capture import free_port
 from leadloop.auth.handlers import create_api_key, create_user
+from leadloop.bootstrap import session_info
 from leadloop.routing import admin as routing_admin
-from leadloop.scoring.handlers import default_model
 from leadloop.scoring.models import activate as activate_model
 from leadloop.scoring.models import save_draft as save_model
+from leadloop.scoring.repository import default_model
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
 from leadloop.store.tables import Lead, Outbox, User
@@ -65,7 +66,7 @@ def prepare(url: str) -> str:
     """Users, a one-form-is-an-MQL scoring model, the routing rules; returns an API key."""
     engine = make_engine(url)
     upgrade(engine)
-    db = Database(engine)
+    db = Database(engine, info=session_info())
     now = datetime.now(UTC)
     with db.write() as s:
         for email in REPS:
@@ -79,7 +80,7 @@ def prepare(url: str) -> str:
         model = model.model_copy(
             update={"engagement": model.engagement.model_copy(update={"mql_threshold": 20.0})}
         )
-        activate_model(s, save_model(s, model.to_yaml(), now=now), now=now, queue_id=lambda _s: 0)
+        activate_model(s, save_model(s, model.to_yaml(), now=now), now=now)
         rid, _ = routing_admin.save_draft(s, RULES, now=now)
         routing_admin.activate(s, rid, now=now)
     db.dispose()

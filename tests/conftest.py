@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from leadloop.bootstrap import session_info
 from leadloop.core.clock import FrozenClock
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
@@ -86,7 +87,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
-    database = Database(make_engine(db_url))
+    database = Database(make_engine(db_url), info=session_info())
     yield database
     database.dispose()
 
@@ -96,7 +97,7 @@ def sqlite_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
     """For tests about behaviour that does not depend on the database."""
     path = tmp_path / "leadloop.db"
     shutil.copy(sqlite_template, path)
-    database = Database(make_engine(f"sqlite:///{path}"))
+    database = Database(make_engine(f"sqlite:///{path}"), info=session_info())
     yield database
     database.dispose()
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from leadloop.core.clock import utcnow
 from leadloop.core.errors import InvalidInput, LeadloopError
 from leadloop.settings import Settings
-from leadloop.store.db import Database, make_engine
+from leadloop.store.db import Database
 
 app = typer.Typer(help="Leadloop: lead management from the first signal to revenue.", no_args_is_help=True)
 users_app = typer.Typer(help="Users who sign in to the web app.", no_args_is_help=True)
@@ -40,13 +40,9 @@ def _settings(database_url: str | None) -> Settings:
 
 
 def _database(settings: Settings, *, migrate: bool = True) -> Database:
-    from leadloop.identity.policy import session_info
-    from leadloop.store.migrate import upgrade
+    from leadloop.bootstrap import database
 
-    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    if migrate:
-        upgrade(engine)
-    return Database(engine, info=session_info(settings))
+    return database(settings, migrate=migrate)
 
 
 def _fail(exc: Exception) -> None:
@@ -91,10 +87,12 @@ def serve(
     else:
         web = create_app(settings)
         if sweeper:
+            from leadloop.bootstrap import arm_recurring, timer_handlers
             from leadloop.jobs.worker import start_in_background
 
             ctx = web.state.ctx
-            start_in_background(settings, ctx.db, ctx.clock, bus=ctx.bus)
+            arm_recurring(settings, ctx.db, ctx.clock())
+            start_in_background(settings, ctx.db, ctx.clock, timer_handlers(settings))
         uvicorn.run(web, host=host, port=port, access_log=False, log_level="warning")
 
 
@@ -107,12 +105,13 @@ def worker(
     and drip steps). Several may run against PostgreSQL; each timer runs once."""
     import threading
 
-    from leadloop.jobs.worker import Worker, arm_recurring, default_handlers
+    from leadloop.bootstrap import arm_recurring, timer_handlers
+    from leadloop.jobs.worker import Worker
 
     settings = _settings(database_url)
     db = _database(settings)
     arm_recurring(settings, db, utcnow())
-    sweeper = Worker(db, utcnow, default_handlers(settings), settings=settings)
+    sweeper = Worker(db, utcnow, timer_handlers(settings), settings=settings)
     if once:
         console.print(f"{sweeper.run_once():,} timers ran")
         return
@@ -381,16 +380,13 @@ def scoring_whatif(model_id: int, database_url: DbUrl = None) -> None:
 @scoring_app.command("activate")
 def scoring_activate(model_id: int, database_url: DbUrl = None) -> None:
     """Activate a model: every score is recomputed with it, in one transaction."""
-    from leadloop.capture.repository import nurture_queue_id
     from leadloop.scoring.models import activate
 
     db = _database(_settings(database_url))
     now = utcnow()
     try:
         with db.write() as session:
-            result, events = activate(
-                session, model_id, now=now, queue_id=lambda s: nurture_queue_id(s, now=now)
-            )
+            result, events = activate(session, model_id, now=now)
     except LeadloopError as exc:
         _fail(exc)
         return
@@ -402,8 +398,8 @@ def scoring_activate(model_id: int, database_url: DbUrl = None) -> None:
 def scoring_train(database_url: DbUrl = None) -> None:
     """Train the predictive model on won and lost opportunities; report on the held-out latest
     quarter; store it and write each lead's predicted probability."""
-    from leadloop.scoring.handlers import active_model
     from leadloop.scoring.predictive import predict_leads, save, train
+    from leadloop.scoring.repository import active_model
 
     db = _database(_settings(database_url))
     now = utcnow()
@@ -448,9 +444,9 @@ def scoring_backtest(
     database_url: DbUrl = None,
 ) -> None:
     """Train on outcomes known before a date and evaluate on opportunities created after it."""
-    from leadloop.capture.normalise import parse_datetime
-    from leadloop.scoring.handlers import active_model
+    from leadloop.contract.normalise import parse_datetime
     from leadloop.scoring.predictive import backtest
+    from leadloop.scoring.repository import active_model
 
     db = _database(_settings(database_url))
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from leadloop.capture import handlers as h
+from leadloop import capture as h
 from leadloop.capture import model as m
 from leadloop.core.clock import FrozenClock
 from leadloop.routing.repository import sticky_owner

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from leadloop.bootstrap import arm_recurring, timer_handlers
 from leadloop.cli import app
 from leadloop.core.clock import FrozenClock
 from leadloop.core.errors import ImportFileError, InvalidInput
 from leadloop.enrich.codes import naics_code, sic_code
 from leadloop.enrich.handlers import enrich_accounts, provenance
 from leadloop.enrich.provider import FileProvider, make_provider
-from leadloop.jobs.worker import Worker, arm_recurring, default_handlers
+from leadloop.jobs.worker import Worker
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.store.tables import Account
@@ -133,7 +134,7 @@ def test_the_sweeper_enriches_new_accounts_after_capture(
     ids = _accounts(db, clock)
     settings = Settings(enrich_provider="file", enrich_path=str(ref), retrain_every_days=0)
     arm_recurring(settings, db, clock())
-    worker = Worker(db, clock, default_handlers(settings))
+    worker = Worker(db, clock, timer_handlers(settings))
     assert worker.run_once() == 1
     with db.read() as s:
         acme = s.get(Account, ids["Acme"])

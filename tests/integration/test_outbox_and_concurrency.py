@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from leadloop.auth.handlers import create_user
-from leadloop.capture.repository import nurture_queue_id
 from leadloop.jobs import outbox
+from leadloop.lifecycle.repository import nurture_queue_id
 from leadloop.routing import admin
 from leadloop.routing.handlers import route_lead
 from leadloop.settings import Settings

@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from leadloop.capture import handlers as h
+from leadloop import capture as h
 from leadloop.capture import model as m
 from leadloop.capture.export import export_csv
 from leadloop.core.clock import FrozenClock
 from leadloop.demo.seed import load_world
 from leadloop.demo.world import build_world
-from leadloop.scoring.handlers import default_model
 from leadloop.scoring.predictive import (
     MARGIN,
     NotEnoughData,
@@ -28,6 +27,7 @@ from leadloop.scoring.predictive import (
     save,
     train,
 )
+from leadloop.scoring.repository import default_model
 from leadloop.store.db import Database
 from leadloop.store.tables import Lead
 

@@ -11,14 +11,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from leadloop import capture as h
 from leadloop.auth.handlers import create_user
-from leadloop.capture import handlers as h
+from leadloop.bootstrap import timer_handlers
 from leadloop.capture import model as m
-from leadloop.capture.repository import nurture_queue_id
 from leadloop.core.clock import FrozenClock
 from leadloop.core.errors import InvalidInput
 from leadloop.jobs.timers import TIMERS, pending
-from leadloop.jobs.worker import Worker, default_handlers
+from leadloop.jobs.worker import Worker
+from leadloop.lifecycle.repository import nurture_queue_id
 from leadloop.routing import admin
 from leadloop.routing.handlers import accept, deactivate_user, reject, route_lead, set_manager
 from leadloop.settings import Settings
@@ -173,7 +174,7 @@ def test_sla_clock_reminds_breaches_escalates_and_reassigns_without_a_save(
     lead_id = _mql(db, "GB")
     _route(db, lead_id, clock())
     assert _owner(db, lead_id) == "ann@x.io"
-    worker = Worker(db, clock, default_handlers(Settings(retrain_every_days=0)))
+    worker = Worker(db, clock, timer_handlers(Settings(retrain_every_days=0)))
     clock.advance(minutes=3, seconds=1)
     assert worker.run_once() == 1  # the reminder
     clock.advance(minutes=2)

@@ -8,14 +8,13 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from leadloop.capture import handlers as h
+from leadloop import capture as h
 from leadloop.capture import model as m
 from leadloop.core.clock import FrozenClock
-from leadloop.core.events import LeadOpened, LeadReachedMQL
-from leadloop.routing.handlers import LeadAssigned
+from leadloop.core.events import ActivitiesAppended, LeadAssigned, LeadMoved, LeadOpened, LeadReachedMQL
 from leadloop.scoring.decay import decay_rate, epoch
 from leadloop.store.db import Database
-from leadloop.store.tables import AccountEngagement, Lead, Person, Timer
+from leadloop.store.tables import AccountEngagement, Lead, LeadStageChange, Person, Timer
 
 
 def _people(db: Database, clock: FrozenClock, *rows: dict[str, str]) -> None:
@@ -39,7 +38,8 @@ def _people(db: Database, clock: FrozenClock, *rows: dict[str, str]) -> None:
 
 
 def _acts(db: Database, clock: FrozenClock, *acts: tuple[str, str, int]) -> list[object]:
-    """(email, type, minutes before now)"""
+    """(email, type, minutes before now) -> what happened to leads: opened, MQL, assigned (the
+    appended activities and the lifecycle's moves, checked in its stage history, are left out)."""
     items = [
         m.parse_activity(
             {
@@ -53,7 +53,8 @@ def _acts(db: Database, clock: FrozenClock, *acts: tuple[str, str, int]) -> list
         for e, t, mins in acts
     ]
     with db.write() as s:
-        return h.ingest_activities(s, items, now=clock(), source="api").events
+        events = h.ingest_activities(s, items, now=clock(), source="api").events
+    return [e for e in events if not isinstance(e, (ActivitiesAppended, LeadMoved))]
 
 
 def test_a_lead_opens_only_when_account_engagement_crosses_the_threshold(
@@ -101,6 +102,17 @@ def test_mql_needs_engagement_and_fit_and_sets_an_exact_cooling_timer(
         ("ops@acme.com", "pricing_page_view", 5),
     )
     assert [type(e) for e in events] == [LeadOpened, LeadReachedMQL, LeadAssigned]  # routed at once
+    with db.read() as s:  # the lifecycle wrote each move to the lead's stage history
+        moves = s.execute(
+            sa.select(LeadStageChange.from_stage, LeadStageChange.to_stage, LeadStageChange.trigger).order_by(
+                LeadStageChange.id
+            )
+        ).all()
+    assert [tuple(m) for m in moves] == [
+        (None, "inquiry", "opened"),
+        ("inquiry", "mql", "reached_mql"),
+        ("mql", "mql", "routed"),
+    ]
     mql = events[1]
     assert isinstance(mql, LeadReachedMQL) and mql.grade == "A" and mql.engagement >= 60
     with db.read() as s:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from leadloop.capture.repository import nurture_queue_id
 from leadloop.core.clock import FrozenClock
 from leadloop.core.errors import Conflict
 from leadloop.core.events import LeadReachedMQL
 from leadloop.demo.seed import load_world
 from leadloop.demo.world import build_world
 from leadloop.scoring.document import ModelDocumentError
-from leadloop.scoring.handlers import active_model, default_model
 from leadloop.scoring.models import activate, export_active, preview, save_draft
+from leadloop.scoring.repository import active_model, default_model
 from leadloop.store.db import Database
 from leadloop.store.tables import AccountEngagement, Lead, Person, ScoringModelRow
 from tests.conftest import count
@@ -28,7 +27,7 @@ def _activate(db: Database, clock: FrozenClock, text: str):  # type: ignore[no-u
     with db.write() as s:
         mid = save_draft(s, text, now=clock())
     with db.write() as s:
-        return activate(s, mid, now=clock(), queue_id=lambda x: nurture_queue_id(x, now=clock()))
+        return activate(s, mid, now=clock())
 
 
 def test_a_bad_model_is_never_stored(db: Database, clock: FrozenClock) -> None:

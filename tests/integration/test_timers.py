@@ -10,18 +10,20 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.capture.repository import nurture_queue_id
+from leadloop.bootstrap import timer_handlers
 from leadloop.core.clock import FrozenClock
-from leadloop.core.events import Event, EventBus, LeadCooled
+from leadloop.core.events import Event, LeadCooled
 from leadloop.demo.seed import load_world
 from leadloop.demo.world import build_world
 from leadloop.jobs.timers import TIMERS, Due, pending, schedule
-from leadloop.jobs.worker import Worker, default_handlers
+from leadloop.jobs.worker import Worker
+from leadloop.lifecycle.repository import nurture_queue_id
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.jobs import RETRAIN, RETRAIN_SUBJECT, ensure_retrain_scheduled
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Lead, PredictiveModelRow
+from tests.fixtures.events import recorded
 
 RATE = decay_rate(30)
 
@@ -55,10 +57,8 @@ def _mql_lead(db: Database, now: datetime, *, s: float, t0: datetime) -> int:
 def test_a_lead_cools_back_to_nurture_when_its_crossing_time_comes(db: Database, clock: FrozenClock) -> None:
     start = clock()
     lead_id = _mql_lead(db, start, s=120.0, t0=start)  # crosses 60 after exactly one half-life
-    bus = EventBus()
-    cooled: list[LeadCooled] = []
-    bus.subscribe(LeadCooled, cooled.append)
-    worker = Worker(db, clock, default_handlers(Settings(retrain_every_days=0)), bus=bus)
+    cooled = recorded(db, LeadCooled)
+    worker = Worker(db, clock, timer_handlers(Settings(retrain_every_days=0)))
     clock.advance(days=29, hours=23)
     assert worker.run_once() == 0  # not due yet: nothing happens, nothing is saved
     with db.read() as s:
@@ -81,7 +81,7 @@ def test_a_lead_that_warmed_again_gets_its_new_crossing_instead(db: Database, cl
         assert lead is not None
         lead.engagement_s, lead.engagement_t0 = 240.0, epoch(start + timedelta(days=10))
     clock.advance(days=30, seconds=1)
-    worker = Worker(db, clock, default_handlers(Settings(retrain_every_days=0)))
+    worker = Worker(db, clock, timer_handlers(Settings(retrain_every_days=0)))
     assert worker.run_once() == 1
     with db.read() as s:
         assert s.get(Lead, lead_id).stage == "mql"  # type: ignore[union-attr]
@@ -139,7 +139,7 @@ def test_a_failing_handler_is_retried_and_does_not_stop_the_others(db: Database,
 
 def test_retraining_is_a_timer_that_arms_the_next_run(db: Database, clock: FrozenClock) -> None:
     settings = Settings(retrain_every_days=7)
-    worker = Worker(db, clock, default_handlers(settings))
+    worker = Worker(db, clock, timer_handlers(settings))
     with db.write() as s:  # an empty warehouse: the run says why it skipped, and tries again later
         ensure_retrain_scheduled(s, now=clock(), every=timedelta(days=7))
     assert worker.run_once() == 1

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from leadloop.capture.csvio import open_csv, rows, safe_cell
+from leadloop.contract.csvio import open_csv, rows, safe_cell
 from leadloop.core.errors import ImportFileError
 from tests.fixtures.capture import SALESFORCE_LEADS, write_csv
 

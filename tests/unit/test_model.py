@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from leadloop.capture import model as m
-from leadloop.capture.vocab import KNOWN_TYPES
+from leadloop.contract.vocab import KNOWN_TYPES
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadloop.capture import normalise as n
+from leadloop.contract import normalise as n
 from leadloop.core.errors import InvalidInput
 
 

@@ -91,7 +91,7 @@ def test_the_queue_page_lists_pairs_and_decides(web: Web) -> None:
 def _accounts(web: Web, *rows: dict[str, str]) -> list[int]:
     import sqlalchemy as sa
 
-    from leadloop.capture import handlers as h
+    from leadloop import capture as h
     from leadloop.capture import model as m
     from leadloop.store.tables import Account
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from leadloop.capture.repository import nurture_queue_id
+from leadloop.lifecycle.repository import nurture_queue_id
 from leadloop.routing.handlers import route_lead
 from leadloop.store.tables import Account, Lead, User
 from tests.fixtures.web import Web

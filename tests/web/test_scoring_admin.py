@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from leadloop.core.events import LeadReachedMQL
 from leadloop.store.tables import Lead, ScoringModelRow
+from tests.fixtures.events import recorded
 from tests.fixtures.web import Web
 
 
@@ -38,8 +39,7 @@ def _lower_mql(text: str) -> str:
 
 def test_preview_save_and_activate_through_the_page(web: Web) -> None:
     _seed(web)
-    seen: list[LeadReachedMQL] = []
-    web.app.state.ctx.bus.subscribe(LeadReachedMQL, seen.append)
+    seen = recorded(web.db, LeadReachedMQL)
     client = web.browser_client("marketing")
     page = client.get("/scoring")
     assert page.status_code == 200 and page.template.name == "scoring.html"  # type: ignore[attr-defined]

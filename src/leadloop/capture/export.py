@@ -10,11 +10,11 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from leadloop.capture.csvio import CsvWriter
-from leadloop.capture.vocab import ENTITY_FIELDS
+from leadloop.contract.csvio import CsvWriter
+from leadloop.contract.vocab import ENTITY_FIELDS
 from leadloop.core.errors import InvalidInput
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
-from leadloop.scoring.handlers import active_model
+from leadloop.scoring.repository import active_model
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Partner, Person, Team, User
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadloop.capture import handlers as h
+from leadloop import capture as h
 from leadloop.capture import model as m
-from leadloop.capture.csvio import CsvFile, Row, open_csv, rows
+from leadloop.contract.csvio import CsvFile, Row, open_csv, rows
 from leadloop.core.errors import InvalidInput
 from leadloop.core.events import Event
 from leadloop.store.bulk import chunks

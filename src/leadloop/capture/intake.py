@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from leadloop.capture import handlers as h
+from leadloop import capture as h
 from leadloop.capture import model as m
 from leadloop.capture.schemas import (
     ActivityCreate,

@@ -6,15 +6,16 @@ normalised the same way whichever door it came through.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from leadloop.capture import normalise as n
-from leadloop.capture.vocab import DIRECTIONS, check_activity_type, default_channel
+from leadloop.contract import normalise as n
+from leadloop.contract.vocab import DIRECTIONS, check_activity_type, default_channel
 from leadloop.core.errors import InvalidInput, UnknownActivityType
 
 Fields = Mapping[str, Any]
@@ -424,3 +425,145 @@ def parse_campaign(fields: Fields, *, max_chars: int = 65_536) -> CampaignIn:
         c.errors.append("ended_at: before started_at")
     c.done()
     return k
+
+
+# Folding a batch of people and deciding what changes: pure, so the rules can be tested without a
+# database. `capture/people.py` loads what they need and writes what they decide.
+
+PERSON_COLUMNS = (
+    "external_id",
+    "email",
+    "email_kind",
+    "first_name",
+    "last_name",
+    "title",
+    "seniority",
+    "department",
+    "phone",
+    "company",
+    "website",
+    "country",
+    "state",
+    "city",
+    "postcode",
+    "lead_source",
+)
+# A change to one of these may make the person match someone else: they are matched again.
+MATCHED_ON = frozenset({"first_name", "last_name", "email", "phone", "postcode", "company", "city"})
+
+
+def consent(current: bool | None, incoming: bool | None, *, explicit: bool) -> bool | None:
+    """An opt-out is never lost to a later import or merge; only an explicit consent (a form the
+    person ticked) turns it back on."""
+    if incoming is None:
+        return current
+    if current is False and incoming is True and not explicit:
+        return False
+    return incoming
+
+
+def merge_rows(a: PersonIn, b: PersonIn) -> PersonIn:
+    """Two rows of one batch about the same person: the later non-empty value wins; opt-out sticks.
+    Changes and returns `a`."""
+    for f in fields(PersonIn):
+        if f.name in ("attributes", "email_opt_in"):
+            continue
+        value = getattr(b, f.name)
+        if value is not None:
+            setattr(a, f.name, value)
+    a.attributes = {**a.attributes, **b.attributes}
+    a.email_opt_in = consent(a.email_opt_in, b.email_opt_in, explicit=False)
+    return a
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """A batch with its rows about one person made one: `people[slot_of[i]]` is row i's person."""
+
+    people: list[PersonIn]
+    slot_of: list[int]
+
+    def first_rows(self) -> list[bool]:
+        """For each row, whether it is the first of its person (the others are duplicates)."""
+        seen: set[int] = set()
+        out = []
+        for slot in self.slot_of:
+            out.append(slot not in seen)
+            seen.add(slot)
+        return out
+
+
+def fold_batch(items: list[PersonIn]) -> Folded:
+    """Rows are the same person when they share an external id or e-mail (or, with neither, a
+    phone). The caller's records are never changed: a row that absorbs another is copied first."""
+    slot_by_key: dict[str, int] = {}
+    people: list[PersonIn] = []
+    owner: list[PersonIn] = []  # the caller's record each slot started from
+    slot_of: list[int] = []
+    for item in items:
+        keys = [
+            k
+            for k in (
+                f"x:{item.external_id}" if item.external_id else None,
+                f"e:{item.email}" if item.email else None,
+                f"p:{item.phone}" if not (item.external_id or item.email) else None,
+            )
+            if k
+        ]
+        slot = next((slot_by_key[k] for k in keys if k in slot_by_key), None)
+        if slot is None:
+            slot = len(people)
+            people.append(item)
+            owner.append(item)
+        else:
+            if people[slot] is owner[slot]:
+                people[slot] = copy.copy(people[slot])
+            merge_rows(people[slot], item)
+        for k in keys:
+            slot_by_key[k] = slot
+        slot_of.append(slot)
+    return Folded(people, slot_of)
+
+
+def person_changes(
+    stored: Mapping[str, Any],
+    incoming: PersonIn,
+    *,
+    same_address: bool,
+    address_taken: bool,
+    account_id: int | None,
+    account_hint_given: bool,
+    account_why: str | None,
+    campaign_id: int | None,
+    explicit_consent: bool,
+) -> dict[str, Any]:
+    """What an incoming record changes on a stored person (empty: nothing).
+
+    `same_address`: the incoming e-mail is the stored one spelled another way (Gmail dots, a plus
+    tag) or one of a merged-away record: the stored spelling stays. `address_taken`: it belongs to
+    someone else already: it is kept beside, never stolen."""
+    values = {c: getattr(incoming, c) for c in PERSON_COLUMNS if getattr(incoming, c) is not None}
+    change: dict[str, Any] = {col: v for col, v in values.items() if stored[col] != v}
+    attributes = dict(stored["attributes"])
+    if "email" in change and same_address:
+        del change["email"]
+        change.pop("email_kind", None)
+    if "email" in change and address_taken:
+        del change["email"]
+        change.pop("email_kind", None)
+        attributes["email_conflict"] = incoming.email
+    if (
+        account_id is not None
+        and stored["account_id"] != account_id
+        and (stored["account_id"] is None or account_hint_given)
+    ):
+        change["account_id"], change["account_match"] = account_id, account_why
+    if campaign_id is not None and stored["campaign_id"] is None:
+        change["campaign_id"] = campaign_id
+    opt_in = consent(stored["email_opt_in"], incoming.email_opt_in, explicit=explicit_consent)
+    if opt_in != stored["email_opt_in"]:
+        change["email_opt_in"] = opt_in
+    merged_attrs = {**attributes, **incoming.attributes}
+    if merged_attrs != stored["attributes"]:
+        change["attributes"] = merged_attrs
+    return change

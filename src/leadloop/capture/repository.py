@@ -9,15 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.capture.normalise import company_key
+from leadloop.contract.normalise import company_key
 from leadloop.identity.accounts import index_accounts, match_names
 from leadloop.identity.policy import policy_of
-from leadloop.store.bulk import connection, insert_ignore, select_in
-from leadloop.store.tables import Account, Campaign, Person, Team
+from leadloop.store.bulk import insert_ignore, select_in
+from leadloop.store.tables import Account, Campaign, Person
 
 AccountHint = tuple[str, str]  # ("external_id" | "domain" | "name_key", value)
-
-NURTURE_QUEUE = "Marketing nurture"
 
 
 def find_accounts(session: Session, hints: set[AccountHint]) -> dict[AccountHint, int]:
@@ -117,22 +115,6 @@ def ensure_campaigns(session: Session, names: set[str], *, now: datetime) -> dic
         for value, cid in select_in(session, (Campaign.name, Campaign.id), Campaign.name, missing):
             found[value] = cid
     return found
-
-
-_QUEUE_ID = sa.text("SELECT id FROM teams WHERE name = :name")
-
-
-def nurture_queue_id(session: Session, *, now: datetime) -> int:
-    """Below MQL, marketing owns the lead: this queue is its owner."""
-    conn = connection(session)
-    qid = conn.execute(_QUEUE_ID, {"name": NURTURE_QUEUE}).scalar()
-    if qid is None:
-        insert_ignore(
-            session, Team.__table__, [{"name": NURTURE_QUEUE, "is_queue": True, "created_at": now}], ["name"]
-        )
-        qid = conn.execute(_QUEUE_ID, {"name": NURTURE_QUEUE}).scalar()
-    assert qid is not None
-    return int(qid)
 
 
 def people_by_keys(

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from leadloop.capture import intake
 from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
-from leadloop.capture.vocab import ACTIVITY_TYPES, KNOWN_TYPES
+from leadloop.contract.vocab import ACTIVITY_TYPES, KNOWN_TYPES
 from leadloop.core.errors import InvalidInput
 from leadloop.core.logging import get_logger
 from leadloop.web.deps import Ctx, Staff, Writer
@@ -32,7 +32,7 @@ def create_lead(
     body: LeadCreate, ctx: Ctx, who: Writer, response: Response, idempotency_key: IdemKey = None
 ) -> Any:
     """Capture one lead: the person (matched or created) and the activity that brought them."""
-    out, events, replayed = intake.capture_lead(
+    out, _, replayed = intake.capture_lead(
         ctx.db,
         body.model_dump(mode="json", exclude_unset=True),
         now=ctx.clock(),
@@ -41,7 +41,6 @@ def create_lead(
     )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    ctx.bus.publish(events)
     return out
 
 
@@ -49,19 +48,17 @@ def create_lead(
 def ingest(body: IngestBatch, ctx: Ctx, who: Writer, idempotency_key: IdemKey = None) -> Any:
     """People and activities in one transaction (up to 5,000 of each). Items that fail validation
     come back under `rejected` with field-level errors; the rest land."""
-    out, events = intake.ingest_batch(
+    out, _ = intake.ingest_batch(
         ctx.db, body, now=ctx.clock(), idempotency_key=_scoped(idempotency_key, who.user_id)
     )
-    ctx.bus.publish(events)
     return out
 
 
 @router.post("/api/v1/activities", tags=["capture"])
 def create_activity(body: ActivityCreate, ctx: Ctx, who: Writer, idempotency_key: IdemKey = None) -> Any:
-    out, events = intake.capture_activity(
+    out, _ = intake.capture_activity(
         ctx.db, body, now=ctx.clock(), idempotency_key=_scoped(idempotency_key, who.user_id)
     )
-    ctx.bus.publish(events)
     return out
 
 
@@ -127,7 +124,7 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
         body["email_opt_in"] = consent.lower() in ("1", "true", "yes", "on")
     body["email_opt_in"] = body.get("email_opt_in")
     try:
-        _, events, _ = intake.capture_lead(
+        _, _, _ = intake.capture_lead(
             ctx.db,
             body,
             now=ctx.clock(),
@@ -147,7 +144,6 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
         return ctx.templates.TemplateResponse(
             request, "form_result.html", {"ok": False, "errors": errors}, status_code=422
         )
-    ctx.bus.publish(events)
     return _form_done(request, ctx, return_url)
 
 

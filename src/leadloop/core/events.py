@@ -1,9 +1,8 @@
-"""Domain events: rules record them, handlers publish them after the commit."""
+"""Domain events: what happened, raised by the handler that made it happen and handed to the
+reactions wired in `leadloop.bootstrap` (see `core/reactions.py`) inside the same transaction."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,29 +14,43 @@ class Event:
 
 
 @dataclass(frozen=True)
+class ActivitiesAppended(Event):
+    """Capture appended these activities (as the rows it inserted, ids included), or gave earlier
+    anonymous ones their person: the lead summary, scoring and the SLA clocks react."""
+
+    rows: tuple[dict[str, Any], ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TouchLogged(Event):
+    """A rep logged a call (or meeting, or e-mail) on a lead: capture appends it as an activity."""
+
+    lead_id: int
+    account_id: int
+    product: str
+    kind: str
+    by_email: str
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TimelinesChanged(Event):
+    """A merge or an unmerge moved activities between people or accounts: their scores are rebuilt
+    from the log (never summed)."""
+
+    person_ids: frozenset[int]
+    account_ids: frozenset[int]
+    at: datetime
+
+
+@dataclass(frozen=True)
 class LeadOpened(Event):
     lead_id: int
     account_id: int
     product: str
     at: datetime
-
-
-Handler = Callable[[Any], None]
-
-
-class EventBus:
-    """In-process publish/subscribe. Subscribers run after the commit that produced the event."""
-
-    def __init__(self) -> None:
-        self._subs: dict[type[Event], list[Handler]] = defaultdict(list)
-
-    def subscribe(self, kind: type[Event], handler: Handler) -> None:
-        self._subs[kind].append(handler)
-
-    def publish(self, events: list[Event]) -> None:
-        for event in events:
-            for handler in self._subs.get(type(event), []):
-                handler(event)
 
 
 @dataclass(frozen=True)
@@ -58,4 +71,27 @@ class LeadCooled(Event):
 
     lead_id: int
     engagement: float
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LeadAssigned(Event):
+    """Routing gave the lead an owner (a user, a queue or a partner)."""
+
+    lead_id: int
+    owner: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LeadMoved(Event):
+    """The lifecycle moved a lead (one row of its stage history): `trigger` says why, `reason` is
+    the person's words where there are some (a rejection's reason code)."""
+
+    lead_id: int
+    previous: str | None
+    stage: str
+    trigger: str
+    reason: str | None
     at: datetime

@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop import capture as h
 from leadloop.auth.handlers import create_user
-from leadloop.capture import handlers as h
 from leadloop.capture import model as m
 from leadloop.demo.world import World, build_world
 from leadloop.identity.warehouse import dedupe_accounts

@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from leadloop.capture.csvio import read_plain
-from leadloop.capture.normalise import normalise_country, parse_decimal, parse_int, registrable_domain
+from leadloop.contract.csvio import read_plain
+from leadloop.contract.normalise import normalise_country, parse_decimal, parse_int, registrable_domain
 from leadloop.core.errors import ImportFileError, InvalidInput
 from leadloop.enrich.codes import naics_code, sic_code
 

@@ -20,13 +20,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.capture.repository import nurture_queue_id
 from leadloop.core.errors import Conflict, NotFound
-from leadloop.core.events import Event
+from leadloop.core.events import Event, TimelinesChanged
+from leadloop.core.reactions import publish
 from leadloop.identity.accounts import index_accounts
 from leadloop.identity.merge import refuse_merge, refuse_unmerge
 from leadloop.identity.survivorship import survive_account
-from leadloop.scoring.rescore import rescore
+from leadloop.lifecycle.handlers import Move, move_many, restore_rows
+from leadloop.lifecycle.model import Trigger
 from leadloop.store.bulk import chunks, connection
 from leadloop.store.snapshot import from_json, to_json
 from leadloop.store.tables import (
@@ -189,7 +190,8 @@ def merge_accounts(
     if repointed:
         conn.execute(sa.update(Account).where(Account.id.in_(repointed)).values(merged_into_id=survivor_id))
 
-    outcome, lead_of = _merge_leads(conn, survivor_id, merged_id, leads, now=now)
+    outcome, lead_of, closing = _merge_leads(conn, survivor_id, merged_id, leads, now=now)
+    events = move_many(session, closing, now=now)
     snapshot["leads_outcome"] = outcome
     for opp_id, lead_id in opps:
         conn.execute(
@@ -234,21 +236,20 @@ def merge_accounts(
     ).scalar_one()
     index_accounts(session, [(merged_id, None)])  # the merged name finds the survivor through merged_into_id
     contacts = set(conn.execute(sa.select(Person.id).where(Person.account_id == survivor_id)).scalars())
-    events = rescore(
-        session, contacts, {survivor_id}, now=now, queue_id=lambda s: nurture_queue_id(s, now=now)
-    )
-    return AccountMerged(merge_id, survivor_id, merged_id, origin, outcome, events)
+    events.append(TimelinesChanged(frozenset(contacts), frozenset({survivor_id}), now))
+    return AccountMerged(merge_id, survivor_id, merged_id, origin, outcome, publish(session, events, now=now))
 
 
 def _merge_leads(
     conn: sa.Connection, survivor_id: int, merged_id: int, leads: Sequence[Any], *, now: datetime
-) -> tuple[dict[str, str], dict[int, int]]:
-    """One lead per product on the survivor; returns what happened per product, and for each lead
-    closed as merged, the lead that carries on."""
+) -> tuple[dict[str, str], dict[int, int], list[Move]]:
+    """One lead per product on the survivor; returns what happened per product, for each lead
+    closed as merged the lead that carries on, and the lifecycle moves that close them."""
     theirs = {r.product: r for r in leads if r.account_id == merged_id}
     ours = {r.product: r for r in leads if r.account_id == survivor_id}
     outcome: dict[str, str] = {}
     lead_of: dict[int, int] = {}
+    closing: list[Move] = []
     for product, lead in theirs.items():
         mine = ours.get(product)
         if mine is None:
@@ -262,9 +263,8 @@ def _merge_leads(
             conn.execute(
                 sa.update(LEAD).where(LEAD.c.id == keep.id).values(account_id=survivor_id, product=product)
             )
-        conn.execute(
-            sa.update(LEAD).where(LEAD.c.id == close.id).values(stage="merged", stage_changed_at=now)
-        )
+        why = f"account #{merged_id} merged into #{survivor_id}; lead #{keep.id} carries on"
+        closing.append(Move(close.id, close.stage, Trigger.MERGED, now, reason=why))
         _note(
             conn,
             close.id,
@@ -274,7 +274,7 @@ def _merge_leads(
         )
         lead_of[close.id] = keep.id
         outcome[product] = f"lead #{keep.id} carries on ({keep.stage}); lead #{close.id} closed as merged"
-    return outcome, lead_of
+    return outcome, lead_of, closing
 
 
 def unmerge_accounts(
@@ -336,8 +336,8 @@ def unmerge_accounts(
         ).scalars()
     )
     _provisional(conn, [r["id"] for r in leads])
+    events = restore_rows(session, leads, now=now, reason=f"account merge #{m.id} undone")
     for r in leads:
-        conn.execute(sa.update(LEAD).where(LEAD.c.id == r["id"]).values(**r))
         if r["id"] in closed and r["stage"] != "merged":
             _note(
                 conn,
@@ -362,11 +362,5 @@ def unmerge_accounts(
         sa.select(sa.func.count()).where(Activity.account_id == m.survivor_id, Activity.recorded_at > m.at)
     ).scalar_one()
     contacts = set(conn.execute(sa.select(Person.id).where(Person.account_id.in_(ids))).scalars())
-    events = rescore(
-        session,
-        contacts,
-        {m.survivor_id} if since else set(),
-        now=now,
-        queue_id=lambda s: nurture_queue_id(s, now=now),
-    )
-    return AccountMerged(m.id, m.survivor_id, m.merged_id, {}, {}, events)
+    events.append(TimelinesChanged(frozenset(contacts), frozenset({m.survivor_id} if since else ()), now))
+    return AccountMerged(m.id, m.survivor_id, m.merged_id, {}, {}, publish(session, events, now=now))

@@ -49,8 +49,7 @@ def decide_page(
 def merge_page(ctx: Ctx, who: Writer, account_id: int, other_id: Annotated[int, Form(ge=1)]) -> Response:
     """Merge another account (by id) into this one."""
     with ctx.db.write() as session:
-        done = merge_accounts(session, account_id, other_id, now=ctx.clock(), by_user_id=who.user_id)
-    ctx.bus.publish(done.events)
+        merge_accounts(session, account_id, other_id, now=ctx.clock(), by_user_id=who.user_id)
     return RedirectResponse(f"/accounts/{account_id}", status_code=303)
 
 
@@ -58,7 +57,6 @@ def merge_page(ctx: Ctx, who: Writer, account_id: int, other_id: Annotated[int, 
 def unmerge_page(ctx: Ctx, who: Writer, merge_id: int) -> Response:
     with ctx.db.write() as session:
         done = unmerge_accounts(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
-    ctx.bus.publish(done.events)
     return RedirectResponse(f"/accounts/{done.survivor_id}", status_code=303)
 
 
@@ -100,7 +98,6 @@ def merge_api(ctx: Ctx, who: Writer, account_id: int, body: MergeRequest) -> dic
     """Merge this account into `into`: contacts, timeline, opportunities and leads move; undoable."""
     with ctx.db.write() as session:
         done = merge_accounts(session, body.into, account_id, now=ctx.clock(), by_user_id=who.user_id)
-    ctx.bus.publish(done.events)
     return {
         "merge_id": done.merge_id,
         "survivor_id": done.survivor_id,
@@ -114,7 +111,6 @@ def merge_api(ctx: Ctx, who: Writer, account_id: int, body: MergeRequest) -> dic
 def unmerge_api(ctx: Ctx, who: Writer, merge_id: int) -> dict[str, Any]:
     with ctx.db.write() as session:
         done = unmerge_accounts(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
-    ctx.bus.publish(done.events)
     return {"merge_id": done.merge_id, "survivor_id": done.survivor_id, "restored_id": done.merged_id}
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from leadloop.capture.csvio import CsvWriter, read_plain
+from leadloop.contract.csvio import CsvWriter, read_plain
 from leadloop.core.errors import ImportFileError
 from leadloop.identity.match import Result, dedupe
 from leadloop.identity.records import map_columns, record

@@ -15,13 +15,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.capture.repository import nurture_queue_id
 from leadloop.core.errors import Conflict, InvalidInput, NotFound
-from leadloop.core.events import Event
+from leadloop.core.events import Event, TimelinesChanged
+from leadloop.core.reactions import publish
 from leadloop.identity.policy import policy_of
 from leadloop.identity.realtime import index_people, unindex_people
 from leadloop.identity.survivorship import survive
-from leadloop.scoring.rescore import rescore
 from leadloop.store.bulk import chunks, connection
 from leadloop.store.snapshot import from_json, to_json
 from leadloop.store.tables import Activity, Merge, Opportunity, Person, SuspectedDuplicate
@@ -199,9 +198,7 @@ def merge_people(
     index_people(session, [conn.execute(sa.select(PERSON).where(PERSON.c.id == survivor_id)).one()], policy)
     accounts = {a for a in (survivor.account_id, merged.account_id, account_id) if a is not None}
     accounts |= {a for _, a in moved if a is not None}
-    events = rescore(
-        session, {survivor_id}, accounts, now=now, queue_id=lambda s: nurture_queue_id(s, now=now)
-    )
+    events = publish(session, [TimelinesChanged(frozenset({survivor_id}), frozenset(accounts), now)], now=now)
     return Merged(merge_id, survivor_id, merged_id, origin, events)
 
 
@@ -256,11 +253,6 @@ def unmerge(session: Session, merge_id: int, *, now: datetime, by_user_id: int |
         if a is not None
     }
     accounts |= {a for _, a in moved if a is not None}
-    events = rescore(
-        session,
-        {m.survivor_id} if since else set(),
-        accounts,
-        now=now,
-        queue_id=lambda s: nurture_queue_id(s, now=now),
-    )
+    changed = TimelinesChanged(frozenset({m.survivor_id} if since else ()), frozenset(accounts), now)
+    events = publish(session, [changed], now=now)
     return Merged(m.id, m.survivor_id, m.merged_id, {}, events)

@@ -14,7 +14,7 @@ from functools import lru_cache
 import jellyfish
 from anyascii import anyascii
 
-from leadloop.capture.normalise import company_key as _company_key
+from leadloop.contract.normalise import company_key as _company_key
 
 _NON_ALNUM = re.compile(r"[^a-z0-9 ]+")
 _SPACES = re.compile(r"\s+")

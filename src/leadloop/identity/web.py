@@ -13,14 +13,9 @@ from leadloop.auth.model import WRITERS
 from leadloop.identity.account_review import open_account_pairs
 from leadloop.identity.merge import merge_people, unmerge
 from leadloop.identity.review import decide, merge_history, open_pairs
-from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Staff, Writer
 
 router = APIRouter()
-
-
-def _publish(ctx: AppContext, events: list[Any]) -> None:
-    ctx.bus.publish(events)
 
 
 @router.get("/people/duplicates", response_class=HTMLResponse, include_in_schema=False)
@@ -69,10 +64,7 @@ def decide_page(
 def merge_page(ctx: Ctx, who: Writer, person_id: int, other_id: Annotated[int, Form(ge=1)]) -> Response:
     """Merge another person (by id) into this one."""
     with ctx.db.write() as session:
-        done = merge_people(
-            session, person_id, other_id, now=ctx.clock(), method="manual", by_user_id=who.user_id
-        )
-    _publish(ctx, done.events)
+        merge_people(session, person_id, other_id, now=ctx.clock(), method="manual", by_user_id=who.user_id)
     return RedirectResponse(f"/people/{person_id}", status_code=303)
 
 
@@ -80,7 +72,6 @@ def merge_page(ctx: Ctx, who: Writer, person_id: int, other_id: Annotated[int, F
 def unmerge_page(ctx: Ctx, who: Writer, merge_id: int) -> Response:
     with ctx.db.write() as session:
         done = unmerge(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
-    _publish(ctx, done.events)
     return RedirectResponse(f"/people/{done.survivor_id}", status_code=303)
 
 
@@ -132,7 +123,6 @@ def merge_api(ctx: Ctx, who: Writer, person_id: int, body: MergeRequest) -> dict
         done = merge_people(
             session, body.into, person_id, now=ctx.clock(), method="manual", by_user_id=who.user_id
         )
-    _publish(ctx, done.events)
     return {
         "merge_id": done.merge_id,
         "survivor_id": done.survivor_id,
@@ -145,7 +135,6 @@ def merge_api(ctx: Ctx, who: Writer, person_id: int, body: MergeRequest) -> dict
 def unmerge_api(ctx: Ctx, who: Writer, merge_id: int) -> dict[str, Any]:
     with ctx.db.write() as session:
         done = unmerge(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
-    _publish(ctx, done.events)
     return {"merge_id": done.merge_id, "survivor_id": done.survivor_id, "restored_id": done.merged_id}
 
 

@@ -4,6 +4,7 @@ done in the same transaction as the work they trigger."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from leadloop.core.events import Event
 from leadloop.store.bulk import connection
 from leadloop.store.tables import Timer
 
@@ -26,6 +28,20 @@ class Due:
     subject: str
     due_at: datetime
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Job:
+    """A timer whose slow part only reads: `prepare` runs in a read transaction (on SQLite it does
+    not hold the writer lock while a model trains), `apply` writes its result and finishes."""
+
+    prepare: Callable[[Session, Due, datetime], Any]
+    apply: Callable[[Session, Due, datetime, Any], list[Event]]
+
+
+# What a timer of one kind runs: a function of (session, due, now), or a Job. The composition root
+# (`leadloop.bootstrap.timer_handlers`) says which kind runs what.
+TimerHandler = Callable[[Session, Due, datetime], list[Event]] | Job
 
 
 def schedule(

@@ -1,70 +1,21 @@
 """The sweeper: claims due timers and runs each one's handler in its own transaction, which also
 marks the timer done. A handler that raises leaves its claim to expire, so it is retried; one bad
-timer never stops the others. Events are published after each commit."""
+timer never stops the others. Which kind of timer runs what is given in (the composition root,
+`leadloop.bootstrap`, knows the capabilities; the sweeper knows none of them)."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy.orm import Session
 
 from leadloop.core.clock import Clock
-from leadloop.core.events import Event, EventBus
 from leadloop.core.logging import get_logger
-from leadloop.jobs.timers import Due, claim, finish
+from leadloop.jobs.outbox import deliver
+from leadloop.jobs.timers import Due, Job, TimerHandler, claim, finish
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 
 log = get_logger("leadloop.jobs")
-
-
-@dataclass(frozen=True)
-class Job:
-    """A timer whose slow part only reads: `prepare` runs in a read transaction (on SQLite it does
-    not hold the writer lock while a model trains), `apply` writes its result and finishes."""
-
-    prepare: Callable[[Session, Due, datetime], Any]
-    apply: Callable[[Session, Due, datetime, Any], list[Event]]
-
-
-TimerHandler = Callable[[Session, Due, datetime], list[Event]] | Job
-
-
-def default_handlers(settings: Settings) -> dict[str, TimerHandler]:
-    from leadloop.routing.handlers import SLA_TIMERS, sla_timer
-    from leadloop.scoring import jobs as scoring
-
-    handlers: dict[str, TimerHandler] = {"lead_cools": scoring.lead_cools}
-    handlers.update(dict.fromkeys(SLA_TIMERS, sla_timer))
-    if settings.retrain_every_days > 0:
-        handlers[scoring.RETRAIN] = scoring.retrain_job(timedelta(days=settings.retrain_every_days))
-    if settings.enrich_provider:
-        from leadloop.enrich.handlers import ENRICH_SWEEP, sweep_job
-        from leadloop.enrich.provider import make_provider
-
-        provider = make_provider(settings.enrich_provider, settings.enrich_path)
-        handlers[ENRICH_SWEEP] = sweep_job(provider, timedelta(minutes=settings.enrich_every_minutes))
-    return handlers
-
-
-def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
-    """Recurring work is a timer that arms its next run; this arms the first one if none is pending."""
-    from leadloop.scoring.jobs import ensure_retrain_scheduled
-
-    if settings.retrain_every_days > 0:
-        with db.write() as session:
-            ensure_retrain_scheduled(session, now=now, every=timedelta(days=settings.retrain_every_days))
-    if settings.enrich_provider:
-        from leadloop.enrich.handlers import ENRICH_SWEEP
-        from leadloop.jobs.timers import pending, schedule
-
-        with db.write() as session:
-            if pending(session, ENRICH_SWEEP, "accounts") is None:
-                schedule(session, ENRICH_SWEEP, "accounts", now)
 
 
 class Worker:
@@ -74,14 +25,12 @@ class Worker:
         clock: Clock,
         handlers: dict[str, TimerHandler],
         *,
-        bus: EventBus | None = None,
         batch: int = 200,
         stale_after: timedelta = timedelta(minutes=5),
         settings: Settings | None = None,
     ) -> None:
         """With `settings`, each sweep also delivers the outbox (e-mail, webhooks)."""
         self.db, self.clock, self.handlers, self.settings = db, clock, handlers, settings
-        self.bus = bus or EventBus()
         self.batch, self.stale_after = batch, stale_after
 
     def run_once(self) -> int:
@@ -95,8 +44,6 @@ class Worker:
                 ran += self._run(item, now)
             if len(due) < self.batch:
                 if self.settings is not None:
-                    from leadloop.jobs.outbox import deliver
-
                     deliver(self.db, self.settings, now=self.clock())
                 return ran
 
@@ -107,17 +54,17 @@ class Worker:
                 with self.db.read() as session:
                     prepared = handler.prepare(session, due, now)
             with self.db.write() as session:
+                # A handler publishes what it raised itself, in this transaction (core/reactions.py).
                 if isinstance(handler, Job):
-                    events = handler.apply(session, due, now, prepared)
-                else:
-                    events = handler(session, due, now) if handler else []
+                    handler.apply(session, due, now, prepared)
+                elif handler is not None:
+                    handler(session, due, now)
                 finish(session, due, now=now)
         except Exception:
             log.exception("timer.failed", kind=due.kind, subject=due.subject)
             return 0
         if handler is None:
             log.warning("timer.unknown_kind", kind=due.kind, subject=due.subject)
-        self.bus.publish(events)
         return 1
 
     def run_forever(self, *, interval_s: float, stop: threading.Event) -> None:
@@ -130,11 +77,10 @@ class Worker:
 
 
 def start_in_background(
-    settings: Settings, db: Database, clock: Clock, *, bus: EventBus | None = None
+    settings: Settings, db: Database, clock: Clock, handlers: dict[str, TimerHandler]
 ) -> threading.Event:
     """The embedded mode: the sweeper runs in a thread of the web process. Set the returned event to stop it."""
-    worker = Worker(db, clock, default_handlers(settings), bus=bus, settings=settings)
-    arm_recurring(settings, db, clock())
+    worker = Worker(db, clock, handlers, settings=settings)
     stop = threading.Event()
     thread = threading.Thread(
         target=worker.run_forever,

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from leadloop.leads.queries import PAGE_SIZES, SORTS, STAGES, LeadFilter, lead_view, list_leads
 from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
-from leadloop.scoring.handlers import active_model
+from leadloop.scoring.repository import active_model
 from leadloop.web.deps import Ctx, Staff
 
 router = APIRouter()

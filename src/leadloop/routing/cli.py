@@ -222,7 +222,7 @@ def register_user_commands(users_app: typer.Typer) -> None:
         database_url: DbUrl = None,
     ) -> None:
         """Out of office: routing skips the rep meanwhile and their SLA clocks stand still."""
-        from leadloop.capture.normalise import parse_datetime
+        from leadloop.contract.normalise import parse_datetime
         from leadloop.core.errors import InvalidInput, LeadloopError
         from leadloop.routing.handlers import add_away
         from leadloop.routing.repository import user_by_email

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadloop.capture.normalise import normalise_country
+from leadloop.contract.normalise import normalise_country
 from leadloop.core.errors import InvalidInput
 from leadloop.core.yamldoc import DocumentError, line_of, parse_document
 

@@ -4,19 +4,20 @@ Sales accepts or rejects; a rejection returns the lead to marketing with its rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.capture.repository import nurture_queue_id
 from leadloop.core.errors import InvalidInput, NotFound, PermissionDenied
-from leadloop.core.events import Event
+from leadloop.core.events import ActivitiesAppended, Event, LeadAssigned, LeadReachedMQL, TouchLogged
 from leadloop.core.logging import get_logger
+from leadloop.core.reactions import publish
 from leadloop.jobs import outbox
 from leadloop.jobs.timers import Due, cancel_many, schedule_many
+from leadloop.lifecycle.handlers import Move, OwnerRef, move, move_many
+from leadloop.lifecycle.model import OPEN, Trigger
+from leadloop.lifecycle.repository import SALES_INBOX, nurture_queue_id, queue_id
 from leadloop.routing import repository as repo
 from leadloop.routing.calendar import add_business
 from leadloop.routing.document import SlaPolicy
@@ -29,14 +30,6 @@ SLA_TIMERS = ("sla_remind", "sla_due", "sla_escalate", "sla_reassign")
 TOUCH_TYPES = ("call", "meeting", "email_sent", "email_reply")
 
 
-@dataclass(frozen=True)
-class LeadAssigned(Event):
-    lead_id: int
-    owner: str
-    reason: str
-    at: datetime
-
-
 def route_lead(
     session: Session,
     lead_id: int,
@@ -47,14 +40,22 @@ def route_lead(
 ) -> Decision | None:
     """Give the lead its owner. For "mql" only a lead still waiting in marketing's queue is routed,
     so routing the same MQL twice (the inline path and the sweeper's safety net) does nothing."""
+    decision, events = _route(session, lead_id, now=now, reason=reason, exclude=exclude)
+    publish(session, events, now=now)
+    return decision
+
+
+def _route(
+    session: Session, lead_id: int, *, now: datetime, reason: str, exclude: frozenset[int] = frozenset()
+) -> tuple[Decision | None, list[Event]]:
     q = sa.select(Lead).where(Lead.id == lead_id)
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
     lead = session.scalars(q).first()
     if lead is None:
-        return None
+        return None, []
     if reason == "mql" and (lead.stage != "mql" or lead.owner_team_id != nurture_queue_id(session, now=now)):
-        return None
+        return None, []
     account = session.get(Account, lead.account_id)
     assert account is not None
     rs, rs_id = repo.active_rules(session)
@@ -66,7 +67,7 @@ def route_lead(
     decision = decide(
         rs, facts, sticky=repo.sticky_owner(session, account), pools=pools, resolve=resolve, exclude=exclude
     )
-    _apply(
+    events = _apply(
         session,
         lead,
         account,
@@ -77,7 +78,7 @@ def route_lead(
         policy=sla_policy(rs, facts),
         away=away,
     )
-    return decision
+    return decision, [*events, LeadAssigned(lead.id, decision.name, reason, now)]
 
 
 def _apply(
@@ -91,7 +92,7 @@ def _apply(
     now: datetime,
     policy: SlaPolicy | None,
     away: dict[int, list[tuple[datetime, datetime]]],
-) -> None:
+) -> list[Event]:
     # Work out the owner before touching the lead: its three owner columns change together (one-owner CHECK).
     user_id = team_id = partner_id = None
     if d.kind == "user" and d.user_id is not None:
@@ -103,8 +104,15 @@ def _apply(
             d.path.append(
                 {"step": f"partner {d.name}", "result": "skipped", "why": "no such partner; queued instead"}
             )
-        team_id = repo.queue_id(session, d.name if d.kind == "queue" else "Sales inbox", now)
-    lead.owner_user_id, lead.owner_team_id, lead.owner_partner_id = user_id, team_id, partner_id
+        team_id = queue_id(session, d.name if d.kind == "queue" else SALES_INBOX, now=now)
+    events = move(
+        session,
+        lead,
+        Trigger.ROUTED,
+        now=now,
+        reason=f"{reason}: {d.summary}"[:500],
+        owner=OwnerRef(user_id, team_id, partner_id),
+    )
     lead.assigned_at, lead.first_touch_at, lead.sla_breached_at = now, None, None
     lead.sla_policy = lead.sla_due_at = None
     if reason != "mql":  # a new MQL has no clocks yet; a reassigned lead's old ones stop
@@ -160,6 +168,7 @@ def _apply(
             now=now,
         )
     _notify_assigned(session, lead, account, owner, row.id, now=now)
+    return events
 
 
 def _notify_assigned(
@@ -196,44 +205,62 @@ def _notify_assigned(
     )
 
 
-def route_new_mqls(session: Session, events: list[Event], *, now: datetime) -> list[Event]:
-    """At MQL, routing runs at once, in the capture's own transaction."""
-    from leadloop.core.events import LeadReachedMQL
-
+def on_mql(session: Session, events: list[LeadReachedMQL], now: datetime) -> list[Event]:
+    """Reaction: at MQL, routing runs at once, in the capture's own transaction (speed-to-lead)."""
     out: list[Event] = []
     for e in events:
-        if isinstance(e, LeadReachedMQL) and (d := route_lead(session, e.lead_id, now=now)):
-            out.append(LeadAssigned(e.lead_id, d.name, "mql", now))
+        out.extend(_route(session, e.lead_id, now=now, reason="mql")[1])
     return out
 
 
-def record_touches(session: Session, fresh: list[dict[str, Any]], *, now: datetime) -> None:
-    """A logged call, meeting or e-mail on an assigned lead's account is its first touch: the SLA
-    clock stops (its timers are cancelled)."""
-    touches = [r for r in fresh if r.get("type") in TOUCH_TYPES and r.get("account_id") is not None]
+def on_activities(session: Session, events: list[ActivitiesAppended], now: datetime) -> list[Event]:
+    """Reaction: a logged call, meeting or e-mail on an assigned lead's account is its first touch:
+    the SLA clock stops (its timers are cancelled) and the lifecycle records the touch."""
+    touches = [
+        r for e in events for r in e.rows if r.get("type") in TOUCH_TYPES and r.get("account_id") is not None
+    ]
     if not touches:
-        return
+        return []
     first: dict[int, datetime] = {}  # account -> its earliest touch in this batch
     for r in touches:
         first[r["account_id"]] = min(first.get(r["account_id"], r["occurred_at"]), r["occurred_at"])
     waiting = session.execute(
-        sa.select(Lead.id, Lead.account_id, Lead.assigned_at).where(
+        sa.select(Lead.id, Lead.account_id, Lead.assigned_at, Lead.stage).where(
             Lead.account_id.in_(list(first)),
             Lead.first_touch_at.is_(None),
             Lead.assigned_at.is_not(None),
             Lead.owner_user_id.is_not(None),
+            Lead.stage.in_(sorted(OPEN)),
         )
     ).all()
     touched = [
-        (lead_id, first[acct]) for lead_id, acct, assigned in waiting if assigned and assigned <= first[acct]
+        (lead_id, stage, first[acct])
+        for lead_id, acct, assigned, stage in waiting
+        if assigned and assigned <= first[acct]
     ]
     if not touched:
-        return
+        return []
     connection(session).execute(
         sa.update(Lead).where(Lead.id == sa.bindparam("lid")).values(first_touch_at=sa.bindparam("at")),
-        [{"lid": lead_id, "at": at} for lead_id, at in touched],
+        [{"lid": lead_id, "at": at} for lead_id, _, at in touched],
     )
-    cancel_many(session, SLA_TIMERS, [f"lead:{lead_id}" for lead_id, _ in touched], now=now)
+    cancel_many(session, SLA_TIMERS, [f"lead:{lead_id}" for lead_id, _, _ in touched], now=now)
+    return move_many(
+        session, [Move(lead_id, stage, Trigger.TOUCHED, at) for lead_id, stage, at in touched], now=now
+    )
+
+
+def log_call(
+    session: Session, lead_id: int, who: User, *, now: datetime, note: str | None = None
+) -> list[Event]:
+    """A rep logged a call on a lead: capture appends it (a reaction), which stops the SLA clock."""
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFound(f"there is no lead #{lead_id}")
+    logged = TouchLogged(
+        lead.id, lead.account_id, lead.product, "call", who.email, note[:2000] if note else None, now
+    )
+    return publish(session, [logged], now=now)
 
 
 def _owned(session: Session, lead_id: int, who: User) -> Lead:
@@ -242,7 +269,7 @@ def _owned(session: Session, lead_id: int, who: User) -> Lead:
         raise NotFound(f"there is no lead #{lead_id}")
     if lead.owner_user_id != who.id and who.role not in ("admin", "manager"):
         raise PermissionDenied("only the lead's owner (or a manager) may accept or reject it")
-    if lead.stage not in repo.OPEN_STAGES:
+    if lead.stage not in OPEN:
         raise InvalidInput(
             f"lead #{lead_id} is {lead.stage}; only an open lead (mql, sal, sql) can be accepted or rejected"
         )
@@ -251,7 +278,7 @@ def _owned(session: Session, lead_id: int, who: User) -> Lead:
 
 def accept(session: Session, lead_id: int, who: User, *, now: datetime) -> Lead:
     lead = _owned(session, lead_id, who)
-    lead.stage, lead.stage_changed_at, lead.accepted_at = "sal", now, now
+    events = move(session, lead, Trigger.ACCEPTED, now=now, by_user_id=who.id)
     session.add(
         RoutingDecision(
             lead_id=lead.id,
@@ -262,6 +289,7 @@ def accept(session: Session, lead_id: int, who: User, *, now: datetime) -> Lead:
             path=[],
         )
     )
+    publish(session, events, now=now)
     return lead
 
 
@@ -273,12 +301,7 @@ def reject(
     if reason not in rs.reject_reasons:
         raise InvalidInput(f"unknown reason {reason!r}; choose one of: {', '.join(rs.reject_reasons)}")
     lead = _owned(session, lead_id, who)
-    lead.stage, lead.stage_changed_at, lead.rejected_at, lead.rejected_reason = "recycled", now, now, reason
-    lead.owner_user_id, lead.owner_partner_id, lead.owner_team_id = (
-        None,
-        None,
-        nurture_queue_id(session, now=now),
-    )
+    events = move(session, lead, Trigger.REJECTED, now=now, reason=reason, by_user_id=who.id)
     cancel_many(session, SLA_TIMERS, [f"lead:{lead.id}"], now=now)
     session.add(
         RoutingDecision(
@@ -290,6 +313,7 @@ def reject(
             path=[],
         )
     )
+    publish(session, events, now=now)
     return lead
 
 
@@ -300,9 +324,7 @@ def deactivate_user(session: Session, user_id: int, *, now: datetime) -> int:
         raise NotFound(f"there is no user #{user_id}")
     user.active = False
     ids = list(
-        session.scalars(
-            sa.select(Lead.id).where(Lead.owner_user_id == user_id, Lead.stage.in_(repo.OPEN_STAGES))
-        )
+        session.scalars(sa.select(Lead.id).where(Lead.owner_user_id == user_id, Lead.stage.in_(sorted(OPEN))))
     )
     for lead_id in ids:
         route_lead(session, lead_id, now=now, reason="rep_removed", exclude=frozenset({user_id}))

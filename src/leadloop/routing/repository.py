@@ -10,6 +10,7 @@ from importlib import resources
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.lifecycle.model import OPEN
 from leadloop.routing.calendar import Calendar, CalendarError, parse_hours
 from leadloop.routing.document import RuleSet, parse_rules
 from leadloop.routing.pools import Candidate
@@ -23,11 +24,10 @@ from leadloop.store.tables import (
     PoolMember,
     RoutingDecision,
     RoutingRuleSet,
-    Team,
     User,
 )
 
-OPEN_STAGES = ("mql", "sal", "sql")
+OPEN_STAGES = tuple(sorted(OPEN))  # the lifecycle says which stages are with sales
 ASSIGNING = ("mql", "sla_reassign", "rep_removed", "manual")  # decisions that hand a lead to someone
 
 
@@ -229,11 +229,6 @@ def sticky_owner(session: Session, account: Account) -> StickyOwner | None:
     if user is None:
         return None
     return StickyOwner(user.id, user.email, None if user.active else "inactive")
-
-
-def queue_id(session: Session, name: str, now: datetime) -> int:
-    insert_ignore(session, Team.__table__, [{"name": name, "is_queue": True, "created_at": now}], ["name"])
-    return int(session.scalar(sa.select(Team.id).where(Team.name == name)))  # type: ignore[arg-type]
 
 
 def partner_id(session: Session, name: str) -> int | None:

@@ -112,7 +112,7 @@ def test(when: When | None, f: Facts) -> str | None:
 
 
 def _country(v: str) -> str:
-    from leadloop.capture.normalise import normalise_country
+    from leadloop.contract.normalise import normalise_country
 
     return (normalise_country(v) or v).casefold()
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from leadloop.routing.repository import OPEN_STAGES
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
-from leadloop.scoring.handlers import active_model
+from leadloop.scoring.repository import active_model
 from leadloop.store.tables import Account, Lead, RoutingDecision, Team, User
 
 

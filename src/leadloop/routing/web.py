@@ -12,13 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from leadloop.auth.model import Principal
-from leadloop.capture import handlers as capture
-from leadloop.capture import model as m
-from leadloop.core.errors import InvalidInput, NotFound
+from leadloop.core.errors import InvalidInput
 from leadloop.core.yamldoc import problems_of
 from leadloop.routing import admin, views
 from leadloop.routing.document import parse_rules
-from leadloop.routing.handlers import accept, reject
+from leadloop.routing.handlers import accept, log_call, reject
 from leadloop.routing.report import GROUPS, rejection_report, sla_report
 from leadloop.routing.repository import active_rules
 from leadloop.store.tables import Lead, RoutingRuleSet, User
@@ -71,22 +69,9 @@ def inbox_api(ctx: Ctx, who: Staff) -> list[dict[str, Any]]:
         return [r.__dict__ for r in views.inbox(session, who.user_id, now=ctx.clock())]
 
 
-def _log_call(ctx: AppContext, lead_id: int, who: Any, note: str | None) -> None:
-    now = ctx.clock()
+def _log_call(ctx: AppContext, lead_id: int, who: Principal, note: str | None) -> None:
     with ctx.db.write() as session:
-        lead = session.get(Lead, lead_id)
-        if lead is None:
-            raise NotFound(f"there is no lead #{lead_id}")
-        call = m.parse_activity(
-            {"type": "call", "occurred_at": now.isoformat(), "direction": "outbound", "channel": "phone"},
-            now=now,
-            require_subject=False,
-        )
-        call.payload = {"by": who.email, **({"note": note[:2000]} if note else {})}
-        call.product = lead.product
-        capture.ingest_activities(
-            session, [call], now=now, source="web", person_ids=[(None, lead.account_id)]
-        )
+        log_call(session, lead_id, _user(session, who), now=ctx.clock(), note=note)
 
 
 @router.post("/leads/{lead_id}/accept", response_class=HTMLResponse, include_in_schema=False)

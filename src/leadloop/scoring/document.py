@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadloop.capture.vocab import ACTIVITY_TYPES
+from leadloop.contract.vocab import ACTIVITY_TYPES
 from leadloop.core.yamldoc import DocumentError, line_of, parse_document
 
 PERSON_FIELDS = (

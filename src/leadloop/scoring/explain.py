@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.core.errors import NotFound
-from leadloop.leads.summary import DEFAULT_PRODUCT
+from leadloop.lifecycle.model import DEFAULT_PRODUCT
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.document import ScoringModel
 from leadloop.scoring.engagement import Signal, explain
 from leadloop.scoring.fit import Contribution, evaluate_fit
-from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, PERSON_FIT_FIELDS, active_model
+from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, PERSON_FIT_FIELDS
+from leadloop.scoring.repository import active_model
 from leadloop.store.tables import Account, Activity, Lead, Person
 
 

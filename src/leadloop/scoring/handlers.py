@@ -7,55 +7,31 @@ the clock: `now` comes in.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.events import Event, LeadOpened, LeadReachedMQL
+from leadloop.core.events import ActivitiesAppended, Event, LeadOpened, LeadReachedMQL
 from leadloop.jobs.timers import schedule
-from leadloop.leads.summary import DEFAULT_PRODUCT, OPEN_LEAD, PRIOR_ACTIVITIES, REFRESH_CONTACTS
+from leadloop.lifecycle.handlers import Move, NewLead, move_many, open_leads
+from leadloop.lifecycle.model import DEFAULT_PRODUCT, WITH_MARKETING, Trigger
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
-from leadloop.scoring.document import ACCOUNT_FIELDS, PERSON_FIELDS, ScoringModel, parse_model
+from leadloop.scoring.document import ACCOUNT_FIELDS, PERSON_FIELDS, ScoringModel
 from leadloop.scoring.engagement import weight_for
 from leadloop.scoring.fit import GRADE_ORDER, FitResult, evaluate_fit, grade_for
+from leadloop.scoring.repository import active_model
 from leadloop.store.bulk import connection, select_in
 from leadloop.store.tables import Account, AccountEngagement, Activity, Lead, Person
 
-# Stages from which rising engagement makes a lead an MQL again.
-MQL_FROM = ("inquiry", "nurture", "recycled")
+# Stages from which rising engagement makes a lead an MQL again (the lifecycle's table agrees).
+MQL_FROM = tuple(sorted(WITH_MARKETING))
 # The fields fit rules may test: defined once, with the document that names them.
 PERSON_FIT_FIELDS = PERSON_FIELDS
 ACCOUNT_FIT_FIELDS = ACCOUNT_FIELDS
-
-
-@functools.cache
-def default_model() -> ScoringModel:
-    return parse_model(resources.files("leadloop.scoring").joinpath("default_model.yaml").read_text())
-
-
-_ACTIVE = sa.text(
-    "SELECT id, document FROM scoring_models WHERE status = 'active' ORDER BY activated_at DESC LIMIT 1"
-)
-
-
-@functools.lru_cache(maxsize=32)
-def _parse_cached(document: str) -> ScoringModel:
-    # Keyed by the text itself: a row id means nothing across databases or after a restore.
-    return parse_model(document)
-
-
-def active_model(session: Session) -> tuple[ScoringModel, int | None]:
-    """The activated model, or the shipped default when none was ever activated."""
-    row = connection(session).execute(_ACTIVE).first()
-    if row is None:
-        return default_model(), None
-    return _parse_cached(row.document), row.id
 
 
 def buying_role(seniority: str | None) -> str:
@@ -79,11 +55,13 @@ class _Group:
     stored: bool = False  # a row exists in account_engagement
 
 
-def apply_activities(
-    session: Session, fresh: list[dict[str, Any]], *, now: datetime, queue_id: Any
-) -> list[Event]:
-    """`fresh`: the activity rows this transaction inserted (with ids). `queue_id(session)` gives the
-    nurture queue that owns new leads."""
+def on_activities(session: Session, events: list[ActivitiesAppended], now: datetime) -> list[Event]:
+    """Reaction: score what capture appended."""
+    return apply_activities(session, [row for e in events for row in e.rows], now=now)
+
+
+def apply_activities(session: Session, fresh: list[dict[str, Any]], *, now: datetime) -> list[Event]:
+    """`fresh`: the activity rows this transaction inserted (with ids)."""
     if not fresh:
         return []
     model, _ = active_model(session)
@@ -151,7 +129,7 @@ def apply_activities(
             ],
         )
     _save_groups(session, groups, rate)
-    return _leads(session, model, rate, groups, now=now, queue_id=queue_id)
+    return _leads(session, model, rate, groups, now=now)
 
 
 _UPDATE_PERSON = sa.text(
@@ -253,11 +231,9 @@ def _leads(
     groups: dict[tuple[int, str], _Group],
     *,
     now: datetime,
-    queue_id: Any,
 ) -> list[Event]:
     if not groups:
         return []
-    conn = connection(session)
     account_ids = {k[0] for k in groups}
     leads = {
         (r.account_id, r.product): r
@@ -266,39 +242,26 @@ def _leads(
         )
     }
     fit = _account_fit(session, account_ids, model)
-    events: list[Event] = []
+    # Leads whose engagement crossed the open threshold in this batch open now (the lifecycle writes them).
+    opening = [(key, g) for key, g in sorted(groups.items()) if key not in leads and g.opened_at is not None]
+    opened_ids, events = open_leads(
+        session,
+        [NewLead(a, p, from_epoch(g.opened_at or 0.0), from_epoch(g.score.t0)) for (a, p), g in opening],
+        now=now,
+    )
+    ids = {key: (r.id, r.stage) for key, r in leads.items()}
+    for ((account_id, product), _g), lead_id in zip(opening, opened_ids, strict=True):
+        ids[(account_id, product)] = (lead_id, "inquiry")
+        events.append(LeadOpened(lead_id, account_id, product, now))
     score_rows: list[dict[str, Any]] = []
+    mqls: list[Move] = []
+    reached: list[Event] = []
     for (account_id, product), g in sorted(groups.items()):
+        if (account_id, product) not in ids:
+            continue
+        lead_id, stage = ids[(account_id, product)]
         fit_score, roles = fit[account_id]
         grade = grade_for(fit_score, model) if fit_score is not None else None
-        lead = leads.get((account_id, product))
-        lead_id = lead.id if lead else None
-        stage = lead.stage if lead else None
-        if lead_id is None and g.opened_at is not None:
-            opened = from_epoch(g.opened_at)
-            prior = conn.execute(
-                PRIOR_ACTIVITIES, {"account_id": account_id, "default": DEFAULT_PRODUCT, "product": product}
-            ).scalar_one()
-            lead_id = conn.execute(
-                OPEN_LEAD,
-                {
-                    "account_id": account_id,
-                    "product": product,
-                    "stage": "inquiry",
-                    "owner_team_id": queue_id(session),
-                    "source": "engagement",
-                    "opened_at": opened,
-                    "stage_changed_at": opened,
-                    "last_activity_at": from_epoch(g.score.t0),
-                    "activity_count": prior,
-                    "contact_count": 0,
-                },
-            ).scalar_one()
-            conn.execute(REFRESH_CONTACTS, {"default": DEFAULT_PRODUCT, "id": lead_id})
-            stage = "inquiry"
-            events.append(LeadOpened(lead_id, account_id, product, now))
-        if lead_id is None:
-            continue
         score_rows.append(
             {
                 "id": lead_id,
@@ -311,9 +274,8 @@ def _leads(
             }
         )
         if g.mql_at is not None and stage in MQL_FROM and _grade_ok(grade, model.mql_min_grade):
-            at = from_epoch(g.mql_at)
-            conn.execute(_MAKE_MQL, {"id": lead_id, "at": at})
-            events.append(
+            mqls.append(Move(lead_id, stage, Trigger.REACHED_MQL, from_epoch(g.mql_at)))
+            reached.append(
                 LeadReachedMQL(lead_id, account_id, product, g.score.value_at(g.mql_at, rate), grade, now)
             )
             cools = g.score.falls_below_at(model.engagement.mql_threshold, rate)
@@ -326,10 +288,5 @@ def _leads(
                     {"threshold": model.engagement.mql_threshold},
                 )
     if score_rows:
-        conn.execute(_UPDATE_LEAD_SCORE, score_rows)
-    return events
-
-
-_MAKE_MQL = sa.text(
-    "UPDATE leads SET stage = 'mql', mql_at = :at, stage_changed_at = :at WHERE id = :id"
-).bindparams(sa.bindparam("at", type_=Lead.__table__.c.mql_at.type))
+        connection(session).execute(_UPDATE_LEAD_SCORE, score_rows)
+    return events + move_many(session, mqls, now=now) + reached

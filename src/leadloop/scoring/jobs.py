@@ -10,13 +10,13 @@ from functools import partial
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.capture.repository import nurture_queue_id
 from leadloop.core.events import Event, LeadCooled
 from leadloop.core.logging import get_logger
-from leadloop.jobs.timers import TIMERS, Due, schedule
-from leadloop.jobs.worker import Job
+from leadloop.core.reactions import publish
+from leadloop.jobs.timers import TIMERS, Due, Job, schedule
+from leadloop.lifecycle.handlers import move
+from leadloop.lifecycle.model import Trigger
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
-from leadloop.scoring.handlers import active_model
 from leadloop.scoring.predictive import (
     NotEnoughData,
     Prediction,
@@ -26,6 +26,7 @@ from leadloop.scoring.predictive import (
     train,
     write_predictions,
 )
+from leadloop.scoring.repository import active_model
 from leadloop.store.tables import Lead, PredictiveModelRow
 
 log = get_logger("leadloop.scoring.jobs")
@@ -49,13 +50,9 @@ def lead_cools(session: Session, due: Due, now: datetime) -> list[Event]:
         if later is not None and later > epoch(now):
             schedule(session, due.kind, due.subject, from_epoch(later), {"threshold": threshold})
         return []
-    lead.stage, lead.stage_changed_at = "nurture", now
-    lead.owner_user_id, lead.owner_partner_id, lead.owner_team_id = (
-        None,
-        None,
-        nurture_queue_id(session, now=now),
-    )
-    return [LeadCooled(lead.id, value, now)]
+    reason = f"engagement {value:.1f} fell below the MQL threshold {threshold:g} before sales accepted it"
+    moved = move(session, lead, Trigger.COOLED, now=now, reason=reason)
+    return publish(session, [*moved, LeadCooled(lead.id, value, now)], now=now)
 
 
 @dataclass

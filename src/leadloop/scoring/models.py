@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session
 
 from leadloop.core.errors import NotFound
 from leadloop.core.events import Event, LeadOpened, LeadReachedMQL
-from leadloop.leads.summary import DEFAULT_PRODUCT, OPEN_LEAD, PRIOR_ACTIVITIES, REFRESH_CONTACTS
+from leadloop.core.reactions import publish
+from leadloop.lifecycle.handlers import Move, NewLead, move_many, open_leads
+from leadloop.lifecycle.model import DEFAULT_PRODUCT, Trigger
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.document import ScoringModel, parse_model
 from leadloop.scoring.fit import evaluate_fit, grade_for
-from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, MQL_FROM, PERSON_FIT_FIELDS, _grade_ok, active_model
+from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, MQL_FROM, PERSON_FIT_FIELDS, _grade_ok
 from leadloop.scoring.recompute import Activities, Groups, encode, group_scores, weights
+from leadloop.scoring.repository import active_model
 from leadloop.store.bulk import connection
 from leadloop.store.tables import Account, AccountEngagement, Lead, Person, ScoringModelRow
 
@@ -84,6 +87,7 @@ class Preview:
     grade_changes: list[tuple[int, str, str | None, str | None]] = field(default_factory=list)
     new_mqls: list[tuple[int, str, float]] = field(default_factory=list)
     new_leads: list[tuple[int, str]] = field(default_factory=list)
+    mql_from: dict[int, str] = field(default_factory=dict)  # the stage each new MQL leaves
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -138,13 +142,14 @@ def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
             and _grade_ok(new_grade, model.mql_min_grade)
         ):
             out.new_mqls.append((lead_id, names.get(account_id, ""), round(value, 1)))
+            out.mql_from[lead_id] = stage
     for key, i in index.items():
         if key not in have_lead and not np.isnan(accounts.opened_at[i]):
             out.new_leads.append((int(key[0]), str(key[1])))  # type: ignore[call-overload]
     return out
 
 
-def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -> tuple[Preview, list[Event]]:
+def activate(session: Session, model_id: int, *, now: datetime) -> tuple[Preview, list[Event]]:
     """Make a draft the active model and recompute every score with it, in one transaction."""
     row = session.get(ScoringModelRow, model_id)
     if row is None:
@@ -193,29 +198,15 @@ def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -
     gindex = {(g["account_id"], g["product"]): g for g in groups}
     events: list[Event] = []
     group_index = {k: i for i, k in enumerate(p.accounts.keys)}
-    for account_id, product in p.new_leads:
-        i = group_index[(account_id, product)]
-        opened = from_epoch(float(p.accounts.opened_at[i]))
-        prior = conn.execute(
-            PRIOR_ACTIVITIES, {"account_id": account_id, "default": DEFAULT_PRODUCT, "product": product}
-        ).scalar_one()
-        lead_id = conn.execute(
-            OPEN_LEAD,
-            {
-                "account_id": account_id,
-                "product": product,
-                "stage": "inquiry",
-                "owner_team_id": queue_id(session),
-                "source": "engagement",
-                "opened_at": opened,
-                "stage_changed_at": opened,
-                "last_activity_at": from_epoch(float(p.accounts.t0[i])),
-                "activity_count": prior,
-                "contact_count": 0,
-            },
-        ).scalar_one()
-        conn.execute(REFRESH_CONTACTS, {"default": DEFAULT_PRODUCT, "id": lead_id})
-        events.append(LeadOpened(lead_id, account_id, product, now))
+    new = [
+        NewLead(a, prod, from_epoch(float(p.accounts.opened_at[i])), from_epoch(float(p.accounts.t0[i])))
+        for a, prod in p.new_leads
+        for i in (group_index[(a, prod)],)
+    ]
+    opened_ids, events = open_leads(session, new, now=now)
+    events += [
+        LeadOpened(lead_id, n.account_id, n.product, now) for n, lead_id in zip(new, opened_ids, strict=True)
+    ]
     lead_rows = []
     lead_keys: dict[int, tuple[int, str]] = {}
     for lead_id, account_id, product in session.execute(
@@ -241,11 +232,11 @@ def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -
             ),
             lead_rows,
         )
-    if p.new_mqls:
-        mql_ids = [lead_id for lead_id, _, _ in p.new_mqls]
-        conn.execute(
-            sa.update(Lead).where(Lead.id.in_(mql_ids)).values(stage="mql", mql_at=now, stage_changed_at=now)
-        )
+    events += move_many(
+        session,
+        [Move(lead_id, p.mql_from[lead_id], Trigger.REACHED_MQL, now) for lead_id, _, _ in p.new_mqls],
+        now=now,
+    )
     for lead_id, _name, value in p.new_mqls:
         account_id, product = lead_keys[lead_id]
         events.append(LeadReachedMQL(lead_id, account_id, product, value, p.lead_grade.get(lead_id), now))
@@ -257,6 +248,4 @@ def activate(session: Session, model_id: int, *, now: datetime, queue_id: Any) -
         .where(ScoringModelRow.id == model_id)
         .values(status="active", activated_at=now)
     )
-    from leadloop.routing.handlers import route_new_mqls  # routing consumes scoring's events
-
-    return p, events + route_new_mqls(session, events, now=now)
+    return p, publish(session, events, now=now)

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.events import Event
-from leadloop.leads.summary import DEFAULT_PRODUCT, REFRESH_CONTACTS
+from leadloop.core.events import Event, TimelinesChanged
+from leadloop.lifecycle.summary import DEFAULT_PRODUCT, REFRESH_CONTACTS
 from leadloop.scoring.decay import decay_rate, epoch
 from leadloop.scoring.engagement import Signal, score_signals
 from leadloop.scoring.fit import evaluate_fit
@@ -23,8 +22,8 @@ from leadloop.scoring.handlers import (
     _Group,
     _leads,
     _save_groups,
-    active_model,
 )
+from leadloop.scoring.repository import active_model
 from leadloop.store.bulk import connection, select_in
 from leadloop.store.tables import Account, AccountEngagement, Activity, Lead, Person
 
@@ -38,9 +37,14 @@ _SIGNAL_COLUMNS = (
 )
 
 
-def rescore(
-    session: Session, person_ids: set[int], account_ids: set[int], *, now: datetime, queue_id: Any
-) -> list[Event]:
+def on_timelines_changed(session: Session, events: list[TimelinesChanged], now: datetime) -> list[Event]:
+    """Reaction: a merge or an unmerge moved activities; rebuild the scores of whom it touched."""
+    people = set().union(*(e.person_ids for e in events))
+    accounts = set().union(*(e.account_ids for e in events))
+    return rescore(session, people, accounts, now=now)
+
+
+def rescore(session: Session, person_ids: set[int], account_ids: set[int], *, now: datetime) -> list[Event]:
     """Fit and engagement of these people, and the account x product engagement and leads of these
     accounts, from their activities. A lead whose rebuilt engagement is over a threshold now opens
     or becomes an MQL now (events returned)."""
@@ -114,7 +118,7 @@ def rescore(
         groups[key] = g
     _save_groups(session, groups, rate)
     _refresh_summaries(session, account_ids)
-    return _leads(session, model, rate, groups, now=now, queue_id=queue_id)
+    return _leads(session, model, rate, groups, now=now)
 
 
 _COUNT_LEAD = sa.text(

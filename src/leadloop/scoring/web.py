@@ -10,13 +10,12 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from leadloop.capture.repository import nurture_queue_id
 from leadloop.core.errors import InvalidInput, NotFound
 from leadloop.core.yamldoc import problems_of
 from leadloop.scoring.document import parse_model
-from leadloop.scoring.handlers import active_model
 from leadloop.scoring.models import activate, preview, save_draft
 from leadloop.scoring.predictive import active_report
+from leadloop.scoring.repository import active_model
 from leadloop.store.tables import ScoringModelRow
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Staff, Writer
@@ -116,8 +115,7 @@ def model_page(request: Request, ctx: Ctx, who: Staff, model_id: int) -> Respons
 def _activate(ctx: AppContext, model_id: int) -> dict[str, Any]:
     now = ctx.clock()
     with ctx.db.write() as session:
-        result, events = activate(session, model_id, now=now, queue_id=lambda s: nurture_queue_id(s, now=now))
-    ctx.bus.publish(events)
+        result, _ = activate(session, model_id, now=now)
     return result.summary()
 
 

@@ -317,6 +317,29 @@ class Lead(Base):
     rejected_reason: Mapped[str | None] = mapped_column(sa.String(100))
 
 
+class LeadStageChange(Base):
+    """A lead's stage history: a row per move (from, to, the trigger, why, who, the owner after it).
+    Written only by `lifecycle/`; the funnel, conversion and velocity reports read it."""
+
+    __tablename__ = "lead_stage_changes"
+    __table_args__ = (
+        sa.Index("ix_lead_stage_changes_lead_at", "lead_id", "at"),
+        sa.Index("ix_lead_stage_changes_to_at", "to_stage", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id"))
+    at: Mapped[datetime]  # when it happened (a CRM's close date may be in the past)
+    recorded_at: Mapped[datetime]
+    from_stage: Mapped[str | None] = mapped_column(sa.String(20))  # none when the lead opened
+    to_stage: Mapped[str] = mapped_column(sa.String(20))
+    trigger: Mapped[str] = mapped_column(sa.String(20))
+    reason: Mapped[str | None] = mapped_column(sa.String(500))
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    owner_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    owner_team_id: Mapped[int | None] = mapped_column(sa.ForeignKey("teams.id"))
+    owner_partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partners.id"))
+
+
 class AccountEngagement(Base):
     """Summed, decayed engagement of an account's contacts about one product, whether or not a lead
     is open yet: the lead opens when this crosses the model's threshold."""

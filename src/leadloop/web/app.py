@@ -16,22 +16,22 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from leadloop import __version__
 from leadloop.auth.web import router as auth_router
+from leadloop.bootstrap import database
 from leadloop.capture.intake import FieldErrors
-from leadloop.capture.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.capture.web import router as capture_router
+from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import TokenBuckets
 from leadloop.core.yamldoc import DocumentError
 from leadloop.identity.account_web import router as account_identity_router
-from leadloop.identity.policy import session_info
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
 from leadloop.settings import Settings
-from leadloop.store.db import Database, make_engine
+from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
 from leadloop.web.deps import NotAuthenticated, Staff, csrf_token
@@ -63,10 +63,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     configure_logging(json=settings.log_json, level=settings.log_level)
-    db = db or Database(
-        make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms),
-        info=session_info(settings),
-    )
+    db = db or database(settings, migrate=False)
     templates = Jinja2Templates(
         directory=str(TEMPLATES_DIR),
         context_processors=[lambda request: {"who": getattr(request.state, "principal", None)}],

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
 from leadloop.core.clock import Clock
-from leadloop.core.events import EventBus
 from leadloop.core.ratelimit import TokenBuckets
 from leadloop.settings import Settings
 from leadloop.store.db import Database
@@ -26,7 +25,6 @@ class AppContext:
     templates: Jinja2Templates
     form_limiter: TokenBuckets
     login_limiter: TokenBuckets
-    bus: EventBus = field(default_factory=EventBus)
 
     def now_s(self) -> float:
         return time.monotonic()

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from leadloop.capture.headers import map_headers
-from leadloop.capture.vocab import ENTITY_FIELDS, REQUIRED_COLUMNS
+from leadloop.contract.headers import map_headers
+from leadloop.contract.vocab import ENTITY_FIELDS, REQUIRED_COLUMNS
 from leadloop.core.errors import ImportFileError
 
 # Parse fields of any size so that an oversized one is reported as a row error, not a crash.

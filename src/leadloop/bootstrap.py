@@ -1,0 +1,89 @@
+"""The composition root: the one place that knows every capability and wires them together.
+
+- Who reacts to what (`reactions`): capabilities never call each other's handlers; they publish
+  events (core/reactions.py) and the reactions listed here run in the same transaction.
+- Which timer kind runs what (`timer_handlers`) for the sweeper, and which recurring timers to arm.
+- How a Database is built for the app, the CLI, the worker and the tests (`database`), so every
+  session carries the reactions and the identity policy.
+
+Entry points (web, CLI, worker, demo) import this; nothing below them does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from leadloop.capture.activities import on_touch_logged
+from leadloop.core.events import ActivitiesAppended, LeadReachedMQL, TimelinesChanged, TouchLogged
+from leadloop.core.reactions import KEY as REACTIONS_KEY
+from leadloop.core.reactions import Reactions
+from leadloop.enrich.handlers import ENRICH_SWEEP, sweep_job
+from leadloop.enrich.provider import make_provider
+from leadloop.identity.policy import session_info as identity_info
+from leadloop.jobs.timers import TimerHandler, pending, schedule
+from leadloop.lifecycle import summary
+from leadloop.routing import handlers as routing
+from leadloop.scoring import handlers as scoring
+from leadloop.scoring import jobs as scoring_jobs
+from leadloop.scoring.rescore import on_timelines_changed
+from leadloop.settings import Settings
+from leadloop.store.db import Database, make_engine
+from leadloop.store.migrate import upgrade
+
+
+def reactions() -> Reactions:
+    """Who reacts to what, in the order they run. All of these run inside the transaction that
+    raised the event: an MQL is routed before the capture's POST returns (speed-to-lead), and an
+    activity is never counted without being scored. Later work (e-mail, webhooks, SLA clocks,
+    cooling) is written by these reactions as outbox rows and timers, in the same transaction."""
+    r = Reactions()
+    # An activity arrived: the lead's summary counts it, scoring weighs it (a lead may open or
+    # become an MQL), and a call, meeting or e-mail on an assigned lead stops its SLA clock.
+    r.on(ActivitiesAppended, summary.on_activities)
+    r.on(ActivitiesAppended, scoring.on_activities)
+    r.on(ActivitiesAppended, routing.on_activities)
+    # A lead reached MQL: routing gives it an owner at once.
+    r.on(LeadReachedMQL, routing.on_mql)
+    # A rep logged a call from the inbox: capture appends it to the activity log.
+    r.on(TouchLogged, on_touch_logged)
+    # A merge or unmerge moved activities: scores are rebuilt from the log.
+    r.on(TimelinesChanged, on_timelines_changed)
+    return r
+
+
+def session_info(settings: Settings | None = None) -> dict[str, Any]:
+    """What every session of a Database carries: the reactions and the identity matching policy."""
+    return {**identity_info(settings or Settings()), REACTIONS_KEY: reactions()}
+
+
+def database(settings: Settings, *, migrate: bool = True) -> Database:
+    engine = make_engine(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    if migrate:
+        upgrade(engine)
+    return Database(engine, info=session_info(settings))
+
+
+def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
+    """What each kind of timer runs when it is due."""
+    handlers: dict[str, TimerHandler] = {"lead_cools": scoring_jobs.lead_cools}
+    handlers.update(dict.fromkeys(routing.SLA_TIMERS, routing.sla_timer))
+    if settings.retrain_every_days > 0:
+        handlers[scoring_jobs.RETRAIN] = scoring_jobs.retrain_job(timedelta(days=settings.retrain_every_days))
+    if settings.enrich_provider:
+        provider = make_provider(settings.enrich_provider, settings.enrich_path)
+        handlers[ENRICH_SWEEP] = sweep_job(provider, timedelta(minutes=settings.enrich_every_minutes))
+    return handlers
+
+
+def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
+    """Recurring work is a timer that arms its next run; this arms the first one if none is pending."""
+    if settings.retrain_every_days > 0:
+        with db.write() as session:
+            scoring_jobs.ensure_retrain_scheduled(
+                session, now=now, every=timedelta(days=settings.retrain_every_days)
+            )
+    if settings.enrich_provider:
+        with db.write() as session:
+            if pending(session, ENRICH_SWEEP, "accounts") is None:
+                schedule(session, ENRICH_SWEEP, "accounts", now)

@@ -1,0 +1,239 @@
+"""Records from the CRM side of the warehouse: accounts, campaigns and opportunities. An
+opportunity moves its lead through the lifecycle (opportunity, then won or lost) and appends its
+milestones to the activity log, so attribution and scoring see the revenue."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.capture.log import Link, append_activities
+from leadloop.capture.model import AccountIn, ActivityIn, CampaignIn, OpportunityIn
+from leadloop.capture.repository import AccountHint, ensure_accounts, find_accounts, people_by_external_id
+from leadloop.capture.results import Outcome, Result
+from leadloop.core.reactions import publish
+from leadloop.identity.accounts import index_accounts
+from leadloop.lifecycle.handlers import Move, move_many
+from leadloop.lifecycle.model import Stage, Trigger
+from leadloop.store.bulk import select_in
+from leadloop.store.tables import Account, Campaign, Lead, Opportunity
+
+_ACCOUNT_COLUMNS = (
+    "external_id",
+    "name",
+    "name_key",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "country",
+    "state",
+    "city",
+    "postcode",
+    "sic_code",
+    "naics_code",
+    "sites",
+    "parent_external_id",
+)
+
+
+def upsert_accounts(session: Session, items: list[AccountIn], *, now: datetime) -> Result:
+    """Accounts matched by external_id, then domain, then exact cleaned name."""
+    result = Result()
+    hints: list[AccountHint] = []
+    for a in items:
+        if a.external_id:
+            hints.append(("external_id", a.external_id))
+        elif a.domain:
+            hints.append(("domain", a.domain))
+        else:
+            hints.append(("name_key", a.name_key or ""))
+
+    found = find_accounts(session, set(hints))
+    # An account known by domain but imported now with an external_id: adopt it.
+    by_domain = find_accounts(session, {("domain", a.domain) for a in items if a.domain})
+    # The accounts this batch will update, in one query instead of one each.
+    loaded = {
+        r.id: r
+        for r in session.scalars(
+            sa.select(Account).where(Account.id.in_({*found.values(), *by_domain.values()} or {-1}))
+        )
+    }
+    done: dict[AccountHint, int | None] = {}
+    for a, hint in zip(items, hints, strict=True):
+        values = {c: getattr(a, c) for c in _ACCOUNT_COLUMNS if getattr(a, c) is not None}
+        aid = done.get(hint) or found.get(hint) or (by_domain.get(("domain", a.domain)) if a.domain else None)
+        if aid is None:
+            row_values = {
+                **dict.fromkeys(_ACCOUNT_COLUMNS),
+                **values,
+                "name": a.name or a.domain or a.external_id,
+                "name_key": a.name_key or (a.domain or a.external_id or "").casefold(),
+                "attributes": a.attributes,
+                "created_at": now,
+                "updated_at": now,
+            }
+            aid = session.scalar(sa.insert(Account).returning(Account.id).values(**row_values))
+            status = "created"
+        else:
+            row = loaded.get(aid) or session.get_one(Account, aid)
+            change = {c: v for c, v in values.items() if getattr(row, c) != v}
+            if a.attributes and {**row.attributes, **a.attributes} != row.attributes:
+                change["attributes"] = {**row.attributes, **a.attributes}
+            if change:
+                change["updated_at"] = now
+                session.execute(sa.update(Account).where(Account.id == aid).values(**change))
+            status = "updated" if change else ("duplicate" if hint in done else "unchanged")
+        done[hint] = aid
+        result.outcomes.append(Outcome(status, aid, aid))
+    named = {o.id for o in result.outcomes if o.status in ("created", "updated") and o.id is not None}
+    if named:
+        index_accounts(session, select_in(session, (Account.id, Account.name_key), Account.id, named))
+    _link_parents(session)
+    return result
+
+
+def _link_parents(session: Session) -> None:
+    parent = sa.select(Account.id).where(Account.external_id == sa.literal_column("child.parent_external_id"))
+    child = sa.orm.aliased(Account, name="child")
+    session.execute(
+        sa.update(child)
+        .where(child.parent_external_id.is_not(None), child.parent_id.is_(None))
+        .values(parent_id=parent.scalar_subquery())
+    )
+
+
+def upsert_campaigns(session: Session, items: list[CampaignIn], *, now: datetime) -> Result:
+    result = Result()
+    for k in items:
+        cid = None
+        if k.external_id:
+            cid = session.scalar(sa.select(Campaign.id).where(Campaign.external_id == k.external_id))
+        if cid is None:
+            cid = session.scalar(sa.select(Campaign.id).where(Campaign.name == k.name))
+        values = {f.name: getattr(k, f.name) for f in fields(CampaignIn) if getattr(k, f.name) is not None}
+        if cid is None:
+            values.setdefault("utm_campaign", k.name)
+            cid = session.scalar(sa.insert(Campaign).returning(Campaign.id).values(**values, created_at=now))
+            result.outcomes.append(Outcome("created", cid))
+            continue
+        row = session.get_one(Campaign, cid)
+        change = {c: v for c, v in values.items() if getattr(row, c) != v}
+        if change:
+            session.execute(sa.update(Campaign).where(Campaign.id == cid).values(**change))
+        result.outcomes.append(Outcome("updated" if change else "unchanged", cid))
+    return result
+
+
+def _lead_for_opportunity(
+    session: Session, account_id: int | None, product: str | None
+) -> tuple[int, str] | None:
+    """The lead an opportunity grew from, with its stage: the account's lead for that product or,
+    when the CRM gave no product (it often does not), the account's most recently active lead. A
+    lead closed by an account merge has handed on to the lead that carries on."""
+    if account_id is None:
+        return None
+    stmt = sa.select(Lead.id, Lead.stage).where(
+        Lead.account_id == account_id, Lead.stage != Stage.MERGED.value
+    )
+    if product:
+        stmt = stmt.where(Lead.product == product)
+    row = session.execute(stmt.order_by(Lead.last_activity_at.desc(), Lead.id.desc()).limit(1)).first()
+    return (row.id, row.stage) if row else None
+
+
+# What the CRM's outcome of an opportunity makes of its lead.
+_OUTCOME_TRIGGER = {"open": Trigger.CONVERTED, "won": Trigger.WON, "lost": Trigger.LOST}
+
+
+def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: datetime) -> Result:
+    result = Result()
+    acct = ensure_accounts(
+        session,
+        {("external_id", o.account_external_id): None for o in items if o.account_external_id},
+        now=now,
+    )
+    people: dict[str, Link] = dict(
+        people_by_external_id(session, {o.person_external_id for o in items if o.person_external_id})
+    )
+    existing = {
+        r[0]: r[1]
+        for r in select_in(
+            session,
+            (Opportunity.external_id, Opportunity.id),
+            Opportunity.external_id,
+            {o.external_id for o in items},
+        )
+    }
+    acts: list[ActivityIn] = []
+    links: list[Link] = []
+    moves: list[Move] = []
+    for o in items:
+        pid, p_acct = people.get(o.person_external_id or "", (None, None))
+        account_id = acct.get(("external_id", o.account_external_id)) if o.account_external_id else p_acct
+        lead = _lead_for_opportunity(session, account_id, o.product)
+        values = {
+            "account_id": account_id,
+            "person_id": pid,
+            "lead_id": lead[0] if lead else None,
+            "product": o.product,
+            "created_at": o.created_at,
+            "closed_at": o.closed_at,
+            "stage": o.stage,
+            "outcome": o.outcome,
+            "amount": o.amount,
+            "lost_reason": o.lost_reason,
+        }
+        if lead is not None:
+            # The lead follows its opportunity: opportunity while open, then won or lost.
+            moves.extend(_follow(lead, o, moves))
+        oid = existing.get(o.external_id)
+        if oid is None:
+            oid = session.scalar(
+                sa.insert(Opportunity).returning(Opportunity.id).values(external_id=o.external_id, **values)
+            )
+            existing[o.external_id] = oid
+            result.outcomes.append(Outcome("created", oid, account_id))
+        else:
+            session.execute(sa.update(Opportunity).where(Opportunity.id == oid).values(**values))
+            result.outcomes.append(Outcome("updated", oid, account_id))
+        stages = [("opportunity_created", o.created_at)]
+        if o.outcome in ("won", "lost") and o.closed_at:
+            stages.append((f"opportunity_{o.outcome}", o.closed_at))
+        for kind, at in stages:
+            acts.append(
+                ActivityIn(
+                    type=kind,
+                    occurred_at=at,
+                    channel="crm",
+                    product=o.product,
+                    value=o.amount,
+                    payload={"opportunity": o.external_id},
+                    dedupe_key=f"opp:{o.external_id}:{kind}",
+                )
+            )
+            links.append((pid, account_id))
+    events = move_many(session, moves, now=now)
+    events += append_activities(session, acts, links, now=now, source="import").events
+    result.events.extend(publish(session, events, now=now))
+    return result
+
+
+def _follow(lead: tuple[int, str], o: OpportunityIn, earlier: list[Move]) -> list[Move]:
+    """The lead's move for this opportunity, if it is not already there (counting the moves this
+    batch has already decided for the same lead)."""
+    lead_id, stage = lead
+    for m in reversed(earlier):
+        if m.lead_id == lead_id:
+            stage = {Trigger.CONVERTED: Stage.OPPORTUNITY, Trigger.WON: Stage.WON, Trigger.LOST: Stage.LOST}[
+                m.trigger
+            ]
+            break
+    trigger = _OUTCOME_TRIGGER[o.outcome]
+    target = {"open": Stage.OPPORTUNITY, "won": Stage.WON, "lost": Stage.LOST}[o.outcome]
+    if stage == target:
+        return []
+    return [Move(lead_id, stage, trigger, o.closed_at or o.created_at, reason=f"opportunity {o.external_id}")]

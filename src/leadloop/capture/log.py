@@ -1,0 +1,131 @@
+"""Appending to the activity log, the warehouse's truth (ADR 0001): one row per signal, never
+edited. A retry with the same external id, idempotency key or content is a no-op.
+
+The result carries an `ActivitiesAppended` event that is not published yet: the use case that
+called (`ingest_activities`, `ingest_people`, a CRM import) publishes it, and a reaction returns it
+to the runner, which publishes it (core/reactions.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.capture.model import ActivityIn
+from leadloop.capture.repository import ensure_accounts, ensure_campaigns
+from leadloop.capture.results import Outcome, Result
+from leadloop.core.events import ActivitiesAppended
+from leadloop.store.bulk import connection, insert_created, select_in
+from leadloop.store.tables import Activity
+
+Link = tuple[int | None, int | None]  # (person id, account id)
+
+
+def append_activities(
+    session: Session, items: list[ActivityIn], links: list[Link], *, now: datetime, source: str
+) -> Result:
+    """Append activities whose people are known (`links[i]` for `items[i]`)."""
+    result = Result()
+    if not items:
+        return result
+    acct_hints = {("external_id", a.account_external_id): None for a in items if a.account_external_id}
+    acct_ids = ensure_accounts(session, acct_hints, now=now) if acct_hints else {}
+    campaign_ids = ensure_campaigns(session, {a.campaign for a in items if a.campaign}, now=now)
+
+    rows: list[dict[str, Any]] = []
+    keys: list[str] = []
+    for a, (pid, aid) in zip(items, links, strict=True):
+        key = a.dedupe_key or (f"ext:{a.external_id}" if a.external_id else f"fp:{a.fingerprint()}")
+        keys.append(key)
+        account_id = acct_ids.get(("external_id", a.account_external_id)) if a.account_external_id else aid
+        rows.append(
+            {
+                "dedupe_key": key,
+                "external_id": a.external_id,
+                "person_id": pid,
+                "account_id": account_id,
+                "visitor_id": a.visitor_id,
+                "type": a.type,
+                "occurred_at": a.occurred_at,
+                "recorded_at": now,
+                "channel": a.channel,
+                "direction": a.direction,
+                "campaign_id": campaign_ids.get(a.campaign) if a.campaign else None,
+                "product": a.product,
+                "value": a.value,
+                "url": a.url,
+                "source": source,
+                "payload": a.payload,
+            }
+        )
+    # The same key twice in one batch is one activity.
+    unique: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row["dedupe_key"], row)
+    created = {
+        r.dedupe_key: r.id
+        for r in insert_created(
+            session,
+            Activity.__table__,
+            list(unique.values()),
+            keys=("dedupe_key",),
+            returning=("id", "dedupe_key"),
+        )
+    }
+    missing = [k for k in keys if k not in created]
+    stored: dict[str, int] = (
+        dict(select_in(session, (Activity.dedupe_key, Activity.id), Activity.dedupe_key, missing))
+        if missing
+        else {}
+    )
+    fresh: list[dict[str, Any]] = []
+    for key, row in zip(keys, rows, strict=True):
+        if key in created:
+            aid = created.pop(key)
+            fresh.append({**row, "id": aid})
+            result.outcomes.append(Outcome("created", aid, row["account_id"], aid))
+        else:
+            aid = stored.get(key) or next(f["id"] for f in fresh if f["dedupe_key"] == key)
+            result.outcomes.append(Outcome("duplicate", aid, row["account_id"], aid))
+    # A visitor who has just identified themselves: their anonymous history joins them now.
+    appended = fresh + _stitch_visitors(session, fresh)
+    if appended:
+        result.events.append(ActivitiesAppended(tuple(appended), now))
+    return result
+
+
+def _stitch_visitors(session: Session, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Earlier anonymous activities of visitors these rows identify get the person and account; they
+    are returned so that scoring and the lead summary count them now."""
+    known = {
+        r["visitor_id"]: (r["person_id"], r["account_id"])
+        for r in fresh
+        if r.get("visitor_id") and r.get("person_id")
+    }
+    if not known:
+        return []
+    rows = session.execute(
+        sa.select(
+            Activity.id, Activity.visitor_id, Activity.type, Activity.occurred_at, Activity.product
+        ).where(Activity.visitor_id.in_(list(known)), Activity.person_id.is_(None))
+    ).all()
+    if not rows:
+        return []
+    updates = [{"aid": r.id, "pid": known[r.visitor_id][0], "acct": known[r.visitor_id][1]} for r in rows]
+    connection(session).execute(
+        sa.text("UPDATE activities SET person_id = :pid, account_id = :acct WHERE id = :aid"), updates
+    )
+    return [
+        {
+            "id": r.id,
+            "person_id": known[r.visitor_id][0],
+            "account_id": known[r.visitor_id][1],
+            "type": r.type,
+            "occurred_at": r.occurred_at,
+            "product": r.product,
+            "visitor_id": r.visitor_id,
+        }
+        for r in rows
+    ]

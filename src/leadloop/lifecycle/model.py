@@ -1,0 +1,168 @@
+"""A lead's lifecycle as one table: which stage a trigger moves it to, and what happens to its owner.
+
+inquiry → mql → sal (accepted) → sql → opportunity → won | lost; a rejected lead is recycled to
+marketing, an MQL nobody accepted cools back to nurture, and both come back as MQLs when their
+engagement rises again. Every move that is not in the table is refused with a sentence that says
+why, so no module can put a lead somewhere the funnel has no road to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from leadloop.core.errors import InvalidInput
+
+DEFAULT_PRODUCT = "general"
+
+
+class Stage(StrEnum):
+    INQUIRY = "inquiry"
+    MQL = "mql"
+    SAL = "sal"
+    SQL = "sql"
+    OPPORTUNITY = "opportunity"
+    WON = "won"
+    LOST = "lost"
+    NURTURE = "nurture"
+    RECYCLED = "recycled"
+    MERGED = "merged"
+
+
+class Trigger(StrEnum):
+    OPENED = "opened"  # engagement crossed the model's threshold: the lead exists from now on
+    REACHED_MQL = "reached_mql"  # engagement crossed the MQL threshold with a good enough fit
+    COOLED = "cooled"  # an MQL nobody accepted decayed below the threshold
+    ROUTED = "routed"  # a new owner (rule, pool, reassignment, a rep leaving)
+    ACCEPTED = "accepted"  # sales accepted it (SAL)
+    REJECTED = "rejected"  # sales rejected it, with a reason: back to marketing
+    TOUCHED = "touched"  # the owner's first call, meeting or e-mail (the SLA clock stops)
+    QUALIFIED = "qualified"  # sales qualified it (SQL)
+    CONVERTED = "converted"  # an opportunity was opened (or reopened) for it
+    WON = "won"
+    LOST = "lost"
+    MERGED = "merged"  # its account merged into another that had a lead for the same product
+    UNMERGED = "unmerged"  # that merge was undone: the lead is as it was before it
+    RECYCLED = "recycled"  # a lost or cooled lead goes to the remarketing pool
+    REACTIVATED = "reactivated"  # a recycled or nurtured lead showed serious interest again
+
+
+class Owner(StrEnum):
+    """What a move does to the lead's owner."""
+
+    KEEP = "keep"
+    GIVEN = "given"  # the caller names the new owner (routing decided it)
+    NURTURE = "nurture"  # marketing's nurture queue owns immature leads
+
+
+OPEN = frozenset({Stage.MQL, Stage.SAL, Stage.SQL})  # with sales, clock running or accepted
+CLOSED = frozenset({Stage.WON, Stage.LOST, Stage.MERGED})
+WITH_MARKETING = frozenset({Stage.INQUIRY, Stage.NURTURE, Stage.RECYCLED})
+LIVE = frozenset(Stage) - {Stage.MERGED}
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    previous: Stage | None
+    to: Stage
+    trigger: Trigger
+    owner: Owner = Owner.KEEP
+
+
+class IllegalTransition(InvalidInput):
+    """A move the lifecycle has no road for, such as accepting a lead that is already won."""
+
+    def __init__(self, previous: Stage | str | None, trigger: Trigger, *, lead_id: int | None = None) -> None:
+        self.previous, self.trigger = previous, trigger
+        what = f"lead #{lead_id}" if lead_id is not None else "a lead"
+        state = f"is {previous}" if previous is not None else "does not exist yet"
+        allowed = ", ".join(sorted(str(s) for s in FROM[trigger])) if FROM.get(trigger) else "none"
+        super().__init__(
+            f"{what} {state}; {ACTION[trigger]} is possible only from: {allowed}"
+            if previous is not None
+            else f"{what} {state}; only opening it is possible"
+        )
+
+
+def transition(previous: Stage | None, trigger: Trigger) -> Transition:
+    """The move `trigger` makes from `previous`, or IllegalTransition. Pure: the handler acts on it."""
+    S, T = Stage, Trigger
+    match (previous, trigger):
+        case (None, T.OPENED):
+            return Transition(previous, S.INQUIRY, trigger, Owner.NURTURE)
+        case (S.INQUIRY | S.NURTURE | S.RECYCLED, T.REACHED_MQL | T.REACTIVATED):
+            return Transition(previous, S.MQL, trigger)
+        case (S.MQL, T.COOLED):
+            return Transition(previous, S.NURTURE, trigger, Owner.NURTURE)
+        case (S.MQL | S.SAL | S.SQL, T.ROUTED):
+            return Transition(previous, previous, trigger, Owner.GIVEN)
+        case (S.MQL | S.SAL, T.ACCEPTED):
+            return Transition(previous, S.SAL, trigger)
+        case (S.SQL, T.ACCEPTED):  # accepting again never takes a qualified lead back a step
+            return Transition(previous, S.SQL, trigger)
+        case (S.MQL | S.SAL | S.SQL, T.REJECTED):
+            return Transition(previous, S.RECYCLED, trigger, Owner.NURTURE)
+        case (S.MQL | S.SAL | S.SQL, T.TOUCHED):
+            return Transition(previous, previous, trigger)
+        case (S.SAL, T.QUALIFIED):
+            return Transition(previous, S.SQL, trigger)
+        # The CRM is the record of opportunities: whatever it says of a live lead's deal holds.
+        case (
+            S.INQUIRY | S.MQL | S.SAL | S.SQL | S.NURTURE | S.RECYCLED | S.OPPORTUNITY | S.WON | S.LOST,
+            T.CONVERTED | T.WON | T.LOST,
+        ):
+            return Transition(previous, _OUTCOME[trigger], trigger)
+        case (S.LOST | S.NURTURE, T.RECYCLED):
+            return Transition(previous, S.RECYCLED, trigger, Owner.NURTURE)
+        case (S.LOST | S.WON, T.REACTIVATED):  # an old customer or a lost deal raising a hand
+            return Transition(previous, S.MQL, trigger, Owner.NURTURE)
+        case (prev, T.MERGED) if prev is not None and prev is not S.MERGED:
+            return Transition(previous, S.MERGED, trigger)
+    raise IllegalTransition(previous, trigger)
+
+
+def restore(previous: Stage, to: Stage) -> Transition:
+    """Undoing an account merge puts a lead back exactly as the merge found it, whatever happened
+    to it since (the same policy as every other field an unmerge restores; the history keeps both)."""
+    return Transition(previous, to, Trigger.UNMERGED)
+
+
+_OUTCOME = {Trigger.CONVERTED: Stage.OPPORTUNITY, Trigger.WON: Stage.WON, Trigger.LOST: Stage.LOST}
+
+# The stages each trigger may start from (for the error sentence and the docs); a unit test checks
+# that it agrees with `transition` for every pair.
+FROM: dict[Trigger, frozenset[Stage]] = {
+    Trigger.OPENED: frozenset(),
+    Trigger.REACHED_MQL: WITH_MARKETING,
+    Trigger.COOLED: frozenset({Stage.MQL}),
+    Trigger.ROUTED: OPEN,
+    Trigger.ACCEPTED: OPEN,
+    Trigger.REJECTED: OPEN,
+    Trigger.TOUCHED: OPEN,
+    Trigger.QUALIFIED: frozenset({Stage.SAL}),
+    Trigger.CONVERTED: LIVE,
+    Trigger.WON: LIVE,
+    Trigger.LOST: LIVE,
+    Trigger.MERGED: LIVE,
+    Trigger.UNMERGED: frozenset(Stage),
+    Trigger.RECYCLED: frozenset({Stage.LOST, Stage.NURTURE}),
+    Trigger.REACTIVATED: WITH_MARKETING | {Stage.LOST, Stage.WON},
+}
+
+ACTION = {
+    Trigger.OPENED: "opening it",
+    Trigger.REACHED_MQL: "making it an MQL",
+    Trigger.COOLED: "cooling it back to nurture",
+    Trigger.ROUTED: "routing it to an owner",
+    Trigger.ACCEPTED: "accepting it",
+    Trigger.REJECTED: "rejecting it",
+    Trigger.TOUCHED: "logging a first touch",
+    Trigger.QUALIFIED: "qualifying it",
+    Trigger.CONVERTED: "opening an opportunity",
+    Trigger.WON: "marking it won",
+    Trigger.LOST: "marking it lost",
+    Trigger.MERGED: "closing it as merged",
+    Trigger.UNMERGED: "undoing a merge",
+    Trigger.RECYCLED: "recycling it",
+    Trigger.REACTIVATED: "reactivating it",
+}
