@@ -16,8 +16,9 @@ from leadloop.cli import app
 from leadloop.core.clock import FrozenClock
 from leadloop.core.errors import ImportFileError, InvalidInput
 from leadloop.enrich.codes import naics_code, sic_code
-from leadloop.enrich.handlers import enrich_accounts, provenance
+from leadloop.enrich.handlers import enrich_accounts
 from leadloop.enrich.provider import FileProvider, make_provider
+from leadloop.enrich.repository import provenance
 from leadloop.jobs.worker import Worker
 from leadloop.settings import Settings
 from leadloop.store.db import Database

@@ -95,15 +95,6 @@ def enrich_accounts(
         session.flush()
 
 
-def provenance(session: Session, entity: str, entity_id: int) -> dict[str, Provenance]:
-    return {
-        p.field: p
-        for p in session.scalars(
-            sa.select(Provenance).where(Provenance.entity == entity, Provenance.entity_id == entity_id)
-        )
-    }
-
-
 def sweep_job(provider: Provider, every: timedelta) -> Any:
     """The sweeper's recurring enrichment of accounts no provider has been asked about yet."""
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from leadloop.auth.model import WRITERS
-from leadloop.enrich.handlers import provenance
+from leadloop.enrich.repository import provenance
 from leadloop.identity.account_review import account_merge_history
 from leadloop.identity.review import merge_history
 from leadloop.scoring.explain import person_score

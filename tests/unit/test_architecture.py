@@ -1,0 +1,206 @@
+"""The shape of the code, checked: no import cycles between modules, none between capabilities, no
+capability calling another's use cases, and pure rules importing no I/O library. A failure names
+the import to remove and says where the dependency should go instead."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from functools import cache
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "leadloop"
+
+# Modules that are use cases (they write, or they are an entry point). Another capability may not
+# import them: it publishes an event and `leadloop.bootstrap` wires the reaction instead.
+USE_CASES = {
+    "auth": {"handlers", "web"},
+    "capture": {"people", "activities", "log", "crm", "intake", "importer", "export", "web"},
+    "enrich": {"handlers"},
+    "identity": {"merge", "account_merge", "review", "account_review", "warehouse", "web", "account_web"},
+    "leads": {"web"},
+    "routing": {"handlers", "admin", "web", "cli"},
+    "scoring": {"handlers", "models", "jobs", "rescore", "web"},
+    "timeline": {"web"},
+}
+# The deliberate exceptions, each with its reason.
+ALLOWED = {
+    # The lifecycle is the one writer of a lead's stage and owner: everyone asks it (ADR 0011).
+    ("*", "leadloop.lifecycle.handlers"),
+    # Capture asks identity who a new person is, inside its transaction, because the id it returns
+    # may be a merge's survivor (ADR 0009): a question with an answer, not a reaction.
+    ("capture", "leadloop.identity.resolve"),
+}
+# Entry points sit on top: they may import any use case, and nothing imports them but each other.
+ENTRY_PACKAGES = {"cli", "web", "demo"}
+ENTRY_MODULES = {"leadloop.bootstrap", "leadloop.web.app"}
+# Pure rules: no database, web or HTTP library (SQLAlchemy under TYPE_CHECKING is a type only).
+PURE = {
+    "leadloop.scoring.decay",
+    "leadloop.scoring.fit",
+    "leadloop.scoring.engagement",
+    "leadloop.scoring.document",
+    "leadloop.routing.rules",
+    "leadloop.routing.pools",
+    "leadloop.routing.calendar",
+    "leadloop.routing.document",
+    "leadloop.identity.match",
+    "leadloop.identity.normal",
+    "leadloop.identity.records",
+    "leadloop.contract.normalise",
+    "leadloop.contract.vocab",
+    "leadloop.contract.headers",
+    "leadloop.core.events",
+    "leadloop.core.errors",
+}
+IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
+
+
+def _module_of(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@cache
+def _graph() -> dict[str, set[str]]:
+    """Module -> the leadloop modules it imports, at the top or inside a function (a lazy import is
+    a dependency all the same), but not under TYPE_CHECKING."""
+    paths = [p for p in SRC.rglob("*.py") if "migrations" not in p.parts]
+    modules = {_module_of(p) for p in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        tree = ast.parse(path.read_text(), str(path))
+        skip = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for n in ast.walk(node)
+        }
+        deps: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    full = f"{node.module}.{alias.name}"
+                    deps.add(full if full in modules else node.module)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names)
+        graph[_module_of(path)] = deps
+    return graph
+
+
+def _leadloop(deps: set[str]) -> set[str]:
+    return {d for d in deps if d == "leadloop" or d.startswith("leadloop.")}
+
+
+def _package(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else module
+
+
+def _is_entry(module: str) -> bool:
+    return (
+        module in ENTRY_MODULES
+        or (
+            _package(module) in ENTRY_PACKAGES
+            and module != "leadloop.web.deps"
+            and module != "leadloop.web.context"
+        )
+        or module.rsplit(".", 1)[-1] in ("web", "account_web", "cli")
+    )
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_no_module_imports_itself_round_a_cycle() -> None:
+    graph = {m: _leadloop(d) - {"leadloop"} for m, d in _graph().items()}
+    cycle = _cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_capabilities_form_layers_without_cycles() -> None:
+    """Below the entry points, capability A importing B and B importing A (however indirectly) is
+    a cycle between capabilities: one of them should publish an event instead."""
+    packages: dict[str, set[str]] = defaultdict(set)
+    why: dict[tuple[str, str], str] = {}
+    for module, deps in _graph().items():
+        if _is_entry(module) or module == "leadloop":
+            continue
+        for dep in _leadloop(deps):
+            a, b = _package(module), _package(dep)
+            if a != b and dep != "leadloop":
+                packages[a].add(b)
+                why.setdefault((a, b), f"{module} imports {dep}")
+    cycle = _cycle(packages)
+    assert cycle is None, "capability cycle: " + "; ".join(why[(a, b)] for a, b in pairwise(cycle or []))
+
+
+def test_no_capability_calls_another_capabilitys_use_cases() -> None:
+    wrong = []
+    for module, deps in _graph().items():
+        own = _package(module)
+        if module in ENTRY_MODULES or own in ENTRY_PACKAGES - {"web"}:
+            continue
+        for dep in _leadloop(deps):
+            other = _package(dep)
+            if other == own or dep.rsplit(".", 1)[-1] not in USE_CASES.get(other, set()):
+                continue
+            if ("*", dep) in ALLOWED or (own, dep) in ALLOWED:
+                continue
+            if own == "web" and dep == "leadloop.auth.handlers":
+                continue  # the request guard loads the signed-in principal: the web's own plumbing
+            wrong.append(f"{module} imports {dep}")
+    assert not wrong, "publish an event and wire the reaction in leadloop.bootstrap instead:\n" + "\n".join(
+        wrong
+    )
+
+
+def test_capture_never_imports_routing_scoring_handlers_or_nurture() -> None:
+    """Capture publishes what arrived; scoring and routing react (the issue's own example)."""
+    wrong = [
+        f"{m} imports {d}"
+        for m, deps in _graph().items()
+        if _package(m) == "capture"
+        for d in _leadloop(deps)
+        if _package(d) == "routing" or d in ("leadloop.scoring.handlers", "leadloop.scoring.models")
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted({m for m in _graph() if m.endswith(".model")} | PURE),
+)
+def test_pure_rules_import_no_io_library(module: str) -> None:
+    assert module in _graph(), f"{module} is listed as pure but does not exist"
+    io = sorted(d for d in _graph()[module] if d.split(".")[0] in IO_LIBRARIES)
+    assert not io, f"{module} is a pure rule but imports {', '.join(io)}"
+
+
+def test_the_checks_would_catch_a_cycle_and_a_cross_call() -> None:
+    """The checks themselves can fail: a made-up graph with a cycle is found."""
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
