@@ -28,7 +28,7 @@ USE_CASES = {
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {
-    # The lifecycle is the one writer of a lead's stage and owner: everyone asks it (ADR 0011).
+    # The lifecycle is the one writer of a lead's stage and owner: everyone asks it (ADR 0012).
     ("*", "leadloop.lifecycle.handlers"),
     # Capture asks identity who a new person is, inside its transaction, because the id it returns
     # may be a merge's survivor (ADR 0009): a question with an answer, not a reaction.

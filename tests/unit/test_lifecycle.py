@@ -87,10 +87,13 @@ def test_the_from_table_agrees_with_the_transitions_for_every_pair() -> None:
 
 
 def test_closed_leads_take_no_sales_moves() -> None:
-    for stage, trigger in itertools.product(CLOSED, (T.ACCEPTED, T.REJECTED, T.ROUTED, T.TOUCHED, T.COOLED)):
+    for stage, trigger in itertools.product(CLOSED, (T.ACCEPTED, T.REJECTED, T.TOUCHED, T.COOLED)):
         with pytest.raises(IllegalTransition):
             transition(stage, trigger)
     assert OPEN.isdisjoint(CLOSED)
+    with pytest.raises(IllegalTransition):  # a merged lead has handed on: nobody owns it any more
+        transition(S.MERGED, T.ROUTED)
+    assert transition(S.WON, T.ROUTED).to is S.WON  # a won deal can change hands (a rep leaves)
 
 
 def test_an_unmerge_restores_whatever_the_snapshot_holds() -> None:

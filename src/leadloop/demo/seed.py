@@ -15,6 +15,9 @@ from leadloop.auth.handlers import create_user
 from leadloop.capture import model as m
 from leadloop.demo.world import World, build_world
 from leadloop.identity.warehouse import dedupe_accounts
+from leadloop.lifecycle.handlers import OwnerRef, move
+from leadloop.lifecycle.model import Trigger
+from leadloop.lifecycle.repository import NURTURE_QUEUE, SALES_INBOX
 from leadloop.routing.handlers import route_lead
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Partner, Person, Team, User
@@ -139,19 +142,23 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         _demo_routing(session, now=now)
         # Leads that became opportunities were worked by reps: give them owners in the demo story.
         worked = session.scalars(
-            sa.select(Lead.id).where(Lead.stage.in_(("opportunity", "won", "lost"))).order_by(Lead.id)
+            sa.select(Lead).where(Lead.stage.in_(("opportunity", "won", "lost"))).order_by(Lead.id)
         ).all()
-        for i, lead_id in enumerate(worked):
-            session.execute(
-                sa.update(Lead)
-                .where(Lead.id == lead_id)
-                .values(owner_user_id=reps[i % len(reps)], owner_team_id=None)
+        for i, lead in enumerate(worked):
+            owner = OwnerRef(user_id=reps[i % len(reps)])
+            move(
+                session,
+                lead,
+                Trigger.ROUTED,
+                now=now,
+                reason="worked by a rep in the demo story",
+                owner=owner,
             )
     with db.write() as session:  # the MQLs waiting in the sales inbox go to the reps now
         waiting = session.scalars(
             sa.select(Lead.id)
             .join(Team, Team.id == Lead.owner_team_id)
-            .where(Lead.stage == "mql", Team.name.in_(("Sales inbox", "Marketing nurture")))
+            .where(Lead.stage == "mql", Team.name.in_((SALES_INBOX, NURTURE_QUEUE)))
             .order_by(Lead.id)
         ).all()
         for lead_id in waiting:

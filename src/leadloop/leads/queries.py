@@ -11,22 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.core.errors import NotFound
+from leadloop.lifecycle.model import Stage
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
 from leadloop.store.tables import Account, Lead, Partner, Team, User
 
-STAGES = (
-    "inquiry",
-    "mql",
-    "sal",
-    "sql",
-    "opportunity",
-    "won",
-    "lost",
-    "rejected",
-    "nurture",
-    "recycled",
-    "merged",
-)
+STAGES = tuple(s.value for s in Stage)  # the lifecycle's stages, in funnel order
 SORTS: dict[str, Any] = {
     # ln S + λ·t0 does not change with time, so this index order is "hottest now" at any moment.
     "priority": Lead.engagement_key,

@@ -94,8 +94,9 @@ def transition(previous: Stage | None, trigger: Trigger) -> Transition:
             return Transition(previous, S.MQL, trigger)
         case (S.MQL, T.COOLED):
             return Transition(previous, S.NURTURE, trigger, Owner.NURTURE)
-        case (S.MQL | S.SAL | S.SQL, T.ROUTED):
-            return Transition(previous, previous, trigger, Owner.GIVEN)
+        case (prev, T.ROUTED) if prev is not None and prev is not S.MERGED:
+            # Any live lead can be handed to someone: an MQL by the rules, a deal to another rep.
+            return Transition(previous, prev, trigger, Owner.GIVEN)
         case (S.MQL | S.SAL, T.ACCEPTED):
             return Transition(previous, S.SAL, trigger)
         case (S.SQL, T.ACCEPTED):  # accepting again never takes a qualified lead back a step
@@ -135,7 +136,7 @@ FROM: dict[Trigger, frozenset[Stage]] = {
     Trigger.OPENED: frozenset(),
     Trigger.REACHED_MQL: WITH_MARKETING,
     Trigger.COOLED: frozenset({Stage.MQL}),
-    Trigger.ROUTED: OPEN,
+    Trigger.ROUTED: LIVE,
     Trigger.ACCEPTED: OPEN,
     Trigger.REJECTED: OPEN,
     Trigger.TOUCHED: OPEN,
