@@ -20,11 +20,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.errors import Conflict, NotFound
+from leadloop.core.errors import Conflict
 from leadloop.core.events import Event, TimelinesChanged
 from leadloop.core.reactions import publish
 from leadloop.identity.accounts import index_accounts
-from leadloop.identity.merge import refuse_merge, refuse_unmerge
+from leadloop.identity.merge_record import lock_merge, lock_pair, merged_into, put_back, record, repoint
+from leadloop.identity.queue import open_suspects, reopen, settle
+from leadloop.identity.sides import ACCOUNTS
 from leadloop.identity.survivorship import survive_account
 from leadloop.lifecycle.handlers import Move, move_many, restore_rows
 from leadloop.lifecycle.model import Trigger
@@ -33,14 +35,12 @@ from leadloop.store.snapshot import from_json, to_json
 from leadloop.store.tables import (
     Account,
     AccountEngagement,
-    AccountMerge,
     Activity,
     Lead,
     Opportunity,
     Person,
     Provenance,
     RoutingDecision,
-    SuspectedAccountDuplicate,
 )
 
 ACCOUNT: sa.Table = Account.__table__  # type: ignore[assignment]
@@ -71,13 +71,6 @@ class AccountMerged:
     changed: dict[str, str] = field(default_factory=dict)  # field -> where the kept value came from
     leads: dict[str, str] = field(default_factory=dict)  # product -> what happened to its leads
     events: list[Event] = field(default_factory=list)
-
-
-def _load(session: Session, account_id: int) -> Any:
-    row = session.execute(sa.select(ACCOUNT).where(ACCOUNT.c.id == account_id).with_for_update()).first()
-    if row is None:
-        raise NotFound(f"there is no account #{account_id}")
-    return row
 
 
 def _further(a: str, b: str) -> bool:
@@ -112,9 +105,7 @@ def merge_accounts(
     reasons: list[str] | None = None,
 ) -> AccountMerged:
     """Merge account `merged_id` into `survivor_id` in the caller's transaction."""
-    rows = {aid: _load(session, aid) for aid in sorted((survivor_id, merged_id))}  # id order: no deadlock
-    survivor, merged = rows[survivor_id], rows[merged_id]
-    refuse_merge("account", survivor, merged)
+    survivor, merged = lock_pair(session, ACCOUNTS, survivor_id, merged_id)
     if merged_id in (survivor.parent_id,) or survivor_id in (merged.parent_id,):
         raise Conflict(
             f"accounts #{survivor_id} and #{merged_id} are parent and subsidiary: they are linked, not merged"
@@ -131,23 +122,13 @@ def merge_accounts(
         )
     ]
     children = list(conn.execute(sa.select(Account.id).where(Account.parent_id == merged_id)).scalars())
-    repointed = list(conn.execute(sa.select(Account.id).where(Account.merged_into_id == merged_id)).scalars())
+    repointed = merged_into(conn, ACCOUNTS, merged_id)
     leads = conn.execute(sa.select(LEAD).where(LEAD.c.account_id.in_(ids)).order_by(LEAD.c.id)).all()
     engagement = conn.execute(sa.select(ENGAGEMENT).where(ENGAGEMENT.c.account_id.in_(ids))).all()
     provenance = conn.execute(
         sa.select(PROVENANCE).where(PROVENANCE.c.entity == "account", PROVENANCE.c.entity_id == survivor_id)
     ).all()
-    suspects = [
-        list(r)
-        for r in conn.execute(
-            sa.select(SuspectedAccountDuplicate.id, SuspectedAccountDuplicate.status).where(
-                sa.or_(
-                    SuspectedAccountDuplicate.account_id.in_(ids), SuspectedAccountDuplicate.other_id.in_(ids)
-                ),
-                SuspectedAccountDuplicate.status == "open",
-            )
-        )
-    ]
+    suspects = open_suspects(conn, ACCOUNTS, ids)
     snapshot = {
         "survivor": to_json(ACCOUNT, survivor),
         "merged": to_json(ACCOUNT, merged),
@@ -187,8 +168,7 @@ def merge_accounts(
         conn.execute(sa.update(Activity).where(Activity.id.in_(part)).values(account_id=survivor_id))
     if children:
         conn.execute(sa.update(Account).where(Account.id.in_(children)).values(parent_id=survivor_id))
-    if repointed:
-        conn.execute(sa.update(Account).where(Account.id.in_(repointed)).values(merged_into_id=survivor_id))
+    repoint(conn, ACCOUNTS, repointed, survivor_id)
 
     outcome, lead_of, closing = _merge_leads(conn, survivor_id, merged_id, leads, now=now)
     events = move_many(session, closing, now=now)
@@ -200,40 +180,19 @@ def merge_accounts(
             .values(account_id=survivor_id, lead_id=lead_of.get(lead_id, lead_id) if lead_id else None)
         )
     conn.execute(sa.delete(ENGAGEMENT).where(ENGAGEMENT.c.account_id == merged_id))
-    if suspects:
-        pair = (min(ids), max(ids))
-        conn.execute(
-            sa.update(SuspectedAccountDuplicate)
-            .where(SuspectedAccountDuplicate.id.in_([s[0] for s in suspects]))
-            .values(
-                status=sa.case(
-                    (
-                        sa.and_(
-                            SuspectedAccountDuplicate.account_id == pair[0],
-                            SuspectedAccountDuplicate.other_id == pair[1],
-                        ),
-                        "merged",
-                    ),
-                    else_="gone",
-                ),
-                decided_at=now,
-                decided_by_user_id=by_user_id,
-            )
-        )
-    merge_id = conn.execute(
-        sa.insert(AccountMerge)
-        .returning(AccountMerge.id)
-        .values(
-            survivor_id=survivor_id,
-            merged_id=merged_id,
-            at=now,
-            by_user_id=by_user_id,
-            method=method,
-            similarity=similarity,
-            reasons=list(reasons or []),
-            snapshot=snapshot,
-        )
-    ).scalar_one()
+    settle(conn, ACCOUNTS, suspects, ids, now=now, by_user_id=by_user_id)
+    merge_id = record(
+        conn,
+        ACCOUNTS,
+        survivor_id,
+        merged_id,
+        now=now,
+        method=method,
+        by_user_id=by_user_id,
+        score=similarity,
+        reasons=reasons,
+        snapshot=snapshot,
+    )
     index_accounts(session, [(merged_id, None)])  # the merged name finds the survivor through merged_into_id
     contacts = set(conn.execute(sa.select(Person.id).where(Person.account_id == survivor_id)).scalars())
     events.append(TimelinesChanged(frozenset(contacts), frozenset({survivor_id}), now))
@@ -282,22 +241,11 @@ def unmerge_accounts(
 ) -> AccountMerged:
     """Put both accounts back exactly as they were before the merge; what arrived at the survivor
     after the merge stays with it."""
-    m = session.execute(
-        sa.select(AccountMerge).where(AccountMerge.id == merge_id).with_for_update()
-    ).scalar_one_or_none()
-    if m is None:
-        raise NotFound(f"there is no account merge #{merge_id}")
-    survivor = _load(session, m.survivor_id)
-    refuse_unmerge(session, AccountMerge, m, survivor, "account", "account merge")
+    m, _ = lock_merge(session, ACCOUNTS, merge_id)
     snap = m.snapshot
     conn = connection(session)
     ids = (m.survivor_id, m.merged_id)
-    conn.execute(
-        sa.update(ACCOUNT).where(ACCOUNT.c.id == m.survivor_id).values(**from_json(ACCOUNT, snap["survivor"]))
-    )
-    conn.execute(
-        sa.update(ACCOUNT).where(ACCOUNT.c.id == m.merged_id).values(**from_json(ACCOUNT, snap["merged"]))
-    )
+    put_back(conn, ACCOUNTS, m)
     conn.execute(
         sa.delete(PROVENANCE).where(PROVENANCE.c.entity == "account", PROVENANCE.c.entity_id == m.survivor_id)
     )
@@ -323,10 +271,7 @@ def unmerge_accounts(
         )
     if snap["children"]:
         conn.execute(sa.update(Account).where(Account.id.in_(snap["children"])).values(parent_id=m.merged_id))
-    if snap["repointed"]:
-        conn.execute(
-            sa.update(Account).where(Account.id.in_(snap["repointed"])).values(merged_into_id=m.merged_id)
-        )
+    repoint(conn, ACCOUNTS, snap["repointed"], m.merged_id)
     leads = [from_json(LEAD, r) for r in snap["leads"]]
     closed = set(
         conn.execute(
@@ -349,12 +294,7 @@ def unmerge_accounts(
     conn.execute(sa.delete(ENGAGEMENT).where(ENGAGEMENT.c.account_id.in_(ids)))
     if snap["engagement"]:
         conn.execute(sa.insert(ENGAGEMENT), [from_json(ENGAGEMENT, r) for r in snap["engagement"]])
-    for sid, status in snap["suspects"]:
-        conn.execute(
-            sa.update(SuspectedAccountDuplicate)
-            .where(SuspectedAccountDuplicate.id == sid)
-            .values(status=status, decided_at=None, decided_by_user_id=None)
-        )
+    reopen(conn, ACCOUNTS, snap["suspects"])
     m.unmerged_at, m.unmerged_by_user_id = now, by_user_id
     index_accounts(session, [(m.merged_id, snap["merged"]["name_key"])])
     # Scores are the snapshot's unless the survivor heard from anyone since the merge.

@@ -1,5 +1,6 @@
 """Account merges: the account review queue's decisions, merge and unmerge; pages and their JSON
-twins. Thin: the decisions are in account_review.py and account_merge.py."""
+twins. Thin: the decisions are in account_review.py and account_merge.py; what these routes share
+with the people's is in web_shared.py."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadloop.identity.account_merge import merge_accounts, unmerge_accounts
-from leadloop.identity.account_review import (
-    account_merge_history,
-    as_json,
-    decide_accounts,
-    open_account_pairs,
+from leadloop.identity.account_review import account_merge_history, decide_accounts, open_account_pairs
+from leadloop.identity.sides import ACCOUNTS
+from leadloop.identity.web_shared import (
+    ACCOUNTS_REVIEW,
+    Decision,
+    MergeRequest,
+    decided,
+    decision_json,
+    merged_json,
+    queue_json,
+    unmerged_json,
 )
-from leadloop.identity.web import Decision, MergeRequest
 from leadloop.web.deps import Ctx, Staff, Writer
 
 router = APIRouter()
@@ -31,18 +37,7 @@ def decide_page(
 ) -> Response:
     with ctx.db.write() as session:
         merge_id = decide_accounts(session, pair_id, action, now=ctx.clock(), by_user_id=who.user_id)
-    if "hx-request" not in request.headers:
-        return RedirectResponse("/people/duplicates#accounts", status_code=303)
-    message = (
-        f"Merged (account merge #{merge_id}, undo from the account's page)"
-        if merge_id
-        else "Kept apart: not the same account"
-    )
-    return ctx.templates.TemplateResponse(
-        request,
-        "_duplicate_done.html",
-        {"element": f"account-pair-{pair_id}", "pair_id": pair_id, "message": message},
-    )
+    return decided(request, ctx, ACCOUNTS_REVIEW, pair_id, merge_id)
 
 
 @router.post("/accounts/{account_id}/merge", include_in_schema=False)
@@ -68,29 +63,14 @@ def duplicates_api(ctx: Ctx, who: Staff) -> dict[str, Any]:
     """Open suspected account duplicates, most alike first, both accounts side by side."""
     with ctx.db.read() as session:
         pairs, total = open_account_pairs(session)
-    return {
-        "total": total,
-        "pairs": [
-            {
-                "id": p.id,
-                "similarity": p.similarity,
-                "reasons": p.reasons,
-                "found_at": p.found_at.isoformat(),
-                "accounts": [
-                    {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in side.items()}
-                    for side in (p.left, p.right)
-                ],
-            }
-            for p in pairs
-        ],
-    }
+    return queue_json(ACCOUNTS, pairs, total)
 
 
 @router.post("/api/v1/account-duplicates/{pair_id}", tags=["identity"])
 def decide_api(ctx: Ctx, who: Writer, pair_id: int, body: Decision) -> dict[str, Any]:
     with ctx.db.write() as session:
         merge_id = decide_accounts(session, pair_id, body.action, now=ctx.clock(), by_user_id=who.user_id)
-    return {"id": pair_id, "status": "merged" if merge_id else "distinct", "merge_id": merge_id}
+    return decision_json(pair_id, merge_id)
 
 
 @router.post("/api/v1/accounts/{account_id}/merge", tags=["identity"])
@@ -98,24 +78,18 @@ def merge_api(ctx: Ctx, who: Writer, account_id: int, body: MergeRequest) -> dic
     """Merge this account into `into`: contacts, timeline, opportunities and leads move; undoable."""
     with ctx.db.write() as session:
         done = merge_accounts(session, body.into, account_id, now=ctx.clock(), by_user_id=who.user_id)
-    return {
-        "merge_id": done.merge_id,
-        "survivor_id": done.survivor_id,
-        "merged_id": done.merged_id,
-        "changed": done.changed,
-        "leads": done.leads,
-    }
+    return {**merged_json(done), "leads": done.leads}  # product -> what happened to its leads
 
 
 @router.post("/api/v1/account-merges/{merge_id}/unmerge", tags=["identity"])
 def unmerge_api(ctx: Ctx, who: Writer, merge_id: int) -> dict[str, Any]:
     with ctx.db.write() as session:
         done = unmerge_accounts(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
-    return {"merge_id": done.merge_id, "survivor_id": done.survivor_id, "restored_id": done.merged_id}
+    return unmerged_json(done)
 
 
 @router.get("/api/v1/account-merges", tags=["identity"])
 def merges_api(ctx: Ctx, who: Staff, account_id: int | None = None) -> list[dict[str, Any]]:
     """Account merges and unmerges, newest first."""
     with ctx.db.read() as session:
-        return [as_json(e) for e in account_merge_history(session, account_id)]
+        return [m.as_dict() for m in account_merge_history(session, account_id)]

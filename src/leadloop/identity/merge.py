@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.errors import Conflict, InvalidInput, NotFound
 from leadloop.core.events import Event, TimelinesChanged
 from leadloop.core.reactions import publish
+from leadloop.identity.merge_record import lock_merge, lock_pair, merged_into, put_back, record, repoint
 from leadloop.identity.policy import policy_of
+from leadloop.identity.queue import open_suspects, reopen, settle
 from leadloop.identity.realtime import index_people, unindex_people
+from leadloop.identity.sides import PEOPLE
 from leadloop.identity.survivorship import survive
 from leadloop.store.bulk import chunks, connection
-from leadloop.store.snapshot import from_json, to_json
-from leadloop.store.tables import Activity, Merge, Opportunity, Person, SuspectedDuplicate
+from leadloop.store.snapshot import to_json
+from leadloop.store.tables import Activity, Opportunity, Person
 
 PERSON: sa.Table = Person.__table__  # type: ignore[assignment]
 
@@ -35,47 +36,6 @@ class Merged:
     merged_id: int
     changed: dict[str, str] = field(default_factory=dict)  # field -> where the kept value came from
     events: list[Event] = field(default_factory=list)
-
-
-def _load(session: Session, person_id: int) -> Any:
-    row = session.execute(sa.select(PERSON).where(PERSON.c.id == person_id).with_for_update()).first()
-    if row is None:
-        raise NotFound(f"there is no person #{person_id}")
-    return row
-
-
-def refuse_merge(what: str, survivor: Any, merged: Any) -> None:
-    """The errors every merge checks first (`what`: "person", "account")."""
-    if survivor.id == merged.id:
-        raise InvalidInput(
-            f"{what} #{merged.id} cannot be merged into {'themselves' if what == 'person' else 'itself'}"
-        )
-    if merged.merged_into_id is not None:
-        raise Conflict(f"{what} #{merged.id} was already merged into #{merged.merged_into_id}")
-    if survivor.merged_into_id is not None:
-        raise Conflict(
-            f"{what} #{survivor.id} was merged into #{survivor.merged_into_id}; merge into #{survivor.merged_into_id}"
-        )
-
-
-def refuse_unmerge(session: Session, table: Any, m: Any, survivor: Any, what: str, record: str) -> None:
-    """The errors every unmerge checks first: undone already, or built upon since (`what`: "person",
-    "account"; `record`: what the merge is called, "merge", "account merge")."""
-    if m.unmerged_at is not None:
-        raise Conflict(f"{record} #{m.id} was already undone on {m.unmerged_at:%Y-%m-%d %H:%M}")
-    if survivor.merged_into_id is not None:
-        raise Conflict(
-            f"{what} #{m.survivor_id} was merged into #{survivor.merged_into_id} since; undo that merge first"
-        )
-    later = session.scalars(
-        sa.select(table.id).where(
-            table.survivor_id == m.survivor_id, table.id > m.id, table.unmerged_at.is_(None)
-        )
-    ).all()
-    if later:
-        raise Conflict(
-            f"{what} #{m.survivor_id} took part in later merges ({', '.join(f'#{i}' for i in later)}); undo those first"
-        )
 
 
 def _latest_source(session: Session, person_id: int) -> str | None:
@@ -99,10 +59,7 @@ def merge_people(
     reasons: list[str] | None = None,
 ) -> Merged:
     """Merge `merged_id` into `survivor_id` in the caller's transaction."""
-    # Lock in id order, so two merges of the same pair cannot deadlock.
-    rows = {pid: _load(session, pid) for pid in sorted((survivor_id, merged_id))}
-    survivor, merged = rows[survivor_id], rows[merged_id]
-    refuse_merge("person", survivor, merged)
+    survivor, merged = lock_pair(session, PEOPLE, survivor_id, merged_id)
     policy = policy_of(session)
     values, origin = survive(
         survivor._mapping,
@@ -121,19 +78,8 @@ def merge_people(
         )
     ]
     opps = list(conn.execute(sa.select(Opportunity.id).where(Opportunity.person_id == merged_id)).scalars())
-    repointed = list(conn.execute(sa.select(Person.id).where(Person.merged_into_id == merged_id)).scalars())
-    suspects = [
-        list(r)
-        for r in conn.execute(
-            sa.select(SuspectedDuplicate.id, SuspectedDuplicate.status).where(
-                sa.or_(
-                    SuspectedDuplicate.person_id.in_((survivor_id, merged_id)),
-                    SuspectedDuplicate.other_id.in_((survivor_id, merged_id)),
-                ),
-                SuspectedDuplicate.status == "open",
-            )
-        )
-    ]
+    repointed = merged_into(conn, PEOPLE, merged_id)
+    suspects = open_suspects(conn, PEOPLE, (survivor_id, merged_id))
     snapshot = {
         "survivor": to_json(PERSON, survivor),
         "merged": to_json(PERSON, merged),
@@ -159,41 +105,20 @@ def merge_people(
     conn.execute(sa.update(Activity).where(Activity.person_id == merged_id).values(person_id=survivor_id))
     if opps:
         conn.execute(sa.update(Opportunity).where(Opportunity.id.in_(opps)).values(person_id=survivor_id))
-    if repointed:
-        conn.execute(sa.update(PERSON).where(PERSON.c.id.in_(repointed)).values(merged_into_id=survivor_id))
-    if suspects:
-        pair = (min(survivor_id, merged_id), max(survivor_id, merged_id))
-        conn.execute(
-            sa.update(SuspectedDuplicate)
-            .where(SuspectedDuplicate.id.in_([s[0] for s in suspects]))
-            .values(
-                status=sa.case(
-                    (
-                        sa.and_(
-                            SuspectedDuplicate.person_id == pair[0], SuspectedDuplicate.other_id == pair[1]
-                        ),
-                        "merged",
-                    ),
-                    else_="gone",
-                ),
-                decided_at=now,
-                decided_by_user_id=by_user_id,
-            )
-        )
-    merge_id = conn.execute(
-        sa.insert(Merge)
-        .returning(Merge.id)
-        .values(
-            survivor_id=survivor_id,
-            merged_id=merged_id,
-            at=now,
-            by_user_id=by_user_id,
-            method=method,
-            probability=probability,
-            reasons=list(reasons or []),
-            snapshot=snapshot,
-        )
-    ).scalar_one()
+    repoint(conn, PEOPLE, repointed, survivor_id)
+    settle(conn, PEOPLE, suspects, (survivor_id, merged_id), now=now, by_user_id=by_user_id)
+    merge_id = record(
+        conn,
+        PEOPLE,
+        survivor_id,
+        merged_id,
+        now=now,
+        method=method,
+        by_user_id=by_user_id,
+        score=probability,
+        reasons=reasons,
+        snapshot=snapshot,
+    )
     unindex_people(session, [merged_id])
     index_people(session, [conn.execute(sa.select(PERSON).where(PERSON.c.id == survivor_id)).one()], policy)
     accounts = {a for a in (survivor.account_id, merged.account_id, account_id) if a is not None}
@@ -205,16 +130,10 @@ def merge_people(
 def unmerge(session: Session, merge_id: int, *, now: datetime, by_user_id: int | None = None) -> Merged:
     """Put both people back exactly as they were before the merge; activities that arrived after
     the merge stay with the survivor."""
-    m = session.execute(sa.select(Merge).where(Merge.id == merge_id).with_for_update()).scalar_one_or_none()
-    if m is None:
-        raise NotFound(f"there is no merge #{merge_id}")
-    survivor = _load(session, m.survivor_id)
-    refuse_unmerge(session, Merge, m, survivor, "person", "merge")
+    m, survivor = lock_merge(session, PEOPLE, merge_id)
     snap = m.snapshot
     conn = connection(session)
-    survivor_row, merged_row = from_json(PERSON, snap["survivor"]), from_json(PERSON, snap["merged"])
-    conn.execute(sa.update(PERSON).where(PERSON.c.id == m.survivor_id).values(**survivor_row))
-    conn.execute(sa.update(PERSON).where(PERSON.c.id == m.merged_id).values(**merged_row))
+    survivor_row, merged_row = put_back(conn, PEOPLE, m)
     moved = snap["activities"]
     for part in chunks(moved):
         conn.execute(
@@ -227,16 +146,8 @@ def unmerge(session: Session, merge_id: int, *, now: datetime, by_user_id: int |
             .where(Opportunity.id.in_(snap["opportunities"]))
             .values(person_id=m.merged_id)
         )
-    if snap["repointed"]:
-        conn.execute(
-            sa.update(PERSON).where(PERSON.c.id.in_(snap["repointed"])).values(merged_into_id=m.merged_id)
-        )
-    for sid, status in snap["suspects"]:
-        conn.execute(
-            sa.update(SuspectedDuplicate)
-            .where(SuspectedDuplicate.id == sid)
-            .values(status=status, decided_at=None, decided_by_user_id=None)
-        )
+    repoint(conn, PEOPLE, snap["repointed"], m.merged_id)
+    reopen(conn, PEOPLE, snap["suspects"])
     m.unmerged_at, m.unmerged_by_user_id = now, by_user_id
     index_people(
         session,

@@ -1,5 +1,6 @@
-"""The suspected-duplicates queue, merge and unmerge: pages and their JSON twins. Thin: the
-decisions are in review.py and merge.py."""
+"""The suspected-duplicates page (both queues), the people's decisions, merge and unmerge: pages and
+their JSON twins. Thin: the decisions are in review.py and merge.py; what the account routes share
+with these is in web_shared.py."""
 
 from __future__ import annotations
 
@@ -7,12 +8,22 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
 
 from leadloop.auth.model import WRITERS
 from leadloop.identity.account_review import open_account_pairs
 from leadloop.identity.merge import merge_people, unmerge
 from leadloop.identity.review import decide, merge_history, open_pairs
+from leadloop.identity.sides import PEOPLE
+from leadloop.identity.web_shared import (
+    PEOPLE_REVIEW,
+    Decision,
+    MergeRequest,
+    decided,
+    decision_json,
+    merged_json,
+    queue_json,
+    unmerged_json,
+)
 from leadloop.web.deps import Ctx, Staff, Writer
 
 router = APIRouter()
@@ -46,18 +57,7 @@ def decide_page(
 ) -> Response:
     with ctx.db.write() as session:
         merge_id = decide(session, pair_id, action, now=ctx.clock(), by_user_id=who.user_id)
-    if "hx-request" not in request.headers:
-        return RedirectResponse("/people/duplicates", status_code=303)
-    message = (
-        f"Merged (merge #{merge_id}, undo from the person's page)"
-        if merge_id
-        else "Kept apart: not the same person"
-    )
-    return ctx.templates.TemplateResponse(
-        request,
-        "_duplicate_done.html",
-        {"element": f"pair-{pair_id}", "pair_id": pair_id, "message": message},
-    )
+    return decided(request, ctx, PEOPLE_REVIEW, pair_id, merge_id)
 
 
 @router.post("/people/{person_id}/merge", include_in_schema=False)
@@ -83,37 +83,14 @@ def duplicates_api(ctx: Ctx, who: Staff) -> dict[str, Any]:
     """Open suspected duplicates, most likely first, both people side by side."""
     with ctx.db.read() as session:
         pairs, total = open_pairs(session)
-    return {
-        "total": total,
-        "pairs": [
-            {
-                "id": p.id,
-                "probability": p.probability,
-                "reasons": p.reasons,
-                "found_at": p.found_at.isoformat(),
-                "people": [
-                    {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in side.items()}
-                    for side in (p.left, p.right)
-                ],
-            }
-            for p in pairs
-        ],
-    }
-
-
-class Decision(BaseModel):
-    action: Literal["merge", "distinct"]
+    return queue_json(PEOPLE, pairs, total)
 
 
 @router.post("/api/v1/duplicates/{pair_id}", tags=["identity"])
 def decide_api(ctx: Ctx, who: Writer, pair_id: int, body: Decision) -> dict[str, Any]:
     with ctx.db.write() as session:
         merge_id = decide(session, pair_id, body.action, now=ctx.clock(), by_user_id=who.user_id)
-    return {"id": pair_id, "status": "merged" if merge_id else "distinct", "merge_id": merge_id}
-
-
-class MergeRequest(BaseModel):
-    into: int = Field(ge=1, description="the person who survives")
+    return decision_json(pair_id, merge_id)
 
 
 @router.post("/api/v1/people/{person_id}/merge", tags=["identity"])
@@ -123,19 +100,14 @@ def merge_api(ctx: Ctx, who: Writer, person_id: int, body: MergeRequest) -> dict
         done = merge_people(
             session, body.into, person_id, now=ctx.clock(), method="manual", by_user_id=who.user_id
         )
-    return {
-        "merge_id": done.merge_id,
-        "survivor_id": done.survivor_id,
-        "merged_id": done.merged_id,
-        "changed": done.changed,
-    }
+    return merged_json(done)
 
 
 @router.post("/api/v1/merges/{merge_id}/unmerge", tags=["identity"])
 def unmerge_api(ctx: Ctx, who: Writer, merge_id: int) -> dict[str, Any]:
     with ctx.db.write() as session:
         done = unmerge(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
-    return {"merge_id": done.merge_id, "survivor_id": done.survivor_id, "restored_id": done.merged_id}
+    return unmerged_json(done)
 
 
 @router.get("/api/v1/merges", tags=["identity"])
