@@ -26,7 +26,7 @@ from leadloop.capture.model import (
 from leadloop.capture.repository import AccountHint, ensure_accounts, ensure_campaigns, people_by_keys
 from leadloop.capture.results import Outcome, Result
 from leadloop.core.reactions import publish
-from leadloop.identity.review import people_by_email_key, resolve
+from leadloop.identity.resolve import people_by_email_key, resolve
 from leadloop.store.bulk import RaceLost, insert_created, select_in
 from leadloop.store.tables import Person
 

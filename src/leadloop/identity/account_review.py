@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from leadloop.identity.account_merge import merge_accounts
 from leadloop.identity.accounts import AccountPair
-from leadloop.identity.merge_record import MergeEntry, merge_trail
 from leadloop.identity.queue import QueuedPair, enqueue, open_decision, open_pairs_of
 from leadloop.identity.sides import ACCOUNTS
 from leadloop.store.tables import Account, Person
@@ -79,16 +78,3 @@ def _shown(session: Session, ids: set[int]) -> dict[int, dict[str, Any]]:
 def open_account_pairs(session: Session, *, limit: int = 100) -> tuple[list[AccountPairView], int]:
     """The account queue, most alike first, both accounts side by side with their contact counts."""
     return open_pairs_of(session, ACCOUNTS, AccountPairView, _shown, limit=limit)
-
-
-def account_merge_history(
-    session: Session, account_id: int | None = None, *, limit: int = 200
-) -> list[MergeEntry]:
-    """Account merges (and their undoing), newest first; one account's or all."""
-    return merge_trail(
-        session,
-        ACCOUNTS,
-        account_id,
-        facts=lambda r: {"similarity": r.similarity, "leads": r.snapshot.get("leads_outcome", {})},
-        limit=limit,
-    )

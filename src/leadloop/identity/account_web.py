@@ -10,7 +10,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadloop.identity.account_merge import merge_accounts, unmerge_accounts
-from leadloop.identity.account_review import account_merge_history, decide_accounts, open_account_pairs
+from leadloop.identity.account_review import decide_accounts, open_account_pairs
+from leadloop.identity.history import account_merge_history
 from leadloop.identity.sides import ACCOUNTS
 from leadloop.identity.web_shared import (
     ACCOUNTS_REVIEW,

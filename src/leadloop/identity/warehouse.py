@@ -28,7 +28,8 @@ from leadloop.identity.realtime import (
     person_rec,
     reasons_of,
 )
-from leadloop.identity.review import Survivors, suspect
+from leadloop.identity.resolve import Survivors
+from leadloop.identity.review import suspect
 from leadloop.store.tables import Account, MatchModelRow, Person
 
 

@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadloop.auth.model import WRITERS
 from leadloop.identity.account_review import open_account_pairs
+from leadloop.identity.history import merge_history
 from leadloop.identity.merge import merge_people, unmerge
-from leadloop.identity.review import decide, merge_history, open_pairs
+from leadloop.identity.review import decide, open_pairs
 from leadloop.identity.sides import PEOPLE
 from leadloop.identity.web_shared import (
     PEOPLE_REVIEW,

@@ -9,8 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from leadloop.auth.model import WRITERS
 from leadloop.enrich.repository import provenance
-from leadloop.identity.account_review import account_merge_history
-from leadloop.identity.review import merge_history
+from leadloop.identity.history import account_merge_history, merge_history
 from leadloop.scoring.explain import person_score
 from leadloop.timeline.queries import account_view, person_view, search_people
 from leadloop.web.deps import Ctx, Staff
