@@ -14,6 +14,7 @@ from leadloop.capture.log import Link, append_activities
 from leadloop.capture.model import AccountIn, ActivityIn, CampaignIn, OpportunityIn
 from leadloop.capture.repository import AccountHint, ensure_accounts, find_accounts, people_by_external_id
 from leadloop.capture.results import Outcome, Result
+from leadloop.contract.vocab import ENTITY_FIELDS
 from leadloop.core.reactions import publish
 from leadloop.identity.accounts import index_accounts
 from leadloop.lifecycle.handlers import Move, move_many
@@ -21,23 +22,7 @@ from leadloop.lifecycle.model import Stage, Trigger
 from leadloop.store.bulk import select_in
 from leadloop.store.tables import Account, Campaign, Lead, Opportunity
 
-_ACCOUNT_COLUMNS = (
-    "external_id",
-    "name",
-    "name_key",
-    "domain",
-    "industry",
-    "employees",
-    "annual_revenue",
-    "country",
-    "state",
-    "city",
-    "postcode",
-    "sic_code",
-    "naics_code",
-    "sites",
-    "parent_external_id",
-)
+_ACCOUNT_COLUMNS = (*ENTITY_FIELDS["accounts"], "name_key")
 
 
 def upsert_accounts(session: Session, items: list[AccountIn], *, now: datetime) -> Result:

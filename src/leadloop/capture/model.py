@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from leadloop.contract import normalise as n
-from leadloop.contract.vocab import DIRECTIONS, check_activity_type, default_channel
+from leadloop.contract.vocab import DIRECTIONS, ENTITY_FIELDS, check_activity_type, default_channel
 from leadloop.core.errors import InvalidInput, UnknownActivityType
 
 Fields = Mapping[str, Any]
@@ -430,23 +430,15 @@ def parse_campaign(fields: Fields, *, max_chars: int = 65_536) -> CampaignIn:
 # Folding a batch of people and deciding what changes: pure, so the rules can be tested without a
 # database. `capture/people.py` loads what they need and writes what they decide.
 
+# A person's own columns, as the contract names them (links, campaign, dates and consent are
+# handled apart).
 PERSON_COLUMNS = (
-    "external_id",
-    "email",
+    *(
+        f
+        for f in ENTITY_FIELDS["people"]
+        if f not in ("account_external_id", "campaign", "created_at", "email_opt_in")
+    ),
     "email_kind",
-    "first_name",
-    "last_name",
-    "title",
-    "seniority",
-    "department",
-    "phone",
-    "company",
-    "website",
-    "country",
-    "state",
-    "city",
-    "postcode",
-    "lead_source",
 )
 # A change to one of these may make the person match someone else: they are matched again.
 MATCHED_ON = frozenset({"first_name", "last_name", "email", "phone", "postcode", "company", "city"})
