@@ -38,6 +38,14 @@ def test_python_dash_m_runs_the_command() -> None:
     assert out.returncode == 0 and "--limit" in out.stdout
 
 
+def test_nothing_outside_the_cli_imports_it() -> None:
+    """The package's __init__ imports every command group. A module outside it that imported a cli
+    module, and that a group imports in turn, would be half-initialised when imported first."""
+    outside = [p for p in CLI.parent.rglob("*.py") if CLI not in p.parents]
+    importers = [str(p.relative_to(CLI.parent)) for p in outside if _cli_imports(p)]
+    assert importers == []
+
+
 def _cli_imports(path: Path) -> list[tuple[str, list[str]]]:
     """(module, names) for every `from leadloop.cli… import names` in the file."""
     found = []

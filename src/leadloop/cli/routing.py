@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadloop.cli._common import console
-from leadloop.documents.cli import document_commands
+from leadloop.cli.documents import document_commands
 from leadloop.routing.kind import ROUTING
 
 

@@ -9,9 +9,9 @@ import typer
 
 from leadloop.capture.normalise import parse_datetime
 from leadloop.cli._common import DbUrl, console, database, fail, settings
+from leadloop.cli.documents import document_commands
 from leadloop.core.clock import utcnow
 from leadloop.core.errors import LeadloopError
-from leadloop.documents.cli import document_commands
 from leadloop.scoring.handlers import active_model
 from leadloop.scoring.kind import SCORING
 
