@@ -11,14 +11,15 @@ from sqlalchemy.orm import Session
 
 from leadloop.core.errors import NotFound
 from leadloop.documents.model import Activation, D, DocumentKind, Draft
+from leadloop.store.tables import VersionedDocument
 
 
-def rows(session: Session, kind: DocumentKind[Any]) -> list[Any]:
+def rows(session: Session, kind: DocumentKind[Any]) -> list[VersionedDocument]:
     """Every saved version, newest first."""
     return list(session.scalars(sa.select(kind.table).order_by(kind.table.id.desc())))
 
 
-def load(session: Session, kind: DocumentKind[D], row_id: int) -> tuple[Any, D]:
+def load(session: Session, kind: DocumentKind[D], row_id: int) -> tuple[VersionedDocument, D]:
     row = session.get(kind.table, row_id)
     if row is None:
         raise NotFound(f"there is no {kind.what} #{row_id}")

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, Self, Type
 from leadloop.auth.model import STAFF, Role
 from leadloop.core.events import Event
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the core imports no database code when it runs
     from sqlalchemy.orm import Session
+
+    from leadloop.store.tables import VersionedDocument
 
 
 class Document(Protocol):
@@ -83,7 +85,7 @@ class DocumentKind(Generic[D]):
 
     slug: str  # "scoring": its CLI group, its pages under /scoring, its API tag
     noun: str  # "model": what people call one document of this kind
-    table: Any  # the VersionedDocument table its rows live in
+    table: type[VersionedDocument]  # where its versions are stored
     parse: Callable[[str], D]  # text -> document, or a DocumentError naming every bad line
     active: Callable[[Session], tuple[D, int | None]]  # the active one and its id; the shipped default, None
     preview: Preview[D]

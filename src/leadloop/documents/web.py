@@ -17,6 +17,7 @@ from leadloop.core.errors import InvalidInput
 from leadloop.core.yamldoc import problems_of
 from leadloop.documents import handlers
 from leadloop.documents.model import DocumentKind
+from leadloop.store.tables import VersionedDocument
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, require
 
@@ -64,7 +65,7 @@ class Pages:
         return f"/api/v1/{self.kind.slug}/{self.items}"
 
 
-def _row_json(row: Any) -> dict[str, Any]:
+def _row_json(row: VersionedDocument) -> dict[str, Any]:
     return {
         "id": row.id,
         "name": row.name,
