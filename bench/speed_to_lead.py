@@ -40,9 +40,9 @@ from _common import median, pct
 from capture import free_port
 from leadloop.auth.handlers import create_api_key, create_user
 from leadloop.bootstrap import session_info
-from leadloop.routing import admin as routing_admin
-from leadloop.scoring.models import activate as activate_model
-from leadloop.scoring.models import save_draft as save_model
+from leadloop.documents import handlers as documents
+from leadloop.routing.kind import ROUTING
+from leadloop.scoring.kind import SCORING
 from leadloop.scoring.repository import default_model
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
@@ -80,9 +80,8 @@ def prepare(url: str) -> str:
         model = model.model_copy(
             update={"engagement": model.engagement.model_copy(update={"mql_threshold": 20.0})}
         )
-        activate_model(s, save_model(s, model.to_yaml(), now=now), now=now)
-        rid, _ = routing_admin.save_draft(s, RULES, now=now)
-        routing_admin.activate(s, rid, now=now)
+        for kind, text in ((SCORING, model.to_yaml()), (ROUTING, RULES)):
+            documents.activate(s, kind, documents.save_draft(s, kind, text, now=now).id, now=now)
     db.dispose()
     return key
 

@@ -21,10 +21,11 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from leadloop.auth.handlers import create_user
+from leadloop.documents.handlers import activate, save_draft
 from leadloop.jobs import outbox
 from leadloop.lifecycle.repository import nurture_queue_id
-from leadloop.routing import admin
 from leadloop.routing.handlers import route_lead
+from leadloop.routing.kind import ROUTING
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Lead, Outbox, RoutingDecision, User
@@ -180,8 +181,8 @@ def test_many_mqls_routed_in_parallel_get_one_owner_each_and_an_even_spread(db: 
             user = s.get(User, uid)
             assert user is not None
             user.working_hours = {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-        draft, _ = admin.save_draft(s, POOL % ", ".join(f"{{user: {e}}}" for e in reps), now=MONDAY)
-        admin.activate(s, draft, now=MONDAY)
+        draft, _ = save_draft(s, ROUTING, POOL % ", ".join(f"{{user: {e}}}" for e in reps), now=MONDAY)
+        activate(s, ROUTING, draft, now=MONDAY)
         queue = nurture_queue_id(s, now=MONDAY)
         lead_ids = []
         for i in range(80):

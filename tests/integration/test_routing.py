@@ -17,11 +17,14 @@ from leadloop.bootstrap import timer_handlers
 from leadloop.capture import model as m
 from leadloop.core.clock import FrozenClock
 from leadloop.core.errors import InvalidInput
+from leadloop.documents.handlers import activate, save_draft
 from leadloop.jobs.timers import TIMERS, pending
 from leadloop.jobs.worker import Worker
 from leadloop.lifecycle.repository import nurture_queue_id
 from leadloop.routing import admin
+from leadloop.routing.document import parse_rules
 from leadloop.routing.handlers import accept, deactivate_user, reject, route_lead, set_manager
+from leadloop.routing.kind import ROUTING
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Lead, Outbox, OutOfOffice, RoutingDecision, Team, User
@@ -69,9 +72,9 @@ def team(db: Database) -> dict[str, int]:
         dora = s.get(User, ids["dora"])
         assert dora is not None
         dora.timezone = "Europe/Berlin"
-        draft, warnings = admin.save_draft(s, RULES, now=MONDAY)
+        draft, warnings = save_draft(s, ROUTING, RULES, now=MONDAY)
         assert warnings and "catch-all" in warnings[0]
-        admin.activate(s, draft, now=MONDAY)
+        activate(s, ROUTING, draft, now=MONDAY)
     return ids
 
 
@@ -283,14 +286,17 @@ def test_what_if_replays_past_leads_without_writing(db: Database, team: dict[str
         "  - name: UK and Ireland\n    when: {country: [GB, IE]}\n    assign: {pool: uk}\n", ""
     )
     with db.read() as s:
-        result = admin.what_if(s, admin.parse_rules(everyone_to_dora), now=MONDAY).summary()
+        result = admin.what_if(s, parse_rules(everyone_to_dora), now=MONDAY).summary()
     assert result["leads"] == 4 and result["changed"] == 4 and result["by_owner"] == {"dora@x.io": 4}
     assert [_owner(db, i) for i in leads] == ["ann@x.io", "bob@x.io", "cy@x.io", "ann@x.io"]
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(TIMERS)) > 0
     with db.write() as s:
-        draft, _ = admin.save_draft(
-            s, RULES.replace("version: 1", "version: 3").replace("dora@x.io", "nobody@x.io"), now=MONDAY
+        draft, _ = save_draft(
+            s,
+            ROUTING,
+            RULES.replace("version: 1", "version: 3").replace("dora@x.io", "nobody@x.io"),
+            now=MONDAY,
         )
         with pytest.raises(InvalidInput, match=re.escape("these users do not exist: nobody@x.io")):
-            admin.activate(s, draft, now=MONDAY)
+            activate(s, ROUTING, draft, now=MONDAY)

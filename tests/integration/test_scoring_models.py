@@ -10,8 +10,10 @@ from leadloop.core.errors import Conflict
 from leadloop.core.events import LeadReachedMQL
 from leadloop.demo.seed import load_world
 from leadloop.demo.world import build_world
+from leadloop.documents.handlers import activate, export, save_draft
 from leadloop.scoring.document import ModelDocumentError
-from leadloop.scoring.models import activate, export_active, preview, save_draft
+from leadloop.scoring.kind import SCORING
+from leadloop.scoring.models import preview
 from leadloop.scoring.repository import active_model, default_model
 from leadloop.store.db import Database
 from leadloop.store.tables import AccountEngagement, Lead, Person, ScoringModelRow
@@ -25,9 +27,9 @@ def _world(db: Database, clock: FrozenClock) -> None:
 
 def _activate(db: Database, clock: FrozenClock, text: str):  # type: ignore[no-untyped-def]
     with db.write() as s:
-        mid = save_draft(s, text, now=clock())
+        mid = save_draft(s, SCORING, text, now=clock()).id
     with db.write() as s:
-        return activate(s, mid, now=clock())
+        return activate(s, SCORING, mid, now=clock())
 
 
 def test_a_bad_model_is_never_stored(db: Database, clock: FrozenClock) -> None:
@@ -35,12 +37,12 @@ def test_a_bad_model_is_never_stored(db: Database, clock: FrozenClock) -> None:
         pytest.raises(ModelDocumentError, match=r"line 3: engagement\.half_life: unknown field"),
         db.write() as s,
     ):
-        save_draft(s, "name: bad\nengagement:\n  half_life: 3\n", now=clock())
+        save_draft(s, SCORING, "name: bad\nengagement:\n  half_life: 3\n", now=clock())
     assert count(db, ScoringModelRow) == 0
     with db.write() as s:
-        save_draft(s, "name: ok\n", now=clock())
+        save_draft(s, SCORING, "name: ok\n", now=clock())
     with pytest.raises(Conflict, match="version 1 exists already"), db.write() as s:
-        save_draft(s, "name: ok\n", now=clock())
+        save_draft(s, SCORING, "name: ok\n", now=clock())
 
 
 def test_recomputing_with_the_same_model_changes_nothing(db: Database, clock: FrozenClock) -> None:
@@ -96,7 +98,7 @@ def test_what_if_then_activate_a_more_eager_model(db: Database, clock: FrozenClo
     assert mql_ids == {lead_id for lead_id, _, _ in plan.new_mqls}
     with db.read() as s:
         assert {lead.id for lead in s.scalars(sa.select(Lead).where(Lead.stage == "mql"))} >= mql_ids
-        assert "mql_threshold: 21.0" in export_active(s)
+        assert "mql_threshold: 21.0" in export(s, SCORING)
         statuses = dict(s.execute(sa.select(ScoringModelRow.version, ScoringModelRow.status)).all())
         assert statuses == {3: "active"}
 

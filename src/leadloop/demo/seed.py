@@ -87,8 +87,9 @@ def _demo_routing(session: Session, *, now: datetime) -> None:
     `leadloop users calendar`."""
     from importlib import resources
 
-    from leadloop.routing.admin import activate, save_draft
+    from leadloop.documents import handlers as documents
     from leadloop.routing.handlers import set_manager
+    from leadloop.routing.kind import ROUTING
 
     users = {u.email: u for u in session.scalars(sa.select(User))}
     manager = users["manager@demo.leadloop.dev"]
@@ -103,8 +104,8 @@ def _demo_routing(session: Session, *, now: datetime) -> None:
         rep.working_hours = {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
         set_manager(session, rep.id, manager.id)
     text = resources.files("leadloop.demo").joinpath("routing.yaml").read_text(encoding="utf-8")
-    ruleset_id, _ = save_draft(session, text, now=now)
-    activate(session, ruleset_id, now=now)
+    draft = documents.save_draft(session, ROUTING, text, now=now)
+    documents.activate(session, ROUTING, draft.id, now=now)
 
 
 def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: datetime) -> DemoSummary:

@@ -1,5 +1,6 @@
-"""Routing rule sets as versioned data: save a draft (validated), try it on past leads (what-if:
-who would have got them, nothing written), activate (every named user must exist)."""
+"""Routing rule sets as versioned data (the machine is documents/): try a rule set on past leads
+(what-if: who would have got them, nothing written), and activation's own check that every user
+it names exists."""
 
 from __future__ import annotations
 
@@ -11,46 +12,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.errors import InvalidInput, NotFound
+from leadloop.core.errors import InvalidInput
+from leadloop.documents.model import Activation, NothingToReport
 from leadloop.routing import repository as repo
-from leadloop.routing.document import RuleSet, parse_rules
+from leadloop.routing.document import RuleSet
 from leadloop.routing.rules import decide
-from leadloop.store.tables import Account, Lead, RoutingRuleSet, User
+from leadloop.store.tables import Account, Lead, User
+
+REPLAY = 1000  # the latest routed leads a what-if replays, unless told otherwise
 
 
-def save_draft(session: Session, text: str, *, now: datetime) -> tuple[int, list[str]]:
-    """Returns the draft's id and the warnings (e.g. no catch-all rule)."""
-    rs = parse_rules(text)
-    rid = RoutingRuleSet.add_draft(
-        session, name=rs.name, version=rs.version, text=text, now=now, what="rule set"
-    )
-    return rid, rs.warnings()
-
-
-def _load(session: Session, ruleset_id: int) -> tuple[RoutingRuleSet, RuleSet]:
-    row = session.get(RoutingRuleSet, ruleset_id)
-    if row is None:
-        raise NotFound(f"there is no routing rule set #{ruleset_id}")
-    return row, parse_rules(row.document)
-
-
-def _check_users(session: Session, rs: RuleSet) -> None:
+def activate(session: Session, rs: RuleSet, *, now: datetime) -> Activation:
+    """New MQLs route with the rule set as soon as it is active; only its users must exist first."""
     known = repo.users_by_email(session, rs.users())
     missing = sorted(rs.users() - set(known))
     if missing:
         raise InvalidInput(
             "these users do not exist: " + ", ".join(missing) + "; create them or fix the rule set"
         )
-
-
-def activate(session: Session, ruleset_id: int, *, now: datetime) -> RuleSet:
-    row, rs = _load(session, ruleset_id)
-    _check_users(session, rs)
-    session.execute(
-        sa.update(RoutingRuleSet).where(RoutingRuleSet.status == "active").values(status="retired")
-    )
-    row.status, row.activated_at = "active", now
-    return rs
+    return Activation(NothingToReport(), [])
 
 
 @dataclass
@@ -69,7 +49,7 @@ class WhatIf:
         }
 
 
-def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int = 1000) -> WhatIf:
+def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None = REPLAY) -> WhatIf:
     """Route the latest `limit` routed leads again with `rs`, as of now; writes nothing. Pools
     start from their current fairness state and advance as the replay assigns."""
     users = repo.users_by_email(session, rs.users())
@@ -83,7 +63,7 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int = 1000) 
         .join(Account, Account.id == Lead.account_id)
         .where(Lead.assigned_at.is_not(None))
         .order_by(Lead.assigned_at.desc())
-        .limit(limit)
+        .limit(limit or REPLAY)
     ).all()
     for lead, account in leads:
         d = decide(

@@ -1,30 +1,28 @@
 """Routing in the browser and the API: the rep's inbox (accept, reject with a reason, log a call),
-the manager's team view, the SLA report, the routing audit, and the rule-set admin."""
+the manager's team view, the SLA report, and the rule-set admin (documents/web.py's pages)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Body, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from leadloop.auth.model import Principal
 from leadloop.core.errors import InvalidInput
-from leadloop.core.yamldoc import problems_of
-from leadloop.routing import admin, views
-from leadloop.routing.document import parse_rules
+from leadloop.documents.web import Pages, document_router
+from leadloop.routing import views
 from leadloop.routing.handlers import accept, log_call, reject
+from leadloop.routing.kind import ROUTING
 from leadloop.routing.report import GROUPS, rejection_report, sla_report
 from leadloop.routing.repository import active_rules
-from leadloop.store.tables import Lead, RoutingRuleSet, User
+from leadloop.store.tables import Lead, User
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Manager, Staff
 
 router = APIRouter()
-MAX_DOCUMENT = 200_000
 
 
 def _user(session: Session, who: Principal) -> User:
@@ -187,117 +185,18 @@ def sla_api(ctx: Ctx, who: Manager, by: str = "rep", days: int = 30) -> dict[str
     }
 
 
-# Rule-set admin
+# The rule-set admin: rule sets as versioned documents, through the documents machine.
 
-
-def _rules_page(
-    request: Request, ctx: AppContext, *, text: str | None = None, problems: Any = None, status: int = 200
-) -> Response:
-    with ctx.db.read() as session:
-        rs, active_id = active_rules(session)
-        rows = list(session.scalars(sa.select(RoutingRuleSet).order_by(RoutingRuleSet.id.desc())))
-        if text is None:
-            version = RoutingRuleSet.next_version(session, rs.name, rs.version)
-            text = rs.model_copy(update={"version": version}).to_yaml()
-    return ctx.templates.TemplateResponse(
-        request,
-        "routing.html",
-        {"rows": rows, "active_id": active_id, "text": text, "problems": problems or []},
-        status_code=status,
-    )
-
-
-@router.get("/routing", response_class=HTMLResponse, include_in_schema=False)
-def routing_page(request: Request, ctx: Ctx, who: Manager) -> Response:
-    return _rules_page(request, ctx)
-
-
-@router.post("/routing/preview", response_class=HTMLResponse, include_in_schema=False)
-def routing_preview(
-    request: Request, ctx: Ctx, who: Manager, document: Annotated[str, Form(max_length=MAX_DOCUMENT)] = ""
-) -> Response:
-    """What-if on the latest routed leads for the text in the editor. Writes nothing."""
-    try:
-        rs = parse_rules(document)
-        with ctx.db.read() as session:
-            summary = admin.what_if(session, rs, now=ctx.clock()).summary()
-    except InvalidInput as exc:
-        return ctx.templates.TemplateResponse(
-            request, "_routing_preview.html", {"problems": problems_of(exc)}
-        )
-    return ctx.templates.TemplateResponse(
-        request, "_routing_preview.html", {"summary": summary, "warnings": rs.warnings(), "problems": []}
-    )
-
-
-@router.post("/routing/rulesets", include_in_schema=False)
-def routing_save(
-    request: Request, ctx: Ctx, who: Manager, document: Annotated[str, Form(max_length=MAX_DOCUMENT)] = ""
-) -> Response:
-    try:
-        with ctx.db.write() as session:
-            rid, _warnings = admin.save_draft(session, document, now=ctx.clock())
-    except InvalidInput as exc:
-        return _rules_page(request, ctx, text=document, problems=problems_of(exc), status=422)
-    return RedirectResponse(f"/routing/rulesets/{rid}", status_code=303)
-
-
-@router.get("/routing/rulesets/{ruleset_id}", response_class=HTMLResponse, include_in_schema=False)
-def routing_ruleset(request: Request, ctx: Ctx, who: Manager, ruleset_id: int) -> Response:
-    with ctx.db.read() as session:
-        row, rs = admin._load(session, ruleset_id)
-        summary = None if row.status == "active" else admin.what_if(session, rs, now=ctx.clock()).summary()
-    return ctx.templates.TemplateResponse(
-        request, "routing_ruleset.html", {"row": row, "summary": summary, "warnings": rs.warnings()}
-    )
-
-
-@router.post("/routing/rulesets/{ruleset_id}/activate", include_in_schema=False)
-def routing_activate(ctx: Ctx, who: Manager, ruleset_id: int) -> Response:
-    with ctx.db.write() as session:
-        admin.activate(session, ruleset_id, now=ctx.clock())
-    return RedirectResponse(f"/routing/rulesets/{ruleset_id}?activated=1", status_code=303)
-
-
-@router.get("/api/v1/routing/rulesets", tags=["routing"])
-def rulesets_api(ctx: Ctx, who: Manager) -> list[dict[str, Any]]:
-    with ctx.db.read() as session:
-        return [
-            {
-                "id": r.id,
-                "name": r.name,
-                "version": r.version,
-                "status": r.status,
-                "created_at": r.created_at,
-                "activated_at": r.activated_at,
-            }
-            for r in session.scalars(sa.select(RoutingRuleSet).order_by(RoutingRuleSet.id))
-        ]
-
-
-@router.post("/api/v1/routing/rulesets", tags=["routing"], status_code=201)
-def ruleset_create_api(
-    ctx: Ctx,
-    who: Manager,
-    document: Annotated[
-        str, Body(media_type="application/yaml", max_length=MAX_DOCUMENT, description="the rule set as YAML")
-    ],
-) -> dict[str, Any]:
-    """Save a rule set as a draft. 422 lists every problem with its line; warnings come back too."""
-    with ctx.db.write() as session:
-        rid, warnings = admin.save_draft(session, document, now=ctx.clock())
-    return {"id": rid, "status": "draft", "warnings": warnings}
-
-
-@router.get("/api/v1/routing/rulesets/{ruleset_id}/whatif", tags=["routing"])
-def ruleset_whatif_api(ctx: Ctx, who: Manager, ruleset_id: int) -> dict[str, Any]:
-    with ctx.db.read() as session:
-        _, rs = admin._load(session, ruleset_id)
-        return admin.what_if(session, rs, now=ctx.clock()).summary()
-
-
-@router.post("/api/v1/routing/rulesets/{ruleset_id}/activate", tags=["routing"])
-def ruleset_activate_api(ctx: Ctx, who: Manager, ruleset_id: int) -> dict[str, Any]:
-    with ctx.db.write() as session:
-        admin.activate(session, ruleset_id, now=ctx.clock())
-    return {"id": ruleset_id, "status": "active"}
+RULES_PAGES = Pages(
+    kind=ROUTING,
+    items="rulesets",
+    heading="Routing rules",
+    intro="Ordered rules (first match wins), pools (round robin, weighted, load balanced, with daily and "
+    "weekly caps), SLA policies in business minutes, and reject reasons. A fallback owner is required.",
+    empty="None saved yet: every MQL waits in the Sales inbox queue.",
+    preview_button="Try on past leads",
+    activate_button="Activate",
+    activated="New MQLs are routed with these rules.",
+    summary_template="_routing_summary.html",
+)
+router.include_router(document_router(RULES_PAGES))

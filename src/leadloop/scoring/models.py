@@ -1,5 +1,5 @@
-"""Scoring models as versioned data: save a draft, preview it against today's scores (what-if),
-activate it (one transaction: every score recomputed through the vectorised path)."""
+"""Scoring models as versioned data (the machine is documents/): preview a model against today's
+scores (what-if), and activation's own work, every score recomputed through the vectorised path."""
 
 from __future__ import annotations
 
@@ -11,32 +11,17 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.errors import NotFound
 from leadloop.core.events import Event, LeadOpened, LeadReachedMQL
 from leadloop.core.reactions import publish
 from leadloop.lifecycle.handlers import Move, NewLead, move_many, open_leads
 from leadloop.lifecycle.model import DEFAULT_PRODUCT, Trigger
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
-from leadloop.scoring.document import ScoringModel, parse_model
+from leadloop.scoring.document import ScoringModel
 from leadloop.scoring.fit import evaluate_fit, grade_for
 from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, MQL_FROM, PERSON_FIT_FIELDS, _grade_ok
 from leadloop.scoring.recompute import Activities, Groups, encode, group_scores, weights
-from leadloop.scoring.repository import active_model
 from leadloop.store.bulk import connection
-from leadloop.store.tables import Account, AccountEngagement, Lead, Person, ScoringModelRow
-
-
-def save_draft(session: Session, text: str, *, now: datetime) -> int:
-    """Validate (every problem with its line) and store as a draft; a bad model never gets here."""
-    model = parse_model(text)
-    return ScoringModelRow.add_draft(
-        session, name=model.name, version=model.version, text=text, now=now, what="model"
-    )
-
-
-def export_active(session: Session) -> str:
-    model, _ = active_model(session)
-    return model.to_yaml()
+from leadloop.store.tables import Account, AccountEngagement, Lead, Person
 
 
 def _epoch_sql(session: Session) -> str:
@@ -149,12 +134,8 @@ def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
     return out
 
 
-def activate(session: Session, model_id: int, *, now: datetime) -> tuple[Preview, list[Event]]:
-    """Make a draft the active model and recompute every score with it, in one transaction."""
-    row = session.get(ScoringModelRow, model_id)
-    if row is None:
-        raise NotFound(f"there is no scoring model #{model_id}")
-    model = parse_model(row.document)
+def activate(session: Session, model: ScoringModel, *, now: datetime) -> tuple[Preview, list[Event]]:
+    """Recompute every score with the model being activated, in the activation's transaction."""
     p = preview(session, model, now=now)
     rate = decay_rate(model.engagement.half_life_days)
     conn = connection(session)
@@ -240,12 +221,4 @@ def activate(session: Session, model_id: int, *, now: datetime) -> tuple[Preview
     for lead_id, _name, value in p.new_mqls:
         account_id, product = lead_keys[lead_id]
         events.append(LeadReachedMQL(lead_id, account_id, product, value, p.lead_grade.get(lead_id), now))
-    session.execute(
-        sa.update(ScoringModelRow).where(ScoringModelRow.status == "active").values(status="retired")
-    )
-    session.execute(
-        sa.update(ScoringModelRow)
-        .where(ScoringModelRow.id == model_id)
-        .values(status="active", activated_at=now)
-    )
     return p, publish(session, events, now=now)

@@ -389,6 +389,12 @@ class VersionedDocument:
         top = session.scalar(sa.select(sa.func.max(cls.version)).where(cls.name == name))
         return max(int(top or 0), current) + 1
 
+    @classmethod
+    def make_active(cls, session: Session, row_id: int, *, now: datetime) -> None:
+        """The one active version: the previous one retires in the same transaction."""
+        session.execute(sa.update(cls).where(cls.status == "active").values(status="retired"))
+        session.execute(sa.update(cls).where(cls.id == row_id).values(status="active", activated_at=now))
+
 
 class ScoringModelRow(VersionedDocument, Base):
     """Scoring models are versioned data (scoring/document.py)."""

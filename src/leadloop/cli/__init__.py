@@ -1,0 +1,34 @@
+"""The `leadloop` command: one module per command group, each thin (parse, call a use case,
+print the outcome). `python -m leadloop.cli` runs it too."""
+
+from __future__ import annotations
+
+import typer
+
+from leadloop.cli.data import export, import_
+from leadloop.cli.db import db_app
+from leadloop.cli.dedupe import dedupe
+from leadloop.cli.demo import demo
+from leadloop.cli.enrich import enrich
+from leadloop.cli.report import report_app
+from leadloop.cli.routing import routing_app
+from leadloop.cli.scoring import scoring_app
+from leadloop.cli.serve import serve, worker
+from leadloop.cli.users import keys_app, users_app
+
+app = typer.Typer(help="Leadloop: lead management from the first signal to revenue.", no_args_is_help=True)
+app.command()(serve)
+app.command()(worker)
+app.command()(demo)
+app.command("import")(import_)
+app.command()(export)
+app.command()(dedupe)
+app.command()(enrich)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="apikeys")
+app.add_typer(db_app, name="db")
+app.add_typer(scoring_app, name="scoring")
+app.add_typer(routing_app, name="routing")
+app.add_typer(report_app, name="report")
+
+__all__ = ["app"]

@@ -1,0 +1,23 @@
+"""`leadloop routing …`: the rule set as a versioned document (export, import, whatif, activate,
+from the documents machine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadloop.cli._common import console
+from leadloop.cli.documents import document_commands
+from leadloop.routing.kind import ROUTING
+
+
+def show(summary: dict[str, Any]) -> None:
+    console.print(f"{summary['leads']:,} leads replayed; {summary['changed']:,} would change owner")
+    for owner, n in summary["by_owner"].items():
+        console.print(f"  {owner}: {n}")
+    for lead_id, account, now_owner, would in summary["examples"]:
+        console.print(f"  lead {lead_id} {account}: {now_owner} → {would}")
+
+
+routing_app = document_commands(
+    ROUTING, show=show, help="Routing rules: export, import a draft, what-if on past leads, activate."
+)

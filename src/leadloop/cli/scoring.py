@@ -1,0 +1,100 @@
+"""`leadloop scoring …`: the model as a versioned document (export, import, whatif, activate, from
+the documents machine) and the predictive model (train, report, backtest)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from leadloop.contract.normalise import parse_datetime
+from leadloop.cli._common import DbUrl, console, database, fail, settings
+from leadloop.cli.documents import document_commands
+from leadloop.core.clock import utcnow
+from leadloop.core.errors import LeadloopError
+from leadloop.scoring.kind import SCORING
+from leadloop.scoring.repository import active_model
+
+
+def show(summary: dict[str, Any]) -> None:
+    console.print(
+        f"{summary['leads']:,} leads: {summary['grade_changes']:,} change grade, {summary['new_mqls']:,} become MQL, "
+        f"{summary['new_leads']:,} new leads open"
+    )
+    for label, key in (
+        ("grade changes", "grade_change_examples"),
+        ("new MQLs", "new_mql_examples"),
+        ("new leads", "new_lead_examples"),
+    ):
+        for example in summary[key]:
+            console.print(f"  {label}: {example}")
+
+
+scoring_app = document_commands(
+    SCORING,
+    show=show,
+    help="Scoring models: export, import a draft, preview, activate; the predictive model.",
+)
+
+
+@scoring_app.command("train")
+def train(database_url: DbUrl = None) -> None:
+    """Train the predictive model on won and lost opportunities; report on the held-out latest
+    quarter; store it and write each lead's predicted probability."""
+    from leadloop.scoring import predictive  # scikit-learn: not for `leadloop --help`
+
+    db = database(settings(database_url))
+    now = utcnow()
+    try:
+        with db.write() as session:
+            model, _ = active_model(session)
+            trained = predictive.train(session, model)
+            model_id = predictive.save(session, trained, now=now)
+            n = predictive.predict_leads(session, model, trained, now=now)
+    except LeadloopError as exc:
+        fail(exc)
+    for line in trained.report.lines():
+        console.print(line)
+    console.print(
+        f"[green]predictive model #{model_id}[/] trained on {trained.trained_on:,} outcomes; {n:,} leads scored"
+    )
+
+
+@scoring_app.command("report")
+def report(database_url: DbUrl = None) -> None:
+    """The active predictive model's report: ROC AUC, PR AUC, lift by decile, calibration."""
+    from leadloop.scoring.predictive import active_report  # scikit-learn: not for `leadloop --help`
+
+    with database(settings(database_url)).read() as session:
+        found = active_report(session)
+    if found is None:
+        fail(LeadloopError("no predictive model has been trained yet: run `leadloop scoring train`"))
+    trained_at, n, result = found
+    console.print(f"trained {trained_at:%Y-%m-%d %H:%M} UTC on {n:,} outcomes; held-out report:")
+    for line in result.lines():
+        console.print(line)
+
+
+@scoring_app.command("backtest")
+def backtest(
+    as_of: Annotated[
+        str, typer.Option("--as-of", help="train on what was known before this date (YYYY-MM-DD)")
+    ],
+    database_url: DbUrl = None,
+) -> None:
+    """Train on outcomes known before a date and evaluate on opportunities created after it."""
+    from leadloop.scoring.predictive import backtest  # scikit-learn: not for `leadloop --help`
+
+    db = database(settings(database_url))
+    try:
+        when = parse_datetime(as_of, field="--as-of")
+        assert when is not None
+        with db.read() as session:
+            result = backtest(session, active_model(session)[0], as_of=when)
+    except LeadloopError as exc:
+        fail(exc)
+    console.print(
+        f"trained on {result.trained_on:,} outcomes known before {when.date()}; evaluated on what came after:"
+    )
+    for line in result.report.lines():
+        console.print(line)

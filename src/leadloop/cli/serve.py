@@ -1,0 +1,74 @@
+"""`leadloop serve` and `leadloop worker`: the web app and the timer sweeper."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from typing import Annotated
+
+import typer
+
+from leadloop.bootstrap import arm_recurring, timer_handlers
+from leadloop.cli._common import DbUrl, console, database, settings
+from leadloop.core.clock import utcnow
+from leadloop.jobs.worker import Worker, start_in_background
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    database_url: DbUrl = None,
+    sweeper: Annotated[
+        bool,
+        typer.Option(
+            "--sweeper/--no-sweeper", help="run the timer sweeper in this process (one web worker only)"
+        ),
+    ] = True,
+) -> None:
+    """Serve the web app and API (migrating the database first). With one web worker the timer
+    sweeper runs in the same process; with several, run `leadloop worker` beside them."""
+    # uvicorn and the web app (FastAPI and every router) load only to serve, not for `--help`.
+    import uvicorn
+
+    from leadloop.web.app import create_app
+
+    config = settings(database_url)
+    database(config).dispose()
+    if workers > 1:
+        os.environ["LEADLOOP_DATABASE_URL"] = config.database_url
+        uvicorn.run(
+            "leadloop.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_level="warning",
+        )
+    else:
+        web = create_app(config)
+        if sweeper:
+            ctx = web.state.ctx
+            arm_recurring(config, ctx.db, ctx.clock())
+            start_in_background(config, ctx.db, ctx.clock, timer_handlers(config))
+        uvicorn.run(web, host=host, port=port, access_log=False, log_level="warning")
+
+
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="sweep what is due now, then exit")] = False,
+    database_url: DbUrl = None,
+) -> None:
+    """Run the timer sweeper: decay crossings, scheduled retraining (and, as they land, SLA clocks
+    and drip steps). Several may run against PostgreSQL; each timer runs once."""
+    config = settings(database_url)
+    db = database(config)
+    arm_recurring(config, db, utcnow())
+    sweeper = Worker(db, utcnow, timer_handlers(config), settings=config)
+    if once:
+        console.print(f"{sweeper.run_once():,} timers ran")
+        return
+    console.print(f"sweeping every {config.sweep_interval_s:g} s — Ctrl-C to stop")
+    with contextlib.suppress(KeyboardInterrupt):
+        sweeper.run_forever(interval_s=config.sweep_interval_s, stop=threading.Event())

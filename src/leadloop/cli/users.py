@@ -1,0 +1,134 @@
+"""`leadloop users …` and `leadloop apikeys …`: who signs in, machine clients, and a rep's working
+calendar, absences and departure (routing's side of a user)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from leadloop.contract.normalise import parse_datetime
+from leadloop.cli._common import DbUrl, console, database, fail, settings
+from leadloop.core.clock import utcnow
+from leadloop.core.errors import InvalidInput, LeadloopError
+from leadloop.routing.calendar import Calendar, parse_hours
+from leadloop.routing.handlers import add_away, deactivate_user, set_manager
+from leadloop.routing.repository import user_by_email, users_by_email
+
+users_app = typer.Typer(help="Users who sign in to the web app.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for machine clients.", no_args_is_help=True)
+
+
+@users_app.command("create")
+def create(
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="admin | marketing | manager | rep | partner")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    database_url: DbUrl = None,
+) -> None:
+    from leadloop.auth.handlers import create_user  # hashes a dummy password (argon2) at import
+
+    db = database(settings(database_url))
+    try:
+        with db.write() as session:
+            uid = create_user(session, email=email, name=name, role=role, password=password, now=utcnow())
+    except LeadloopError as exc:
+        fail(exc)
+    console.print(f"[green]user #{uid}[/] {email} ({role}) created")
+
+
+@keys_app.command("create")
+def create_key(
+    user: Annotated[str, typer.Option(help="e-mail of the user the key acts as")],
+    name: Annotated[str, typer.Option(help="what the key is for")],
+    database_url: DbUrl = None,
+) -> None:
+    from leadloop.auth.handlers import create_api_key  # hashes a dummy password (argon2) at import
+
+    db = database(settings(database_url))
+    try:
+        with db.write() as session:
+            token = create_api_key(session, user_email=user, name=name, now=utcnow())
+    except LeadloopError as exc:
+        fail(exc)
+    console.print("API key (shown once; send it as 'Authorization: Bearer <key>'):")
+    print(token)
+
+
+@users_app.command("calendar")
+def calendar(
+    email: str,
+    timezone: Annotated[str | None, typer.Option(help="IANA zone, e.g. Europe/Berlin")] = None,
+    hours: Annotated[
+        list[str] | None, typer.Option(help="day=spans, e.g. mon=09:00-12:00,13:00-17:00 (repeat)")
+    ] = None,
+    holidays: Annotated[
+        str | None, typer.Option(help="country code, optionally /subdivision, e.g. DE/BE")
+    ] = None,
+    manager: Annotated[str | None, typer.Option(help="the manager's e-mail (SLA escalations)")] = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Set a rep's working calendar and manager (checked: zone, hours, holiday calendar, no manager cycle)."""
+    try:
+        spec = dict(h.split("=", 1) for h in hours or [] if "=" in h)
+        if hours and len(spec) != len(hours):
+            raise typer.BadParameter("--hours takes day=spans, e.g. mon=09:00-17:00")
+        country, _, sub = (holidays or "").partition("/")
+        with database(settings(database_url)).write() as session:
+            found = users_by_email(session, {email.lower()} | ({manager.lower()} if manager else set()))
+            user = found.get(email.lower())
+            if user is None:
+                raise LeadloopError(f"there is no user {email}")
+            zone = timezone or user.timezone
+            Calendar(
+                zone=zone,
+                hours=parse_hours(spec) if spec else Calendar().hours,
+                holiday_country=country or user.holiday_country,
+                holiday_subdivision=sub or None,
+            )
+            user.timezone = zone
+            if spec:
+                user.working_hours = spec
+            if holidays:
+                user.holiday_country, user.holiday_subdivision = country.upper(), (sub.upper() or None)
+            if manager:
+                if manager.lower() not in found:
+                    raise LeadloopError(f"there is no user {manager}")
+                set_manager(session, user.id, found[manager.lower()].id)
+    except LeadloopError as exc:
+        fail(exc)
+    console.print(f"[green]{email}[/] calendar saved")
+
+
+@users_app.command("away")
+def away(
+    email: str,
+    start: Annotated[str, typer.Option("--from")],
+    until: Annotated[str, typer.Option("--until")],
+    note: str | None = None,
+    database_url: DbUrl = None,
+) -> None:
+    """Out of office: routing skips the rep meanwhile and their SLA clocks stand still."""
+    try:
+        a, b = parse_datetime(start, field="--from"), parse_datetime(until, field="--until")
+        if a is None or b is None or b <= a:
+            raise InvalidInput("--until must come after --from")
+        with database(settings(database_url)).write() as session:
+            user = user_by_email(session, email)
+            add_away(session, user.id, a, b, note=note)
+    except LeadloopError as exc:
+        fail(exc)
+    console.print(f"[green]{email}[/] is away from {a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC")
+
+
+@users_app.command("deactivate")
+def deactivate(email: str, database_url: DbUrl = None) -> None:
+    """A rep who leaves: their open leads are routed again at once, never orphaned."""
+    try:
+        with database(settings(database_url)).write() as session:
+            user = user_by_email(session, email)
+            n = deactivate_user(session, user.id, now=utcnow())
+    except LeadloopError as exc:
+        fail(exc)
+    console.print(f"[green]{email}[/] deactivated; {n:,} open leads routed again")
