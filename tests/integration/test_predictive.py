@@ -85,6 +85,7 @@ def test_too_little_data_is_refused_and_says_what_it_needs(db: Database, clock: 
         train(s, default_model())
 
 
+@pytest.mark.slow
 def test_train_report_backtest_and_scores_on_a_simulated_history(db: Database, clock: FrozenClock) -> None:
     load_simulated_world(db, clock)
     with db.write() as s:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -128,6 +129,7 @@ def test_a_failing_handler_is_retried_and_does_not_stop_the_others(db: Database,
     assert worker.run_once() == 1 and calls == {"flaky": 2, "steady": 1}
 
 
+@pytest.mark.slow
 def test_retraining_is_a_timer_that_arms_the_next_run(db: Database, clock: FrozenClock) -> None:
     settings = Settings(retrain_every_days=7)
     worker = Worker(db, clock, default_handlers(settings))
