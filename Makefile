@@ -27,9 +27,9 @@ system:
 test: $(STAMP) system
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-## Unit tests only: seconds, no services
+## Unit tests that are not marked slow: seconds, no services (`make test` runs everything)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q -m "not slow" tests/unit
 
 ## Format check, lint and types
 check: $(STAMP)

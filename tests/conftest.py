@@ -18,7 +18,12 @@ from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
 from leadloop.store.tables import Base
 
-pytest_plugins = ["tests.fixtures.capture", "tests.fixtures.web"]
+pytest_plugins = [
+    "tests.fixtures.capture",
+    "tests.fixtures.routing",
+    "tests.fixtures.scoring",
+    "tests.fixtures.web",
+]
 
 PG_URL = os.environ.get("LEADLOOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b for b in os.environ.get("LEADLOOP_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]

@@ -9,7 +9,8 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import shot
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# Slow as a whole: the walk starts from a demo world built once (about 8 s), then drives Chromium.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 
 def sign_in(page: Page, email: str = "rep1@demo.leadloop.dev") -> None:

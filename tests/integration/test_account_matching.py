@@ -7,24 +7,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from leadloop import capture as h
-from leadloop.capture import model as m
 from leadloop.core.clock import FrozenClock
 from leadloop.routing.repository import sticky_owner
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Person, User
-
-
-def _accounts(db: Database, clock: FrozenClock, *rows: dict[str, str]) -> None:
-    for r in rows:  # one by one: creation order is the "oldest" tiebreaker
-        with db.write() as s:
-            h.upsert_accounts(s, [m.parse_account(r)], now=clock())
-        clock.advance(minutes=1)
+from tests.fixtures.capture import capture_accounts, capture_people
 
 
 def _person(db: Database, clock: FrozenClock, **fields: str) -> Any:
-    with db.write() as s:
-        pid = h.ingest_people(s, [m.parse_person(fields)], now=clock(), source="api").outcomes[0].id
+    pid = capture_people(db, clock, fields, kind=None)[0].id
     with db.read() as s:
         p = s.get_one(Person, pid)
         acct = s.get(Account, p.account_id) if p.account_id else None
@@ -32,7 +23,7 @@ def _person(db: Database, clock: FrozenClock, **fields: str) -> Any:
 
 
 def test_domains_names_abbreviations_and_reasons(db: Database, clock: FrozenClock) -> None:
-    _accounts(
+    capture_accounts(
         db,
         clock,
         {"external_id": "A1", "name": "Acme Analytics Inc.", "domain": "acme-analytics.com"},
@@ -55,7 +46,7 @@ def test_domains_names_abbreviations_and_reasons(db: Database, clock: FrozenCloc
 
 
 def test_ties_go_to_most_contacts_then_the_oldest(db: Database, clock: FrozenClock) -> None:
-    _accounts(
+    capture_accounts(
         db,
         clock,
         {"external_id": "O1", "name": "Orbit Data GmbH"},
@@ -70,7 +61,7 @@ def test_ties_go_to_most_contacts_then_the_oldest(db: Database, clock: FrozenClo
 
 
 def test_subsidiaries_are_owned_through_their_parent(db: Database, clock: FrozenClock) -> None:
-    _accounts(
+    capture_accounts(
         db,
         clock,
         {"external_id": "G", "name": "Helios Group plc", "domain": "helios-group.com"},

@@ -5,7 +5,6 @@ dedupe merges same-named accounts and queues alike ones."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -29,35 +28,12 @@ from leadloop.store.tables import (
     RoutingDecision,
     Team,
 )
-
-
-def _accounts(db: Database, clock: FrozenClock, *rows: dict[str, str]) -> dict[str, int]:
-    out = {}
-    for r in rows:  # one by one: creation order is the "oldest" tiebreaker
-        with db.write() as s:
-            h.upsert_accounts(s, [m.parse_account(r)], now=clock())
-            out[r["external_id"]] = s.scalar(
-                sa.select(Account.id).where(Account.external_id == r["external_id"])
-            )
-        clock.advance(minutes=1)
-    return out  # type: ignore[return-value]
+from tests.fixtures.capture import capture_accounts, capture_people
 
 
 def _person(db: Database, clock: FrozenClock, account: str, email: str) -> int:
-    person = m.parse_person(
-        {"email": email, "first_name": email[:3], "last_name": "Tester", "account_external_id": account}
-    )
-    act = m.parse_activity(
-        {
-            "email": email,
-            "type": "form_submit",
-            "product": "Platform",
-            "occurred_at": (clock() - timedelta(hours=1)).isoformat(),
-        },
-        now=clock(),
-    )
-    with db.write() as s:
-        return h.ingest_people(s, [person], now=clock(), source="api", activities=[act]).outcomes[0].id
+    person = {"email": email, "first_name": email[:3], "last_name": "Tester", "account_external_id": account}
+    return capture_people(db, clock, person, product="Platform")[0].id
 
 
 def _lead(s: Any, clock: FrozenClock, account_id: int, product: str, stage: str) -> int:
@@ -84,7 +60,7 @@ def _rows(db: Database, table: Any, *where: Any) -> dict[int, dict[str, Any]]:
 
 
 def test_merge_moves_everything_and_unmerge_restores_it_exactly(db: Database, clock: FrozenClock) -> None:
-    ids = _accounts(
+    ids = capture_accounts(
         db,
         clock,
         {"external_id": "OLD", "name": "Acme Analytics", "employees": "120"},
@@ -176,7 +152,7 @@ def test_merge_moves_everything_and_unmerge_restores_it_exactly(db: Database, cl
 def test_parents_and_subsidiaries_are_linked_not_merged_and_chains_unmerge_in_order(
     db: Database, clock: FrozenClock
 ) -> None:
-    ids = _accounts(
+    ids = capture_accounts(
         db,
         clock,
         {"external_id": "G", "name": "Helios Group"},
@@ -207,7 +183,7 @@ def test_warehouse_dedupe_merges_same_names_and_queues_alike_ones(
 
     from leadloop.cli import app
 
-    ids = _accounts(
+    ids = capture_accounts(
         db,
         clock,
         {"external_id": "O1", "name": "Orbit Data Ltd"},  # older, but without a domain

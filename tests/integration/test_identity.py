@@ -4,14 +4,11 @@ restrictive consent, scores rebuilt from the merged timeline, and unmerge restor
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from leadloop import capture as h
-from leadloop.capture import model as m
 from leadloop.core.clock import FrozenClock
 from leadloop.core.errors import Conflict, InvalidInput, NotFound
 from leadloop.identity.merge import merge_people, unmerge
@@ -19,32 +16,7 @@ from leadloop.identity.policy import KEY, MatchPolicy
 from leadloop.identity.review import decide, open_pairs
 from leadloop.store.db import Database
 from leadloop.store.tables import Activity, Merge, Person, SuspectedDuplicate
-
-
-def _capture(
-    db: Database,
-    clock: FrozenClock,
-    *rows: dict[str, Any],
-    source: str = "api",
-    kind: str = "form_submit",
-    minutes_ago: int = 60,
-) -> list[h.Outcome]:
-    people = [m.parse_person(r) for r in rows]
-    acts: list[m.ActivityIn | None] = [
-        m.parse_activity(
-            {
-                "email": r.get("email") or None,
-                "type": kind,
-                "occurred_at": (clock() - timedelta(minutes=minutes_ago)).isoformat(),
-            },
-            now=clock(),
-        )
-        if r.get("email")
-        else None
-        for r in rows
-    ]
-    with db.write() as s:
-        return h.ingest_people(s, people, now=clock(), source=source, activities=acts).outcomes
+from tests.fixtures.capture import capture_people
 
 
 def _row(db: Database, pid: int) -> dict[str, Any]:
@@ -66,8 +38,10 @@ def _timeline(db: Database, pid: int) -> list[tuple[int, int | None]]:
 
 
 def test_gmail_dots_and_plus_tags_find_the_same_person(db: Database, clock: FrozenClock) -> None:
-    first = _capture(db, clock, {"email": "jane.doe@gmail.com", "first_name": "Jane", "last_name": "Doe"})
-    again = _capture(
+    first = capture_people(
+        db, clock, {"email": "jane.doe@gmail.com", "first_name": "Jane", "last_name": "Doe"}
+    )
+    again = capture_people(
         db, clock, {"email": "JaneDoe+webinar@googlemail.com", "first_name": "Jane"}, kind="webinar_attended"
     )
     assert again[0].id == first[0].id and again[0].status in ("updated", "unchanged")
@@ -80,8 +54,10 @@ def test_gmail_dots_and_plus_tags_find_the_same_person(db: Database, clock: Froz
 def test_dots_count_when_the_policy_says_so(db: Database, clock: FrozenClock) -> None:
     db.info[KEY] = MatchPolicy(gmail_dots=False)
     try:
-        a = _capture(db, clock, {"email": "jane.doe@gmail.com", "first_name": "Jane", "last_name": "Doe"})
-        b = _capture(db, clock, {"email": "janedoe@gmail.com", "last_name": "Roe"})
+        a = capture_people(
+            db, clock, {"email": "jane.doe@gmail.com", "first_name": "Jane", "last_name": "Doe"}
+        )
+        b = capture_people(db, clock, {"email": "janedoe@gmail.com", "last_name": "Roe"})
     finally:
         db.info.pop(KEY)
     assert a[0].id != b[0].id
@@ -90,7 +66,7 @@ def test_dots_count_when_the_policy_says_so(db: Database, clock: FrozenClock) ->
 def test_a_fuzzy_twin_is_merged_automatically_and_keeps_one_timeline(
     db: Database, clock: FrozenClock
 ) -> None:
-    a = _capture(
+    a = capture_people(
         db,
         clock,
         {
@@ -102,7 +78,7 @@ def test_a_fuzzy_twin_is_merged_automatically_and_keeps_one_timeline(
             "city": "New York",
         },
     )
-    b = _capture(
+    b = capture_people(
         db,
         clock,
         {
@@ -124,14 +100,14 @@ def test_a_fuzzy_twin_is_merged_automatically_and_keeps_one_timeline(
         assert merged.merged_into_id == a[0].id
     assert len(_timeline(db, a[0].id)) == 2
     # the merged-away address still finds the survivor
-    c = _capture(db, clock, {"email": "bob.smith77@gmail.com"}, kind="pricing_page_view")
+    c = capture_people(db, clock, {"email": "bob.smith77@gmail.com"}, kind="pricing_page_view")
     assert c[0].id == a[0].id
 
 
 def test_a_likely_twin_waits_for_review_and_not_the_same_is_remembered(
     db: Database, clock: FrozenClock
 ) -> None:
-    a = _capture(
+    a = capture_people(
         db,
         clock,
         {
@@ -142,7 +118,7 @@ def test_a_likely_twin_waits_for_review_and_not_the_same_is_remembered(
             "city": "Berlin",
         },
     )
-    b = _capture(
+    b = capture_people(
         db,
         clock,
         {
@@ -163,14 +139,14 @@ def test_a_likely_twin_waits_for_review_and_not_the_same_is_remembered(
     with db.write() as s, pytest.raises(Conflict, match="already decided"):
         decide(s, pairs[0].id, "merge", now=clock(), by_user_id=None)
     # the same pair is not asked again when one of them changes
-    _capture(db, clock, {"email": "kathi.weber@web.de", "title": "CTO"})
+    capture_people(db, clock, {"email": "kathi.weber@web.de", "title": "CTO"})
     with db.read() as s:
         assert open_pairs(s)[1] == 0
         assert s.scalar(sa.select(SuspectedDuplicate.status)) == "distinct"
 
 
 def test_merge_survivorship_consent_and_exact_unmerge(db: Database, clock: FrozenClock) -> None:
-    a = _capture(
+    a = capture_people(
         db,
         clock,
         {
@@ -185,7 +161,7 @@ def test_merge_survivorship_consent_and_exact_unmerge(db: Database, clock: Froze
         minutes_ago=600,
     )
     clock.advance(hours=1)
-    b = _capture(
+    b = capture_people(
         db,
         clock,
         {
@@ -240,7 +216,8 @@ def test_unmerge_in_order_when_merges_chain(db: Database, clock: FrozenClock) ->
     ids = [
         o.id
         for o in (
-            _capture(db, clock, {"email": f"p{k}@x{k}.example", "last_name": f"Zed{k}"})[0] for k in range(3)
+            capture_people(db, clock, {"email": f"p{k}@x{k}.example", "last_name": f"Zed{k}"})[0]
+            for k in range(3)
         )
     ]
     a, b, c = (i for i in ids if i is not None)
@@ -253,7 +230,7 @@ def test_unmerge_in_order_when_merges_chain(db: Database, clock: FrozenClock) ->
     with db.write() as s, pytest.raises(Conflict, match="undo that merge first"):
         unmerge(s, first, now=clock())
     # a capture by the oldest merged-away address lands on the final survivor
-    assert _capture(db, clock, {"email": "p2@x2.example"}, kind="page_view")[0].id == a
+    assert capture_people(db, clock, {"email": "p2@x2.example"}, kind="page_view")[0].id == a
 
 
 def test_warehouse_dedupe_merges_and_queues_what_capture_let_through(
@@ -298,7 +275,7 @@ def test_warehouse_dedupe_merges_and_queues_what_capture_let_through(
             },
             {"email": "ann@other.io", "first_name": "Ann", "last_name": "Other", "city": "Paris"},
         ]
-        _capture(db, clock, *rows)
+        capture_people(db, clock, *rows)
     finally:
         db.info.pop(KEY)
     runner = CliRunner()

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from leadloop.demo.world import make_people_rows
@@ -22,6 +23,7 @@ def _people(db: Database) -> int:
     return count(db, Person)
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_then_rerun_gives_exactly_the_file(db: Database, db_url: str, tmp_path: Path) -> None:
     rows = make_people_rows(6000, seed=3)
     header = list(rows[0])

@@ -21,14 +21,12 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from leadloop.auth.handlers import create_user
-from leadloop.documents.handlers import activate, save_draft
 from leadloop.jobs import outbox
-from leadloop.lifecycle.repository import nurture_queue_id
 from leadloop.routing.handlers import route_lead
-from leadloop.routing.kind import ROUTING
 from leadloop.settings import Settings
 from leadloop.store.db import Database
-from leadloop.store.tables import Account, Lead, Outbox, RoutingDecision, User
+from leadloop.store.tables import Lead, Outbox, RoutingDecision, User
+from tests.fixtures.routing import ALL_WEEK, activate_rules, add_mql
 
 MONDAY = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
@@ -180,30 +178,9 @@ def test_many_mqls_routed_in_parallel_get_one_owner_each_and_an_even_spread(db: 
             uid = create_user(s, email=email, name=email, role="rep", password=None, now=MONDAY)
             user = s.get(User, uid)
             assert user is not None
-            user.working_hours = {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-        draft, _ = save_draft(s, ROUTING, POOL % ", ".join(f"{{user: {e}}}" for e in reps), now=MONDAY)
-        activate(s, ROUTING, draft, now=MONDAY)
-        queue = nurture_queue_id(s, now=MONDAY)
-        lead_ids = []
-        for i in range(80):
-            acct = Account(
-                name=f"Parallel {i}", name_key=f"parallel {i}", created_at=MONDAY, updated_at=MONDAY
-            )
-            s.add(acct)
-            s.flush()
-            lead = Lead(
-                account_id=acct.id,
-                product="analytics",
-                stage="mql",
-                owner_team_id=queue,
-                opened_at=MONDAY,
-                stage_changed_at=MONDAY,
-                last_activity_at=MONDAY,
-                mql_at=MONDAY,
-            )
-            s.add(lead)
-            s.flush()
-            lead_ids.append(lead.id)
+            user.working_hours = ALL_WEEK
+        activate_rules(s, POOL % ", ".join(f"{{user: {e}}}" for e in reps), now=MONDAY)
+        lead_ids = [add_mql(s, now=MONDAY, name=f"Parallel {i}") for i in range(80)]
     errors: list[BaseException] = []
 
     def worker(ids: list[int]) -> None:

@@ -15,8 +15,6 @@ from leadloop import capture as h
 from leadloop.capture import model as m
 from leadloop.capture.export import export_csv
 from leadloop.core.clock import FrozenClock
-from leadloop.demo.seed import load_world
-from leadloop.demo.world import build_world
 from leadloop.scoring.predictive import (
     MARGIN,
     NotEnoughData,
@@ -30,6 +28,7 @@ from leadloop.scoring.predictive import (
 from leadloop.scoring.repository import default_model
 from leadloop.store.db import Database
 from leadloop.store.tables import Lead
+from tests.fixtures.scoring import load_simulated_world
 
 
 def test_one_class_only_is_a_clear_error(db: Database, clock: FrozenClock) -> None:
@@ -86,9 +85,9 @@ def test_too_little_data_is_refused_and_says_what_it_needs(db: Database, clock: 
         train(s, default_model())
 
 
+@pytest.mark.slow
 def test_train_report_backtest_and_scores_on_a_simulated_history(db: Database, clock: FrozenClock) -> None:
-    world = build_world(seed=5, n_accounts=400, n_people=1500, now=clock(), per_person=8)
-    load_world(db, world, now=clock())
+    load_simulated_world(db, clock)
     with db.write() as s:
         trained = train(s, default_model())
         save(s, trained, now=clock())

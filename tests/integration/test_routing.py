@@ -20,14 +20,14 @@ from leadloop.core.errors import InvalidInput
 from leadloop.documents.handlers import activate, save_draft
 from leadloop.jobs.timers import TIMERS, pending
 from leadloop.jobs.worker import Worker
-from leadloop.lifecycle.repository import nurture_queue_id
 from leadloop.routing import admin
 from leadloop.routing.document import parse_rules
 from leadloop.routing.handlers import accept, deactivate_user, reject, route_lead, set_manager
 from leadloop.routing.kind import ROUTING
 from leadloop.settings import Settings
 from leadloop.store.db import Database
-from leadloop.store.tables import Account, Lead, Outbox, OutOfOffice, RoutingDecision, Team, User
+from leadloop.store.tables import Lead, Outbox, OutOfOffice, RoutingDecision, Team, User
+from tests.fixtures.routing import activate_rules, add_mql
 
 MONDAY = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # 09:30 in London, 10:30 in Berlin
 RULES = """\
@@ -72,37 +72,16 @@ def team(db: Database) -> dict[str, int]:
         dora = s.get(User, ids["dora"])
         assert dora is not None
         dora.timezone = "Europe/Berlin"
-        draft, warnings = save_draft(s, ROUTING, RULES, now=MONDAY)
+        warnings = activate_rules(s, RULES, now=MONDAY)
         assert warnings and "catch-all" in warnings[0]
-        activate(s, ROUTING, draft, now=MONDAY)
     return ids
 
 
 def _mql(db: Database, country: str, *, grade: str = "A", name: str | None = None) -> int:
     with db.write() as s:
-        acct = Account(
-            name=name or f"{country} Ltd",
-            name_key=name or "k",
-            country=country,
-            created_at=MONDAY,
-            updated_at=MONDAY,
+        return add_mql(
+            s, now=MONDAY, name=name or f"{country} Ltd", name_key=name or "k", country=country, grade=grade
         )
-        s.add(acct)
-        s.flush()
-        lead = Lead(
-            account_id=acct.id,
-            product="analytics",
-            stage="mql",
-            owner_team_id=nurture_queue_id(s, now=MONDAY),
-            opened_at=MONDAY,
-            stage_changed_at=MONDAY,
-            last_activity_at=MONDAY,
-            mql_at=MONDAY,
-            grade=grade,
-        )
-        s.add(lead)
-        s.flush()
-        return lead.id
 
 
 def _route(db: Database, lead_id: int, now: datetime) -> None:

@@ -8,8 +8,6 @@ import sqlalchemy as sa
 from leadloop.core.clock import FrozenClock
 from leadloop.core.errors import Conflict
 from leadloop.core.events import LeadReachedMQL
-from leadloop.demo.seed import load_world
-from leadloop.demo.world import build_world
 from leadloop.documents.handlers import activate, export, save_draft
 from leadloop.scoring.document import ModelDocumentError
 from leadloop.scoring.kind import SCORING
@@ -18,11 +16,11 @@ from leadloop.scoring.repository import active_model, default_model
 from leadloop.store.db import Database
 from leadloop.store.tables import AccountEngagement, Lead, Person, ScoringModelRow
 from tests.conftest import count
+from tests.fixtures.scoring import load_simulated_world
 
 
 def _world(db: Database, clock: FrozenClock) -> None:
-    world = build_world(seed=11, n_accounts=40, n_people=160, now=clock(), per_person=6)
-    load_world(db, world, now=clock())
+    load_simulated_world(db, clock, seed=11, n_accounts=40, n_people=160, per_person=6)
 
 
 def _activate(db: Database, clock: FrozenClock, text: str):  # type: ignore[no-untyped-def]

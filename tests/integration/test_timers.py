@@ -7,51 +7,43 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.bootstrap import timer_handlers
 from leadloop.core.clock import FrozenClock
 from leadloop.core.events import Event, LeadCooled
-from leadloop.demo.seed import load_world
-from leadloop.demo.world import build_world
 from leadloop.jobs.timers import TIMERS, Due, pending, schedule
 from leadloop.jobs.worker import Worker
-from leadloop.lifecycle.repository import nurture_queue_id
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.jobs import RETRAIN, RETRAIN_SUBJECT, ensure_retrain_scheduled
 from leadloop.settings import Settings
 from leadloop.store.db import Database
-from leadloop.store.tables import Account, Lead, PredictiveModelRow
+from leadloop.store.tables import Lead, PredictiveModelRow
 from tests.fixtures.events import recorded
+from tests.fixtures.routing import add_mql
+from tests.fixtures.scoring import load_simulated_world
 
 RATE = decay_rate(30)
 
 
 def _mql_lead(db: Database, now: datetime, *, s: float, t0: datetime) -> int:
     with db.write() as session:
-        account = Account(name="Cooling Co", name_key="cooling", created_at=now, updated_at=now)
-        session.add(account)
-        session.flush()
-        lead = Lead(
-            account_id=account.id,
-            product="analytics",
-            stage="mql",
-            owner_team_id=nurture_queue_id(session, now=now),
-            opened_at=t0,
-            stage_changed_at=t0,
-            last_activity_at=t0,
-            mql_at=t0,
+        lead_id = add_mql(
+            session,
+            now=now,
+            name="Cooling Co",
+            name_key="cooling",
+            since=t0,
             engagement_s=s,
             engagement_t0=epoch(t0),
             engagement_key=Decaying(s, epoch(t0)).rank_key(RATE),
         )
-        session.add(lead)
-        session.flush()
         crossing = Decaying(s, epoch(t0)).falls_below_at(60.0, RATE)
         assert crossing is not None
-        schedule(session, "lead_cools", f"lead:{lead.id}", from_epoch(crossing), {"threshold": 60.0})
-        return lead.id
+        schedule(session, "lead_cools", f"lead:{lead_id}", from_epoch(crossing), {"threshold": 60.0})
+        return lead_id
 
 
 def test_a_lead_cools_back_to_nurture_when_its_crossing_time_comes(db: Database, clock: FrozenClock) -> None:
@@ -137,6 +129,7 @@ def test_a_failing_handler_is_retried_and_does_not_stop_the_others(db: Database,
     assert worker.run_once() == 1 and calls == {"flaky": 2, "steady": 1}
 
 
+@pytest.mark.slow
 def test_retraining_is_a_timer_that_arms_the_next_run(db: Database, clock: FrozenClock) -> None:
     settings = Settings(retrain_every_days=7)
     worker = Worker(db, clock, timer_handlers(settings))
@@ -146,7 +139,7 @@ def test_retraining_is_a_timer_that_arms_the_next_run(db: Database, clock: Froze
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(PredictiveModelRow)) == 0
         assert pending(s, RETRAIN, RETRAIN_SUBJECT) == clock() + timedelta(days=7)
-    load_world(db, build_world(seed=5, n_accounts=400, n_people=1500, now=clock(), per_person=8), now=clock())
+    load_simulated_world(db, clock)
     clock.advance(days=7)
     assert worker.run_once() >= 1  # the retrain, and whichever leads cooled meanwhile
     with db.read() as s:

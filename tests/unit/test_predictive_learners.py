@@ -4,6 +4,7 @@ features, on synthetic matrices whose truth is known."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from leadloop.scoring import features as F
 from leadloop.scoring.predictive import Report, Trained, _fit, estimator, reference_row, select, why
@@ -32,6 +33,7 @@ def _matrix(n: int, *, rules_matter: bool, seed: int = 3) -> tuple[np.ndarray, n
     return x, y
 
 
+@pytest.mark.slow
 def test_cross_validation_prefers_a_learner_when_the_rules_miss_the_signal() -> None:
     x, y = _matrix(1200, rules_matter=False)
     learner, cv = select(SPACE, x, y)
@@ -39,6 +41,7 @@ def test_cross_validation_prefers_a_learner_when_the_rules_miss_the_signal() -> 
     assert cv[learner] > cv["rules"] + 0.1
 
 
+@pytest.mark.slow
 def test_cross_validation_keeps_the_calibrated_rules_when_they_carry_the_signal() -> None:
     x, y = _matrix(300, rules_matter=True)
     learner, cv = select(SPACE, x, y)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from tests.fixtures.web import Web
+from fastapi.testclient import TestClient
+
+from tests.fixtures.capture import capture_accounts
+from tests.fixtures.web import Web, post_lead
 
 
-def _lead(api: object, **fields: str) -> int:
-    r = api.post("/api/v1/leads", json={"activity_type": "form_submit", **fields})  # type: ignore[attr-defined]
-    assert r.status_code == 200, r.text
-    return int(r.json()["person_id"])
+def _lead(api: TestClient, **fields: str) -> int:
+    return int(post_lead(api, activity_type="form_submit", **fields)["person_id"])
 
 
 def test_review_merge_unmerge_through_the_api(web: Web) -> None:
@@ -88,29 +89,18 @@ def test_the_queue_page_lists_pairs_and_decides(web: Web) -> None:
     assert "Merge</button>" not in rep_page.get("/people/duplicates").text
 
 
-def _accounts(web: Web, *rows: dict[str, str]) -> list[int]:
-    import sqlalchemy as sa
-
-    from leadloop import capture as h
-    from leadloop.capture import model as m
-    from leadloop.store.tables import Account
-
-    with web.db.write() as s:
-        h.upsert_accounts(s, [m.parse_account(r) for r in rows], now=web.clock())
-        return [s.scalar(sa.select(Account.id).where(Account.external_id == r["external_id"])) for r in rows]  # type: ignore[misc]
-
-
 def test_accounts_merge_review_and_unmerge_through_the_api_and_pages(web: Web) -> None:
     from leadloop.identity.account_review import suspect_accounts
     from leadloop.identity.accounts import AccountPair
 
-    lumen, lumen_ltd, kite, kyte = _accounts(
-        web,
+    lumen, lumen_ltd, kite, kyte = capture_accounts(
+        web.db,
+        web.clock,
         {"external_id": "L1", "name": "Lumen Ltd", "domain": "lumen.io"},
         {"external_id": "L2", "name": "Lumen"},
         {"external_id": "K1", "name": "Kite Robotics"},
         {"external_id": "K2", "name": "Kyte Robotics"},
-    )
+    ).values()
     api = web.api_client("marketing")
     person = _lead(api, email="mia@gmail.com", first_name="Mia", last_name="Hart", account_external_id="L2")
     done = api.post(f"/api/v1/accounts/{lumen_ltd}/merge", json={"into": lumen})

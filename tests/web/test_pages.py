@@ -8,23 +8,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from leadloop.leads.queries import LeadsPage
-from tests.fixtures.web import PASSWORD, Web, csrf_from
+from tests.fixtures.web import PASSWORD, Web, csrf_from, post_lead
 
 
 def _seed_leads(web: Web, n: int) -> None:
     api = web.api_client()
     for i in range(n):
-        r = api.post(
-            "/api/v1/leads",
-            json={
-                "email": f"buyer{i}@company{i:02d}.com",
-                "company": f"Company {i:02d}",
-                "activity_type": "demo_request",
-                "product": "analytics" if i % 2 else "platform",
-                "occurred_at": f"2026-10-{i % 28 + 1:02d}T10:00:00Z",
-            },
+        post_lead(
+            api,
+            email=f"buyer{i}@company{i:02d}.com",
+            company=f"Company {i:02d}",
+            activity_type="demo_request",
+            product="analytics" if i % 2 else "platform",
+            occurred_at=f"2026-10-{i % 28 + 1:02d}T10:00:00Z",
         )
-        assert r.status_code == 200, r.text
 
 
 def test_login_page_and_wrong_password(web: Web) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from leadloop.lifecycle.repository import nurture_queue_id
 from leadloop.routing.handlers import route_lead
-from leadloop.store.tables import Account, Lead, User
+from leadloop.store.tables import User
+from tests.fixtures.routing import ALL_WEEK, add_mql
 from tests.fixtures.web import Web
 
-ALL_WEEK = {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 RULES = """\
 name: web
 version: 1
@@ -37,28 +36,17 @@ def _setup(web: Web, n: int = 3) -> list[int]:
     ids = []
     now = web.clock()
     with web.db.write() as s:
-        queue = nurture_queue_id(s, now=now)
         for i in range(n):
-            acct = Account(name=f"Inbox Co {i}", name_key=f"inbox co {i}", created_at=now, updated_at=now)
-            s.add(acct)
-            s.flush()
-            lead = Lead(
-                account_id=acct.id,
-                product="analytics",
-                stage="mql",
-                owner_team_id=queue,
-                opened_at=now,
-                stage_changed_at=now,
-                last_activity_at=now,
-                mql_at=now,
+            lead_id = add_mql(
+                s,
+                now=now,
+                name=f"Inbox Co {i}",
                 engagement_s=10.0 * (i + 1),
                 engagement_t0=now.timestamp(),
                 engagement_key=float(i),
             )
-            s.add(lead)
-            s.flush()
-            route_lead(s, lead.id, now=now)
-            ids.append(lead.id)
+            route_lead(s, lead_id, now=now)
+            ids.append(lead_id)
     web.rep = rep  # type: ignore[attr-defined]
     return ids
 

@@ -11,23 +11,20 @@ from fastapi.testclient import TestClient
 from leadloop.core.events import LeadReachedMQL
 from leadloop.store.tables import Lead, ScoringModelRow
 from tests.fixtures.events import recorded
-from tests.fixtures.web import Web
+from tests.fixtures.web import Web, post_lead
 
 
 def _seed(web: Web, api: TestClient | None = None) -> None:
     api = api or web.api_client()
     for i in range(6):
-        r = api.post(
-            "/api/v1/leads",
-            json={
-                "email": f"buyer{i}@firm{i}.com",
-                "company": f"Firm {i}",
-                "activity_type": "demo_request",
-                "product": "analytics",
-                "occurred_at": (web.clock() - timedelta(days=1)).isoformat(),
-            },
+        post_lead(
+            api,
+            email=f"buyer{i}@firm{i}.com",
+            company=f"Firm {i}",
+            activity_type="demo_request",
+            product="analytics",
+            occurred_at=(web.clock() - timedelta(days=1)).isoformat(),
         )
-        assert r.status_code == 200, r.text
 
 
 def _lower_mql(text: str) -> str:

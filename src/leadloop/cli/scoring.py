@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from leadloop.contract.normalise import parse_datetime
 from leadloop.cli._common import DbUrl, console, database, fail, settings
 from leadloop.cli.documents import document_commands
+from leadloop.contract.normalise import parse_datetime
 from leadloop.core.clock import utcnow
 from leadloop.core.errors import LeadloopError
 from leadloop.scoring.kind import SCORING

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from leadloop.contract.normalise import parse_datetime
 from leadloop.cli._common import DbUrl, console, database, fail, settings
+from leadloop.contract.normalise import parse_datetime
 from leadloop.core.clock import utcnow
 from leadloop.core.errors import InvalidInput, LeadloopError
 from leadloop.routing.calendar import Calendar, parse_hours
