@@ -1,4 +1,4 @@
-"""Finding and creating the reference rows a capture needs: accounts, campaigns, the nurture queue."""
+"""Finding and creating the reference rows a capture needs: accounts, campaigns, people by key."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from leadloop import capture as h
 from leadloop.auth.handlers import create_user
 from leadloop.capture import model as m
+from leadloop.core.reactions import publish
 from leadloop.demo.world import World, build_world
 from leadloop.identity.warehouse import dedupe_accounts
 from leadloop.lifecycle.handlers import OwnerRef, move
@@ -145,16 +146,12 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         worked = session.scalars(
             sa.select(Lead).where(Lead.stage.in_(("opportunity", "won", "lost"))).order_by(Lead.id)
         ).all()
+        moved = []
         for i, lead in enumerate(worked):
             owner = OwnerRef(user_id=reps[i % len(reps)])
-            move(
-                session,
-                lead,
-                Trigger.ROUTED,
-                now=now,
-                reason="worked by a rep in the demo story",
-                owner=owner,
-            )
+            why = "worked by a rep in the demo story"
+            moved += move(session, lead, Trigger.ROUTED, now=now, reason=why, owner=owner)
+        publish(session, moved, now=now)
     with db.write() as session:  # the MQLs waiting in the sales inbox go to the reps now
         waiting = session.scalars(
             sa.select(Lead.id)

@@ -47,7 +47,7 @@ class Draft(NamedTuple):
 
 class Activation(NamedTuple):
     outcome: Outcome
-    events: list[Event]  # to publish once the activation has committed
+    events: list[Event]  # already published, inside the activation's transaction
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from leadloop.identity.queue import open_suspects, reopen, settle
 from leadloop.identity.sides import ACCOUNTS
 from leadloop.identity.survivorship import survive_account
 from leadloop.lifecycle.handlers import Move, move_many, restore_rows
-from leadloop.lifecycle.model import Trigger
+from leadloop.lifecycle.model import Trigger, further
 from leadloop.store.bulk import chunks, connection
 from leadloop.store.snapshot import from_json, to_json
 from leadloop.store.tables import (
@@ -47,20 +47,6 @@ ACCOUNT: sa.Table = Account.__table__  # type: ignore[assignment]
 LEAD: sa.Table = Lead.__table__  # type: ignore[assignment]
 ENGAGEMENT: sa.Table = AccountEngagement.__table__  # type: ignore[assignment]
 PROVENANCE: sa.Table = Provenance.__table__  # type: ignore[assignment]
-# How far along the funnel a lead is: where two merge, the further one carries on.
-FUNNEL = (
-    "merged",
-    "lost",
-    "rejected",
-    "recycled",
-    "nurture",
-    "inquiry",
-    "mql",
-    "sal",
-    "sql",
-    "opportunity",
-    "won",
-)
 
 
 @dataclass
@@ -71,11 +57,6 @@ class AccountMerged:
     changed: dict[str, str] = field(default_factory=dict)  # field -> where the kept value came from
     leads: dict[str, str] = field(default_factory=dict)  # product -> what happened to its leads
     events: list[Event] = field(default_factory=list)
-
-
-def _further(a: str, b: str) -> bool:
-    """Is stage `a` further along the funnel than `b`?"""
-    return (FUNNEL.index(a) if a in FUNNEL else 0) > (FUNNEL.index(b) if b in FUNNEL else 0)
 
 
 def _provisional(conn: sa.Connection, lead_ids: list[int]) -> None:
@@ -215,7 +196,7 @@ def _merge_leads(
             conn.execute(sa.update(LEAD).where(LEAD.c.id == lead.id).values(account_id=survivor_id))
             outcome[product] = f"lead #{lead.id} moved"
             continue
-        keep, close = (lead, mine) if _further(lead.stage, mine.stage) else (mine, lead)
+        keep, close = (lead, mine) if further(lead.stage, mine.stage) else (mine, lead)
         if keep is lead:  # the two swap accounts: the survivor's lead is closed on the merged account
             _provisional(conn, [keep.id])
             conn.execute(sa.update(LEAD).where(LEAD.c.id == close.id).values(account_id=merged_id))

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.core.errors import Conflict
 from leadloop.core.events import Event, LeadMoved
 from leadloop.lifecycle.model import (
     IllegalTransition,
@@ -31,6 +32,13 @@ from leadloop.lifecycle.summary import DEFAULT_PRODUCT, OPEN_LEAD, PRIOR_ACTIVIT
 from leadloop.store.bulk import connection, select_in
 from leadloop.store.tables import Lead
 from leadloop.store.types import UTCDateTime
+
+
+class LeadMovedMeanwhile(Conflict):
+    def __init__(self, trigger: Trigger) -> None:
+        super().__init__(
+            f"a lead changed stage while it was being {trigger.value}; nothing was saved, try again"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +165,8 @@ def move(
         raise IllegalTransition(lead.stage, trigger, lead_id=lead.id) from None
     at = at or now
     new_owner = _owner(session, t, owner, now=now)
-    lead.stage, lead.stage_changed_at = t.to.value, at
+    if t.to is not t.previous:  # a move that keeps the stage (routed, touched) keeps its date too
+        lead.stage, lead.stage_changed_at = t.to.value, at
     for column in _STAMPS.get(trigger, ()):
         setattr(lead, column, at)
     if trigger is Trigger.REJECTED:
@@ -197,13 +206,18 @@ def move_many(session: Session, moves: Sequence[Move], *, now: datetime) -> list
             raise IllegalTransition(m.previous, m.trigger, lead_id=m.lead_id) from None
     conn = connection(session)
     # Consecutive moves of one kind share a statement; order is kept, as one lead may move twice.
-    runs: list[tuple[Trigger, Owner, list[dict[str, Any]]]] = []
+    runs: list[tuple[Trigger, Owner, bool, list[dict[str, Any]]]] = []
     for m, t in decided:
-        if not runs or runs[-1][:2] != (t.trigger, t.owner):
-            runs.append((t.trigger, t.owner, []))
-        runs[-1][2].append({"lid": m.lead_id, "to": t.to.value, "at": m.at, "reason": m.reason})
-    for trigger, owner, rows in runs:
-        values: dict[str, Any] = {"stage": sa.bindparam("to"), "stage_changed_at": sa.bindparam("at")}
+        key = (t.trigger, t.owner, t.to is not t.previous)
+        if not runs or runs[-1][:3] != key:
+            runs.append((*key, []))
+        runs[-1][3].append(
+            {"lid": m.lead_id, "was": m.previous, "to": t.to.value, "at": m.at, "reason": m.reason}
+        )
+    for trigger, owner, changes_stage, rows in runs:
+        values: dict[str, Any] = {"stage": sa.bindparam("to")}
+        if changes_stage:  # a move that keeps the stage (touched) keeps its date too
+            values["stage_changed_at"] = sa.bindparam("at")
         values.update(dict.fromkeys(_STAMPS.get(trigger, ()), sa.bindparam("at")))
         if trigger is Trigger.REJECTED:
             values["rejected_reason"] = sa.bindparam("reason")
@@ -213,7 +227,16 @@ def move_many(session: Session, moves: Sequence[Move], *, now: datetime) -> list
             )
         elif owner is Owner.GIVEN:
             raise ValueError(f"{trigger} hands a lead to someone: use move() with the new owner")
-        conn.execute(sa.update(Lead).where(Lead.id == sa.bindparam("lid")).values(**values), rows)
+        # Only from the stage the caller read: a lead another transaction moved meanwhile is refused,
+        # never moved from a stage the table was not asked about.
+        done = conn.execute(
+            sa.update(Lead)
+            .where(Lead.id == sa.bindparam("lid"), Lead.stage == sa.bindparam("was"))
+            .values(**values),
+            rows,
+        )
+        if conn.dialect.supports_sane_multi_rowcount and done.rowcount != len(rows):
+            raise LeadMovedMeanwhile(trigger)
     conn.execute(_HISTORY, [_history(t, m.lead_id, m.at, now, m.reason, m.by_user_id) for m, t in decided])
     return [_event(t, m.lead_id, m.at, m.reason) for m, t in decided]
 

@@ -61,6 +61,27 @@ WITH_MARKETING = frozenset({Stage.INQUIRY, Stage.NURTURE, Stage.RECYCLED})
 LIVE = frozenset(Stage) - {Stage.MERGED}
 
 
+# How far along the funnel each stage is; where two leads become one (an account merge), the
+# further one carries on.
+PROGRESS = (
+    Stage.MERGED,
+    Stage.LOST,
+    Stage.RECYCLED,
+    Stage.NURTURE,
+    Stage.INQUIRY,
+    Stage.MQL,
+    Stage.SAL,
+    Stage.SQL,
+    Stage.OPPORTUNITY,
+    Stage.WON,
+)
+
+
+def further(a: str, b: str) -> bool:
+    """Is stage `a` further along the funnel than `b`?"""
+    return PROGRESS.index(Stage(a)) > PROGRESS.index(Stage(b))
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     previous: Stage | None

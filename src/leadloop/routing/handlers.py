@@ -39,7 +39,7 @@ def route_lead(
     exclude: frozenset[int] = frozenset(),
 ) -> Decision | None:
     """Give the lead its owner. For "mql" only a lead still waiting in marketing's queue is routed,
-    so routing the same MQL twice (the inline path and the sweeper's safety net) does nothing."""
+    so routing the same MQL twice does nothing."""
     decision, events = _route(session, lead_id, now=now, reason=reason, exclude=exclude)
     publish(session, events, now=now)
     return decision
@@ -230,7 +230,6 @@ def on_activities(session: Session, events: list[ActivitiesAppended], now: datet
             Lead.first_touch_at.is_(None),
             Lead.assigned_at.is_not(None),
             Lead.owner_user_id.is_not(None),
-            Lead.stage.in_(sorted(OPEN)),
         )
     ).all()
     touched = [
@@ -245,8 +244,12 @@ def on_activities(session: Session, events: list[ActivitiesAppended], now: datet
         [{"lid": lead_id, "at": at} for lead_id, _, at in touched],
     )
     cancel_many(session, SLA_TIMERS, [f"lead:{lead_id}" for lead_id, _, _ in touched], now=now)
+    # The SLA facts above hold whatever the stage (a call synced after the CRM converted the lead
+    # still answered the assignment); the lifecycle records a touch of a lead still with sales.
     return move_many(
-        session, [Move(lead_id, stage, Trigger.TOUCHED, at) for lead_id, stage, at in touched], now=now
+        session,
+        [Move(lead_id, stage, Trigger.TOUCHED, at) for lead_id, stage, at in touched if stage in OPEN],
+        now=now,
     )
 
 
