@@ -268,6 +268,9 @@ def test_what_if_replays_past_leads_without_writing(db: Database, team: dict[str
         result = admin.what_if(s, parse_rules(everyone_to_dora), now=MONDAY).summary()
     assert result["leads"] == 4 and result["changed"] == 4 and result["by_owner"] == {"dora@x.io": 4}
     assert [_owner(db, i) for i in leads] == ["ann@x.io", "bob@x.io", "cy@x.io", "ann@x.io"]
+    with db.read() as s:  # the rules in force change nobody's lead, whatever turn each pool is at
+        same = admin.what_if(s, parse_rules(RULES), now=MONDAY).summary()
+    assert same["leads"] == 4 and same["changed"] == 0 and same["examples"] == []
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(TIMERS)) > 0
     with db.write() as s:

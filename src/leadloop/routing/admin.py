@@ -17,7 +17,7 @@ from leadloop.documents.model import Activation, NothingToReport
 from leadloop.routing import repository as repo
 from leadloop.routing.document import RuleSet
 from leadloop.routing.rules import decide
-from leadloop.store.tables import Account, Lead, User
+from leadloop.store.tables import Account, Lead, Partner, Team, User
 
 REPLAY = 1000  # the latest routed leads a what-if replays, unless told otherwise
 
@@ -57,6 +57,8 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
     resolve = {e: (u.id, None if u.active else "inactive") for e, u in users.items()}
     pools = repo.pool_candidates(session, rs, users, away, now, for_update=False)
     names = {u.id: u.email for u in session.scalars(sa.select(User))}
+    teams: dict[int, str] = {i: n for i, n in session.execute(sa.select(Team.id, Team.name))}
+    partners: dict[int, str] = {i: n for i, n in session.execute(sa.select(Partner.id, Partner.name))}
     out = WhatIf()
     leads = session.execute(
         sa.select(Lead, Account)
@@ -80,11 +82,19 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
                 else type(c)(**{**c.__dict__, "credit": d.pool_credits[c.user_id]})
                 for c in pools[d.pool]
             ]
-        current = names.get(lead.owner_user_id, "") if lead.owner_user_id else "a queue or partner"
+        if lead.owner_user_id:
+            current = names.get(lead.owner_user_id, "")
+        elif lead.owner_partner_id:
+            current = partners.get(lead.owner_partner_id, "")
+        else:
+            current = teams.get(lead.owner_team_id or 0, "")
         would = d.name
         out.leads += 1
         out.by_owner[would] += 1
-        if would != current:
+        # A pool that still holds today's owner is the same route: only the turn differs, as the
+        # replay starts from today's fairness state, not from the one each lead met.
+        same_pool = d.pool is not None and any(c.user_id == lead.owner_user_id for c in pools[d.pool])
+        if would != current and not same_pool:
             out.changed += 1
             out.examples.append((lead.id, account.name, current, would))
     return out
