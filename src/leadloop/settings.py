@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     )
     session_max_age_s: int = 14 * 24 * 3600
     secure_cookies: bool = False
+    # Reps see their teammates' leads (and the people on them) as well as their own.
+    share_team_leads: bool = True
 
     # Web-to-lead: a per-IP token bucket; no daily cap.
     form_rate_per_minute: float = 30.0

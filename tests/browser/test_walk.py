@@ -23,7 +23,7 @@ def sign_in(page: Page, email: str = "rep1@demo.leadloop.dev") -> None:
 
 
 def test_login_leads_account_person_timeline(page: Page) -> None:
-    sign_in(page)
+    sign_in(page, "marketing@demo.leadloop.dev")  # the whole warehouse: a rep sees only their share
     expect(page.get_by_role("heading", name="Leads")).to_be_visible()
     rows = page.locator("#leads tbody tr")
     expect(rows).to_have_count(25)

@@ -76,7 +76,7 @@ def test_login_form_itself_needs_the_token(web: Web) -> None:
 
 def test_leads_list_sorts_filters_and_pages_on_the_server(web: Web) -> None:
     _seed_leads(web, 30)
-    client = web.browser_client()
+    client = web.browser_client("marketing")  # inquiries are marketing's: a rep sees only theirs
     r = client.get("/leads")
     page: LeadsPage = r.context["page"]  # type: ignore[attr-defined]
     assert r.template.name == "leads.html" and page.total == 30 and len(page.rows) == 25 and page.pages == 2  # type: ignore[attr-defined]
@@ -105,7 +105,7 @@ def test_person_and_account_pages_show_the_timeline(web: Web) -> None:
     api.post(
         "/api/v1/activities", json={"type": "pricing_page_view", "email": "ann@acme.com", "url": "/pricing"}
     )
-    client = web.browser_client()
+    client = web.browser_client("marketing")  # an unowned inquiry's person is marketing's to see
     r = client.get(f"/people/{pid}")
     view = r.context["view"]  # type: ignore[attr-defined]
     assert r.template.name == "person.html" and view.activity_total == 2  # type: ignore[attr-defined]

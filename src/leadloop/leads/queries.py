@@ -10,6 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.access.model import EVERYTHING, Scope
+from leadloop.access.repository import lead_clause, require_visible
 from leadloop.core.errors import NotFound
 from leadloop.lifecycle.model import Stage
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
@@ -91,7 +93,9 @@ class LeadsPage:
         return max(1, math.ceil(self.total / self.filter.per_page))
 
 
-def list_leads(session: Session, f: LeadFilter, *, now: datetime, half_life_days: float = 30.0) -> LeadsPage:
+def list_leads(
+    session: Session, f: LeadFilter, *, now: datetime, half_life_days: float = 30.0, scope: Scope = EVERYTHING
+) -> LeadsPage:
     f = f.clean()
     owner_name = sa.func.coalesce(User.name, Team.name, Partner.name)
     base = (
@@ -100,6 +104,7 @@ def list_leads(session: Session, f: LeadFilter, *, now: datetime, half_life_days
         .outerjoin(User, User.id == Lead.owner_user_id)
         .outerjoin(Team, Team.id == Lead.owner_team_id)
         .outerjoin(Partner, Partner.id == Lead.owner_partner_id)
+        .where(lead_clause(scope))
     )
     if f.q:
         like = f"%{f.q.lower()}%"
@@ -169,7 +174,8 @@ class LeadView:
     owner: str
 
 
-def lead_view(session: Session, lead_id: int) -> LeadView:
+def lead_view(session: Session, lead_id: int, scope: Scope = EVERYTHING) -> LeadView:
+    require_visible(session, scope, Lead, lead_id)
     lead = session.get(Lead, lead_id)
     if lead is None:
         raise NotFound(f"there is no lead #{lead_id}")

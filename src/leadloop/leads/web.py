@@ -7,14 +7,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
+from leadloop.access.model import Scope
+from leadloop.access.repository import scope_of
+from leadloop.auth.model import Principal
 from leadloop.leads.queries import PAGE_SIZES, SORTS, STAGES, LeadFilter, lead_view, list_leads
 from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
 from leadloop.scoring.repository import active_model
+from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Staff
 
 router = APIRouter()
+
+
+def _scope(session: Session, ctx: AppContext, who: Principal) -> Scope:
+    return scope_of(session, who, share_team=ctx.settings.share_team_leads)
 
 
 def _filter(
@@ -47,7 +56,11 @@ def leads_page(
     f = _filter(q, stage, product, owner, sort, dir, page, per_page)
     with ctx.db.read() as session:
         result = list_leads(
-            session, f, now=ctx.clock(), half_life_days=active_model(session)[0].engagement.half_life_days
+            session,
+            f,
+            now=ctx.clock(),
+            half_life_days=active_model(session)[0].engagement.half_life_days,
+            scope=_scope(session, ctx, who),
         )
     template = "_leads_table.html" if request.headers.get("hx-request") else "leads.html"
     return ctx.templates.TemplateResponse(
@@ -76,6 +89,7 @@ def leads_api(
             _filter(q, stage, product, owner, sort, dir, page, per_page),
             now=ctx.clock(),
             half_life_days=active_model(session)[0].engagement.half_life_days,
+            scope=_scope(session, ctx, who),
         )
     return {
         "total": result.total,
@@ -88,7 +102,7 @@ def leads_api(
 @router.get("/leads/{lead_id}", response_class=HTMLResponse, include_in_schema=False)
 def lead_page(request: Request, lead_id: int, ctx: Ctx, who: Staff) -> Any:
     with ctx.db.read() as session:
-        view = lead_view(session, lead_id)
+        view = lead_view(session, lead_id, _scope(session, ctx, who))
         score = lead_score(session, lead_id, now=ctx.clock())
         trail = routing_audit(session, lead_id)
     return ctx.templates.TemplateResponse(
@@ -99,7 +113,7 @@ def lead_page(request: Request, lead_id: int, ctx: Ctx, who: Staff) -> Any:
 @router.get("/api/v1/leads/{lead_id}", tags=["leads"])
 def lead_api(lead_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
     with ctx.db.read() as session:
-        view = lead_view(session, lead_id)
+        view = lead_view(session, lead_id, _scope(session, ctx, who))
         score = lead_score(session, lead_id, now=ctx.clock())
         trail = routing_audit(session, lead_id)
     lead = view.lead

@@ -9,6 +9,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.access.model import may_work
+from leadloop.access.repository import managers_of
+from leadloop.auth.model import Role
 from leadloop.core.errors import InvalidInput, NotFound, PermissionDenied
 from leadloop.core.events import ActivitiesAppended, Event, LeadAssigned, LeadReachedMQL, TouchLogged
 from leadloop.core.logging import get_logger
@@ -260,18 +263,25 @@ def log_call(
     lead = session.get(Lead, lead_id)
     if lead is None:
         raise NotFound(f"there is no lead #{lead_id}")
+    # A call stops the owner's SLA clock: only whoever may work the lead may log one on it.
+    _may_work(session, lead, who, doing="log a call on")
     logged = TouchLogged(
         lead.id, lead.account_id, lead.product, "call", who.email, note[:2000] if note else None, now
     )
     return publish(session, [logged], now=now)
 
 
+def _may_work(session: Session, lead: Lead, who: User, *, doing: str) -> None:
+    chain = managers_of(session, lead.owner_user_id) if lead.owner_user_id is not None else []
+    if not may_work(Role(who.role), who.id, lead.owner_user_id, chain):
+        raise PermissionDenied(f"only the lead's owner, a manager above them or an admin may {doing} it")
+
+
 def _owned(session: Session, lead_id: int, who: User) -> Lead:
     lead = session.get(Lead, lead_id)
     if lead is None:
         raise NotFound(f"there is no lead #{lead_id}")
-    if lead.owner_user_id != who.id and who.role not in ("admin", "manager"):
-        raise PermissionDenied("only the lead's owner (or a manager) may accept or reject it")
+    _may_work(session, lead, who, doing="accept or reject")
     if lead.stage not in OPEN:
         raise InvalidInput(
             f"lead #{lead_id} is {lead.stage}; only an open lead (mql, sal, sql) can be accepted or rejected"

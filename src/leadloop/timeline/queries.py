@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.access.model import EVERYTHING, Scope
+from leadloop.access.repository import person_clause, require_visible
 from leadloop.core.errors import NotFound
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person
 
@@ -76,7 +78,10 @@ class PersonView:
     activity_total: int
 
 
-def person_view(session: Session, person_id: int, *, before: int | None = None) -> PersonView:
+def person_view(
+    session: Session, person_id: int, *, before: int | None = None, scope: Scope = EVERYTHING
+) -> PersonView:
+    require_visible(session, scope, Person, person_id)
     person = session.get(Person, person_id)
     if person is None:
         raise NotFound(f"there is no person #{person_id}")
@@ -108,7 +113,10 @@ class AccountView:
     activity_total: int
 
 
-def account_view(session: Session, account_id: int, *, before: int | None = None) -> AccountView:
+def account_view(
+    session: Session, account_id: int, *, before: int | None = None, scope: Scope = EVERYTHING
+) -> AccountView:
+    require_visible(session, scope, Account, account_id)
     account = session.get(Account, account_id)
     if account is None:
         raise NotFound(f"there is no account #{account_id}")
@@ -139,13 +147,16 @@ def account_view(session: Session, account_id: int, *, before: int | None = None
     return AccountView(account, parent, people, leads, opps, timeline, older, total)
 
 
-def search_people(session: Session, q: str, limit: int = 50) -> list[tuple[Person, Account | None]]:
+def search_people(
+    session: Session, q: str, limit: int = 50, *, scope: Scope = EVERYTHING
+) -> list[tuple[Person, Account | None]]:
     like = f"%{q.strip().lower()[:200]}%"
     stmt = (
         sa.select(Person, Account)
         .outerjoin(Account, Account.id == Person.account_id)
         .where(
             Person.merged_into_id.is_(None),
+            person_clause(scope),
             sa.or_(
                 sa.func.lower(Person.email).like(like),
                 sa.func.lower(Person.last_name).like(like),

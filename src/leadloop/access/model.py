@@ -1,0 +1,75 @@
+"""The sharing model a sales org recognises, as pure rules.
+
+- Admins and marketing see everything: the warehouse is theirs.
+- A rep sees the leads they own, their team's (when teams share, a setting), and the leads waiting
+  in a sales queue for someone to claim. Marketing's nurture queue is not a sales queue.
+- A manager sees what their reports (all the way down) and their team see, and the sales queues.
+- A partner sees only the leads routed to their partner organisation.
+People and accounts are seen through the leads: a person is visible when a lead of their account
+is, or when the account is owned by someone whose leads are visible.
+- Working a lead (accept, reject, log a call, convert) is for its owner, the managers above the
+  owner, and admins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from leadloop.auth.model import Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose leads someone may see."""
+
+    everything: bool = False
+    users: frozenset[int] = frozenset()  # leads owned by these users
+    queues: frozenset[int] = frozenset()  # leads waiting in these queues (teams)
+    partner_id: int | None = None  # leads routed to this partner
+
+    def sees(
+        self, owner_user_id: int | None, owner_team_id: int | None, owner_partner_id: int | None
+    ) -> bool:
+        if self.everything:
+            return True
+        if owner_user_id is not None:
+            return owner_user_id in self.users
+        if owner_team_id is not None:
+            return owner_team_id in self.queues
+        return owner_partner_id is not None and owner_partner_id == self.partner_id
+
+
+EVERYTHING = Scope(everything=True)
+
+
+def scope_for(
+    role: Role,
+    user_id: int,
+    *,
+    team_mates: Iterable[int] = (),
+    reports: Iterable[int] = (),
+    sales_queues: Iterable[int] = (),
+    share_team: bool = True,
+    partner_id: int | None = None,
+) -> Scope:
+    match role:
+        case Role.ADMIN | Role.MARKETING:
+            return Scope(everything=True)
+        case Role.MANAGER:
+            return Scope(users=frozenset({user_id, *reports, *team_mates}), queues=frozenset(sales_queues))
+        case Role.REP:
+            mates = frozenset(team_mates) if share_team else frozenset()
+            return Scope(users=frozenset({user_id}) | mates, queues=frozenset(sales_queues))
+        case Role.PARTNER:
+            return Scope(partner_id=partner_id)
+    return Scope()  # an unknown role sees nothing
+
+
+def may_work(role: Role, user_id: int, owner_user_id: int | None, owners_managers: Iterable[int]) -> bool:
+    """Accept, reject, log a call, convert: the owner, a manager above the owner, or an admin."""
+    if role is Role.ADMIN:
+        return True
+    if owner_user_id is not None and owner_user_id == user_id:
+        return True
+    return role is Role.MANAGER and user_id in set(owners_managers)

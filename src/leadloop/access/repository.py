@@ -1,0 +1,107 @@
+"""Loading someone's scope, and the scope as SQL: every list, page, search and report filters with
+these clauses, so what one path hides no other path shows."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.access.model import Scope, may_work, scope_for
+from leadloop.auth.model import Principal, Role
+from leadloop.core.errors import NotFound, PermissionDenied
+from leadloop.lifecycle.repository import NURTURE_QUEUE
+from leadloop.store.tables import Account, Lead, Person, Team, User
+
+
+def scope_of(session: Session, who: Principal, *, share_team: bool = True) -> Scope:
+    if who.role in (Role.ADMIN, Role.MARKETING):
+        return Scope(everything=True)
+    me = session.get(User, who.user_id)
+    if me is None:
+        return Scope()
+    mates = (
+        set(session.scalars(sa.select(User.id).where(User.team_id == me.team_id))) if me.team_id else set()
+    )
+    queues = set(session.scalars(sa.select(Team.id).where(Team.is_queue, Team.name != NURTURE_QUEUE)))
+    return scope_for(
+        who.role,
+        who.user_id,
+        team_mates=mates,
+        reports=reports_of(session, who.user_id) if who.role is Role.MANAGER else (),
+        sales_queues=queues,
+        share_team=share_team,
+        partner_id=me.partner_id,
+    )
+
+
+def reports_of(session: Session, manager_id: int) -> set[int]:
+    """Everyone below a manager, all the way down (one query per level)."""
+    found: set[int] = set()
+    level = {manager_id}
+    while level:
+        below = (
+            set(session.scalars(sa.select(User.id).where(User.manager_id.in_(level)))) - found - {manager_id}
+        )
+        found |= below
+        level = below
+    return found
+
+
+def managers_of(session: Session, user_id: int) -> list[int]:
+    """The manager chain above a user (a loop in it ends the walk)."""
+    chain: list[int] = []
+    current = session.scalar(sa.select(User.manager_id).where(User.id == user_id))
+    while current is not None and current not in chain and current != user_id:
+        chain.append(current)
+        current = session.scalar(sa.select(User.manager_id).where(User.id == current))
+    return chain
+
+
+def lead_clause(scope: Scope) -> sa.ColumnElement[bool]:
+    if scope.everything:
+        return sa.true()
+    return sa.or_(
+        Lead.owner_user_id.in_(scope.users or {-1}),
+        Lead.owner_team_id.in_(scope.queues or {-1}),
+        Lead.owner_partner_id == (scope.partner_id if scope.partner_id is not None else -1),
+    )
+
+
+def account_clause(scope: Scope) -> sa.ColumnElement[bool]:
+    if scope.everything:
+        return sa.true()
+    return sa.or_(
+        Account.id.in_(sa.select(Lead.account_id).where(lead_clause(scope))),
+        Account.owner_user_id.in_(scope.users or {-1}),
+    )
+
+
+def person_clause(scope: Scope) -> sa.ColumnElement[bool]:
+    if scope.everything:
+        return sa.true()
+    return Person.account_id.in_(sa.select(Account.id).where(account_clause(scope)))
+
+
+def visible(
+    session: Session, scope: Scope, entity: type[Lead] | type[Account] | type[Person], row_id: int
+) -> bool:
+    clause = {Lead: lead_clause, Account: account_clause, Person: person_clause}[entity](scope)
+    return session.scalar(sa.select(entity.id).where(entity.id == row_id, clause)) is not None
+
+
+_NOUN = {Lead: "lead", Account: "account", Person: "person"}
+
+
+def require_visible(
+    session: Session, scope: Scope, entity: type[Lead] | type[Account] | type[Person], row_id: int
+) -> None:
+    """Not found, whether it does not exist or is someone else's: ids are not a way to enumerate."""
+    if not visible(session, scope, entity, row_id):
+        raise NotFound(f"there is no {_NOUN[entity]} #{row_id}")
+
+
+def require_worker(session: Session, who: Principal, lead: Lead, *, doing: str) -> None:
+    """Only the owner, a manager above the owner, or an admin may work a lead."""
+    chain = managers_of(session, lead.owner_user_id) if lead.owner_user_id is not None else []
+    if not may_work(who.role, who.user_id, lead.owner_user_id, chain):
+        raise PermissionDenied(f"only the lead's owner, their manager or an admin may {doing} it")
