@@ -14,8 +14,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadloop.capture import crm
 from leadloop.capture.activities import on_touch_logged
-from leadloop.core.events import ActivitiesAppended, LeadReachedMQL, TimelinesChanged, TouchLogged
+from leadloop.core.events import (
+    ActivitiesAppended,
+    DealApproved,
+    LeadHandedBack,
+    LeadReachedMQL,
+    PartnerReported,
+    TimelinesChanged,
+    TouchLogged,
+)
 from leadloop.core.reactions import KEY as REACTIONS_KEY
 from leadloop.core.reactions import Reactions
 from leadloop.enrich.handlers import ENRICH_SWEEP, sweep_job
@@ -23,6 +32,8 @@ from leadloop.enrich.provider import make_provider
 from leadloop.identity.policy import session_info as identity_info
 from leadloop.jobs.timers import TimerHandler, pending, schedule
 from leadloop.lifecycle import summary
+from leadloop.partners import handlers as partners
+from leadloop.partners.model import PARTNER_ACCEPT
 from leadloop.routing import handlers as routing
 from leadloop.scoring import handlers as scoring
 from leadloop.scoring import jobs as scoring_jobs
@@ -49,6 +60,11 @@ def reactions() -> Reactions:
     r.on(TouchLogged, on_touch_logged)
     # A merge or unmerge moved activities: scores are rebuilt from the log.
     r.on(TimelinesChanged, on_timelines_changed)
+    # A partner handed a lead back or let its accept deadline pass: routing finds another owner.
+    r.on(LeadHandedBack, routing.on_handed_back)
+    # A partner reported a deal won or lost, or a registered deal was approved: capture records it.
+    r.on(PartnerReported, crm.on_partner_reported)
+    r.on(DealApproved, crm.on_deal_approved)
     return r
 
 
@@ -68,6 +84,8 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
     """What each kind of timer runs when it is due."""
     handlers: dict[str, TimerHandler] = {"lead_cools": scoring_jobs.lead_cools}
     handlers.update(dict.fromkeys(routing.SLA_TIMERS, routing.sla_timer))
+    handlers[PARTNER_ACCEPT] = partners.accept_deadline
+    handlers[partners.DEAL_EXPIRES] = partners.deal_expiry
     if settings.retrain_every_days > 0:
         handlers[scoring_jobs.RETRAIN] = scoring_jobs.retrain_job(timedelta(days=settings.retrain_every_days))
     if settings.enrich_provider:

@@ -22,6 +22,7 @@ STAFF = frozenset({Role.ADMIN, Role.MARKETING, Role.MANAGER, Role.REP})
 WRITERS = frozenset({Role.ADMIN, Role.MARKETING})  # may load data into the warehouse
 ADMINS = frozenset({Role.ADMIN})
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})  # sales management: routing rules, team view
+PARTNERS = frozenset({Role.PARTNER})  # the partner portal: only their organisation's leads
 
 
 @dataclass(frozen=True)

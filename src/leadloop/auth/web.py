@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from leadloop.auth import handlers as auth
+from leadloop.auth.model import Role
 from leadloop.core.logging import get_logger
 from leadloop.web.deps import AnyUser, Ctx, check_csrf, csrf_token
 
@@ -47,6 +48,8 @@ async def login(
             request.session["uid"] = principal.user_id
             csrf_token(request)  # a fresh token for the new session
             log.info("auth.login", user_id=principal.user_id)
+            if principal.role is Role.PARTNER and _safe_next(next) == "/leads":
+                next = "/partner"  # the leads list is the company's; a partner's home is the portal
             return RedirectResponse(_safe_next(next), status_code=303)
         error = "That e-mail and password do not match an active user."
     return ctx.templates.TemplateResponse(

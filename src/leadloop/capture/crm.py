@@ -6,18 +6,20 @@ from __future__ import annotations
 
 from dataclasses import fields
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.capture.log import Link, append_activities
-from leadloop.capture.model import AccountIn, ActivityIn, CampaignIn, OpportunityIn
+from leadloop.capture.model import AccountIn, ActivityIn, CampaignIn, OpportunityIn, parse_account
 from leadloop.capture.repository import AccountHint, ensure_accounts, find_accounts, people_by_external_id
 from leadloop.capture.results import Outcome, Result
 from leadloop.contract.vocab import ENTITY_FIELDS
+from leadloop.core.events import DealApproved, Event, PartnerReported
 from leadloop.core.reactions import publish
 from leadloop.identity.accounts import index_accounts
-from leadloop.lifecycle.handlers import Move, move_many
+from leadloop.lifecycle.handlers import Move, NewLead, OwnerRef, move, move_many, open_leads
 from leadloop.lifecycle.model import Stage, Trigger
 from leadloop.store.bulk import select_in
 from leadloop.store.tables import Account, Campaign, Lead, Opportunity
@@ -135,6 +137,15 @@ _OUTCOME_TRIGGER = {"open": Trigger.CONVERTED, "won": Trigger.WON, "lost": Trigg
 
 
 def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: datetime) -> Result:
+    """Opportunities from the CRM (matched by external_id); each moves its lead and appends its
+    milestones to the activity log."""
+    result = _opportunities(session, items, now=now)
+    result.events = publish(session, result.events, now=now)
+    return result
+
+
+def _opportunities(session: Session, items: list[OpportunityIn], *, now: datetime) -> Result:
+    """The use case without publishing: a reaction returns these events to the runner instead."""
     result = Result()
     acct = ensure_accounts(
         session,
@@ -158,7 +169,9 @@ def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: d
     moves: list[Move] = []
     for o in items:
         pid, p_acct = people.get(o.person_external_id or "", (None, None))
-        account_id = acct.get(("external_id", o.account_external_id)) if o.account_external_id else p_acct
+        account_id = o.account_id or (
+            acct.get(("external_id", o.account_external_id)) if o.account_external_id else p_acct
+        )
         lead = _lead_for_opportunity(session, account_id, o.product)
         values = {
             "account_id": account_id,
@@ -201,9 +214,8 @@ def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: d
                 )
             )
             links.append((pid, account_id))
-    events = move_many(session, moves, now=now)
-    events += append_activities(session, acts, links, now=now, source="import").events
-    result.events.extend(publish(session, events, now=now))
+    result.events = move_many(session, moves, now=now)
+    result.events += append_activities(session, acts, links, now=now, source="import").events
     return result
 
 
@@ -222,3 +234,68 @@ def _follow(lead: tuple[int, str], o: OpportunityIn, earlier: list[Move]) -> lis
     if stage == target:
         return []
     return [Move(lead_id, stage, trigger, o.closed_at or o.created_at, reason=f"opportunity {o.external_id}")]
+
+
+def on_partner_reported(session: Session, events: list[PartnerReported], now: datetime) -> list[Event]:
+    """Reaction: a partner's won or lost deal becomes the lead's opportunity (one per lead, so a
+    correction updates it), which moves the lead and counts as revenue for the channel."""
+    items = []
+    for e in events:
+        lead = session.get(Lead, e.lead_id)
+        account = session.get(Account, e.account_id)
+        if lead is None or account is None:
+            continue
+        items.append(
+            OpportunityIn(
+                external_id=f"partner-lead-{e.lead_id}",
+                account_id=account.id,
+                product=e.product,
+                created_at=lead.accepted_at or e.at,
+                closed_at=e.at,
+                stage=f"Closed {e.outcome.title()} by {e.partner}"[:50],
+                outcome=e.outcome,
+                amount=Decimal(e.amount) if e.amount else None,
+                lost_reason=e.reason,
+            )
+        )
+    return _opportunities(session, items, now=now).events
+
+
+def on_deal_approved(session: Session, events: list[DealApproved], now: datetime) -> list[Event]:
+    """Reaction: an approved deal registration becomes an account (found or created), its lead for
+    the product owned by the partner, and an open opportunity."""
+    out: list[Event] = []
+    for e in events:
+        account = parse_account({"name": e.company, "domain": e.domain or ""})
+        account_id = upsert_accounts(session, [account], now=now).outcomes[0].id
+        assert account_id is not None
+        lead = session.scalars(
+            sa.select(Lead).where(Lead.account_id == account_id, Lead.product == e.product)
+        ).first()
+        if lead is None:
+            ids, opened = open_leads(
+                session, [NewLead(account_id, e.product, now, now, source="partner")], now=now
+            )
+            out += opened
+            lead = session.get(Lead, ids[0])
+        assert lead is not None
+        if lead.owner_partner_id != e.partner_id:
+            out += move(
+                session,
+                lead,
+                Trigger.ROUTED,
+                now=now,
+                reason=f"deal registration #{e.deal_id} approved",
+                owner=OwnerRef(partner_id=e.partner_id),
+            )
+        opp = OpportunityIn(
+            external_id=f"deal-{e.deal_id}",
+            account_id=account_id,
+            product=e.product,
+            created_at=e.at,
+            stage="Registered by partner",
+            outcome="open",
+            amount=Decimal(e.amount) if e.amount else None,
+        )
+        out += _opportunities(session, [opp], now=now).events
+    return out

@@ -351,6 +351,7 @@ class OpportunityIn:
     stage: str | None = None
     amount: Decimal | None = None
     lost_reason: str | None = None
+    account_id: int | None = None  # set by Leadloop itself (a partner's deal), never by a file
 
 
 OUTCOMES = ("won", "lost", "open")

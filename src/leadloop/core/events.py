@@ -95,3 +95,46 @@ class LeadMoved(Event):
     trigger: str
     reason: str | None
     at: datetime
+
+
+@dataclass(frozen=True)
+class LeadHandedBack(Event):
+    """A partner gave a lead back (`why` "rejected", with their reason) or let its accept deadline
+    pass (`why` "missed"): routing finds another owner, never that partner again."""
+
+    lead_id: int
+    partner_id: int
+    why: str
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PartnerReported(Event):
+    """A partner says how a lead ended: won (with the amount) or lost (with the reason). Capture
+    records it as the lead's opportunity, so the loop closes through the channel too."""
+
+    lead_id: int
+    account_id: int
+    product: str
+    outcome: str
+    amount: str | None
+    reason: str | None
+    partner: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DealApproved(Event):
+    """A channel manager approved a partner's registered deal: capture records the account, the
+    lead (owned by the partner) and the open opportunity."""
+
+    deal_id: int
+    partner_id: int
+    company: str
+    domain: str | None
+    product: str
+    amount: str | None
+    contact_email: str | None
+    contact_name: str | None
+    at: datetime

@@ -13,7 +13,14 @@ from leadloop.access.model import may_work
 from leadloop.access.repository import managers_of
 from leadloop.auth.model import Role
 from leadloop.core.errors import InvalidInput, NotFound, PermissionDenied
-from leadloop.core.events import ActivitiesAppended, Event, LeadAssigned, LeadReachedMQL, TouchLogged
+from leadloop.core.events import (
+    ActivitiesAppended,
+    Event,
+    LeadAssigned,
+    LeadHandedBack,
+    LeadReachedMQL,
+    TouchLogged,
+)
 from leadloop.core.logging import get_logger
 from leadloop.core.reactions import publish
 from leadloop.jobs import outbox
@@ -21,12 +28,13 @@ from leadloop.jobs.timers import Due, cancel_many, schedule_many
 from leadloop.lifecycle.handlers import Move, OwnerRef, move, move_many
 from leadloop.lifecycle.model import OPEN, Trigger
 from leadloop.lifecycle.repository import SALES_INBOX, nurture_queue_id, queue_id
+from leadloop.partners.model import PARTNER_ACCEPT, accept_due
 from leadloop.routing import repository as repo
 from leadloop.routing.calendar import add_business
 from leadloop.routing.document import SlaPolicy
 from leadloop.routing.rules import Decision, decide, sla_policy
 from leadloop.store.bulk import connection
-from leadloop.store.tables import Account, Lead, PoolMember, RoutingDecision, User
+from leadloop.store.tables import Account, Lead, Partner, PoolMember, RoutingDecision, User
 
 log = get_logger("leadloop.routing")
 SLA_TIMERS = ("sla_remind", "sla_due", "sla_escalate", "sla_reassign")
@@ -49,7 +57,13 @@ def route_lead(
 
 
 def _route(
-    session: Session, lead_id: int, *, now: datetime, reason: str, exclude: frozenset[int] = frozenset()
+    session: Session,
+    lead_id: int,
+    *,
+    now: datetime,
+    reason: str,
+    exclude: frozenset[int] = frozenset(),
+    exclude_partner: int | None = None,
 ) -> tuple[Decision | None, list[Event]]:
     q = sa.select(Lead).where(Lead.id == lead_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -80,6 +94,7 @@ def _route(
         now=now,
         policy=sla_policy(rs, facts),
         away=away,
+        exclude_partner=exclude_partner,
     )
     return decision, [*events, LeadAssigned(lead.id, decision.name, reason, now)]
 
@@ -95,18 +110,22 @@ def _apply(
     now: datetime,
     policy: SlaPolicy | None,
     away: dict[int, list[tuple[datetime, datetime]]],
+    exclude_partner: int | None = None,
 ) -> list[Event]:
     # Work out the owner before touching the lead: its three owner columns change together (one-owner CHECK).
     user_id = team_id = partner_id = None
     if d.kind == "user" and d.user_id is not None:
         user_id = d.user_id
-    elif d.kind == "partner" and (pid := repo.partner_id(session, d.name)) is not None:
+    elif (
+        d.kind == "partner"
+        and (pid := repo.partner_id(session, d.name)) is not None
+        and pid != exclude_partner
+    ):
         partner_id = pid
     else:
         if d.kind == "partner":
-            d.path.append(
-                {"step": f"partner {d.name}", "result": "skipped", "why": "no such partner; queued instead"}
-            )
+            why = "no such partner" if exclude_partner is None else "the partner handed it back"
+            d.path.append({"step": f"partner {d.name}", "result": "skipped", "why": f"{why}; queued instead"})
         team_id = queue_id(session, d.name if d.kind == "queue" else SALES_INBOX, now=now)
     events = move(
         session,
@@ -119,7 +138,13 @@ def _apply(
     lead.assigned_at, lead.first_touch_at, lead.sla_breached_at = now, None, None
     lead.sla_policy = lead.sla_due_at = None
     if reason != "mql":  # a new MQL has no clocks yet; a reassigned lead's old ones stop
-        cancel_many(session, SLA_TIMERS, [f"lead:{lead.id}"], now=now)
+        cancel_many(session, (*SLA_TIMERS, PARTNER_ACCEPT), [f"lead:{lead.id}"], now=now)
+    if partner_id is not None:  # the partner's tier says how long they have to accept
+        tier = session.scalar(sa.select(Partner.tier).where(Partner.id == partner_id)) or "registered"
+        lead.sla_policy, lead.sla_due_at = f"partner ({tier})", accept_due(tier, now)
+        schedule_many(
+            session, [(PARTNER_ACCEPT, f"lead:{lead.id}", lead.sla_due_at, {"partner_id": partner_id})]
+        )
     if d.pool is not None:
         for uid, credit in d.pool_credits.items():
             session.execute(
@@ -208,6 +233,31 @@ def _notify_assigned(
     )
 
 
+def on_handed_back(session: Session, events: list[LeadHandedBack], now: datetime) -> list[Event]:
+    """Reaction: a partner rejected a lead or let its accept deadline pass: route it again, never to
+    that partner, and raise an alert for a missed deadline."""
+    out: list[Event] = []
+    for e in events:
+        decision, events_ = _route(
+            session, e.lead_id, now=now, reason=f"partner_{e.why}", exclude_partner=e.partner_id
+        )
+        out.extend(events_)
+        if e.why == "missed" and decision is not None:
+            alert = (
+                f"partner #{e.partner_id} did not accept lead #{e.lead_id} in time; now with {decision.name}"
+            )
+            log.warning("routing.alert", lead_id=e.lead_id, alert=alert)
+            outbox.webhook(
+                session,
+                f"partner-missed:{e.lead_id}:{now.isoformat()}",
+                "routing.alert",
+                {"lead_id": e.lead_id, "alert": alert},
+                f":warning: {alert}",
+                now=now,
+            )
+    return out
+
+
 def on_mql(session: Session, events: list[LeadReachedMQL], now: datetime) -> list[Event]:
     """Reaction: at MQL, routing runs at once, in the capture's own transaction (speed-to-lead)."""
     out: list[Event] = []
@@ -232,7 +282,7 @@ def on_activities(session: Session, events: list[ActivitiesAppended], now: datet
             Lead.account_id.in_(list(first)),
             Lead.first_touch_at.is_(None),
             Lead.assigned_at.is_not(None),
-            Lead.owner_user_id.is_not(None),
+            sa.or_(Lead.owner_user_id.is_not(None), Lead.owner_partner_id.is_not(None)),
         )
     ).all()
     touched = [
@@ -246,7 +296,9 @@ def on_activities(session: Session, events: list[ActivitiesAppended], now: datet
         sa.update(Lead).where(Lead.id == sa.bindparam("lid")).values(first_touch_at=sa.bindparam("at")),
         [{"lid": lead_id, "at": at} for lead_id, _, at in touched],
     )
-    cancel_many(session, SLA_TIMERS, [f"lead:{lead_id}" for lead_id, _, _ in touched], now=now)
+    cancel_many(
+        session, (*SLA_TIMERS, PARTNER_ACCEPT), [f"lead:{lead_id}" for lead_id, _, _ in touched], now=now
+    )
     # The SLA facts above hold whatever the stage (a call synced after the CRM converted the lead
     # still answered the assignment); the lifecycle records a touch of a lead still with sales.
     return move_many(
@@ -315,7 +367,7 @@ def reject(
         raise InvalidInput(f"unknown reason {reason!r}; choose one of: {', '.join(rs.reject_reasons)}")
     lead = _owned(session, lead_id, who)
     events = move(session, lead, Trigger.REJECTED, now=now, reason=reason, by_user_id=who.id)
-    cancel_many(session, SLA_TIMERS, [f"lead:{lead.id}"], now=now)
+    cancel_many(session, (*SLA_TIMERS, PARTNER_ACCEPT), [f"lead:{lead.id}"], now=now)
     session.add(
         RoutingDecision(
             lead_id=lead.id,

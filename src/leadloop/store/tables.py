@@ -42,7 +42,37 @@ class Partner(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     email: Mapped[str | None] = mapped_column(sa.String(320))
+    # The programme tier sets how fast the partner must accept a lead (partners/model.py).
+    tier: Mapped[str] = mapped_column(sa.String(20), default="registered", server_default="registered")
     created_at: Mapped[datetime]
+
+
+class DealRegistration(Base):
+    """An opportunity a partner found and registers, waiting for the channel manager's approval
+    until it expires. What it matched in the warehouse is kept with the reasons."""
+
+    __tablename__ = "deal_registrations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partners.id"), index=True)
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    company: Mapped[str] = mapped_column(sa.String(200))
+    domain: Mapped[str | None] = mapped_column(sa.String(253))
+    contact_email: Mapped[str | None] = mapped_column(sa.String(320))
+    contact_name: Mapped[str | None] = mapped_column(sa.String(200))
+    product: Mapped[str] = mapped_column(sa.String(100))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    expected_close: Mapped[datetime | None]
+    notes: Mapped[str | None] = mapped_column(sa.String(2000))
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)  # pending|approved|rejected|expired
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decision_note: Mapped[str | None] = mapped_column(sa.String(500))
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leads.id"))
+    # What the warehouse already holds that looks like this deal: [{"kind", "id", "why"}, ...]
+    matches: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
 
 
 class User(Base):

@@ -28,6 +28,7 @@ from leadloop.core.yamldoc import DocumentError
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
+from leadloop.partners.web import router as partners_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
 from leadloop.settings import Settings
@@ -107,6 +108,7 @@ def create_app(
         timeline_router,
         scoring_router,
         routing_router,
+        partners_router,
     ):
         app.include_router(router)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from leadloop.auth import handlers as auth
-from leadloop.auth.model import ADMINS, ALL_ROLES, MANAGERS, STAFF, WRITERS, Principal, Role
+from leadloop.auth.model import ADMINS, ALL_ROLES, MANAGERS, PARTNERS, STAFF, WRITERS, Principal, Role
 from leadloop.core.errors import LeadloopError, PermissionDenied
 from leadloop.web.context import AppContext
 
@@ -97,3 +97,4 @@ Staff = Annotated[Principal, require(STAFF)]
 Writer = Annotated[Principal, require(WRITERS)]
 Admin = Annotated[Principal, require(ADMINS)]
 Manager = Annotated[Principal, require(MANAGERS)]
+PartnerUser = Annotated[Principal, require(PARTNERS)]

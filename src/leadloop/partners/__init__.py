@@ -1,0 +1,1 @@
+"""Channel sales: the partner portal, partner SLAs, deal registration and the partner scorecard."""
