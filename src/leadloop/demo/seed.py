@@ -124,7 +124,7 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         partner_id = session.scalar(
             sa.insert(Partner)
             .returning(Partner.id)
-            .values(name="Northwind Resellers", email="leads@northwind.example", created_at=now)
+            .values(name="Northwind Resellers", email="leads@northwind.example", tier="gold", created_at=now)
         )
         reps = []
         for email, name, role, team_name in DEMO_USERS:
