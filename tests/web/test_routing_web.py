@@ -81,6 +81,11 @@ def test_manager_views_and_rule_admin(web: Web) -> None:
     rep.post(f"/leads/{ids[0]}/call")
     rep.post(f"/leads/{ids[1]}/reject", data={"reason": "not_a_fit"})
     boss = web.browser_client("manager")
+    with web.db.write() as s:  # a manager sees the numbers of the reps who report to them
+        rep_user = s.scalars(sa.select(User).where(User.email == "rep-web@test.example")).one()
+        rep_user.manager_id = s.scalars(
+            sa.select(User.id).where(User.email == "manager-web@test.example")
+        ).one()
     team = boss.get("/team")
     row = next(r for r in team.context["rows"] if r.email == "rep-web@test.example")  # type: ignore[attr-defined]
     assert (row.open_leads, row.waiting) == (1, 0)

@@ -151,3 +151,15 @@ def test_reps_of_one_team_share_their_leads_unless_the_setting_says_no(make_web)
         with web.db.write() as s:
             s.execute(sa.delete(Lead))
             s.execute(sa.delete(Account))
+
+
+def test_a_manager_sees_the_team_view_and_sla_report_of_their_reports_only(web: Web) -> None:
+    w = _world(web)
+    boss, other_boss = w["boss"], w["other_boss"]
+    mine = {r["email"] for r in boss.get("/api/v1/team").json()}  # type: ignore[attr-defined]
+    assert "ann@x.io" in mine and "bob@x.io" not in mine
+    assert {r["email"] for r in other_boss.get("/api/v1/team").json()} == {"zed@x.io"}  # type: ignore[attr-defined]
+    groups = {r["group"] for r in boss.get("/api/v1/reports/sla?by=rep").json()["rows"]}  # type: ignore[attr-defined]
+    assert groups == {"ann@x.io"}
+    admin = web.api_client("admin")
+    assert {"ann@x.io", "bob@x.io"} <= {r["email"] for r in admin.get("/api/v1/team").json()}

@@ -33,7 +33,9 @@ class SlaRow:
         return self.within_sla / judged if judged else None
 
 
-def sla_report(session: Session, *, since: datetime, now: datetime, by: str = "rep") -> list[SlaRow]:
+def sla_report(
+    session: Session, *, since: datetime, now: datetime, by: str = "rep", users: frozenset[int] | None = None
+) -> list[SlaRow]:
     """One row per assignment to a rep since `since` (a lead reassigned counts for each rep who had
     it): the current owner's touch and deadline from the lead; an earlier owner whose lead was taken
     away for the SLA counts as a miss."""
@@ -54,7 +56,11 @@ def sla_report(session: Session, *, since: datetime, now: datetime, by: str = "r
         .join(Lead, Lead.id == RoutingDecision.lead_id)
         .join(User, User.id == RoutingDecision.owner_user_id)
         .outerjoin(Team, Team.id == User.team_id)
-        .where(RoutingDecision.at >= since, RoutingDecision.reason.in_(ASSIGNING))
+        .where(
+            RoutingDecision.at >= since,
+            RoutingDecision.reason.in_(ASSIGNING),
+            RoutingDecision.owner_user_id.in_(users) if users is not None else sa.true(),
+        )
     ).all()
     taken_for_sla = {
         (lead_id, at)

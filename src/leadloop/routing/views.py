@@ -76,7 +76,8 @@ class TeamRow:
     breached: int  # past due without a touch
 
 
-def team(session: Session, *, now: datetime) -> list[TeamRow]:
+def team(session: Session, *, now: datetime, users: frozenset[int] | None = None) -> list[TeamRow]:
+    """Each rep's load; `users` limits it to the people a manager may see (None: everyone)."""
     day = now - timedelta(hours=24)
     leads: dict[int, list[tuple[datetime | None, datetime | None, datetime | None]]] = defaultdict(list)
     for owner, assigned, touched, due in session.execute(
@@ -90,7 +91,7 @@ def team(session: Session, *, now: datetime) -> list[TeamRow]:
     for u, team_name in session.execute(
         sa.select(User, Team.name)
         .outerjoin(Team, Team.id == User.team_id)
-        .where(User.role.in_(("rep", "manager")))
+        .where(User.role.in_(("rep", "manager")), User.id.in_(users) if users is not None else sa.true())
         .order_by(User.email)
     ):
         mine = leads.get(u.id, [])

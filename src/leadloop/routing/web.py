@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from leadloop.access.repository import scope_of
 from leadloop.auth.model import Principal
 from leadloop.core.errors import InvalidInput
 from leadloop.documents.web import Pages, document_router
@@ -145,10 +146,16 @@ def call_api(
         return {"id": lead_id, "first_touch_at": lead.first_touch_at}
 
 
+def _people_seen(session: Session, ctx: AppContext, who: Principal) -> frozenset[int] | None:
+    """Whose numbers a manager sees: their own, their team's and their reports' (admins: everyone's)."""
+    scope = scope_of(session, who, share_team=ctx.settings.share_team_leads)
+    return None if scope.everything else scope.users
+
+
 @router.get("/team", response_class=HTMLResponse, include_in_schema=False)
 def team_page(request: Request, ctx: Ctx, who: Manager) -> Response:
     with ctx.db.read() as session:
-        rows = views.team(session, now=ctx.clock())
+        rows = views.team(session, now=ctx.clock(), users=_people_seen(session, ctx, who))
     return ctx.templates.TemplateResponse(request, "team.html", {"rows": rows})
 
 
@@ -156,28 +163,33 @@ def team_page(request: Request, ctx: Ctx, who: Manager) -> Response:
 def team_api(ctx: Ctx, who: Manager) -> list[dict[str, Any]]:
     """Each rep's load: open leads, assigned in the last 24 h, waiting for a first touch, breached."""
     with ctx.db.read() as session:
-        return [r.__dict__ for r in views.team(session, now=ctx.clock())]
+        return [
+            r.__dict__ for r in views.team(session, now=ctx.clock(), users=_people_seen(session, ctx, who))
+        ]
 
 
-def _sla(ctx: AppContext, by: str, days: int) -> dict[str, Any]:
+def _sla(ctx: AppContext, who: Principal, by: str, days: int) -> dict[str, Any]:
     if by not in GROUPS:
         raise InvalidInput(f"group by one of {', '.join(GROUPS)}, not {by!r}")
     now = ctx.clock()
     with ctx.db.read() as session:
-        rows = sla_report(session, since=now - timedelta(days=days), now=now, by=by)
+        users = _people_seen(session, ctx, who)
+        rows = sla_report(session, since=now - timedelta(days=days), now=now, by=by, users=users)
         rejections = rejection_report(session, since=now - timedelta(days=days))
     return {"by": by, "days": days, "rows": rows, "rejections": rejections}
 
 
 @router.get("/reports/sla", response_class=HTMLResponse, include_in_schema=False)
 def sla_page(request: Request, ctx: Ctx, who: Manager, by: str = "rep", days: int = 30) -> Response:
-    return ctx.templates.TemplateResponse(request, "sla_report.html", _sla(ctx, by, max(1, min(days, 3650))))
+    return ctx.templates.TemplateResponse(
+        request, "sla_report.html", _sla(ctx, who, by, max(1, min(days, 3650)))
+    )
 
 
 @router.get("/api/v1/reports/sla", tags=["routing"])
 def sla_api(ctx: Ctx, who: Manager, by: str = "rep", days: int = 30) -> dict[str, Any]:
     """Time to first touch (median, p90) and the share within SLA, by rep, team, source or grade."""
-    data = _sla(ctx, by, max(1, min(days, 3650)))
+    data = _sla(ctx, who, by, max(1, min(days, 3650)))
     return {
         **data,
         "rows": [{**r.__dict__, "share_within": r.share_within} for r in data["rows"]],
