@@ -1,7 +1,7 @@
 """partner portal
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01 00:46:48.628167
 """
 
@@ -13,8 +13,8 @@ from sqlalchemy.dialects import postgresql
 
 import leadloop.store.types
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
