@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -70,3 +71,26 @@ def split_token(token: str) -> tuple[str, str] | None:
 
 def key_matches(stored_hash: str, prefix: str, secret: str) -> bool:
     return hmac.compare_digest(stored_hash, hash_key(prefix, secret))
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """How long a browser stays signed in: `idle` after its last request, `absolute` after sign-in."""
+
+    idle: timedelta
+    absolute: timedelta
+    # Writing last_seen on every request would make every page view a write; a minute is precise
+    # enough for an idle timeout counted in hours.
+    touch_every: timedelta = timedelta(seconds=60)
+
+    def expires_at(self, *, created_at: datetime, now: datetime) -> datetime:
+        return min(created_at + self.absolute, now + self.idle)
+
+    def needs_touch(self, *, last_seen_at: datetime, now: datetime) -> bool:
+        return now - last_seen_at >= self.touch_every
+
+
+def hash_session_token(secret_key: str, token: str) -> str:
+    # Keyed, so that a copy of the sessions table (a backup, a read-only SQL injection) is no
+    # list of cookies: turning a row back into a cookie needs the server's key as well.
+    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()

@@ -124,11 +124,18 @@ def away(
 
 @users_app.command("deactivate")
 def deactivate(email: str, database_url: DbUrl = None) -> None:
-    """A rep who leaves: their open leads are routed again at once, never orphaned."""
+    """A rep who leaves: their open leads are routed again at once, never orphaned, and every
+    browser they are signed in on is signed out."""
+    from leadloop.auth import sessions
+
+    db = database(settings(database_url))
     try:
-        with database(settings(database_url)).write() as session:
+        with db.write() as session:
             user = user_by_email(session, email)
             n = deactivate_user(session, user.id, now=utcnow())
+            sessions.end_all_for(session, user.id)
     except LeadloopError as exc:
         fail(exc)
+    finally:
+        db.dispose()
     console.print(f"[green]{email}[/] deactivated; {n:,} open leads routed again")
