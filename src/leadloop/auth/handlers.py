@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
+from leadloop.auth import audit
 from leadloop.auth.model import Principal, Role, key_matches, new_api_key, split_token
 from leadloop.core.errors import Conflict, InvalidInput, NotFound
 from leadloop.store.tables import ApiKey, User
@@ -91,6 +92,9 @@ def create_api_key(session: Session, *, user_email: str, name: str, now: datetim
         raise NotFound(f"no user with e-mail {user_email}")
     key = new_api_key()
     session.add(ApiKey(user_id=user.id, name=name, prefix=key.prefix, key_hash=key.hash, created_at=now))
+    audit.record(
+        session, "api_key.created", at=now, subject=user.email, detail={"name": name, "prefix": key.prefix}
+    )
     return key.token
 
 

@@ -126,7 +126,7 @@ def away(
 def deactivate(email: str, database_url: DbUrl = None) -> None:
     """A rep who leaves: their open leads are routed again at once, never orphaned, and every
     browser they are signed in on is signed out."""
-    from leadloop.auth import sessions
+    from leadloop.auth import audit, sessions
 
     db = database(settings(database_url))
     try:
@@ -134,6 +134,7 @@ def deactivate(email: str, database_url: DbUrl = None) -> None:
             user = user_by_email(session, email)
             n = deactivate_user(session, user.id, now=utcnow())
             sessions.end_all_for(session, user.id)
+            audit.record(session, "user.deactivated", at=utcnow(), subject=user.email, detail={"via": "cli"})
     except LeadloopError as exc:
         fail(exc)
     finally:

@@ -29,7 +29,6 @@ from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
-from leadloop.core.ratelimit import TokenBuckets
 from leadloop.core.yamldoc import DocumentError
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
@@ -42,6 +41,7 @@ from leadloop.timeline.web import router as timeline_router
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
 from leadloop.web.deps import NotAuthenticated, Staff, csrf_token
 from leadloop.web.headers import ClientAddress, SecurityHeaders, parse_networks
+from leadloop.web.limits import make_limiter
 from leadloop.web.middleware import RequestContext
 from leadloop.web.sessions import CookiePolicy, ServerSessions
 
@@ -83,8 +83,24 @@ def create_app(
         db=db,
         clock=clock,
         templates=templates,
-        form_limiter=TokenBuckets(rate_per_s=settings.form_rate_per_minute / 60, burst=settings.form_burst),
-        login_limiter=TokenBuckets(rate_per_s=10 / 60, burst=10),
+        form_limiter=make_limiter(
+            settings.redis_url,
+            name="form",
+            rate_per_s=settings.form_rate_per_minute / 60,
+            burst=settings.form_burst,
+        ),
+        login_limiter=make_limiter(
+            settings.redis_url,
+            name="login-ip",
+            rate_per_s=settings.login_attempts_per_minute / 60,
+            burst=settings.login_burst,
+        ),
+        login_account_limiter=make_limiter(
+            settings.redis_url,
+            name="login-account",
+            rate_per_s=settings.login_attempts_per_minute / 60,
+            burst=settings.login_burst,
+        ),
     )
 
     app = FastAPI(
