@@ -186,3 +186,52 @@ def test_no_two_apps_share_a_generated_key(db, clock) -> None:  # type: ignore[n
     client = web_one.browser_client("rep")
     other = TestClient(two, cookies={"leadloop_session": client.cookies["leadloop_session"]})
     assert other.get("/leads", headers={"accept": "text/html"}, follow_redirects=False).status_code == 303
+
+
+def test_an_admin_reset_forces_a_new_password_and_signs_the_user_out(web: Web) -> None:
+    from leadloop.auth.handlers import reset_password
+    from tests.fixtures.web import csrf_from
+
+    client = web.browser_client("rep")
+    with web.db.write() as s:
+        reset_password(s, email="rep-web@test.example", new_password="temporary-pass-42", now=web.clock())
+    assert client.get("/leads", headers={"accept": "text/html"}, follow_redirects=False).status_code == 303
+    fresh = TestClient(web.app)
+    token = csrf_from(fresh.get("/login").text)
+    fresh.post(
+        "/login", data={"email": "rep-web@test.example", "password": "temporary-pass-42", "csrf_token": token}
+    )
+    r = fresh.get("/leads", headers={"accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/account/password"
+    assert fresh.get("/api/v1/leads").status_code == 403  # nothing else until then
+    page = fresh.get("/account/password")
+    token = csrf_from(page.text)
+    weak = fresh.post(
+        "/account/password",
+        data={
+            "current": "temporary-pass-42",
+            "new": "password1234",
+            "repeat": "password1234",
+            "csrf_token": token,
+        },
+    )
+    assert weak.status_code == 422 and "most guessed" in weak.text
+    done = fresh.post(
+        "/account/password",
+        data={
+            "current": "temporary-pass-42",
+            "new": "a fine new passphrase",
+            "repeat": "a fine new passphrase",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"].startswith("/login")
+    assert fresh.get("/leads", headers={"accept": "text/html"}, follow_redirects=False).status_code == 303
+    again = TestClient(web.app)
+    token = csrf_from(again.get("/login").text)
+    again.post(
+        "/login",
+        data={"email": "rep-web@test.example", "password": "a fine new passphrase", "csrf_token": token},
+    )
+    assert again.get("/leads").status_code == 200

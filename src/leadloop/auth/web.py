@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from leadloop.auth import audit
 from leadloop.auth import handlers as auth
+from leadloop.core.errors import LeadloopError
 from leadloop.core.logging import get_logger
-from leadloop.web.deps import Admin, AnyUser, Ctx, check_csrf, csrf_token
+from leadloop.web.deps import Admin, Ctx, Myself, check_csrf, csrf_token
 
 router = APIRouter()
 log = get_logger("leadloop.auth")
@@ -88,11 +89,40 @@ async def login(
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, ctx: Ctx, who: AnyUser) -> Any:
+def logout(request: Request, ctx: Ctx, who: Myself) -> Any:
     with ctx.db.write() as session:
         audit.record(session, "logout", at=ctx.clock(), actor_user_id=who.user_id, ip=_ip(request))
     request.session.clear()  # deletes the session's row: the cookie is worth nothing from now on
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password", response_class=HTMLResponse, include_in_schema=False)
+def password_form(request: Request, ctx: Ctx, who: Myself) -> Any:
+    return ctx.templates.TemplateResponse(
+        request, "password.html", {"error": None, "forced": who.must_change_password}
+    )
+
+
+@router.post("/account/password", response_class=HTMLResponse, include_in_schema=False)
+def change_password(
+    request: Request,
+    ctx: Ctx,
+    who: Myself,
+    current: str = Form(""),
+    new: str = Form(""),
+    repeat: str = Form(""),
+) -> Any:
+    try:
+        if new != repeat:
+            raise LeadloopError("the two new passwords differ")
+        with ctx.db.write() as session:
+            auth.change_password(session, user_id=who.user_id, current=current, new=new, now=ctx.clock())
+    except LeadloopError as exc:
+        return ctx.templates.TemplateResponse(
+            request, "password.html", {"error": str(exc), "forced": who.must_change_password}, status_code=422
+        )
+    request.session.clear()  # every session of theirs has ended: they sign in with the new password
+    return RedirectResponse("/login?next=/leads", status_code=303)
 
 
 @router.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)

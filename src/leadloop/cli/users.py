@@ -38,6 +38,47 @@ def create(
     console.print(f"[green]user #{uid}[/] {email} ({role}) created")
 
 
+@users_app.command("reset-password")
+def reset_password(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    database_url: DbUrl = None,
+) -> None:
+    """Set a user's password for them: they must choose their own at the next sign-in, and are
+    signed out everywhere now."""
+    from leadloop.auth.handlers import reset_password as reset
+
+    db = database(settings(database_url))
+    try:
+        with db.write() as session:
+            reset(session, email=email, new_password=password, now=utcnow())
+    except LeadloopError as exc:
+        fail(exc)
+    finally:
+        db.dispose()
+    console.print(f"[green]{email}[/] password reset; they choose their own at the next sign-in")
+
+
+@users_app.command("role")
+def role(
+    email: str,
+    new_role: Annotated[str, typer.Argument(help="admin | marketing | manager | rep | partner")],
+    database_url: DbUrl = None,
+) -> None:
+    """Change a user's role (recorded in the audit log)."""
+    from leadloop.auth.handlers import set_role
+
+    db = database(settings(database_url))
+    try:
+        with db.write() as session:
+            set_role(session, email=email, role=new_role, now=utcnow())
+    except LeadloopError as exc:
+        fail(exc)
+    finally:
+        db.dispose()
+    console.print(f"[green]{email}[/] is now {new_role}")
+
+
 @keys_app.command("create")
 def create_key(
     user: Annotated[str, typer.Option(help="e-mail of the user the key acts as")],

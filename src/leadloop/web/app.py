@@ -39,7 +39,7 @@ from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
-from leadloop.web.deps import NotAuthenticated, Staff, csrf_token
+from leadloop.web.deps import NotAuthenticated, PasswordMustChange, Staff, csrf_token
 from leadloop.web.headers import ClientAddress, SecurityHeaders, parse_networks
 from leadloop.web.limits import make_limiter
 from leadloop.web.middleware import RequestContext
@@ -198,6 +198,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_html(request) and request.method == "GET":
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(PasswordMustChange)
+    async def password_must_change(request: Request, exc: PasswordMustChange) -> Response:
+        if _wants_html(request) and request.method == "GET":
+            return RedirectResponse("/account/password", status_code=303)
+        return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(FieldErrors)
     async def field_errors(request: Request, exc: FieldErrors) -> Response:
