@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import pytest
@@ -94,6 +95,10 @@ def test_the_middleware_rewrites_the_client() -> None:
         "client": ("10.1.1.1", 5),
         "headers": [(b"x-forwarded-for", b"6.6.6.6, 198.51.100.7")],
     }
-    anyio.run(ClientAddress(app, trusted=TRUSTED), scope, None, None)
-    anyio.run(ClientAddress(app, trusted=[]), {**scope, "client": ("10.1.1.1", 5)}, None, None)
+    # In a thread of its own: Playwright's sync API may hold this worker thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, ClientAddress(app, trusted=TRUSTED), scope, None, None).result()
+        pool.submit(
+            anyio.run, ClientAddress(app, trusted=[]), {**scope, "client": ("10.1.1.1", 5)}, None, None
+        ).result()
     assert seen == [("198.51.100.7", 5), ("10.1.1.1", 5)]
