@@ -10,12 +10,23 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEADLOOP_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./leadloop.db"
-    secret_key: str = Field(
-        default="dev-only-secret-change-me",
-        description="Signs session cookies and CSRF tokens. Set LEADLOOP_SECRET_KEY in production.",
+    # No default: a key everyone knows signs nothing. `leadloop serve` refuses to start without one
+    # unless it listens on localhost only, where it makes a random key for the process.
+    secret_key: str | None = Field(
+        default=None,
+        description="Keys the session tokens stored at rest. Set LEADLOOP_SECRET_KEY in production.",
     )
-    session_max_age_s: int = 14 * 24 * 3600
-    secure_cookies: bool = False
+    # Sessions live in the database: a session ends after `session_idle_s` without a request, and
+    # `session_max_age_s` after sign-in whatever happens.
+    session_idle_s: int = Field(default=8 * 3600, gt=0)
+    session_max_age_s: int = Field(default=7 * 24 * 3600, gt=0)
+    secure_cookies: bool = False  # Secure is on anyway when public_url is https
+    # Addresses (or networks, "10.0.0.0/8") of the reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Sign-in attempts per IP and per account; shared by every process when redis_url is set.
+    login_attempts_per_minute: float = 10.0
+    login_burst: int = 10
+    redis_url: str | None = None
     # Reps see their teammates' leads (and the people on them) as well as their own.
     share_team_leads: bool = True
 

@@ -214,3 +214,30 @@ def test_merge_a_duplicate_account_and_undo_it(page: Page) -> None:
     identity.get_by_role("button", name="Unmerge").click()
     expect(page.locator("#merges")).to_contain_text("Undone")
     shot(page, "15-account-unmerged")
+
+
+def test_no_page_breaks_the_content_security_policy(page: Page) -> None:
+    """The policy allows only /static: a page with inline code would fail here, not in production."""
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    sign_in(page, "admin@demo.leadloop.dev")
+    for path in (
+        "/leads",
+        "/inbox",
+        "/people",
+        "/people/duplicates",
+        "/team",
+        "/reports/sla",
+        "/scoring",
+        "/routing",
+        "/docs",
+    ):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+    page.goto("/leads")
+    page.locator("#leads thead").get_by_role("link", name="Account").click()  # an HTMX swap
+    expect(page).to_have_url(re.compile(r"sort=account"))
+    logout = page.get_by_role("button", name="Sign out")
+    logout.click()
+    expect(page).to_have_url(re.compile(r"/login"))
+    assert refused == []

@@ -10,15 +10,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
-from leadloop.auth.model import Principal, Role, key_matches, new_api_key, split_token
+from leadloop.auth import audit, sessions
+from leadloop.auth.model import Principal, Role, check_password, key_matches, new_api_key, split_token
 from leadloop.core.errors import Conflict, InvalidInput, NotFound
 from leadloop.store.tables import ApiKey, User
 
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the timing of both paths alike.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-MIN_PASSWORD = 8
 
 
 def create_user(
@@ -40,8 +39,8 @@ def create_user(
         role_value = Role(role)
     except ValueError:
         raise InvalidInput(f"unknown role {role!r}; roles are {', '.join(r.value for r in Role)}") from None
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+    if password is not None:
+        check_password(password, email=address)
     if session.scalar(sa.select(User.id).where(User.email == address)) is not None:
         raise Conflict(f"a user with e-mail {address} already exists")
     uid = session.scalar(
@@ -63,7 +62,7 @@ def create_user(
 
 
 def _principal(user: User, via: str) -> Principal:
-    return Principal(user.id, user.email, user.name, Role(user.role), via)
+    return Principal(user.id, user.email, user.name, Role(user.role), via, user.must_change_password)
 
 
 def authenticate(session: Session, email: str, password: str) -> Principal | None:
@@ -91,6 +90,9 @@ def create_api_key(session: Session, *, user_email: str, name: str, now: datetim
         raise NotFound(f"no user with e-mail {user_email}")
     key = new_api_key()
     session.add(ApiKey(user_id=user.id, name=name, prefix=key.prefix, key_hash=key.hash, created_at=now))
+    audit.record(
+        session, "api_key.created", at=now, subject=user.email, detail={"name": name, "prefix": key.prefix}
+    )
     return key.token
 
 
@@ -108,3 +110,63 @@ def principal_for_api_key(session: Session, token: str) -> Principal | None:
     if key.revoked_at is not None or not user.active or not key_matches(key.key_hash, prefix, secret):
         return None
     return _principal(user, "api_key")
+
+
+def reset_password(
+    session: Session, *, email: str, new_password: str, now: datetime, by_user_id: int | None = None
+) -> None:
+    """An admin sets a user's password: the user must choose their own at the next sign-in, and
+    every browser they were signed in on is signed out."""
+    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user with e-mail {email}")
+    user.password_hash = _hasher.hash(check_password(new_password, email=user.email))
+    user.must_change_password = True
+    ended = sessions.end_all_for(session, user.id)
+    audit.record(
+        session,
+        "user.password_reset",
+        at=now,
+        actor_user_id=by_user_id,
+        subject=user.email,
+        detail={"sessions_ended": ended},
+    )
+
+
+def change_password(session: Session, *, user_id: int, current: str, new: str, now: datetime) -> None:
+    """A user chooses their own password; every session of theirs ends (this one too: they sign in
+    again with the new password)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active or not user.password_hash:
+        raise NotFound("there is no such active user")
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise InvalidInput("the current password is not right") from None
+    if new == current:
+        raise InvalidInput("the new password must differ from the current one")
+    user.password_hash = _hasher.hash(check_password(new, email=user.email))
+    user.must_change_password = False
+    sessions.end_all_for(session, user.id)
+    audit.record(session, "user.password_changed", at=now, actor_user_id=user.id, subject=user.email)
+
+
+def set_role(
+    session: Session, *, email: str, role: str, now: datetime, by_user_id: int | None = None
+) -> None:
+    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user with e-mail {email}")
+    try:
+        new = Role(role)
+    except ValueError:
+        raise InvalidInput(f"unknown role {role!r}; roles are {', '.join(r.value for r in Role)}") from None
+    old, user.role = user.role, new.value
+    audit.record(
+        session,
+        "user.role_changed",
+        at=now,
+        actor_user_id=by_user_id,
+        subject=user.email,
+        detail={"from": old, "to": new.value},
+    )

@@ -6,7 +6,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+from leadloop.core.errors import InvalidInput
 
 
 class Role(StrEnum):
@@ -32,6 +35,7 @@ class Principal:
     name: str
     role: Role
     via: str  # "session" | "api_key"
+    must_change_password: bool = False  # an admin reset it: nothing else until they choose their own
 
     def may(self, roles: frozenset[Role]) -> bool:
         return self.role in roles
@@ -71,3 +75,79 @@ def split_token(token: str) -> tuple[str, str] | None:
 
 def key_matches(stored_hash: str, prefix: str, secret: str) -> bool:
     return hmac.compare_digest(stored_hash, hash_key(prefix, secret))
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """How long a browser stays signed in: `idle` after its last request, `absolute` after sign-in."""
+
+    idle: timedelta
+    absolute: timedelta
+    # Writing last_seen on every request would make every page view a write; a minute is precise
+    # enough for an idle timeout counted in hours.
+    touch_every: timedelta = timedelta(seconds=60)
+
+    def expires_at(self, *, created_at: datetime, now: datetime) -> datetime:
+        return min(created_at + self.absolute, now + self.idle)
+
+    def needs_touch(self, *, last_seen_at: datetime, now: datetime) -> bool:
+        return now - last_seen_at >= self.touch_every
+
+
+def hash_session_token(secret_key: str, token: str) -> str:
+    # Keyed, so that a copy of the sessions table (a backup, a read-only SQL injection) is no
+    # list of cookies: turning a row back into a cookie needs the server's key as well.
+    return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+MIN_PASSWORD = 12
+# The most used passwords of 12 characters or more (shorter ones fail on length anyway), from the
+# public breach top lists (SecLists, NCSC's 100k). A short list: it stops the first guesses.
+COMMON_PASSWORDS = frozenset(
+    {
+        "123456789012",
+        "1234567890123",
+        "12345678910",
+        "123456789123",
+        "1q2w3e4r5t6y",
+        "1qaz2wsx3edc",
+        "abcdefghijkl",
+        "passwordpassword",
+        "password1234",
+        "password12345",
+        "password123!",
+        "qwertyuiop12",
+        "qwertyuiop123",
+        "qwerty123456",
+        "iloveyou1234",
+        "administrator",
+        "letmein12345",
+        "welcome12345",
+        "changeme1234",
+        "correcthorsebatterystaple",
+        "qwertyuiopasdfghjkl",
+        "aaaaaaaaaaaa",
+        "111111111111",
+        "000000000000",
+        "zaq12wsxcde3",
+    }
+)
+
+
+class WeakPassword(InvalidInput):
+    """A password anyone could guess; the sentence says which rule it breaks."""
+
+
+def check_password(password: str, *, email: str) -> str:
+    """The password, if it may be used; a named error saying why not otherwise."""
+    if len(password) < MIN_PASSWORD:
+        raise WeakPassword(
+            f"a password needs at least {MIN_PASSWORD} characters (this one has {len(password)})"
+        )
+    folded = password.strip().lower()
+    local = email.strip().lower().split("@", 1)[0]
+    if folded == email.strip().lower() or (len(local) >= 4 and local in folded):
+        raise WeakPassword("a password may not be or contain the e-mail address it signs in")
+    if folded in COMMON_PASSWORDS or len(set(folded)) <= 2:
+        raise WeakPassword("this password is among the most guessed ones; choose another")
+    return password

@@ -94,6 +94,16 @@ def export(
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
                 n = export_csv(db, entity, fh, now=utcnow())
             tmp.replace(out)
+        from leadloop.auth import audit
+
+        with db.write() as session:
+            audit.record(
+                session,
+                "export",
+                at=utcnow(),
+                subject=entity,
+                detail={"rows": n, "to": str(out), "via": "cli"},
+            )
     except LeadloopError as exc:
         fail(exc)
     console.print(f"[green]{n:,} {entity}[/] written to {out}")

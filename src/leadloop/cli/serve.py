@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import threading
 from typing import Annotated
 
 import typer
 
+from leadloop.auth.secret import InsecureSecretKey, choose_key
 from leadloop.bootstrap import arm_recurring, timer_handlers
-from leadloop.cli._common import DbUrl, console, database, settings
+from leadloop.cli._common import DbUrl, console, database, fail, settings
 from leadloop.core.clock import utcnow
 from leadloop.jobs.worker import Worker, start_in_background
 
@@ -35,9 +37,20 @@ def serve(
     from leadloop.web.app import create_app
 
     config = settings(database_url)
+    try:
+        key = choose_key(config.secret_key, host=host, random_key=secrets.token_urlsafe(32))
+    except InsecureSecretKey as exc:
+        fail(exc)
+    if key.generated:
+        console.print(
+            "LEADLOOP_SECRET_KEY is not set: serving on localhost with a random key made for this "
+            "run; everyone is signed out when it stops."
+        )
+    config = config.model_copy(update={"secret_key": key.key})
     database(config).dispose()
     if workers > 1:
         os.environ["LEADLOOP_DATABASE_URL"] = config.database_url
+        os.environ["LEADLOOP_SECRET_KEY"] = key.key  # one key for every worker process
         uvicorn.run(
             "leadloop.web.app:create_app",
             factory=True,
@@ -46,6 +59,7 @@ def serve(
             workers=workers,
             access_log=False,
             log_level="warning",
+            proxy_headers=False,  # X-Forwarded-For is ours to judge (LEADLOOP_TRUSTED_PROXIES)
         )
     else:
         web = create_app(config)
@@ -53,7 +67,7 @@ def serve(
             ctx = web.state.ctx
             arm_recurring(config, ctx.db, ctx.clock())
             start_in_background(config, ctx.db, ctx.clock, timer_handlers(config))
-        uvicorn.run(web, host=host, port=port, access_log=False, log_level="warning")
+        uvicorn.run(web, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False)
 
 
 def worker(

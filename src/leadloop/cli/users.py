@@ -38,6 +38,47 @@ def create(
     console.print(f"[green]user #{uid}[/] {email} ({role}) created")
 
 
+@users_app.command("reset-password")
+def reset_password(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    database_url: DbUrl = None,
+) -> None:
+    """Set a user's password for them: they must choose their own at the next sign-in, and are
+    signed out everywhere now."""
+    from leadloop.auth.handlers import reset_password as reset
+
+    db = database(settings(database_url))
+    try:
+        with db.write() as session:
+            reset(session, email=email, new_password=password, now=utcnow())
+    except LeadloopError as exc:
+        fail(exc)
+    finally:
+        db.dispose()
+    console.print(f"[green]{email}[/] password reset; they choose their own at the next sign-in")
+
+
+@users_app.command("role")
+def role(
+    email: str,
+    new_role: Annotated[str, typer.Argument(help="admin | marketing | manager | rep | partner")],
+    database_url: DbUrl = None,
+) -> None:
+    """Change a user's role (recorded in the audit log)."""
+    from leadloop.auth.handlers import set_role
+
+    db = database(settings(database_url))
+    try:
+        with db.write() as session:
+            set_role(session, email=email, role=new_role, now=utcnow())
+    except LeadloopError as exc:
+        fail(exc)
+    finally:
+        db.dispose()
+    console.print(f"[green]{email}[/] is now {new_role}")
+
+
 @keys_app.command("create")
 def create_key(
     user: Annotated[str, typer.Option(help="e-mail of the user the key acts as")],
@@ -124,11 +165,19 @@ def away(
 
 @users_app.command("deactivate")
 def deactivate(email: str, database_url: DbUrl = None) -> None:
-    """A rep who leaves: their open leads are routed again at once, never orphaned."""
+    """A rep who leaves: their open leads are routed again at once, never orphaned, and every
+    browser they are signed in on is signed out."""
+    from leadloop.auth import audit, sessions
+
+    db = database(settings(database_url))
     try:
-        with database(settings(database_url)).write() as session:
+        with db.write() as session:
             user = user_by_email(session, email)
             n = deactivate_user(session, user.id, now=utcnow())
+            sessions.end_all_for(session, user.id)
+            audit.record(session, "user.deactivated", at=utcnow(), subject=user.email, detail={"via": "cli"})
     except LeadloopError as exc:
         fail(exc)
+    finally:
+        db.dispose()
     console.print(f"[green]{email}[/] deactivated; {n:,} open leads routed again")

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from threading import Lock
+from typing import Protocol
 
 
 @dataclass
 class Decision:
     allowed: bool
     retry_after_s: float
+
+
+class Limiter(Protocol):
+    def take(self, key: str, now_s: float) -> Decision: ...
 
 
 class TokenBuckets:

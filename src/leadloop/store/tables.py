@@ -92,6 +92,38 @@ class User(Base):
     holiday_country: Mapped[str | None] = mapped_column(sa.String(2))
     holiday_subdivision: Mapped[str | None] = mapped_column(sa.String(10))
     manager_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Set when an admin resets the password: the next sign-in must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds only a random token; this row holds what it stands for,
+    keyed by an HMAC of the token, so that a copy of the table signs nobody in."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )  # None: a visitor who has not signed in yet (the login form's CSRF token)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300))
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class AuditEvent(Base):
+    """Security events (sign-ins, failures, keys, roles, passwords, exports). Append-only."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(sa.String(40), index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    subject: Mapped[str | None] = mapped_column(sa.String(320))  # whom or what it was about
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class OutOfOffice(Base):
@@ -113,6 +145,7 @@ class ApiKey(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    scope: Mapped[str] = mapped_column(sa.String(20), default="full", server_default="full")
 
 
 class Campaign(Base):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+import secrets
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -12,9 +17,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from leadloop import __version__
+from leadloop.auth.model import SessionPolicy
+from leadloop.auth.secret import choose_key
 from leadloop.auth.web import router as auth_router
 from leadloop.bootstrap import database
 from leadloop.capture.intake import FieldErrors
@@ -23,7 +29,6 @@ from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
-from leadloop.core.ratelimit import TokenBuckets
 from leadloop.core.yamldoc import DocumentError
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
@@ -35,8 +40,11 @@ from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
-from leadloop.web.deps import NotAuthenticated, Staff, csrf_token
+from leadloop.web.deps import NotAuthenticated, PasswordMustChange, Staff, csrf_token
+from leadloop.web.headers import ClientAddress, SecurityHeaders, parse_networks
+from leadloop.web.limits import make_limiter
 from leadloop.web.middleware import RequestContext
+from leadloop.web.sessions import CookiePolicy, ServerSessions
 
 log = get_logger("leadloop.web")
 
@@ -76,8 +84,24 @@ def create_app(
         db=db,
         clock=clock,
         templates=templates,
-        form_limiter=TokenBuckets(rate_per_s=settings.form_rate_per_minute / 60, burst=settings.form_burst),
-        login_limiter=TokenBuckets(rate_per_s=10 / 60, burst=10),
+        form_limiter=make_limiter(
+            settings.redis_url,
+            name="form",
+            rate_per_s=settings.form_rate_per_minute / 60,
+            burst=settings.form_burst,
+        ),
+        login_limiter=make_limiter(
+            settings.redis_url,
+            name="login-ip",
+            rate_per_s=settings.login_attempts_per_minute / 60,
+            burst=settings.login_burst,
+        ),
+        login_account_limiter=make_limiter(
+            settings.redis_url,
+            name="login-account",
+            rate_per_s=settings.login_attempts_per_minute / 60,
+            burst=settings.login_burst,
+        ),
     )
 
     app = FastAPI(
@@ -89,15 +113,28 @@ def create_app(
         description="Lead management: capture, dedupe, score, route, nurture and close the loop.",
     )
     app.state.ctx = ctx
+    key = choose_key(settings.secret_key, host=None, random_key=secrets.token_urlsafe(32))
+    if key.generated:
+        log.warning(
+            "auth.secret_key.generated",
+            note="LEADLOOP_SECRET_KEY is not set: a random key for this process; sessions end when it stops",
+        )
+    https = settings.secure_cookies or settings.public_url.lower().startswith("https://")
+    # Added innermost first: ClientAddress runs first, so sessions and limits see the real client.
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.secret_key,
-        session_cookie="leadloop_session",
-        max_age=settings.session_max_age_s,
-        same_site="lax",
-        https_only=settings.secure_cookies,
+        ServerSessions,
+        db=db,
+        clock=clock,
+        secret_key=key.key,
+        policy=SessionPolicy(
+            idle=timedelta(seconds=settings.session_idle_s),
+            absolute=timedelta(seconds=settings.session_max_age_s),
+        ),
+        cookie=CookiePolicy(secure=https, max_age_s=settings.session_max_age_s),
     )
     app.add_middleware(RequestContext)
+    app.add_middleware(SecurityHeaders, hsts=settings.public_url.lower().startswith("https://"))
+    app.add_middleware(ClientAddress, trusted=parse_networks(settings.trusted_proxies))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in (
         auth_router,
@@ -130,16 +167,31 @@ def create_app(
 
     @app.get("/docs", include_in_schema=False)
     def docs(who: Staff) -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url="/api/openapi.json",
             title="Leadloop API",
             swagger_js_url="/static/vendor/swagger-ui-bundle-5.35.0.js",
             swagger_css_url="/static/vendor/swagger-ui-5.35.0.css",
             swagger_favicon_url="/static/favicon.svg",
         )
+        page.headers["content-security-policy"] = _docs_csp(bytes(page.body))
+        return page
 
     _install_error_handlers(app)
     return app
+
+
+def _docs_csp(body: bytes) -> str:
+    """Swagger UI starts from an inline script: that script, by its hash, and nothing else inline.
+    React sets style attributes as it renders, so this one page allows inline styles."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(m).digest()).decode() + "'"
+        for m in re.findall(rb"<script>(.*?)</script>", body, flags=re.S)
+    )
+    return (
+        f"default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -148,6 +200,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_html(request) and request.method == "GET":
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(PasswordMustChange)
+    async def password_must_change(request: Request, exc: PasswordMustChange) -> Response:
+        if _wants_html(request) and request.method == "GET":
+            return RedirectResponse("/account/password", status_code=303)
+        return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(FieldErrors)
     async def field_errors(request: Request, exc: FieldErrors) -> Response:

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from leadloop.core.clock import Clock
-from leadloop.core.ratelimit import TokenBuckets
+from leadloop.core.ratelimit import Limiter
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 
@@ -23,8 +23,9 @@ class AppContext:
     db: Database
     clock: Clock
     templates: Jinja2Templates
-    form_limiter: TokenBuckets
-    login_limiter: TokenBuckets
+    form_limiter: Limiter
+    login_limiter: Limiter  # per IP
+    login_account_limiter: Limiter  # per e-mail: a spread of addresses cannot guess one password
 
     def now_s(self) -> float:
         return time.monotonic()

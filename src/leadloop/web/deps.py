@@ -20,6 +20,10 @@ class NotAuthenticated(LeadloopError):
     status_code = 401
 
 
+class PasswordMustChange(LeadloopError):
+    status_code = 403
+
+
 def get_ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
@@ -61,8 +65,9 @@ def _api_token(request: Request) -> str | None:
 class RoleGuard:
     """The roles a route allows. Every route but the public ones declares one (a test checks)."""
 
-    def __init__(self, roles: frozenset[Role]) -> None:
+    def __init__(self, roles: frozenset[Role], *, while_password_must_change: bool = False) -> None:
         self.roles = roles
+        self.while_password_must_change = while_password_must_change
 
     async def __call__(self, request: Request) -> Principal:
         ctx: AppContext = request.app.state.ctx
@@ -79,6 +84,10 @@ class RoleGuard:
             raise NotAuthenticated("please sign in")
         if principal.via == "session" and request.method not in SAFE_METHODS:
             await check_csrf(request)
+        if principal.must_change_password and not self.while_password_must_change:
+            raise PasswordMustChange(
+                "an admin reset your password: choose your own at /account/password before going on"
+            )
         if not principal.may(self.roles):
             raise PermissionDenied(
                 f"your role ({principal.role.value}) may not do this; it needs one of: "
@@ -88,11 +97,13 @@ class RoleGuard:
         return principal
 
 
-def require(roles: frozenset[Role]) -> Any:
-    return Depends(RoleGuard(roles))
+def require(roles: frozenset[Role], *, while_password_must_change: bool = False) -> Any:
+    return Depends(RoleGuard(roles, while_password_must_change=while_password_must_change))
 
 
 AnyUser = Annotated[Principal, require(ALL_ROLES)]
+# Signing out and choosing a new password stay open to a user whose password an admin reset.
+Myself = Annotated[Principal, require(ALL_ROLES, while_password_must_change=True)]
 Staff = Annotated[Principal, require(STAFF)]
 Writer = Annotated[Principal, require(WRITERS)]
 Admin = Annotated[Principal, require(ADMINS)]
