@@ -12,7 +12,7 @@ from leadloop.enrich.repository import provenance
 from leadloop.identity.history import account_merge_history, merge_history
 from leadloop.scoring.explain import person_score
 from leadloop.timeline.queries import account_view, person_view, search_people
-from leadloop.web.deps import Ctx, Staff
+from leadloop.web.deps import Ctx, Id, IdQuery, Staff
 
 router = APIRouter()
 
@@ -25,7 +25,7 @@ def people_page(request: Request, ctx: Ctx, who: Staff, q: Annotated[str, Query(
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse, include_in_schema=False)
-def person_page(request: Request, person_id: int, ctx: Ctx, who: Staff, before: int | None = None) -> Any:
+def person_page(request: Request, person_id: Id, ctx: Ctx, who: Staff, before: IdQuery = None) -> Any:
     with ctx.db.read() as session:
         view = person_view(session, person_id, before=before)
         score = person_score(session, person_id, now=ctx.clock())
@@ -38,7 +38,7 @@ def person_page(request: Request, person_id: int, ctx: Ctx, who: Staff, before: 
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)
-def account_page(request: Request, account_id: int, ctx: Ctx, who: Staff, before: int | None = None) -> Any:
+def account_page(request: Request, account_id: Id, ctx: Ctx, who: Staff, before: IdQuery = None) -> Any:
     with ctx.db.read() as session:
         view = account_view(session, account_id, before=before)
         sources = provenance(session, "account", account_id)
@@ -83,7 +83,7 @@ _PERSON_COLS = [
 
 
 @router.get("/api/v1/people/{person_id}", tags=["warehouse"])
-def person_api(person_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
+def person_api(person_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
     with ctx.db.read() as session:
         view = person_view(session, person_id)
         score = person_score(session, person_id, now=ctx.clock())

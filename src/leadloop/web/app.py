@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match
 
 from leadloop import __version__
 from leadloop.auth.web import router as auth_router
@@ -20,6 +21,7 @@ from leadloop.bootstrap import database
 from leadloop.capture.intake import FieldErrors
 from leadloop.capture.web import router as capture_router
 from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
+from leadloop.core.bounds import MAX_DEPTH, TooDeep, UnstorableText
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
@@ -35,7 +37,9 @@ from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
 from leadloop.web.deps import NotAuthenticated, Staff, csrf_token
+from leadloop.web.limits import BodyLimit, refuse_unstorable
 from leadloop.web.middleware import RequestContext
+from leadloop.web.openapi import all_routes, document_errors
 
 log = get_logger("leadloop.web")
 
@@ -56,6 +60,17 @@ def _error_page(
         {"status": status, "title": title, "message": message, "detail": detail or []},
         status_code=status,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Starlette answers a 405 with the methods of the first route on the path; the path may be
+    served by several routes (a page and its form post), so ask them all."""
+    methods: set[str] = set()
+    for route in all_routes(request.app.router.routes):
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and (route_methods := getattr(route, "methods", None)):
+            methods |= route_methods
+    return sorted(methods)
 
 
 def create_app(
@@ -86,6 +101,7 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/openapi.json",
         description="Lead management: capture, dedupe, score, route, nurture and close the loop.",
+        dependencies=[Depends(refuse_unstorable)],
     )
     app.state.ctx = ctx
     app.add_middleware(
@@ -96,6 +112,7 @@ def create_app(
         same_site="lax",
         https_only=settings.secure_cookies,
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_form_bytes=settings.max_form_bytes)
     app.add_middleware(RequestContext)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     for router in (
@@ -137,6 +154,7 @@ def create_app(
         )
 
     _install_error_handlers(app)
+    document_errors(app, html_routes={"/forms/lead": [403, 413, 422, 429]})
     return app
 
 
@@ -149,6 +167,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FieldErrors)
     async def field_errors(request: Request, exc: FieldErrors) -> Response:
+        return JSONResponse({"detail": exc.errors}, status_code=422)
+
+    @app.exception_handler(UnstorableText)
+    @app.exception_handler(TooDeep)
+    async def unreadable_value(request: Request, exc: UnstorableText | TooDeep) -> Response:
+        log.info("http.input_refused", path=request.url.path, reason=str(exc))
+        if _wants_html(request):
+            return _error_page(request, 422, "Check your input", "Nothing was saved.", [str(exc)])
         return JSONResponse({"detail": exc.errors}, status_code=422)
 
     @app.exception_handler(DocumentError)
@@ -185,6 +211,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            # FastAPI's parse of a body nested thousands deep gave up: say why.
+            return await unreadable_value(request, TooDeep(("body",), MAX_DEPTH))
+        if exc.status_code == 405:
+            exc.headers = {"Allow": ", ".join(_allowed_methods(request))}
         if _wants_html(request):
             message = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
             return _error_page(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from leadloop.contract.custom import CustomLimits
 from leadloop.core.clock import Clock
 from leadloop.core.ratelimit import TokenBuckets
 from leadloop.settings import Settings
@@ -25,6 +26,10 @@ class AppContext:
     templates: Jinja2Templates
     form_limiter: TokenBuckets
     login_limiter: TokenBuckets
+
+    @property
+    def custom_limits(self) -> CustomLimits:
+        return CustomLimits(self.settings.max_custom_fields, self.settings.max_custom_chars)
 
     def now_s(self) -> float:
         return time.monotonic()
