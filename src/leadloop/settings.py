@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     form_burst: int = 20
     form_allowed_redirect_hosts: list[str] = Field(default_factory=list)
 
+    # Bounded input: a body over the limit is refused (413) before it is read; the anonymous form
+    # gets a much smaller one. Custom fields (outside the contract) per person, from any door.
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_form_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_custom_fields: int = Field(default=20, ge=0)
+    max_custom_chars: int = Field(default=1_000, ge=1)
+
     # Capture
     import_batch_size: int = 2000
     max_field_chars: int = 65_536

@@ -237,3 +237,25 @@ def test_alembic_models_and_migrations_agree(db: Database) -> None:
     from leadloop.store.migrate import check
 
     check(db.engine)
+
+
+def test_a_row_over_the_custom_bounds_goes_to_the_rejects_file_and_a_nul_refuses_the_file(
+    db: Database, clock: FrozenClock, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    extra = [f"custom_{i}" for i in range(21)]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["email", "first_name", *extra])
+        w.writerow(["wide@acme.com", "Wide", *["v"] * 21])
+        w.writerow(["long@acme.com", "Long", "v" * 1_001, *[""] * 20])
+        w.writerow(["fine@acme.com", "Fine", "v", *[""] * 20])
+    report = _import(db, clock, "people", path)
+    assert (report.created, report.rejected) == (1, 2)
+    reasons = [r["_reason"] for r in _rejects(report.rejects_path)]
+    assert "21 custom fields" in reasons[0] and "the limit is 20" in reasons[0]
+    assert "the limit for a custom field is 1,000" in reasons[1]
+    path.write_text("email,first_name\nnul@acme.com,Nu\x00l\n", encoding="utf-8")
+    with pytest.raises(ImportFileError, match="NUL byte"):
+        _import(db, clock, "people", path)
+    assert count(db, Person) == 1

@@ -24,6 +24,7 @@ from leadloop.capture.schemas import (
     PersonFields,
     Rejected,
 )
+from leadloop.contract.custom import CustomLimits
 from leadloop.core.errors import Conflict, InvalidInput
 from leadloop.core.events import Event, LeadOpened
 from leadloop.store.bulk import RaceLost
@@ -99,14 +100,14 @@ def _idempotent(
     return write_with_retry(db, unit)
 
 
-def _person_in(fields: PersonFields) -> m.PersonIn:
+def _person_in(fields: PersonFields, custom: CustomLimits | None = None) -> m.PersonIn:
     data = fields.model_dump(exclude_none=True, exclude={"attributes"})
     if "created_at" in data:
         data["created_at"] = data["created_at"].isoformat()
     if "email_opt_in" in data:
         data["email_opt_in"] = str(data["email_opt_in"])
     data.update(fields.attributes)
-    return m.parse_person(data)
+    return m.parse_person(data, custom=custom)
 
 
 def _activity_in(
@@ -131,6 +132,7 @@ def capture_lead(
     source: str,
     idempotency_key: str | None,
     explicit_consent: bool = False,
+    custom: CustomLimits | None = None,
 ) -> tuple[LeadCaptured, list[Event], bool]:
     """One person and the activity that brought them (API single lead, web-to-lead form)."""
     lead = LeadCreate.model_validate(body)
@@ -138,7 +140,7 @@ def capture_lead(
     person: m.PersonIn | None = None
     try:
         person = _person_in(
-            PersonFields.model_validate(lead.model_dump(include=set(PersonFields.model_fields)))
+            PersonFields.model_validate(lead.model_dump(include=set(PersonFields.model_fields))), custom
         )
     except InvalidInput as exc:
         errors.extend(field_errors(exc))
@@ -203,7 +205,12 @@ def _rename_activity_fields(errors: list[dict[str, Any]]) -> list[dict[str, Any]
 
 
 def ingest_batch(
-    db: Database, batch: IngestBatch, *, now: datetime, idempotency_key: str | None
+    db: Database,
+    batch: IngestBatch,
+    *,
+    now: datetime,
+    idempotency_key: str | None,
+    custom: CustomLimits | None = None,
 ) -> tuple[IngestResult, list[Event]]:
     """People and activities in one transaction. Items that fail validation are listed with their
     errors; the others land."""
@@ -212,7 +219,7 @@ def ingest_batch(
     result = IngestResult(people=BatchPart(), activities=BatchPart())
     for i, p in enumerate(batch.people):
         try:
-            people.append(_person_in(p))
+            people.append(_person_in(p, custom))
             people_idx.append(i)
         except InvalidInput as exc:
             result.people.rejected.append(Rejected(index=i, errors=field_errors(exc, ("people", i))))

@@ -15,7 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from leadloop.contract import normalise as n
+from leadloop.contract.custom import CustomLimits
 from leadloop.contract.vocab import DIRECTIONS, ENTITY_FIELDS, check_activity_type, default_channel
+from leadloop.core.bounds import unstorable_char
 from leadloop.core.errors import InvalidInput, UnknownActivityType
 
 Fields = Mapping[str, Any]
@@ -33,10 +35,18 @@ class RowErrors(InvalidInput):
 
 
 class _Collector:
-    def __init__(self, fields: Fields, max_chars: int) -> None:
+    def __init__(self, fields: Fields, max_chars: int, custom: CustomLimits | None = None) -> None:
         self.fields = fields
         self.errors: list[str] = []
         self.max_chars = max_chars
+        self.custom = custom  # None: an activity's payload, bounded by the API schema instead
+        # Text no database can store (NUL, a lone surrogate) is refused whichever door it came
+        # through, the field named; the web refuses it earlier still (core.bounds).
+        for key, raw in fields.items():
+            if isinstance(raw, str) and (char := unstorable_char(raw)) is not None:
+                self.errors.append(f"{key}: contains {_char_name(char)}, which cannot be stored")
+            if (char := unstorable_char(str(key))) is not None:
+                self.errors.append(f"a field name contains {_char_name(char)}, which cannot be stored")
 
     def text(self, name: str, limit: int = 300) -> str | None:
         raw = self.fields.get(name)
@@ -68,19 +78,36 @@ class _Collector:
             raise RowErrors(self.errors)
 
     def extra(self, known: tuple[str, ...]) -> dict[str, Any]:
-        """Columns outside the contract are kept as custom attributes: no signal is dropped."""
+        """Columns outside the contract are kept as custom attributes, up to the custom limits: a
+        record over them is refused whole, never silently trimmed."""
         out: dict[str, Any] = {}
+        limit = min(self.max_chars, self.custom.chars) if self.custom else self.max_chars
         for key, raw in self.fields.items():
             if key in known or key.startswith("_") or raw is None:
                 continue
             value = n.clean_text(raw)
             if value is None:
                 continue
-            if len(value) > self.max_chars:
-                self.errors.append(f"{key}: {len(value):,} characters; the limit is {self.max_chars:,}")
+            if len(key) > 100:
+                self.errors.append(
+                    f"custom field name {key[:40]!r}...: {len(key):,} characters; the limit is 100"
+                )
+                continue
+            if len(value) > limit:
+                self.errors.append(
+                    f"{key}: {len(value):,} characters; the limit for a custom field is {limit:,}"
+                )
                 continue
             out[key] = value
+        if self.custom and len(out) > self.custom.count:
+            self.errors.append(
+                f"{len(out):,} custom fields (outside the contract); the limit is {self.custom.count:,}"
+            )
         return out
+
+
+def _char_name(char: str) -> str:
+    return "a NUL byte" if char == "\x00" else f"a lone surrogate (U+{ord(char):04X})"
 
 
 def _without_subject(message: str, name: str) -> str:
@@ -138,8 +165,8 @@ class PersonIn:
 PERSON_FIELDS = tuple(f for f in PersonIn.__slots__ if f not in ("email_domain", "email_kind"))
 
 
-def parse_person(fields: Fields, *, max_chars: int = 65_536) -> PersonIn:
-    c = _Collector(fields, max_chars)
+def parse_person(fields: Fields, *, max_chars: int = 65_536, custom: CustomLimits | None = None) -> PersonIn:
+    c = _Collector(fields, max_chars, custom or CustomLimits())
     email = c.parse("email", n.normalise_email)
     country = c.parse("country", n.normalise_country)
     p = PersonIn(
@@ -211,8 +238,10 @@ class AccountIn:
 ACCOUNT_FIELDS = tuple(f for f in AccountIn.__slots__ if f != "name_key")
 
 
-def parse_account(fields: Fields, *, max_chars: int = 65_536) -> AccountIn:
-    c = _Collector(fields, max_chars)
+def parse_account(
+    fields: Fields, *, max_chars: int = 65_536, custom: CustomLimits | None = None
+) -> AccountIn:
+    c = _Collector(fields, max_chars, custom or CustomLimits())
     a = AccountIn(
         external_id=c.text("external_id", 200),
         name=c.text("name"),

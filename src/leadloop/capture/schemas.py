@@ -34,8 +34,12 @@ class PersonFields(BaseModel):
     campaign: Short | None = None
     created_at: datetime | None = None
     email_opt_in: bool | None = None
-    attributes: dict[str, Annotated[str, Field(max_length=65_536)]] = Field(
-        default_factory=dict, description="Custom fields outside the contract; kept on the person."
+    attributes: dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=65_536)]] = Field(
+        default_factory=dict,
+        max_length=1_000,
+        description="Custom fields outside the contract; kept on the person. The server's limits "
+        "(LEADLOOP_MAX_CUSTOM_FIELDS, LEADLOOP_MAX_CUSTOM_CHARS; 20 of up to 1,000 characters by "
+        "default) are checked with the record's other fields.",
     )
 
 
@@ -71,7 +75,7 @@ class ActivityCreate(BaseModel):
     product: Annotated[str, Field(max_length=100)] | None = None
     value: float | None = None
     url: Annotated[str, Field(max_length=2048)] | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
+    payload: dict[str, Any] = Field(default_factory=dict, max_length=100)
 
 
 class IngestBatch(BaseModel):

@@ -38,6 +38,7 @@ def create_lead(
         now=ctx.clock(),
         source="api",
         idempotency_key=_scoped(idempotency_key, who.user_id),
+        custom=ctx.custom_limits,
     )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -49,7 +50,11 @@ def ingest(body: IngestBatch, ctx: Ctx, who: Writer, idempotency_key: IdemKey = 
     """People and activities in one transaction (up to 5,000 of each). Items that fail validation
     come back under `rejected` with field-level errors; the rest land."""
     out, _ = intake.ingest_batch(
-        ctx.db, body, now=ctx.clock(), idempotency_key=_scoped(idempotency_key, who.user_id)
+        ctx.db,
+        body,
+        now=ctx.clock(),
+        idempotency_key=_scoped(idempotency_key, who.user_id),
+        custom=ctx.custom_limits,
     )
     return out
 
@@ -131,11 +136,13 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
             source="form",
             idempotency_key=None,
             explicit_consent=bool(body.get("email_opt_in")),
+            custom=ctx.custom_limits,
         )
     except InvalidInput as exc:
         errors = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in getattr(exc, "errors", [])] or [
             str(exc)
         ]
+        log.info("form.refused", ip=_client_ip(request), fields=len(data), errors=errors[:5])
         return ctx.templates.TemplateResponse(
             request, "form_result.html", {"ok": False, "errors": errors}, status_code=422
         )

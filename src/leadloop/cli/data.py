@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from leadloop.capture.export import export_csv
 from leadloop.cli._common import DbUrl, console, database, fail, settings
+from leadloop.contract.custom import CustomLimits
 from leadloop.core.clock import utcnow
 from leadloop.core.errors import LeadloopError
 
@@ -61,6 +62,7 @@ def import_(
                 encoding=encoding,
                 batch_size=batch_size or config.import_batch_size,
                 max_chars=config.max_field_chars,
+                custom=CustomLimits(config.max_custom_fields, config.max_custom_chars),
                 rejects_path=rejects,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )

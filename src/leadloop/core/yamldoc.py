@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from leadloop.core.bounds import MAX_DEPTH
 from leadloop.core.errors import InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
@@ -46,11 +47,32 @@ def line_of(root: yaml.Node | None, path: tuple[Any, ...]) -> int | None:
     return line
 
 
+def _too_deep_at(text: str) -> int | None:
+    """The line where the document nests deeper than MAX_DEPTH, or None. PyYAML's composer
+    recurses once per level (5,000 levels blew the stack); its event parser does not, so the depth
+    is counted on the events before anything is composed. A syntax error is left to the compose."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return mark.line + 1 if mark is not None else 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def parse_document(
     text: str, schema: type[M], *, what: str, error: type[DocumentError] = DocumentError
 ) -> tuple[M, yaml.Node | None]:
     """YAML text -> a validated `schema` instance and the YAML node tree (for semantic checks'
     line numbers), or `error` listing every problem with its line."""
+    if (too_deep := _too_deep_at(text)) is not None:
+        raise error([(too_deep, f"nested more than {MAX_DEPTH} levels deep; the limit is {MAX_DEPTH}")])
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)

@@ -19,7 +19,7 @@ from leadloop.documents import handlers
 from leadloop.documents.model import DocumentKind
 from leadloop.store.tables import VersionedDocument
 from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, require
+from leadloop.web.deps import Ctx, Id, IdQuery, require
 
 MAX_DOCUMENT = 200_000
 FormText = Annotated[str, Form(max_length=MAX_DOCUMENT)]
@@ -119,7 +119,7 @@ def document_router(pages: Pages) -> APIRouter:
         )
 
     @router.get(pages.home, response_class=HTMLResponse, include_in_schema=False)
-    def home_page(request: Request, ctx: Ctx, start: int | None = None, who: Principal = read) -> Response:
+    def home_page(request: Request, ctx: Ctx, start: IdQuery = None, who: Principal = read) -> Response:
         """Every saved version, and the editor: the active document as its next version, or saved
         version `start` as one."""
         return list_page(request, ctx, who, start=start)
@@ -155,7 +155,7 @@ def document_router(pages: Pages) -> APIRouter:
         return RedirectResponse(f"{pages.docs}/{draft.id}", status_code=303)
 
     @router.get(pages.docs + "/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
-    def document_page(request: Request, ctx: Ctx, doc_id: int, who: Principal = read) -> Response:
+    def document_page(request: Request, ctx: Ctx, doc_id: Id, who: Principal = read) -> Response:
         with ctx.db.read() as session:
             row, doc = handlers.load(session, kind, doc_id)
             summary = (
@@ -171,7 +171,7 @@ def document_router(pages: Pages) -> APIRouter:
         return done.outcome.summary()
 
     @router.post(pages.docs + "/{doc_id}/activate", include_in_schema=False)
-    def activate_page(ctx: Ctx, doc_id: int, who: Principal = edit) -> Response:
+    def activate_page(ctx: Ctx, doc_id: Id, who: Principal = edit) -> Response:
         activate(ctx, doc_id)
         return RedirectResponse(f"{pages.docs}/{doc_id}?activated=1", status_code=303)
 
@@ -184,7 +184,7 @@ def document_router(pages: Pages) -> APIRouter:
     @router.get(
         pages.api + "/{doc_id}", tags=[kind.slug], summary=f"One saved {kind.what}, with its document"
     )
-    def get_api(ctx: Ctx, doc_id: int, who: Principal = read) -> dict[str, Any]:
+    def get_api(ctx: Ctx, doc_id: Id, who: Principal = read) -> dict[str, Any]:
         with ctx.db.read() as session:
             row, _doc = handlers.load(session, kind, doc_id)
             return {**_row_json(row), "document": row.document}
@@ -201,14 +201,14 @@ def document_router(pages: Pages) -> APIRouter:
         tags=[kind.slug],
         summary=f"What activating a {kind.what} would change",
     )
-    def whatif_api(ctx: Ctx, doc_id: int, who: Principal = read) -> dict[str, Any]:
+    def whatif_api(ctx: Ctx, doc_id: Id, who: Principal = read) -> dict[str, Any]:
         """With examples. Writes nothing."""
         with ctx.db.read() as session:
             _row, doc = handlers.load(session, kind, doc_id)
             return handlers.preview(session, kind, doc, now=ctx.clock())
 
     @router.post(pages.api + "/{doc_id}/activate", tags=[kind.slug], summary=f"Activate a {kind.what}")
-    def activate_api(ctx: Ctx, doc_id: int, who: Principal = edit) -> dict[str, Any]:
+    def activate_api(ctx: Ctx, doc_id: Id, who: Principal = edit) -> dict[str, Any]:
         """In one transaction, with what the kind does on activation (scoring recomputes every score)."""
         return {"id": doc_id, "status": "active", **activate(ctx, doc_id)}
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from leadloop.core.bounds import MAX_ID
 from leadloop.identity.account_merge import merge_accounts, unmerge_accounts
 from leadloop.identity.account_review import decide_accounts, open_account_pairs
 from leadloop.identity.history import account_merge_history
@@ -23,7 +24,7 @@ from leadloop.identity.web_shared import (
     queue_json,
     unmerged_json,
 )
-from leadloop.web.deps import Ctx, Staff, Writer
+from leadloop.web.deps import Ctx, Id, IdQuery, Staff, Writer
 
 router = APIRouter()
 
@@ -33,7 +34,7 @@ def decide_page(
     request: Request,
     ctx: Ctx,
     who: Writer,
-    pair_id: int,
+    pair_id: Id,
     action: Annotated[Literal["merge", "distinct"], Form()],
 ) -> Response:
     with ctx.db.write() as session:
@@ -42,7 +43,9 @@ def decide_page(
 
 
 @router.post("/accounts/{account_id}/merge", include_in_schema=False)
-def merge_page(ctx: Ctx, who: Writer, account_id: int, other_id: Annotated[int, Form(ge=1)]) -> Response:
+def merge_page(
+    ctx: Ctx, who: Writer, account_id: Id, other_id: Annotated[int, Form(ge=1, le=MAX_ID)]
+) -> Response:
     """Merge another account (by id) into this one."""
     with ctx.db.write() as session:
         merge_accounts(session, account_id, other_id, now=ctx.clock(), by_user_id=who.user_id)
@@ -50,7 +53,7 @@ def merge_page(ctx: Ctx, who: Writer, account_id: int, other_id: Annotated[int, 
 
 
 @router.post("/account-merges/{merge_id}/unmerge", include_in_schema=False)
-def unmerge_page(ctx: Ctx, who: Writer, merge_id: int) -> Response:
+def unmerge_page(ctx: Ctx, who: Writer, merge_id: Id) -> Response:
     with ctx.db.write() as session:
         done = unmerge_accounts(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
     return RedirectResponse(f"/accounts/{done.survivor_id}", status_code=303)
@@ -68,14 +71,14 @@ def duplicates_api(ctx: Ctx, who: Staff) -> dict[str, Any]:
 
 
 @router.post("/api/v1/account-duplicates/{pair_id}", tags=["identity"])
-def decide_api(ctx: Ctx, who: Writer, pair_id: int, body: Decision) -> dict[str, Any]:
+def decide_api(ctx: Ctx, who: Writer, pair_id: Id, body: Decision) -> dict[str, Any]:
     with ctx.db.write() as session:
         merge_id = decide_accounts(session, pair_id, body.action, now=ctx.clock(), by_user_id=who.user_id)
     return decision_json(pair_id, merge_id)
 
 
 @router.post("/api/v1/accounts/{account_id}/merge", tags=["identity"])
-def merge_api(ctx: Ctx, who: Writer, account_id: int, body: MergeRequest) -> dict[str, Any]:
+def merge_api(ctx: Ctx, who: Writer, account_id: Id, body: MergeRequest) -> dict[str, Any]:
     """Merge this account into `into`: contacts, timeline, opportunities and leads move; undoable."""
     with ctx.db.write() as session:
         done = merge_accounts(session, body.into, account_id, now=ctx.clock(), by_user_id=who.user_id)
@@ -83,14 +86,14 @@ def merge_api(ctx: Ctx, who: Writer, account_id: int, body: MergeRequest) -> dic
 
 
 @router.post("/api/v1/account-merges/{merge_id}/unmerge", tags=["identity"])
-def unmerge_api(ctx: Ctx, who: Writer, merge_id: int) -> dict[str, Any]:
+def unmerge_api(ctx: Ctx, who: Writer, merge_id: Id) -> dict[str, Any]:
     with ctx.db.write() as session:
         done = unmerge_accounts(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
     return unmerged_json(done)
 
 
 @router.get("/api/v1/account-merges", tags=["identity"])
-def merges_api(ctx: Ctx, who: Staff, account_id: int | None = None) -> list[dict[str, Any]]:
+def merges_api(ctx: Ctx, who: Staff, account_id: IdQuery = None) -> list[dict[str, Any]]:
     """Account merges and unmerges, newest first."""
     with ctx.db.read() as session:
         return [m.as_dict() for m in account_merge_history(session, account_id)]

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from leadloop.auth.model import WRITERS
+from leadloop.core.bounds import MAX_ID
 from leadloop.identity.account_review import open_account_pairs
 from leadloop.identity.history import merge_history
 from leadloop.identity.merge import merge_people, unmerge
@@ -25,7 +26,7 @@ from leadloop.identity.web_shared import (
     queue_json,
     unmerged_json,
 )
-from leadloop.web.deps import Ctx, Staff, Writer
+from leadloop.web.deps import Ctx, Id, IdQuery, Staff, Writer
 
 router = APIRouter()
 
@@ -53,7 +54,7 @@ def decide_page(
     request: Request,
     ctx: Ctx,
     who: Writer,
-    pair_id: int,
+    pair_id: Id,
     action: Annotated[Literal["merge", "distinct"], Form()],
 ) -> Response:
     with ctx.db.write() as session:
@@ -62,7 +63,9 @@ def decide_page(
 
 
 @router.post("/people/{person_id}/merge", include_in_schema=False)
-def merge_page(ctx: Ctx, who: Writer, person_id: int, other_id: Annotated[int, Form(ge=1)]) -> Response:
+def merge_page(
+    ctx: Ctx, who: Writer, person_id: Id, other_id: Annotated[int, Form(ge=1, le=MAX_ID)]
+) -> Response:
     """Merge another person (by id) into this one."""
     with ctx.db.write() as session:
         merge_people(session, person_id, other_id, now=ctx.clock(), method="manual", by_user_id=who.user_id)
@@ -70,7 +73,7 @@ def merge_page(ctx: Ctx, who: Writer, person_id: int, other_id: Annotated[int, F
 
 
 @router.post("/merges/{merge_id}/unmerge", include_in_schema=False)
-def unmerge_page(ctx: Ctx, who: Writer, merge_id: int) -> Response:
+def unmerge_page(ctx: Ctx, who: Writer, merge_id: Id) -> Response:
     with ctx.db.write() as session:
         done = unmerge(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
     return RedirectResponse(f"/people/{done.survivor_id}", status_code=303)
@@ -88,14 +91,14 @@ def duplicates_api(ctx: Ctx, who: Staff) -> dict[str, Any]:
 
 
 @router.post("/api/v1/duplicates/{pair_id}", tags=["identity"])
-def decide_api(ctx: Ctx, who: Writer, pair_id: int, body: Decision) -> dict[str, Any]:
+def decide_api(ctx: Ctx, who: Writer, pair_id: Id, body: Decision) -> dict[str, Any]:
     with ctx.db.write() as session:
         merge_id = decide(session, pair_id, body.action, now=ctx.clock(), by_user_id=who.user_id)
     return decision_json(pair_id, merge_id)
 
 
 @router.post("/api/v1/people/{person_id}/merge", tags=["identity"])
-def merge_api(ctx: Ctx, who: Writer, person_id: int, body: MergeRequest) -> dict[str, Any]:
+def merge_api(ctx: Ctx, who: Writer, person_id: Id, body: MergeRequest) -> dict[str, Any]:
     """Merge this person into `into`. The merge can be undone exactly."""
     with ctx.db.write() as session:
         done = merge_people(
@@ -105,14 +108,14 @@ def merge_api(ctx: Ctx, who: Writer, person_id: int, body: MergeRequest) -> dict
 
 
 @router.post("/api/v1/merges/{merge_id}/unmerge", tags=["identity"])
-def unmerge_api(ctx: Ctx, who: Writer, merge_id: int) -> dict[str, Any]:
+def unmerge_api(ctx: Ctx, who: Writer, merge_id: Id) -> dict[str, Any]:
     with ctx.db.write() as session:
         done = unmerge(session, merge_id, now=ctx.clock(), by_user_id=who.user_id)
     return unmerged_json(done)
 
 
 @router.get("/api/v1/merges", tags=["identity"])
-def merges_api(ctx: Ctx, who: Staff, person_id: int | None = None) -> list[dict[str, Any]]:
+def merges_api(ctx: Ctx, who: Staff, person_id: IdQuery = None) -> list[dict[str, Any]]:
     """The identity audit trail: merges and unmerges, newest first."""
     with ctx.db.read() as session:
         return [m.as_dict() for m in merge_history(session, person_id)]

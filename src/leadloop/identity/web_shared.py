@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from leadloop.core.bounds import MAX_ID
 from leadloop.identity.account_merge import AccountMerged
 from leadloop.identity.merge import Merged
 from leadloop.identity.queue import QueuedPair
@@ -24,7 +25,7 @@ class Decision(BaseModel):
 
 
 class MergeRequest(BaseModel):
-    into: int = Field(ge=1, description="the person or account that survives")
+    into: int = Field(ge=1, le=MAX_ID, description="the person or account that survives")
 
 
 @dataclass(frozen=True)

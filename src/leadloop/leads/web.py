@@ -17,7 +17,7 @@ from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
 from leadloop.scoring.repository import active_model
 from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, Staff
+from leadloop.web.deps import Ctx, Id, Page, PerPage, Staff
 
 router = APIRouter()
 
@@ -50,8 +50,8 @@ def leads_page(
     owner: str | None = None,
     sort: str = "priority",
     dir: str = "desc",
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: int = 25,
+    page: Page = 1,
+    per_page: PerPage = 25,
 ) -> Any:
     f = _filter(q, stage, product, owner, sort, dir, page, per_page)
     with ctx.db.read() as session:
@@ -80,8 +80,8 @@ def leads_api(
     owner: str | None = None,
     sort: str = "priority",
     dir: str = "desc",
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: int = 25,
+    page: Page = 1,
+    per_page: PerPage = 25,
 ) -> dict[str, Any]:
     with ctx.db.read() as session:
         result = list_leads(
@@ -100,7 +100,7 @@ def leads_api(
 
 
 @router.get("/leads/{lead_id}", response_class=HTMLResponse, include_in_schema=False)
-def lead_page(request: Request, lead_id: int, ctx: Ctx, who: Staff) -> Any:
+def lead_page(request: Request, lead_id: Id, ctx: Ctx, who: Staff) -> Any:
     with ctx.db.read() as session:
         view = lead_view(session, lead_id, _scope(session, ctx, who))
         score = lead_score(session, lead_id, now=ctx.clock())
@@ -111,7 +111,7 @@ def lead_page(request: Request, lead_id: int, ctx: Ctx, who: Staff) -> Any:
 
 
 @router.get("/api/v1/leads/{lead_id}", tags=["leads"])
-def lead_api(lead_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
+def lead_api(lead_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
     with ctx.db.read() as session:
         view = lead_view(session, lead_id, _scope(session, ctx, who))
         score = lead_score(session, lead_id, now=ctx.clock())

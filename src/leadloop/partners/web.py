@@ -19,7 +19,7 @@ from leadloop.partners import queries as q
 from leadloop.partners.handlers import conflicts_of, partner_of
 from leadloop.partners.model import OUTCOMES, parse_report
 from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, Manager, PartnerUser
+from leadloop.web.deps import Ctx, Id, Manager, PartnerUser
 
 router = APIRouter()
 
@@ -45,7 +45,7 @@ def partner_page(request: Request, ctx: Ctx, who: PartnerUser) -> Response:
 
 
 @router.post("/partner/leads/{lead_id}/accept", include_in_schema=False)
-def accept_page(ctx: Ctx, who: PartnerUser, lead_id: int) -> Response:
+def accept_page(ctx: Ctx, who: PartnerUser, lead_id: Id) -> Response:
     with ctx.db.write() as session:
         h.accept(session, who, lead_id, now=ctx.clock())
     return RedirectResponse(f"/partner?done=accepted#lead-{lead_id}", status_code=303)
@@ -53,7 +53,7 @@ def accept_page(ctx: Ctx, who: PartnerUser, lead_id: int) -> Response:
 
 @router.post("/partner/leads/{lead_id}/reject", include_in_schema=False)
 def reject_page(
-    ctx: Ctx, who: PartnerUser, lead_id: int, reason: Annotated[str, Form(max_length=300)] = ""
+    ctx: Ctx, who: PartnerUser, lead_id: Id, reason: Annotated[str, Form(max_length=300)] = ""
 ) -> Response:
     with ctx.db.write() as session:
         h.reject(session, who, lead_id, reason, now=ctx.clock())
@@ -64,7 +64,7 @@ def reject_page(
 def report_page(
     ctx: Ctx,
     who: PartnerUser,
-    lead_id: int,
+    lead_id: Id,
     outcome: Annotated[str, Form(max_length=20)] = "",
     amount: Annotated[str | None, Form(max_length=30)] = None,
     reason: Annotated[str | None, Form(max_length=300)] = None,
@@ -150,7 +150,7 @@ def channel_page(request: Request, ctx: Ctx, who: Manager) -> Response:
 def decide_page(
     ctx: Ctx,
     who: Manager,
-    deal_id: int,
+    deal_id: Id,
     decision: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
@@ -172,7 +172,7 @@ def leads_api(ctx: Ctx, who: PartnerUser) -> list[dict[str, Any]]:
 
 
 @router.get("/api/v1/partner/leads/{lead_id}", tags=["partners"])
-def lead_api(ctx: Ctx, who: PartnerUser, lead_id: int) -> dict[str, Any]:
+def lead_api(ctx: Ctx, who: PartnerUser, lead_id: Id) -> dict[str, Any]:
     with ctx.db.read() as session:
         found = q.partner_leads(session, partner_of(session, who).id, lead_id=lead_id)
     if not found:
@@ -181,7 +181,7 @@ def lead_api(ctx: Ctx, who: PartnerUser, lead_id: int) -> dict[str, Any]:
 
 
 @router.post("/api/v1/partner/leads/{lead_id}/accept", tags=["partners"])
-def accept_api(ctx: Ctx, who: PartnerUser, lead_id: int) -> dict[str, Any]:
+def accept_api(ctx: Ctx, who: PartnerUser, lead_id: Id) -> dict[str, Any]:
     with ctx.db.write() as session:
         lead = h.accept(session, who, lead_id, now=ctx.clock())
         return {"id": lead.id, "stage": lead.stage, "accepted_at": lead.accepted_at}
@@ -192,7 +192,7 @@ class HandBack(BaseModel):
 
 
 @router.post("/api/v1/partner/leads/{lead_id}/reject", tags=["partners"])
-def reject_api(ctx: Ctx, who: PartnerUser, lead_id: int, body: HandBack) -> dict[str, Any]:
+def reject_api(ctx: Ctx, who: PartnerUser, lead_id: Id, body: HandBack) -> dict[str, Any]:
     """Hand the lead back with a reason: it is routed to someone else at once."""
     with ctx.db.write() as session:
         h.reject(session, who, lead_id, body.reason, now=ctx.clock())
@@ -206,7 +206,7 @@ class Outcome(BaseModel):
 
 
 @router.post("/api/v1/partner/leads/{lead_id}/report", tags=["partners"])
-def report_api(ctx: Ctx, who: PartnerUser, lead_id: int, body: Outcome) -> dict[str, Any]:
+def report_api(ctx: Ctx, who: PartnerUser, lead_id: Id, body: Outcome) -> dict[str, Any]:
     with ctx.db.write() as session:
         lead = h.report(
             session, who, lead_id, parse_report(body.outcome, body.amount, body.reason), now=ctx.clock()
@@ -283,7 +283,7 @@ class DealDecision(BaseModel):
 
 
 @router.post("/api/v1/deal-registrations/{deal_id}", tags=["partners"])
-def decide_api(ctx: Ctx, who: Manager, deal_id: int, body: DealDecision) -> dict[str, Any]:
+def decide_api(ctx: Ctx, who: Manager, deal_id: Id, body: DealDecision) -> dict[str, Any]:
     with ctx.db.write() as session:
         deal = h.decide_deal(session, who, deal_id, approve=body.approve, note=body.note, now=ctx.clock())
         return _deal_json(deal)

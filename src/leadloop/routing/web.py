@@ -21,7 +21,7 @@ from leadloop.routing.report import GROUPS, rejection_report, sla_report
 from leadloop.routing.repository import active_rules
 from leadloop.store.tables import Lead, User
 from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, Manager, Staff
+from leadloop.web.deps import Ctx, Days, Id, Manager, Staff
 
 router = APIRouter()
 
@@ -74,7 +74,7 @@ def _log_call(ctx: AppContext, lead_id: int, who: Principal, note: str | None) -
 
 
 @router.post("/leads/{lead_id}/accept", response_class=HTMLResponse, include_in_schema=False)
-def accept_row(request: Request, ctx: Ctx, who: Staff, lead_id: int) -> Response:
+def accept_row(request: Request, ctx: Ctx, who: Staff, lead_id: Id) -> Response:
     with ctx.db.write() as session:
         accept(session, lead_id, _user(session, who), now=ctx.clock())
     return _row(request, ctx, who.user_id, lead_id, "Accepted")
@@ -85,7 +85,7 @@ def reject_row(
     request: Request,
     ctx: Ctx,
     who: Staff,
-    lead_id: int,
+    lead_id: Id,
     reason: Annotated[str, Form(max_length=100)] = "",
     note: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
@@ -99,7 +99,7 @@ def call_row(
     request: Request,
     ctx: Ctx,
     who: Staff,
-    lead_id: int,
+    lead_id: Id,
     note: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     _log_call(ctx, lead_id, who, note)
@@ -107,7 +107,7 @@ def call_row(
 
 
 @router.post("/api/v1/leads/{lead_id}/accept", tags=["routing"])
-def accept_api(ctx: Ctx, who: Staff, lead_id: int) -> dict[str, Any]:
+def accept_api(ctx: Ctx, who: Staff, lead_id: Id) -> dict[str, Any]:
     """The owner accepts the lead (SAL)."""
     with ctx.db.write() as session:
         lead = accept(session, lead_id, _user(session, who), now=ctx.clock())
@@ -118,7 +118,7 @@ def accept_api(ctx: Ctx, who: Staff, lead_id: int) -> dict[str, Any]:
 def reject_api(
     ctx: Ctx,
     who: Staff,
-    lead_id: int,
+    lead_id: Id,
     body: Annotated[dict[str, str], Body(examples=[{"reason": "no_budget"}])],
 ) -> dict[str, Any]:
     """The owner rejects the lead with a reason code; it returns to marketing's nurture queue."""
@@ -136,7 +136,7 @@ def reject_api(
 
 @router.post("/api/v1/leads/{lead_id}/calls", tags=["routing"], status_code=201)
 def call_api(
-    ctx: Ctx, who: Staff, lead_id: int, body: Annotated[dict[str, str] | None, Body()] = None
+    ctx: Ctx, who: Staff, lead_id: Id, body: Annotated[dict[str, str] | None, Body()] = None
 ) -> dict[str, Any]:
     """Log a call on the lead (its first touch, if none yet)."""
     _log_call(ctx, lead_id, who, (body or {}).get("note"))
@@ -187,7 +187,7 @@ def sla_page(request: Request, ctx: Ctx, who: Manager, by: str = "rep", days: in
 
 
 @router.get("/api/v1/reports/sla", tags=["routing"])
-def sla_api(ctx: Ctx, who: Manager, by: str = "rep", days: int = 30) -> dict[str, Any]:
+def sla_api(ctx: Ctx, who: Manager, by: str = "rep", days: Days = 30) -> dict[str, Any]:
     """Time to first touch (median, p90) and the share within SLA, by rep, team, source or grade."""
     data = _sla(ctx, who, by, max(1, min(days, 3650)))
     return {

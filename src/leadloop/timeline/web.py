@@ -16,7 +16,7 @@ from leadloop.identity.history import account_merge_history, merge_history
 from leadloop.scoring.explain import person_score
 from leadloop.timeline.queries import account_view, person_view, search_people
 from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, Staff
+from leadloop.web.deps import Ctx, Id, IdQuery, Staff
 
 router = APIRouter()
 
@@ -33,7 +33,7 @@ def people_page(request: Request, ctx: Ctx, who: Staff, q: Annotated[str, Query(
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse, include_in_schema=False)
-def person_page(request: Request, person_id: int, ctx: Ctx, who: Staff, before: int | None = None) -> Any:
+def person_page(request: Request, person_id: Id, ctx: Ctx, who: Staff, before: IdQuery = None) -> Any:
     with ctx.db.read() as session:
         view = person_view(session, person_id, before=before, scope=_scope(session, ctx, who))
         score = person_score(session, person_id, now=ctx.clock())
@@ -46,7 +46,7 @@ def person_page(request: Request, person_id: int, ctx: Ctx, who: Staff, before: 
 
 
 @router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)
-def account_page(request: Request, account_id: int, ctx: Ctx, who: Staff, before: int | None = None) -> Any:
+def account_page(request: Request, account_id: Id, ctx: Ctx, who: Staff, before: IdQuery = None) -> Any:
     with ctx.db.read() as session:
         view = account_view(session, account_id, before=before, scope=_scope(session, ctx, who))
         sources = provenance(session, "account", account_id)
@@ -91,7 +91,7 @@ _PERSON_COLS = [
 
 
 @router.get("/api/v1/people/{person_id}", tags=["warehouse"])
-def person_api(person_id: int, ctx: Ctx, who: Staff) -> dict[str, Any]:
+def person_api(person_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
     with ctx.db.read() as session:
         view = person_view(session, person_id, scope=_scope(session, ctx, who))
         score = person_score(session, person_id, now=ctx.clock())

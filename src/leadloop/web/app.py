@@ -10,13 +10,14 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from leadloop import __version__
 from leadloop.auth.model import SessionPolicy
@@ -26,6 +27,7 @@ from leadloop.bootstrap import database
 from leadloop.capture.intake import FieldErrors
 from leadloop.capture.web import router as capture_router
 from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
+from leadloop.core.bounds import MAX_DEPTH, TooDeep, UnstorableText
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
@@ -39,11 +41,13 @@ from leadloop.scoring.web import router as scoring_router
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
+from leadloop.web.bounds import BodyLimit, refuse_unstorable
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
 from leadloop.web.deps import NotAuthenticated, PasswordMustChange, Staff, csrf_token
 from leadloop.web.headers import ClientAddress, SecurityHeaders, parse_networks
 from leadloop.web.limits import make_limiter
 from leadloop.web.middleware import RequestContext
+from leadloop.web.openapi import all_routes, document_errors
 from leadloop.web.sessions import CookiePolicy, ServerSessions
 
 log = get_logger("leadloop.web")
@@ -65,6 +69,17 @@ def _error_page(
         {"status": status, "title": title, "message": message, "detail": detail or []},
         status_code=status,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Starlette answers a 405 with the methods of the first route on the path; the path may be
+    served by several routes (a page and its form post), so ask them all."""
+    methods: set[str] = set()
+    for route in all_routes(request.app.router.routes):
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and (route_methods := getattr(route, "methods", None)):
+            methods |= route_methods
+    return sorted(methods)
 
 
 def create_app(
@@ -111,6 +126,7 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/openapi.json",
         description="Lead management: capture, dedupe, score, route, nurture and close the loop.",
+        dependencies=[Depends(refuse_unstorable)],
     )
     app.state.ctx = ctx
     key = choose_key(settings.secret_key, host=None, random_key=secrets.token_urlsafe(32))
@@ -132,6 +148,7 @@ def create_app(
         ),
         cookie=CookiePolicy(secure=https, max_age_s=settings.session_max_age_s),
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_form_bytes=settings.max_form_bytes)
     app.add_middleware(RequestContext)
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.lower().startswith("https://"))
     app.add_middleware(ClientAddress, trusted=parse_networks(settings.trusted_proxies))
@@ -178,6 +195,7 @@ def create_app(
         return page
 
     _install_error_handlers(app)
+    document_errors(app, html_routes={"/forms/lead": [403, 413, 422, 429]})
     return app
 
 
@@ -209,6 +227,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(FieldErrors)
     async def field_errors(request: Request, exc: FieldErrors) -> Response:
+        return JSONResponse({"detail": exc.errors}, status_code=422)
+
+    @app.exception_handler(UnstorableText)
+    @app.exception_handler(TooDeep)
+    async def unreadable_value(request: Request, exc: UnstorableText | TooDeep) -> Response:
+        log.info("http.input_refused", path=request.url.path, reason=str(exc))
+        if _wants_html(request):
+            return _error_page(request, 422, "Check your input", "Nothing was saved.", [str(exc)])
         return JSONResponse({"detail": exc.errors}, status_code=422)
 
     @app.exception_handler(DocumentError)
@@ -245,6 +271,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+            # FastAPI's parse of a body nested thousands deep gave up: say why.
+            return await unreadable_value(request, TooDeep(("body",), MAX_DEPTH))
+        if exc.status_code == 405:
+            exc.headers = {"Allow": ", ".join(_allowed_methods(request))}
         if _wants_html(request):
             message = "There is no page at this address." if exc.status_code == 404 else str(exc.detail)
             return _error_page(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from leadloop.contract.custom import CustomLimits
 from leadloop.core.clock import Clock
 from leadloop.core.ratelimit import Limiter
 from leadloop.settings import Settings
@@ -26,6 +27,10 @@ class AppContext:
     form_limiter: Limiter
     login_limiter: Limiter  # per IP
     login_account_limiter: Limiter  # per e-mail: a spread of addresses cannot guess one password
+
+    @property
+    def custom_limits(self) -> CustomLimits:
+        return CustomLimits(self.settings.max_custom_fields, self.settings.max_custom_chars)
 
     def now_s(self) -> float:
         return time.monotonic()

@@ -6,10 +6,11 @@ import hmac
 import secrets
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 
 from leadloop.auth import handlers as auth
 from leadloop.auth.model import ADMINS, ALL_ROLES, MANAGERS, PARTNERS, STAFF, WRITERS, Principal, Role
+from leadloop.core.bounds import MAX_ID
 from leadloop.core.errors import LeadloopError, PermissionDenied
 from leadloop.web.context import AppContext
 
@@ -109,3 +110,12 @@ Writer = Annotated[Principal, require(WRITERS)]
 Admin = Annotated[Principal, require(ADMINS)]
 Manager = Annotated[Principal, require(MANAGERS)]
 PartnerUser = Annotated[Principal, require(PARTNERS)]
+
+
+# Ids in paths and queries: an int the database can hold, or a 422 that says so (a larger one
+# used to reach SQLite, which cannot bind an int over 2**63, as a 500).
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="a record's id")]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="a record's id")]
+Page = Annotated[int, Query(ge=1, le=100_000)]
+PerPage = Annotated[int, Query(ge=1, le=500)]
+Days = Annotated[int, Query(ge=1, le=3650)]
