@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -11,7 +12,15 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from leadloop.auth import audit, sessions
-from leadloop.auth.model import Principal, Role, check_password, key_matches, new_api_key, split_token
+from leadloop.auth.model import (
+    KeyScope,
+    Principal,
+    Role,
+    check_password,
+    key_matches,
+    new_api_key,
+    split_token,
+)
 from leadloop.core.errors import Conflict, InvalidInput, NotFound
 from leadloop.store.tables import ApiKey, User
 
@@ -84,16 +93,41 @@ def principal_for_user(session: Session, user_id: int) -> Principal | None:
     return _principal(user, "session")
 
 
-def create_api_key(session: Session, *, user_email: str, name: str, now: datetime) -> str:
+def create_api_key(
+    session: Session, *, user_email: str, name: str, now: datetime, scope: str = KeyScope.FULL
+) -> str:
     user = session.scalar(sa.select(User).where(User.email == user_email.strip().lower()))
     if user is None:
         raise NotFound(f"no user with e-mail {user_email}")
+    if scope not in set(KeyScope):
+        raise InvalidInput(f"scope must be one of: {', '.join(KeyScope)}; got {scope!r}")
     key = new_api_key()
-    session.add(ApiKey(user_id=user.id, name=name, prefix=key.prefix, key_hash=key.hash, created_at=now))
+    session.add(
+        ApiKey(user_id=user.id, name=name, prefix=key.prefix, key_hash=key.hash, created_at=now, scope=scope)
+    )
     audit.record(
-        session, "api_key.created", at=now, subject=user.email, detail={"name": name, "prefix": key.prefix}
+        session,
+        "api_key.created",
+        at=now,
+        subject=user.email,
+        detail={"name": name, "prefix": key.prefix, "scope": str(scope)},
     )
     return key.token
+
+
+def touch_api_key(session: Session, token: str, *, now: datetime) -> None:
+    """Record when a key was last used, at most once a minute (a write per request would queue every
+    API call behind SQLite's one writer)."""
+    parts = split_token(token)
+    if parts is not None:
+        session.execute(
+            sa.update(ApiKey)
+            .where(
+                ApiKey.prefix == parts[0],
+                sa.or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < now - timedelta(minutes=1)),
+            )
+            .values(last_used_at=now)
+        )
 
 
 def principal_for_api_key(session: Session, token: str) -> Principal | None:
@@ -109,7 +143,7 @@ def principal_for_api_key(session: Session, token: str) -> Principal | None:
     key, user = row
     if key.revoked_at is not None or not user.active or not key_matches(key.key_hash, prefix, secret):
         return None
-    return _principal(user, "api_key")
+    return replace(_principal(user, "api_key"), key_scope=key.scope)
 
 
 def reset_password(

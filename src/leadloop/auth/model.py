@@ -36,9 +36,45 @@ class Principal:
     role: Role
     via: str  # "session" | "api_key"
     must_change_password: bool = False  # an admin reset it: nothing else until they choose their own
+    key_scope: str | None = None  # an API key's scope (KeyScope); None for a browser session
 
     def may(self, roles: frozenset[Role]) -> bool:
         return self.role in roles
+
+
+class KeyScope(StrEnum):
+    """What an API key may do, within its user's role: a website's form key captures and nothing
+    else; a BI tool's key reads; an integration that manages the warehouse has full access."""
+
+    FULL = "full"
+    READ = "read"
+    CAPTURE = "capture"
+
+
+# The routes a capture-only key may call: what a website or a form tool sends.
+CAPTURE_ROUTES = frozenset(
+    {
+        ("POST", "/api/v1/leads"),
+        ("POST", "/api/v1/ingest"),
+        ("POST", "/api/v1/activities"),
+        ("GET", "/api/v1/activity-types"),
+    }
+)
+
+
+def scope_refuses(scope: str | None, method: str, route: str) -> str | None:
+    """Why a key of this scope may not call this route (None: it may)."""
+    if scope is None or scope == KeyScope.FULL:
+        return None
+    if scope == KeyScope.READ:
+        return None if method in ("GET", "HEAD", "OPTIONS") else "this API key is read-only"
+    if scope == KeyScope.CAPTURE:
+        return (
+            None
+            if (method, route) in CAPTURE_ROUTES
+            else "this API key may only capture leads and activities"
+        )
+    return f"this API key has an unknown scope {scope!r}"
 
 
 KEY_PREFIX = "ll"

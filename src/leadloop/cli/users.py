@@ -83,6 +83,9 @@ def role(
 def create_key(
     user: Annotated[str, typer.Option(help="e-mail of the user the key acts as")],
     name: Annotated[str, typer.Option(help="what the key is for")],
+    scope: Annotated[
+        str, typer.Option(help="full | read (GET only) | capture (leads and activities only, for a website)")
+    ] = "full",
     database_url: DbUrl = None,
 ) -> None:
     from leadloop.auth.handlers import create_api_key  # hashes a dummy password (argon2) at import
@@ -90,9 +93,11 @@ def create_key(
     db = database(settings(database_url))
     try:
         with db.write() as session:
-            token = create_api_key(session, user_email=user, name=name, now=utcnow())
+            token = create_api_key(session, user_email=user, name=name, now=utcnow(), scope=scope)
     except LeadloopError as exc:
         fail(exc)
+    finally:
+        db.dispose()
     console.print("API key (shown once; send it as 'Authorization: Bearer <key>'):")
     print(token)
 

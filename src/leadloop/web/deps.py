@@ -9,7 +9,17 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query, Request
 
 from leadloop.auth import handlers as auth
-from leadloop.auth.model import ADMINS, ALL_ROLES, MANAGERS, PARTNERS, STAFF, WRITERS, Principal, Role
+from leadloop.auth.model import (
+    ADMINS,
+    ALL_ROLES,
+    MANAGERS,
+    PARTNERS,
+    STAFF,
+    WRITERS,
+    Principal,
+    Role,
+    scope_refuses,
+)
 from leadloop.core.bounds import MAX_ID
 from leadloop.core.errors import LeadloopError, PermissionDenied
 from leadloop.web.context import AppContext
@@ -89,6 +99,14 @@ class RoleGuard:
             raise PasswordMustChange(
                 "an admin reset your password: choose your own at /account/password before going on"
             )
+        if principal.via == "api_key":
+            route = request.scope.get("route")
+            refused = scope_refuses(
+                principal.key_scope, request.method, getattr(route, "path", request.url.path)
+            )
+            if refused:
+                raise PermissionDenied(refused)
+            _touch_key(ctx, token or "")
         if not principal.may(self.roles):
             raise PermissionDenied(
                 f"your role ({principal.role.value}) may not do this; it needs one of: "
@@ -96,6 +114,19 @@ class RoleGuard:
             )
         request.state.principal = principal
         return principal
+
+
+_touched: dict[str, float] = {}  # key -> when this process last wrote its last-used time
+
+
+def _touch_key(ctx: AppContext, token: str) -> None:
+    """The key's last-used time, written at most once a minute per process: a write transaction on
+    every API call would queue all of them behind SQLite's one writer."""
+    if ctx.now_s() - _touched.get(token[:24], -1e9) < 60:
+        return
+    _touched[token[:24]] = ctx.now_s()
+    with ctx.db.write() as session:
+        auth.touch_api_key(session, token, now=ctx.clock())
 
 
 def require(roles: frozenset[Role], *, while_password_must_change: bool = False) -> Any:
