@@ -163,3 +163,43 @@ def test_a_manager_sees_the_team_view_and_sla_report_of_their_reports_only(web: 
     assert groups == {"ann@x.io"}
     admin = web.api_client("admin")
     assert {"ann@x.io", "bob@x.io"} <= {r["email"] for r in admin.get("/api/v1/team").json()}
+
+
+def test_the_duplicates_queue_shows_a_rep_only_pairs_of_people_they_may_see(web: Web) -> None:
+    from leadloop.identity.realtime import Match
+    from leadloop.identity.review import suspect
+
+    w = _world(web)
+    people: dict[str, int] = w["people"]  # type: ignore[assignment]
+    now = web.clock()
+    with web.db.write() as s:
+        twin_mine = Person(
+            email="p2@anns.example",
+            first_name="anns",
+            account_id=s.get(Person, people["anns"]).account_id,
+            attributes={},
+            created_at=now,
+            updated_at=now,
+        )  # type: ignore[union-attr]
+        twin_theirs = Person(
+            email="p2@bobs.example",
+            first_name="bobs",
+            account_id=s.get(Person, people["bobs"]).account_id,
+            attributes={},
+            created_at=now,
+            updated_at=now,
+        )  # type: ignore[union-attr]
+        s.add_all([twin_mine, twin_theirs])
+        s.flush()
+        suspect(
+            s,
+            [
+                Match(people["anns"], twin_mine.id, 0.9, ("same name",)),
+                Match(people["bobs"], twin_theirs.id, 0.9, ("same name",)),
+            ],
+            now=now,
+        )
+    ann, marketing = w["ann"], w["marketing"]
+    assert marketing.get("/api/v1/duplicates").json()["total"] == 2  # type: ignore[attr-defined]
+    mine = ann.get("/api/v1/duplicates").json()  # type: ignore[attr-defined]
+    assert mine["total"] == 1

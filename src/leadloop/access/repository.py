@@ -3,6 +3,8 @@ these clauses, so what one path hides no other path shows."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -105,3 +107,11 @@ def require_worker(session: Session, who: Principal, lead: Lead, *, doing: str) 
     chain = managers_of(session, lead.owner_user_id) if lead.owner_user_id is not None else []
     if not may_work(who.role, who.user_id, lead.owner_user_id, chain):
         raise PermissionDenied(f"only the lead's owner, their manager or an admin may {doing} it")
+
+
+def visible_ids(scope: Scope, entity: type[Account] | type[Person]) -> sa.Select[Any] | None:
+    """The ids of the people (or accounts) someone may see, as a subquery; None: all of them."""
+    if scope.everything:
+        return None
+    clause = person_clause(scope) if entity is Person else account_clause(scope)
+    return sa.select(entity.id).where(clause)

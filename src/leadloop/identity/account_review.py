@@ -75,6 +75,8 @@ def _shown(session: Session, ids: set[int]) -> dict[int, dict[str, Any]]:
     }
 
 
-def open_account_pairs(session: Session, *, limit: int = 100) -> tuple[list[AccountPairView], int]:
+def open_account_pairs(
+    session: Session, *, limit: int = 100, within: Any = None
+) -> tuple[list[AccountPairView], int]:
     """The account queue, most alike first, both accounts side by side with their contact counts."""
-    return open_pairs_of(session, ACCOUNTS, AccountPairView, _shown, limit=limit)
+    return open_pairs_of(session, ACCOUNTS, AccountPairView, _shown, limit=limit, within=within)

@@ -77,14 +77,18 @@ View = Callable[[Session, set[int]], dict[int, dict[str, Any]]]
 
 
 def open_pairs_of(
-    session: Session, side: Side, make: type[P], view: View, *, limit: int
+    session: Session, side: Side, make: type[P], view: View, *, limit: int, within: Any = None
 ) -> tuple[list[P], int]:
-    """The queue, most alike first, both records side by side; and how many wait in all."""
+    """The queue, most alike first, both records side by side; and how many wait in all. `within`
+    (a SELECT of ids) keeps the pairs whose two records the viewer may see."""
     table = side.suspects
     score = getattr(table, side.score)
-    total = session.scalar(sa.select(sa.func.count()).where(table.status == "open")) or 0
+    where = [table.status == "open"]
+    if within is not None:
+        where += [getattr(table, side.key).in_(within), table.other_id.in_(within)]
+    total = session.scalar(sa.select(sa.func.count()).where(*where)) or 0
     rows: Sequence[Any] = session.scalars(
-        sa.select(table).where(table.status == "open").order_by(score.desc(), table.id).limit(limit)
+        sa.select(table).where(*where).order_by(score.desc(), table.id).limit(limit)
     ).all()
     shown = view(session, {getattr(r, side.key) for r in rows} | {r.other_id for r in rows})
     return [

@@ -87,6 +87,6 @@ def _shown(session: Session, ids: set[int]) -> dict[int, dict[str, Any]]:
     }
 
 
-def open_pairs(session: Session, *, limit: int = 100) -> tuple[list[Pair], int]:
+def open_pairs(session: Session, *, limit: int = 100, within: Any = None) -> tuple[list[Pair], int]:
     """The queue, most likely first, with both people side by side; and how many wait in all."""
-    return open_pairs_of(session, PEOPLE, Pair, _shown, limit=limit)
+    return open_pairs_of(session, PEOPLE, Pair, _shown, limit=limit, within=within)

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from leadloop.access.repository import scope_of, visible_ids
 from leadloop.auth.model import WRITERS
 from leadloop.core.bounds import MAX_ID
 from leadloop.identity.account_review import open_account_pairs
@@ -26,6 +27,7 @@ from leadloop.identity.web_shared import (
     queue_json,
     unmerged_json,
 )
+from leadloop.store.tables import Account, Person
 from leadloop.web.deps import Ctx, Id, IdQuery, Staff, Writer
 
 router = APIRouter()
@@ -34,8 +36,9 @@ router = APIRouter()
 @router.get("/people/duplicates", response_class=HTMLResponse, include_in_schema=False)
 def duplicates_page(request: Request, ctx: Ctx, who: Staff) -> Any:
     with ctx.db.read() as session:
-        pairs, total = open_pairs(session)
-        account_pairs, account_total = open_account_pairs(session)
+        scope = scope_of(session, who, share_team=ctx.settings.share_team_leads)
+        pairs, total = open_pairs(session, within=visible_ids(scope, Person))
+        account_pairs, account_total = open_account_pairs(session, within=visible_ids(scope, Account))
     return ctx.templates.TemplateResponse(
         request,
         "duplicates.html",
@@ -86,7 +89,8 @@ def unmerge_page(ctx: Ctx, who: Writer, merge_id: Id) -> Response:
 def duplicates_api(ctx: Ctx, who: Staff) -> dict[str, Any]:
     """Open suspected duplicates, most likely first, both people side by side."""
     with ctx.db.read() as session:
-        pairs, total = open_pairs(session)
+        scope = scope_of(session, who, share_team=ctx.settings.share_team_leads)
+        pairs, total = open_pairs(session, within=visible_ids(scope, Person))
     return queue_json(PEOPLE, pairs, total)
 
 
