@@ -118,3 +118,24 @@ def test_form_needs_no_login_and_no_csrf(web: Web) -> None:
         "/forms/lead", data={"email": "x@y.com"}, headers={"origin": "https://elsewhere.example"}
     )
     assert r.status_code == 200
+
+
+def test_forms_as_sites_have_them_land_as_people(web: Web) -> None:
+    """Contact Form 7 and a HubSpot/Webflow style form, posted as they are: no 422, no lost lead."""
+    client = TestClient(web.app)
+    cf7 = {
+        "your-name": "Ann Lee",
+        "your-email": "ann@acme.com",
+        "your-subject": "Demo",
+        "your-message": "Call me",
+    }
+    assert client.post("/forms/lead", data=cf7, follow_redirects=False).status_code in (200, 303)
+    webflow = {"Email": "bo@acme.com", "FirstName": "Bo", "LastName": "Berg", "Company": "Acme Corp"}
+    assert client.post("/forms/lead", data=webflow, follow_redirects=False).status_code in (200, 303)
+    with web.db.read() as s:
+        people = {p.email: p for p in s.scalars(sa.select(Person))}
+        ann, bo = people["ann@acme.com"], people["bo@acme.com"]
+        assert (ann.first_name, ann.last_name) == ("Ann", "Lee")
+        assert (bo.first_name, bo.last_name, bo.company) == ("Bo", "Berg", "Acme Corp")
+        message = s.scalar(sa.select(Activity.payload).where(Activity.person_id == ann.id))
+        assert message is not None and message["message"] == "Call me"

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from leadloop.capture import intake
+from leadloop.capture.forms import map_form
 from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
 from leadloop.contract.vocab import ACTIVITY_TYPES, KNOWN_TYPES
 from leadloop.core.errors import InvalidInput
@@ -76,7 +77,12 @@ def activity_types(who: Staff) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- web-to-lead (public)
 
-FORM_FIELDS = set(LeadCreate.model_fields) - {"attributes", "activity_type", "created_at", "occurred_at"}
+FORM_FIELDS = frozenset(LeadCreate.model_fields) - {
+    "attributes",
+    "activity_type",
+    "created_at",
+    "occurred_at",
+}
 HONEYPOT = "hp_email_confirm"
 
 
@@ -120,9 +126,11 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
     if data.pop(HONEYPOT, None):
         log.info("form.honeypot", ip=_client_ip(request))
         return _form_done(request, ctx, return_url)
-    body: dict[str, Any] = {k: v for k, v in data.items() if k in FORM_FIELDS}
-    extras = {k: v for k, v in data.items() if k not in FORM_FIELDS and k not in ("csrf_token",)}
-    body["attributes"] = extras
+    data.pop("csrf_token", None)
+    # Any form as it is: its field names mapped the way imports map headers (capture/forms.py).
+    mapped = map_form(data, known=FORM_FIELDS)
+    body: dict[str, Any] = dict(mapped.fields)
+    body["attributes"] = mapped.extras
     body["activity_type"] = data.get("activity_type", "form_submit")
     consent = body.pop("email_opt_in", None)
     if consent is not None:

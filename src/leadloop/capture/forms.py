@@ -1,0 +1,112 @@
+"""Any existing web form, as it is: the field names real sites post (Contact Form 7's `your-email`,
+Webflow's `Email`, HubSpot's `firstname`, Salesforce web-to-lead's `first_name`, Elementor's
+`form_fields[email]`, a German `Vorname`...) mapped onto the contract the way imports map headers.
+Pure: the form endpoint hands the posted fields in and gets the lead's fields back.
+
+A submission with a valid e-mail address under any name is a lead: when no field is called an
+e-mail, the values are searched for one. One full-name field is split into first and last name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from leadloop.contract.headers import ALIASES, header_key
+
+# Field names of form builders and other languages -> the lead's fields ("name": one full name).
+_FORM_NAMES = {
+    "email": "your-email,youremail,emailaddress,email_address,e-mail,courriel,correo,correo electronico,"
+    "emailadresse,e-mail-adresse,mail address,work e-mail",
+    "first_name": "your-first-name,yourfirstname,vorname,prenom,prénom,nombre,voornaam,nome",
+    "last_name": "your-last-name,yourlastname,nachname,nom,nom de famille,apellido,apellidos,achternaam,cognome",
+    "name": "your-name,yourname,name,full name,fullname,full_name,contact name,your full name,nom complet,"
+    "nombre completo,vollständiger name",
+    "company": "your-company,yourcompany,firma,unternehmen,société,societe,entreprise,empresa,bedrijf,azienda,"
+    "company_name,organisation name",
+    "phone": "your-phone,your-tel,yourphone,yourtel,telefon,téléphone,telephone,telefono,teléfono,telefoon,"
+    "phone_number,phonenumber",
+    "title": "your-title,jobtitle,job_title,position,funktion,poste,cargo",
+    "message": "your-message,yourmessage,message,comments,comment,enquiry,inquiry,question,how can we help,"
+    "nachricht,mensaje,votre message,bericht,messaggio,description",
+    "website": "your-website,url,site,company website,webseite",
+    "country": "your-country,land,pays,país,pais",
+}
+_EXTRA = {
+    header_key(spelling): target
+    for target, spellings in _FORM_NAMES.items()
+    for spelling in spellings.split(",")
+    if spelling.strip()
+}
+_BRACKETS = re.compile(r"^(?:form_fields|fields|data|lead|contact|input)\[([^\]]+)\]$", re.IGNORECASE)
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+# Fields a form sets only under their own name: a hidden "id" on a page is not the person's id.
+_EXACT_ONLY = frozenset({"external_id", "account_external_id", "created_at"})
+
+
+@dataclass
+class MappedForm:
+    fields: dict[str, str]  # the lead's fields (LeadCreate names)
+    extras: dict[str, str]  # what maps to nothing: kept on the person, bounded
+    mapped: dict[str, str] = field(default_factory=dict)  # posted name -> field, to show what happened
+
+
+def _target(name: str, known: frozenset[str]) -> str | None:
+    inner = _BRACKETS.match(name.strip())
+    raw = inner.group(1) if inner else name
+    if raw in known:
+        return raw
+    key = header_key(raw)
+    for candidate in (key, key.removeprefix("your")):
+        if candidate in _EXTRA:
+            return _EXTRA[candidate]
+        hit = ALIASES["people"].get(candidate)
+        if hit in known and hit not in _EXACT_ONLY:
+            return hit
+    return None
+
+
+def split_name(full: str) -> tuple[str | None, str | None]:
+    """'Ann Lee' -> (Ann, Lee); 'Lee, Ann' -> (Ann, Lee); 'Ann' -> (Ann, None)."""
+    full = " ".join(full.split())
+    if "," in full:
+        last, _, first = full.partition(",")
+        return (first.strip() or None, last.strip() or None)
+    first, _, last = full.partition(" ")
+    return (first or None, last or None)
+
+
+def map_form(posted: Mapping[str, str], *, known: frozenset[str]) -> MappedForm:
+    """`known`: the lead fields the endpoint takes under their own names."""
+    out = MappedForm({}, {})
+    full_name: str | None = None
+    for name, value in posted.items():
+        target = _target(name, known)
+        if target is None:
+            out.extras[name] = value
+            continue
+        out.mapped[name] = target
+        if target == "name":
+            full_name = full_name or value
+        elif target == "message" and "message" in out.fields:
+            out.fields["message"] += "\n" + value  # subject and message, or two text areas
+        else:
+            out.fields.setdefault(target, value)
+    if full_name and not (out.fields.get("first_name") or out.fields.get("last_name")):
+        first, last = split_name(full_name)
+        if first:
+            out.fields["first_name"] = first
+        if last:
+            out.fields["last_name"] = last
+    if not out.fields.get("email"):
+        # An e-mail under a name we do not know is still the lead's e-mail: never lose the lead.
+        for name, value in list(out.extras.items()):
+            if (m := _EMAIL.fullmatch(value.strip())) is not None:
+                out.fields["email"] = m.group(0)
+                out.mapped[name] = "email"
+                del out.extras[name]
+                break
+    return out
