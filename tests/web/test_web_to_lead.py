@@ -139,3 +139,17 @@ def test_forms_as_sites_have_them_land_as_people(web: Web) -> None:
         assert (bo.first_name, bo.last_name, bo.company) == ("Bo", "Berg", "Acme Corp")
         message = s.scalar(sa.select(Activity.payload).where(Activity.person_id == ann.id))
         assert message is not None and message["message"] == "Call me"
+
+
+def test_a_field_we_cannot_use_never_loses_a_lead_with_a_valid_email(web: Web) -> None:
+    r = TestClient(web.app).post(
+        "/forms/lead",
+        data={"email": "cy@acme.com", "phone": "n/a", "country": "Narnia", "activity_type": "made_up"},
+        follow_redirects=False,
+    )
+    assert r.status_code in (200, 303), r.text
+    with web.db.read() as s:
+        person = s.scalars(sa.select(Person).where(Person.email == "cy@acme.com")).one()
+        assert person.phone is None and person.country is None
+        assert person.attributes["unusable_country"] == "Narnia"  # kept as typed, beside the person
+        assert s.scalar(sa.select(Activity.type).where(Activity.person_id == person.id)) == "form_submit"

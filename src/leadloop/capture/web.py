@@ -15,6 +15,7 @@ from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, 
 from leadloop.contract.vocab import ACTIVITY_TYPES, KNOWN_TYPES
 from leadloop.core.errors import InvalidInput
 from leadloop.core.logging import get_logger
+from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Staff, Writer
 
 router = APIRouter()
@@ -137,15 +138,7 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
         body["email_opt_in"] = consent.lower() in ("1", "true", "yes", "on")
     body["email_opt_in"] = body.get("email_opt_in")
     try:
-        _, _, _ = intake.capture_lead(
-            ctx.db,
-            body,
-            now=ctx.clock(),
-            source="form",
-            idempotency_key=None,
-            explicit_consent=bool(body.get("email_opt_in")),
-            custom=ctx.custom_limits,
-        )
+        _capture_form(ctx, body)
     except InvalidInput as exc:
         errors = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in getattr(exc, "errors", [])] or [
             str(exc)
@@ -160,6 +153,46 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
             request, "form_result.html", {"ok": False, "errors": errors}, status_code=422
         )
     return _form_done(request, ctx, return_url)
+
+
+def _unusable(errors: list[tuple[Any, ...]], body: dict[str, Any]) -> set[str]:
+    """The posted fields a refusal names, other than the e-mail that makes the lead."""
+    return {
+        str(loc[-1]) for loc in errors if loc and loc[-1] in body and loc[-1] not in ("email", "attributes")
+    }
+
+
+def _capture_form(ctx: AppContext, body: dict[str, Any]) -> None:
+    """A submission with a valid e-mail is never lost for a field we cannot use (a phone of 'n/a', a
+    country we do not know, a hidden field the site set wrong): that field is kept aside on the
+    person, its value as typed, and the lead lands. Only what makes the lead itself is refused."""
+    for attempt in (1, 2):
+        try:
+            intake.capture_lead(
+                ctx.db,
+                body,
+                now=ctx.clock(),
+                source="form",
+                idempotency_key=None,
+                explicit_consent=bool(body.get("email_opt_in")),
+                custom=ctx.custom_limits,
+            )
+            return
+        except (InvalidInput, ValidationError) as exc:
+            locs = (
+                [tuple(e["loc"]) for e in exc.errors()]
+                if isinstance(exc, ValidationError)
+                else [tuple(e["loc"]) for e in getattr(exc, "errors", [])]
+            )
+            bad = _unusable(locs, body)
+            email_refused = any(loc and loc[-1] == "email" for loc in locs)
+            if attempt == 2 or not bad or not body.get("email") or email_refused:
+                raise  # no usable e-mail: nothing makes this a lead, so the visitor hears why
+            for name in bad:
+                value = body.pop(name)
+                body["attributes"] = {**body.get("attributes", {}), f"unusable_{name}": str(value)[:1000]}
+            body.setdefault("activity_type", "form_submit")
+            log.info("form.fields_set_aside", fields=sorted(bad))
 
 
 def _form_done(request: Request, ctx: Ctx, return_url: str | None) -> Response:
