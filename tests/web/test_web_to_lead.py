@@ -153,3 +153,32 @@ def test_a_field_we_cannot_use_never_loses_a_lead_with_a_valid_email(web: Web) -
         assert person.phone is None and person.country is None
         assert person.attributes["unusable_country"] == "Narnia"  # kept as typed, beside the person
         assert s.scalar(sa.select(Activity.type).where(Activity.person_id == person.id)) == "form_submit"
+
+
+def test_a_saved_mapping_teaches_one_form_its_names_and_a_sample_shows_what_happens(web: Web) -> None:
+    api = web.api_client("marketing")
+    odd = {"form_id": "gf-3", "input_1": "Dee Dunn", "input_2": "dee@acme.com", "input_9": "radio ad"}
+    tried = api.post("/api/v1/form-mappings/try", json={"form_key": "gf-3", "fields": odd}).json()
+    assert tried["lead"] == {"email": "dee@acme.com"}  # the e-mail is found even unmapped
+    bad = api.put("/api/v1/form-mappings", json={"form_key": "gf-3", "mapping": {"input_1": "nickname"}})
+    assert bad.status_code == 422 and "unknown target field: input_1 -> nickname" in bad.json()["detail"]
+    saved = api.put(
+        "/api/v1/form-mappings",
+        json={"form_key": "gf-3", "mapping": {"input_1": "name", "input_2": "email", "input_9": "-"}},
+    )
+    assert saved.status_code == 200
+    tried = api.post("/api/v1/form-mappings/try", json={"form_key": "gf-3", "fields": odd}).json()
+    assert tried["lead"] == {"first_name": "Dee", "last_name": "Dunn", "email": "dee@acme.com"}
+    assert {b["posted"]: b["what"] for b in tried["becomes"]}["input_9"] == "ignored"
+    with web.db.read() as s:
+        assert count(web.db, Person) == 0  # trying stores nothing
+    r = TestClient(web.app).post("/forms/lead", data=odd, follow_redirects=False)
+    assert r.status_code in (200, 303)
+    with web.db.read() as s:
+        dee = s.scalars(sa.select(Person).where(Person.email == "dee@acme.com")).one()
+        assert (dee.first_name, dee.last_name) == ("Dee", "Dunn") and "input_9" not in dee.attributes
+    page = web.browser_client("marketing").post(
+        "/forms/mappings",
+        data={"form_key": "gf-3", "sample": "input_1: Ed Eve\ninput_2: ed@acme.com", "action": "try"},
+    )
+    assert page.status_code == 200 and page.context["tried"]["lead"]["first_name"] == "Ed"  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from leadloop.contract.headers import ALIASES, header_key
+from leadloop.core.errors import InvalidInput
 
 # Field names of form builders and other languages -> the lead's fields ("name": one full name).
 _FORM_NAMES = {
@@ -79,12 +80,35 @@ def split_name(full: str) -> tuple[str | None, str | None]:
     return (first or None, last or None)
 
 
-def map_form(posted: Mapping[str, str], *, known: frozenset[str]) -> MappedForm:
-    """`known`: the lead fields the endpoint takes under their own names."""
+IGNORE = "-"  # a saved mapping's target for a field to drop (a "how did you hear of us" widget)
+
+
+def check_mapping(mapping: Mapping[str, str], *, known: frozenset[str]) -> dict[str, str]:
+    """A saved mapping, cleaned; every target must be a field the form can fill, "name" (a full
+    name) or "-" (ignore), or the whole mapping is refused with the names that are wrong."""
+    allowed = known | {"name", IGNORE}
+    clean = {k.strip(): v.strip() for k, v in mapping.items() if k.strip()}
+    wrong = sorted(f"{k} -> {v}" for k, v in clean.items() if v not in allowed)
+    if wrong:
+        raise InvalidInput(
+            "unknown target field: " + "; ".join(wrong) + "; use one of: " + ", ".join(sorted(allowed))
+        )
+    return clean
+
+
+def map_form(
+    posted: Mapping[str, str], *, known: frozenset[str], saved: Mapping[str, str] | None = None
+) -> MappedForm:
+    """`known`: the lead fields the endpoint takes under their own names; `saved`: this form's
+    saved mapping (posted name -> field or "-"), which wins over the automatic one."""
     out = MappedForm({}, {})
     full_name: str | None = None
+    saved = saved or {}
     for name, value in posted.items():
-        target = _target(name, known)
+        target = saved.get(name) or _target(name, known)
+        if target == IGNORE:
+            out.mapped[name] = IGNORE
+            continue
         if target is None:
             out.extras[name] = value
             continue

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Header, Request
-from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from fastapi import APIRouter, Form, Header, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field, ValidationError
 
 from leadloop.capture import intake
-from leadloop.capture.forms import map_form
+from leadloop.capture.form_mappings import all_mappings, form_key, save_mapping, saved_mapping
+from leadloop.capture.forms import IGNORE, map_form
 from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
 from leadloop.contract.vocab import ACTIVITY_TYPES, KNOWN_TYPES
 from leadloop.core.errors import InvalidInput
@@ -128,8 +129,12 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
         log.info("form.honeypot", ip=_client_ip(request))
         return _form_done(request, ctx, return_url)
     data.pop("csrf_token", None)
-    # Any form as it is: its field names mapped the way imports map headers (capture/forms.py).
-    mapped = map_form(data, known=FORM_FIELDS)
+    # Any form as it is: its field names mapped the way imports map headers (capture/forms.py),
+    # with the form's own saved mapping, if marketing made one, winning.
+    key = form_key(data.pop("form_id", None), request.headers.get("referer"))
+    with ctx.db.read() as session:
+        saved = saved_mapping(session, key)
+    mapped = map_form(data, known=FORM_FIELDS, saved=saved)
     body: dict[str, Any] = dict(mapped.fields)
     body["attributes"] = mapped.extras
     body["activity_type"] = data.get("activity_type", "form_submit")
@@ -199,3 +204,128 @@ def _form_done(request: Request, ctx: Ctx, return_url: str | None) -> Response:
     if return_url:
         return RedirectResponse(return_url, status_code=303)
     return ctx.templates.TemplateResponse(request, "form_result.html", {"ok": True, "errors": []})
+
+
+# Forms: saved per-form mappings and a test submission that shows what each field becomes.
+
+
+class FormMappingIn(BaseModel):
+    form_key: str = Field(
+        min_length=1, max_length=300, description="the form's form_id, or host/path of its page"
+    )
+    mapping: dict[Annotated[str, Field(max_length=200)], Annotated[str, Field(max_length=50)]] = Field(
+        default_factory=dict, max_length=200, description='posted name -> field, or "-" to ignore it'
+    )
+
+
+class FormTry(BaseModel):
+    form_key: str | None = Field(default=None, max_length=300)
+    fields: dict[Annotated[str, Field(max_length=200)], Annotated[str, Field(max_length=2000)]] = Field(
+        max_length=200
+    )
+
+
+def _tried(session: Any, key: str | None, fields: dict[str, str]) -> dict[str, Any]:
+    result = map_form(fields, known=FORM_FIELDS, saved=saved_mapping(session, key))
+    return {
+        "form_key": key,
+        "becomes": [
+            {
+                "posted": name,
+                "field": result.mapped.get(name),
+                "what": (
+                    "ignored"
+                    if result.mapped.get(name) == IGNORE
+                    else f"{result.mapped[name]}"
+                    if name in result.mapped
+                    else "kept as a custom field"
+                ),
+            }
+            for name in fields
+        ],
+        "lead": result.fields,
+        "custom": result.extras,
+        "is_a_lead": bool(result.fields.get("email") or result.fields.get("phone")),
+    }
+
+
+def _parse_lines(text: str, sep: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        name, found, value = line.partition(sep)
+        if found and name.strip():
+            out[name.strip()] = value.strip()
+    return out
+
+
+@router.get("/forms", response_class=HTMLResponse, include_in_schema=False)
+def forms_page(request: Request, ctx: Ctx, who: Writer) -> Response:
+    with ctx.db.read() as session:
+        rows = all_mappings(session)
+    return ctx.templates.TemplateResponse(
+        request, "forms.html", {"rows": rows, "fields": sorted(FORM_FIELDS | {"name", IGNORE}), "tried": None}
+    )
+
+
+@router.post("/forms/mappings", include_in_schema=False)
+def forms_save(
+    request: Request,
+    ctx: Ctx,
+    who: Writer,
+    form_key_: Annotated[str, Form(alias="form_key", max_length=300)] = "",
+    mapping: Annotated[str, Form(max_length=20_000)] = "",
+    sample: Annotated[str, Form(max_length=20_000)] = "",
+    action: Annotated[str, Form(max_length=10)] = "save",
+) -> Response:
+    """Save a form's mapping ("posted name = field" per line), or try a sample submission
+    ("posted name: value" per line) against it without saving anything."""
+    if action == "try":
+        with ctx.db.read() as session:
+            tried = _tried(session, form_key_.strip() or None, _parse_lines(sample, ":"))
+            rows = all_mappings(session)
+        return ctx.templates.TemplateResponse(
+            request,
+            "forms.html",
+            {
+                "rows": rows,
+                "fields": sorted(FORM_FIELDS | {"name", IGNORE}),
+                "tried": tried,
+                "sample": sample,
+            },
+        )
+    with ctx.db.write() as session:
+        save_mapping(
+            session,
+            form_key_,
+            _parse_lines(mapping, "="),
+            known=FORM_FIELDS,
+            by_user_id=who.user_id,
+            now=ctx.clock(),
+        )
+    return RedirectResponse("/forms?saved=1", status_code=303)
+
+
+@router.get("/api/v1/form-mappings", tags=["capture"])
+def mappings_api(ctx: Ctx, who: Writer) -> list[dict[str, Any]]:
+    with ctx.db.read() as session:
+        return [
+            {"form_key": r.form_key, "mapping": r.mapping, "updated_at": r.updated_at}
+            for r in all_mappings(session)
+        ]
+
+
+@router.put("/api/v1/form-mappings", tags=["capture"])
+def mapping_put_api(ctx: Ctx, who: Writer, body: FormMappingIn) -> dict[str, Any]:
+    """Save how one form names its fields; the automatic mapping does the rest."""
+    with ctx.db.write() as session:
+        row = save_mapping(
+            session, body.form_key, body.mapping, known=FORM_FIELDS, by_user_id=who.user_id, now=ctx.clock()
+        )
+        return {"form_key": row.form_key, "mapping": row.mapping, "updated_at": row.updated_at}
+
+
+@router.post("/api/v1/form-mappings/try", tags=["capture"])
+def mapping_try_api(ctx: Ctx, who: Writer, body: FormTry) -> dict[str, Any]:
+    """What a submission of these fields would become: nothing is stored."""
+    with ctx.db.read() as session:
+        return _tried(session, body.form_key, body.fields)

@@ -47,6 +47,19 @@ class Partner(Base):
     created_at: Mapped[datetime]
 
 
+class FormMapping(Base):
+    """How one of a customer's web forms names its fields, when the automatic mapping is not enough:
+    posted name -> contract field ("-" ignores it). A form is known by its hidden `form_id`, or by
+    the path of the page it was posted from."""
+
+    __tablename__ = "form_mappings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_key: Mapped[str] = mapped_column(sa.String(300), unique=True)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    updated_at: Mapped[datetime]
+    updated_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
 class DealRegistration(Base):
     """An opportunity a partner found and registers, waiting for the channel manager's approval
     until it expires. What it matched in the warehouse is kept with the reasons."""
