@@ -241,3 +241,19 @@ def test_no_page_breaks_the_content_security_policy(page: Page) -> None:
     logout.click()
     expect(page).to_have_url(re.compile(r"/login"))
     assert refused == []
+
+
+def test_marketing_tries_a_form_sample_on_the_forms_page(page: Page) -> None:
+    sign_in(page, "marketing@demo.leadloop.dev")
+    page.get_by_role("link", name="Forms", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Web forms")
+    page.get_by_label(re.compile("A sample submission")).fill(
+        "your-name: Ann Lee\nyour-email: ann@acme.com\nfield_7: radio"
+    )
+    page.get_by_role("button", name="Try the sample").click()
+    table = page.locator("#tried")
+    expect(table).to_contain_text("your-email")
+    expect(table).to_contain_text("kept as a custom field")
+    shot(page, "24-forms-try")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.querySelector('main').scrollWidth") <= 400

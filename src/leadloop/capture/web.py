@@ -225,6 +225,18 @@ class FormTry(BaseModel):
     )
 
 
+def _becomes(target: str | None, lead: dict[str, str]) -> str:
+    if target is None:
+        return "kept as a custom field"
+    if target == IGNORE:
+        return "ignored"
+    if target == "name":
+        return (
+            f"full name: first_name {lead.get('first_name') or '—'}, last_name {lead.get('last_name') or '—'}"
+        )
+    return target
+
+
 def _tried(session: Any, key: str | None, fields: dict[str, str]) -> dict[str, Any]:
     result = map_form(fields, known=FORM_FIELDS, saved=saved_mapping(session, key))
     return {
@@ -233,13 +245,7 @@ def _tried(session: Any, key: str | None, fields: dict[str, str]) -> dict[str, A
             {
                 "posted": name,
                 "field": result.mapped.get(name),
-                "what": (
-                    "ignored"
-                    if result.mapped.get(name) == IGNORE
-                    else f"{result.mapped[name]}"
-                    if name in result.mapped
-                    else "kept as a custom field"
-                ),
+                "what": _becomes(result.mapped.get(name), result.fields),
             }
             for name in fields
         ],
