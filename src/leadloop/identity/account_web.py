@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from leadloop.access.repository import scope_of, visible_ids
+from leadloop.access.repository import visible_ids
 from leadloop.core.bounds import MAX_ID
 from leadloop.identity.account_merge import merge_accounts, unmerge_accounts
 from leadloop.identity.account_review import decide_accounts, open_account_pairs
@@ -26,7 +26,7 @@ from leadloop.identity.web_shared import (
     unmerged_json,
 )
 from leadloop.store.tables import Account
-from leadloop.web.deps import Ctx, Id, IdQuery, Staff, Writer
+from leadloop.web.deps import Ctx, Id, IdQuery, Staff, Writer, viewer_scope
 
 router = APIRouter()
 
@@ -68,7 +68,7 @@ def unmerge_page(ctx: Ctx, who: Writer, merge_id: Id) -> Response:
 def duplicates_api(ctx: Ctx, who: Staff) -> dict[str, Any]:
     """Open suspected account duplicates, most alike first, both accounts side by side."""
     with ctx.db.read() as session:
-        scope = scope_of(session, who, share_team=ctx.settings.share_team_leads)
+        scope = viewer_scope(session, ctx, who)
         pairs, total = open_account_pairs(session, within=visible_ids(scope, Account))
     return queue_json(ACCOUNTS, pairs, total)
 

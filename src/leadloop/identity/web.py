@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from leadloop.access.repository import scope_of, visible_ids
+from leadloop.access.repository import visible_ids
 from leadloop.auth.model import WRITERS
 from leadloop.core.bounds import MAX_ID
 from leadloop.identity.account_review import open_account_pairs
@@ -28,7 +28,7 @@ from leadloop.identity.web_shared import (
     unmerged_json,
 )
 from leadloop.store.tables import Account, Person
-from leadloop.web.deps import Ctx, Id, IdQuery, Staff, Writer
+from leadloop.web.deps import Ctx, Id, IdQuery, Staff, Writer, viewer_scope
 
 router = APIRouter()
 
@@ -36,7 +36,7 @@ router = APIRouter()
 @router.get("/people/duplicates", response_class=HTMLResponse, include_in_schema=False)
 def duplicates_page(request: Request, ctx: Ctx, who: Staff) -> Any:
     with ctx.db.read() as session:
-        scope = scope_of(session, who, share_team=ctx.settings.share_team_leads)
+        scope = viewer_scope(session, ctx, who)
         pairs, total = open_pairs(session, within=visible_ids(scope, Person))
         account_pairs, account_total = open_account_pairs(session, within=visible_ids(scope, Account))
     return ctx.templates.TemplateResponse(
@@ -89,7 +89,7 @@ def unmerge_page(ctx: Ctx, who: Writer, merge_id: Id) -> Response:
 def duplicates_api(ctx: Ctx, who: Staff) -> dict[str, Any]:
     """Open suspected duplicates, most likely first, both people side by side."""
     with ctx.db.read() as session:
-        scope = scope_of(session, who, share_team=ctx.settings.share_team_leads)
+        scope = viewer_scope(session, ctx, who)
         pairs, total = open_pairs(session, within=visible_ids(scope, Person))
     return queue_json(PEOPLE, pairs, total)
 

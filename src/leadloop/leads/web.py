@@ -7,23 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from leadloop.access.model import Scope
-from leadloop.access.repository import scope_of
 from leadloop.auth.model import Principal
-from leadloop.leads.queries import PAGE_SIZES, SORTS, STAGES, LeadFilter, lead_view, list_leads
+from leadloop.leads.queries import PAGE_SIZES, SORTS, STAGES, LeadFilter, LeadsPage, lead_view, list_leads
 from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
 from leadloop.scoring.repository import active_model
 from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, Id, Page, PerPage, Staff
+from leadloop.web.deps import Ctx, Id, Page, PerPage, Staff, viewer_scope
 
 router = APIRouter()
-
-
-def _scope(session: Session, ctx: AppContext, who: Principal) -> Scope:
-    return scope_of(session, who, share_team=ctx.settings.share_team_leads)
 
 
 def _filter(
@@ -37,6 +30,18 @@ def _filter(
     per_page: int = 25,
 ) -> LeadFilter:
     return LeadFilter(q, stage or None, product or None, owner or None, sort, dir, page, per_page).clean()
+
+
+def _listing(ctx: AppContext, who: Principal, f: LeadFilter) -> LeadsPage:
+    """One page of the leads this person may see, scored as of now: the page and the API alike."""
+    with ctx.db.read() as session:
+        return list_leads(
+            session,
+            f,
+            now=ctx.clock(),
+            half_life_days=active_model(session)[0].engagement.half_life_days,
+            scope=viewer_scope(session, ctx, who),
+        )
 
 
 @router.get("/leads", response_class=HTMLResponse, include_in_schema=False)
@@ -53,15 +58,7 @@ def leads_page(
     page: Page = 1,
     per_page: PerPage = 25,
 ) -> Any:
-    f = _filter(q, stage, product, owner, sort, dir, page, per_page)
-    with ctx.db.read() as session:
-        result = list_leads(
-            session,
-            f,
-            now=ctx.clock(),
-            half_life_days=active_model(session)[0].engagement.half_life_days,
-            scope=_scope(session, ctx, who),
-        )
+    result = _listing(ctx, who, _filter(q, stage, product, owner, sort, dir, page, per_page))
     template = "_leads_table.html" if request.headers.get("hx-request") else "leads.html"
     return ctx.templates.TemplateResponse(
         request,
@@ -83,14 +80,7 @@ def leads_api(
     page: Page = 1,
     per_page: PerPage = 25,
 ) -> dict[str, Any]:
-    with ctx.db.read() as session:
-        result = list_leads(
-            session,
-            _filter(q, stage, product, owner, sort, dir, page, per_page),
-            now=ctx.clock(),
-            half_life_days=active_model(session)[0].engagement.half_life_days,
-            scope=_scope(session, ctx, who),
-        )
+    result = _listing(ctx, who, _filter(q, stage, product, owner, sort, dir, page, per_page))
     return {
         "total": result.total,
         "page": result.filter.page,
@@ -102,7 +92,7 @@ def leads_api(
 @router.get("/leads/{lead_id}", response_class=HTMLResponse, include_in_schema=False)
 def lead_page(request: Request, lead_id: Id, ctx: Ctx, who: Staff) -> Any:
     with ctx.db.read() as session:
-        view = lead_view(session, lead_id, _scope(session, ctx, who))
+        view = lead_view(session, lead_id, viewer_scope(session, ctx, who))
         score = lead_score(session, lead_id, now=ctx.clock())
         trail = routing_audit(session, lead_id)
     return ctx.templates.TemplateResponse(
@@ -113,7 +103,7 @@ def lead_page(request: Request, lead_id: Id, ctx: Ctx, who: Staff) -> Any:
 @router.get("/api/v1/leads/{lead_id}", tags=["leads"])
 def lead_api(lead_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
     with ctx.db.read() as session:
-        view = lead_view(session, lead_id, _scope(session, ctx, who))
+        view = lead_view(session, lead_id, viewer_scope(session, ctx, who))
         score = lead_score(session, lead_id, now=ctx.clock())
         trail = routing_audit(session, lead_id)
     lead = view.lead

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from leadloop.access.repository import scope_of
 from leadloop.auth.model import Principal
 from leadloop.core.errors import InvalidInput
 from leadloop.documents.web import Pages, document_router
@@ -21,7 +20,7 @@ from leadloop.routing.report import GROUPS, rejection_report, sla_report
 from leadloop.routing.repository import active_rules
 from leadloop.store.tables import Lead, User
 from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, Days, Id, Manager, Staff
+from leadloop.web.deps import Ctx, Days, Id, Manager, Staff, viewer_scope
 
 router = APIRouter()
 
@@ -148,7 +147,7 @@ def call_api(
 
 def _people_seen(session: Session, ctx: AppContext, who: Principal) -> frozenset[int] | None:
     """Whose numbers a manager sees: their own, their team's and their reports' (admins: everyone's)."""
-    scope = scope_of(session, who, share_team=ctx.settings.share_team_leads)
+    scope = viewer_scope(session, ctx, who)
     return None if scope.everything else scope.users
 
 

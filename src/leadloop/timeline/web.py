@@ -6,36 +6,28 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from leadloop.access.model import Scope
-from leadloop.access.repository import scope_of
-from leadloop.auth.model import WRITERS, Principal
+from leadloop.auth.model import WRITERS
 from leadloop.enrich.repository import provenance
 from leadloop.identity.history import account_merge_history, merge_history
 from leadloop.scoring.explain import person_score
 from leadloop.timeline.queries import account_view, person_view, search_people
-from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, Id, IdQuery, Staff
+from leadloop.web.deps import Ctx, Id, IdQuery, Staff, viewer_scope
 
 router = APIRouter()
-
-
-def _scope(session: Session, ctx: AppContext, who: Principal) -> Scope:
-    return scope_of(session, who, share_team=ctx.settings.share_team_leads)
 
 
 @router.get("/people", response_class=HTMLResponse, include_in_schema=False)
 def people_page(request: Request, ctx: Ctx, who: Staff, q: Annotated[str, Query(max_length=200)] = "") -> Any:
     with ctx.db.read() as session:
-        found = search_people(session, q, scope=_scope(session, ctx, who)) if q.strip() else []
+        found = search_people(session, q, scope=viewer_scope(session, ctx, who)) if q.strip() else []
     return ctx.templates.TemplateResponse(request, "people.html", {"q": q, "found": found, "who": who})
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse, include_in_schema=False)
 def person_page(request: Request, person_id: Id, ctx: Ctx, who: Staff, before: IdQuery = None) -> Any:
     with ctx.db.read() as session:
-        view = person_view(session, person_id, before=before, scope=_scope(session, ctx, who))
+        view = person_view(session, person_id, before=before, scope=viewer_scope(session, ctx, who))
         score = person_score(session, person_id, now=ctx.clock())
         merges = merge_history(session, person_id)
     return ctx.templates.TemplateResponse(
@@ -48,7 +40,7 @@ def person_page(request: Request, person_id: Id, ctx: Ctx, who: Staff, before: I
 @router.get("/accounts/{account_id}", response_class=HTMLResponse, include_in_schema=False)
 def account_page(request: Request, account_id: Id, ctx: Ctx, who: Staff, before: IdQuery = None) -> Any:
     with ctx.db.read() as session:
-        view = account_view(session, account_id, before=before, scope=_scope(session, ctx, who))
+        view = account_view(session, account_id, before=before, scope=viewer_scope(session, ctx, who))
         sources = provenance(session, "account", account_id)
         merges = account_merge_history(session, account_id)
     return ctx.templates.TemplateResponse(
@@ -93,7 +85,7 @@ _PERSON_COLS = [
 @router.get("/api/v1/people/{person_id}", tags=["warehouse"])
 def person_api(person_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
     with ctx.db.read() as session:
-        view = person_view(session, person_id, scope=_scope(session, ctx, who))
+        view = person_view(session, person_id, scope=viewer_scope(session, ctx, who))
         score = person_score(session, person_id, now=ctx.clock())
     return {
         "score": score.as_dict(),

@@ -7,7 +7,10 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
+from sqlalchemy.orm import Session
 
+from leadloop.access.model import Scope
+from leadloop.access.repository import scope_of
 from leadloop.auth import handlers as auth
 from leadloop.auth.model import (
     ADMINS,
@@ -150,3 +153,8 @@ IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="a record's i
 Page = Annotated[int, Query(ge=1, le=100_000)]
 PerPage = Annotated[int, Query(ge=1, le=500)]
 Days = Annotated[int, Query(ge=1, le=3650)]
+
+
+def viewer_scope(session: Session, ctx: AppContext, who: Principal) -> Scope:
+    """Whose leads, people and accounts this person may see (access/): every page and API asks here."""
+    return scope_of(session, who, share_team=ctx.settings.share_team_leads)
