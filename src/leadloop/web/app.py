@@ -32,6 +32,7 @@ from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.yamldoc import DocumentError
+from leadloop.help.web import router as help_router
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
@@ -163,6 +164,7 @@ def create_app(
         scoring_router,
         routing_router,
         partners_router,
+        help_router,
     ):
         app.include_router(router)
 
