@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     # A free-mail lead's company name matches an account at this token similarity (0-100) or above.
     account_name_match: float = Field(default=90.0, ge=50.0, le=100.0)
 
+    # Mail-in (the BCC/forward address) and the shared-mailbox sync: our own domains beside the
+    # staff's (comma-separated), whether an unknown outside address becomes a person, and bounds.
+    mailin_domains: str = ""
+    mailin_create_people: bool = True
+    mailin_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    mailin_max_recipients: int = Field(default=100, ge=1, le=10_000)
+
     log_json: bool = True
     log_level: str = "INFO"
 
