@@ -10,6 +10,16 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
 fi
 
+# Dovecot's IMAP server: the tests start their own, on a free port with a config of their own, to
+# sync a shared mailbox from a real server.
+if [ ! -x /usr/sbin/dovecot ]; then
+  echo "ensure-system: installing Debian's dovecot-imapd"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq dovecot-imapd >/dev/null
+  # The package starts a system-wide dovecot on 143; the tests need only the binary.
+  as_root service dovecot stop >/dev/null 2>&1 || as_root pkill -x dovecot || true
+fi
+
 pg_up() { (command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432) ; }
 if ! pg_up; then
   if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
@@ -30,4 +40,4 @@ pg_up || { echo "ensure-system: PostgreSQL is not reachable at 127.0.0.1:5432" >
 if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
   psql -h 127.0.0.1 -U postgres -d postgres -c 'create database test' >/dev/null
 fi
-echo "ensure-system: chromium $( /usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), PostgreSQL ready"
+echo "ensure-system: dovecot $(/usr/sbin/dovecot --version 2>/dev/null | cut -d" " -f1), chromium $( /usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), PostgreSQL ready"

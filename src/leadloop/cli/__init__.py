@@ -11,6 +11,7 @@ from leadloop.cli.dedupe import dedupe
 from leadloop.cli.demo import demo
 from leadloop.cli.enrich import enrich
 from leadloop.cli.mailin import mail_in
+from leadloop.cli.mailsync import mail_sync
 from leadloop.cli.report import report_app
 from leadloop.cli.routing import routing_app
 from leadloop.cli.scoring import scoring_app
@@ -26,6 +27,7 @@ app.command()(export)
 app.command()(dedupe)
 app.command()(enrich)
 app.command("mail-in")(mail_in)
+app.command("mail-sync")(mail_sync)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="apikeys")
 app.add_typer(db_app, name="db")
