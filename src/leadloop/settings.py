@@ -32,6 +32,11 @@ class Settings(BaseSettings):
 
     # Web-to-lead: a per-IP token bucket; no daily cap.
     form_rate_per_minute: float = 30.0
+    # Tracking beacons (/collect): an office behind one address sends many; one visitor sends few.
+    beacon_ip_per_minute: float = 600.0
+    beacon_ip_burst: int = 300
+    beacon_visitor_per_minute: float = 60.0
+    beacon_visitor_burst: int = 30
     form_burst: int = 20
     form_allowed_redirect_hosts: list[str] = Field(default_factory=list)
 

@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 from leadloop.web.deps import RoleGuard
 from tests.fixtures.web import Web
 
-PUBLIC = {"/forms/lead", "/login", "/healthz", "/api/openapi.json"}
+PUBLIC = {"/forms/lead", "/login", "/healthz", "/api/openapi.json", "/t.js", "/collect"}
 
 
 def _guards(dependant) -> list[RoleGuard]:  # type: ignore[no-untyped-def]

@@ -646,3 +646,44 @@ class ImportRun(Base):
     status: Mapped[str] = mapped_column(sa.String(20))  # running | done | failed
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+# Website tracking (capture/tracking.py, capture/visits.py): the sites that may send beacons, every
+# page view kept beside the activities it produced, and the people who objected to tracking.
+class TrackingSite(Base):
+    """A customer web site with the tracking script: its public key and the origins it may send from."""
+
+    __tablename__ = "tracking_sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    site_key: Mapped[str] = mapped_column(sa.String(40), unique=True)  # public: it is in the page
+    allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    collect_forms: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class WebPageView(Base):
+    """One page a visitor loaded. A visit's first page of each kind is also an activity (scored);
+    the rest are kept here, so 40 pages in one visit are one score bump, not 40."""
+
+    __tablename__ = "web_page_views"
+    __table_args__ = (sa.Index("ix_web_page_views_visitor_time", "visitor_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("tracking_sites.id"))
+    visitor_id: Mapped[str] = mapped_column(sa.String(64))
+    session_key: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(50))
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    title: Mapped[str | None] = mapped_column(sa.String(300))
+    referrer: Mapped[str | None] = mapped_column(sa.String(2048))
+    at: Mapped[datetime]
+
+
+class TrackingObjection(Base):
+    """A person who objected to tracking: no visit of theirs is stored from then on."""
+
+    __tablename__ = "tracking_objections"
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), primary_key=True)
+    at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(sa.String(50))

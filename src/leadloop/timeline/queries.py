@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from leadloop.access.model import EVERYTHING, Scope
 from leadloop.access.repository import person_clause, require_visible
 from leadloop.core.errors import NotFound
-from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person
+from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person, WebPageView
 
 TIMELINE_PAGE = 100
 
@@ -30,6 +30,34 @@ class TimelineItem:
     person_id: int | None
     person: str | None
     payload: dict[str, Any]
+    pages: list[tuple[Any, str, str | None]] = field(default_factory=list)  # a visit's pages (at, url, title)
+
+
+MAX_VISIT_PAGES = 50
+
+
+def _with_pages(session: Session, items: list[TimelineItem]) -> list[TimelineItem]:
+    """A website visit is one activity per kind of page; the pages themselves come from the page views."""
+    keys = {
+        str(t.payload["session"]) for t in items if isinstance(t.payload, dict) and t.payload.get("session")
+    }
+    if not keys:
+        return items
+    pages: dict[str, list[tuple[Any, str, str | None]]] = {}
+    for key, kind, at, url, title in session.execute(
+        sa.select(
+            WebPageView.session_key, WebPageView.kind, WebPageView.at, WebPageView.url, WebPageView.title
+        )
+        .where(WebPageView.session_key.in_(keys))
+        .order_by(WebPageView.at, WebPageView.id)
+    ):
+        got = pages.setdefault(f"{key}\x00{kind}", [])
+        if len(got) < MAX_VISIT_PAGES:
+            got.append((at, url, title))
+    for t in items:
+        if isinstance(t.payload, dict) and t.payload.get("session"):
+            t.pages = pages.get(f"{t.payload['session']}\x00{t.type}", [])
+    return items
 
 
 def _timeline(session: Session, where: Any, before: int | None) -> tuple[list[TimelineItem], int | None]:
@@ -63,7 +91,7 @@ def _timeline(session: Session, where: Any, before: int | None) -> tuple[list[Ti
                     sa.and_(Activity.occurred_at == pivot.occurred_at, Activity.id < pivot.id),
                 )
             )
-    items = [TimelineItem(**r._asdict()) for r in session.execute(stmt)]
+    items = _with_pages(session, [TimelineItem(**r._asdict()) for r in session.execute(stmt)])
     older = items[TIMELINE_PAGE - 1].id if len(items) > TIMELINE_PAGE else None
     return items[:TIMELINE_PAGE], older
 

@@ -24,6 +24,7 @@ from leadloop.auth.model import SessionPolicy
 from leadloop.auth.secret import choose_key
 from leadloop.auth.web import router as auth_router
 from leadloop.bootstrap import database
+from leadloop.capture.collect_web import router as collect_router
 from leadloop.capture.intake import FieldErrors
 from leadloop.capture.web import router as capture_router
 from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
@@ -106,6 +107,18 @@ def create_app(
             rate_per_s=settings.form_rate_per_minute / 60,
             burst=settings.form_burst,
         ),
+        beacon_ip_limiter=make_limiter(
+            settings.redis_url,
+            name="beacon-ip",
+            rate_per_s=settings.beacon_ip_per_minute / 60,
+            burst=settings.beacon_ip_burst,
+        ),
+        beacon_visitor_limiter=make_limiter(
+            settings.redis_url,
+            name="beacon-visitor",
+            rate_per_s=settings.beacon_visitor_per_minute / 60,
+            burst=settings.beacon_visitor_burst,
+        ),
         login_limiter=make_limiter(
             settings.redis_url,
             name="login-ip",
@@ -165,6 +178,7 @@ def create_app(
         routing_router,
         partners_router,
         help_router,
+        collect_router,
     ):
         app.include_router(router)
 

@@ -27,6 +27,8 @@ class AppContext:
     form_limiter: Limiter
     login_limiter: Limiter  # per IP
     login_account_limiter: Limiter  # per e-mail: a spread of addresses cannot guess one password
+    beacon_ip_limiter: Limiter  # the tracking beacons (/collect), per IP and per visitor
+    beacon_visitor_limiter: Limiter
 
     @property
     def custom_limits(self) -> CustomLimits:
