@@ -16,6 +16,7 @@ from leadloop.cli.report import report_app
 from leadloop.cli.routing import routing_app
 from leadloop.cli.scoring import scoring_app
 from leadloop.cli.serve import serve, worker
+from leadloop.cli.tracking import tracking_app
 from leadloop.cli.users import keys_app, users_app
 
 app = typer.Typer(help="Leadloop: lead management from the first signal to revenue.", no_args_is_help=True)
@@ -34,5 +35,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(scoring_app, name="scoring")
 app.add_typer(routing_app, name="routing")
 app.add_typer(report_app, name="report")
+app.add_typer(tracking_app, name="tracking")
 
 __all__ = ["app"]
