@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     enrich_provider: str | None = None
     enrich_path: str | None = None
     enrich_every_minutes: float = 5.0
+    # Reverse-IP company lookup for anonymous website visits: a CSV of `network,domain` (CIDR).
+    reverse_ip_path: str | None = None
 
     # Identity resolution (identity/policy.py). Match probabilities: at or above `match_auto_merge`
     # a newly captured person merges into the one they match; from `match_review` up to it, the pair

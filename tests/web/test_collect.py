@@ -137,3 +137,27 @@ def test_sites_are_admins_and_bad_sites_are_refused(web: Web) -> None:
         .status_code
         == 403
     )
+
+
+def test_an_anonymous_visit_from_a_known_companys_network_shows_on_its_account(
+    make_web: Callable[..., Web], tmp_path: Any
+) -> None:
+    networks = tmp_path / "networks.csv"
+    networks.write_text("network,domain\n81.2.69.0/24,polar-signal.se\n81.2.0.0/16,bigisp.net\n")
+    web = make_web(reverse_ip_path=str(networks))
+    web.api_client("marketing").post(
+        "/api/v1/leads",
+        json={"email": "greta@polar-signal.se", "company": "Polar Signal AB", "activity_type": "form_submit"},
+    )
+    key = _site(web)
+    client = TestClient(web.app, client=("81.2.69.160", 5000))
+    assert _beacon(client, key, "/pricing", visitor="anon-visitor-0001") == 204
+    with web.db.read() as s:
+        row = s.execute(
+            sa.select(Activity.person_id, Activity.account_id, Activity.payload).where(
+                Activity.visitor_id == "anon-visitor-0001"
+            )
+        ).one()
+        account = s.scalar(sa.select(Person.account_id).where(Person.email == "greta@polar-signal.se"))
+    assert row.person_id is None and row.account_id == account
+    assert row.payload["account_inferred_from"] == "reverse IP (polar-signal.se)"

@@ -94,7 +94,8 @@ async def collect(request: Request, ctx: Ctx) -> Response:
     with ctx.db.write() as session:
         site_row = session.get(TrackingSite, site_id)
         assert site_row is not None
-        record_visit(session, beacon, site_row, now=ctx.clock())
+        inferred = ctx.ip_provider.company_of(ip) if ctx.ip_provider else None
+        record_visit(session, beacon, site_row, now=ctx.clock(), inferred_domain=inferred)
     return Response(status_code=204, headers=_cors(origin))
 
 

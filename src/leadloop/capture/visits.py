@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.capture.activities import ingest_activities
+from leadloop.capture.log import Link
 from leadloop.capture.model import ActivityIn
 from leadloop.capture.tracking import DEFAULT_URL_RULES, Beacon, origin_of, page_kind, session_of, utm_of
 from leadloop.core.errors import InvalidInput
-from leadloop.store.tables import Activity, TrackingObjection, TrackingSite, WebPageView
+from leadloop.store.tables import Account, Activity, TrackingObjection, TrackingSite, WebPageView
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +43,11 @@ def record_visit(
     *,
     now: datetime,
     rules: tuple[tuple[str, str], ...] = DEFAULT_URL_RULES,
+    inferred_domain: str | None = None,
 ) -> Visit:
-    if _objected(session, beacon.visitor_id):
+    """`inferred_domain`: the company whose network the visit came from (reverse IP), if known."""
+    known = _person_of_visitor(session, beacon.visitor_id)
+    if known is not None and session.get(TrackingObjection, known) is not None:
         return Visit(False, "the person objected to tracking")
     last = session.execute(
         sa.select(WebPageView.session_key, WebPageView.at)
@@ -82,19 +86,25 @@ def record_visit(
     }
     # One activity per kind of page per visit: the key makes the visit's next pricing page a no-op.
     activity.dedupe_key = "visit:" + hashlib.sha256(f"{key}\x00{kind}".encode()).hexdigest()[:40]
-    result = ingest_activities(session, [activity], now=now, source="web")
+    links: list[Link] | None = None
+    if known is None and inferred_domain:
+        account_id = session.scalar(sa.select(Account.id).where(Account.domain == inferred_domain).limit(1))
+        if account_id is not None:
+            # An anonymous visit from a known company's network: on the account, flagged as inferred.
+            activity.payload["account_inferred_from"] = f"reverse IP ({inferred_domain})"
+            links = [(None, account_id)]
+    result = ingest_activities(session, [activity], now=now, source="web", person_ids=links)
     created = any(o.status == "created" for o in result.outcomes)
     return Visit(True, "stored", kind, key, created)
 
 
-def _objected(session: Session, visitor_id: str) -> bool:
-    person_id = session.scalar(
+def _person_of_visitor(session: Session, visitor_id: str) -> int | None:
+    return session.scalar(
         sa.select(Activity.person_id)
         .where(Activity.visitor_id == visitor_id, Activity.person_id.is_not(None))
         .order_by(Activity.id.desc())
         .limit(1)
     )
-    return person_id is not None and session.get(TrackingObjection, person_id) is not None
 
 
 def object_to_tracking(session: Session, person_id: int, *, now: datetime, source: str) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -33,6 +34,7 @@ from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.yamldoc import DocumentError
+from leadloop.enrich.reverse_ip import FileIpProvider
 from leadloop.help.web import router as help_router
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
@@ -113,6 +115,9 @@ def create_app(
             rate_per_s=settings.beacon_ip_per_minute / 60,
             burst=settings.beacon_ip_burst,
         ),
+        ip_provider=FileIpProvider.from_file(Path(settings.reverse_ip_path))
+        if settings.reverse_ip_path
+        else None,
         beacon_visitor_limiter=make_limiter(
             settings.redis_url,
             name="beacon-visitor",

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from leadloop.contract.custom import CustomLimits
 from leadloop.core.clock import Clock
 from leadloop.core.ratelimit import Limiter
+from leadloop.enrich.reverse_ip import IpProvider
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 
@@ -29,6 +30,7 @@ class AppContext:
     login_account_limiter: Limiter  # per e-mail: a spread of addresses cannot guess one password
     beacon_ip_limiter: Limiter  # the tracking beacons (/collect), per IP and per visitor
     beacon_visitor_limiter: Limiter
+    ip_provider: IpProvider | None = None  # reverse-IP company lookup for anonymous visits
 
     @property
     def custom_limits(self) -> CustomLimits:
