@@ -16,6 +16,8 @@ from typing import Any
 
 from leadloop.capture import crm
 from leadloop.capture.activities import on_touch_logged
+from leadloop.capture.calendar_feeds import ICS_FEEDS, feeds_job
+from leadloop.capture.mailin import policy_of
 from leadloop.core.events import (
     ActivitiesAppended,
     DealApproved,
@@ -91,6 +93,11 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
     if settings.enrich_provider:
         provider = make_provider(settings.enrich_provider, settings.enrich_path)
         handlers[ENRICH_SWEEP] = sweep_job(provider, timedelta(minutes=settings.enrich_every_minutes))
+    if settings.ics_feeds:
+        urls = [u.strip() for u in settings.ics_feeds.split(",") if u.strip()]
+        handlers[ICS_FEEDS] = feeds_job(
+            urls, timedelta(minutes=settings.ics_every_minutes), policy_of(settings)
+        )
     return handlers
 
 
@@ -105,3 +112,7 @@ def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
         with db.write() as session:
             if pending(session, ENRICH_SWEEP, "accounts") is None:
                 schedule(session, ENRICH_SWEEP, "accounts", now)
+    if settings.ics_feeds:
+        with db.write() as session:
+            if pending(session, ICS_FEEDS, "feeds") is None:
+                schedule(session, ICS_FEEDS, "feeds", now)

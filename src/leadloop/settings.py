@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     mailin_create_people: bool = True
     mailin_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     mailin_max_recipients: int = Field(default=100, ge=1, le=10_000)
+    # Calendar feeds (ICS URLs, comma-separated) polled every `ics_every_minutes` for meetings.
+    ics_feeds: str = ""
+    ics_every_minutes: float = Field(default=15.0, gt=0)
 
     log_json: bool = True
     log_level: str = "INFO"

@@ -24,9 +24,10 @@ class Meeting:
     attendees: tuple[str, ...]
     cancelled: bool
     recurring: bool
+    stamped_at: datetime | None = None  # DTSTAMP: when the organiser sent (booked) it
 
 
-def read_invite(data: bytes) -> list[Meeting] | str:
+def read_invite(data: bytes, *, max_events: int = MAX_EVENTS) -> list[Meeting] | str:
     """The meetings an invitation books (or cancels), or a sentence saying why it can't be read."""
     try:
         cal = Calendar.from_ical(data)
@@ -34,7 +35,7 @@ def read_invite(data: bytes) -> list[Meeting] | str:
         return f"the calendar file cannot be read: {type(exc).__name__}"
     method = str(cal.get("METHOD", "")).upper()
     out: list[Meeting] = []
-    for event in cal.walk("VEVENT")[:MAX_EVENTS]:
+    for event in cal.walk("VEVENT")[:max_events]:
         attendees = event.get("ATTENDEE", [])
         if not isinstance(attendees, list):
             attendees = [attendees]
@@ -47,6 +48,7 @@ def read_invite(data: bytes) -> list[Meeting] | str:
                 attendees=tuple(a for a in (_address(x) for x in attendees[:MAX_ATTENDEES]) if a),
                 cancelled=method == "CANCEL" or str(event.get("STATUS", "")).upper() == "CANCELLED",
                 recurring=event.get("RRULE") is not None,
+                stamped_at=_when(event.get("DTSTAMP")),
             )
         )
     return out

@@ -25,6 +25,7 @@ from leadloop.capture.repository import people_by_email
 from leadloop.contract.normalise import FREE_DOMAINS
 from leadloop.core.logging import get_logger
 from leadloop.lifecycle.model import OPEN
+from leadloop.settings import Settings
 from leadloop.store.tables import Lead, User
 
 log = get_logger("leadloop.mailin")
@@ -37,6 +38,11 @@ class MailPolicy:
     internal_domains: frozenset[str] = frozenset()  # our own domains, beside the staff's addresses
     create_people: bool = True  # an unknown outside address becomes a person
     own_addresses: frozenset[str] = frozenset()  # the BCC address itself: never a person
+
+
+def policy_of(settings: Settings) -> MailPolicy:
+    domains = frozenset(d.strip().lower() for d in settings.mailin_domains.split(",") if d.strip())
+    return MailPolicy(internal_domains=domains, create_people=settings.mailin_create_people)
 
 
 @dataclass(slots=True)
@@ -77,7 +83,7 @@ def log_mail(
         # address (spam, a mail bomb) creates nobody.
         return MailLogged("skipped", "nobody from the company is on this message")
     items = _mail_activities(mail, ours, now=now) + [
-        _meeting(m, who, mail, now=now)
+        _meeting(m, who, _sent(mail, now), fallback=_fingerprint(mail), now=now)
         for m in meetings
         for who in sorted({a for a in (m.organizer, *m.attendees) if a and a not in ours})
     ]
@@ -161,9 +167,12 @@ def _invitations(mail: Mail) -> list[Meeting]:
     return out
 
 
-def _meeting(m: Meeting, who: str, mail: Mail, *, now: datetime) -> ActivityIn:
+def _sent(mail: Mail, now: datetime) -> datetime:
+    return mail.sent_at if mail.sent_at is not None and mail.sent_at <= now + _FUTURE else now
+
+
+def _meeting(m: Meeting, who: str, at: datetime, *, fallback: str, now: datetime) -> ActivityIn:
     # The invitation is the touch: it counts when it was sent (booked), not when the meeting is.
-    at = mail.sent_at if mail.sent_at is not None and mail.sent_at <= now + _FUTURE else now
     a = parse_activity(
         {"type": "meeting", "occurred_at": at.isoformat(), "channel": "meeting", "email": who}, now=now
     )
@@ -174,14 +183,55 @@ def _meeting(m: Meeting, who: str, mail: Mail, *, now: datetime) -> ActivityIn:
         "attendees": list(m.attendees[:20]),
         **({"recurring": True} if m.recurring else {}),
     }
-    a.dedupe_key = "ics:" + _key(m.uid or _fingerprint(mail), who)
+    a.dedupe_key = "ics:" + _key(m.uid or fallback, who)
     return a
+
+
+FEED_WINDOW = timedelta(days=60)
+MAX_FEED_EVENTS = 2_000
+
+
+def log_calendar(
+    session: Session, data: bytes, *, now: datetime, policy: MailPolicy, source: str = "calendar"
+) -> MailLogged:
+    """A calendar feed (ICS): each meeting a colleague has with outside people, booked within
+    FEED_WINDOW of now, becomes a `meeting` on each outside attendee. A recurring meeting is one
+    meeting; polling the same feed again changes nothing (the key is the event's UID)."""
+    meetings = read_invite(data, max_events=MAX_FEED_EVENTS)
+    if isinstance(meetings, str):
+        log.warning("calendar.refused", reason=meetings)
+        return MailLogged("refused", meetings)
+    recent = [
+        m
+        for m in meetings
+        if not m.cancelled and m.starts_at is not None and abs(m.starts_at - now) <= FEED_WINDOW
+    ]
+    addresses = {a for m in recent for a in (m.organizer, *m.attendees) if a}
+    ours = _internal(session, addresses, policy)
+    items: list[ActivityIn] = []
+    for m in recent:
+        people = {a for a in (m.organizer, *m.attendees) if a}
+        if not (people & ours):
+            continue  # nobody from the company is in it
+        booked = min(m.stamped_at or now, now)
+        items.extend(_meeting(m, who, booked, fallback=m.summary, now=now) for who in sorted(people - ours))
+    if not items:
+        return MailLogged("skipped", "no meeting of a colleague with outside people in the window")
+    if not policy.create_people:
+        known = people_by_email(session, {a.email for a in items if a.email})
+        items = [a for a in items if a.email in known]
+    _on_hottest_lead(session, items)
+    result = ingest_activities(session, items, now=now, source=source)
+    created = sum(1 for o in result.outcomes if o.status == "created")
+    return MailLogged(
+        "logged", f"{created} new meetings", created, sorted({a.email for a in items if a.email})
+    )
 
 
 def _bounced(session: Session, mail: Mail, *, now: datetime, source: str) -> MailLogged:
     hard = [b.recipient for b in mail.bounces if b.permanent]
     known = people_by_email(session, set(hard)) if hard else {}
-    items = []
+    items: list[ActivityIn] = []
     for address in sorted(known):
         a = parse_activity(
             {

@@ -10,18 +10,13 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from leadloop.capture.mailin import MailLogged, MailPolicy, log_mail
+from leadloop.capture.mailin import MailLogged, log_mail, policy_of
 from leadloop.core.clock import Clock
 from leadloop.core.logging import get_logger
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 
 log = get_logger("leadloop.mailin")
-
-
-def policy_of(settings: Settings) -> MailPolicy:
-    domains = frozenset(d.strip().lower() for d in settings.mailin_domains.split(",") if d.strip())
-    return MailPolicy(internal_domains=domains, create_people=settings.mailin_create_people)
 
 
 class MailIn:

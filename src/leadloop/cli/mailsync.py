@@ -29,7 +29,7 @@ def mail_sync(
     import imaplib
 
     from leadloop.capture.imap import Mailbox, sync
-    from leadloop.capture.smtp import policy_of
+    from leadloop.capture.mailin import policy_of
 
     password = os.environ.get(password_env)
     if not password:
