@@ -161,3 +161,22 @@ def test_an_anonymous_visit_from_a_known_companys_network_shows_on_its_account(
         account = s.scalar(sa.select(Person.account_id).where(Person.email == "greta@polar-signal.se"))
     assert row.person_id is None and row.account_id == account
     assert row.payload["account_inferred_from"] == "reverse IP (polar-signal.se)"
+
+
+def test_the_tracking_page_lists_sites_and_an_admin_adds_one(web: Web) -> None:
+    admin = web.browser_client("admin")
+    r = admin.post(
+        "/tracking/sites",
+        data={"name": "Polar", "origins": SITE + "\nhttps://polar-signal.se"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    page = admin.get("/tracking")
+    assert page.template.name == "tracking.html"  # type: ignore[attr-defined]
+    [site] = page.context["sites"]  # type: ignore[attr-defined]
+    assert site["allowed_origins"] == ["https://polar-signal.se", SITE] and "data-site=" in site["snippet"]
+    bad = admin.post("/tracking/sites", data={"name": "X", "origins": "ftp://nope"})
+    assert bad.status_code == 422 and "origin" in bad.context["error"]  # type: ignore[attr-defined]
+    marketing = web.browser_client("marketing")
+    assert marketing.get("/tracking").status_code == 200
+    assert marketing.post("/tracking/sites", data={"name": "Y", "origins": SITE}).status_code == 403

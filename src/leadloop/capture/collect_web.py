@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from leadloop.capture.form_mappings import form_key, saved_mapping
@@ -24,6 +24,7 @@ from leadloop.capture.web import FORM_FIELDS, _capture_form
 from leadloop.core.errors import InvalidInput
 from leadloop.core.logging import get_logger
 from leadloop.store.tables import TrackingSite
+from leadloop.web.context import AppContext
 from leadloop.web.deps import Admin, Ctx, Writer
 
 router = APIRouter()
@@ -162,3 +163,45 @@ def _site_out(site: TrackingSite, ctx: Any) -> dict[str, Any]:
         + (" data-collect-forms" if site.collect_forms else "")
         + " async></script>",
     }
+
+
+# The page: sites, their snippets, and how consent and forms work.
+@router.get("/tracking", response_class=HTMLResponse, include_in_schema=False)
+def tracking_page(request: Request, ctx: Ctx, who: Writer) -> Response:
+    return _page(request, ctx, error=None)
+
+
+def _page(request: Request, ctx: AppContext, *, error: str | None, status: int = 200) -> Response:
+    from sqlalchemy import select
+
+    with ctx.db.read() as session:
+        sites = [_site_out(s, ctx) for s in session.scalars(select(TrackingSite).order_by(TrackingSite.id))]
+    return ctx.templates.TemplateResponse(
+        request,
+        "tracking.html",
+        {"sites": sites, "error": error, "base": ctx.settings.public_url.rstrip("/")},
+        status_code=status,
+    )
+
+
+@router.post("/tracking/sites", include_in_schema=False)
+def add_site_page(
+    request: Request,
+    ctx: Ctx,
+    who: Admin,
+    name: Annotated[str, Form(max_length=200)] = "",
+    origins: Annotated[str, Form(max_length=5_000)] = "",
+    collect_forms: Annotated[str | None, Form(max_length=5)] = None,
+) -> Response:
+    try:
+        with ctx.db.write() as session:
+            add_site(
+                session,
+                name=name,
+                origins=[o for o in origins.replace(",", "\n").split("\n") if o.strip()][:20],
+                collect_forms=collect_forms is not None,
+                now=ctx.clock(),
+            )
+    except InvalidInput as exc:
+        return _page(request, ctx, error=str(exc), status=422)
+    return RedirectResponse("/tracking?added=1", status_code=303)
