@@ -92,11 +92,12 @@ def serve(url: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
         "LEADLOOP_RETRAIN_EVERY_DAYS": "0",
         "LEADLOOP_SMTP_HOST": "",
     }
+    log = open(Path(tempfile.gettempdir()) / f"leadloop-collect-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "leadloop.cli", "serve", "--port", str(port), *extra],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -195,10 +196,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--rate", type=float, default=50.0)
     ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--skip-sqlite", action="store_true")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/leadloop_bench_collect")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="leadloop-collect-"))
-    run("SQLite", f"sqlite:///{work / 'collect.db'}", args)
+    if not args.skip_sqlite:
+        run("SQLite", f"sqlite:///{work / 'collect.db'}", args)
     if args.skip_pg:
         return
     admin = sa.create_engine(args.pg_url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
