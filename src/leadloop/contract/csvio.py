@@ -144,8 +144,8 @@ def open_csv(
     for i, fieldname in columns.items():
         if fieldname in seen and not fieldname.startswith("_x_"):
             raise ImportFileError(
-                f"columns {seen[fieldname]!r} and {headers[i]!r} both map to {fieldname!r}; "
-                f"choose one with --map {headers[i]!r}=-"
+                f"columns {seen[fieldname]!r} and {headers[i]!r} both map to {fieldname!r}: map one "
+                f"of them to another field, or ignore it ({headers[i].strip()}=-)"
             )
         seen[fieldname] = headers[i]
     present = set(columns.values())
