@@ -107,7 +107,7 @@ class RunLink:
     skip: int = 0
 
 
-def _parser(
+def parser(
     entity: str, now: datetime, max_chars: int, custom: CustomLimits | None, started: datetime
 ) -> Callable[[dict[str, Any]], Any]:
     if entity == "people":
@@ -353,7 +353,7 @@ def _parse_chunk(
     started: datetime,
     chunk: list[Row],
 ) -> list[Parsed]:
-    parse = _parser(entity, now, max_chars, custom, started)
+    parse = parser(entity, now, max_chars, custom, started)
     out: list[Parsed] = []
     for row in chunk:
         if row.error:

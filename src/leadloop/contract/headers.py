@@ -77,6 +77,20 @@ _ACCOUNTS = {
     "sites": "number of sites,locations,number of locations",
     "parent_external_id": "parent id,parent account id,parent company id,parent_id",
 }
+# A CRM exported in German, French or Dutch (the demo's markets) names the same columns its way.
+_PEOPLE_LOCAL = {
+    "email": "e-mail-adresse,emailadresse,courriel,adresse e-mail,e-mailadres",
+    "first_name": "vorname,prénom,prenom,voornaam",
+    "last_name": "nachname,familienname,nom,nom de famille,achternaam",
+    "title": "funktion,berufsbezeichnung,poste,fonction,functie",
+    "phone": "telefon,telefonnummer,téléphone,telefoon,telefoonnummer",
+    "company": "firma,unternehmen,société,societe,entreprise,bedrijf,bedrijfsnaam",
+    "country": "land,pays",
+    "city": "stadt,ort,ville,plaats,woonplaats",
+    "postcode": "plz,postleitzahl,code postal,postcode",
+}
+for _field, _local in _PEOPLE_LOCAL.items():
+    _PEOPLE[_field] += "," + _local
 _ACTIVITIES = {
     "external_id": "id,activity id,event id,activity_id",
     "person_external_id": "person id,contact id,lead id,who id,person_id,contact_id",
