@@ -23,11 +23,12 @@ from leadloop.contract.peers import UserRef, match_owner, stage_of
 from leadloop.core.events import Event
 from leadloop.core.reactions import publish
 from leadloop.lifecycle.handlers import Move, NewLead, OwnerRef, move, move_many, open_leads
-from leadloop.lifecycle.model import DEFAULT_PRODUCT, Stage, Trigger, further
+from leadloop.lifecycle.model import DEFAULT_PRODUCT, WITH_MARKETING, Stage, Trigger, further
 from leadloop.store.bulk import select_in
 from leadloop.store.tables import Account, Lead, User
 
 _FIRMOGRAPHICS = ("industry", "employees", "annual_revenue")
+_MARKETINGS = frozenset(s.value for s in WITH_MARKETING)
 
 
 @dataclass
@@ -71,8 +72,7 @@ def load_users(session: Session) -> list[UserRef]:
 @dataclass
 class _Wanted:
     stage: str | None = None
-    owner: int | None = None
-    owner_of_stage: bool = False  # the owner came from the row that set the stage
+    owner: int | None = None  # the owner of the row that set the furthest stage, else the first one
 
 
 def carry_over(
@@ -101,7 +101,7 @@ def carry_over(
         if stage is not None and (w.stage is None or further(stage, w.stage)):
             w.stage = stage
             if owner is not None:
-                w.owner, w.owner_of_stage = owner, True
+                w.owner = owner
         if owner is not None and w.owner is None:
             w.owner = owner
     if wanted:
@@ -164,7 +164,14 @@ def _firmographics(session: Session, items: list[PersonIn], outcomes: list[Outco
 
 def _apply(session: Session, wanted: dict[int, _Wanted], carry: Carry, out: Carried, *, now: datetime) -> None:
     leads = _leads_of(session, set(wanted))
-    missing = [a for a in wanted if a not in leads]
+    # A peer's subscriber or plain "lead" is no lead here yet (leads open on engagement): a lead is
+    # opened for what sales had in hand, or for an owner to hold.
+    missing = [
+        a
+        for a, w in wanted.items()
+        if a not in leads and (w.owner is not None or (w.stage is not None and w.stage not in _MARKETINGS))
+    ]
+    wanted = {a: w for a, w in wanted.items() if a in leads or a in missing}
     if missing:
         ids, opened = open_leads(
             session, [NewLead(a, DEFAULT_PRODUCT, now, now, source="import") for a in missing], now=now
