@@ -522,9 +522,11 @@ def run_resume(request: Request, ctx: Ctx, who: Writer, run_id: Id) -> Response:
 def run_progress(request: Request, ctx: Ctx, who: Writer, run_id: Id) -> Response:
     """The progress bar alone, polled by HTMX every second until the run ends."""
     view, _, _ = _load(ctx, run_id)
-    return ctx.templates.TemplateResponse(
-        request, "_import_progress.html", {"view": view, **_summary(view)}
-    )
+    response = ctx.templates.TemplateResponse(request, "_import_progress.html", {"view": view, **_summary(view)})
+    if view.state != "running" and request.headers.get("hx-request"):
+        # It ended while the page watched: the whole page again, with its rejects and warnings.
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 def _issues_csv(ctx: AppContext, run_id: int, kind: str) -> Iterator[str]:
