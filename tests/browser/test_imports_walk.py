@@ -33,7 +33,9 @@ def _too_wide(page) -> list[str]:  # type: ignore[no-untyped-def]
 def test_marketing_imports_a_messy_list_and_downloads_the_rejects(
     browser: Browser, server: str, width: int, name: str, tmp_path: Path
 ) -> None:
-    context = browser.new_context(base_url=server, viewport={"width": width, "height": 900}, accept_downloads=True)
+    context = browser.new_context(
+        base_url=server, viewport={"width": width, "height": 900}, accept_downloads=True
+    )
     page = context.new_page()
     page.goto("/login")
     page.get_by_label("E-mail").fill("marketing@demo.leadloop.dev")
@@ -56,11 +58,15 @@ def test_marketing_imports_a_messy_list_and_downloads_the_rejects(
     expect(unknown).to_have_value("")  # nobody taught us this one
     unknown.select_option("nurture")
     expect(page.locator("#owners tr", has_text="Pieter Unknown")).to_contain_text("no user is called")
-    page.get_by_label(re.compile("Link every row to a campaign")).select_option(label="Trade show – Web Summit")
+    page.get_by_label(re.compile("Link every row to a campaign")).select_option(
+        label="Trade show – Web Summit"
+    )
     assert _too_wide(page) == [], "the mapping page reaches past the screen"
     shot(page, f"import-01-mapping-{name}")
     page.locator("#stages-title").scroll_into_view_if_needed()
-    page.screenshot(path=str(shot(page, f"import-01-mapping-{name}").with_name(f"import-01b-stages-{name}.png")))
+    page.screenshot(
+        path=str(shot(page, f"import-01-mapping-{name}").with_name(f"import-01b-stages-{name}.png"))
+    )
 
     page.get_by_role("button", name="Start the import").click()
     expect(page.locator("#percent")).to_have_text("100%", timeout=30_000)

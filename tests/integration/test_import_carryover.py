@@ -52,6 +52,7 @@ def test_a_hubspot_export_keeps_owner_stage_website_and_revenue(
     with db.read() as s:
         people = {p.external_id: p for p in s.scalars(sa.select(Person))}
         assert (people["502"].country, people["503"].country, people["504"].country) == ("AT", "DE", "CH")
+
         # The owner, the lifecycle stage and lead status: on the lead of the person's account.
         def lead(ext: str) -> Lead:
             return s.scalars(sa.select(Lead).where(Lead.account_id == people[ext].account_id)).one()
@@ -62,24 +63,44 @@ def test_a_hubspot_export_keeps_owner_stage_website_and_revenue(
         assert (anna.stage, anna.owner_user_id, anna.owner_team_id is not None) == ("won", None, True)
         assert greta.source == "import"
         # HubSpot's plain "Lead" is no lead here until it engages: none is opened for it.
-        assert s.scalar(sa.select(sa.func.count()).select_from(Lead).where(Lead.account_id == people["504"].account_id)) == 0
+        assert (
+            s.scalar(
+                sa.select(sa.func.count())
+                .select_from(Lead)
+                .where(Lead.account_id == people["504"].account_id)
+            )
+            == 0
+        )
         history = s.execute(
-            sa.select(LeadStageChange.to_stage, LeadStageChange.trigger, LeadStageChange.reason).where(
-                LeadStageChange.lead_id == greta.id
-            ).order_by(LeadStageChange.id)
+            sa.select(LeadStageChange.to_stage, LeadStageChange.trigger, LeadStageChange.reason)
+            .where(LeadStageChange.lead_id == greta.id)
+            .order_by(LeadStageChange.id)
         ).all()
-        assert [(h.to_stage, h.trigger) for h in history] == [("inquiry", "opened"), ("sql", "imported"), ("sql", "routed")]
+        assert [(h.to_stage, h.trigger) for h in history] == [
+            ("inquiry", "opened"),
+            ("sql", "imported"),
+            ("sql", "routed"),
+        ]
         assert history[1].reason.startswith("import of ")
         # Website URL and Annual Revenue: the account's, as are size and industry.
         polar = s.get_one(Account, people["501"].account_id)
         assert (polar.domain, polar.annual_revenue, polar.employees, polar.industry) == (
-            "polarsignal.se", 12_500_000, 180, "Software"
+            "polarsignal.se",
+            12_500_000,
+            180,
+            "Software",
         )
         alpen = s.get_one(Account, people["502"].account_id)  # a gmail address: the website finds it
         assert (alpen.domain, alpen.annual_revenue) == ("alpenblick.at", 4_200_000)
         # A list import without a date happened when the import ran, never in 1970.
-        when = dict(s.execute(sa.select(Activity.person_id, Activity.occurred_at).where(Activity.type == "list_import")).all())
-        assert when[people["501"].id] == clock() and when[people["502"].id].isoformat().startswith("2026-10-01T08:00")
+        when = dict(
+            s.execute(
+                sa.select(Activity.person_id, Activity.occurred_at).where(Activity.type == "list_import")
+            ).all()
+        )
+        assert when[people["501"].id] == clock() and when[people["502"].id].isoformat().startswith(
+            "2026-10-01T08:00"
+        )
         assert min(when.values()).year == 2026
 
 
@@ -122,7 +143,10 @@ def test_a_web_run_links_every_row_to_its_campaign_with_the_chosen_values(
             run_id,
             entity="people",
             mapping={},
-            choices={"stages": {"Customer": "opportunity", "Lead": "-"}, "owners": {"Pieter Unknown": users["Rita Rep"]}},
+            choices={
+                "stages": {"Customer": "opportunity", "Lead": "-"},
+                "owners": {"Pieter Unknown": users["Rita Rep"]},
+            },
             campaign_id=campaign,
             encoding="utf-8-sig",
             delimiter=",",
@@ -137,10 +161,15 @@ def test_a_web_run_links_every_row_to_its_campaign_with_the_chosen_values(
         run = s.get_one(ImportRun, run_id)
         assert (run.status, run.rows_done, run.rows_created, run.started_at) == ("done", 4, 4, clock())
         members = s.scalars(
-            sa.select(Activity.person_id).where(Activity.type == "list_import", Activity.campaign_id == campaign)
+            sa.select(Activity.person_id).where(
+                Activity.type == "list_import", Activity.campaign_id == campaign
+            )
         ).all()
         assert len(members) == 4
-        assert s.scalar(sa.select(sa.func.count()).select_from(Person).where(Person.campaign_id == campaign)) == 4
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(Person).where(Person.campaign_id == campaign))
+            == 4
+        )
         anna = s.scalar(sa.select(Person.account_id).where(Person.external_id == "503"))
         lead = s.scalars(sa.select(Lead).where(Lead.account_id == anna)).one()
         assert (lead.stage, lead.owner_user_id) == ("opportunity", users["Rita Rep"])

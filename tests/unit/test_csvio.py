@@ -93,7 +93,9 @@ def test_missing_required_column_names_what_is_there(tmp_path: Path) -> None:
 
 def test_two_columns_spelling_one_field_keep_the_closer_and_the_other_as_custom(tmp_path: Path) -> None:
     """Salesforce's Phone and Mobile, or Email beside E-mail Address: not an error when automatic."""
-    path = write_csv(tmp_path / "d.csv", ["Mobile", "Email", "E-mail Address", "Phone"], [["1", "a@b.com", "c@d.com", "2"]])
+    path = write_csv(
+        tmp_path / "d.csv", ["Mobile", "Email", "E-mail Address", "Phone"], [["1", "a@b.com", "c@d.com", "2"]]
+    )
     src = open_csv(path, "people")
     assert src.columns == {0: "_x_Mobile", 1: "email", 2: "_x_E-mail Address", 3: "phone"}
 

@@ -64,7 +64,10 @@ def test_a_country_nobody_knows_is_said_plainly() -> None:
 def test_a_person_is_never_refused_for_a_country_and_keeps_the_raw_value() -> None:
     p = m.parse_person({"email": "a@acme.com", "country": "Atlantis", "phone": "030 1234567"})
     assert p.country is None and p.attributes["country_raw"] == "Atlantis"
-    assert p.attributes["_warnings"][0] == "country: 'Atlantis' is not an ISO 3166 country code or name; kept as typed in country_raw"
+    assert (
+        p.attributes["_warnings"][0]
+        == "country: 'Atlantis' is not an ISO 3166 country code or name; kept as typed in country_raw"
+    )
     a = m.parse_account({"name": "Acme", "country": "Narnia"})
     assert a.country is None and a.attributes["country_raw"] == "Narnia"
 
@@ -163,7 +166,14 @@ def test_the_crm_exports_checked_map_header_by_header(export: dict[str, str]) ->
 
 
 def test_website_url_and_revenue_land_on_the_account_in_an_accounts_file() -> None:
-    headers = ["Record ID", "Company name", "Website URL", "Annual Revenue", "No. of Employees", "Country/Region"]
+    headers = [
+        "Record ID",
+        "Company name",
+        "Website URL",
+        "Annual Revenue",
+        "No. of Employees",
+        "Country/Region",
+    ]
     assert list(map_headers("accounts", headers, {}).values()) == [
         "external_id",
         "name",

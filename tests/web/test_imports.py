@@ -41,7 +41,11 @@ def imports_web(make_web: Callable[..., Web], tmp_path: Path) -> Web:
             ("rep3@demo.leadloop.dev", "Rosa Rep"),
         ):
             create_user(s, email=email, name=name, role="rep", password=None, now=web.clock())
-        s.execute(sa.insert(Campaign).values(name="Trade show – Web Summit", channel="event", created_at=web.clock()))
+        s.execute(
+            sa.insert(Campaign).values(
+                name="Trade show – Web Summit", channel="event", created_at=web.clock()
+            )
+        )
     return web
 
 
@@ -139,7 +143,9 @@ def test_marketing_imports_the_messy_trade_show_list(imports_web: Web) -> None:
         assert people["TS-14"].country is None and people["TS-14"].attributes["country_raw"] == "Atlantis"
         # The trade-show list: every row that landed is a member of the campaign, no 1970.
         linked = s.scalars(
-            sa.select(Activity.occurred_at).where(Activity.type == "list_import", Activity.campaign_id == campaign_id)
+            sa.select(Activity.occurred_at).where(
+                Activity.type == "list_import", Activity.campaign_id == campaign_id
+            )
         ).all()
         assert len(linked) == 17 and min(linked).year == 2026
         greta = next(p for p in people.values() if p.email == "greta.lindqvist@polarsignal.se")
@@ -147,7 +153,12 @@ def test_marketing_imports_the_messy_trade_show_list(imports_web: Web) -> None:
         assert lead.stage == "sql" and lead.owner_user_id == rita
     history = client.get("/imports")
     row = history.context["runs"][0]  # type: ignore[attr-defined]
-    assert (row.run.id, row.user, row.campaign, row.state) == (run_id, "Marketing", "Trade show – Web Summit", "done")
+    assert (row.run.id, row.user, row.campaign, row.state) == (
+        run_id,
+        "Marketing",
+        "Trade show – Web Summit",
+        "done",
+    )
 
 
 @pytest.mark.parametrize(
@@ -158,7 +169,11 @@ def test_marketing_imports_the_messy_trade_show_list(imports_web: Web) -> None:
         ("book.csv", b"PK\x03\x04\x14\x00\x06\x00", "is a zip or Excel workbook, not CSV"),
         ("headers.csv", b"Email,First Name,Last Name\r\n", "has a header row but no rows under it"),
         ("blank-rows.csv", b"Email;Name\r\n;\r\n\r\n", "has a header row but no rows under it"),
-        ("wide.csv", (",".join(f"c{i}" for i in range(600)) + "\n1\n").encode(), "has 600 columns in its header"),
+        (
+            "wide.csv",
+            (",".join(f"c{i}" for i in range(600)) + "\n1\n").encode(),
+            "has 600 columns in its header",
+        ),
     ],
 )
 def test_a_file_that_cannot_be_imported_is_refused_with_the_reason(
@@ -241,7 +256,10 @@ def test_a_row_with_ten_thousand_columns_is_rejected_and_the_rest_land(imports_w
         run = s.get_one(ImportRun, run_id)
         assert (run.status, run.rows_done, run.rows_created, run.rows_rejected) == ("done", 3, 2, 1)
         issue = s.scalars(sa.select(ImportIssue).where(ImportIssue.run_id == run_id)).one()
-        assert issue.message == "ragged row: 10000 cells where the header has 3" and len(issue.cells or []) == 10_000
+        assert (
+            issue.message == "ragged row: 10000 cells where the header has 3"
+            and len(issue.cells or []) == 10_000
+        )
 
 
 def test_latin1_umlauts_and_semicolons_are_read_as_written(imports_web: Web) -> None:
@@ -250,9 +268,17 @@ def test_latin1_umlauts_and_semicolons_are_read_as_written(imports_web: Web) -> 
     run_id = _run_id(_upload(client, "umlaute.csv", data))
     ctx = client.get(f"/imports/{run_id}").context  # type: ignore[attr-defined]
     view = ctx["view"]
-    assert (view.run.encoding, view.encoding, view.separator) == ("latin-1", "Latin-1 (ISO 8859-1)", "semicolon (;)")
+    assert (view.run.encoding, view.encoding, view.separator) == (
+        "latin-1",
+        "Latin-1 (ISO 8859-1)",
+        "semicolon (;)",
+    )
     row = ctx["preview"].rows[0]
-    assert row.outcome == "lands" and ("first_name", "Jürgen") in row.becomes and ("country", "AT") in row.becomes
+    assert (
+        row.outcome == "lands"
+        and ("first_name", "Jürgen") in row.becomes
+        and ("country", "AT") in row.becomes
+    )
 
 
 def test_an_activity_row_without_a_time_takes_the_imports_time_with_a_warning(imports_web: Web) -> None:
@@ -265,7 +291,10 @@ def test_an_activity_row_without_a_time_takes_the_imports_time_with_a_warning(im
     client.post(f"/imports/{run_id}", data=_form(ctx, action="start"))
     page = client.get(f"/imports/{run_id}")
     warning = page.context["warnings"][0]  # type: ignore[attr-defined]
-    assert warning.line == 2 and "no time given; the import's time (2026-11-01 12:00 UTC) was used" in warning.message
+    assert (
+        warning.line == 2
+        and "no time given; the import's time (2026-11-01 12:00 UTC) was used" in warning.message
+    )
     with web.db.read() as s:
         run = s.get_one(ImportRun, run_id)
         when = s.scalar(sa.select(Activity.occurred_at).where(Activity.type == "webinar_attended"))
@@ -290,14 +319,19 @@ def test_a_run_whose_server_died_reads_interrupted_and_resumes_where_it_stopped(
     assert (view.state, view.resumable) == ("interrupted", True) and 0 < view.run.rows_done < 20
     assert "Resume the import" in page.text
     done_before = view.run.rows_done
-    web.app.state.import_runner = lambda c, rid, token: execute_run(c.db, rid, token, now=c.clock, batch_size=4)
+    web.app.state.import_runner = lambda c, rid, token: execute_run(
+        c.db, rid, token, now=c.clock, batch_size=4
+    )
     r = client.post(f"/imports/{run_id}/resume", follow_redirects=False)
     assert r.status_code == 303
     view = client.get(f"/imports/{run_id}").context["view"]  # type: ignore[attr-defined]
     assert (view.state, view.run.rows_done, view.run.rows_rejected) == ("done", 20, 3) and done_before < 20
     with web.db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Person)) == 16  # 17 rows, Greta twice
-        assert s.scalar(sa.select(sa.func.count()).select_from(ImportIssue).where(ImportIssue.kind == "reject")) == 3
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(ImportIssue).where(ImportIssue.kind == "reject"))
+            == 3
+        )
     again = client.post(f"/imports/{run_id}/resume")
     assert again.status_code == 409
 
@@ -331,7 +365,14 @@ def test_the_command_line_import_shows_in_the_history(imports_web: Web, tmp_path
     with imports_web.db.write() as s:
         run_id = runs.create(
             s,
-            runs.NewRun(entity="people", filename="cli.csv", file_sha256="x", encoding="utf-8", delimiter=",", source="cli"),
+            runs.NewRun(
+                entity="people",
+                filename="cli.csv",
+                file_sha256="x",
+                encoding="utf-8",
+                delimiter=",",
+                source="cli",
+            ),
             now=imports_web.clock(),
             status="running",
             claim="t",

@@ -130,7 +130,9 @@ def _stage(p: PersonIn, carry: Carry, warnings: list[str], unknown: Counter[str]
     return best
 
 
-def _firmographics(session: Session, items: list[PersonIn], outcomes: list[Outcome], *, now: datetime) -> None:
+def _firmographics(
+    session: Session, items: list[PersonIn], outcomes: list[Outcome], *, now: datetime
+) -> None:
     """A person row's company facts fill what the account does not know yet; an account's own
     values (from an accounts import or enrichment) are never overwritten by a contact's row."""
     facts: dict[int, dict[str, Any]] = {}
@@ -149,7 +151,9 @@ def _firmographics(session: Session, items: list[PersonIn], outcomes: list[Outco
     cols = (Account.id, Account.domain, *(getattr(Account, n) for n in _FIRMOGRAPHICS))
     stored = {r.id: r for r in select_in(session, cols, Account.id, set(facts))}
     domains = {f["domain"] for f in facts.values() if "domain" in f}
-    taken = {r[0] for r in select_in(session, (Account.domain,), Account.domain, domains)} if domains else set()
+    taken = (
+        {r[0] for r in select_in(session, (Account.domain,), Account.domain, domains)} if domains else set()
+    )
     for account_id, f in facts.items():
         row = stored.get(account_id)
         if row is None:
@@ -159,10 +163,14 @@ def _firmographics(session: Session, items: list[PersonIn], outcomes: list[Outco
             change["domain"] = f["domain"]
             taken.add(f["domain"])
         if change:
-            session.execute(sa.update(Account).where(Account.id == account_id).values(**change, updated_at=now))
+            session.execute(
+                sa.update(Account).where(Account.id == account_id).values(**change, updated_at=now)
+            )
 
 
-def _apply(session: Session, wanted: dict[int, _Wanted], carry: Carry, out: Carried, *, now: datetime) -> None:
+def _apply(
+    session: Session, wanted: dict[int, _Wanted], carry: Carry, out: Carried, *, now: datetime
+) -> None:
     leads = _leads_of(session, set(wanted))
     # A peer's subscriber or plain "lead" is no lead here yet (leads open on engagement): a lead is
     # opened for what sales had in hand, or for an owner to hold.

@@ -43,7 +43,12 @@ ENTITY_LABELS = {
     "opportunities": "Opportunities (deals)",
     "campaigns": "Campaigns",
 }
-ENCODINGS = {"utf-8-sig": "UTF-8", "cp1252": "Windows-1252", "latin-1": "Latin-1 (ISO 8859-1)", "utf-16": "UTF-16"}
+ENCODINGS = {
+    "utf-8-sig": "UTF-8",
+    "cp1252": "Windows-1252",
+    "latin-1": "Latin-1 (ISO 8859-1)",
+    "utf-16": "UTF-16",
+}
 SEPARATORS = {",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "bar (|)"}
 _FIELD_LABELS = {
     "external_id": "ID in the other system",
@@ -509,7 +514,9 @@ def run_resume(request: Request, ctx: Ctx, who: Writer, run_id: Id) -> Response:
     """Go on from the last batch that landed (an interrupted or failed run)."""
     view, _, _ = _load(ctx, run_id)
     if not view.resumable:
-        raise Conflict(f"import #{run_id} is {view.label.lower()}; only an interrupted or failed import resumes")
+        raise Conflict(
+            f"import #{run_id} is {view.label.lower()}; only an interrupted or failed import resumes"
+        )
     if not view.run.stored_path or not Path(view.run.stored_path).is_file():
         raise Conflict(
             f"the file of import #{run_id} is no longer on the server; upload it again (rows already "
@@ -522,7 +529,9 @@ def run_resume(request: Request, ctx: Ctx, who: Writer, run_id: Id) -> Response:
 def run_progress(request: Request, ctx: Ctx, who: Writer, run_id: Id) -> Response:
     """The progress bar alone, polled by HTMX every second until the run ends."""
     view, _, _ = _load(ctx, run_id)
-    response = ctx.templates.TemplateResponse(request, "_import_progress.html", {"view": view, **_summary(view)})
+    response = ctx.templates.TemplateResponse(
+        request, "_import_progress.html", {"view": view, **_summary(view)}
+    )
     if view.state != "running" and request.headers.get("hx-request"):
         # It ended while the page watched: the whole page again, with its rejects and warnings.
         response.headers["HX-Refresh"] = "true"

@@ -20,7 +20,8 @@ class BodyTooLarge(HTTPException):
     def __init__(self, limit: int, what: str | None = None) -> None:
         super().__init__(
             413,
-            what or f"the request body is larger than {limit:,} bytes, the limit here; nothing was read or saved",
+            what
+            or f"the request body is larger than {limit:,} bytes, the limit here; nothing was read or saved",
         )
 
 
