@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from leadloop.capture import run_state, runs
 from leadloop.capture.carryover import load_users
-from leadloop.capture.importer import execute_run
+from leadloop.capture.importer import count_lines, execute_run
 from leadloop.capture.preview import CUSTOM, IGNORE, Preview, preview
 from leadloop.contract.csvio import CsvWriter, sniff
 from leadloop.contract.headers import map_headers
@@ -183,7 +183,7 @@ async def upload(
                 file_bytes=size,
                 user_id=who.user_id,
                 stored_path=str(stored),
-                rows_total=max(_lines(stored) - 1, 0),
+                rows_total=max(count_lines(stored) - 1, 0),
             ),
             now=ctx.clock(),
         )
@@ -213,15 +213,6 @@ def _has_rows(path: Path, encoding: str) -> bool:
     with open(path, encoding=encoding, newline="") as fh:
         next(fh, None)
         return any(line.strip().strip(",;\t|").strip() for line in fh)
-
-
-def _lines(path: Path) -> int:
-    n, last = 0, b""
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            n += chunk.count(b"\n")
-            last = chunk[-1:]
-    return n + (1 if last not in (b"", b"\n") else 0)
 
 
 # ---------------------------------------------------------------- one run

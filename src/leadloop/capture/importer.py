@@ -212,7 +212,7 @@ def run_import(
     `started_at`: the run's start, the time of a row that gives none."""
     src: CsvFile = open_csv(path, entity, overrides=overrides, encoding=encoding)
     report = ImportReport(entity, src.path, src.encoding, src.delimiter, unmapped=src.unmapped)
-    report.total = max(_count_lines(src.path) - 1, 0)
+    report.total = max(count_lines(src.path) - 1, 0)
     if resume is not None:
         report.resume_from(*resume)
     started = started_at or now()
@@ -380,7 +380,7 @@ def _parse_rows(
         yield from _parse_chunk(entity, now, max_chars, custom, started, chunk)
 
 
-def _count_lines(path: Path) -> int:
+def count_lines(path: Path) -> int:
     """Lines, for the progress bar (a quoted cell with newlines makes it an over-estimate)."""
     n = 0
     last = b""
