@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     log_json: bool = True
     log_level: str = "INFO"
 
+    # Import in the app: the largest file the upload takes (larger ones: `leadloop import` on the
+    # server), and where uploaded files wait for their run (a directory every app process can read;
+    # by default one under the system's temporary directory).
+    max_import_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    import_dir: str | None = None
+
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Settings:
         if self.match_review > self.match_auto_merge:

@@ -32,7 +32,7 @@ def test_salesforce_export_lands_normalised_and_linked(
 ) -> None:
     path = make_csv(*SALESFORCE_LEADS, delimiter=";", encoding="cp1252")
     report = _import(db, clock, "people", path)
-    assert (report.rows, report.created, report.rejected) == (5, 3, 2)
+    assert (report.rows, report.created, report.rejected) == (5, 4, 1)
     assert report.encoding == "cp1252" and report.delimiter == ";"
     with db.read() as s:
         asa = s.scalar(sa.select(Person).where(Person.external_id == "00Q1"))
@@ -59,12 +59,15 @@ def test_salesforce_export_lands_normalised_and_linked(
         )
         assert (
             s.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.type == "list_import"))
-            == 3
+            == 4
         )
+        # A country nobody could read loses nobody: the raw value is kept beside the person.
+        atlantis = s.scalars(sa.select(Person).where(Person.external_id == "00Q5")).one()
+        assert atlantis.country is None and atlantis.attributes["country_raw"] == "Atlantis"
+    assert report.warnings["country"] == 1
     rejects = _rejects(report.rejects_path)  # type: ignore[arg-type]
-    assert [(r["_line"], r["Lead ID"]) for r in rejects] == [("5", "00Q4"), ("6", "00Q5")]
+    assert [(r["_line"], r["Lead ID"]) for r in rejects] == [("5", "00Q4")]
     assert rejects[0]["_reason"].startswith("email: 'not-an-email' is not valid")
-    assert rejects[1]["_reason"] == "country: 'Atlantis' is not an ISO 3166 country code or name"
 
 
 def test_rerunning_a_file_updates_instead_of_duplicating(

@@ -7,14 +7,16 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from leadloop.capture.run_state import STALE_AFTER, state
 from leadloop.demo.world import make_people_rows
 from leadloop.store.db import Database
-from leadloop.store.tables import Activity, Person
+from leadloop.store.tables import Activity, ImportRun, Person
 from tests.conftest import count
 from tests.fixtures.capture import write_csv
 
@@ -52,6 +54,11 @@ def test_kill_minus_nine_then_rerun_gives_exactly_the_file(db: Database, db_url:
         proc.wait()
     landed = _people(db)
     assert 0 < landed < len(rows), "the kill must land mid-import for this test to mean anything"
+    with db.read() as s:  # the run is recorded as far as it landed, and reads interrupted, not running
+        killed = s.scalars(sa.select(ImportRun)).one()
+        assert killed.status == "running" and killed.rows_done == landed
+        later = (killed.heartbeat_at or killed.started_at) + STALE_AFTER + timedelta(seconds=1)
+        assert state(killed.status, killed.heartbeat_at, later) == "interrupted"
     with db.read() as s:  # each batch is all or nothing: people and their capture activities agree
         assert (
             s.scalar(sa.select(sa.func.count()).select_from(Activity).where(Activity.type == "list_import"))
@@ -60,6 +67,13 @@ def test_kill_minus_nine_then_rerun_gives_exactly_the_file(db: Database, db_url:
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert _people(db) == len(rows)
+    with db.read() as s:
+        rerun = s.scalars(sa.select(ImportRun).order_by(ImportRun.id.desc())).first()
+        assert rerun is not None and (rerun.status, rerun.rows_done, rerun.source) == (
+            "done",
+            len(rows),
+            "cli",
+        )
     with db.read() as s:
         assert set(s.scalars(sa.select(Person.external_id))) == {r["external_id"] for r in rows}
         assert s.scalar(

@@ -19,7 +19,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "leadloop"
 USE_CASES = {
     "auth": {"handlers", "web"},
     # "__init__": the package re-exports its use cases (`from leadloop.capture import ingest_people`).
-    "capture": {"__init__", "people", "activities", "log", "crm", "intake", "importer", "export", "web"},
+    "capture": {"__init__", "people", "activities", "log", "crm", "intake", "importer", "export", "web"}
+    # Import in the app (issue 13): its runs, the carry-over of a peer CRM's state, its pages.
+    | {"runs", "carryover", "import_web"},
     "enrich": {"handlers"},
     "identity": {"merge", "account_merge", "review", "account_review", "warehouse", "web", "account_web"},
     "leads": {"web"},
@@ -56,6 +58,9 @@ PURE = {
     "leadloop.contract.headers",
     "leadloop.core.events",
     "leadloop.core.errors",
+    # Import in the app (issue 13)
+    "leadloop.contract.peers",
+    "leadloop.capture.run_state",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 
@@ -110,7 +115,7 @@ def _is_entry(module: str) -> bool:
             and module != "leadloop.web.deps"
             and module != "leadloop.web.context"
         )
-        or module.rsplit(".", 1)[-1] in ("web", "account_web", "cli")
+        or module.rsplit(".", 1)[-1] in ("web", "account_web", "import_web", "cli")
     )
 
 

@@ -91,10 +91,22 @@ def test_missing_required_column_names_what_is_there(tmp_path: Path) -> None:
     assert "Columns found: Name, City" in str(info.value)
 
 
-def test_two_columns_for_one_field_is_an_error(tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "d.csv", ["Email", "E-mail Address"], [["a@b.com", "c@d.com"]])
-    with pytest.raises(ImportFileError, match="both map to 'email'"):
-        open_csv(path, "people")
+def test_two_columns_spelling_one_field_keep_the_closer_and_the_other_as_custom(tmp_path: Path) -> None:
+    """Salesforce's Phone and Mobile, or Email beside E-mail Address: not an error when automatic."""
+    path = write_csv(
+        tmp_path / "d.csv", ["Mobile", "Email", "E-mail Address", "Phone"], [["1", "a@b.com", "c@d.com", "2"]]
+    )
+    src = open_csv(path, "people")
+    assert src.columns == {0: "_x_Mobile", 1: "email", 2: "_x_E-mail Address", 3: "phone"}
+
+
+def test_two_columns_mapped_by_hand_to_one_field_is_an_error(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "d.csv", ["Email", "Work mail"], [["a@b.com", "c@d.com"]])
+    with pytest.raises(ImportFileError, match="both map to 'email'") as info:
+        open_csv(path, "people", overrides={"Email": "email", "Work mail": "email"})
+    assert "ignore it (Work mail=-)" in str(info.value)
+    # By hand over an automatic guess: the hand wins, the guessed column is kept as custom.
+    assert open_csv(path, "people", overrides={"Work mail": "email"}).columns == {0: "_x_Email", 1: "email"}
 
 
 def test_map_to_a_missing_header_is_an_error(tmp_path: Path) -> None:

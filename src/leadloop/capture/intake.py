@@ -107,7 +107,11 @@ def _person_in(fields: PersonFields, custom: CustomLimits | None = None) -> m.Pe
     if "email_opt_in" in data:
         data["email_opt_in"] = str(data["email_opt_in"])
     data.update(fields.attributes)
-    return m.parse_person(data, custom=custom)
+    person = m.parse_person(data, custom=custom)
+    # The raw values are kept beside the person (phone_raw, country_raw); the list of warnings is
+    # the importer's to report, not an attribute to store.
+    person.attributes.pop("_warnings", None)
+    return person
 
 
 def _activity_in(

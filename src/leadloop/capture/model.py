@@ -16,7 +16,13 @@ from typing import Any
 
 from leadloop.contract import normalise as n
 from leadloop.contract.custom import CustomLimits
-from leadloop.contract.vocab import DIRECTIONS, ENTITY_FIELDS, check_activity_type, default_channel
+from leadloop.contract.vocab import (
+    CARRIED_FIELDS,
+    DIRECTIONS,
+    ENTITY_FIELDS,
+    check_activity_type,
+    default_channel,
+)
 from leadloop.core.bounds import unstorable_char
 from leadloop.core.errors import InvalidInput, UnknownActivityType
 
@@ -71,6 +77,19 @@ class _Collector:
             return fn(None if raw is None else str(raw), *args, **kwargs)
         except InvalidInput as exc:
             self.errors.append(f"{name}: {_without_subject(str(exc), name)}")
+            return None
+
+    def soft(self, name: str, fn: Any, warnings: list[str], kept: dict[str, Any], **kwargs: Any) -> Any:
+        """Parse a value that must not cost the record its place: a value that cannot be read is
+        kept as typed (`<name>_raw`) with a warning, and the record lands."""
+        raw = self.text(name, 300)
+        if raw is None:
+            return None
+        try:
+            return fn(raw, **kwargs)
+        except InvalidInput as exc:
+            kept[f"{name}_raw"] = raw
+            warnings.append(f"{name}: {_without_subject(str(exc), name)}; kept as typed in {name}_raw")
             return None
 
     def done(self) -> None:
@@ -141,7 +160,18 @@ class PersonIn:
     campaign: str | None = None
     created_at: datetime | None = None
     email_opt_in: bool | None = None
+    # Carried over, not the person's own (contract.vocab.CARRIED_FIELDS): a peer CRM's owner and
+    # stages for the lead of the person's account, and that account's firmographics.
+    owner: str | None = None
+    lifecycle_stage: str | None = None
+    lead_status: str | None = None
+    industry: str | None = None
+    employees: int | None = None
+    annual_revenue: Decimal | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+
+    def carries(self) -> bool:
+        return any(getattr(self, f) is not None for f in CARRIED_FIELDS["people"])
 
     @property
     def identity(self) -> str:
@@ -162,13 +192,18 @@ class PersonIn:
         return None
 
 
-PERSON_FIELDS = tuple(f for f in PersonIn.__slots__ if f not in ("email_domain", "email_kind"))
+PERSON_FIELDS = tuple(
+    f for f in PersonIn.__slots__ if f not in ("email_domain", "email_kind", *CARRIED_FIELDS["people"])
+)
 
 
 def parse_person(fields: Fields, *, max_chars: int = 65_536, custom: CustomLimits | None = None) -> PersonIn:
     c = _Collector(fields, max_chars, custom or CustomLimits())
+    warnings: list[str] = []
+    kept: dict[str, Any] = {}
     email = c.parse("email", n.normalise_email)
-    country = c.parse("country", n.normalise_country)
+    # A country we cannot read never loses the person: the raw value is kept, as for a phone.
+    country = c.soft("country", n.normalise_country, warnings, kept)
     p = PersonIn(
         external_id=c.text("external_id", 200),
         account_external_id=c.text("account_external_id", 200),
@@ -189,11 +224,19 @@ def parse_person(fields: Fields, *, max_chars: int = 65_536, custom: CustomLimit
         campaign=c.text("campaign"),
         created_at=c.parse("created_at", n.parse_datetime, field="created_at"),
         email_opt_in=c.parse("email_opt_in", n.parse_bool, field="email_opt_in"),
+        owner=c.text("owner", 320),
+        lifecycle_stage=c.text("lifecycle_stage", 100),
+        lead_status=c.text("lead_status", 100),
+        industry=c.text("industry", 200),
+        employees=c.soft("employees", n.parse_int, warnings, kept, field="employees"),
+        annual_revenue=c.soft("annual_revenue", n.parse_decimal, warnings, kept, field="annual_revenue"),
     )
     opt_out = c.parse("email_opt_out", n.parse_bool, field="email_opt_out")
     if opt_out is not None and p.email_opt_in is None:
         p.email_opt_in = not opt_out
-    p.attributes = c.extra((*PERSON_FIELDS, "email_opt_out"))
+    p.attributes = c.extra((*PERSON_FIELDS, *CARRIED_FIELDS["people"], "email_opt_out")) | kept
+    if warnings:
+        p.attributes["_warnings"] = warnings
     # A bad phone or website does not lose the person: the raw value is kept beside the record.
     raw_phone = c.text("phone", 100)
     if raw_phone:
@@ -242,6 +285,8 @@ def parse_account(
     fields: Fields, *, max_chars: int = 65_536, custom: CustomLimits | None = None
 ) -> AccountIn:
     c = _Collector(fields, max_chars, custom or CustomLimits())
+    warnings: list[str] = []
+    kept: dict[str, Any] = {}
     a = AccountIn(
         external_id=c.text("external_id", 200),
         name=c.text("name"),
@@ -249,7 +294,7 @@ def parse_account(
         industry=c.text("industry", 200),
         employees=c.parse("employees", n.parse_int, field="employees"),
         annual_revenue=c.parse("annual_revenue", n.parse_decimal, field="annual_revenue"),
-        country=c.parse("country", n.normalise_country),
+        country=c.soft("country", n.normalise_country, warnings, kept),
         state=c.text("state", 100),
         city=c.text("city", 200),
         postcode=c.text("postcode", 20),
@@ -258,7 +303,9 @@ def parse_account(
         sites=c.parse("sites", n.parse_int, field="sites"),
         parent_external_id=c.text("parent_external_id", 200),
     )
-    a.attributes = c.extra(ACCOUNT_FIELDS)
+    a.attributes = c.extra(ACCOUNT_FIELDS) | kept
+    if warnings:
+        a.attributes["_warnings"] = warnings
     if a.name is None and a.domain:
         a.name = a.domain
     a.name_key = n.company_key(a.name)
@@ -285,6 +332,7 @@ class ActivityIn:
     url: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     dedupe_key: str | None = None
+    warnings: list[str] = field(default_factory=list)  # for the import's report, never stored
 
     def fingerprint(self) -> str:
         """The content of the activity, for a retry-safe key when no external_id is given."""
@@ -324,9 +372,16 @@ ACTIVITY_FIELDS = (
 
 
 def parse_activity(
-    fields: Fields, *, now: datetime, max_chars: int = 65_536, require_subject: bool = True
+    fields: Fields,
+    *,
+    now: datetime,
+    max_chars: int = 65_536,
+    require_subject: bool = True,
+    missing_time: datetime | None = None,
 ) -> ActivityIn:
-    """`require_subject=False` when the caller links the person itself (a lead captured with it)."""
+    """`require_subject=False` when the caller links the person itself (a lead captured with it).
+    `missing_time`: what a row without a time takes, with a warning (an import's start); without
+    it, such a row happened now (the API: a signal arriving as it happens)."""
     c = _Collector(fields, max_chars)
     kind = None
     raw_type = c.text("type", 50)
@@ -344,7 +399,7 @@ def parse_activity(
         c.errors.append(f"direction: {direction!r} is not one of {', '.join(DIRECTIONS)}")
     a = ActivityIn(
         type=kind or "",
-        occurred_at=occurred or now,
+        occurred_at=occurred or missing_time or now,
         external_id=c.text("external_id", 200),
         person_external_id=c.text("person_external_id", 200),
         email=email.address if email else None,
@@ -358,6 +413,10 @@ def parse_activity(
         url=c.text("url", 2048),
     )
     a.payload = c.extra(ACTIVITY_FIELDS)
+    if occurred is None and missing_time is not None and not c.errors:
+        a.warnings.append(
+            f"occurred_at: no time given; the import's time ({missing_time:%Y-%m-%d %H:%M} UTC) was used"
+        )
     if occurred is not None and occurred > now.replace(microsecond=0) + _FUTURE_TOLERANCE:
         c.errors.append(f"occurred_at: {occurred.isoformat()} is in the future")
     if require_subject and not (a.person_external_id or a.email or a.account_external_id or a.visitor_id):

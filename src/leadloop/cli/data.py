@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -35,14 +36,37 @@ def import_(
     rejects: Annotated[Path | None, typer.Option(help="Where bad rows go (default FILE.rejects.csv)")] = None,
     database_url: DbUrl = None,
 ) -> None:
-    """Import a CSV file. Bad rows go to a rejects file with the reason; the rest land."""
+    """Import a CSV file. Bad rows go to a rejects file with the reason; the rest land. The run is
+    recorded like the app's imports (its history, counters, rejects and warnings)."""
     # Capture brings identity matching (numpy, rapidfuzz) and scoring with it.
-    from leadloop.capture.importer import run_import
+    from leadloop.capture import runs
+    from leadloop.capture.importer import RunLink, run_import
+    from leadloop.contract.csvio import open_csv
 
     config = settings(database_url)
+    run_id: int | None = None
+    token = secrets.token_hex(16)
     try:
         overrides = _parse_maps(map or [])
         db = database(config)
+        src = open_csv(file, entity, overrides=overrides, encoding=encoding)
+        with db.write() as session:
+            run_id = runs.create(
+                session,
+                runs.NewRun(
+                    entity=entity,
+                    filename=file.name,
+                    file_sha256=src.sha256,
+                    encoding=src.encoding,
+                    delimiter=src.delimiter,
+                    source="cli",
+                    file_bytes=file.stat().st_size,
+                    mapping=overrides,
+                ),
+                now=utcnow(),
+                status="running",
+                claim=token,
+            )
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -65,8 +89,12 @@ def import_(
                 custom=CustomLimits(config.max_custom_fields, config.max_custom_chars),
                 rejects_path=rejects,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
+                run=RunLink(run_id, token),
             )
     except LeadloopError as exc:
+        if run_id is not None:
+            with db.write() as session:
+                runs.fail(session, run_id, token, error=str(exc), now=utcnow())
         fail(exc)
     console.print(
         f"[green]{report.rows:,} rows[/] from {file.name} ({report.encoding}, '{report.delimiter}'): "
@@ -77,8 +105,17 @@ def import_(
         console.print(f"Kept as custom attributes (no standard field): {', '.join(report.unmapped)}")
     for warning, n in report.warnings.most_common():
         console.print(f"[yellow]warning[/] ({n} rows): {warning} (raw value kept on the record)")
+    if report.owners_missing:
+        missing = ", ".join(f"{k} ({n})" for k, n in report.owners_missing.most_common(10))
+        console.print(f"[yellow]Owners matching no user[/] (their leads keep their owner): {missing}")
+    if report.stages_moved or report.owners_set:
+        console.print(
+            f"Carried over: {report.stages_moved:,} lead stages, {report.owners_set:,} owners "
+            f"({report.leads_opened:,} leads opened)"
+        )
     if report.rejects_path:
         console.print(f"[yellow]Rejected rows and reasons:[/] {report.rejects_path}")
+    console.print(f"Recorded as import #{run_id}.")
 
 
 def export(

@@ -23,6 +23,8 @@ from leadloop.core.errors import ImportFileError
 csv.field_size_limit(256 * 1024 * 1024)
 
 _CHUNK = 1 << 20
+# A header wider than this is not a contact list; a data row wider than its header is rejected.
+MAX_COLUMNS = 500
 
 
 @dataclass
@@ -99,6 +101,52 @@ def _sniff_delimiter(sample: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+@dataclass(frozen=True, slots=True)
+class Sniffed:
+    """What a file is before anyone says what its rows are: how it is written, and its header."""
+
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    sha256: str
+
+
+def sniff(path: str | Path, *, encoding: str | None = None) -> Sniffed:
+    """Encoding, separator and header row, or ImportFileError saying what is wrong with the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFileError(f"{path} does not exist or is not a file")
+    if path.stat().st_size == 0:
+        raise ImportFileError(f"{path.name} is empty")
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ImportFileError(f"unknown encoding {encoding!r}") from None
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                digest.update(chunk)
+        sha = digest.hexdigest()
+    else:
+        encoding, sha = _detect_encoding(path)
+    try:
+        with open(path, encoding=encoding, newline="") as fh:
+            sample = fh.read(64 * 1024)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"{path.name} is not {encoding}: {exc}") from None
+    delimiter = _sniff_delimiter(sample)
+    headers = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+    if not any(h.strip() for h in headers):
+        raise ImportFileError(f"{path.name} has no header row: the first line must name the columns")
+    if len(headers) > MAX_COLUMNS:
+        raise ImportFileError(
+            f"{path.name} has {len(headers):,} columns in its header; an import takes at most "
+            f"{MAX_COLUMNS:,}: remove the columns you do not need"
+        )
+    return Sniffed(encoding, delimiter, headers, sha)
+
+
 def open_csv(
     path: str | Path,
     entity: str,
@@ -109,33 +157,13 @@ def open_csv(
     path = Path(path)
     if entity not in ENTITY_FIELDS:
         raise ImportFileError(f"unknown entity {entity!r}; use one of {', '.join(ENTITY_FIELDS)}")
-    if not path.is_file():
-        raise ImportFileError(f"{path} does not exist or is not a file")
-    if path.stat().st_size == 0:
-        raise ImportFileError(f"{path.name} is empty")
-    if encoding:
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise ImportFileError(f"unknown encoding {encoding!r}") from None
-    else:
-        encoding, sha = _detect_encoding(path)
-    try:
-        with open(path, encoding=encoding, newline="") as fh:
-            sample = fh.read(64 * 1024)
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{path.name} is not {encoding}: {exc}") from None
-    delimiter = _sniff_delimiter(sample)
-    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
-    headers = next(reader, [])
-    if not any(h.strip() for h in headers):
-        raise ImportFileError(f"{path.name} has no header row: the first line must name the columns")
+    sniffed = sniff(path, encoding=encoding)
+    encoding, sha, delimiter, headers = sniffed.encoding, sniffed.sha256, sniffed.delimiter, sniffed.headers
     overrides = overrides or {}
     missing_headers = [k for k in overrides if k not in [h.strip() for h in headers]]
     if missing_headers:
         raise ImportFileError(
-            f"--map names column(s) not in the file: {', '.join(missing_headers)}; "
+            f"the mapping names column(s) not in the file: {', '.join(missing_headers)}; "
             f"the file has: {', '.join(h.strip() for h in headers)}"
         )
     columns = map_headers(entity, headers, overrides)
@@ -144,8 +172,8 @@ def open_csv(
     for i, fieldname in columns.items():
         if fieldname in seen and not fieldname.startswith("_x_"):
             raise ImportFileError(
-                f"columns {seen[fieldname]!r} and {headers[i]!r} both map to {fieldname!r}; "
-                f"choose one with --map {headers[i]!r}=-"
+                f"columns {seen[fieldname]!r} and {headers[i]!r} both map to {fieldname!r}: map one "
+                f"of them to another field, or ignore it ({headers[i].strip()}=-)"
             )
         seen[fieldname] = headers[i]
     present = set(columns.values())
@@ -154,7 +182,7 @@ def open_csv(
             raise ImportFileError(
                 f"{path.name} has no {' or '.join(group)} column, which {entity} need. "
                 f"Columns found: {', '.join(h.strip() for h in headers)}. "
-                f"Map one with --map 'Your Header={group[0]}'"
+                f"Map one of them to {group[0]} (on the command line: --map 'Your Header={group[0]}')"
             )
     unmapped = [headers[i] for i, f in columns.items() if f.startswith("_x_")]
     return CsvFile(path, entity, encoding, delimiter, headers, columns, sha, unmapped)

@@ -17,7 +17,17 @@ def _aliases(table: dict[str, str]) -> dict[str, str]:
     for field, spellings in table.items():
         out[header_key(field)] = field
         for spelling in spellings.split(","):
-            out[header_key(spelling)] = field
+            out.setdefault(header_key(spelling), field)
+    return out
+
+
+def _ranks(table: dict[str, str]) -> dict[str, int]:
+    """How close a spelling is to its field: 0 for the field's own name, then in the order listed."""
+    out: dict[str, int] = {}
+    for field, spellings in table.items():
+        out[header_key(field)] = 0
+        for n, spelling in enumerate(spellings.split(","), start=1):
+            out.setdefault(header_key(spelling), n)
     return out
 
 
@@ -30,9 +40,9 @@ _PEOPLE = {
     "title": "job title,jobtitle,position,role title",
     "seniority": "seniority level,management level",
     "department": "dept,function,job function",
-    "phone": "phone number,business phone,work phone,mobile,mobile phone,mobile phone number,tel,telephone",
-    "company": "company name,account,account name,organization,organisation,organization name",
-    "website": "company domain name,company website,domain,web site,web,company domain",
+    "phone": "phone number,business phone,work phone,tel,telephone,mobile,mobile phone,mobile phone number",
+    "company": "company name,company / account,account,account name,organization,organisation,organization name,associated company",
+    "website": "website url,company domain name,company website,domain,web site,web,company domain,url",
     "country": "country/region,country region,mailing country,country code",
     "state": "state/province,state/region,state province,province,region,mailing state",
     "city": "mailing city,town",
@@ -41,14 +51,22 @@ _PEOPLE = {
     "campaign": "campaign name,primary campaign",
     "created_at": "created date,create date,created,date created,createdate",
     "email_opt_in": "opt in,opted in,marketing opt in,subscribed,marketing consent",
-    "email_opt_out": "email opt out,hasoptedoutofemail,has opted out of email,unsubscribed,opted out",
+    "email_opt_out": "email opt out,hasoptedoutofemail,has opted out of email,unsubscribed,opted out,unsubscribed from all email,opted out of all email",
+    # A peer CRM's state, carried over to the lead of the person's account (capture/carryover.py).
+    "owner": "contact owner,lead owner,owner,owner name,record owner,hubspot owner,contact owner email,lead owner email,owner email",
+    "lifecycle_stage": "lifecycle stage,lifecyclestage,stage",
+    "lead_status": "lead status,hs lead status,status",
+    # Firmographics on a person row belong to the account.
+    "industry": "industry name,sector",
+    "employees": "number of employees,no. of employees,numberofemployees,employee count,headcount,company size",
+    "annual_revenue": "annual revenue,revenue,company revenue",
 }
 _ACCOUNTS = {
     "external_id": "id,account id,company id,record id,account_id,company_id",
-    "name": "account name,company name,company,organization,organisation",
-    "domain": "website,company domain name,web site,web,domain name",
+    "name": "account name,company name,company,company / account,organization,organisation",
+    "domain": "website,website url,company domain name,web site,web,domain name",
     "industry": "industry name,sector",
-    "employees": "number of employees,numberofemployees,employee count,headcount,staff",
+    "employees": "number of employees,no. of employees,numberofemployees,employee count,headcount,staff",
     "annual_revenue": "annual revenue,revenue",
     "country": "billing country,country/region,country code",
     "state": "billing state,billing state/province,state/region,state/province,province,region",
@@ -59,6 +77,20 @@ _ACCOUNTS = {
     "sites": "number of sites,locations,number of locations",
     "parent_external_id": "parent id,parent account id,parent company id,parent_id",
 }
+# A CRM exported in German, French or Dutch (the demo's markets) names the same columns its way.
+_PEOPLE_LOCAL = {
+    "email": "e-mail-adresse,emailadresse,courriel,adresse e-mail,e-mailadres",
+    "first_name": "vorname,prénom,prenom,voornaam",
+    "last_name": "nachname,familienname,nom,nom de famille,achternaam",
+    "title": "funktion,berufsbezeichnung,poste,fonction,functie",
+    "phone": "telefon,telefonnummer,téléphone,telefoon,telefoonnummer",
+    "company": "firma,unternehmen,société,societe,entreprise,bedrijf,bedrijfsnaam",
+    "country": "land,pays",
+    "city": "stadt,ort,ville,plaats,woonplaats",
+    "postcode": "plz,postleitzahl,code postal,postcode",
+}
+for _field, _local in _PEOPLE_LOCAL.items():
+    _PEOPLE[_field] += "," + _local
 _ACTIVITIES = {
     "external_id": "id,activity id,event id,activity_id",
     "person_external_id": "person id,contact id,lead id,who id,person_id,contact_id",
@@ -102,14 +134,27 @@ ALIASES: dict[str, dict[str, str]] = {
     "opportunities": _aliases(_OPPORTUNITIES),
     "campaigns": _aliases(_CAMPAIGNS),
 }
+RANK: dict[str, dict[str, int]] = {
+    "people": _ranks(_PEOPLE),
+    "accounts": _ranks(_ACCOUNTS),
+    "activities": _ranks(_ACTIVITIES),
+    "opportunities": _ranks(_OPPORTUNITIES),
+    "campaigns": _ranks(_CAMPAIGNS),
+}
 
 
 def map_headers(entity: str, headers: list[str], overrides: dict[str, str]) -> dict[int, str]:
     """Column index -> field. Overrides (`--map header=field`, field '-' to skip) win; unknown
-    headers keep their own (cleaned) name so that the record keeps them as custom attributes."""
+    headers keep their own (cleaned) name so that the record keeps them as custom attributes.
+
+    Two headers that both spell one field (Salesforce's `Phone` and `Mobile`) are not an error when
+    the mapping is automatic: the closer spelling (the field's own name, then the earlier alias)
+    takes the field and the other is kept as a custom attribute. Mapping two columns to one field
+    by hand is refused by the caller, which names both."""
     aliases = ALIASES[entity]
     by_key = {header_key(k): v for k, v in overrides.items()}
     out: dict[int, str] = {}
+    automatic: dict[str, list[tuple[int, int]]] = {}  # field -> [(rank, column)]
     for i, header in enumerate(headers):
         key = header_key(header)
         if header.strip() in overrides or key in by_key:
@@ -119,5 +164,14 @@ def map_headers(entity: str, headers: list[str], overrides: dict[str, str]) -> d
             continue
         if not key:
             continue
-        out[i] = aliases.get(key, "_x_" + header.strip())
-    return out
+        field = aliases.get(key)
+        if field is None:
+            out[i] = "_x_" + header.strip()
+            continue
+        automatic.setdefault(field, []).append((RANK[entity].get(key, 0), i))
+    taken = set(out.values())
+    for field, columns in automatic.items():
+        columns.sort()
+        for n, (_rank, i) in enumerate(columns):
+            out[i] = field if n == 0 and field not in taken else "_x_" + headers[i].strip()
+    return dict(sorted(out.items()))

@@ -6,6 +6,7 @@ or returns None where the value is simply empty.
 
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -40,23 +41,32 @@ DISPOSABLE_DOMAINS: frozenset[str] = frozenset(disposable_email_domains.blocklis
 # count too, or every shop on myshopify.com (or site on github.io) would become one account.
 _TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
+# Spellings no ISO name or translation covers: abbreviations, old and informal names. The keys
+# are folded by `country_key` (case, accents, umlauts written out, punctuation), so "U.S.A." is
+# "usa" and "Österreich" is "oesterreich".
 COUNTRY_ALIASES = {
     "uk": "GB",
-    "u.k.": "GB",
     "england": "GB",
     "scotland": "GB",
     "wales": "GB",
     "great britain": "GB",
     "britain": "GB",
     "northern ireland": "GB",
+    "grossbritannien": "GB",
+    "grande bretagne": "GB",
     "usa": "US",
-    "u.s.": "US",
-    "u.s.a.": "US",
+    "us": "US",
     "america": "US",
     "united states of america": "US",
+    "vereinigte staaten von amerika": "US",
+    "etats unis": "US",
     "the netherlands": "NL",
     "holland": "NL",
-    "deutschland": "DE",
+    "nederland": "NL",
+    "brd": "DE",
+    "bundesrepublik": "DE",
+    "germany federal republic": "DE",
+    "west germany": "DE",
     "south korea": "KR",
     "korea": "KR",
     "russia": "RU",
@@ -65,12 +75,9 @@ COUNTRY_ALIASES = {
     "czechia": "CZ",
     "czech republic": "CZ",
     "uae": "AE",
-    "españa": "ES",
-    "brasil": "BR",
     "schweiz": "CH",
     "suisse": "CH",
-    "österreich": "AT",
-    "türkiye": "TR",
+    "svizzera": "CH",
     "turkey": "TR",
     "taiwan": "TW",
     "bolivia": "BO",
@@ -82,6 +89,11 @@ COUNTRY_ALIASES = {
     "macedonia": "MK",
     "ivory coast": "CI",
 }
+# The languages of the people we sell to (the demo's countries): a country's name in any of them,
+# short or official, from the ISO 3166 translations pycountry ships, is understood.
+COUNTRY_LANGUAGES = ("de", "fr", "nl", "es", "it", "pt", "pt_BR", "sv", "da", "nb_NO", "fi", "pl", "ja")
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "æ": "ae", "ø": "oe", "å": "aa"})
+_NOT_LETTERS = re.compile(r"[^0-9a-z\u3040-\u9fff]+")
 
 
 def clean_text(value: object) -> str | None:
@@ -146,19 +158,71 @@ def normalise_phone(raw: str | None, region: str | None = None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def country_key(text: str) -> str:
+    """'Österreich' -> 'oesterreich', 'U.S.A.' -> 'usa', 'Côte d'Ivoire' -> 'cote d ivoire'."""
+    folded = unicodedata.normalize("NFC", text).casefold().translate(_UMLAUTS)
+    bare = "".join(ch for ch in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(ch))
+    words = _NOT_LETTERS.sub(" ", bare.replace(".", "")).split()
+    return " ".join(w for w in words if w not in ("the", "of")) if len(words) > 1 else "".join(words)
+
+
+def _plain_key(text: str) -> str:
+    """The same without writing umlauts out: 'Österreich' -> 'osterreich', as some people type it."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return country_key("".join(ch for ch in folded if not unicodedata.combining(ch)))
+
+
+_ALIASES = {country_key(alias): code for alias, code in COUNTRY_ALIASES.items()}
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Folded name -> alpha-2: English names (short, official, common), their translations into
+    COUNTRY_LANGUAGES, and the aliases. Built once, from files pycountry ships (no network)."""
+    names: dict[str, str] = {}
+    translations = [
+        gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
+        for lang in COUNTRY_LANGUAGES
+    ]
+    spellings = [
+        (str(country.alpha_2), text)
+        for country in pycountry.countries
+        for attr in ("name", "official_name", "common_name")
+        if (text := getattr(country, attr, None))
+    ]
+    # English first, for every country, so that no translation can shadow an English name.
+    for code, english in spellings:
+        for key in (country_key(english), _plain_key(english)):
+            names.setdefault(key, code)
+    for t in translations:
+        for code, english in spellings:
+            local = t.gettext(english)
+            for key in (country_key(local), _plain_key(local)):
+                names.setdefault(key, code)
+    names.update(_ALIASES)
+    return names
+
+
 @lru_cache(maxsize=4096)
 def normalise_country(raw: str | None) -> str | None:
-    """ISO 3166-1 alpha-2 from a code, a name, or a common alias."""
+    """ISO 3166-1 alpha-2 from a code, a name in English or a language we sell in, or a common
+    alias. InvalidInput when nothing fits: a caller that must not lose the record keeps the raw
+    value beside it (capture does, as for a phone)."""
     text = clean_text(raw)
     if text is None:
         return None
-    key = text.casefold()
-    if key in COUNTRY_ALIASES:
-        return COUNTRY_ALIASES[key]
-    try:
+    key = country_key(text)
+    if key in _ALIASES:
+        return _ALIASES[key]
+    try:  # codes and English names first: the translations are loaded only when these miss
         return str(pycountry.countries.lookup(text).alpha_2)
     except LookupError:
-        raise InvalidInput(f"country {text!r} is not an ISO 3166 country code or name") from None
+        pass
+    names = _country_names()
+    for candidate in (key, _plain_key(text)):
+        if candidate in names:
+            return names[candidate]
+    raise InvalidInput(f"country {text!r} is not an ISO 3166 country code or name")
 
 
 @lru_cache(maxsize=65536)

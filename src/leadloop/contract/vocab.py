@@ -109,11 +109,18 @@ ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
     "campaigns": ("external_id", "name", "channel", "cost", "started_at", "ended_at"),
 }
 
+# What a people file may carry beyond the person: a peer CRM's owner and stages (onto the lead of
+# the person's account) and the account's firmographics. Never columns of the person itself.
+CARRIED_FIELDS: dict[str, tuple[str, ...]] = {
+    "people": ("owner", "lifecycle_stage", "lead_status", "industry", "employees", "annual_revenue"),
+}
+
 # At least one column of each group must be present in a file of that entity.
 REQUIRED_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
     "accounts": (("external_id", "name", "domain"),),
     "people": (("external_id", "email", "phone"),),
-    "activities": (("type",), ("occurred_at",), ("person_external_id", "email", "account_external_id")),
+    # No time column is needed: a row without a time takes the import's (with a warning).
+    "activities": (("type",), ("person_external_id", "email", "account_external_id")),
     "opportunities": (("external_id",), ("account_external_id", "person_external_id")),
     "campaigns": (("name", "external_id"),),
 }

@@ -24,6 +24,7 @@ from leadloop.lifecycle.model import (
     Stage,
     Transition,
     Trigger,
+    carry_over,
     restore,
     transition,
 )
@@ -69,6 +70,7 @@ class Move:
     at: datetime
     reason: str | None = None
     by_user_id: int | None = None
+    to: str | None = None  # the stage an `imported` move carries over (model.carry_over)
 
 
 # The history row takes the owner from the lead as the move left it.
@@ -201,9 +203,16 @@ def move_many(session: Session, moves: Sequence[Move], *, now: datetime) -> list
     decided: list[tuple[Move, Transition]] = []
     for m in moves:
         try:
+            if m.trigger is Trigger.IMPORTED:
+                carried = carry_over(Stage(m.previous), Stage(m.to or ""))
+                if carried is not None:
+                    decided.append((m, carried))
+                continue
             decided.append((m, transition(Stage(m.previous), m.trigger)))
-        except IllegalTransition:
+        except (IllegalTransition, ValueError):
             raise IllegalTransition(m.previous, m.trigger, lead_id=m.lead_id) from None
+    if not decided:
+        return []
     conn = connection(session)
     # Consecutive moves of one kind share a statement; order is kept, as one lead may move twice.
     runs: list[tuple[Trigger, Owner, bool, list[dict[str, Any]]]] = []

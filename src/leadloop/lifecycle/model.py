@@ -45,6 +45,7 @@ class Trigger(StrEnum):
     UNMERGED = "unmerged"  # that merge was undone: the lead is as it was before it
     RECYCLED = "recycled"  # a lost or cooled lead goes to the remarketing pool
     REACTIVATED = "reactivated"  # a recycled or nurtured lead showed serious interest again
+    IMPORTED = "imported"  # a team switching from a peer CRM: the stage it had there (carry_over)
 
 
 class Owner(StrEnum):
@@ -149,6 +150,26 @@ def restore(previous: Stage, to: Stage) -> Transition:
     return Transition(previous, to, Trigger.UNMERGED)
 
 
+# Stages a peer CRM's state can be carried over to (everything a lead can be, but merged).
+CARRIED = frozenset(Stage) - {Stage.MERGED}
+
+
+def carry_over(previous: Stage, wanted: Stage) -> Transition | None:
+    """The stage a lead had in the CRM a team switches from, carried over by an import (the
+    `imported` trigger; what to write for each of the peer's values is the import's mapping).
+    A lead marketing still holds (inquiry, nurture, recycled: Leadloop has not worked it) takes
+    whatever the peer says; a lead already with sales only moves further along the funnel, so a
+    re-run of an old export never undoes Leadloop's own work; a closed lead (won, lost, merged)
+    stays as it is. None: nothing to do. The owner is kept: it is carried over by a routing move."""
+    if wanted not in CARRIED:
+        raise IllegalTransition(previous, Trigger.IMPORTED)
+    if wanted is previous or previous in CLOSED:
+        return None
+    if previous in WITH_MARKETING or further(wanted, previous):
+        return Transition(previous, wanted, Trigger.IMPORTED)
+    return None
+
+
 _OUTCOME = {Trigger.CONVERTED: Stage.OPPORTUNITY, Trigger.WON: Stage.WON, Trigger.LOST: Stage.LOST}
 
 # The stages each trigger may start from (for the error sentence and the docs); a unit test checks
@@ -169,6 +190,7 @@ FROM: dict[Trigger, frozenset[Stage]] = {
     Trigger.UNMERGED: frozenset(Stage),
     Trigger.RECYCLED: frozenset({Stage.LOST, Stage.NURTURE}),
     Trigger.REACTIVATED: WITH_MARKETING | {Stage.LOST, Stage.WON},
+    Trigger.IMPORTED: LIVE - CLOSED,
 }
 
 ACTION = {
@@ -187,4 +209,5 @@ ACTION = {
     Trigger.UNMERGED: "undoing a merge",
     Trigger.RECYCLED: "recycling it",
     Trigger.REACTIVATED: "reactivating it",
+    Trigger.IMPORTED: "carrying over its stage from an import",
 }

@@ -630,7 +630,9 @@ class IdempotencyKey(Base):
 
 
 class ImportRun(Base):
-    """One `leadloop import` run: what came in, what was rejected, and why."""
+    """One import of a CSV file, from the app or `leadloop import`: what came in, what was rejected
+    and why, and how far it got. The counters are written in the transaction of each batch, so
+    `rows_done` is exactly what landed, and a run killed half-way resumes from there."""
 
     __tablename__ = "import_runs"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -643,9 +645,41 @@ class ImportRun(Base):
     rows_created: Mapped[int] = mapped_column(default=0)
     rows_updated: Mapped[int] = mapped_column(default=0)
     rows_rejected: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(sa.String(20))  # running | done | failed
+    status: Mapped[str] = mapped_column(sa.String(20))  # draft | queued | running | done | failed
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # Import in the app (issue 13): who, from where, with which mapping, and how far it got.
+    source: Mapped[str] = mapped_column(sa.String(10), default="cli", server_default="cli")  # web | cli
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
+    stored_path: Mapped[str | None] = mapped_column(sa.String(1000))  # the uploaded file, kept to run
+    file_bytes: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    # {header: field or "-"} over the automatic mapping; {"stages": {value: stage or "-"},
+    # "owners": {value: user id or null}}: the peer CRM's values, as the person running it chose.
+    mapping: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    choices: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    rows_done: Mapped[int] = mapped_column(default=0, server_default="0")
+    rows_unchanged: Mapped[int] = mapped_column(default=0, server_default="0")
+    rows_warned: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Warnings by kind, owners not found, stage values not mapped: {"warnings": {kind: n}, ...}
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    heartbeat_at: Mapped[datetime | None]  # the runner's last sign of life (a stale one: interrupted)
+    claim: Mapped[str | None] = mapped_column(sa.String(32))  # the runner that holds it
+    error: Mapped[str | None] = mapped_column(sa.String(1000))
+
+
+class ImportIssue(Base):
+    """A rejected row of an import (its cells as they were, and why) or a warning on a row that
+    landed (a value kept as typed). Written in the transaction of the row's batch."""
+
+    __tablename__ = "import_issues"
+    __table_args__ = (sa.Index("ix_import_issues_run_kind_line", "run_id", "kind", "line"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("import_runs.id", ondelete="CASCADE"))
+    line: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(10))  # reject | warning
+    message: Mapped[str] = mapped_column(sa.String(2000))
+    cells: Mapped[list[str] | None] = mapped_column(JSONType)
 
 
 # Website tracking (capture/tracking.py, capture/visits.py): the sites that may send beacons, every

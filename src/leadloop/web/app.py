@@ -26,6 +26,7 @@ from leadloop.auth.secret import choose_key
 from leadloop.auth.web import router as auth_router
 from leadloop.bootstrap import database
 from leadloop.capture.collect_web import router as collect_router
+from leadloop.capture.import_web import router as imports_router
 from leadloop.capture.intake import FieldErrors
 from leadloop.capture.web import router as capture_router
 from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
@@ -167,7 +168,12 @@ def create_app(
         ),
         cookie=CookiePolicy(secure=https, max_age_s=settings.session_max_age_s),
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, max_form_bytes=settings.max_form_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        max_form_bytes=settings.max_form_bytes,
+        max_import_bytes=settings.max_import_bytes,
+    )
     app.add_middleware(RequestContext)
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.lower().startswith("https://"))
     app.add_middleware(ClientAddress, trusted=parse_networks(settings.trusted_proxies))
@@ -184,6 +190,8 @@ def create_app(
         partners_router,
         help_router,
         collect_router,
+        # Import in the app (issue 13)
+        imports_router,
     ):
         app.include_router(router)
 

@@ -17,10 +17,23 @@ log = get_logger("leadloop.http")
 
 
 class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, what: str | None = None) -> None:
         super().__init__(
-            413, f"the request body is larger than {limit:,} bytes, the limit here; nothing was read or saved"
+            413,
+            what
+            or f"the request body is larger than {limit:,} bytes, the limit here; nothing was read or saved",
         )
+
+
+# The import page's upload takes files far larger than any other request (settings.max_import_bytes).
+IMPORT_UPLOAD = "/imports"
+
+
+def _import_too_large(limit: int) -> str:
+    return (
+        f"The file is larger than {limit / 1024 / 1024:,.0f} MB, the limit for an import in the app; nothing "
+        "was read or saved. Split it into smaller files, or import it on the server with `leadloop import`."
+    )
 
 
 class BodyLimit:
@@ -32,16 +45,23 @@ class BodyLimit:
     without one (chunked), the bytes are counted as they stream and the read stops at the limit.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, max_form_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, max_form_bytes: int, max_import_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_form_bytes = max_form_bytes
+        self.max_import_bytes = max_import_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self.max_form_bytes if scope["path"].startswith("/forms/") else self.max_bytes
+        what = None
+        if scope["path"] == IMPORT_UPLOAD and scope.get("method") == "POST":
+            # A little room over the file for the multipart envelope and the form's other fields.
+            limit, what = self.max_import_bytes + 64 * 1024, _import_too_large(self.max_import_bytes)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         over = declared.isdigit() and int(declared) > limit
         seen = 0
@@ -49,20 +69,20 @@ class BodyLimit:
         async def bounded() -> Message:
             nonlocal seen
             if over:
-                raise _refused(scope, limit, int(declared))
+                raise _refused(scope, limit, int(declared), what)
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _refused(scope, limit, seen)
+                    raise _refused(scope, limit, seen, what)
             return message
 
         await self.app(scope, bounded, send)
 
 
-def _refused(scope: Scope, limit: int, size: int) -> BodyTooLarge:
+def _refused(scope: Scope, limit: int, size: int, what: str | None = None) -> BodyTooLarge:
     log.warning("http.body_too_large", path=scope["path"], limit=limit, size=size)
-    return BodyTooLarge(limit)
+    return BodyTooLarge(limit, what)
 
 
 async def refuse_unstorable(request: Request) -> None:

@@ -17,3 +17,24 @@
   document.addEventListener("htmx:afterSwap", tick);
   setInterval(tick, 1000);
 })();
+
+// Import in the app (issue 13): a file over the limit is refused before it is sent, and changing
+// what the rows are (or their encoding) checks the mapping again at once.
+(function () {
+  document.addEventListener("change", function (ev) {
+    var input = ev.target;
+    if (input.matches && input.matches(".upload-form input[type=file]")) {
+      var form = input.form, max = Number(form.dataset.maxBytes), file = input.files && input.files[0];
+      var msg = form.querySelector(".upload-too-large"), button = form.querySelector("button[type=submit]");
+      var tooBig = !!file && max > 0 && file.size > max;
+      msg.hidden = !tooBig;
+      msg.textContent = tooBig ? "This file is " + (file.size / 1048576).toFixed(0) + " MB; an import in the app takes up to " +
+        (max / 1048576).toFixed(0) + " MB. Split it, or import it on the server with leadloop import." : "";
+      button.disabled = tooBig;
+    }
+    if (input.matches && input.matches(".import-mapping [data-recheck]")) {
+      var recheck = input.form.querySelector("#recheck");
+      if (recheck) { input.form.requestSubmit(recheck); }
+    }
+  });
+})();

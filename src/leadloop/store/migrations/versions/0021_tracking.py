@@ -1,7 +1,7 @@
 """tracking
 
 Revision ID: 0021
-Revises: 0012
+Revises: 0019
 Create Date: 2026-12-01 02:16:59.153557
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import leadloop.store.types
 
 revision = "0021"
-down_revision = "0012"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
