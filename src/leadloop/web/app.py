@@ -22,6 +22,7 @@ from starlette.routing import Match
 from leadloop import __version__
 from leadloop.auth.model import SessionPolicy
 from leadloop.auth.secret import choose_key
+from leadloop.admin.web import router as admin_router
 from leadloop.auth.web import router as auth_router
 from leadloop.bootstrap import database
 from leadloop.capture.intake import FieldErrors
@@ -32,6 +33,7 @@ from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.yamldoc import DocumentError
+from leadloop.edits.web import router as edits_router
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
@@ -163,6 +165,9 @@ def create_app(
         scoring_router,
         routing_router,
         partners_router,
+        # Edit and reassign (issue 13, item 4): edit people and accounts; the admin pages.
+        edits_router,
+        admin_router,
     ):
         app.include_router(router)
 

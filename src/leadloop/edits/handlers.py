@@ -1,0 +1,192 @@
+"""Editing a person or an account: load, check who may, check nobody changed it meanwhile, write
+the new values once, record the edit (who, when, old -> new) and pin the values by hand.
+
+The edit is recorded in `record_edits` (append-only) and each value in `provenance` with method
+"manual": capture (import, form, API), enrichment and merges leave a pinned field alone, so that a
+later import does not silently undo what a person corrected (ADR 0021)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.access.model import Scope
+from leadloop.access.repository import require_editor, require_visible
+from leadloop.auth.model import Principal
+from leadloop.core.errors import Conflict
+from leadloop.edits.model import (
+    ACCOUNT_FIELDS,
+    MANUAL,
+    PERSON_FIELDS,
+    EditedMeanwhile,
+    as_json,
+    changes,
+    clean_account,
+    clean_person,
+)
+from leadloop.identity.accounts import index_accounts
+from leadloop.identity.resolve import resolve
+from leadloop.store.tables import Account, Person, Provenance, RecordEdit, User
+
+# A change to one of these may make the person match someone else: identity looks again (review only).
+_MATCHED_ON = frozenset({"first_name", "last_name", "email", "phone", "postcode", "company", "city"})
+
+
+@dataclass(frozen=True)
+class Edited:
+    entity: str
+    entity_id: int
+    changed: dict[str, tuple[Any, Any]]
+    updated_at: datetime
+
+
+def _locked(session: Session, entity: type[Person] | type[Account], row_id: int) -> Any:
+    q = sa.select(entity).where(entity.id == row_id)
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()  # two editors: the second waits, then sees the first one's time
+    return session.scalars(q).one()
+
+
+def _check_version(session: Session, noun: str, entity: str, row: Any, expected: datetime) -> None:
+    if row.updated_at == expected:
+        return
+    last = session.execute(
+        sa.select(User.email)
+        .join(RecordEdit, RecordEdit.by_user_id == User.id)
+        .where(RecordEdit.entity == entity, RecordEdit.entity_id == row.id, RecordEdit.at == row.updated_at)
+    ).scalar()
+    raise EditedMeanwhile(noun, row.updated_at, last)
+
+
+def _record(
+    session: Session, entity: str, row_id: int, changed: dict[str, tuple[Any, Any]], who: Principal, now: datetime
+) -> None:
+    session.add(
+        RecordEdit(
+            entity=entity,
+            entity_id=row_id,
+            at=now,
+            by_user_id=who.user_id,
+            changes={f: [as_json(a), as_json(b)] for f, (a, b) in changed.items()},
+        )
+    )
+    session.execute(
+        sa.delete(Provenance).where(
+            Provenance.entity == entity, Provenance.entity_id == row_id, Provenance.field.in_(list(changed))
+        )
+    )
+    session.add_all(
+        Provenance(
+            entity=entity,
+            entity_id=row_id,
+            field=f,
+            value=as_json(new),
+            source=who.email,
+            method=MANUAL,
+            fetched_at=now,
+        )
+        for f, (_, new) in changed.items()
+    )
+
+
+def edit_person(
+    session: Session,
+    person_id: int,
+    given: dict[str, Any],
+    *,
+    expected_updated_at: datetime,
+    who: Principal,
+    scope: Scope,
+    now: datetime,
+) -> Edited:
+    """Change the given fields of a person (None or "" clears one)."""
+    require_visible(session, scope, Person, person_id)
+    person = _locked(session, Person, person_id)
+    require_editor(session, who, person.account_id, noun="person")
+    values = clean_person(given, stored_country=person.country)
+    _check_version(session, "person", "person", person, expected_updated_at)
+    current = {f: getattr(person, f) for f in (*PERSON_FIELDS, "email_kind")}
+    changed = changes(current, values, PERSON_FIELDS)
+    if not changed:
+        return Edited("person", person_id, {}, person.updated_at)
+    if "email" in changed and values["email"]:
+        other = session.scalar(sa.select(Person.id).where(Person.email == values["email"], Person.id != person_id))
+        if other is not None:
+            raise Conflict(
+                f"e-mail: person #{other} already has {values['email']}; if they are the same person, "
+                "merge them instead. Nothing was saved"
+            )
+    for f in changed:
+        setattr(person, f, values[f])
+    if "email" in changed:
+        person.email_kind = values["email_kind"]
+    person.updated_at = now
+    _record(session, "person", person_id, changed, who, now)
+    session.flush()
+    if _MATCHED_ON.intersection(changed):
+        resolve(session, [person_id], now=now, auto_merge=False)
+    return Edited("person", person_id, changed, now)
+
+
+def edit_account(
+    session: Session,
+    account_id: int,
+    given: dict[str, Any],
+    *,
+    expected_updated_at: datetime,
+    who: Principal,
+    scope: Scope,
+    now: datetime,
+) -> Edited:
+    """Change the given fields of an account (None or "" clears one; the name cannot be cleared)."""
+    require_visible(session, scope, Account, account_id)
+    account = _locked(session, Account, account_id)
+    require_editor(session, who, account_id, noun="account")
+    values = clean_account(given)
+    _check_version(session, "account", "account", account, expected_updated_at)
+    current = {f: getattr(account, f) for f in ACCOUNT_FIELDS}
+    changed = changes(current, values, ACCOUNT_FIELDS)
+    if not changed:
+        return Edited("account", account_id, {}, account.updated_at)
+    if "domain" in changed and values["domain"]:
+        other = session.scalar(
+            sa.select(Account.id).where(Account.domain == values["domain"], Account.id != account_id)
+        )
+        if other is not None:
+            raise Conflict(
+                f"domain: account #{other} already has {values['domain']}; if they are the same company, "
+                "merge them instead. Nothing was saved"
+            )
+    for f in changed:
+        setattr(account, f, values[f])
+    if "name" in changed:
+        account.name_key = values["name_key"]
+    account.updated_at = now
+    _record(session, "account", account_id, changed, who, now)
+    session.flush()
+    if "name" in changed:
+        index_accounts(session, [(account_id, account.name_key)])
+    return Edited("account", account_id, changed, now)
+
+
+@dataclass(frozen=True)
+class EditEntry:
+    at: datetime
+    by: str | None
+    changes: dict[str, Any]
+
+
+def history(session: Session, entity: str, entity_id: int, *, limit: int = 50) -> list[EditEntry]:
+    """The edits made by hand to one record, newest first."""
+    rows = session.execute(
+        sa.select(RecordEdit.at, User.email, RecordEdit.changes)
+        .outerjoin(User, User.id == RecordEdit.by_user_id)
+        .where(RecordEdit.entity == entity, RecordEdit.entity_id == entity_id)
+        .order_by(RecordEdit.at.desc(), RecordEdit.id.desc())
+        .limit(limit)
+    ).all()
+    return [EditEntry(at, by, ch) for at, by, ch in rows]
