@@ -82,12 +82,13 @@ def test_an_edit_is_recorded_and_survives_a_later_import(db: Database, clock: Fr
     mia = _principal(db, "mia@x.io")
     with db.read() as s:
         version = s.get_one(Person, pid).updated_at
+        fit_before = s.get_one(Person, pid).fit_score or 0
     clock.advance(minutes=5)
     with db.write() as s:
         done = edit_person(
             s,
             pid,
-            {"title": "VP Engineering", "phone": "040 123 45 67", "country": "Sweden"},
+            {"title": "VP Engineering", "seniority": "VP", "phone": "040 123 45 67", "country": "Sweden"},
             expected_updated_at=version,
             who=mia,
             scope=EVERYTHING,
@@ -100,7 +101,8 @@ def test_an_edit_is_recorded_and_survives_a_later_import(db: Database, clock: Fr
         assert (edit.entity, edit.by_user_id, edit.at) == ("person", mia.user_id, clock())
         assert edit.changes["country"] == [None, "SE"]
         pins = {p.field: p for p in s.scalars(sa.select(Provenance).where(Provenance.entity == "person"))}
-        assert set(pins) == {"title", "phone", "country"} and pins["title"].source == "mia@x.io"
+        assert set(pins) == {"title", "seniority", "phone", "country"} and pins["title"].source == "mia@x.io"
+        assert (s.get_one(Person, pid).fit_score or 0) >= fit_before + 30  # scored again: a decision maker now
         assert [e.by for e in history(s, "person", pid)] == ["mia@x.io"]
     # A later import carries the old title and a new city: the manual title stays, the city updates.
     clock.advance(hours=1)

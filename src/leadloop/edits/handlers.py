@@ -18,6 +18,8 @@ from leadloop.access.model import Scope
 from leadloop.access.repository import require_editor, require_visible
 from leadloop.auth.model import Principal
 from leadloop.core.errors import Conflict
+from leadloop.core.events import RecordsEdited
+from leadloop.core.reactions import publish
 from leadloop.edits.model import (
     ACCOUNT_FIELDS,
     MANUAL,
@@ -129,6 +131,7 @@ def edit_person(
     session.flush()
     if _MATCHED_ON.intersection(changed):
         resolve(session, [person_id], now=now, auto_merge=False)
+    publish(session, [RecordsEdited(frozenset({person_id}), frozenset(), now)], now=now)
     return Edited("person", person_id, changed, now)
 
 
@@ -170,6 +173,8 @@ def edit_account(
     session.flush()
     if "name" in changed:
         index_accounts(session, [(account_id, account.name_key)])
+    people = frozenset(session.scalars(sa.select(Person.id).where(Person.account_id == account_id)))
+    publish(session, [RecordsEdited(people, frozenset({account_id}), now)], now=now)
     return Edited("account", account_id, changed, now)
 
 
