@@ -18,8 +18,8 @@ from leadloop.capture import crm
 from leadloop.capture.activities import on_touch_logged
 from leadloop.core.events import (
     ActivitiesAppended,
-    Event,
     DealApproved,
+    Event,
     LeadHandedBack,
     LeadReachedMQL,
     PartnerReported,

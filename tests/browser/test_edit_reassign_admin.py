@@ -91,7 +91,9 @@ def test_a_manager_reassigns_a_lead_with_a_reason(page: Page, width: int) -> Non
     form.get_by_role("button", name="Reassign lead").click()
     expect(page).to_have_url(re.compile(f"/leads/{lead['id']}$"))
     expect(page.locator("hgroup")).to_contain_text("owned by Rafael Rep")
-    expect(page.locator("#routing-audit")).to_contain_text(f"reassigned by manager@demo.leadloop.dev: Rafael speaks their language ({width})")
+    expect(page.locator("#routing-audit")).to_contain_text(
+        f"reassigned by manager@demo.leadloop.dev: Rafael speaks their language ({width})"
+    )
     _no_sideways_scroll(page, "#reassign")
     shot(page, f"44-reassigned-{width}")
     # The same manager corrects a contact's title on the account's person page.

@@ -16,7 +16,7 @@ from leadloop.access.repository import scope_of
 from leadloop.auth.handlers import create_user
 from leadloop.auth.model import Principal, Role
 from leadloop.core.clock import FrozenClock
-from leadloop.core.errors import InvalidInput, PermissionDenied
+from leadloop.core.errors import Conflict, InvalidInput, PermissionDenied
 from leadloop.edits.handlers import edit_account, edit_person, history
 from leadloop.edits.model import EditedMeanwhile, EditRefused
 from leadloop.jobs.timers import pending
@@ -62,8 +62,16 @@ def _principal(db: Database, email: str) -> Principal:
 def staff(db: Database, clock: FrozenClock) -> dict[str, int]:
     ids: dict[str, int] = {}
     with db.write() as s:
-        for name, role in (("ann", "rep"), ("bob", "rep"), ("max", "manager"), ("eve", "rep"), ("root", "admin")):
-            ids[name] = create_user(s, email=f"{name}@x.io", name=name.title(), role=role, password=None, now=clock())
+        for name, role in (
+            ("ann", "rep"),
+            ("bob", "rep"),
+            ("max", "manager"),
+            ("eve", "rep"),
+            ("root", "admin"),
+        ):
+            ids[name] = create_user(
+                s, email=f"{name}@x.io", name=name.title(), role=role, password=None, now=clock()
+            )
             s.get_one(User, ids[name]).working_hours = ALL_WEEK
         set_manager(s, ids["ann"], ids["max"])
         set_manager(s, ids["bob"], ids["max"])
@@ -102,19 +110,27 @@ def test_an_edit_is_recorded_and_survives_a_later_import(db: Database, clock: Fr
         assert edit.changes["country"] == [None, "SE"]
         pins = {p.field: p for p in s.scalars(sa.select(Provenance).where(Provenance.entity == "person"))}
         assert set(pins) == {"title", "seniority", "phone", "country"} and pins["title"].source == "mia@x.io"
-        assert (s.get_one(Person, pid).fit_score or 0) >= fit_before + 30  # scored again: a decision maker now
+        assert (
+            s.get_one(Person, pid).fit_score or 0
+        ) >= fit_before + 30  # scored again: a decision maker now
         assert [e.by for e in history(s, "person", pid)] == ["mia@x.io"]
     # A later import carries the old title and a new city: the manual title stays, the city updates.
     clock.advance(hours=1)
     capture_people(
-        db, clock, {"email": "greta@polar.se", "title": "Engineer", "city": "Lund"}, source="import", kind=None
+        db,
+        clock,
+        {"email": "greta@polar.se", "title": "Engineer", "city": "Lund"},
+        source="import",
+        kind=None,
     )
     with db.read() as s:
         p = s.get_one(Person, pid)
         assert (p.title, p.phone, p.country, p.city) == ("VP Engineering", "+46401234567", "SE", "Lund")
 
 
-def test_an_account_edit_survives_an_account_import(db: Database, clock: FrozenClock, staff: dict[str, int]) -> None:
+def test_an_account_edit_survives_an_account_import(
+    db: Database, clock: FrozenClock, staff: dict[str, int]
+) -> None:
     ids = capture_accounts(db, clock, {"external_id": "A1", "name": "Polar Signal", "industry": "Software"})
     aid = ids["A1"]
     root = _principal(db, "root@x.io")
@@ -131,10 +147,17 @@ def test_an_account_edit_survives_an_account_import(db: Database, clock: FrozenC
             now=clock(),
         )
     clock.advance(minutes=1)
-    capture_accounts(db, clock, {"external_id": "A1", "name": "Polar Signal", "industry": "Software", "city": "Malmö"})
+    capture_accounts(
+        db, clock, {"external_id": "A1", "name": "Polar Signal", "industry": "Software", "city": "Malmö"}
+    )
     with db.read() as s:
         a = s.get_one(Account, aid)
-        assert (a.name, a.industry, a.employees, a.city) == ("Polar Signal AB", "Observability", 1200, "Malmö")
+        assert (a.name, a.industry, a.employees, a.city) == (
+            "Polar Signal AB",
+            "Observability",
+            1200,
+            "Malmö",
+        )
 
 
 def test_a_second_editor_from_the_same_version_is_refused(db: Database, clock: FrozenClock) -> None:
@@ -149,12 +172,24 @@ def test_a_second_editor_from_the_same_version_is_refused(db: Database, clock: F
     clock.advance(minutes=1)
     with db.write() as s:
         edit_person(
-            s, pid, {"last_name": "Wei"}, expected_updated_at=version, who=_principal(db, "one@x.io"), scope=EVERYTHING, now=clock()
+            s,
+            pid,
+            {"last_name": "Wei"},
+            expected_updated_at=version,
+            who=_principal(db, "one@x.io"),
+            scope=EVERYTHING,
+            now=clock(),
         )
     clock.advance(minutes=1)
-    with pytest.raises(EditedMeanwhile, match="changed by one@x.io") as refused, db.write() as s:
+    with pytest.raises(EditedMeanwhile, match=r"changed by one@x\.io") as refused, db.write() as s:
         edit_person(
-            s, pid, {"last_name": "Li"}, expected_updated_at=version, who=_principal(db, "two@x.io"), scope=EVERYTHING, now=clock()
+            s,
+            pid,
+            {"last_name": "Li"},
+            expected_updated_at=version,
+            who=_principal(db, "two@x.io"),
+            scope=EVERYTHING,
+            now=clock(),
         )
     assert refused.value.status_code == 409
     with db.read() as s:
@@ -171,11 +206,30 @@ def test_a_bad_email_or_a_taken_one_saves_nothing(db: Database, clock: FrozenClo
     mia = _principal(db, "mia@x.io")
     with db.read() as s:
         version = s.get_one(Person, pid).updated_at
-    with pytest.raises(EditRefused, match="email: e-mail 'not-an-email' is not valid") as bad, db.write() as s:
-        edit_person(s, pid, {"email": "not-an-email", "first_name": "Ann"}, expected_updated_at=version, who=mia, scope=EVERYTHING, now=clock())
+    with (
+        pytest.raises(EditRefused, match="email: e-mail 'not-an-email' is not valid") as bad,
+        db.write() as s,
+    ):
+        edit_person(
+            s,
+            pid,
+            {"email": "not-an-email", "first_name": "Ann"},
+            expected_updated_at=version,
+            who=mia,
+            scope=EVERYTHING,
+            now=clock(),
+        )
     assert set(bad.value.errors) == {"email"}
-    with pytest.raises(Exception, match="person #.* already has b@acme.com"), db.write() as s:
-        edit_person(s, pid, {"email": "B@acme.com"}, expected_updated_at=version, who=mia, scope=EVERYTHING, now=clock())
+    with pytest.raises(Conflict, match=r"person #\d+ already has b@acme\.com"), db.write() as s:
+        edit_person(
+            s,
+            pid,
+            {"email": "B@acme.com"},
+            expected_updated_at=version,
+            who=mia,
+            scope=EVERYTHING,
+            now=clock(),
+        )
     with db.read() as s:
         assert s.get_one(Person, pid).first_name is None
 
@@ -190,13 +244,21 @@ def _routed_leads(db: Database, clock: FrozenClock, n: int) -> list[int]:
     return ids
 
 
-def test_a_manager_reassigns_three_leads_with_a_reason(db: Database, clock: FrozenClock, staff: dict[str, int]) -> None:
+def test_a_manager_reassigns_three_leads_with_a_reason(
+    db: Database, clock: FrozenClock, staff: dict[str, int]
+) -> None:
     leads = _routed_leads(db, clock, 3)
     clock.advance(minutes=10)
     max_ = _principal(db, "max@x.io")
     with db.write() as s:
         done = reassign(
-            s, leads, staff["bob"], "Ann is at the trade show all week", who=max_, scope=scope_of(s, max_), now=clock()
+            s,
+            leads,
+            staff["bob"],
+            "Ann is at the trade show all week",
+            who=max_,
+            scope=scope_of(s, max_),
+            now=clock(),
         )
     assert done.moved == leads and done.owner == "bob@x.io"
     with db.read() as s:
@@ -205,11 +267,15 @@ def test_a_manager_reassigns_three_leads_with_a_reason(db: Database, clock: Froz
             assert lead.owner_user_id == staff["bob"] and lead.assigned_at == clock()
             assert lead.sla_due_at == clock() + timedelta(minutes=30)  # bob's own clock starts now
             [moved] = s.scalars(
-                sa.select(LeadStageChange).where(LeadStageChange.lead_id == lead_id, LeadStageChange.by_user_id == max_.user_id)
+                sa.select(LeadStageChange).where(
+                    LeadStageChange.lead_id == lead_id, LeadStageChange.by_user_id == max_.user_id
+                )
             ).all()
             assert moved.trigger == "routed" and "trade show" in (moved.reason or "")
             decision = s.scalars(
-                sa.select(RoutingDecision).where(RoutingDecision.lead_id == lead_id).order_by(RoutingDecision.id.desc())
+                sa.select(RoutingDecision)
+                .where(RoutingDecision.lead_id == lead_id)
+                .order_by(RoutingDecision.id.desc())
             ).first()
             assert decision is not None and decision.reason == "reassigned"
             assert decision.summary == "reassigned by max@x.io: Ann is at the trade show all week"
@@ -222,7 +288,11 @@ def test_a_manager_reassigns_three_leads_with_a_reason(db: Database, clock: Froz
         assert sum(1 for p in mails if p.get("to") == "bob@x.io") == 3
         [event] = s.scalars(sa.select(AuditEvent).where(AuditEvent.kind == "leads.reassigned")).all()
         assert event.actor_user_id == max_.user_id and event.subject == "bob@x.io"
-        assert event.detail == {"leads": leads, "already_theirs": [], "reason": "Ann is at the trade show all week"}
+        assert event.detail == {
+            "leads": leads,
+            "already_theirs": [],
+            "reason": "Ann is at the trade show all week",
+        }
 
 
 def test_reassigning_to_someone_away_inactive_or_outside_the_teams_is_refused(
@@ -233,15 +303,18 @@ def test_reassigning_to_someone_away_inactive_or_outside_the_teams_is_refused(
     with db.write() as s:
         add_away(s, staff["bob"], clock() - timedelta(hours=1), datetime(2026, 11, 9, tzinfo=UTC))
         s.get_one(User, staff["eve"]).manager_id = max_.user_id
-    with pytest.raises(InvalidInput, match="bob@x.io is out of office until 2026-11-09 00:00 UTC"), db.write() as s:
+    with (
+        pytest.raises(InvalidInput, match=r"bob@x\.io is out of office until 2026-11-09 00:00 UTC"),
+        db.write() as s,
+    ):
         reassign(s, [lead], staff["bob"], "cover", who=max_, scope=scope_of(s, max_), now=clock())
     with db.write() as s:
         s.get_one(User, staff["eve"]).active = False
-    with pytest.raises(InvalidInput, match="eve@x.io is inactive"), db.write() as s:
+    with pytest.raises(InvalidInput, match=r"eve@x\.io is inactive"), db.write() as s:
         reassign(s, [lead], staff["eve"], "cover", who=max_, scope=scope_of(s, max_), now=clock())
     with db.write() as s:
         other = create_user(s, email="zed@x.io", name="Zed", role="rep", password=None, now=clock())
-    with pytest.raises(InvalidInput, match="zed@x.io is not in your teams"), db.write() as s:
+    with pytest.raises(InvalidInput, match=r"zed@x\.io is not in your teams"), db.write() as s:
         reassign(s, [lead], other, "cover", who=max_, scope=scope_of(s, max_), now=clock())
     rep = _principal(db, "ann@x.io")
     with pytest.raises(PermissionDenied), db.write() as s:

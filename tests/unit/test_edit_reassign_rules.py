@@ -21,7 +21,12 @@ T = datetime(2026, 11, 1, tzinfo=UTC)
 
 def test_an_edit_is_cleaned_like_a_capture() -> None:
     values = clean_person(
-        {"email": " Greta@Polar.SE ", "phone": "040-123 45 67", "first_name": "  Greta  ", "website": "https://www.polar.se/x"},
+        {
+            "email": " Greta@Polar.SE ",
+            "phone": "040-123 45 67",
+            "first_name": "  Greta  ",
+            "website": "https://www.polar.se/x",
+        },
         stored_country="SE",
     )
     assert values == {
@@ -36,7 +41,10 @@ def test_an_edit_is_cleaned_like_a_capture() -> None:
 
 def test_every_bad_field_is_named_at_once() -> None:
     with pytest.raises(EditRefused) as refused:
-        clean_person({"email": "x@", "country": "Atlantis", "shoe_size": "44", "first_name": "x" * 201}, stored_country=None)
+        clean_person(
+            {"email": "x@", "country": "Atlantis", "shoe_size": "44", "first_name": "x" * 201},
+            stored_country=None,
+        )
     assert set(refused.value.errors) == {"email", "country", "shoe_size", "first_name"}
     assert refused.value.errors["first_name"] == "at most 200 characters (this has 201)"
     assert str(refused.value).endswith("nothing was saved")
@@ -69,17 +77,69 @@ def test_who_may_edit() -> None:
 
 
 def test_an_import_leaves_a_pinned_field_alone() -> None:
-    stored = {c: None for c in ("external_id", "email", "first_name", "last_name", "title", "seniority", "department", "phone", "company", "website", "country", "state", "city", "postcode", "lead_source", "email_kind", "account_id", "campaign_id")}
+    stored = {
+        c: None
+        for c in (
+            "external_id",
+            "email",
+            "first_name",
+            "last_name",
+            "title",
+            "seniority",
+            "department",
+            "phone",
+            "company",
+            "website",
+            "country",
+            "state",
+            "city",
+            "postcode",
+            "lead_source",
+            "email_kind",
+            "account_id",
+            "campaign_id",
+        )
+    }
     stored |= {"title": "VP Engineering", "city": "Malmo", "email_opt_in": None, "attributes": {}}
     incoming = parse_person({"email": "g@polar.se", "title": "Engineer", "city": "Lund"})
-    kwargs = dict(same_address=False, address_taken=False, account_id=None, account_hint_given=False, account_why=None, campaign_id=None, explicit_consent=False)
+    kwargs = dict(
+        same_address=False,
+        address_taken=False,
+        account_id=None,
+        account_hint_given=False,
+        account_why=None,
+        campaign_id=None,
+        explicit_consent=False,
+    )
     assert person_changes(stored, incoming, pinned=frozenset({"title"}), **kwargs)["city"] == "Lund"  # type: ignore[arg-type]
     assert "title" not in person_changes(stored, incoming, pinned=frozenset({"title"}), **kwargs)  # type: ignore[arg-type]
     assert person_changes(stored, incoming, **kwargs)["title"] == "Engineer"  # type: ignore[arg-type]
 
 
 def _person(pid: int, updated: datetime, **values: object) -> dict[str, object]:
-    row: dict[str, object] = {f: None for f in ("first_name", "last_name", "title", "seniority", "department", "phone", "company", "website", "country", "state", "city", "postcode", "email_kind", "account_id", "lead_source", "campaign_id", "email", "email_opt_in")}
+    row: dict[str, object] = {
+        f: None
+        for f in (
+            "first_name",
+            "last_name",
+            "title",
+            "seniority",
+            "department",
+            "phone",
+            "company",
+            "website",
+            "country",
+            "state",
+            "city",
+            "postcode",
+            "email_kind",
+            "account_id",
+            "lead_source",
+            "campaign_id",
+            "email",
+            "email_opt_in",
+        )
+    }
     return row | {"id": pid, "created_at": T, "updated_at": updated, "attributes": {}} | values
 
 
@@ -88,9 +148,23 @@ def test_a_manual_value_wins_a_merge_from_either_side() -> None:
     new = _person(2, datetime(2026, 11, 2, tzinfo=UTC), title="Engineer", city="Lund")
     values, _ = survive(old, new, sources=("import", "import"), priority=("api",), now=T)
     assert values["title"] == "Engineer"  # the newer record wins without a pin
-    values, _ = survive(old, new, sources=("import", "import"), priority=("api",), now=T, pinned=(frozenset({"title"}), frozenset()))
+    values, _ = survive(
+        old,
+        new,
+        sources=("import", "import"),
+        priority=("api",),
+        now=T,
+        pinned=(frozenset({"title"}), frozenset()),
+    )
     assert "title" not in values and values["city"] == "Lund"
-    values, origin = survive(new, old, sources=("import", "import"), priority=("api",), now=T, pinned=(frozenset(), frozenset({"title"})))
+    values, origin = survive(
+        new,
+        old,
+        sources=("import", "import"),
+        priority=("api",),
+        now=T,
+        pinned=(frozenset(), frozenset({"title"})),
+    )
     assert values["title"] == "VP Engineering" and origin["title"] == "merged (set by hand)"
 
 
@@ -100,7 +174,10 @@ def test_why_an_owner_cannot_take_leads() -> None:
     assert "inactive" in (owner_refusal(**ok | {"active": False}) or "")  # type: ignore[arg-type]
     assert "cannot own a lead" in (owner_refusal(**ok | {"role": "partner"}) or "")  # type: ignore[arg-type]
     away = owner_refusal(**ok | {"away_until": datetime(2026, 11, 9, tzinfo=UTC)})  # type: ignore[arg-type]
-    assert away == "owner_id: bob@x.io is out of office until 2026-11-09 00:00 UTC; choose someone who is in, or wait until they are back"
+    assert (
+        away
+        == "owner_id: bob@x.io is out of office until 2026-11-09 00:00 UTC; choose someone who is in, or wait until they are back"
+    )
     assert "not in your teams" in (owner_refusal(**ok | {"in_line": False}) or "")  # type: ignore[arg-type]
 
 

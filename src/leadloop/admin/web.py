@@ -348,7 +348,12 @@ async def save_calendar(request: Request, ctx: Ctx, who: Admin, user_id: Id) -> 
         "calendars",
         work,
         saved="calendar",
-        form={"user_id": user_id, "timezone": timezone, "holidays": holidays, **{f"hours_{d}": h for d, h in hours.items()}},
+        form={
+            "user_id": user_id,
+            "timezone": timezone,
+            "holidays": holidays,
+            **{f"hours_{d}": h for d, h in hours.items()},
+        },
     )
 
 
@@ -433,7 +438,12 @@ def create_key(
             raise InvalidInput("name: say what the key is for (e.g. 'Website forms')")
         with ctx.db.write() as session:
             token = auth.create_api_key(
-                session, user_email=user_email, name=name.strip(), now=ctx.clock(), scope=scope, by_user_id=who.user_id
+                session,
+                user_email=user_email,
+                name=name.strip(),
+                now=ctx.clock(),
+                scope=scope,
+                by_user_id=who.user_id,
             )
     except LeadloopError as exc:
         return _render(request, ctx, "keys", error=str(exc), form=form, status_code=exc.status_code)

@@ -218,7 +218,14 @@ def set_role(
 
 
 def add_user(
-    session: Session, *, email: str, name: str, role: str, now: datetime, by_user_id: int | None, team_id: int | None = None
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    now: datetime,
+    by_user_id: int | None,
+    team_id: int | None = None,
 ) -> tuple[int, str]:
     """An admin creates a user with a temporary password, shown once: they choose their own at the
     first sign-in. Returns the id and that password."""
@@ -226,11 +233,18 @@ def add_user(
     clean = " ".join(name.split())
     if not clean or len(clean) > 200:
         raise InvalidInput("name: give the user's name (1 to 200 characters)")
-    uid = create_user(session, email=email, name=clean, role=role, password=temporary, now=now, team_id=team_id)
+    uid = create_user(
+        session, email=email, name=clean, role=role, password=temporary, now=now, team_id=team_id
+    )
     user = session.get_one(User, uid)
     user.must_change_password = True
     audit.record(
-        session, "user.created", at=now, actor_user_id=by_user_id, subject=user.email, detail={"role": user.role}
+        session,
+        "user.created",
+        at=now,
+        actor_user_id=by_user_id,
+        subject=user.email,
+        detail={"role": user.role},
     )
     return uid, temporary
 

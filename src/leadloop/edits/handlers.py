@@ -65,7 +65,12 @@ def _check_version(session: Session, noun: str, entity: str, row: Any, expected:
 
 
 def _record(
-    session: Session, entity: str, row_id: int, changed: dict[str, tuple[Any, Any]], who: Principal, now: datetime
+    session: Session,
+    entity: str,
+    row_id: int,
+    changed: dict[str, tuple[Any, Any]],
+    who: Principal,
+    now: datetime,
 ) -> None:
     session.add(
         RecordEdit(
@@ -116,7 +121,9 @@ def edit_person(
     if not changed:
         return Edited("person", person_id, {}, person.updated_at)
     if "email" in changed and values["email"]:
-        other = session.scalar(sa.select(Person.id).where(Person.email == values["email"], Person.id != person_id))
+        other = session.scalar(
+            sa.select(Person.id).where(Person.email == values["email"], Person.id != person_id)
+        )
         if other is not None:
             raise Conflict(
                 f"e-mail: person #{other} already has {values['email']}; if they are the same person, "

@@ -115,7 +115,7 @@ def _title(row: Any, kind: Kind) -> str:
 def _edit_form(request: Request, ctx: Ctx, who: Any, kind: Kind, row_id: int) -> Any:
     with ctx.db.read() as session:
         require_visible(session, viewer_scope(session, ctx, who), kind.table, row_id)
-        row = session.get_one(kind.table, row_id)
+        row: Any = session.get_one(kind.table, row_id)
         try:
             require_editor(session, who, row.id if kind is ACCOUNT else row.account_id, noun=kind.entity)
         except PermissionDenied:

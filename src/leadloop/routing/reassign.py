@@ -104,7 +104,9 @@ def reassign(
     missing = [i for i in ids if i not in leads]
     if missing:
         raise NotFound(
-            "there is no lead " + ", ".join(f"#{i}" for i in missing[:10]) + ("…" if len(missing) > 10 else "")
+            "there is no lead "
+            + ", ".join(f"#{i}" for i in missing[:10])
+            + ("…" if len(missing) > 10 else "")
         )
     if line is not None:
         outside = [lead.id for lead in leads.values() if not _from_line(lead, line)]

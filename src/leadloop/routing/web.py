@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from leadloop.access.repository import require_visible
-
 from leadloop.auth.model import Principal
 from leadloop.core.bounds import MAX_ID
 from leadloop.core.errors import InvalidInput, LeadloopError
@@ -233,7 +232,13 @@ class ReassignBody(BaseModel):
 def _reassign(ctx: AppContext, who: Principal, lead_ids: list[int], owner_id: int, reason: str) -> Reassigned:
     with ctx.db.write() as session:
         return reassign(
-            session, lead_ids, owner_id, reason, who=who, scope=viewer_scope(session, ctx, who), now=ctx.clock()
+            session,
+            lead_ids,
+            owner_id,
+            reason,
+            who=who,
+            scope=viewer_scope(session, ctx, who),
+            now=ctx.clock(),
         )
 
 

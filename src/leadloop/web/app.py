@@ -20,9 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from leadloop import __version__
+from leadloop.admin.web import router as admin_router
 from leadloop.auth.model import SessionPolicy
 from leadloop.auth.secret import choose_key
-from leadloop.admin.web import router as admin_router
 from leadloop.auth.web import router as auth_router
 from leadloop.bootstrap import database
 from leadloop.capture.intake import FieldErrors
