@@ -10,10 +10,10 @@ import pytest
 
 from leadloop.access.model import may_edit
 from leadloop.auth.model import Role
-from leadloop.capture.model import parse_person, person_changes
+from leadloop.capture.model import PERSON_COLUMNS, parse_person, person_changes
 from leadloop.core.errors import InvalidInput
 from leadloop.edits.model import PERSON_FIELDS, EditRefused, changes, clean_account, clean_person
-from leadloop.identity.survivorship import survive
+from leadloop.identity.survivorship import FIRST_WINS, SURVIVING_FIELDS, survive
 from leadloop.routing.reassign import MAX_LEADS, check_request, owner_refusal
 
 T = datetime(2026, 11, 1, tzinfo=UTC)
@@ -77,29 +77,7 @@ def test_who_may_edit() -> None:
 
 
 def test_an_import_leaves_a_pinned_field_alone() -> None:
-    stored = {
-        c: None
-        for c in (
-            "external_id",
-            "email",
-            "first_name",
-            "last_name",
-            "title",
-            "seniority",
-            "department",
-            "phone",
-            "company",
-            "website",
-            "country",
-            "state",
-            "city",
-            "postcode",
-            "lead_source",
-            "email_kind",
-            "account_id",
-            "campaign_id",
-        )
-    }
+    stored: dict[str, object] = dict.fromkeys((*PERSON_COLUMNS, "account_id", "campaign_id"))
     stored |= {"title": "VP Engineering", "city": "Malmo", "email_opt_in": None, "attributes": {}}
     incoming = parse_person({"email": "g@polar.se", "title": "Engineer", "city": "Lund"})
     kwargs = dict(
@@ -117,29 +95,7 @@ def test_an_import_leaves_a_pinned_field_alone() -> None:
 
 
 def _person(pid: int, updated: datetime, **values: object) -> dict[str, object]:
-    row: dict[str, object] = {
-        f: None
-        for f in (
-            "first_name",
-            "last_name",
-            "title",
-            "seniority",
-            "department",
-            "phone",
-            "company",
-            "website",
-            "country",
-            "state",
-            "city",
-            "postcode",
-            "email_kind",
-            "account_id",
-            "lead_source",
-            "campaign_id",
-            "email",
-            "email_opt_in",
-        )
-    }
+    row: dict[str, object] = dict.fromkeys((*SURVIVING_FIELDS, *FIRST_WINS, "email", "email_opt_in"))
     return row | {"id": pid, "created_at": T, "updated_at": updated, "attributes": {}} | values
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from leadloop.admin import views
 from leadloop.auth import audit
 from leadloop.auth import handlers as auth
-from leadloop.auth.model import KeyScope, Role
+from leadloop.auth.model import KeyScope, Principal, Role
 from leadloop.contract.normalise import parse_datetime
 from leadloop.core.errors import InvalidInput, LeadloopError, NotFound
 from leadloop.routing import staff
@@ -118,6 +118,12 @@ def _act(
     except LeadloopError as exc:
         return _render(request, ctx, page, error=str(exc), form=form, status_code=exc.status_code)
     return RedirectResponse(f"/admin/{page}?saved={saved}", status_code=303)
+
+
+def _audit(
+    session: Session, kind: str, who: Principal, now: datetime, subject: str | None, detail: Any = None
+) -> None:
+    audit.record(session, kind, at=now, actor_user_id=who.user_id, subject=subject, detail=detail or None)
 
 
 def _user(session: Session, user_id: int) -> User:
@@ -249,7 +255,7 @@ def create_team(
 ) -> Response:
     def work(session: Session, now: datetime) -> None:
         team = staff.create_team(session, name, now=now)
-        audit.record(session, "team.created", at=now, actor_user_id=who.user_id, subject=team.name)
+        _audit(session, "team.created", who, now, team.name)
 
     return _act(request, ctx, "teams", work, saved="team_created", form={"name": name})
 
@@ -258,14 +264,7 @@ def create_team(
 def set_team(request: Request, ctx: Ctx, who: Admin, user_id: Id, team_id: OptionalId = "") -> Response:
     def work(session: Session, now: datetime) -> None:
         user = staff.set_team(session, user_id, _optional_id(team_id, "team"))
-        audit.record(
-            session,
-            "user.team_changed",
-            at=now,
-            actor_user_id=who.user_id,
-            subject=user.email,
-            detail={"team_id": user.team_id},
-        )
+        _audit(session, "user.team_changed", who, now, user.email, {"team_id": user.team_id})
 
     return _act(request, ctx, "teams", work, saved="team")
 
@@ -278,14 +277,7 @@ def set_user_manager(
         user = _user(session, user_id)
         before = user.manager_id
         set_manager(session, user_id, _optional_id(manager_id, "manager"))
-        audit.record(
-            session,
-            "user.manager_changed",
-            at=now,
-            actor_user_id=who.user_id,
-            subject=user.email,
-            detail={"from": before, "to": user.manager_id},
-        )
+        _audit(session, "user.manager_changed", who, now, user.email, {"from": before, "to": user.manager_id})
 
     return _act(request, ctx, "teams", work, saved="manager")
 
@@ -304,13 +296,13 @@ def set_team_manager(
         members = [u for u in views.users(session) if u.team_id == team_id and u.id != manager]
         for m in members:
             set_manager(session, m.id, manager)
-            audit.record(
+            _audit(
                 session,
                 "user.manager_changed",
-                at=now,
-                actor_user_id=who.user_id,
-                subject=m.email,
-                detail={"from": m.manager_id, "to": manager, "team_id": team_id},
+                who,
+                now,
+                m.email,
+                {"from": m.manager_id, "to": manager, "team_id": team_id},
             )
 
     return _act(request, ctx, "teams", work, saved="manager")
@@ -333,13 +325,13 @@ async def save_calendar(request: Request, ctx: Ctx, who: Admin, user_id: Id) -> 
 
     def work(session: Session, now: datetime) -> None:
         user = staff.set_calendar(session, user_id, timezone=timezone or None, hours=hours, holidays=holidays)
-        audit.record(
+        _audit(
             session,
             "user.calendar_changed",
-            at=now,
-            actor_user_id=who.user_id,
-            subject=user.email,
-            detail={"timezone": user.timezone, "hours": user.working_hours, "holidays": holidays or None},
+            who,
+            now,
+            user.email,
+            {"timezone": user.timezone, "hours": user.working_hours, "holidays": holidays or None},
         )
 
     return _act(
@@ -372,13 +364,13 @@ def save_away(
         start = _moment(starts, "from")
         end = _moment(ends, "until")
         add_away(session, user_id, start, end, note=note.strip() or None)
-        audit.record(
+        _audit(
             session,
             "user.away_added",
-            at=now,
-            actor_user_id=who.user_id,
-            subject=user.email,
-            detail={"from": start.isoformat(), "until": end.isoformat(), "note": note.strip() or None},
+            who,
+            now,
+            user.email,
+            {"from": start.isoformat(), "until": end.isoformat(), "note": note.strip() or None},
         )
 
     return _act(
@@ -403,13 +395,13 @@ def remove_away(request: Request, ctx: Ctx, who: Admin, away_id: Id) -> Response
     def work(session: Session, now: datetime) -> None:
         row = staff.remove_away(session, away_id)
         user = session.get(User, row.user_id)
-        audit.record(
+        _audit(
             session,
             "user.away_removed",
-            at=now,
-            actor_user_id=who.user_id,
-            subject=user.email if user else None,
-            detail={"from": row.starts_at.isoformat(), "until": row.ends_at.isoformat()},
+            who,
+            now,
+            user.email if user else None,
+            {"from": row.starts_at.isoformat(), "until": row.ends_at.isoformat()},
         )
 
     return _act(request, ctx, "calendars", work, saved="away_removed")

@@ -100,6 +100,46 @@ def _record(
     )
 
 
+def _apply(
+    session: Session,
+    row: Any,
+    values: dict[str, Any],
+    fields: dict[str, int],
+    *,
+    unique: tuple[str, str],
+    expected_updated_at: datetime,
+    who: Principal,
+    now: datetime,
+) -> dict[str, tuple[Any, Any]]:
+    """Check the version, write what changed (with the columns derived from it), record the edit.
+    `unique` is the column no other row may share and the kind of record it says it would be."""
+    entity = "person" if isinstance(row, Person) else "account"
+    _check_version(session, entity, entity, row, expected_updated_at)
+    changed = changes({f: getattr(row, f) for f in fields}, values, fields)
+    if not changed:
+        return changed
+    column, same = unique
+    if values.get(column) and column in changed:
+        table = type(row)
+        other = session.scalar(
+            sa.select(table.id).where(getattr(table, column) == values[column], table.id != row.id)
+        )
+        if other is not None:
+            raise Conflict(
+                f"{column.replace('email', 'e-mail')}: {entity} #{other} already has {values[column]}; if they are "
+                f"the same {same}, merge them instead. Nothing was saved"
+            )
+    for f in changed:
+        setattr(row, f, values[f])
+    for derived, source in (("email_kind", "email"), ("name_key", "name")):
+        if source in changed and derived in values:
+            setattr(row, derived, values[derived])
+    row.updated_at = now
+    _record(session, entity, row.id, changed, who, now)
+    session.flush()
+    return changed
+
+
 def edit_person(
     session: Session,
     person_id: int,
@@ -115,31 +155,21 @@ def edit_person(
     person = _locked(session, Person, person_id)
     require_editor(session, who, person.account_id, noun="person")
     values = clean_person(given, stored_country=person.country)
-    _check_version(session, "person", "person", person, expected_updated_at)
-    current = {f: getattr(person, f) for f in (*PERSON_FIELDS, "email_kind")}
-    changed = changes(current, values, PERSON_FIELDS)
-    if not changed:
-        return Edited("person", person_id, {}, person.updated_at)
-    if "email" in changed and values["email"]:
-        other = session.scalar(
-            sa.select(Person.id).where(Person.email == values["email"], Person.id != person_id)
-        )
-        if other is not None:
-            raise Conflict(
-                f"e-mail: person #{other} already has {values['email']}; if they are the same person, "
-                "merge them instead. Nothing was saved"
-            )
-    for f in changed:
-        setattr(person, f, values[f])
-    if "email" in changed:
-        person.email_kind = values["email_kind"]
-    person.updated_at = now
-    _record(session, "person", person_id, changed, who, now)
-    session.flush()
+    changed = _apply(
+        session,
+        person,
+        values,
+        PERSON_FIELDS,
+        unique=("email", "person"),
+        expected_updated_at=expected_updated_at,
+        who=who,
+        now=now,
+    )
     if _MATCHED_ON.intersection(changed):
         resolve(session, [person_id], now=now, auto_merge=False)
-    publish(session, [RecordsEdited(frozenset({person_id}), frozenset(), now)], now=now)
-    return Edited("person", person_id, changed, now)
+    if changed:
+        publish(session, [RecordsEdited(frozenset({person_id}), frozenset(), now)], now=now)
+    return Edited("person", person_id, changed, person.updated_at)
 
 
 def edit_account(
@@ -156,33 +186,22 @@ def edit_account(
     require_visible(session, scope, Account, account_id)
     account = _locked(session, Account, account_id)
     require_editor(session, who, account_id, noun="account")
-    values = clean_account(given)
-    _check_version(session, "account", "account", account, expected_updated_at)
-    current = {f: getattr(account, f) for f in ACCOUNT_FIELDS}
-    changed = changes(current, values, ACCOUNT_FIELDS)
-    if not changed:
-        return Edited("account", account_id, {}, account.updated_at)
-    if "domain" in changed and values["domain"]:
-        other = session.scalar(
-            sa.select(Account.id).where(Account.domain == values["domain"], Account.id != account_id)
-        )
-        if other is not None:
-            raise Conflict(
-                f"domain: account #{other} already has {values['domain']}; if they are the same company, "
-                "merge them instead. Nothing was saved"
-            )
-    for f in changed:
-        setattr(account, f, values[f])
-    if "name" in changed:
-        account.name_key = values["name_key"]
-    account.updated_at = now
-    _record(session, "account", account_id, changed, who, now)
-    session.flush()
+    changed = _apply(
+        session,
+        account,
+        clean_account(given),
+        ACCOUNT_FIELDS,
+        unique=("domain", "company"),
+        expected_updated_at=expected_updated_at,
+        who=who,
+        now=now,
+    )
     if "name" in changed:
         index_accounts(session, [(account_id, account.name_key)])
-    people = frozenset(session.scalars(sa.select(Person.id).where(Person.account_id == account_id)))
-    publish(session, [RecordsEdited(people, frozenset({account_id}), now)], now=now)
-    return Edited("account", account_id, changed, now)
+    if changed:
+        people = frozenset(session.scalars(sa.select(Person.id).where(Person.account_id == account_id)))
+        publish(session, [RecordsEdited(people, frozenset({account_id}), now)], now=now)
+    return Edited("account", account_id, changed, account.updated_at)
 
 
 @dataclass(frozen=True)

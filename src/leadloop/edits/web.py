@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from leadloop.access.repository import require_editor, require_visible
+from leadloop.auth.model import Principal
 from leadloop.core.errors import InvalidInput, LeadloopError, PermissionDenied
 from leadloop.edits.handlers import Edited, edit_account, edit_person, history
 from leadloop.edits.model import ACCOUNT_FIELDS, LABELS, PERSON_FIELDS, EditRefused, as_json
@@ -42,36 +43,33 @@ def _answer(done: Edited, row: Any, kind: Kind) -> dict[str, Any]:
     }
 
 
-@router.patch("/api/v1/people/{person_id}", tags=["warehouse"])
-def patch_person(person_id: Id, body: PersonUpdate, ctx: Ctx, who: Staff) -> dict[str, Any]:
-    """Change a person's fields by hand: recorded with who and when, and kept over later imports."""
+def _patch(
+    ctx: Ctx, who: Principal, kind: Kind, row_id: int, body: PersonUpdate | AccountUpdate
+) -> dict[str, Any]:
+    edit = edit_person if kind is PERSON else edit_account
     with ctx.db.write() as session:
-        done = edit_person(
+        done = edit(
             session,
-            person_id,
+            row_id,
             body.given(),
             expected_updated_at=body.updated_at,
             who=who,
             scope=viewer_scope(session, ctx, who),
             now=ctx.clock(),
         )
-        return _answer(done, session.get_one(Person, person_id), PERSON)
+        return _answer(done, session.get_one(kind.table, row_id), kind)
+
+
+@router.patch("/api/v1/people/{person_id}", tags=["warehouse"])
+def patch_person(person_id: Id, body: PersonUpdate, ctx: Ctx, who: Staff) -> dict[str, Any]:
+    """Change a person's fields by hand: recorded with who and when, and kept over later imports."""
+    return _patch(ctx, who, PERSON, person_id, body)
 
 
 @router.patch("/api/v1/accounts/{account_id}", tags=["warehouse"])
 def patch_account(account_id: Id, body: AccountUpdate, ctx: Ctx, who: Staff) -> dict[str, Any]:
     """Change an account's fields by hand: recorded with who and when, and kept over later imports."""
-    with ctx.db.write() as session:
-        done = edit_account(
-            session,
-            account_id,
-            body.given(),
-            expected_updated_at=body.updated_at,
-            who=who,
-            scope=viewer_scope(session, ctx, who),
-            now=ctx.clock(),
-        )
-        return _answer(done, session.get_one(Account, account_id), ACCOUNT)
+    return _patch(ctx, who, ACCOUNT, account_id, body)
 
 
 def _form_page(
@@ -112,7 +110,7 @@ def _title(row: Any, kind: Kind) -> str:
     return " ".join(p for p in (row.first_name, row.last_name) if p) or row.email or f"person #{row.id}"
 
 
-def _edit_form(request: Request, ctx: Ctx, who: Any, kind: Kind, row_id: int) -> Any:
+def _edit_form(request: Request, ctx: Ctx, who: Principal, kind: Kind, row_id: int) -> Any:
     with ctx.db.read() as session:
         require_visible(session, viewer_scope(session, ctx, who), kind.table, row_id)
         row: Any = session.get_one(kind.table, row_id)
@@ -137,7 +135,7 @@ def _edit_form(request: Request, ctx: Ctx, who: Any, kind: Kind, row_id: int) ->
         )
 
 
-async def _save(request: Request, ctx: Ctx, who: Any, kind: Kind, row_id: int) -> Any:
+async def _save(request: Request, ctx: Ctx, who: Principal, kind: Kind, row_id: int) -> Any:
     form = await request.form()
     given = {f: str(v) for f, v in form.items() if f in kind.fields and isinstance(v, str)}
     version = str(form.get("updated_at") or "")
