@@ -60,6 +60,8 @@ def test_an_account_edit_and_its_numbers() -> None:
         clean_account({"name": "  "})
     with pytest.raises(EditRefused, match="employees: employees '-3' cannot be negative"):
         clean_account({"employees": "-3"})
+    with pytest.raises(EditRefused, match="annual_revenue: 10,000,000,000,000,000 is more than the largest"):
+        clean_account({"annual_revenue": "1e16"})
 
 
 def test_changes_lists_only_what_differs() -> None:

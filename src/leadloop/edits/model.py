@@ -99,8 +99,16 @@ def _email(raw: str | None) -> str | None:
     return found.address if found else None
 
 
-def _number(kind: Callable[..., Any], field: str) -> Callable[[str | None], Any]:
-    return lambda raw: kind(raw, field=field.replace("_", " "))
+def _number(kind: Callable[..., Any], field: str, most: int) -> Callable[[str | None], Any]:
+    """A number as capture reads it ("1,200", "2.5M"), no larger than its column holds."""
+
+    def clean(raw: str | None) -> Any:
+        value = kind(raw, field=field.replace("_", " "))
+        if value is not None and abs(value) > most:
+            raise InvalidInput(f"{int(value):,} is more than the largest this field holds ({most:,})")
+        return value
+
+    return clean
 
 
 _PERSON_CLEAN: dict[str, Callable[[str | None], Any]] = {
@@ -113,9 +121,9 @@ _ACCOUNT_CLEAN: dict[str, Callable[[str | None], Any]] = {
     **{f: _text(limit) for f, limit in ACCOUNT_FIELDS.items()},
     "domain": n.registrable_domain,
     "country": n.normalise_country,
-    "employees": _number(n.parse_int, "employees"),
-    "sites": _number(n.parse_int, "sites"),
-    "annual_revenue": _number(n.parse_decimal, "annual_revenue"),
+    "employees": _number(n.parse_int, "employees", 2**31 - 1),
+    "sites": _number(n.parse_int, "sites", 2**31 - 1),
+    "annual_revenue": _number(n.parse_decimal, "annual_revenue", 10**16 - 1),  # NUMERIC(18, 2)
 }
 
 

@@ -3,7 +3,7 @@ The values are then cleaned by `edits.model` with the normalisers capture uses."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -43,15 +43,15 @@ class AccountUpdate(BaseModel):
     name: str | None = Field(None, max_length=300)
     domain: str | None = Field(None, max_length=2048)
     industry: str | None = Field(None, max_length=200)
-    employees: int | str | None = Field(None, max_length=30)
-    annual_revenue: float | str | None = Field(None, max_length=40)
+    employees: int | Annotated[str, Field(max_length=30)] | None = None
+    annual_revenue: float | Annotated[str, Field(max_length=40)] | None = None
     country: str | None = Field(None, max_length=100)
     state: str | None = Field(None, max_length=100)
     city: str | None = Field(None, max_length=200)
     postcode: str | None = Field(None, max_length=20)
     sic_code: str | None = Field(None, max_length=10)
     naics_code: str | None = Field(None, max_length=10)
-    sites: int | str | None = Field(None, max_length=30)
+    sites: int | Annotated[str, Field(max_length=30)] | None = None
 
     def given(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude={"updated_at"})
