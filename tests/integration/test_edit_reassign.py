@@ -19,6 +19,7 @@ from leadloop.core.clock import FrozenClock
 from leadloop.core.errors import Conflict, InvalidInput, PermissionDenied
 from leadloop.edits.handlers import edit_account, edit_person, history
 from leadloop.edits.model import EditedMeanwhile, EditRefused
+from leadloop.identity.merge import merge_people
 from leadloop.jobs.timers import pending
 from leadloop.routing.handlers import add_away, route_lead, set_manager
 from leadloop.routing.reassign import reassign
@@ -126,6 +127,51 @@ def test_an_edit_is_recorded_and_survives_a_later_import(db: Database, clock: Fr
     with db.read() as s:
         p = s.get_one(Person, pid)
         assert (p.title, p.phone, p.country, p.city) == ("VP Engineering", "+46401234567", "SE", "Lund")
+
+
+def test_a_value_set_by_hand_survives_a_merge_and_the_import_after_it(
+    db: Database, clock: FrozenClock
+) -> None:
+    a, b = capture_people(
+        db,
+        clock,
+        {"email": "greta@polar.se", "first_name": "Greta", "last_name": "Lindqvist", "title": "Engineer"},
+        {
+            "email": "g.lindqvist@polar.se",
+            "first_name": "Greta",
+            "last_name": "Lindqvist",
+            "title": "Engineer",
+        },
+        kind=None,
+    )
+    assert a.id is not None and b.id is not None
+    with db.write() as s:
+        create_user(s, email="mia@x.io", name="Mia", role="marketing", password=None, now=clock())
+        version = s.get_one(Person, a.id).updated_at
+    with db.write() as s:
+        edit_person(
+            s,
+            a.id,
+            {"title": "VP Engineering"},
+            expected_updated_at=version,
+            who=_principal(db, "mia@x.io"),
+            scope=EVERYTHING,
+            now=clock(),
+        )
+    clock.advance(minutes=1)
+    with db.write() as s:
+        merge_people(s, b.id, a.id, now=clock())  # the edited record is the one merged away
+    assert _title(db, b.id) == "VP Engineering"
+    clock.advance(minutes=1)
+    capture_people(
+        db, clock, {"email": "g.lindqvist@polar.se", "title": "Engineer"}, source="import", kind=None
+    )
+    assert _title(db, b.id) == "VP Engineering"
+
+
+def _title(db: Database, pid: int) -> str | None:
+    with db.read() as s:
+        return s.get_one(Person, pid).title
 
 
 def test_an_account_edit_survives_an_account_import(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.store.tables import Provenance
+from leadloop.store.tables import Person, Provenance
 
 
 def provenance(session: Session, entity: str, entity_id: int) -> dict[str, Provenance]:
@@ -31,3 +33,24 @@ def manual_fields(session: Session, entity: str, ids: set[int]) -> dict[int, fro
     ):
         found.setdefault(entity_id, set()).add(field)
     return {k: frozenset(v) for k, v in found.items()}
+
+
+def manual_values(session: Session, ids: set[int]) -> dict[int, dict[str, list[Any]]]:
+    """Person id -> {field: the values set by hand}, counting a value set on someone merged into
+    them (a merge hands the survivor that value, ADR 0021). The caller honours a value only while
+    the person still holds it: after an unmerge the survivor's own value is back, and no pin."""
+    if not ids:
+        return {}
+    owner = sa.case((Person.merged_into_id.in_(ids), Person.merged_into_id), else_=Person.id)
+    found: dict[int, dict[str, list[Any]]] = {}
+    for person_id, field, value in session.execute(
+        sa.select(owner, Provenance.field, Provenance.value)
+        .join(Person, Person.id == Provenance.entity_id)
+        .where(
+            Provenance.entity == "person",
+            Provenance.method == "manual",
+            sa.or_(Person.id.in_(ids), Person.merged_into_id.in_(ids)),
+        )
+    ):
+        found.setdefault(person_id, {}).setdefault(field, []).append(value)
+    return found
