@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.store.bulk import IN_CHUNK, chunks
 from leadloop.store.tables import Person, Provenance
 
 
@@ -26,12 +27,13 @@ def manual_fields(session: Session, entity: str, ids: set[int]) -> dict[int, fro
     if not ids:
         return {}
     found: dict[int, set[str]] = {}
-    for entity_id, field in session.execute(
-        sa.select(Provenance.entity_id, Provenance.field).where(
-            Provenance.entity == entity, Provenance.entity_id.in_(ids), Provenance.method == "manual"
-        )
-    ):
-        found.setdefault(entity_id, set()).add(field)
+    for part in chunks(ids):  # a capture batch may hold more ids than a statement may bind
+        for entity_id, field in session.execute(
+            sa.select(Provenance.entity_id, Provenance.field).where(
+                Provenance.entity == entity, Provenance.entity_id.in_(part), Provenance.method == "manual"
+            )
+        ):
+            found.setdefault(entity_id, set()).add(field)
     return {k: frozenset(v) for k, v in found.items()}
 
 
@@ -41,16 +43,17 @@ def manual_values(session: Session, ids: set[int]) -> dict[int, dict[str, list[A
     the person still holds it: after an unmerge the survivor's own value is back, and no pin."""
     if not ids:
         return {}
-    owner = sa.case((Person.merged_into_id.in_(ids), Person.merged_into_id), else_=Person.id)
     found: dict[int, dict[str, list[Any]]] = {}
-    for person_id, field, value in session.execute(
-        sa.select(owner, Provenance.field, Provenance.value)
-        .join(Person, Person.id == Provenance.entity_id)
-        .where(
-            Provenance.entity == "person",
-            Provenance.method == "manual",
-            sa.or_(Person.id.in_(ids), Person.merged_into_id.in_(ids)),
-        )
-    ):
-        found.setdefault(person_id, {}).setdefault(field, []).append(value)
+    for part in chunks(ids, size=IN_CHUNK // 3):  # the chunk is bound three times below
+        owner = sa.case((Person.merged_into_id.in_(part), Person.merged_into_id), else_=Person.id)
+        for person_id, field, value in session.execute(
+            sa.select(owner, Provenance.field, Provenance.value)
+            .join(Person, Person.id == Provenance.entity_id)
+            .where(
+                Provenance.entity == "person",
+                Provenance.method == "manual",
+                sa.or_(Person.id.in_(part), Person.merged_into_id.in_(part)),
+            )
+        ):
+            found.setdefault(person_id, {}).setdefault(field, []).append(value)
     return found
