@@ -21,9 +21,11 @@ from leadloop.capture.mailin import policy_of
 from leadloop.core.events import (
     ActivitiesAppended,
     DealApproved,
+    Event,
     LeadHandedBack,
     LeadReachedMQL,
     PartnerReported,
+    RecordsEdited,
     TimelinesChanged,
     TouchLogged,
 )
@@ -39,7 +41,7 @@ from leadloop.partners.model import PARTNER_ACCEPT
 from leadloop.routing import handlers as routing
 from leadloop.scoring import handlers as scoring
 from leadloop.scoring import jobs as scoring_jobs
-from leadloop.scoring.rescore import on_timelines_changed
+from leadloop.scoring.rescore import on_timelines_changed, rescore
 from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
@@ -67,7 +69,15 @@ def reactions() -> Reactions:
     # A partner reported a deal won or lost, or a registered deal was approved: capture records it.
     r.on(PartnerReported, crm.on_partner_reported)
     r.on(DealApproved, crm.on_deal_approved)
+    # Edit and reassign (issue 13, item 4): a field edited by hand is scored again (fit reads it).
+    r.on(RecordsEdited, _rescore_edited)
     return r
+
+
+def _rescore_edited(session: Any, events: list[RecordsEdited], now: datetime) -> list[Event]:
+    people = frozenset().union(*(e.person_ids for e in events))
+    accounts = frozenset().union(*(e.account_ids for e in events))
+    return rescore(session, set(people), set(accounts), now=now)
 
 
 def session_info(settings: Settings | None = None) -> dict[str, Any]:

@@ -73,3 +73,15 @@ def may_work(role: Role, user_id: int, owner_user_id: int | None, owners_manager
     if owner_user_id is not None and owner_user_id == user_id:
         return True
     return role is Role.MANAGER and user_id in set(owners_managers)
+
+
+# Edit and reassign (issue 13, item 4): who may edit a person or an account.
+def may_edit(
+    role: Role, user_id: int, *, lead_owners: Iterable[int | None], account_owner: int | None
+) -> bool:
+    """Editing a person or an account the caller can already see: admins, marketing (the warehouse
+    is theirs) and managers (their line's records) may; a rep only the records of an account where
+    they own a lead or the account itself, not a team mate's or a queue's."""
+    if role in (Role.ADMIN, Role.MARKETING, Role.MANAGER):
+        return True
+    return role is Role.REP and (user_id == account_owner or user_id in set(lead_owners))

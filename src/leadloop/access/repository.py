@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.access.model import Scope, may_work, scope_for
+from leadloop.access.model import Scope, may_edit, may_work, scope_for
 from leadloop.auth.model import Principal, Role
 from leadloop.core.errors import NotFound, PermissionDenied
 from leadloop.lifecycle.repository import NURTURE_QUEUE
@@ -115,3 +115,23 @@ def visible_ids(scope: Scope, entity: type[Account] | type[Person]) -> sa.Select
         return None
     clause = person_clause(scope) if entity is Person else account_clause(scope)
     return sa.select(entity.id).where(clause)
+
+
+# Edit and reassign (issue 13, item 4).
+def require_editor(session: Session, who: Principal, account_id: int | None, *, noun: str) -> None:
+    """Only someone who may edit the account's records (access.model.may_edit); call it after
+    `require_visible`, so an unseen record stays "not found"."""
+    owners = (
+        list(session.scalars(sa.select(Lead.owner_user_id).where(Lead.account_id == account_id)))
+        if account_id is not None
+        else []
+    )
+    account_owner = (
+        session.scalar(sa.select(Account.owner_user_id).where(Account.id == account_id))
+        if account_id is not None
+        else None
+    )
+    if not may_edit(who.role, who.user_id, lead_owners=owners, account_owner=account_owner):
+        raise PermissionDenied(
+            f"only this {noun}'s lead owners, their managers, marketing or an admin may edit it"
+        )

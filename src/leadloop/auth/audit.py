@@ -23,6 +23,16 @@ KINDS = (
     "user.password_changed",
     "user.deactivated",
     "export",
+    # Edit and reassign (issue 13, item 4): a manager's reassignment and every admin action.
+    "leads.reassigned",
+    "user.created",
+    "user.team_changed",
+    "user.manager_changed",
+    "user.calendar_changed",
+    "user.away_added",
+    "user.away_removed",
+    "team.created",
+    "api_key.revoked",
 )
 
 

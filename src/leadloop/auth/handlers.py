@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -94,7 +95,13 @@ def principal_for_user(session: Session, user_id: int) -> Principal | None:
 
 
 def create_api_key(
-    session: Session, *, user_email: str, name: str, now: datetime, scope: str = KeyScope.FULL
+    session: Session,
+    *,
+    user_email: str,
+    name: str,
+    now: datetime,
+    scope: str = KeyScope.FULL,
+    by_user_id: int | None = None,
 ) -> str:
     user = session.scalar(sa.select(User).where(User.email == user_email.strip().lower()))
     if user is None:
@@ -109,6 +116,7 @@ def create_api_key(
         session,
         "api_key.created",
         at=now,
+        actor_user_id=by_user_id,
         subject=user.email,
         detail={"name": name, "prefix": key.prefix, "scope": str(scope)},
     )
@@ -204,3 +212,78 @@ def set_role(
         subject=user.email,
         detail={"from": old, "to": new.value},
     )
+
+
+# Edit and reassign (issue 13, item 4): the admin pages' user and key actions (the CLI's too).
+
+
+def add_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    now: datetime,
+    by_user_id: int | None,
+    team_id: int | None = None,
+) -> tuple[int, str]:
+    """An admin creates a user with a temporary password, shown once: they choose their own at the
+    first sign-in. Returns the id and that password."""
+    temporary = temporary_password()
+    clean = " ".join(name.split())
+    if not clean or len(clean) > 200:
+        raise InvalidInput("name: give the user's name (1 to 200 characters)")
+    uid = create_user(
+        session, email=email, name=clean, role=role, password=temporary, now=now, team_id=team_id
+    )
+    user = session.get_one(User, uid)
+    user.must_change_password = True
+    audit.record(
+        session,
+        "user.created",
+        at=now,
+        actor_user_id=by_user_id,
+        subject=user.email,
+        detail={"role": user.role},
+    )
+    return uid, temporary
+
+
+def temporary_password() -> str:
+    """Sixteen random URL-safe characters: strong, and typed once."""
+    return secrets.token_urlsafe(12)
+
+
+def deactivated(session: Session, user_id: int, *, now: datetime, by_user_id: int | None, via: str) -> None:
+    """After routing re-routed a leaver's leads: every browser they are signed in on is signed out,
+    their API keys stop working (the key check refuses inactive users), and the audit log says so."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"there is no user #{user_id}")
+    ended = sessions.end_all_for(session, user.id)
+    audit.record(
+        session,
+        "user.deactivated",
+        at=now,
+        actor_user_id=by_user_id,
+        subject=user.email,
+        detail={"via": via, "sessions_ended": ended},
+    )
+
+
+def revoke_api_key(session: Session, key_id: int, *, now: datetime, by_user_id: int | None) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"there is no API key #{key_id}")
+    if key.revoked_at is None:
+        key.revoked_at = now
+        owner = session.get(User, key.user_id)
+        audit.record(
+            session,
+            "api_key.revoked",
+            at=now,
+            actor_user_id=by_user_id,
+            subject=owner.email if owner else None,
+            detail={"name": key.name, "prefix": key.prefix},
+        )
+    return key

@@ -18,6 +18,7 @@ from leadloop.capture.results import Outcome, Result
 from leadloop.contract.vocab import ENTITY_FIELDS
 from leadloop.core.events import DealApproved, Event, PartnerReported
 from leadloop.core.reactions import publish
+from leadloop.enrich.repository import manual_fields
 from leadloop.identity.accounts import index_accounts
 from leadloop.lifecycle.handlers import Move, NewLead, OwnerRef, move, move_many, open_leads
 from leadloop.lifecycle.model import Stage, Trigger
@@ -49,6 +50,8 @@ def upsert_accounts(session: Session, items: list[AccountIn], *, now: datetime) 
             sa.select(Account).where(Account.id.in_({*found.values(), *by_domain.values()} or {-1}))
         )
     }
+    # Values a person set by hand are not replaced by an import (ADR 0021).
+    pinned = manual_fields(session, "account", set(loaded))
     done: dict[AccountHint, int | None] = {}
     for a, hint in zip(items, hints, strict=True):
         values = {c: getattr(a, c) for c in _ACCOUNT_COLUMNS if getattr(a, c) is not None}
@@ -67,7 +70,9 @@ def upsert_accounts(session: Session, items: list[AccountIn], *, now: datetime) 
             status = "created"
         else:
             row = loaded.get(aid) or session.get_one(Account, aid)
-            change = {c: v for c, v in values.items() if getattr(row, c) != v}
+            kept = pinned.get(aid, frozenset())
+            kept = kept | {"name_key"} if "name" in kept else kept
+            change = {c: v for c, v in values.items() if getattr(row, c) != v and c not in kept}
             if a.attributes and {**row.attributes, **a.attributes} != row.attributes:
                 change["attributes"] = {**row.attributes, **a.attributes}
             if change:

@@ -617,14 +617,18 @@ def person_changes(
     account_why: str | None,
     campaign_id: int | None,
     explicit_consent: bool,
+    pinned: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """What an incoming record changes on a stored person (empty: nothing).
+    """What an incoming record changes on a stored person (empty: nothing). A `pinned` field holds
+    a value a person set by hand: the incoming one does not replace it (ADR 0021).
 
     `same_address`: the incoming e-mail is the stored one spelled another way (Gmail dots, a plus
     tag) or one of a merged-away record: the stored spelling stays. `address_taken`: it belongs to
     someone else already: it is kept beside, never stolen."""
     values = {c: getattr(incoming, c) for c in PERSON_COLUMNS if getattr(incoming, c) is not None}
-    change: dict[str, Any] = {col: v for col, v in values.items() if stored[col] != v}
+    change: dict[str, Any] = {col: v for col, v in values.items() if stored[col] != v and col not in pinned}
+    if "email" in pinned:
+        change.pop("email_kind", None)
     attributes = dict(stored["attributes"])
     if "email" in change and same_address:
         del change["email"]

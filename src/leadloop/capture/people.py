@@ -26,6 +26,7 @@ from leadloop.capture.model import (
 from leadloop.capture.repository import AccountHint, ensure_accounts, ensure_campaigns, people_by_keys
 from leadloop.capture.results import Outcome, Result
 from leadloop.core.reactions import publish
+from leadloop.enrich.repository import manual_values
 from leadloop.identity.resolve import people_by_email_key, resolve
 from leadloop.store.bulk import RaceLost, insert_created, select_in
 from leadloop.store.tables import Person
@@ -88,6 +89,11 @@ def ingest_people(
         )
     }
 
+    # A value set by hand (on the person, or on someone merged into them) is not replaced (ADR 0021).
+    pinned = {
+        pid: frozenset(f for f, held in values.items() if current[pid].get(f) in held)
+        for pid, values in manual_values(session, set(current)).items()
+    }
     new_rows: list[dict[str, Any]] = []
     new_slots: list[int] = []
     updates: list[dict[str, Any]] = []
@@ -129,6 +135,7 @@ def ingest_people(
             account_why=why,
             campaign_id=campaign_id,
             explicit_consent=explicit_consent,
+            pinned=pinned.get(pid, frozenset()),
         )
         if change:
             change["updated_at"] = now

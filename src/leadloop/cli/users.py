@@ -11,9 +11,9 @@ from leadloop.cli._common import DbUrl, console, database, fail, settings
 from leadloop.contract.normalise import parse_datetime
 from leadloop.core.clock import utcnow
 from leadloop.core.errors import InvalidInput, LeadloopError
-from leadloop.routing.calendar import Calendar, parse_hours
 from leadloop.routing.handlers import add_away, deactivate_user, set_manager
 from leadloop.routing.repository import user_by_email, users_by_email
+from leadloop.routing.staff import set_calendar
 
 users_app = typer.Typer(help="Users who sign in to the web app.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys for machine clients.", no_args_is_help=True)
@@ -120,24 +120,12 @@ def calendar(
         spec = dict(h.split("=", 1) for h in hours or [] if "=" in h)
         if hours and len(spec) != len(hours):
             raise typer.BadParameter("--hours takes day=spans, e.g. mon=09:00-17:00")
-        country, _, sub = (holidays or "").partition("/")
         with database(settings(database_url)).write() as session:
             found = users_by_email(session, {email.lower()} | ({manager.lower()} if manager else set()))
             user = found.get(email.lower())
             if user is None:
                 raise LeadloopError(f"there is no user {email}")
-            zone = timezone or user.timezone
-            Calendar(
-                zone=zone,
-                hours=parse_hours(spec) if spec else Calendar().hours,
-                holiday_country=country or user.holiday_country,
-                holiday_subdivision=sub or None,
-            )
-            user.timezone = zone
-            if spec:
-                user.working_hours = spec
-            if holidays:
-                user.holiday_country, user.holiday_subdivision = country.upper(), (sub.upper() or None)
+            set_calendar(session, user.id, timezone=timezone, hours=spec or None, holidays=holidays)
             if manager:
                 if manager.lower() not in found:
                     raise LeadloopError(f"there is no user {manager}")
@@ -172,15 +160,14 @@ def away(
 def deactivate(email: str, database_url: DbUrl = None) -> None:
     """A rep who leaves: their open leads are routed again at once, never orphaned, and every
     browser they are signed in on is signed out."""
-    from leadloop.auth import audit, sessions
+    from leadloop.auth.handlers import deactivated
 
     db = database(settings(database_url))
     try:
         with db.write() as session:
             user = user_by_email(session, email)
             n = deactivate_user(session, user.id, now=utcnow())
-            sessions.end_all_for(session, user.id)
-            audit.record(session, "user.deactivated", at=utcnow(), subject=user.email, detail={"via": "cli"})
+            deactivated(session, user.id, now=utcnow(), by_user_id=None, via="cli")
     except LeadloopError as exc:
         fail(exc)
     finally:

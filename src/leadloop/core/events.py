@@ -138,3 +138,14 @@ class DealApproved(Event):
     contact_email: str | None
     contact_name: str | None
     at: datetime
+
+
+# Edit and reassign (issue 13, item 4).
+@dataclass(frozen=True)
+class RecordsEdited(Event):
+    """Someone changed fields of people or an account by hand (a title, a country, the number of
+    employees): their fit, which reads those fields, is scored again."""
+
+    person_ids: frozenset[int]
+    account_ids: frozenset[int]
+    at: datetime

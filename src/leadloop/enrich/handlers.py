@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.enrich.provider import FIELDS, Provider
+from leadloop.enrich.repository import manual_fields
 from leadloop.jobs.timers import Due, schedule
 from leadloop.store.bulk import insert_ignore
 from leadloop.store.tables import Account, Provenance
@@ -56,6 +57,8 @@ def enrich_accounts(
             return out
         last = accounts[-1].id
         found = provider.lookup([a.domain for a in accounts if a.domain])
+        # A value a person set by hand is never overwritten by a provider (ADR 0021).
+        pinned = manual_fields(session, "account", {a.id for a in accounts})
         rows = []
         for a in accounts:
             out.checked += 1
@@ -67,7 +70,7 @@ def enrich_accounts(
             for f in FIELDS:
                 if f not in info.values:
                     continue
-                if getattr(a, f) not in (None, "") and not overwrite:
+                if f in pinned.get(a.id, ()) or (getattr(a, f) not in (None, "") and not overwrite):
                     out.kept += 1
                     continue
                 setattr(a, f, info.values[f])

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from leadloop.core.events import Event, TimelinesChanged
 from leadloop.core.reactions import publish
+from leadloop.enrich.repository import manual_fields
 from leadloop.identity.merge_record import lock_merge, lock_pair, merged_into, put_back, record, repoint
 from leadloop.identity.policy import policy_of
 from leadloop.identity.queue import open_suspects, reopen, settle
@@ -67,6 +68,7 @@ def merge_people(
         sources=(_latest_source(session, survivor_id), _latest_source(session, merged_id)),
         priority=policy.source_priority,
         now=now,
+        pinned=_pins(session, survivor_id, merged_id),
     )
     conn = connection(session)
     moved = [
@@ -167,3 +169,9 @@ def unmerge(session: Session, merge_id: int, *, now: datetime, by_user_id: int |
     changed = TimelinesChanged(frozenset({m.survivor_id} if since else ()), frozenset(accounts), now)
     events = publish(session, [changed], now=now)
     return Merged(m.id, m.survivor_id, m.merged_id, {}, events)
+
+
+# Edit and reassign (issue 13, item 4): a value set by hand survives a merge (ADR 0021).
+def _pins(session: Session, survivor_id: int, merged_id: int) -> tuple[frozenset[str], frozenset[str]]:
+    found = manual_fields(session, "person", {survivor_id, merged_id})
+    return found.get(survivor_id, frozenset()), found.get(merged_id, frozenset())

@@ -56,8 +56,10 @@ def survive(
     sources: tuple[str | None, str | None],
     priority: Sequence[str],
     now: datetime,
+    pinned: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset()),
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The survivor's new values, and for each field changed, where the value came from."""
+    """The survivor's new values, and for each field changed, where the value came from. A field
+    `pinned` (set by hand) on one record wins over any source; pinned on both, the survivor's."""
     ranked = sorted(
         ((survivor, sources[0], "survivor"), (merged, sources[1], "merged")),
         key=lambda x: _rank(x[1], x[0]["updated_at"], priority),
@@ -66,6 +68,12 @@ def survive(
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
     for f in SURVIVING_FIELDS:
+        if f in pinned[0]:
+            continue  # the survivor's value was set by hand: it stays
+        if f in pinned[1]:
+            if merged[f] != survivor[f]:
+                values[f], origin[f] = merged[f], "merged (set by hand)"
+            continue
         for row, _, who in ranked:
             if row[f] not in (None, ""):
                 if row[f] != survivor[f]:

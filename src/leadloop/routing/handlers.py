@@ -111,6 +111,7 @@ def _apply(
     policy: SlaPolicy | None,
     away: dict[int, list[tuple[datetime, datetime]]],
     exclude_partner: int | None = None,
+    by_user_id: int | None = None,
 ) -> list[Event]:
     # Work out the owner before touching the lead: its three owner columns change together (one-owner CHECK).
     user_id = team_id = partner_id = None
@@ -134,6 +135,7 @@ def _apply(
         now=now,
         reason=f"{reason}: {d.summary}"[:500],
         owner=OwnerRef(user_id, team_id, partner_id),
+        by_user_id=by_user_id,
     )
     lead.assigned_at, lead.first_touch_at, lead.sla_breached_at = now, None, None
     lead.sla_policy = lead.sla_due_at = None

@@ -7,15 +7,19 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from leadloop.access.repository import require_visible
 from leadloop.auth.model import Principal
-from leadloop.core.errors import InvalidInput
+from leadloop.core.bounds import MAX_ID
+from leadloop.core.errors import InvalidInput, LeadloopError
 from leadloop.documents.web import Pages, document_router
 from leadloop.routing import views
 from leadloop.routing.handlers import accept, log_call, reject
 from leadloop.routing.kind import ROUTING
+from leadloop.routing.reassign import MAX_LEADS, Reassigned, candidates, reassign
 from leadloop.routing.report import GROUPS, rejection_report, sla_report
 from leadloop.routing.repository import active_rules
 from leadloop.store.tables import Lead, User
@@ -211,3 +215,115 @@ RULES_PAGES = Pages(
     summary_template="_routing_summary.html",
 )
 router.include_router(document_router(RULES_PAGES))
+
+
+# Edit and reassign (issue 13, item 4): a manager reassigns one or many leads, with a reason.
+# The contract the leads list's bulk bar posts to: `POST /leads/reassign` (form: `lead_ids` repeated,
+# `owner_id`, `reason`, `csrf_token`; optional `next`, a path to return to) and its JSON twin.
+
+
+class ReassignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lead_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(max_length=100_000)
+    owner_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    reason: str = Field(max_length=2000)
+
+
+def _reassign(ctx: AppContext, who: Principal, lead_ids: list[int], owner_id: int, reason: str) -> Reassigned:
+    with ctx.db.write() as session:
+        return reassign(
+            session,
+            lead_ids,
+            owner_id,
+            reason,
+            who=who,
+            scope=viewer_scope(session, ctx, who),
+            now=ctx.clock(),
+        )
+
+
+@router.post("/api/v1/leads/reassign", tags=["routing"])
+def reassign_api(body: ReassignBody, ctx: Ctx, who: Manager) -> dict[str, Any]:
+    """Hand leads to another owner with a reason (managers: within their teams; admins: anyone
+    active and in). Each gets a routing audit entry, a stage history row and a new SLA clock."""
+    done = _reassign(ctx, who, body.lead_ids, body.owner_id, body.reason)
+    return {"owner": done.owner, "reassigned": done.moved, "already_theirs": done.already}
+
+
+def _form_ints(values: list[Any], name: str) -> list[int]:
+    out = []
+    for v in values[: MAX_LEADS + 1]:
+        text = str(v).strip().lstrip("#")
+        if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+            raise InvalidInput(f"{name}: {str(v)[:40]!r} is not a lead or user id")
+        out.append(int(text))
+    return out
+
+
+def _safe_path(value: Any) -> str | None:
+    text = str(value or "")
+    return text if text.startswith("/") and not text.startswith("//") and "\\" not in text else None
+
+
+@router.post("/leads/reassign", response_class=HTMLResponse, include_in_schema=False)
+async def reassign_form(request: Request, ctx: Ctx, who: Manager) -> Response:
+    form = await request.form()
+    raw_ids, raw_owner = form.getlist("lead_ids"), str(form.get("owner_id") or "")
+    reason, back = str(form.get("reason") or "")[:2000], _safe_path(form.get("next"))
+    htmx = request.headers.get("hx-request") == "true"
+    try:
+        ids = _form_ints(raw_ids, "lead_ids")
+        if len(raw_ids) > MAX_LEADS:
+            raise InvalidInput(f"lead_ids: at most {MAX_LEADS:,} leads at a time ({len(raw_ids):,} given)")
+        owner = _form_ints([raw_owner], "owner_id") if raw_owner else []
+        if not owner:
+            raise InvalidInput("owner_id: choose whom to give the leads to")
+        done = _reassign(ctx, who, ids, owner[0], reason)
+    except LeadloopError as exc:
+        # The form comes back as it was sent, with the reason: nothing typed is lost.
+        with ctx.db.read() as session:
+            people = candidates(session, who)
+        return ctx.templates.TemplateResponse(
+            request,
+            "_reassign_form.html" if htmx else "reassign.html",
+            {
+                "lead_ids": [str(i)[:20] for i in raw_ids[:MAX_LEADS]],
+                "candidates": people,
+                "owner_id": raw_owner,
+                "reason": reason,
+                "next": back,
+                "error": str(exc),
+                "done": None,
+            },
+            status_code=200 if htmx else exc.status_code,
+        )
+    if htmx:
+        return ctx.templates.TemplateResponse(
+            request,
+            "_reassign_form.html",
+            {"done": done, "lead_ids": [], "candidates": [], "error": None, "next": back},
+        )
+    if back is None and len(ids) == 1:
+        back = f"/leads/{ids[0]}"
+    return RedirectResponse(back or "/leads", status_code=303)
+
+
+@router.get("/leads/{lead_id}/reassign", response_class=HTMLResponse, include_in_schema=False)
+def reassign_lead_form(request: Request, ctx: Ctx, who: Manager, lead_id: Id) -> Response:
+    """The lead page's Reassign form (loaded into `_reassign.html`)."""
+    with ctx.db.read() as session:
+        require_visible(session, viewer_scope(session, ctx, who), Lead, lead_id)
+        people = candidates(session, who)
+    return ctx.templates.TemplateResponse(
+        request,
+        "_reassign_form.html",
+        {
+            "lead_ids": [str(lead_id)],
+            "candidates": people,
+            "owner_id": "",
+            "reason": "",
+            "next": f"/leads/{lead_id}",
+            "error": None,
+            "done": None,
+        },
+    )

@@ -721,3 +721,19 @@ class TrackingObjection(Base):
     person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), primary_key=True)
     at: Mapped[datetime]
     source: Mapped[str] = mapped_column(sa.String(50))
+
+
+# Edit and reassign (issue 13, item 4): every manual edit of a person or an account, as it was made.
+class RecordEdit(Base):
+    """A person (staff) changed fields of a person or an account by hand: who, when, and each
+    field's old and new value. Append-only; the manual values are also pinned in `provenance`
+    (method "manual") so that a later import, form or merge does not silently undo them."""
+
+    __tablename__ = "record_edits"
+    __table_args__ = (sa.Index("ix_record_edits_entity_at", "entity", "entity_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(sa.String(20))  # person | account
+    entity_id: Mapped[int]
+    at: Mapped[datetime]
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    changes: Mapped[dict[str, Any]]  # {field: [old, new]}

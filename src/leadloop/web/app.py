@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from leadloop import __version__
+from leadloop.admin.web import router as admin_router
 from leadloop.auth.model import SessionPolicy
 from leadloop.auth.secret import choose_key
 from leadloop.auth.web import router as auth_router
@@ -35,6 +36,7 @@ from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.yamldoc import DocumentError
+from leadloop.edits.web import router as edits_router
 from leadloop.enrich.reverse_ip import FileIpProvider
 from leadloop.help.web import router as help_router
 from leadloop.identity.account_web import router as account_identity_router
@@ -192,6 +194,9 @@ def create_app(
         collect_router,
         # Import in the app (issue 13)
         imports_router,
+        # Edit and reassign (issue 13, item 4): edit people and accounts; the admin pages.
+        edits_router,
+        admin_router,
     ):
         app.include_router(router)
 
