@@ -26,6 +26,9 @@ USE_CASES = {
     "routing": {"handlers", "admin", "web"},
     "scoring": {"handlers", "models", "jobs", "rescore", "web"},
     "timeline": {"web"},
+    # The rep's workbench and in-app notifications (issue 13).
+    "work": {"handlers", "web"},
+    "notifications": {"handlers", "web"},
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {

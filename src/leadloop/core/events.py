@@ -33,6 +33,8 @@ class TouchLogged(Event):
     by_email: str
     note: str | None
     at: datetime
+    outcome: str | None = None  # the workbench's vocabulary (work/model.py): connected, voicemail, ...
+    person_id: int | None = None  # whom the rep reached, when they said
 
 
 @dataclass(frozen=True)
@@ -137,4 +139,15 @@ class DealApproved(Event):
     amount: str | None
     contact_email: str | None
     contact_name: str | None
+    at: datetime
+
+
+# The rep's workbench (issue 13): a task's reminder time came; notifications (and later others) react.
+@dataclass(frozen=True)
+class TaskDue(Event):
+    task_id: int
+    owner_user_id: int
+    title: str
+    due_at: datetime
+    link: str | None
     at: datetime

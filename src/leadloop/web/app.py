@@ -35,6 +35,7 @@ from leadloop.core.yamldoc import DocumentError
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
+from leadloop.notifications.web import router as notifications_router
 from leadloop.partners.web import router as partners_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
@@ -49,6 +50,7 @@ from leadloop.web.limits import make_limiter
 from leadloop.web.middleware import RequestContext
 from leadloop.web.openapi import all_routes, document_errors
 from leadloop.web.sessions import CookiePolicy, ServerSessions
+from leadloop.work.web import router as work_router  # the rep's workbench (issue 13)
 
 log = get_logger("leadloop.web")
 
@@ -163,6 +165,8 @@ def create_app(
         scoring_router,
         routing_router,
         partners_router,
+        work_router,  # the rep's workbench (issue 13)
+        notifications_router,
     ):
         app.include_router(router)
 
