@@ -156,20 +156,18 @@ def contacts_for(session: Session, leads: Iterable[Lead]) -> dict[int, tuple[lis
     if not accounts:
         return {}
     engaged: dict[tuple[int, str], dict[int, datetime]] = defaultdict(dict)
+    # Grouped by the raw product (PostgreSQL will not group by a bound coalesce); no product is
+    # the default product, as the lead summary counts it.
     for acct, product, pid, last in session.execute(
         sa.select(
-            Activity.account_id,
-            sa.func.coalesce(Activity.product, DEFAULT_PRODUCT),
-            Activity.person_id,
-            sa.func.max(Activity.occurred_at),
+            Activity.account_id, Activity.product, Activity.person_id, sa.func.max(Activity.occurred_at)
         )
         .where(Activity.account_id.in_(accounts), Activity.person_id.is_not(None))
-        .group_by(
-            Activity.account_id, sa.func.coalesce(Activity.product, DEFAULT_PRODUCT), Activity.person_id
-        )
+        .group_by(Activity.account_id, Activity.product, Activity.person_id)
     ):
         if acct is not None and pid is not None:
-            engaged[(acct, product)][pid] = last
+            seen = engaged[(acct, product or DEFAULT_PRODUCT)]
+            seen[pid] = max(seen.get(pid, last), last)
     people: dict[int, list[Person]] = defaultdict(list)
     for p in session.scalars(
         sa.select(Person)
