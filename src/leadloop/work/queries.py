@@ -27,6 +27,7 @@ from leadloop.work.model import (
     Due,
     Signal,
     Subject,
+    TouchKind,
     WhyNow,
     classify,
     done_message,
@@ -208,6 +209,8 @@ def why_now_for(session: Session, lead: Lead) -> WhyNowView | None:
     where = sa.and_(
         Activity.account_id == lead.account_id,
         sa.func.coalesce(Activity.product, DEFAULT_PRODUCT) == lead.product,
+        # Sales' own calls, meetings and e-mails are answers to "why now", not reasons for it.
+        sa.or_(Activity.type.not_in([k.value for k in TouchKind]), Activity.direction == "inbound"),
     )
     cols = (Activity.id, Activity.type, Activity.occurred_at, Activity.person_id)
     rows: list[Any] = []
