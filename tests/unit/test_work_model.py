@@ -17,6 +17,7 @@ from leadloop.work.model import (
     Outcome,
     Signal,
     TouchKind,
+    check_due,
     classify,
     clean_text,
     done_message,
@@ -92,6 +93,18 @@ def test_a_date_typed_in_the_users_zone_and_tomorrow_morning() -> None:
     late = datetime(2026, 11, 2, 23, 30, tzinfo=UTC)  # already Tuesday 00:30 in Berlin
     assert tomorrow_morning(late, BERLIN) == (date(2026, 11, 4), time(9, 0))
     assert zone("Not/AZone").key == "UTC"
+    with pytest.raises(InvalidInput, match="out of range"):
+        due_from_form(date(1, 1, 1), time(0, 0), BERLIN)
+
+
+def test_a_due_time_is_near_enough_to_today() -> None:
+    assert check_due(NOW - timedelta(days=2), NOW) == NOW - timedelta(days=2)
+    for far in (NOW - timedelta(days=400), NOW + timedelta(days=4000)):
+        with pytest.raises(InvalidInput, match="within a year back and ten years ahead"):
+            check_due(far, NOW)
+    ancient = datetime(1, 1, 1, tzinfo=UTC)
+    with pytest.raises(InvalidInput):
+        check_due(ancient, NOW)
 
 
 def test_done_messages_name_the_touch_and_outcome() -> None:

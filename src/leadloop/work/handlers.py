@@ -27,6 +27,7 @@ from leadloop.work.model import (
     TITLE_MAX,
     Subject,
     Touch,
+    check_due,
     clean_text,
     reminder_at,
     subject,
@@ -120,6 +121,7 @@ def add_task(
     kind = subject(about)
     text = clean_text(title, TITLE_MAX, "title")
     assert text is not None
+    due_at = check_due(due_at, now)
     _require_subject(session, scope, kind, record_id)
     owner = owner_user_id or who.user_id
     if owner != who.user_id:

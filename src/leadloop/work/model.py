@@ -146,7 +146,27 @@ def classify(due_at: datetime, done_at: datetime | None, now: datetime, tz: Zone
 
 def due_from_form(day: date, at: time | None, tz: ZoneInfo) -> datetime:
     """A date (and optional time) the user typed, in their time zone, as a UTC instant."""
-    return datetime.combine(day, at or DEFAULT_DUE_TIME, tzinfo=tz).astimezone(UTC)
+    try:
+        return datetime.combine(day, at or DEFAULT_DUE_TIME, tzinfo=tz).astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"the due date {day.isoformat()} is out of range: pick a date near today"
+        ) from None
+
+
+DUE_PAST = timedelta(days=366)  # a task may be set late (it shows as overdue), not for another age
+DUE_AHEAD = timedelta(days=3653)
+
+
+def check_due(due_at: datetime, now: datetime) -> datetime:
+    """A due time within a year back and ten years ahead, or InvalidInput saying so."""
+    try:
+        ok = now - DUE_PAST <= due_at <= now + DUE_AHEAD
+    except OverflowError:
+        ok = False
+    if not ok:
+        raise InvalidInput("a task's due time must be within a year back and ten years ahead of today")
+    return due_at
 
 
 def reminder_at(due_at: datetime, now: datetime) -> datetime | None:

@@ -120,6 +120,11 @@ class LeadWork:
 
     @property
     def primary(self) -> Contact | None:
+        """Whom to call first: whoever raised the hand (or tipped the lead), else the latest engaged."""
+        if self.why is not None and self.why.person_id is not None:
+            for c in self.contacts:
+                if c.id == self.why.person_id:
+                    return c
         return self.contacts[0] if self.contacts else (self.others[0] if self.others else None)
 
 

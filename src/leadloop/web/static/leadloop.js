@@ -49,8 +49,12 @@
     var d = document.getElementById(id);
     if (!d) return;
     d.open = true;
-    var field = d.querySelector("select[name=outcome], input[name=title], select, input:not([type=hidden]), textarea");
-    if (field) field.focus();
+    // The field to start with: the outcome of a call, the title of a task, else the first one.
+    var wanted = ["select[name=outcome]", "input[name=title]", "select, input:not([type=hidden]), textarea"];
+    for (var i = 0; i < wanted.length; i++) {
+      var field = d.querySelector(wanted[i]);
+      if (field) { field.focus(); return; }
+    }
   }
   function toggleHelp() {
     var dlg = document.getElementById("shortcuts");
@@ -59,9 +63,8 @@
   }
 
   document.addEventListener("keydown", function (e) {
-    if (!document.getElementById("inbox") && e.key !== "?") return;
+    if (!document.getElementById("keys-hint")) return; // the inbox only
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
-    if (!document.getElementById("keys-hint")) return;
     var row = current();
     switch (e.key) {
       case "j": move(1); break;
