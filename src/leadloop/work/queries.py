@@ -174,13 +174,23 @@ def contacts_for(session: Session, leads: Iterable[Lead]) -> dict[int, tuple[lis
         if acct is not None and pid is not None:
             seen = engaged[(acct, product or DEFAULT_PRODUCT)]
             seen[pid] = max(seen.get(pid, last), last)
+    # At most MAX_PEOPLE of each account (a window per account: a large account is never all loaded).
+    ranked = (
+        sa.select(
+            Person.id,
+            sa.func.row_number().over(partition_by=Person.account_id, order_by=Person.id).label("n"),
+        )
+        .where(Person.account_id.in_(accounts), Person.merged_into_id.is_(None))
+        .subquery()
+    )
     people: dict[int, list[Person]] = defaultdict(list)
     for p in session.scalars(
         sa.select(Person)
-        .where(Person.account_id.in_(accounts), Person.merged_into_id.is_(None))
+        .join(ranked, ranked.c.id == Person.id)
+        .where(ranked.c.n <= MAX_PEOPLE)
         .order_by(Person.id)
     ):
-        if p.account_id is not None and len(people[p.account_id]) < MAX_PEOPLE:
+        if p.account_id is not None:
             people[p.account_id].append(p)
     recent = _recent(session, [p.id for ps in people.values() for p in ps])
     out: dict[int, tuple[list[Contact], list[Contact]]] = {}
