@@ -110,10 +110,19 @@ def test_inbox_keys_move_accept_and_stay_quiet_while_typing(page: Page) -> None:
     expect(third.locator("select[name=reason]")).to_be_focused()
 
 
-def test_notifications_page_from_the_nav(page: Page) -> None:
+def test_a_reminder_reaches_the_rep_in_the_app(page: Page) -> None:
+    """The demo gives rep3 a task due ten minutes after it was built: the server's sweeper has
+    sent its reminder, which the nav counts and the notifications page links to its lead."""
     sign_in(page, REP)
     nav = page.locator("#nav-notifications")
-    expect(nav).to_contain_text("Notifications")
+    expect(nav.locator(".badge.unread")).to_have_text(re.compile(r"^\d+ unread$"))
     nav.click()
     expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
+    item = page.locator("#notifications li.unread").filter(has_text="Task due: Send the case study")
+    expect(item).to_have_count(1)
     shot(page, "workbench-06-notifications")
+    item.get_by_role("button").click()
+    expect(page).to_have_url(re.compile(r"/leads/\d+$"))
+    expect(page.locator("#work .tasks")).to_contain_text("Send the case study")
+    page.goto("/notifications")
+    expect(page.locator("#notifications li.unread").filter(has_text="Send the case study")).to_have_count(0)

@@ -181,7 +181,8 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
 
 
 # The rep's workbench (issue 13): each rep starts with a follow-up overdue since this morning, one
-# due in two hours (its reminder reaches them in the app while the demo runs) and a note.
+# due in ten minutes (its reminder reaches them in the app as the demo starts), one for tomorrow
+# and a note.
 def _demo_work(session: Session, reps: list[int], *, now: datetime) -> None:
     from leadloop.access.repository import scope_of
     from leadloop.auth.handlers import principal_for_user
@@ -189,7 +190,8 @@ def _demo_work(session: Session, reps: list[int], *, now: datetime) -> None:
 
     plan = (
         ("Call back: asked about pricing", now - timedelta(hours=3)),
-        ("Send the case study", now + timedelta(hours=2)),
+        ("Send the case study", now + timedelta(minutes=10)),
+        ("Book the technical deep-dive", now + timedelta(days=1)),
     )
     for uid in reps:
         who = principal_for_user(session, uid)
@@ -197,7 +199,7 @@ def _demo_work(session: Session, reps: list[int], *, now: datetime) -> None:
             sa.select(Lead.id)
             .where(Lead.owner_user_id == uid, Lead.stage.in_(("mql", "sal", "sql")))
             .order_by(Lead.engagement_key.desc(), Lead.id)
-            .limit(2)
+            .limit(len(plan))
         ).all()
         if who is None or not leads:
             continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from leadloop.core.events import Event, TaskDue
 from leadloop.core.reactions import Reaction
 from leadloop.notifications.model import Notice
 from leadloop.store.bulk import insert_ignore
-from leadloop.store.tables import Notification
+from leadloop.store.tables import Notification, User
 
 E = TypeVar("E", bound=Event)
 NOTIFICATIONS: sa.Table = Notification.__table__  # type: ignore[assignment]
@@ -44,6 +45,11 @@ def notify_on(build: Callable[[Session, Any], Iterable[Notice]]) -> Reaction:
 
 
 def task_due_notice(session: Session, e: TaskDue) -> list[Notice]:
+    tz = session.scalar(sa.select(User.timezone).where(User.id == e.owner_user_id)) or "UTC"
+    try:
+        local = e.due_at.astimezone(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = e.due_at
     return [
         Notice(
             e.owner_user_id,
@@ -51,7 +57,7 @@ def task_due_notice(session: Session, e: TaskDue) -> list[Notice]:
             f"task-due:{e.task_id}:{e.due_at.isoformat()}",
             f"Task due: {e.title}",
             e.link,
-            f"Due {e.due_at:%Y-%m-%d %H:%M} UTC",
+            f"Due {local:%Y-%m-%d %H:%M} {local.tzname() or 'UTC'}",
         )
     ]
 

@@ -32,6 +32,7 @@ from leadloop.work.model import (
     reminder_at,
     subject,
     touch,
+    zone,
 )
 
 TASK_DUE = "task_due"  # the timer kind of a task's reminder
@@ -202,12 +203,14 @@ def task_due(session: Session, due: Due, now: datetime) -> list[Event]:
     link = link_to(kind, record_id)
     task.reminded_at = now
     key = f"task-due:{task.id}:{task.due_at.isoformat()}"
+    local = task.due_at.astimezone(zone(owner.timezone))  # the owner's clock, as the app shows it
+    when = f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".strip()
     outbox.email(
         session,
         key,
         to=owner.email,
-        subject=f"Task due {task.due_at:%Y-%m-%d %H:%M} UTC: {task.title}",
-        body=f"{task.title} is due {task.due_at:%Y-%m-%d %H:%M} UTC.",
+        subject=f"Task due {when}: {task.title}",
+        body=f"{task.title} is due {when}.",
         link=link,
         now=now,
     )
