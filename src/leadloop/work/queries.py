@@ -127,6 +127,11 @@ class LeadWork:
                     return c
         return self.contacts[0] if self.contacts else (self.others[0] if self.others else None)
 
+    @property
+    def follow_up_title(self) -> str:
+        """What a follow-up is called when it is offered, ready to save."""
+        return f"Follow up with {self.primary.name}" if self.primary else "Follow up"
+
 
 def _recent(session: Session, person_ids: Sequence[int]) -> dict[int, list[RecentActivity]]:
     """Each person's last few activities, newest first, in one query (a window per person)."""
