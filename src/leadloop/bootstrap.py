@@ -26,6 +26,7 @@ from leadloop.core.events import (
     LeadReachedMQL,
     PartnerReported,
     RecordsEdited,
+    TaskDue,
     TimelinesChanged,
     TouchLogged,
 )
@@ -36,6 +37,7 @@ from leadloop.enrich.provider import make_provider
 from leadloop.identity.policy import session_info as identity_info
 from leadloop.jobs.timers import TimerHandler, pending, schedule
 from leadloop.lifecycle import summary
+from leadloop.notifications.handlers import on_task_due
 from leadloop.partners import handlers as partners
 from leadloop.partners.model import PARTNER_ACCEPT
 from leadloop.routing import handlers as routing
@@ -45,6 +47,7 @@ from leadloop.scoring.rescore import on_timelines_changed, rescore
 from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
+from leadloop.work import handlers as work
 
 
 def reactions() -> Reactions:
@@ -71,6 +74,9 @@ def reactions() -> Reactions:
     r.on(DealApproved, crm.on_deal_approved)
     # Edit and reassign (issue 13, item 4): a field edited by hand is scored again (fit reads it).
     r.on(RecordsEdited, _rescore_edited)
+    # The rep's workbench (issue 13): a task's reminder time came: its owner is notified in the app.
+    # To notify on another event: r.on(ThatEvent, notify_on(lambda session, e: [Notice(...)])).
+    r.on(TaskDue, on_task_due)
     return r
 
 
@@ -98,6 +104,7 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
     handlers.update(dict.fromkeys(routing.SLA_TIMERS, routing.sla_timer))
     handlers[PARTNER_ACCEPT] = partners.accept_deadline
     handlers[partners.DEAL_EXPIRES] = partners.deal_expiry
+    handlers[work.TASK_DUE] = work.task_due  # the rep's workbench: a task's reminder (issue 13)
     if settings.retrain_every_days > 0:
         handlers[scoring_jobs.RETRAIN] = scoring_jobs.retrain_job(timedelta(days=settings.retrain_every_days))
     if settings.enrich_provider:

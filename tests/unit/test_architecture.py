@@ -29,6 +29,9 @@ USE_CASES = {
     "scoring": {"handlers", "models", "jobs", "rescore", "web"},
     "timeline": {"web"},
     "edits": {"handlers", "web"},
+    # The rep's workbench and in-app notifications (issue 13).
+    "work": {"handlers", "web"},
+    "notifications": {"handlers", "web"},
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {

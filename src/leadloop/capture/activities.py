@@ -37,18 +37,23 @@ def ingest_activities(
 
 
 def on_touch_logged(session: Session, events: list[TouchLogged], now: datetime) -> list[Event]:
-    """Reaction: a rep's logged call becomes an activity on the lead's account and product."""
+    """Reaction: a rep's logged call, meeting or e-mail becomes an activity on the lead's account and
+    product (and on the person reached, when the rep said whom), with its outcome and note."""
     calls: list[ActivityIn] = []
     for e in events:
         call = parse_activity(
-            {"type": e.kind, "occurred_at": e.at.isoformat(), "direction": "outbound", "channel": "phone"},
+            {"type": e.kind, "occurred_at": e.at.isoformat(), "direction": "outbound"},
             now=now,
             require_subject=False,
         )
-        call.payload = {"by": e.by_email, **({"note": e.note} if e.note else {})}
+        call.payload = {
+            "by": e.by_email,
+            **({"outcome": e.outcome} if e.outcome else {}),
+            **({"note": e.note} if e.note else {}),
+        }
         call.product = e.product
         calls.append(call)
-    links: list[Link] = [(None, e.account_id) for e in events]
+    links: list[Link] = [(e.person_id, e.account_id) for e in events]
     return append_activities(session, calls, links, now=now, source="web").events
 
 

@@ -33,6 +33,8 @@ class TouchLogged(Event):
     by_email: str
     note: str | None
     at: datetime
+    outcome: str | None = None  # the workbench's vocabulary (work/model.py): connected, voicemail, ...
+    person_id: int | None = None  # whom the rep reached, when they said
 
 
 @dataclass(frozen=True)
@@ -148,4 +150,15 @@ class RecordsEdited(Event):
 
     person_ids: frozenset[int]
     account_ids: frozenset[int]
+    at: datetime
+
+
+# The rep's workbench (issue 13): a task's reminder time came; notifications (and later others) react.
+@dataclass(frozen=True)
+class TaskDue(Event):
+    task_id: int
+    owner_user_id: int
+    title: str
+    due_at: datetime
+    link: str | None
     at: datetime

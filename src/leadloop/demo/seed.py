@@ -164,6 +164,8 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
     with db.write() as session:  # last night's warehouse pass over the accounts a legacy import doubled
         accounts = dedupe_accounts(session, now=now)
         summary.account_merges, summary.account_reviews = accounts.merged, accounts.queued
+    with db.write() as session:  # the rep's workbench (issue 13): follow-ups and a note to start the day
+        _demo_work(session, reps, now=now)
     with db.read() as session:
         for label, table in (
             ("accounts", Account),
@@ -176,3 +178,33 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         ):
             summary.counts[label] = session.scalar(sa.select(sa.func.count()).select_from(table)) or 0
     return summary
+
+
+# The rep's workbench (issue 13): each rep starts with a follow-up overdue since this morning, one
+# due in ten minutes (its reminder reaches them in the app as the demo starts), one for tomorrow
+# and a note.
+def _demo_work(session: Session, reps: list[int], *, now: datetime) -> None:
+    from leadloop.access.repository import scope_of
+    from leadloop.auth.handlers import principal_for_user
+    from leadloop.work.handlers import add_note, add_task
+
+    plan = (
+        ("Call back: asked about pricing", now - timedelta(hours=3)),
+        ("Send the case study", now + timedelta(minutes=10)),
+        ("Book the technical deep-dive", now + timedelta(days=1)),
+    )
+    for uid in reps:
+        who = principal_for_user(session, uid)
+        leads = session.scalars(
+            sa.select(Lead.id)
+            .where(Lead.owner_user_id == uid, Lead.stage.in_(("mql", "sal", "sql")))
+            .order_by(Lead.engagement_key.desc(), Lead.id)
+            .limit(len(plan))
+        ).all()
+        if who is None or not leads:
+            continue
+        scope = scope_of(session, who)
+        for lead_id, (title, due) in zip(leads, plan, strict=False):
+            add_task(session, scope, who, title=title, due_at=due, about="lead", record_id=lead_id, now=now)
+        note = "Met at the trade show; interested in a pilot for the data team."
+        add_note(session, scope, who, "lead", leads[0], note, now=now)

@@ -15,6 +15,7 @@ from leadloop.scoring.explain import lead_score
 from leadloop.scoring.repository import active_model
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Id, Page, PerPage, Staff, viewer_scope
+from leadloop.work.queries import lead_page_context
 
 router = APIRouter()
 
@@ -90,13 +91,16 @@ def leads_api(
 
 
 @router.get("/leads/{lead_id}", response_class=HTMLResponse, include_in_schema=False)
-def lead_page(request: Request, lead_id: Id, ctx: Ctx, who: Staff) -> Any:
+def lead_page(
+    request: Request, lead_id: Id, ctx: Ctx, who: Staff, done: Annotated[str, Query(max_length=40)] = ""
+) -> Any:
     with ctx.db.read() as session:
         view = lead_view(session, lead_id, viewer_scope(session, ctx, who))
         score = lead_score(session, lead_id, now=ctx.clock())
         trail = routing_audit(session, lead_id)
+        bench = lead_page_context(session, who, view.lead, now=ctx.clock(), done=done)
     return ctx.templates.TemplateResponse(
-        request, "lead.html", {"view": view, "score": score, "who": who, "trail": trail}
+        request, "lead.html", {"view": view, "score": score, "who": who, "trail": trail, **bench}
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Form, Request
+from fastapi import APIRouter, Body, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from leadloop.routing.repository import active_rules
 from leadloop.store.tables import Lead, User
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Days, Id, Manager, Staff, viewer_scope
+from leadloop.work import queries as workbench
 
 router = APIRouter()
 
@@ -36,11 +37,18 @@ def _user(session: Session, who: Principal) -> User:
 
 
 def _row(
-    request: Request, ctx: AppContext, user_id: int, lead_id: int, message: str | None = None
+    request: Request,
+    ctx: AppContext,
+    user_id: int,
+    lead_id: int,
+    message: str | None = None,
+    *,
+    next_step: bool = False,
 ) -> Response:
     with ctx.db.read() as session:
         rows = views.inbox(session, user_id, now=ctx.clock(), lead_id=lead_id)
         reasons = active_rules(session)[0].reject_reasons
+        bench = workbench.inbox_context(session, user_id, [r.id for r in rows], now=ctx.clock())
     return ctx.templates.TemplateResponse(
         request,
         "_inbox_row.html",
@@ -50,18 +58,41 @@ def _row(
             "message": message,
             "reasons": reasons,
             "now": ctx.clock(),
+            "next_step": next_step,
+            **bench,
         },
     )
 
 
 @router.get("/inbox", response_class=HTMLResponse, include_in_schema=False)
-def inbox_page(request: Request, ctx: Ctx, who: Staff) -> Response:
+def inbox_page(
+    request: Request, ctx: Ctx, who: Staff, done: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
     with ctx.db.read() as session:
         rows = views.inbox(session, who.user_id, now=ctx.clock())
         reasons = active_rules(session)[0].reject_reasons
+        bench = workbench.inbox_context(session, who.user_id, [r.id for r in rows], now=ctx.clock())
+        tasks = workbench.my_tasks(session, who.user_id, now=ctx.clock())
     return ctx.templates.TemplateResponse(
-        request, "inbox.html", {"rows": rows, "reasons": reasons, "now": ctx.clock()}
+        request,
+        "inbox.html",
+        {
+            "rows": rows,
+            "reasons": reasons,
+            "now": ctx.clock(),
+            "tasks": tasks,
+            "done": workbench.done_message(done),
+            **bench,
+        },
     )
+
+
+# The workbench (issue 13): one inbox row, which the workbench's forms come back to through HTMX.
+@router.get("/inbox/rows/{lead_id}", response_class=HTMLResponse, include_in_schema=False)
+def inbox_row(
+    request: Request, ctx: Ctx, who: Staff, lead_id: Id, done: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
+    return _row(request, ctx, who.user_id, lead_id, workbench.done_message(done))
 
 
 @router.get("/api/v1/inbox", tags=["routing"])
@@ -80,7 +111,7 @@ def _log_call(ctx: AppContext, lead_id: int, who: Principal, note: str | None) -
 def accept_row(request: Request, ctx: Ctx, who: Staff, lead_id: Id) -> Response:
     with ctx.db.write() as session:
         accept(session, lead_id, _user(session, who), now=ctx.clock())
-    return _row(request, ctx, who.user_id, lead_id, "Accepted")
+    return _row(request, ctx, who.user_id, lead_id, "Accepted", next_step=True)
 
 
 @router.post("/leads/{lead_id}/reject", response_class=HTMLResponse, include_in_schema=False)

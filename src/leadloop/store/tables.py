@@ -737,3 +737,67 @@ class RecordEdit(Base):
     at: Mapped[datetime]
     by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     changes: Mapped[dict[str, Any]]  # {field: [old, new]}
+
+
+# The rep's workbench (issue 13): notes, tasks and in-app notifications.
+def _one_subject() -> sa.CheckConstraint:
+    return sa.CheckConstraint(
+        "(CASE WHEN lead_id IS NULL THEN 0 ELSE 1 END)"
+        " + (CASE WHEN person_id IS NULL THEN 0 ELSE 1 END)"
+        " + (CASE WHEN account_id IS NULL THEN 0 ELSE 1 END) = 1",
+        name="one_subject",
+    )
+
+
+class Note(Base):
+    """A person's words on a lead, a person or an account (exactly one). Kept, never edited: a
+    correction is another note."""
+
+    __tablename__ = "notes"
+    __table_args__ = (_one_subject(),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leads.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    author_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(sa.String(2000))
+    created_at: Mapped[datetime]
+
+
+class Task(Base):
+    """A follow-up someone owns, due at a time, about a lead, a person or an account (exactly one).
+    Its reminder is a `task_due` timer; `reminded_at` says it went out."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        _one_subject(),
+        sa.Index("ix_tasks_owner_open_due", "owner_user_id", "done_at", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    due_at: Mapped[datetime]
+    owner_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leads.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """Something a user should see in the app, written by a reaction to an event. `key` makes a
+    retried reaction a no-op (one notification per thing that happened)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_read", "user_id", "read_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str | None] = mapped_column(sa.String(1000))
+    link: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]

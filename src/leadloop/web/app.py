@@ -42,6 +42,7 @@ from leadloop.help.web import router as help_router
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
+from leadloop.notifications.web import router as notifications_router
 from leadloop.partners.web import router as partners_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
@@ -56,6 +57,7 @@ from leadloop.web.limits import make_limiter
 from leadloop.web.middleware import RequestContext
 from leadloop.web.openapi import all_routes, document_errors
 from leadloop.web.sessions import CookiePolicy, ServerSessions
+from leadloop.work.web import router as work_router  # the rep's workbench (issue 13)
 
 log = get_logger("leadloop.web")
 
@@ -197,6 +199,8 @@ def create_app(
         # Edit and reassign (issue 13, item 4): edit people and accounts; the admin pages.
         edits_router,
         admin_router,
+        work_router,  # the rep's workbench (issue 13)
+        notifications_router,
     ):
         app.include_router(router)
 

@@ -36,5 +36,113 @@
       var recheck = input.form.querySelector("#recheck");
       if (recheck) { input.form.requestSubmit(recheck); }
     }
+// The rep's workbench (issue 13): inbox keyboard shortcuts, "next step" buttons that open a form,
+// and a form's error said inside the form when an HTMX post is refused (what was typed stays).
+(function () {
+  var selected = null; // the id of the selected inbox row ("lead-12"), kept across HTMX swaps
+
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("#inbox tbody tr[data-lead]")); }
+  function current() { return selected ? document.getElementById(selected) : null; }
+  function typing(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+  function select(row) {
+    rows().forEach(function (r) { r.classList.remove("selected"); r.removeAttribute("aria-current"); });
+    if (!row) { selected = null; return; }
+    selected = row.id;
+    row.classList.add("selected");
+    row.setAttribute("aria-current", "true");
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: "nearest" });
+  }
+  function move(step) {
+    var all = rows();
+    if (!all.length) return;
+    var i = all.indexOf(current());
+    select(all[i < 0 ? 0 : Math.max(0, Math.min(all.length - 1, i + step))]);
+  }
+  function open(id) {
+    var d = document.getElementById(id);
+    if (!d) return;
+    d.open = true;
+    // The field to start with: the outcome of a call, the title of a task, else the first one.
+    var wanted = ["select[name=outcome]", "input[name=title]", "select, input:not([type=hidden]), textarea"];
+    for (var i = 0; i < wanted.length; i++) {
+      var field = d.querySelector(wanted[i]);
+      if (field) { field.focus(); return; }
+    }
+  }
+  function toggleHelp() {
+    var dlg = document.getElementById("shortcuts");
+    if (!dlg) return;
+    if (dlg.open) dlg.close(); else dlg.showModal();
+  }
+
+  document.addEventListener("keydown", function (e) {
+    if (!document.getElementById("keys-hint")) return; // the inbox only
+    if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    var row = current();
+    switch (e.key) {
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "?": toggleHelp(); break;
+      case "a":
+        if (!row) return;
+        var accept = row.querySelector("button[hx-post$='/accept']");
+        if (accept) accept.click();
+        break;
+      case "c":
+        if (!row) return;
+        open("log-" + row.dataset.lead);
+        break;
+      case "r":
+        if (!row) return;
+        var reason = row.querySelector("select[name=reason]");
+        if (reason) reason.focus();
+        break;
+      default: return;
+    }
+    e.preventDefault();
+  });
+
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest ? e.target.closest("[data-open], [data-close], #inbox tbody tr[data-lead]") : null;
+    if (!t) return;
+    if (t.dataset.open) { open(t.dataset.open); return; }
+    if (t.dataset.close) { var d = document.getElementById(t.dataset.close); if (d) d.close(); return; }
+    if (t.dataset.lead && t.id !== selected) select(t);
+  });
+
+  document.addEventListener("htmx:afterSwap", function () {
+    var row = current();
+    if (row) { row.classList.add("selected"); row.setAttribute("aria-current", "true"); }
+  });
+
+  // An HTMX post refused (422, 403...): say why inside the form, keep what was typed.
+  document.addEventListener("htmx:responseError", function (e) {
+    var form = e.detail.elt && e.detail.elt.closest ? e.detail.elt.closest("form") : null;
+    var box = form || e.detail.elt;
+    if (!box) return;
+    var msg = "That did not work; nothing was saved.";
+    try {
+      var doc = new DOMParser().parseFromString(e.detail.xhr.responseText, "text/html");
+      var p = doc.querySelector("#error p");
+      var items = Array.prototype.map.call(doc.querySelectorAll("#error li"), function (li) { return li.textContent; });
+      if (p) msg = p.textContent + (items.length ? " " + items.join("; ") : "");
+      else {
+        var data = JSON.parse(e.detail.xhr.responseText);
+        if (typeof data.detail === "string") msg = data.detail;
+      }
+    } catch (err) { /* keep the plain message */ }
+    var out = box.querySelector(".form-error");
+    if (!out) {
+      out = document.createElement("p");
+      out.className = "form-error";
+      out.setAttribute("role", "alert");
+      box.appendChild(out);
+    }
+    out.textContent = msg;
   });
 })();

@@ -1,0 +1,88 @@
+"""Writing and reading notifications. `notify` is the one writer; `notify_on(build)` turns a
+function from an event to notices into a reaction, so a capability that wants to tell someone
+something publishes an event and the composition root adds one line:
+
+    r.on(SlaBreached, notify_on(lambda session, e: [Notice(e.owner_user_id, "sla_breach",
+                                                           f"sla-breach:{e.lead_id}", "...",
+                                                           f"/leads/{e.lead_id}")]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.core.events import Event, TaskDue
+from leadloop.core.reactions import Reaction
+from leadloop.notifications.model import Notice
+from leadloop.store.bulk import insert_ignore
+from leadloop.store.tables import Notification, User
+
+E = TypeVar("E", bound=Event)
+NOTIFICATIONS: sa.Table = Notification.__table__  # type: ignore[assignment]
+
+
+def notify(session: Session, notices: Iterable[Notice], *, now: datetime) -> None:
+    """Write notices; one whose key is already stored is skipped (idempotent)."""
+    rows = [n.row(now) for n in notices]
+    if rows:
+        insert_ignore(session, NOTIFICATIONS, rows, ["key"])
+
+
+def notify_on(build: Callable[[Session, Any], Iterable[Notice]]) -> Reaction:
+    """A reaction that writes the notices `build(session, event)` returns for each event."""
+
+    def reaction(session: Session, events: list[Any], now: datetime) -> list[Event]:
+        notify(session, [n for e in events for n in build(session, e)], now=now)
+        return []
+
+    return reaction
+
+
+def task_due_notice(session: Session, e: TaskDue) -> list[Notice]:
+    tz = session.scalar(sa.select(User.timezone).where(User.id == e.owner_user_id)) or "UTC"
+    try:
+        local = e.due_at.astimezone(ZoneInfo(tz))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = e.due_at
+    return [
+        Notice(
+            e.owner_user_id,
+            "task_due",
+            f"task-due:{e.task_id}:{e.due_at.isoformat()}",
+            f"Task due: {e.title}",
+            e.link,
+            f"Due {local:%Y-%m-%d %H:%M} {local.tzname() or 'UTC'}",
+        )
+    ]
+
+
+on_task_due = notify_on(task_due_notice)
+
+
+def mark_read(session: Session, user_id: int, notification_id: int, *, now: datetime) -> bool:
+    """Only one's own; returns whether there was such an unread notification."""
+    done = session.execute(
+        NOTIFICATIONS.update()
+        .where(
+            NOTIFICATIONS.c.id == notification_id,
+            NOTIFICATIONS.c.user_id == user_id,
+            NOTIFICATIONS.c.read_at.is_(None),
+        )
+        .values(read_at=now)
+    )
+    return bool(getattr(done, "rowcount", 0))
+
+
+def mark_all_read(session: Session, user_id: int, *, now: datetime) -> int:
+    done = session.execute(
+        NOTIFICATIONS.update()
+        .where(NOTIFICATIONS.c.user_id == user_id, NOTIFICATIONS.c.read_at.is_(None))
+        .values(read_at=now)
+    )
+    return int(getattr(done, "rowcount", 0))
