@@ -41,6 +41,11 @@ from leadloop.scoring.web import router as scoring_router
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
+from leadloop.home.web import router as home_router
+from leadloop.lists.labels import label
+from leadloop.lists.web import router as lists_router
+from leadloop.campaigns.web import router as campaigns_router
+from leadloop.search.web import router as search_router
 from leadloop.web.bounds import BodyLimit, refuse_unstorable
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
 from leadloop.web.deps import NotAuthenticated, PasswordMustChange, Staff, csrf_token
@@ -94,6 +99,7 @@ def create_app(
     )
     templates.env.globals.update(csrf_token=csrf_token, version=__version__, is_hand_raise=is_hand_raise)
     templates.env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
+    templates.env.filters["label"] = label  # home, search and lists: words for codes
     ctx = AppContext(
         settings=settings,
         db=db,
@@ -163,6 +169,11 @@ def create_app(
         scoring_router,
         routing_router,
         partners_router,
+        # home, search and lists (issue 13 item 6)
+        home_router,
+        search_router,
+        lists_router,
+        campaigns_router,
     ):
         app.include_router(router)
 
@@ -177,10 +188,6 @@ def create_app(
             },
             status_code=200 if ok else 503,
         )
-
-    @app.get("/", include_in_schema=False)
-    def home(who: Staff) -> Response:
-        return RedirectResponse("/leads", status_code=303)
 
     @app.get("/docs", include_in_schema=False)
     def docs(who: Staff) -> HTMLResponse:
