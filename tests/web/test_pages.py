@@ -51,7 +51,7 @@ def test_login_redirects_only_inside_the_site(web: Web) -> None:
         },
         follow_redirects=False,
     )
-    assert r.status_code == 303 and r.headers["location"] == "/leads"
+    assert r.status_code == 303 and r.headers["location"] == "/"  # home: each role's own day
 
 
 def test_pages_send_anonymous_visitors_to_login(web: Web) -> None:
@@ -113,7 +113,7 @@ def test_person_and_account_pages_show_the_timeline(web: Web) -> None:
     r = client.get(f"/accounts/{view.account.id}")
     assert r.context["view"].account.domain == "acme.com" and len(r.context["view"].people) == 1  # type: ignore[attr-defined]
     r = client.get("/people", params={"q": "ann"})
-    assert [p.email for p, _ in r.context["found"]] == ["ann@acme.com"]  # type: ignore[attr-defined]
+    assert [p.email for p in r.context["listing"].rows] == ["ann@acme.com"]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("path", ["/people/987654", "/accounts/987654", "/no/such/page"])

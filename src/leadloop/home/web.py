@@ -22,7 +22,9 @@ def home(request: Request, ctx: Ctx, who: AnyUser) -> Response:
     context: dict[str, Any] = {"now": now}
     with ctx.db.read() as session:
         if who.role in (Role.REP, Role.MANAGER):
-            context["rep"] = rep_home(session, who.user_id, now=now)
+            mine = rep_home(session, who.user_id, now=now)
+            # A manager who works leads too sees their own day above the team's.
+            context["rep"] = mine if who.role is Role.REP or mine.open_leads else None
         if who.role in (Role.MANAGER, Role.ADMIN):
             context["team"] = manager_home(session, viewer_scope(session, ctx, who), now=now)
         if who.role in (Role.MARKETING, Role.ADMIN):
