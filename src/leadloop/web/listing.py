@@ -39,7 +39,7 @@ def filter_from(cls: type[Any], request: Request, **fixed: Any) -> Any:
         if raw is None or raw == "":
             continue
         if f.type in ("int", int):
-            if raw.lstrip("-").isdigit() and len(raw) < 10:
+            if raw.lstrip("-").isdigit() and len(raw) <= 11:
                 values[f.name] = int(raw)
         else:
             values[f.name] = raw[:200]
