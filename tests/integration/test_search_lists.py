@@ -76,9 +76,15 @@ def world(db: Database, clock) -> dict[str, int]:  # type: ignore[no-untyped-def
         anns = _lead(s, kalte, ann, now, sla_due_at=now + timedelta(minutes=20), assigned_at=now)
         bobs = _lead(s, polar, bob, now, sla_breached_at=now - timedelta(hours=1))
     return {
-        "ann": ann, "bob": bob, "kalte": kalte, "polar": polar,
-        "jurgen": jurgen, "greta": greta, "anns": anns, "bobs": bobs,
-    }  # fmt: skip
+        "ann": ann,
+        "bob": bob,
+        "kalte": kalte,
+        "polar": polar,
+        "jurgen": jurgen,
+        "greta": greta,
+        "anns": anns,
+        "bobs": bobs,
+    }
 
 
 def test_sql_fold_is_the_python_fold_on_every_latin_letter(db: Database) -> None:
@@ -93,7 +99,9 @@ def test_sql_fold_is_the_python_fold_on_every_latin_letter(db: Database) -> None
     assert not wrong
 
 
-@pytest.mark.parametrize("q", ["Jurgen", "jürgen", "JURGEN", "muller", "MÜLLER", "muller jurgen", "mueller@kaelte"])
+@pytest.mark.parametrize(
+    "q", ["Jurgen", "jürgen", "JURGEN", "muller", "MÜLLER", "muller jurgen", "mueller@kaelte"]
+)
 def test_search_ignores_accents_and_case(db: Database, world: dict[str, int], q: str) -> None:
     with db.read() as s:
         found = search(s, q)
@@ -101,7 +109,9 @@ def test_search_ignores_accents_and_case(db: Database, world: dict[str, int], q:
     assert [h.id for h in found.leads] == [world["anns"]]  # a lead is found by its contact too
 
 
-def test_search_finds_accounts_and_leads_by_account_name_and_domain(db: Database, world: dict[str, int]) -> None:
+def test_search_finds_accounts_and_leads_by_account_name_and_domain(
+    db: Database, world: dict[str, int]
+) -> None:
     with db.read() as s:
         by_name, by_domain = search(s, "kaltetechnik"), search(s, "polarsignal")
     assert [h.id for h in by_name.accounts] == [world["kalte"]] and by_name.accounts[0].url.endswith(
@@ -132,7 +142,9 @@ def test_a_rep_finds_only_what_they_may_see(db: Database, world: dict[str, int])
     assert [r[0] for r in picked] == [world["jurgen"]]  # a ticked id outside the scope is left out
 
 
-def test_leads_list_searches_contacts_and_says_when_past_the_last_page(db: Database, world: dict[str, int]) -> None:
+def test_leads_list_searches_contacts_and_says_when_past_the_last_page(
+    db: Database, world: dict[str, int]
+) -> None:
     with db.read() as s:
         page = list_leads(s, LeadFilter(q="greta"), now=datetime.now().astimezone())
         past = list_leads(s, LeadFilter(page=9), now=datetime.now().astimezone())
@@ -162,17 +174,35 @@ def test_saved_views_are_personal(db: Database, world: dict[str, int], clock) ->
 
 
 def test_campaigns_count_members_leads_and_opportunities_within_scope(
-    db: Database, world: dict[str, int], clock  # type: ignore[no-untyped-def]
+    db: Database,
+    world: dict[str, int],
+    clock,  # type: ignore[no-untyped-def]
 ) -> None:
     now = clock()
     with db.write() as s:
-        c = Campaign(name="Trade show – Kältemesse", channel="event", cost=Decimal(12000), created_at=now,
-                     started_at=now - timedelta(days=30), ended_at=now - timedelta(days=1))  # fmt: skip
+        c = Campaign(
+            name="Trade show – Kältemesse",
+            channel="event",
+            cost=Decimal(12000),
+            created_at=now,
+            started_at=now - timedelta(days=30),
+            ended_at=now - timedelta(days=1),
+        )
         s.add(c)
         s.flush()
         for i, (pid, aid) in enumerate(((world["jurgen"], world["kalte"]), (world["greta"], world["polar"]))):
-            s.add(Activity(dedupe_key=f"t{i}", person_id=pid, account_id=aid, type="event_attended",
-                           occurred_at=now - timedelta(days=5), recorded_at=now, campaign_id=c.id, source="import"))  # fmt: skip
+            s.add(
+                Activity(
+                    dedupe_key=f"t{i}",
+                    person_id=pid,
+                    account_id=aid,
+                    type="event_attended",
+                    occurred_at=now - timedelta(days=5),
+                    recorded_at=now,
+                    campaign_id=c.id,
+                    source="import",
+                )
+            )
         s.add(Opportunity(account_id=world["kalte"], created_at=now, outcome="won", amount=Decimal(50000)))
         cid = c.id
     ann = Scope(users=frozenset({world["ann"]}))
@@ -185,11 +215,18 @@ def test_campaigns_count_members_leads_and_opportunities_within_scope(
             campaign_view(s, 987654, now=now)
     row = everyone[0]
     assert (row.members, row.leads, row.opportunities, row.won, row.won_amount, row.status) == (
-        2, 2, 1, 1, Decimal(50000), "ended"
-    )  # fmt: skip
+        2,
+        2,
+        1,
+        1,
+        Decimal(50000),
+        "ended",
+    )
     assert row.cost_per_lead == Decimal(6000)
     assert (annes[0].members, annes[0].leads) == (1, 1)
-    assert [m.id for m in view.members] == [world["jurgen"]] and [lead.id for lead in view.leads] == [world["anns"]]
+    assert [m.id for m in view.members] == [world["jurgen"]] and [lead.id for lead in view.leads] == [
+        world["anns"]
+    ]
     assert [r.id for r in ended] == [cid]
 
 
@@ -200,7 +237,12 @@ def test_home_numbers(db: Database, world: dict[str, int], clock) -> None:  # ty
         team = manager_home(s, Scope(users=frozenset({world["ann"], world["bob"]})), now=now)
         pipe = pipeline(s, now=now)
         alone = manager_home(s, Scope(users=frozenset({world["ann"]})), now=now)
-    assert (rep.open_leads, rep.waiting, rep.overdue, [c.id for c in rep.clocks]) == (1, 1, 0, [world["anns"]])
+    assert (rep.open_leads, rep.waiting, rep.overdue, [c.id for c in rep.clocks]) == (
+        1,
+        1,
+        0,
+        [world["anns"]],
+    )
     by_name = {r.name: r for r in team.reps}
     assert by_name["Bob"].breached_week == 1 and team.breached_week == 1 and by_name["Ann"].waiting == 1
     assert [r.name for r in alone.reps] == ["Ann"]

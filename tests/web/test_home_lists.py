@@ -30,10 +30,26 @@ def _owned(web: Web, owner_email: str, *names: str) -> list[int]:
             a = Account(name=name, name_key=fold(name), created_at=now, updated_at=now)
             s.add(a)
             s.flush()
-            s.add(Person(account_id=a.id, first_name=name.split()[0], last_name="Müller",
-                         email=f"{fold(name.split()[0])}@{a.id}.example", created_at=now, updated_at=now))  # fmt: skip
-            lead = Lead(account_id=a.id, product="analytics", stage="mql", owner_user_id=owner, opened_at=now,
-                        stage_changed_at=now, last_activity_at=now, sla_due_at=now + timedelta(minutes=30))  # fmt: skip
+            s.add(
+                Person(
+                    account_id=a.id,
+                    first_name=name.split()[0],
+                    last_name="Müller",
+                    email=f"{fold(name.split()[0])}@{a.id}.example",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            lead = Lead(
+                account_id=a.id,
+                product="analytics",
+                stage="mql",
+                owner_user_id=owner,
+                opened_at=now,
+                stage_changed_at=now,
+                last_activity_at=now,
+                sla_due_at=now + timedelta(minutes=30),
+            )
             s.add(lead)
             s.flush()
             ids.append(lead.id)
@@ -55,7 +71,9 @@ def test_each_role_lands_on_its_own_home(web: Web, role: str, sections: set[str]
     assert r.status_code == 200 and r.template.name == "home.html"  # type: ignore[attr-defined]
     shown = {k for k in ("rep", "team", "pipeline", "health") if r.context.get(k)}  # type: ignore[attr-defined]
     assert shown == sections
-    assert 'class="brand" href="/"' in r.text and 'href="/accounts"' in r.text and 'href="/campaigns"' in r.text
+    assert (
+        'class="brand" href="/"' in r.text and 'href="/accounts"' in r.text and 'href="/campaigns"' in r.text
+    )
 
 
 def test_a_rep_home_shows_waiting_leads_with_their_clocks(web: Web) -> None:
@@ -70,7 +88,9 @@ def test_a_partner_goes_to_the_portal(web: Web) -> None:
     email = web.user("partner")
     client = TestClient(web.app)
     token = csrf_from(client.get("/login").text)
-    r = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+    )
     assert r.headers["location"] == "/partner"
     assert client.get("/", follow_redirects=False).headers["location"] == "/partner"
 
@@ -92,8 +112,12 @@ def test_search_respects_visibility(web: Web) -> None:
     web.user("rep", "other@test.example")
     _owned(web, "other@test.example", "Zoë Corp")
     assert rep.get("/api/v1/search", params={"q": "zoe"}).json() == {
-        "q": "zoe", "people": [], "accounts": [], "leads": [], "more": {"people": False, "accounts": False, "leads": False}
-    }  # fmt: skip
+        "q": "zoe",
+        "people": [],
+        "accounts": [],
+        "leads": [],
+        "more": {"people": False, "accounts": False, "leads": False},
+    }
 
 
 def test_a_search_of_10_kb_is_refused_with_a_reason(web: Web) -> None:
@@ -116,7 +140,9 @@ def test_lists_take_any_page_and_size_without_breaking(web: Web, path: str) -> N
     paging = big.context["paging"]  # type: ignore[attr-defined]
     assert big.status_code == 200 and paging.per_page == 200
     if paging.total:
-        assert paging.beyond_last and "go to the last page" in big.text and "match these filters" not in big.text
+        assert (
+            paging.beyond_last and "go to the last page" in big.text and "match these filters" not in big.text
+        )
     assert client.get(path, params={"page": "x"}).status_code == 200
 
 
@@ -168,12 +194,16 @@ def test_only_managers_and_admins_get_the_assign_form(web: Web) -> None:
     web.user("rep", "ann@test.example")
     with web.db.write() as s:
         s.execute(
-            sa.update(User).where(User.email == "ann@test.example").values(manager_id=_uid(web, "manager-web@test.example"))
+            sa.update(User)
+            .where(User.email == "ann@test.example")
+            .values(manager_id=_uid(web, "manager-web@test.example"))
         )
     _owned(web, "ann@test.example", "Annco", "Annex")
     r = manager.get("/leads")
     assert r.context["may_assign"] and [a.name for a in r.context["assignees"]] == ["Manager", "Rep"]  # type: ignore[attr-defined]
-    assert 'formaction="/leads/reassign"' in r.text and 'name="owner_id"' in r.text and 'name="reason"' in r.text
+    assert (
+        'formaction="/leads/reassign"' in r.text and 'name="owner_id"' in r.text and 'name="reason"' in r.text
+    )
     assert r.text.count('name="lead_ids"') == 2
     rep = web.browser_client("rep")
     r = rep.get("/leads")
@@ -182,14 +212,20 @@ def test_only_managers_and_admins_get_the_assign_form(web: Web) -> None:
 
 def test_saved_views_save_apply_list_and_delete(web: Web) -> None:
     client = web.browser_client("rep")
-    r = client.post("/views", data={"list_name": "leads", "name": "My MQLs", "query": "stage=mql&page=2"}, follow_redirects=False)
+    r = client.post(
+        "/views",
+        data={"list_name": "leads", "name": "My MQLs", "query": "stage=mql&page=2"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/leads?stage=mql"
     page = client.get("/leads?stage=mql")
     (view,) = page.context["views"]  # type: ignore[attr-defined]
     assert view.name == "My MQLs" and f'href="/views/{view.id}"' in page.text
     assert client.get(f"/views/{view.id}", follow_redirects=False).headers["location"] == "/leads?stage=mql"
     assert client.get("/api/v1/views", params={"list_name": "leads"}).json()["views"][0]["name"] == "My MQLs"
-    again = client.post("/views", data={"list_name": "leads", "name": "my mqls"}, headers={"accept": "text/html"})
+    again = client.post(
+        "/views", data={"list_name": "leads", "name": "my mqls"}, headers={"accept": "text/html"}
+    )
     assert again.status_code == 409 and "choose another name" in again.text
     other = web.browser_client("manager")
     assert other.get(f"/views/{view.id}", headers={"accept": "text/html"}).status_code == 404
@@ -233,15 +269,27 @@ def test_campaign_pages(web: Web) -> None:
         s.flush()
         account_id = s.scalar(sa.select(Lead.account_id).where(Lead.id == lead_id))
         person_id = s.scalar(sa.select(Person.id).where(Person.account_id == account_id))
-        s.add(Activity(dedupe_key="w1", person_id=person_id, account_id=account_id, type="webinar_attended",
-                       occurred_at=now, recorded_at=now, campaign_id=c.id, source="import"))  # fmt: skip
+        s.add(
+            Activity(
+                dedupe_key="w1",
+                person_id=person_id,
+                account_id=account_id,
+                type="webinar_attended",
+                occurred_at=now,
+                recorded_at=now,
+                campaign_id=c.id,
+                source="import",
+            )
+        )
         cid = c.id
     r = client.get("/campaigns")
     assert r.template.name == "campaigns.html"  # type: ignore[attr-defined]
     (row,) = r.context["listing"].rows  # type: ignore[attr-defined]
     assert (row.members, row.leads, row.cost_per_lead, row.status) == (1, 1, Decimal(8000), "active")
     detail = client.get(f"/campaigns/{cid}")
-    assert detail.template.name == "campaign.html" and [m.id for m in detail.context["view"].members] == [person_id]  # type: ignore[attr-defined]
+    assert detail.template.name == "campaign.html" and [m.id for m in detail.context["view"].members] == [
+        person_id
+    ]  # type: ignore[attr-defined]
     assert client.get("/api/v1/campaigns").json()["items"][0]["members"] == 1
     assert client.get("/campaigns/987654", headers={"accept": "text/html"}).status_code == 404
     assert _rows(client.get("/campaigns.csv"))[0]["name"] == "Webinar: Data maturity"

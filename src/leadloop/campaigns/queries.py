@@ -21,9 +21,9 @@ from leadloop.access.model import EVERYTHING, Scope
 from leadloop.access.repository import account_clause, lead_clause, person_clause
 from leadloop.campaigns.model import STATUSES, cost_per, status
 from leadloop.core.errors import NotFound
+from leadloop.core.fold import like_pattern
 from leadloop.lists.model import DEFAULT_PAGE_SIZE, EXPORT_LIMIT, Paging, page_size
 from leadloop.search.queries import terms
-from leadloop.core.fold import like_pattern
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person
 
 
@@ -48,7 +48,11 @@ class CampaignFilter:
         values = {"q": self.q, "channel": self.channel, "status": self.status, "per_page": self.per_page}
         values.update(change)
         return urlencode(
-            {k: v for k, v in values.items() if v not in (None, "") and not (k == "per_page" and v == DEFAULT_PAGE_SIZE)}
+            {
+                k: v
+                for k, v in values.items()
+                if v not in (None, "") and not (k == "per_page" and v == DEFAULT_PAGE_SIZE)
+            }
         )
 
 
@@ -81,7 +85,9 @@ def _base(f: CampaignFilter, now: datetime) -> sa.Select[Any]:
     if f.status == "planned":
         stmt = stmt.where(Campaign.started_at > now)
     elif f.status == "ended":
-        stmt = stmt.where(Campaign.ended_at < now, sa.or_(Campaign.started_at.is_(None), Campaign.started_at <= now))
+        stmt = stmt.where(
+            Campaign.ended_at < now, sa.or_(Campaign.started_at.is_(None), Campaign.started_at <= now)
+        )
     elif f.status == "active":
         stmt = stmt.where(
             sa.or_(Campaign.started_at.is_(None), Campaign.started_at <= now),
@@ -116,8 +122,8 @@ def _lead_pairs(ids: list[int], scope: Scope) -> Any:
 def _counts(session: Session, ids: list[int], scope: Scope) -> dict[str, dict[int, Any]]:
     if not ids:
         return {}
-    members = dict(
-        session.execute(
+    members: dict[int, Any] = dict(
+        session.execute(  # type: ignore[arg-type]
             sa.select(Activity.campaign_id, sa.func.count(sa.distinct(Activity.person_id)))
             .join(Person, Person.id == Activity.person_id)
             .where(Activity.campaign_id.in_(ids), person_clause(scope))
@@ -125,9 +131,11 @@ def _counts(session: Session, ids: list[int], scope: Scope) -> dict[str, dict[in
         ).all()
     )
     pairs = _lead_pairs(ids, scope)
-    leads = dict(
+    leads: dict[int, Any] = dict(
         session.execute(
-            sa.select(pairs.c.campaign_id, sa.func.count(sa.distinct(pairs.c.lead_id))).group_by(pairs.c.campaign_id)
+            sa.select(pairs.c.campaign_id, sa.func.count(sa.distinct(pairs.c.lead_id))).group_by(
+                pairs.c.campaign_id
+            )
         ).all()
     )
     touched = _touched(ids)
@@ -151,7 +159,12 @@ def _counts(session: Session, ids: list[int], scope: Scope) -> dict[str, dict[in
 def _rows(session: Session, stmt: sa.Select[Any], scope: Scope, now: datetime) -> list[CampaignRow]:
     found = session.execute(
         stmt.with_only_columns(
-            Campaign.id, Campaign.name, Campaign.channel, Campaign.cost, Campaign.started_at, Campaign.ended_at
+            Campaign.id,
+            Campaign.name,
+            Campaign.channel,
+            Campaign.cost,
+            Campaign.started_at,
+            Campaign.ended_at,
         )
     ).all()
     counts = _counts(session, [r.id for r in found], scope)
@@ -184,31 +197,66 @@ class CampaignsPage:
     channels: list[str] = field(default_factory=list)
 
 
-def list_campaigns(session: Session, f: CampaignFilter, *, now: datetime, scope: Scope = EVERYTHING) -> CampaignsPage:
+def list_campaigns(
+    session: Session, f: CampaignFilter, *, now: datetime, scope: Scope = EVERYTHING
+) -> CampaignsPage:
     f = f.clean()
     base = _base(f, now)
     total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     paging = Paging.of(total, f.page, f.per_page)
-    ordered = base.order_by(Campaign.started_at.desc(), Campaign.id.desc()).limit(paging.per_page).offset(paging.offset)
+    ordered = (
+        base.order_by(Campaign.started_at.desc(), Campaign.id.desc())
+        .limit(paging.per_page)
+        .offset(paging.offset)
+    )
     rows = [] if paging.beyond_last else _rows(session, ordered, scope, now)
-    channels = [c for c in session.scalars(sa.select(Campaign.channel).distinct().order_by(Campaign.channel)) if c]
+    channels = [
+        c for c in session.scalars(sa.select(Campaign.channel).distinct().order_by(Campaign.channel)) if c
+    ]
     return CampaignsPage(rows, paging, channels)
 
 
 CAMPAIGN_HEADER = [
-    "id", "name", "channel", "status", "cost", "started_at", "ended_at",
-    "members", "leads", "opportunities", "won", "won_amount",
+    "id",
+    "name",
+    "channel",
+    "status",
+    "cost",
+    "started_at",
+    "ended_at",
+    "members",
+    "leads",
+    "opportunities",
+    "won",
+    "won_amount",
 ]
 
 
 def export_campaigns(
-    session: Session, f: CampaignFilter, *, now: datetime, scope: Scope = EVERYTHING, ids: list[int] | None = None
+    session: Session,
+    f: CampaignFilter,
+    *,
+    now: datetime,
+    scope: Scope = EVERYTHING,
+    ids: list[int] | None = None,
 ) -> Iterator[tuple[Any, ...]]:
     base = _base(f.clean(), now) if ids is None else _base(CampaignFilter(), now).where(Campaign.id.in_(ids))
-    for r in _rows(session, base.order_by(Campaign.started_at.desc(), Campaign.id.desc()).limit(EXPORT_LIMIT), scope, now):
+    for r in _rows(
+        session, base.order_by(Campaign.started_at.desc(), Campaign.id.desc()).limit(EXPORT_LIMIT), scope, now
+    ):
         yield (
-            r.id, r.name, r.channel, r.status, r.cost, r.started_at, r.ended_at,
-            r.members, r.leads, r.opportunities, r.won, r.won_amount,
+            r.id,
+            r.name,
+            r.channel,
+            r.status,
+            r.cost,
+            r.started_at,
+            r.ended_at,
+            r.members,
+            r.leads,
+            r.opportunities,
+            r.won,
+            r.won_amount,
         )
 
 
@@ -241,17 +289,34 @@ def campaign_view(
         .join(Activity, Activity.person_id == Person.id)
         .outerjoin(Account, Account.id == Person.account_id)
         .where(Activity.campaign_id == campaign_id, person_clause(scope))
-        .group_by(Person.id, Person.first_name, Person.last_name, Person.email, Person.title, Account.id, Account.name)
+        .group_by(
+            Person.id,
+            Person.first_name,
+            Person.last_name,
+            Person.email,
+            Person.title,
+            Account.id,
+            Account.name,
+        )
     )
     paging = Paging.of(rows[0].members, page, 50)
     found = (
-        session.execute(members.order_by(sa.text("first_touch DESC"), Person.id).limit(50).offset(paging.offset)).all()
+        session.execute(
+            members.order_by(sa.text("first_touch DESC"), Person.id).limit(50).offset(paging.offset)
+        ).all()
         if not paging.beyond_last
         else []
     )
     pairs = _lead_pairs([campaign_id], scope)
     leads = session.execute(
-        sa.select(Lead.id, Account.id.label("account_id"), Account.name.label("account"), Lead.product, Lead.stage, Lead.opened_at)
+        sa.select(
+            Lead.id,
+            Account.id.label("account_id"),
+            Account.name.label("account"),
+            Lead.product,
+            Lead.stage,
+            Lead.opened_at,
+        )
         .join(Account, Account.id == Lead.account_id)
         .where(Lead.id.in_(sa.select(pairs.c.lead_id)))
         .order_by(Lead.engagement_key.desc(), Lead.id)

@@ -42,7 +42,12 @@ def campaigns_export(request: Request, ctx: Ctx, who: Staff) -> Any:
     with ctx.db.read() as session:
         scope = viewer_scope(session, ctx, who)
     return csv_answer(
-        ctx, who, request, "campaigns", CAMPAIGN_HEADER, lambda s: export_campaigns(s, f, now=now, scope=scope)
+        ctx,
+        who,
+        request,
+        "campaigns",
+        CAMPAIGN_HEADER,
+        lambda s: export_campaigns(s, f, now=now, scope=scope),
     )
 
 
@@ -66,7 +71,9 @@ async def campaigns_export_selected(request: Request, ctx: Ctx, who: Staff) -> A
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse, include_in_schema=False)
 def campaign_page(request: Request, ctx: Ctx, who: Staff, campaign_id: Id, page: Page = 1) -> Any:
     with ctx.db.read() as session:
-        view = campaign_view(session, campaign_id, now=ctx.clock(), scope=viewer_scope(session, ctx, who), page=page)
+        view = campaign_view(
+            session, campaign_id, now=ctx.clock(), scope=viewer_scope(session, ctx, who), page=page
+        )
     return ctx.templates.TemplateResponse(request, "campaign.html", {"view": view, "c": view.campaign})
 
 
@@ -88,7 +95,9 @@ def campaigns_api(request: Request, ctx: Ctx, who: Staff) -> dict[str, Any]:
 @router.get("/api/v1/campaigns/{campaign_id}", tags=["campaigns"])
 def campaign_api(ctx: Ctx, who: Staff, campaign_id: Id, page: Page = 1) -> dict[str, Any]:
     with ctx.db.read() as session:
-        view = campaign_view(session, campaign_id, now=ctx.clock(), scope=viewer_scope(session, ctx, who), page=page)
+        view = campaign_view(
+            session, campaign_id, now=ctx.clock(), scope=viewer_scope(session, ctx, who), page=page
+        )
     return {
         "campaign": asdict(view.campaign),
         "members": [r._asdict() for r in view.members],

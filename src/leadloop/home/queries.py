@@ -38,7 +38,7 @@ class LeadLine:
     when: datetime | None = None  # what makes it worth a look now (reactivated at, last activity)
 
 
-def _lines(session: Session, stmt: sa.Select[Any]) -> list[LeadLine]:
+def _lines(session: Session, stmt: Any) -> list[LeadLine]:
     return [LeadLine(*r) for r in session.execute(stmt).all()]
 
 
@@ -54,8 +54,13 @@ class RepHome:
 
 def rep_home(session: Session, user_id: int, *, now: datetime) -> RepHome:
     mine = sa.and_(Lead.owner_user_id == user_id, Lead.stage.in_(OPEN_STAGES))
-    untouched = sa.and_(mine, Lead.first_touch_at.is_(None), Lead.accepted_at.is_(None), Lead.rejected_at.is_(None))
-    count = lambda where: int(session.scalar(sa.select(sa.func.count()).select_from(Lead).where(where)) or 0)  # noqa: E731
+    untouched = sa.and_(
+        mine, Lead.first_touch_at.is_(None), Lead.accepted_at.is_(None), Lead.rejected_at.is_(None)
+    )
+
+    def count(where: sa.ColumnElement[bool]) -> int:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(Lead).where(where)) or 0)
+
     cols = (Lead.id, Account.name, Lead.product, Lead.stage)
     clocks = _lines(
         session,
@@ -129,12 +134,19 @@ def manager_home(session: Session, scope: Scope, *, now: datetime) -> ManagerHom
     stats: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for owner, stage, touched, due, breached, assigned in session.execute(
         sa.select(
-            Lead.owner_user_id, Lead.stage, Lead.first_touch_at, Lead.sla_due_at, Lead.sla_breached_at, Lead.assigned_at
+            Lead.owner_user_id,
+            Lead.stage,
+            Lead.first_touch_at,
+            Lead.sla_due_at,
+            Lead.sla_breached_at,
+            Lead.assigned_at,
         ).where(
             Lead.owner_user_id.in_(ids),
             sa.or_(Lead.stage.in_(OPEN_STAGES), Lead.sla_breached_at >= since),
         )
     ):
+        if owner is None:
+            continue
         s = stats[owner]
         if stage in OPEN_STAGES:
             s["open"] += 1
@@ -184,7 +196,7 @@ def pipeline(session: Session, *, now: datetime) -> Pipeline:
         arrived[stage][0] += at >= week
         arrived[stage][1] += at >= month
     stages = [
-        (s.value, int(now_in.get(s.value, 0)), *arrived[s.value])
+        (s.value, int(now_in.get(s.value, 0)), arrived[s.value][0], arrived[s.value][1])
         for s in Stage
         if s is not Stage.MERGED and (now_in.get(s.value) or any(arrived[s.value]))
     ]
@@ -209,14 +221,20 @@ class Health:
 
 def health(session: Session, *, now: datetime, database: bool) -> Health:
     late = session.scalar(
-        sa.select(sa.func.count()).select_from(Timer).where(Timer.done_at.is_(None), Timer.due_at < now - timedelta(minutes=5))
+        sa.select(sa.func.count())
+        .select_from(Timer)
+        .where(Timer.done_at.is_(None), Timer.due_at < now - timedelta(minutes=5))
     )
     pending = sa.select(sa.func.count()).select_from(Outbox).where(Outbox.sent_at.is_(None))
     failing = pending.where(Outbox.attempts > 0)
     oldest = session.scalar(sa.select(sa.func.min(Outbox.created_at)).where(Outbox.sent_at.is_(None)))
-    users = dict(session.execute(sa.select(User.role, sa.func.count()).where(User.active).group_by(User.role)).all())
+    users = dict(
+        session.execute(sa.select(User.role, sa.func.count()).where(User.active).group_by(User.role)).all()
+    )
     last = session.execute(
-        sa.select(ImportRun.entity, ImportRun.status, ImportRun.started_at).order_by(ImportRun.id.desc()).limit(1)
+        sa.select(ImportRun.entity, ImportRun.status, ImportRun.started_at)
+        .order_by(ImportRun.id.desc())
+        .limit(1)
     ).first()
     return Health(
         database,

@@ -17,8 +17,8 @@ from leadloop.core.errors import NotFound
 from leadloop.lifecycle.model import Stage
 from leadloop.lists.model import EXPORT_LIMIT, Paging, page_size
 from leadloop.lists.model import PAGE_SIZES as LIST_PAGE_SIZES
-from leadloop.search.queries import leads_match
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
+from leadloop.search.queries import leads_match
 from leadloop.store.tables import Account, Lead, Partner, Team, User
 
 STAGES = tuple(s.value for s in Stage)  # the lifecycle's stages, in funnel order
@@ -178,8 +178,21 @@ def list_leads(
 
 
 EXPORT_HEADER = [
-    "id", "account_id", "account", "domain", "product", "stage", "owner", "grade",
-    "score", "opened_at", "last_activity_at", "activities", "contacts", "sla_due_at", "sla_breached_at",
+    "id",
+    "account_id",
+    "account",
+    "domain",
+    "product",
+    "stage",
+    "owner",
+    "grade",
+    "score",
+    "opened_at",
+    "last_activity_at",
+    "activities",
+    "contacts",
+    "sla_due_at",
+    "sla_breached_at",
 ]
 
 

@@ -84,7 +84,7 @@ class ViewIn:
 
 
 def clean_view(list_name: str, name: str, query: str) -> ViewIn:
-    """A saved view as it will be stored: a known list, a name of 1–80 characters, and only that
+    """A saved view as it will be stored: a known list, a name of 1 to 80 characters, and only that
     list's filters from the query string (the page is never saved; empty values are dropped)."""
     if list_name not in LISTS:
         raise ViewError(f"there is no list called {list_name!r}; views are kept for: {', '.join(LISTS)}")

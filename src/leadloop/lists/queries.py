@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from leadloop.access.model import EVERYTHING, Scope
 from leadloop.access.repository import account_clause, person_clause
 from leadloop.lifecycle.model import OPEN
-from leadloop.lists.model import EXPORT_LIMIT, DEFAULT_PAGE_SIZE, Paging, page_size
+from leadloop.lists.model import DEFAULT_PAGE_SIZE, EXPORT_LIMIT, Paging, page_size
 from leadloop.search.queries import accounts_match, people_match
 from leadloop.store.tables import Account, Lead, Person, User
 
@@ -44,9 +44,20 @@ class PeopleFilter:
 
     def query(self, **change: Any) -> str:
         """This filter as a query string (page left out unless changed)."""
-        values = {"q": self.q, "country": self.country, "seniority": self.seniority, "per_page": self.per_page}
+        values = {
+            "q": self.q,
+            "country": self.country,
+            "seniority": self.seniority,
+            "per_page": self.per_page,
+        }
         values.update(change)
-        return urlencode({k: v for k, v in values.items() if v not in (None, "") and not (k == "per_page" and v == DEFAULT_PAGE_SIZE)})
+        return urlencode(
+            {
+                k: v
+                for k, v in values.items()
+                if v not in (None, "") and not (k == "per_page" and v == DEFAULT_PAGE_SIZE)
+            }
+        )
 
 
 @dataclass
@@ -83,7 +94,18 @@ PEOPLE_COLUMNS = (
     Account.name.label("account"),
     Person.created_at,
 )
-PEOPLE_HEADER = ["id", "first_name", "last_name", "email", "title", "phone", "country", "account_id", "account", "created_at"]
+PEOPLE_HEADER = [
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "title",
+    "phone",
+    "country",
+    "account_id",
+    "account",
+    "created_at",
+]
 
 
 def list_people(session: Session, f: PeopleFilter, *, scope: Scope = EVERYTHING) -> Listing:
@@ -101,14 +123,18 @@ def list_people(session: Session, f: PeopleFilter, *, scope: Scope = EVERYTHING)
         if not paging.beyond_last
         else []
     )
-    seniorities = [s for s in session.scalars(sa.select(Person.seniority).distinct().order_by(Person.seniority)) if s]
+    seniorities = [
+        s for s in session.scalars(sa.select(Person.seniority).distinct().order_by(Person.seniority)) if s
+    ]
     return Listing(list(rows), paging, {"seniority": seniorities[:50]})
 
 
 def export_people(
     session: Session, f: PeopleFilter, *, scope: Scope = EVERYTHING, ids: list[int] | None = None
 ) -> Iterator[tuple[Any, ...]]:
-    stmt = _people(f.clean(), scope) if ids is None else _people(PeopleFilter(), scope).where(Person.id.in_(ids))
+    stmt = (
+        _people(f.clean(), scope) if ids is None else _people(PeopleFilter(), scope).where(Person.id.in_(ids))
+    )
     rows = stmt.with_only_columns(*PEOPLE_COLUMNS).order_by(Person.id.desc()).limit(EXPORT_LIMIT)
     yield from (tuple(r) for r in session.execute(rows).yield_per(500))
 
@@ -142,7 +168,13 @@ class AccountFilter:
             "per_page": self.per_page,
         }
         values.update(change)
-        return urlencode({k: v for k, v in values.items() if v not in (None, "") and not (k == "per_page" and v == DEFAULT_PAGE_SIZE)})
+        return urlencode(
+            {
+                k: v
+                for k, v in values.items()
+                if v not in (None, "") and not (k == "per_page" and v == DEFAULT_PAGE_SIZE)
+            }
+        )
 
 
 def _accounts(f: AccountFilter, scope: Scope) -> sa.Select[Any]:
@@ -204,27 +236,33 @@ def list_accounts(session: Session, f: AccountFilter, *, scope: Scope = EVERYTHI
     )
     ids = [r.id for r in found]
     people = dict(
-        session.execute(  # type: ignore[arg-type]
+        session.execute(
             sa.select(Person.account_id, sa.func.count())
             .where(Person.account_id.in_(ids), Person.merged_into_id.is_(None))
             .group_by(Person.account_id)
         ).all()
     )
     leads = dict(
-        session.execute(  # type: ignore[arg-type]
+        session.execute(
             sa.select(Lead.account_id, sa.func.count())
             .where(Lead.account_id.in_(ids), Lead.stage.in_(OPEN_STAGES))
             .group_by(Lead.account_id)
         ).all()
     )
     rows = [AccountRow(*r, people=people.get(r.id, 0), open_leads=leads.get(r.id, 0)) for r in found]
-    industries = [i for i in session.scalars(sa.select(Account.industry).distinct().order_by(Account.industry)) if i]
+    industries = [
+        i for i in session.scalars(sa.select(Account.industry).distinct().order_by(Account.industry)) if i
+    ]
     return Listing(rows, paging, {"industry": industries[:100]})
 
 
 def export_accounts(
     session: Session, f: AccountFilter, *, scope: Scope = EVERYTHING, ids: list[int] | None = None
 ) -> Iterator[tuple[Any, ...]]:
-    base = _accounts(f.clean(), scope) if ids is None else _accounts(AccountFilter(), scope).where(Account.id.in_(ids))
+    base = (
+        _accounts(f.clean(), scope)
+        if ids is None
+        else _accounts(AccountFilter(), scope).where(Account.id.in_(ids))
+    )
     rows = base.with_only_columns(*ACCOUNT_COLUMNS).order_by(Account.name, Account.id).limit(EXPORT_LIMIT)
     yield from (tuple(r) for r in session.execute(rows).yield_per(500))

@@ -25,7 +25,9 @@ router = APIRouter()
 
 
 @router.get("/accounts", response_class=HTMLResponse, include_in_schema=False)
-def accounts_page(request: Request, ctx: Ctx, who: Staff, q: Annotated[str, Query(max_length=200)] = "") -> Any:
+def accounts_page(
+    request: Request, ctx: Ctx, who: Staff, q: Annotated[str, Query(max_length=200)] = ""
+) -> Any:
     f = filter_from(AccountFilter, request).clean()
     with ctx.db.read() as session:
         scope = viewer_scope(session, ctx, who)
@@ -41,7 +43,9 @@ def accounts_export(request: Request, ctx: Ctx, who: Staff) -> Any:
     f = filter_from(AccountFilter, request).clean()
     with ctx.db.read() as session:
         scope = viewer_scope(session, ctx, who)
-    return csv_answer(ctx, who, request, "accounts", ACCOUNT_HEADER, lambda s: export_accounts(s, f, scope=scope))
+    return csv_answer(
+        ctx, who, request, "accounts", ACCOUNT_HEADER, lambda s: export_accounts(s, f, scope=scope)
+    )
 
 
 @router.post("/accounts.csv", include_in_schema=False)
@@ -50,8 +54,13 @@ async def accounts_export_selected(request: Request, ctx: Ctx, who: Staff) -> An
     with ctx.db.read() as session:
         scope = viewer_scope(session, ctx, who)
     return csv_answer(
-        ctx, who, request, "accounts", ACCOUNT_HEADER,
-        lambda s: export_accounts(s, AccountFilter(), scope=scope, ids=ids), selected=len(ids),
+        ctx,
+        who,
+        request,
+        "accounts",
+        ACCOUNT_HEADER,
+        lambda s: export_accounts(s, AccountFilter(), scope=scope, ids=ids),
+        selected=len(ids),
     )
 
 
@@ -69,8 +78,13 @@ async def people_export_selected(request: Request, ctx: Ctx, who: Staff) -> Any:
     with ctx.db.read() as session:
         scope = viewer_scope(session, ctx, who)
     return csv_answer(
-        ctx, who, request, "people", PEOPLE_HEADER,
-        lambda s: export_people(s, PeopleFilter(), scope=scope, ids=ids), selected=len(ids),
+        ctx,
+        who,
+        request,
+        "people",
+        PEOPLE_HEADER,
+        lambda s: export_people(s, PeopleFilter(), scope=scope, ids=ids),
+        selected=len(ids),
     )
 
 
@@ -106,10 +120,14 @@ def delete_view_page(ctx: Ctx, who: Staff, view_id: Id) -> Response:
 
 
 @router.get("/api/v1/views", tags=["lists"])
-def views_api(ctx: Ctx, who: Staff, list_name: Annotated[str | None, Query(max_length=20)] = None) -> dict[str, Any]:
+def views_api(
+    ctx: Ctx, who: Staff, list_name: Annotated[str | None, Query(max_length=20)] = None
+) -> dict[str, Any]:
     """My saved views (of one list, or all): each with the query string it applies."""
     with ctx.db.read() as session:
         views = views_of(session, who.user_id, list_name if list_name in LISTS else None)
-    return {"views": [{"id": v.id, "list": v.list_name, "name": v.name, "query": v.query, "url": v.url} for v in views]}
-
-
+    return {
+        "views": [
+            {"id": v.id, "list": v.list_name, "name": v.name, "query": v.query, "url": v.url} for v in views
+        ]
+    }

@@ -25,7 +25,7 @@ def terms(q: str | None) -> list[str]:
 
 
 def _folded(*cols: Any) -> Any:
-    text = sa.func.coalesce(cols[0], "")
+    text: Any = sa.func.coalesce(cols[0], "")
     for c in cols[1:]:
         text = text + " " + sa.func.coalesce(c, "")
     return sa.func.ll_fold(text)
@@ -40,7 +40,8 @@ def account_text() -> Any:
 
 
 def _like(expr: Any, term: str) -> sa.ColumnElement[bool]:
-    return expr.like(like_pattern(term), escape="\\")
+    matched: sa.ColumnElement[bool] = expr.like(like_pattern(term), escape="\\")
+    return matched
 
 
 def people_match(q: str | None) -> sa.ColumnElement[bool]:
@@ -123,7 +124,8 @@ def search(session: Session, q: str, *, scope: Scope = EVERYTHING, limit: int = 
         .limit(limit + 1)
     ).all()
     found.accounts = [
-        Hit("account", i, n, " · ".join(x for x in (d, c) if x), f"/accounts/{i}") for i, n, d, c in accounts[:limit]
+        Hit("account", i, n, " · ".join(x for x in (d, c) if x), f"/accounts/{i}")
+        for i, n, d, c in accounts[:limit]
     ]
     leads = session.execute(
         sa.select(Lead.id, Account.name, Lead.product, Lead.stage)
@@ -132,8 +134,10 @@ def search(session: Session, q: str, *, scope: Scope = EVERYTHING, limit: int = 
         .order_by(Lead.engagement_key.desc(), Lead.id)
         .limit(limit + 1)
     ).all()
-    found.leads = [
-        Hit("lead", i, f"{n} · {p}", label(s), f"/leads/{i}") for i, n, p, s in leads[:limit]
-    ]
-    found.more = {"people": len(people) > limit, "accounts": len(accounts) > limit, "leads": len(leads) > limit}
+    found.leads = [Hit("lead", i, f"{n} · {p}", label(s), f"/leads/{i}") for i, n, p, s in leads[:limit]]
+    found.more = {
+        "people": len(people) > limit,
+        "accounts": len(accounts) > limit,
+        "leads": len(leads) > limit,
+    }
     return found

@@ -30,7 +30,9 @@ def search_page(request: Request, ctx: Ctx, who: Staff, q: Q = "") -> Any:
 
 
 @router.get("/api/v1/search", tags=["search"])
-def search_api(ctx: Ctx, who: Staff, q: Q = "", limit: Annotated[int, Query(ge=1, le=50)] = 10) -> dict[str, Any]:
+def search_api(
+    ctx: Ctx, who: Staff, q: Q = "", limit: Annotated[int, Query(ge=1, le=50)] = 10
+) -> dict[str, Any]:
     """People, accounts and leads matching every word of `q` (accents and case ignored), among
     what the caller may see; `more` says where there are more than `limit`."""
     return _found(ctx, who, q, limit).as_dict()

@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse
 from leadloop.auth.model import WRITERS
 from leadloop.enrich.repository import provenance
 from leadloop.identity.history import account_merge_history, merge_history
-from leadloop.scoring.explain import person_score
 from leadloop.lists.queries import PeopleFilter, list_people
+from leadloop.scoring.explain import person_score
 from leadloop.timeline.queries import account_view, person_view
 from leadloop.web.deps import Ctx, Id, IdQuery, Staff, viewer_scope
 from leadloop.web.listing import filter_from, list_context
@@ -27,7 +27,9 @@ def people_page(request: Request, ctx: Ctx, who: Staff, q: Annotated[str, Query(
         listing = list_people(session, f, scope=viewer_scope(session, ctx, who))
         tools = list_context(request, session, who, "people", noun="person", plural="people")
     return ctx.templates.TemplateResponse(
-        request, "people.html", {"q": q, "f": f, "listing": listing, "paging": listing.paging, "who": who, **tools}
+        request,
+        "people.html",
+        {"q": q, "f": f, "listing": listing, "paging": listing.paging, "who": who, **tools},
     )
 
 

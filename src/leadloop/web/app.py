@@ -24,6 +24,7 @@ from leadloop.auth.model import SessionPolicy
 from leadloop.auth.secret import choose_key
 from leadloop.auth.web import router as auth_router
 from leadloop.bootstrap import database
+from leadloop.campaigns.web import router as campaigns_router
 from leadloop.capture.intake import FieldErrors
 from leadloop.capture.web import router as capture_router
 from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
@@ -32,20 +33,19 @@ from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.yamldoc import DocumentError
+from leadloop.home.web import router as home_router
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
+from leadloop.lists.labels import label
+from leadloop.lists.web import router as lists_router
 from leadloop.partners.web import router as partners_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
+from leadloop.search.web import router as search_router
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
-from leadloop.home.web import router as home_router
-from leadloop.lists.labels import label
-from leadloop.lists.web import router as lists_router
-from leadloop.campaigns.web import router as campaigns_router
-from leadloop.search.web import router as search_router
 from leadloop.web.bounds import BodyLimit, refuse_unstorable
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
 from leadloop.web.deps import NotAuthenticated, PasswordMustChange, Staff, csrf_token

@@ -100,5 +100,8 @@ def csv_answer(
     return StreamingResponse(
         csv_stream(ctx.db, header, rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Export-Limit": str(EXPORT_LIMIT)},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Export-Limit": str(EXPORT_LIMIT),
+        },
     )
