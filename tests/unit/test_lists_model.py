@@ -11,8 +11,8 @@ import pytest
 
 from leadloop.campaigns.model import cost_per, status
 from leadloop.core.fold import LATIN_RANGE, fold, like_pattern, postgres_tables
+from leadloop.core.labels import label
 from leadloop.home.model import month_start, week_start
-from leadloop.lists.labels import label
 from leadloop.lists.model import (
     MAX_QUERY,
     PAGE_SIZES,

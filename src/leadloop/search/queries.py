@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from leadloop.access.model import EVERYTHING, Scope
 from leadloop.access.repository import account_clause, lead_clause, person_clause
 from leadloop.core.fold import like_pattern
-from leadloop.lists.labels import label
+from leadloop.core.labels import label
 from leadloop.store.tables import Account, Lead, Person
 
 MAX_TERMS = 6

@@ -31,13 +31,13 @@ from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.core.bounds import MAX_DEPTH, TooDeep, UnstorableText
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
+from leadloop.core.labels import label
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.yamldoc import DocumentError
 from leadloop.home.web import router as home_router
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
-from leadloop.lists.labels import label
 from leadloop.lists.web import router as lists_router
 from leadloop.partners.web import router as partners_router
 from leadloop.routing.web import router as routing_router
