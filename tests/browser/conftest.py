@@ -39,7 +39,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [*cli, "serve", "--port", str(port), "--database-url", f"sqlite:///{db}"], stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    # Up to a minute: on a busy machine (eight test runs on two cores) the import alone takes seconds.
+    for _ in range(1200):
         try:
             urllib.request.urlopen(base + "/healthz", timeout=1).close()
             break
