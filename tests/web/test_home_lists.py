@@ -298,3 +298,14 @@ def test_campaign_pages(web: Web) -> None:
 def test_anonymous_visitors_are_sent_to_sign_in(web: Web) -> None:
     r = TestClient(web.app).get("/", headers={"accept": "text/html"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+@pytest.mark.parametrize(
+    "q", ["\\", "%_%", "a\\%b", "'; drop table people; --", "ß" * 200, "İstanbul ǅ ŉ", "   "]
+)
+def test_odd_search_terms_are_just_letters(web: Web, q: str) -> None:
+    client = web.browser_client("marketing")
+    r = client.get("/api/v1/search", params={"q": q})
+    assert r.status_code == 200 and r.json()["people"] == []
+    assert client.get("/leads", params={"q": q}).status_code == 200
+    assert client.get("/campaigns", params={"q": q}).status_code == 200
