@@ -64,7 +64,7 @@ def test_a_partner_works_their_leads_and_sees_no_one_elses(page: Page) -> None:
 
 
 def test_the_channel_manager_sees_the_scorecard_and_the_registration(page: Page) -> None:
-    _sign_in(page, "manager@demo.leadloop.dev", r"/leads$")
+    _sign_in(page, "manager@demo.leadloop.dev", r"/$")  # home: the team
     page.get_by_role("link", name="Partners", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Partners")
     expect(page.locator("#scorecard")).to_contain_text("Northwind Resellers")

@@ -24,7 +24,7 @@ def _safe_next(value: str | None) -> str:
     # Only a path on this site: "//evil.example" and "https://..." are refused.
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
-    return "/leads"
+    return "/"  # home: each role's own day
 
 
 def _ip(request: Request) -> str:
@@ -40,7 +40,7 @@ def login_form(request: Request, ctx: Ctx, next: str | None = None) -> Any:
 
 @router.post("/login", response_class=HTMLResponse, include_in_schema=False)
 async def login(
-    request: Request, ctx: Ctx, email: str = Form(""), password: str = Form(""), next: str = Form("/leads")
+    request: Request, ctx: Ctx, email: str = Form(""), password: str = Form(""), next: str = Form("/")
 ) -> Any:
     await check_csrf(request)
     ip, account = _ip(request), email.strip().lower()
@@ -79,7 +79,7 @@ async def login(
             request.session["uid"] = principal.user_id
             csrf_token(request)
             log.info("auth.login", user_id=principal.user_id)
-            if principal.role is Role.PARTNER and _safe_next(next) == "/leads":
+            if principal.role is Role.PARTNER and _safe_next(next) in ("/", "/leads"):
                 next = "/partner"  # the leads list is the company's; a partner's home is the portal
             return RedirectResponse(_safe_next(next), status_code=303)
         error = "That e-mail and password do not match an active user."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,10 @@ from leadloop.access.model import EVERYTHING, Scope
 from leadloop.access.repository import lead_clause, require_visible
 from leadloop.core.errors import NotFound
 from leadloop.lifecycle.model import Stage
+from leadloop.lists.model import EXPORT_LIMIT, Paging, page_size
+from leadloop.lists.model import PAGE_SIZES as LIST_PAGE_SIZES
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
+from leadloop.search.queries import leads_match
 from leadloop.store.tables import Account, Lead, Partner, Team, User
 
 STAGES = tuple(s.value for s in Stage)  # the lifecycle's stages, in funnel order
@@ -31,7 +35,7 @@ SORTS: dict[str, Any] = {
     "contacts": Lead.contact_count,
     "grade": sa.func.coalesce(Lead.grade, "E"),
 }
-PAGE_SIZES = (25, 50, 100)
+PAGE_SIZES = LIST_PAGE_SIZES  # 25, 50, 100, 200: every list offers the same (lists/model.py)
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class LeadFilter:
             sort=self.sort if self.sort in SORTS else "priority",
             dir="asc" if self.dir == "asc" else "desc",
             page=max(1, self.page),
-            per_page=self.per_page if self.per_page in PAGE_SIZES else 25,
+            per_page=page_size(self.per_page),
         )
 
 
@@ -92,12 +96,12 @@ class LeadsPage:
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.filter.per_page))
 
+    @property
+    def paging(self) -> Paging:
+        return Paging.of(self.total, self.filter.page, self.filter.per_page)
 
-def list_leads(
-    session: Session, f: LeadFilter, *, now: datetime, half_life_days: float = 30.0, scope: Scope = EVERYTHING
-) -> LeadsPage:
-    f = f.clean()
-    owner_name = sa.func.coalesce(User.name, Team.name, Partner.name)
+
+def _leads(f: LeadFilter, scope: Scope) -> sa.Select[Any]:
     base = (
         sa.select(Lead.id)
         .join(Account, Account.id == Lead.account_id)
@@ -106,11 +110,8 @@ def list_leads(
         .outerjoin(Partner, Partner.id == Lead.owner_partner_id)
         .where(lead_clause(scope))
     )
-    if f.q:
-        like = f"%{f.q.lower()}%"
-        base = base.where(
-            sa.or_(sa.func.lower(Account.name).like(like), sa.func.lower(Account.domain).like(like))
-        )
+    if f.q:  # the account's name or domain, or a contact's name, e-mail or title; accents ignored
+        base = base.where(leads_match(f.q))
     # A lead closed by an account merge lives on as the lead it merged into: shown when asked for.
     base = base.where(Lead.stage == f.stage) if f.stage else base.where(Lead.stage != "merged")
     if f.product:
@@ -121,6 +122,15 @@ def list_leads(
             kind
         ]
         base = base.where(col == (int(raw) if raw.isdigit() else -1))
+    return base
+
+
+def list_leads(
+    session: Session, f: LeadFilter, *, now: datetime, half_life_days: float = 30.0, scope: Scope = EVERYTHING
+) -> LeadsPage:
+    f = f.clean()
+    owner_name = sa.func.coalesce(User.name, Team.name, Partner.name)
+    base = _leads(f, scope)
     total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     order = SORTS[f.sort]
     stmt = (
@@ -165,6 +175,81 @@ def list_leads(
         for i, n in session.execute(sa.select(Team.id, Team.name).where(Team.is_queue)).all()
     ]
     return LeadsPage(f, rows, total, products, owners)
+
+
+EXPORT_HEADER = [
+    "id",
+    "account_id",
+    "account",
+    "domain",
+    "product",
+    "stage",
+    "owner",
+    "grade",
+    "score",
+    "opened_at",
+    "last_activity_at",
+    "activities",
+    "contacts",
+    "sla_due_at",
+    "sla_breached_at",
+]
+
+
+def export_leads(
+    session: Session,
+    f: LeadFilter,
+    *,
+    now: datetime,
+    half_life_days: float = 30.0,
+    scope: Scope = EVERYTHING,
+    ids: list[int] | None = None,
+) -> Iterator[tuple[Any, ...]]:
+    """The leads of a filter (or the ticked ones), in the list's order, at most EXPORT_LIMIT."""
+    f = f.clean()
+    base = _leads(f, scope) if ids is None else _leads(LeadFilter(stage=None), scope).where(Lead.id.in_(ids))
+    order = SORTS[f.sort]
+    stmt = (
+        base.with_only_columns(
+            Lead.id,
+            Lead.account_id,
+            Account.name,
+            Account.domain,
+            Lead.product,
+            Lead.stage,
+            sa.func.coalesce(User.name, Team.name, Partner.name),
+            Lead.grade,
+            Lead.engagement_s,
+            Lead.engagement_t0,
+            Lead.opened_at,
+            Lead.last_activity_at,
+            Lead.activity_count,
+            Lead.contact_count,
+            Lead.sla_due_at,
+            Lead.sla_breached_at,
+        )
+        .order_by(order.asc() if f.dir == "asc" else order.desc(), Lead.id.desc())
+        .limit(EXPORT_LIMIT)
+    )
+    rate, at = decay_rate(half_life_days), epoch(now)
+    for r in session.execute(stmt).yield_per(500):
+        score = round(Decaying(r[8], r[9]).current(at, rate), 2)
+        yield (*r[:8], score, *r[10:])
+
+
+@dataclass(frozen=True)
+class Assignee:
+    id: int
+    name: str
+
+
+def assignable(session: Session, scope: Scope) -> list[Assignee]:
+    """The active reps and managers a bulk "Assign to…" may hand leads to: everyone in sales for an
+    admin, the people under a manager for a manager. The reassign use case decides for good."""
+    stmt = sa.select(User.id, User.name).where(User.active, User.role.in_(("rep", "manager")))
+    if not scope.everything:
+        stmt = stmt.where(User.id.in_(scope.users or {-1}))
+    return [Assignee(i, n) for i, n in session.execute(stmt.order_by(User.name))]
 
 
 @dataclass

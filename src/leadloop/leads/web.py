@@ -9,12 +9,24 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from leadloop.auth.model import Principal
-from leadloop.leads.queries import PAGE_SIZES, SORTS, STAGES, LeadFilter, LeadsPage, lead_view, list_leads
+from leadloop.leads.queries import (
+    EXPORT_HEADER,
+    PAGE_SIZES,
+    SORTS,
+    STAGES,
+    LeadFilter,
+    LeadsPage,
+    assignable,
+    export_leads,
+    lead_view,
+    list_leads,
+)
 from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
 from leadloop.scoring.repository import active_model
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Id, Page, PerPage, Staff, viewer_scope
+from leadloop.web.listing import csv_answer, filter_from, list_context, ticked
 from leadloop.work.queries import lead_page_context
 
 router = APIRouter()
@@ -61,11 +73,50 @@ def leads_page(
 ) -> Any:
     result = _listing(ctx, who, _filter(q, stage, product, owner, sort, dir, page, per_page))
     template = "_leads_table.html" if request.headers.get("hx-request") else "leads.html"
+    with ctx.db.read() as session:
+        tools = list_context(request, session, who, "leads", noun="lead", plural="leads")
+        assignees = assignable(session, viewer_scope(session, ctx, who)) if tools["may_assign"] else []
     return ctx.templates.TemplateResponse(
         request,
         template,
-        {"page": result, "stages": STAGES, "sorts": list(SORTS), "page_sizes": PAGE_SIZES, "who": who},
+        {
+            "page": result,
+            "stages": STAGES,
+            "sorts": list(SORTS),
+            "who": who,
+            **tools,
+            "page_sizes": PAGE_SIZES,
+            "assignees": assignees,
+        },
     )
+
+
+def _export(ctx: AppContext, who: Principal, request: Request, f: LeadFilter, ids: list[int] | None) -> Any:
+    with ctx.db.read() as session:
+        scope = viewer_scope(session, ctx, who)
+        half_life = active_model(session)[0].engagement.half_life_days
+    now = ctx.clock()
+    return csv_answer(
+        ctx,
+        who,
+        request,
+        "leads",
+        EXPORT_HEADER,
+        lambda s: export_leads(s, f, now=now, half_life_days=half_life, scope=scope, ids=ids),
+        selected=len(ids) if ids is not None else None,
+    )
+
+
+@router.get("/leads.csv", include_in_schema=False)
+def leads_export(request: Request, ctx: Ctx, who: Staff) -> Any:
+    """A CSV of every lead the list's filters find (the same query string), within one's scope."""
+    return _export(ctx, who, request, filter_from(LeadFilter, request).clean(), None)
+
+
+@router.post("/leads.csv", include_in_schema=False)
+async def leads_export_selected(request: Request, ctx: Ctx, who: Staff) -> Any:
+    """A CSV of the ticked leads (bulk "Export selected"); ids one may not see are left out."""
+    return _export(ctx, who, request, LeadFilter(), await ticked(request, "lead_ids"))
 
 
 @router.get("/api/v1/leads", tags=["leads"])

@@ -12,6 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from leadloop.core.fold import fold
+
 
 def normalise_url(url: str) -> str:
     """Accept the URLs people paste (postgres://, postgresql://) and pick psycopg 3."""
@@ -52,6 +54,8 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA cache_size=-65536")
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.close()
+        # Search folds text in SQL with the same pure function as its terms (PostgreSQL: migration 0017).
+        dbapi_conn.create_function("ll_fold", 1, fold, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:

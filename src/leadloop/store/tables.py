@@ -801,3 +801,17 @@ class Notification(Base):
     link: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+# Home, search and lists (issue 13, item 6): a person's named filter sets on a list.
+class SavedView(Base):
+    """A named filter set on one list (leads, people, accounts, campaigns), personal to its user."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (sa.UniqueConstraint("user_id", "list_name", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    list_name: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    query: Mapped[str] = mapped_column(sa.String(2000))  # the list's query string, page left out
+    created_at: Mapped[datetime]

@@ -10,18 +10,27 @@ from fastapi.responses import HTMLResponse
 from leadloop.auth.model import WRITERS
 from leadloop.enrich.repository import provenance
 from leadloop.identity.history import account_merge_history, merge_history
+from leadloop.lists.queries import PeopleFilter, list_people
 from leadloop.scoring.explain import person_score
-from leadloop.timeline.queries import account_view, person_view, search_people
+from leadloop.timeline.queries import account_view, person_view
 from leadloop.web.deps import Ctx, Id, IdQuery, Staff, viewer_scope
+from leadloop.web.listing import filter_from, list_context
 
 router = APIRouter()
 
 
 @router.get("/people", response_class=HTMLResponse, include_in_schema=False)
 def people_page(request: Request, ctx: Ctx, who: Staff, q: Annotated[str, Query(max_length=200)] = "") -> Any:
+    """Everyone one may see, newest first, before any search (lists/queries.py)."""
+    f = filter_from(PeopleFilter, request).clean()
     with ctx.db.read() as session:
-        found = search_people(session, q, scope=viewer_scope(session, ctx, who)) if q.strip() else []
-    return ctx.templates.TemplateResponse(request, "people.html", {"q": q, "found": found, "who": who})
+        listing = list_people(session, f, scope=viewer_scope(session, ctx, who))
+        tools = list_context(request, session, who, "people", noun="person", plural="people")
+    return ctx.templates.TemplateResponse(
+        request,
+        "people.html",
+        {"q": q, "f": f, "listing": listing, "paging": listing.paging, "who": who, **tools},
+    )
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse, include_in_schema=False)

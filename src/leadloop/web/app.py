@@ -26,6 +26,7 @@ from leadloop.auth.model import SessionPolicy
 from leadloop.auth.secret import choose_key
 from leadloop.auth.web import router as auth_router
 from leadloop.bootstrap import database
+from leadloop.campaigns.web import router as campaigns_router
 from leadloop.capture.collect_web import router as collect_router
 from leadloop.capture.import_web import router as imports_router
 from leadloop.capture.intake import FieldErrors
@@ -34,18 +35,22 @@ from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.core.bounds import MAX_DEPTH, TooDeep, UnstorableText
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
+from leadloop.core.labels import label
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.yamldoc import DocumentError
 from leadloop.edits.web import router as edits_router
 from leadloop.enrich.reverse_ip import FileIpProvider
 from leadloop.help.web import router as help_router
+from leadloop.home.web import router as home_router
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
+from leadloop.lists.web import router as lists_router
 from leadloop.notifications.web import router as notifications_router
 from leadloop.partners.web import router as partners_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
+from leadloop.search.web import router as search_router
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
@@ -103,6 +108,7 @@ def create_app(
     )
     templates.env.globals.update(csrf_token=csrf_token, version=__version__, is_hand_raise=is_hand_raise)
     templates.env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
+    templates.env.filters["label"] = label  # home, search and lists: words for codes
     ctx = AppContext(
         settings=settings,
         db=db,
@@ -201,6 +207,11 @@ def create_app(
         admin_router,
         work_router,  # the rep's workbench (issue 13)
         notifications_router,
+        # home, search and lists (issue 13 item 6)
+        home_router,
+        search_router,
+        lists_router,
+        campaigns_router,
     ):
         app.include_router(router)
 
@@ -215,10 +226,6 @@ def create_app(
             },
             status_code=200 if ok else 503,
         )
-
-    @app.get("/", include_in_schema=False)
-    def home(who: Staff) -> Response:
-        return RedirectResponse("/leads", status_code=303)
 
     @app.get("/docs", include_in_schema=False)
     def docs(who: Staff) -> HTMLResponse:

@@ -1,7 +1,7 @@
 """import runs in the app
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-01 01:54:32.664416
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import leadloop.store.types
 
 revision = "0019"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

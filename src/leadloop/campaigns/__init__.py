@@ -1,0 +1,1 @@
+"""Campaigns as marketing sees them: cost, who they touched, and the leads and deals that followed."""

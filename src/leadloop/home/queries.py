@@ -1,0 +1,247 @@
+"""What each home page shows, read in a few grouped queries, always within the viewer's scope."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.access.model import Scope
+from leadloop.access.repository import lead_clause
+from leadloop.home.model import HOT, RECENT, month_start, week_start
+from leadloop.lifecycle.model import OPEN, Stage, Trigger
+from leadloop.store.tables import (
+    Account,
+    ImportRun,
+    Lead,
+    LeadStageChange,
+    Outbox,
+    Team,
+    Timer,
+    User,
+)
+
+OPEN_STAGES = tuple(sorted(OPEN))
+
+
+@dataclass(frozen=True)
+class LeadLine:
+    id: int
+    account: str
+    product: str
+    stage: str
+    sla_due_at: datetime | None = None
+    when: datetime | None = None  # what makes it worth a look now (reactivated at, last activity)
+
+
+def _lines(session: Session, stmt: Any) -> list[LeadLine]:
+    return [LeadLine(*r) for r in session.execute(stmt).all()]
+
+
+@dataclass
+class RepHome:
+    open_leads: int
+    waiting: int  # not touched yet: the SLA clock runs
+    overdue: int
+    clocks: list[LeadLine]  # the waiting ones, most urgent first
+    reactivated: list[LeadLine]
+    hot: list[LeadLine]
+
+
+def rep_home(session: Session, user_id: int, *, now: datetime) -> RepHome:
+    mine = sa.and_(Lead.owner_user_id == user_id, Lead.stage.in_(OPEN_STAGES))
+    untouched = sa.and_(
+        mine, Lead.first_touch_at.is_(None), Lead.accepted_at.is_(None), Lead.rejected_at.is_(None)
+    )
+
+    def count(where: sa.ColumnElement[bool]) -> int:
+        return int(session.scalar(sa.select(sa.func.count()).select_from(Lead).where(where)) or 0)
+
+    cols = (Lead.id, Account.name, Lead.product, Lead.stage)
+    clocks = _lines(
+        session,
+        sa.select(*cols, Lead.sla_due_at, Lead.assigned_at)
+        .join(Account, Account.id == Lead.account_id)
+        .where(untouched)
+        .order_by(Lead.sla_due_at.is_(None), Lead.sla_due_at, Lead.id)
+        .limit(8),
+    )
+    reactivated = _lines(
+        session,
+        sa.select(*cols, Lead.sla_due_at, sa.func.max(LeadStageChange.at))
+        .join(Account, Account.id == Lead.account_id)
+        .join(LeadStageChange, LeadStageChange.lead_id == Lead.id)
+        .where(
+            Lead.owner_user_id == user_id,
+            LeadStageChange.trigger == Trigger.REACTIVATED.value,
+            LeadStageChange.at >= now - RECENT,
+        )
+        .group_by(*cols, Lead.sla_due_at)
+        .order_by(sa.func.max(LeadStageChange.at).desc())
+        .limit(8),
+    )
+    hot = _lines(
+        session,
+        sa.select(*cols, Lead.sla_due_at, Lead.last_activity_at)
+        .join(Account, Account.id == Lead.account_id)
+        .where(mine, Lead.last_activity_at >= now - HOT)
+        .order_by(Lead.engagement_key.desc(), Lead.id)
+        .limit(8),
+    )
+    return RepHome(
+        count(mine),
+        count(untouched),
+        count(sa.and_(untouched, Lead.sla_due_at < now)),
+        clocks,
+        reactivated,
+        hot,
+    )
+
+
+@dataclass(frozen=True)
+class RepLoad:
+    user_id: int
+    name: str
+    team: str | None
+    open_leads: int = 0
+    waiting: int = 0
+    overdue: int = 0
+    breached_week: int = 0
+    assigned_today: int = 0
+
+
+@dataclass
+class ManagerHome:
+    reps: list[RepLoad]
+    queued: list[tuple[int, str, int]]  # (team id, queue, open leads waiting to be claimed)
+    breached_week: int
+    since: datetime
+
+
+def manager_home(session: Session, scope: Scope, *, now: datetime) -> ManagerHome:
+    """Each rep's load within the manager's scope, breaches this week, and the sales queues."""
+    since = week_start(now)
+    users = sa.select(User.id, User.name, Team.name).outerjoin(Team, Team.id == User.team_id)
+    users = users.where(User.active, User.role.in_(("rep", "manager")))
+    if not scope.everything:
+        users = users.where(User.id.in_(scope.users or {-1}))
+    people = session.execute(users.order_by(User.name)).all()
+    ids = [u for u, _, _ in people]
+    stats: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for owner, stage, touched, due, breached, assigned in session.execute(
+        sa.select(
+            Lead.owner_user_id,
+            Lead.stage,
+            Lead.first_touch_at,
+            Lead.sla_due_at,
+            Lead.sla_breached_at,
+            Lead.assigned_at,
+        ).where(
+            Lead.owner_user_id.in_(ids),
+            sa.or_(Lead.stage.in_(OPEN_STAGES), Lead.sla_breached_at >= since),
+        )
+    ):
+        if owner is None:
+            continue
+        s = stats[owner]
+        if stage in OPEN_STAGES:
+            s["open"] += 1
+            if touched is None and stage == Stage.MQL.value:
+                s["waiting"] += 1
+                if due is not None and due < now:
+                    s["overdue"] += 1
+            if assigned is not None and assigned >= now - timedelta(hours=24):
+                s["today"] += 1
+        if breached is not None and breached >= since:
+            s["breached"] += 1
+    reps = [
+        RepLoad(
+            u,
+            name,
+            team,
+            stats[u]["open"],
+            stats[u]["waiting"],
+            stats[u]["overdue"],
+            stats[u]["breached"],
+            stats[u]["today"],
+        )
+        for u, name, team in people
+    ]
+    queues = sa.select(Team.id, Team.name, sa.func.count(Lead.id)).join(Lead, Lead.owner_team_id == Team.id)
+    queues = queues.where(Lead.stage.in_(OPEN_STAGES), lead_clause(scope)).group_by(Team.id, Team.name)
+    queued = [(i, n, c) for i, n, c in session.execute(queues.order_by(Team.name)).all()]
+    return ManagerHome(reps, queued, sum(r.breached_week for r in reps), since)
+
+
+@dataclass
+class Pipeline:
+    week: datetime
+    month: datetime
+    stages: list[tuple[str, int, int, int]]  # stage, leads in it now, arrived this week, this month
+    sources: list[tuple[str, int, int]]  # source, leads opened this week, this month
+
+
+def pipeline(session: Session, *, now: datetime) -> Pipeline:
+    week, month = week_start(now), month_start(now)
+    start = min(week, month)
+    now_in = dict(session.execute(sa.select(Lead.stage, sa.func.count()).group_by(Lead.stage)).all())
+    arrived: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for stage, at in session.execute(
+        sa.select(LeadStageChange.to_stage, LeadStageChange.at).where(LeadStageChange.at >= start)
+    ):
+        arrived[stage][0] += at >= week
+        arrived[stage][1] += at >= month
+    stages = [
+        (s.value, int(now_in.get(s.value, 0)), arrived[s.value][0], arrived[s.value][1])
+        for s in Stage
+        if s is not Stage.MERGED and (now_in.get(s.value) or any(arrived[s.value]))
+    ]
+    opened: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for source, at in session.execute(sa.select(Lead.source, Lead.opened_at).where(Lead.opened_at >= start)):
+        opened[source or "(none)"][0] += at >= week
+        opened[source or "(none)"][1] += at >= month
+    sources = sorted(((k, w, m) for k, (w, m) in opened.items()), key=lambda r: (-r[2], r[0]))
+    return Pipeline(week, month, stages, sources)
+
+
+@dataclass
+class Health:
+    database: bool
+    timers_late: int  # due more than 5 minutes ago and not done: is a worker running?
+    outbox_pending: int
+    outbox_failing: int  # tried and failed at least once
+    oldest_pending: datetime | None
+    users: dict[str, int] = field(default_factory=dict)  # active users by role
+    last_import: tuple[str, str, datetime] | None = None  # (entity, status, started)
+
+
+def health(session: Session, *, now: datetime, database: bool) -> Health:
+    late = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Timer)
+        .where(Timer.done_at.is_(None), Timer.due_at < now - timedelta(minutes=5))
+    )
+    pending = sa.select(sa.func.count()).select_from(Outbox).where(Outbox.sent_at.is_(None))
+    failing = pending.where(Outbox.attempts > 0)
+    oldest = session.scalar(sa.select(sa.func.min(Outbox.created_at)).where(Outbox.sent_at.is_(None)))
+    users = dict(
+        session.execute(sa.select(User.role, sa.func.count()).where(User.active).group_by(User.role)).all()
+    )
+    last = session.execute(
+        sa.select(ImportRun.entity, ImportRun.status, ImportRun.started_at)
+        .order_by(ImportRun.id.desc())
+        .limit(1)
+    ).first()
+    return Health(
+        database,
+        int(late or 0),
+        int(session.scalar(pending) or 0),
+        int(session.scalar(failing) or 0),
+        oldest,
+        {str(k): int(v) for k, v in users.items()},
+        (last[0], last[1], last[2]) if last else None,
+    )

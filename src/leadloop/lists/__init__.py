@@ -1,0 +1,1 @@
+"""What every list shares: paging, page sizes, saved views, CSV export, bulk selection."""

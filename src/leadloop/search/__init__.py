@@ -1,0 +1,1 @@
+"""Global search over people, accounts and leads: accent- and case-insensitive, within one's scope."""
