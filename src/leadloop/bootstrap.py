@@ -91,6 +91,8 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
     if settings.enrich_provider:
         provider = make_provider(settings.enrich_provider, settings.enrich_path)
         handlers[ENRICH_SWEEP] = sweep_job(provider, timedelta(minutes=settings.enrich_every_minutes))
+    # SLA (the sla work): the SLA timers again, with the managers' escalation digest interval.
+    handlers.update(routing.sla_timer_handlers(timedelta(minutes=settings.sla_digest_minutes)))
     return handlers
 
 

@@ -56,6 +56,10 @@ PURE = {
     "leadloop.contract.headers",
     "leadloop.core.events",
     "leadloop.core.errors",
+    # SLA (the sla work): the clock, the escalation digest and the what-if's kinds of change.
+    "leadloop.routing.clock",
+    "leadloop.routing.digest",
+    "leadloop.routing.whatif",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 
