@@ -71,7 +71,9 @@ def _routed(db: Database, n: int) -> list[int]:
     return ids
 
 
-def test_an_accepted_or_rejected_lead_is_never_overdue_in_any_view(db: Database, people: dict[str, int]) -> None:
+def test_an_accepted_or_rejected_lead_is_never_overdue_in_any_view(
+    db: Database, people: dict[str, int]
+) -> None:
     accepted, rejected, waiting = _routed(db, 3)
     with db.write() as s:
         ann = s.get(User, people["ann"])
@@ -124,9 +126,7 @@ def test_158_breaches_for_one_manager_are_one_digest_e_mail_per_interval(
         assert to_max == []  # nothing yet: the digest waits for the end of its window
         (digest_timer,) = s.scalars(sa.select(Timer).where(Timer.kind == DIGEST)).all()
         assert digest_timer.due_at == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-        escalated = s.scalar(
-            sa.select(sa.func.count()).where(RoutingDecision.reason == "sla_escalated")
-        )
+        escalated = s.scalar(sa.select(sa.func.count()).where(RoutingDecision.reason == "sla_escalated"))
         assert escalated == 158
     clock.advance(minutes=25)
     worker.run_once()
@@ -141,4 +141,7 @@ def test_158_breaches_for_one_manager_are_one_digest_e_mail_per_interval(
         due = Due(digest_timer.id, DIGEST, digest_timer.subject, digest_timer.due_at, digest_timer.payload)
         sla_digest(s, due, clock(), every=timedelta(minutes=30))
     with db.read() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(Outbox).where(Outbox.key.like("sla-digest:%"))) == 1
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(Outbox).where(Outbox.key.like("sla-digest:%")))
+            == 1
+        )

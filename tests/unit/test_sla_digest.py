@@ -67,7 +67,9 @@ def test_what_if_tells_a_rule_change_from_a_turn_of_the_same_pool() -> None:
     assert classify(was_owner="ann@x.io", would_owner="ANN@x.io", **same) is Change.SAME
     assert classify(was_owner="ann@x.io", would_owner="bob@x.io", **same) is Change.TURN
     assert (
-        classify(was_owner="ann@x.io", was_route="pool uk", would_owner="dora@x.io", would_route="user dora@x.io")
+        classify(
+            was_owner="ann@x.io", was_route="pool uk", would_owner="dora@x.io", would_route="user dora@x.io"
+        )
         is Change.RULE
     )
     # another pool that happens to hold the same people is still a rule change

@@ -105,7 +105,9 @@ def test_bad_filter_and_period_values_get_a_clear_answer(web: Web) -> None:
         assert "whole number of days from 1 to 3650" in r.context["message"]
     assert boss.get("/api/v1/reports/sla?days=0").status_code == 422  # type: ignore[attr-defined]
     r = boss.get("/reports/sla?by=planet")  # type: ignore[attr-defined]
-    assert r.status_code == 200 and r.context["by"] == "rep" and "no grouping 'planet'" in r.context["message"]
+    assert (
+        r.status_code == 200 and r.context["by"] == "rep" and "no grouping 'planet'" in r.context["message"]
+    )
 
 
 def test_routing_what_if_on_unchanged_rules_counts_no_rule_change(web: Web) -> None:
@@ -119,9 +121,16 @@ def test_routing_what_if_on_unchanged_rules_counts_no_rule_change(web: Web) -> N
     assert whatif["turns"] + whatif["same"] == 6
     boss = w["boss"]
     preview = boss.post("/routing/preview", data={"document": text})  # type: ignore[attr-defined]
-    assert preview.status_code == 200 and "<strong>0</strong> of 6 leads would be sent elsewhere by a rule" in preview.text
+    assert (
+        preview.status_code == 200
+        and "<strong>0</strong> of 6 leads would be sent elsewhere by a rule" in preview.text
+    )
     assert "A different turn of the same pool" in preview.text
     moved = text.replace("assign: {pool: reps}", "assign: {user: rep2@test.example}")
-    r = api.post("/api/v1/routing/rulesets", content=moved.replace("version: 2", "version: 3"), headers={"content-type": "application/yaml"})  # type: ignore[attr-defined]
+    r = api.post(
+        "/api/v1/routing/rulesets",
+        content=moved.replace("version: 2", "version: 3"),
+        headers={"content-type": "application/yaml"},
+    )  # type: ignore[attr-defined]
     whatif = api.get(f"/api/v1/routing/rulesets/{r.json()['id']}/whatif").json()  # type: ignore[attr-defined]
     assert whatif["changed"] == 3 and whatif["same"] == 3  # rep-web's three leads go to rep2 by a rule

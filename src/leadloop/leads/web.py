@@ -123,7 +123,9 @@ def leads_api(
     dir: str = "desc",
     page: Page = 1,
     per_page: PerPage = 25,
-    sla: Annotated[str | None, Query(max_length=40, description="SLA clock: " + ", ".join(SLA_FILTERS))] = None,
+    sla: Annotated[
+        str | None, Query(max_length=40, description="SLA clock: " + ", ".join(SLA_FILTERS))
+    ] = None,
     rep: SlaRep = None,
     days: SlaDays = None,
     rep_team: SlaRep = None,

@@ -43,7 +43,9 @@ def subject_of(manager_id: int, end: datetime) -> str:
     return f"manager:{manager_id}:{end.isoformat()}"
 
 
-def group(escalations: Iterable[Escalation], every: timedelta) -> dict[tuple[int, datetime], list[Escalation]]:
+def group(
+    escalations: Iterable[Escalation], every: timedelta
+) -> dict[tuple[int, datetime], list[Escalation]]:
     """One list per (manager, window end), a lead once (its first escalation), oldest first."""
     out: dict[tuple[int, datetime], dict[int, Escalation]] = defaultdict(dict)
     for e in sorted(escalations, key=lambda e: (e.at, e.lead_id)):

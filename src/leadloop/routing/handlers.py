@@ -507,9 +507,7 @@ def sla_timer(session: Session, due: Due, now: datetime, *, every: timedelta = D
                 ],
             )
         )
-        raised.append(
-            SlaEscalated(lead.id, owner.id, target.id if target else None, lead.sla_policy, now)
-        )
+        raised.append(SlaEscalated(lead.id, owner.id, target.id if target else None, lead.sla_policy, now))
     elif due.kind == "sla_reassign":
         route_lead(
             session,
@@ -543,7 +541,9 @@ def sla_digest(session: Session, due: Due, now: datetime, *, every: timedelta = 
     end = due.due_at
     start = end - every
     rows = session.execute(
-        sa.select(RoutingDecision.lead_id, RoutingDecision.at, RoutingDecision.path, Lead, Account.name, User.name)
+        sa.select(
+            RoutingDecision.lead_id, RoutingDecision.at, RoutingDecision.path, Lead, Account.name, User.name
+        )
         .join(Lead, Lead.id == RoutingDecision.lead_id)
         .join(Account, Account.id == Lead.account_id)
         .outerjoin(User, User.id == RoutingDecision.owner_user_id)
@@ -555,7 +555,9 @@ def sla_digest(session: Session, due: Due, now: datetime, *, every: timedelta = 
         .order_by(RoutingDecision.at, RoutingDecision.id)
     ).all()
     items = [
-        digest.Escalation(manager.id, lead_id, at, f"{account} · {lead.product}", owner or "", lead.sla_policy)
+        digest.Escalation(
+            manager.id, lead_id, at, f"{account} · {lead.product}", owner or "", lead.sla_policy
+        )
         for lead_id, at, path, lead, account, owner in rows
         if any(step.get("to") == manager.id for step in path or [])
     ]

@@ -73,12 +73,16 @@ def sla_report(
         )
     }
     ids = [c.lead_id for c in clocks]
-    extra = {
-        lid: (source, grade)
-        for lid, source, grade in session.execute(
-            sa.select(Lead.id, Lead.source, Lead.grade).where(Lead.id.in_(ids))
-        )
-    } if by in ("source", "grade") else {}
+    extra = (
+        {
+            lid: (source, grade)
+            for lid, source, grade in session.execute(
+                sa.select(Lead.id, Lead.source, Lead.grade).where(Lead.id.in_(ids))
+            )
+        }
+        if by in ("source", "grade")
+        else {}
+    )
     days = max(1, round((now - since).total_seconds() / 86400))
 
     def key(c: LeadClock) -> tuple[str, str | None]:
@@ -114,9 +118,13 @@ def sla_report(
             .distinct()
         ):
             name, team_id, team = people.get(uid or 0, ("(no rep)", None, None))
-            k = (name, f"rep={uid}&days={days}") if by == "rep" else (
-                team or "(no team)",
-                f"rep_team={team_id}&days={days}" if team_id else None,
+            k = (
+                (name, f"rep={uid}&days={days}")
+                if by == "rep"
+                else (
+                    team or "(no team)",
+                    f"rep_team={team_id}&days={days}" if team_id else None,
+                )
             )
             taken[k] += 1
     out = []

@@ -92,7 +92,8 @@ def team(session: Session, *, now: datetime, users: frozenset[int] | None = None
         .where(Lead.owner_user_id.is_not(None), Lead.stage.in_(OPEN_STAGES))
         .group_by(Lead.owner_user_id)
     ):
-        open_by[owner] = n
+        if owner is not None:
+            open_by[owner] = n
     clocks: dict[int, list[LeadClock]] = defaultdict(list)
     for c in lead_clocks(session, now=now, reps=users):
         if c.rep_id is not None:

@@ -64,7 +64,10 @@ def inbox_page(request: Request, ctx: Ctx, who: Staff) -> Response:
 def inbox_api(ctx: Ctx, who: Staff) -> list[dict[str, Any]]:
     """My open leads, hottest first, with their SLA deadlines."""
     with ctx.db.read() as session:
-        return [{**r.__dict__, "clock": r.clock.as_dict()} for r in views.inbox(session, who.user_id, now=ctx.clock())]
+        return [
+            {**r.__dict__, "clock": r.clock.as_dict()}
+            for r in views.inbox(session, who.user_id, now=ctx.clock())
+        ]
 
 
 def _log_call(ctx: AppContext, lead_id: int, who: Principal, note: str | None) -> None:
