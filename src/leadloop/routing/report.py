@@ -63,7 +63,8 @@ def sla_report(
     away for the SLA."""
     if by not in GROUPS:
         raise ValueError(f"group by one of {', '.join(GROUPS)}")
-    clocks = lead_clocks(session, now=now, reps=users, assigned_since=since)
+    # Reps' clocks only: a partner's accept deadline is the partner report's business.
+    clocks = [c for c in lead_clocks(session, now=now, reps=users, assigned_since=since) if c.rep_id]
     people = {
         uid: (name or email, team_id, team)
         for uid, name, email, team_id, team in session.execute(

@@ -1,0 +1,66 @@
+"""The demo's SLA history: the MQLs waiting for sales were assigned over the past six weeks, not
+all at the moment the demo was built, and each rep did something with most of them: accepted in
+time, called, accepted late, rejected, or (the last day's) not yet. So the SLA report and Team
+look like a real team's. Pure: a plan from the leads, the seed and `now`; seed.py carries it out
+through the real routing and lifecycle handlers."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+WEEKS = 6
+
+
+class Outcome(StrEnum):
+    ACCEPT_IN_TIME = "accept in time"
+    CALL_IN_TIME = "call in time"
+    ACCEPT_LATE = "accept late"
+    REJECT = "reject"
+    WAIT = "wait"  # nothing yet: a running (or overdue) clock in the inbox
+
+
+@dataclass(frozen=True)
+class Step:
+    lead_id: int
+    assign_at: datetime
+    outcome: Outcome
+    # minutes after the assignment, as a share of the lead's first-touch minutes: < 1 is in time
+    after_share: float
+
+
+def plan(leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime) -> list[Step]:
+    """One step per (lead id, time it became an MQL), oldest assignment first. Leads assigned in the
+    last day mostly wait; older ones were worked one way or another."""
+    rng = random.Random(seed)
+    steps = []
+    for lead_id, mql_at in leads:
+        earliest = max(now - timedelta(weeks=WEEKS), mql_at or now - timedelta(weeks=WEEKS))
+        span = max(0.0, (now - earliest).total_seconds())
+        at = earliest + timedelta(seconds=rng.uniform(0, span)) if span else now
+        if rng.random() < 0.06:  # just arrived: a clock still running in someone's inbox
+            at = max(earliest, now - timedelta(minutes=rng.uniform(1, 180)))
+        if now - at < timedelta(days=1) and rng.random() < 0.7:
+            steps.append(Step(lead_id, at, Outcome.WAIT, 0.0))
+            continue
+        r = rng.random()
+        if r < 0.45:
+            outcome, share = Outcome.ACCEPT_IN_TIME, rng.uniform(0.1, 0.9)
+        elif r < 0.65:
+            outcome, share = Outcome.CALL_IN_TIME, rng.uniform(0.1, 0.95)
+        elif r < 0.85:
+            outcome, share = Outcome.ACCEPT_LATE, rng.uniform(1.2, 6.0)
+        else:
+            outcome, share = Outcome.REJECT, rng.uniform(0.2, 2.0)
+        steps.append(Step(lead_id, at, outcome, share))
+    return sorted(steps, key=lambda s: (s.assign_at, s.lead_id))
+
+
+def acted_at(step: Step, assigned_at: datetime, due_at: datetime | None, now: datetime) -> datetime | None:
+    """When the rep acted: the share of the time the SLA gave, never in the future (None: not yet)."""
+    if step.outcome is Outcome.WAIT or due_at is None:
+        return None
+    at = assigned_at + (due_at - assigned_at) * step.after_share
+    return at if at < now else None
