@@ -32,17 +32,22 @@ class Step:
 
 
 def plan(leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime) -> list[Step]:
-    """One step per (lead id, time it became an MQL), oldest assignment first. Leads assigned in the
-    last day mostly wait; older ones were worked one way or another."""
+    """One step per (lead id, time it became an MQL), oldest assignment first. The latest eighth
+    (at least 12) are still waiting, half of them arrived in the last three hours; the older ones
+    were worked one way or another."""
     rng = random.Random(seed)
-    steps = []
+    timed = []
     for lead_id, mql_at in leads:
         earliest = max(now - timedelta(weeks=WEEKS), mql_at or now - timedelta(weeks=WEEKS))
         span = max(0.0, (now - earliest).total_seconds())
-        at = earliest + timedelta(seconds=rng.uniform(0, span)) if span else now
-        if rng.random() < 0.06:  # just arrived: a clock still running in someone's inbox
-            at = max(earliest, now - timedelta(minutes=rng.uniform(1, 180)))
-        if now - at < timedelta(days=1) and rng.random() < 0.7:
+        timed.append((earliest + timedelta(seconds=rng.uniform(0, span)) if span else now, lead_id, earliest))
+    timed.sort()
+    waiting = max(12, len(timed) // 8)
+    steps = []
+    for i, (at, lead_id, earliest) in enumerate(timed):
+        if i >= len(timed) - waiting:
+            if i % 2:
+                at = max(earliest, now - timedelta(minutes=rng.uniform(1, 180)))
             steps.append(Step(lead_id, at, Outcome.WAIT, 0.0))
             continue
         r = rng.random()
