@@ -33,8 +33,8 @@ class Step:
 
 def plan(leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime) -> list[Step]:
     """One step per (lead id, time it became an MQL), oldest assignment first. The latest eighth
-    (at least 12) are still waiting, half of them arrived in the last three hours; the older ones
-    were worked one way or another."""
+    (at least 8, at most half) are still waiting, half of them arrived in the last three hours; the
+    older ones were worked one way or another."""
     rng = random.Random(seed)
     timed = []
     for lead_id, mql_at in leads:
@@ -42,7 +42,7 @@ def plan(leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime) 
         span = max(0.0, (now - earliest).total_seconds())
         timed.append((earliest + timedelta(seconds=rng.uniform(0, span)) if span else now, lead_id, earliest))
     timed.sort()
-    waiting = max(12, len(timed) // 8)
+    waiting = min(max(8, len(timed) // 8), len(timed) // 2)
     steps = []
     for i, (at, lead_id, earliest) in enumerate(timed):
         if i >= len(timed) - waiting:
