@@ -34,7 +34,9 @@ def test_manager_opens_the_sla_report_and_clicks_a_breach_count(page: Page, widt
     breach.click()
     expect(page).to_have_url(re.compile(r"/leads\?rep=\d+&days=30&sla=breached"))
     expect(page.locator("#leads-count")).to_have_text(re.compile(rf"^{count} leads?$"))
-    expect(page.locator("#sla-scope")).to_contain_text(f"Leads last assigned to {rep}, assigned in the last 30 days")
+    expect(page.locator("#sla-scope")).to_contain_text(
+        f"Leads last assigned to {rep}, assigned in the last 30 days"
+    )
     expect(page.get_by_label("SLA")).to_have_value("breached")
     shot(page, f"sla-02-breached-leads-{width}")
     # Team: an overdue count opens the same kind of list.

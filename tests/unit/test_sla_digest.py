@@ -88,3 +88,15 @@ def test_what_if_tells_a_rule_change_from_a_turn_of_the_same_pool() -> None:
         )
         is Change.TURN
     )
+
+
+def test_an_owner_set_by_hand_is_not_a_rule_change() -> None:
+    kw = {
+        "was_owner": "Sales inbox",
+        "was_route": "fallback",
+        "would_owner": "ann@x.io",
+        "would_route": "pool uk",
+    }
+    assert classify(**kw) is Change.RULE  # type: ignore[arg-type]
+    assert classify(**kw, by_hand=True) is Change.HAND  # type: ignore[arg-type]
+    assert classify(**{**kw, "would_owner": "Sales inbox"}, by_hand=True) is Change.SAME  # type: ignore[arg-type]

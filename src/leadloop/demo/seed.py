@@ -179,7 +179,9 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
 
 # SLA history (the sla work): the waiting MQLs were assigned over the past weeks and worked, through
 # the real routing and lifecycle handlers, so the SLA report and Team look like a real team's.
-def _sla_history(session: Session, leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime) -> None:
+def _sla_history(
+    session: Session, leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime
+) -> None:
     from leadloop.demo.sla_story import Outcome, acted_at, plan
     from leadloop.routing.handlers import accept, log_call, reject
 

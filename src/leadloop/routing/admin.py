@@ -43,6 +43,7 @@ class WhatIf:
     changed: int = 0
     turns: int = 0
     same: int = 0
+    by_hand: int = 0
     by_owner: Counter[str] = field(default_factory=Counter)
     examples: list[tuple[int, str, str, str]] = field(default_factory=list)  # lead, account, was, would be
     turn_examples: list[tuple[int, str, str, str]] = field(default_factory=list)
@@ -53,6 +54,7 @@ class WhatIf:
             "changed": self.changed,
             "turns": self.turns,
             "same": self.same,
+            "by_hand": self.by_hand,
             "explain": {str(k): v for k, v in EXPLAIN.items()},
             "by_owner": dict(self.by_owner.most_common()),
             "examples": self.examples[:10],
@@ -60,7 +62,7 @@ class WhatIf:
         }
 
 
-def _last_assignments(session: Session, lead_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+def _last_assignments(session: Session, lead_ids: list[int]) -> dict[int, tuple[str, str | None, str]]:
     """Who routing gave each lead to last, and by which route: the owner a what-if compares with
     (not today's owner, which an acceptance, a rejection or a cooling may have changed since)."""
     latest = (
@@ -68,15 +70,22 @@ def _last_assignments(session: Session, lead_ids: list[int]) -> dict[int, tuple[
         .where(RoutingDecision.lead_id.in_(lead_ids), RoutingDecision.reason.in_(repo.ASSIGNING))
         .group_by(RoutingDecision.lead_id)
     )
-    out: dict[int, tuple[str, str | None]] = {}
-    for lead_id, email, team, partner, path in session.execute(
-        sa.select(RoutingDecision.lead_id, User.email, Team.name, Partner.name, RoutingDecision.path)
+    out: dict[int, tuple[str, str | None, str]] = {}
+    for lead_id, email, team, partner, path, reason in session.execute(
+        sa.select(
+            RoutingDecision.lead_id,
+            User.email,
+            Team.name,
+            Partner.name,
+            RoutingDecision.path,
+            RoutingDecision.reason,
+        )
         .outerjoin(User, User.id == RoutingDecision.owner_user_id)
         .outerjoin(Team, Team.id == RoutingDecision.owner_team_id)
         .outerjoin(Partner, Partner.id == RoutingDecision.owner_partner_id)
         .where(RoutingDecision.id.in_(latest))
     ):
-        out[lead_id] = (email or team or partner or "", route_of(path))
+        out[lead_id] = (email or team or partner or "", route_of(path), reason)
     return out
 
 
@@ -116,16 +125,21 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
                 else type(c)(**{**c.__dict__, "credit": d.pool_credits[c.user_id]})
                 for c in pools[d.pool]
             ]
+        if lead.owner_user_id:
+            today = names.get(lead.owner_user_id, "")
+        elif lead.owner_partner_id:
+            today = partners.get(lead.owner_partner_id, "")
+        else:
+            today = teams.get(lead.owner_team_id or 0, "")
         if lead.id in last:
-            current, was_route = last[lead.id]
+            current, was_route, why = last[lead.id]
+            # A person's reassignment (no rule path), or a user owner that no decision gave it
+            # (an import, a hand-over outside routing): the rules are not what to compare with.
+            by_hand = (was_route is None and why == "manual") or (
+                lead.owner_user_id is not None and today.casefold() != current.casefold()
+            )
         else:  # routed before decisions were recorded: today's owner, no route
-            was_route = None
-            if lead.owner_user_id:
-                current = names.get(lead.owner_user_id, "")
-            elif lead.owner_partner_id:
-                current = partners.get(lead.owner_partner_id, "")
-            else:
-                current = teams.get(lead.owner_team_id or 0, "")
+            current, was_route, by_hand = today, None, False
         out.leads += 1
         out.by_owner[d.name] += 1
         change = classify(
@@ -134,6 +148,7 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
             would_owner=d.name,
             would_route=route_of(d.path),
             pool_members=frozenset(c.email for c in pools.get(d.pool, [])) if d.pool else frozenset(),
+            by_hand=by_hand,
         )
         if change is Change.RULE:
             out.changed += 1
@@ -141,6 +156,8 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
         elif change is Change.TURN:
             out.turns += 1
             out.turn_examples.append((lead.id, account.name, current, d.name))
+        elif change is Change.HAND:
+            out.by_hand += 1
         else:
             out.same += 1
     return out

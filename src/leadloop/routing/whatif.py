@@ -15,6 +15,7 @@ class Change(StrEnum):
     SAME = "same"  # the same owner
     TURN = "turn"  # the same pool, another member: only the round robin's turn differs
     RULE = "rule"  # a rule now sends it elsewhere: another rule, pool, user, queue or partner
+    HAND = "hand"  # its owner was set outside the rules since (by hand, an import): not compared
 
 
 EXPLAIN = {
@@ -22,6 +23,8 @@ EXPLAIN = {
     Change.TURN: "the same pool, another member: only the pool's turn differs, because the replay "
     "starts from today's round-robin and load state, not the one each lead met",
     Change.SAME: "the same owner",
+    Change.HAND: "someone gave it its owner outside the rules (by hand or by an import), so there is "
+    "no rule decision to compare with",
 }
 
 
@@ -42,11 +45,15 @@ def classify(
     would_owner: str,
     would_route: str | None,
     pool_members: frozenset[str] = frozenset(),
+    by_hand: bool = False,
 ) -> Change:
-    """Same owner; else the same pool (by the recorded route, or, for a decision recorded without
-    one, today's owner being a member of the pool the rules pick now); else a rule change."""
+    """Same owner; else set by hand since (`by_hand`: not the rules' doing); else the same pool (by
+    the recorded route, or, for a decision recorded without one, today's owner being a member of the
+    pool the rules pick now); else a rule change."""
     if would_owner.casefold() == was_owner.casefold():
         return Change.SAME
+    if by_hand:
+        return Change.HAND
     if would_route is not None and would_route.startswith("pool "):
         if was_route == would_route:
             return Change.TURN
