@@ -22,6 +22,29 @@ class Outcome(StrEnum):
     WAIT = "wait"  # nothing yet: a running (or overdue) clock in the inbox
 
 
+# What reps did with the older leads, in turn (so even a small demo world has each outcome): about
+# half accepted in time, a fifth called in time, a fifth accepted late, one in ten rejected.
+MIX = (
+    Outcome.ACCEPT_IN_TIME,
+    Outcome.CALL_IN_TIME,
+    Outcome.ACCEPT_LATE,
+    Outcome.ACCEPT_IN_TIME,
+    Outcome.REJECT,
+    Outcome.ACCEPT_IN_TIME,
+    Outcome.CALL_IN_TIME,
+    Outcome.ACCEPT_LATE,
+    Outcome.ACCEPT_IN_TIME,
+    Outcome.ACCEPT_IN_TIME,
+)
+# When, as a share of the time the SLA gave (below 1 is in time).
+SHARE = {
+    Outcome.ACCEPT_IN_TIME: (0.1, 0.9),
+    Outcome.CALL_IN_TIME: (0.1, 0.95),
+    Outcome.ACCEPT_LATE: (1.2, 6.0),
+    Outcome.REJECT: (0.2, 2.0),
+}
+
+
 @dataclass(frozen=True)
 class Step:
     lead_id: int
@@ -33,7 +56,7 @@ class Step:
 
 def plan(leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime) -> list[Step]:
     """One step per (lead id, time it became an MQL), oldest assignment first. The latest eighth
-    (at least 8, at most half) are still waiting, half of them arrived in the last three hours; the
+    (in a small world up to half, at most 12) are still waiting, half of them arrived in the last three hours; the
     older ones were worked one way or another."""
     rng = random.Random(seed)
     timed = []
@@ -42,7 +65,7 @@ def plan(leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime) 
         span = max(0.0, (now - earliest).total_seconds())
         timed.append((earliest + timedelta(seconds=rng.uniform(0, span)) if span else now, lead_id, earliest))
     timed.sort()
-    waiting = min(max(8, len(timed) // 8), len(timed) // 2)
+    waiting = max(len(timed) // 8, min(12, len(timed) // 2))
     steps = []
     for i, (at, lead_id, earliest) in enumerate(timed):
         if i >= len(timed) - waiting:
@@ -50,15 +73,9 @@ def plan(leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime) 
                 at = max(earliest, now - timedelta(minutes=rng.uniform(1, 180)))
             steps.append(Step(lead_id, at, Outcome.WAIT, 0.0))
             continue
-        r = rng.random()
-        if r < 0.45:
-            outcome, share = Outcome.ACCEPT_IN_TIME, rng.uniform(0.1, 0.9)
-        elif r < 0.65:
-            outcome, share = Outcome.CALL_IN_TIME, rng.uniform(0.1, 0.95)
-        elif r < 0.85:
-            outcome, share = Outcome.ACCEPT_LATE, rng.uniform(1.2, 6.0)
-        else:
-            outcome, share = Outcome.REJECT, rng.uniform(0.2, 2.0)
+        outcome = MIX[i % len(MIX)]
+        low, high = SHARE[outcome]
+        share = rng.uniform(low, high)
         steps.append(Step(lead_id, at, outcome, share))
     return sorted(steps, key=lambda s: (s.assign_at, s.lead_id))
 
