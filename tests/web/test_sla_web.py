@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from leadloop.leads.queries import LeadsPage
 from leadloop.routing.handlers import route_lead
-from leadloop.store.tables import User
+from leadloop.store.tables import Team, User
 from tests.fixtures.routing import ALL_WEEK, add_mql
 from tests.fixtures.web import Web
 
@@ -34,8 +34,13 @@ def _setup(web: Web, n: int = 4) -> dict[str, object]:
     api = web.api_client("admin")
     with web.db.write() as s:
         boss_id = s.scalars(sa.select(User.id).where(User.email == "manager-web@test.example")).one()
+        team = Team(name="Sales North", is_queue=False, created_at=web.clock())
+        s.add(team)
+        s.flush()
         for u in s.scalars(sa.select(User).where(User.role == "rep")):
-            u.working_hours, u.manager_id = ALL_WEEK, boss_id
+            u.working_hours, u.manager_id, u.team_id = ALL_WEEK, boss_id, team.id
+            if u.email == "rep2@test.example":
+                u.name = "Second Rep"
     r = api.post("/api/v1/routing/rulesets", content=RULES, headers={"content-type": "application/yaml"})
     assert r.status_code == 201, r.text
     assert api.post(f"/api/v1/routing/rulesets/{r.json()['id']}/activate").status_code == 200
@@ -73,6 +78,13 @@ def test_an_accepted_lead_never_shows_overdue_and_the_report_links_its_breaches(
     assert (row.assigned, row.within_sla, row.missed) == (2, 1, 1)
     assert f'href="/leads?rep={rep_id}&amp;days=7&amp;sla=breached"' in report.text
     assert "rep-web@test.example" not in report.text  # names, not e-mail addresses
+
+    by_team = boss.get("/reports/sla?by=team&days=7")  # type: ignore[attr-defined]
+    (north,) = by_team.context["rows"]
+    assert (north.group, north.assigned, north.missed) == ("Sales North", 4, 3)  # rep2 never touched theirs
+    assert north.filters is not None and north.filters.startswith("rep_team=")
+    team_breaches = boss.get(f"/leads?{north.filters}&sla=breached").context["page"]  # type: ignore[attr-defined]
+    assert team_breaches.total == 3 and team_breaches.rep_team_name == "Sales North"
 
     listed = boss.get(f"/leads?rep={rep_id}&days=7&sla=breached")  # type: ignore[attr-defined]
     page: LeadsPage = listed.context["page"]

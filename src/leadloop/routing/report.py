@@ -129,7 +129,7 @@ def sla_report(
             )
             taken[k] += 1
     out = []
-    for k in sorted(set(groups) | set(taken), key=lambda k: k[0].casefold()):
+    for k in sorted(set(groups) | set(taken), key=lambda k: (k[0].casefold(), k[1] or "")):
         items = groups.get(k, [])
         taken_minutes = np.array(
             [c.clock.taken.total_seconds() / 60 for c in items if c.clock.taken is not None]
