@@ -115,6 +115,8 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
         handlers[ICS_FEEDS] = feeds_job(
             urls, timedelta(minutes=settings.ics_every_minutes), policy_of(settings)
         )
+    # SLA (the sla work): the SLA timers again, with the managers' escalation digest interval.
+    handlers.update(routing.sla_timer_handlers(timedelta(minutes=settings.sla_digest_minutes)))
     return handlers
 
 

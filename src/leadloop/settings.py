@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     webhook_secret: str = "change-me-webhook-secret"
     webhook_format: str = "json"  # json | slack (a Slack-compatible {"text": ...} body)
     outbox_max_attempts: int = 12
+    # SLA escalations to one manager are gathered into one e-mail per this many minutes.
+    sla_digest_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
 
     # Enrichment after capture: a provider ("file") and its reference file; the sweeper fills the
     # empty firmographics of new accounts every `enrich_every_minutes`.

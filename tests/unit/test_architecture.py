@@ -66,6 +66,10 @@ PURE = {
     # Import in the app (issue 13)
     "leadloop.contract.peers",
     "leadloop.capture.run_state",
+    # SLA (the sla work): the clock, the escalation digest and the what-if's kinds of change.
+    "leadloop.routing.clock",
+    "leadloop.routing.digest",
+    "leadloop.routing.whatif",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 

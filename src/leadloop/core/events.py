@@ -162,3 +162,28 @@ class TaskDue(Event):
     due_at: datetime
     link: str | None
     at: datetime
+
+
+# SLA (the sla work): a lead's first-touch deadline passed, and its escalation to a manager. The
+# notifications capability reacts to these (wired in bootstrap); the e-mails leave through routing.
+@dataclass(frozen=True)
+class SlaBreached(Event):
+    """The first-touch deadline of a lead passed without a touch, acceptance or rejection."""
+
+    lead_id: int
+    owner_id: int
+    manager_ids: tuple[int, ...]  # the owner's manager chain, nearest first
+    policy: str | None
+    due_at: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SlaEscalated(Event):
+    """A breached lead reached its escalation point: it goes into the manager's next digest."""
+
+    lead_id: int
+    owner_id: int
+    manager_id: int | None  # None: no active manager above the owner
+    policy: str | None
+    at: datetime

@@ -152,15 +152,14 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
             why = "worked by a rep in the demo story"
             moved += move(session, lead, Trigger.ROUTED, now=now, reason=why, owner=owner)
         publish(session, moved, now=now)
-    with db.write() as session:  # the MQLs waiting in the sales inbox go to the reps now
-        waiting = session.scalars(
-            sa.select(Lead.id)
+    with db.write() as session:  # the MQLs waiting in the sales inbox went to the reps over 6 weeks
+        waiting = session.execute(
+            sa.select(Lead.id, Lead.mql_at)
             .join(Team, Team.id == Lead.owner_team_id)
             .where(Lead.stage == "mql", Team.name.in_((SALES_INBOX, NURTURE_QUEUE)))
             .order_by(Lead.id)
         ).all()
-        for lead_id in waiting:
-            route_lead(session, lead_id, now=now, reason="manual")
+        _sla_history(session, [(i, at) for i, at in waiting], seed=seed, now=now)
     with db.write() as session:  # last night's warehouse pass over the accounts a legacy import doubled
         accounts = dedupe_accounts(session, now=now)
         summary.account_merges, summary.account_reviews = accounts.merged, accounts.queued
@@ -208,3 +207,30 @@ def _demo_work(session: Session, reps: list[int], *, now: datetime) -> None:
             add_task(session, scope, who, title=title, due_at=due, about="lead", record_id=lead_id, now=now)
         note = "Met at the trade show; interested in a pilot for the data team."
         add_note(session, scope, who, "lead", leads[0], note, now=now)
+
+
+# SLA history (the sla work): the waiting MQLs were assigned over the past weeks and worked, through
+# the real routing and lifecycle handlers, so the SLA report and Team look like a real team's.
+def _sla_history(
+    session: Session, leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime
+) -> None:
+    from leadloop.demo.sla_story import Outcome, acted_at, plan
+    from leadloop.routing.handlers import accept, log_call, reject
+
+    reasons = ("not_a_fit", "no_budget", "bad_contact_data", "no_response")
+    for i, step in enumerate(plan(leads, seed=seed, now=now)):
+        route_lead(session, step.lead_id, now=step.assign_at, reason="manual")
+        lead = session.get(Lead, step.lead_id)
+        if lead is None or lead.owner_user_id is None or lead.assigned_at is None:
+            continue
+        at = acted_at(step, lead.assigned_at, lead.sla_due_at, now)
+        if at is None:
+            continue
+        owner = session.get(User, lead.owner_user_id)
+        assert owner is not None
+        if step.outcome in (Outcome.ACCEPT_IN_TIME, Outcome.ACCEPT_LATE):
+            accept(session, lead.id, owner, now=at)
+        elif step.outcome is Outcome.CALL_IN_TIME:
+            log_call(session, lead.id, owner, now=at, note="First call: left the agenda for a demo.")
+        else:
+            reject(session, lead.id, owner, reasons[i % len(reasons)], now=at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from leadloop.access.model import EVERYTHING, Scope
 from leadloop.access.repository import lead_clause, require_visible
 from leadloop.core.errors import NotFound
-from leadloop.lifecycle.model import Stage
+from leadloop.lifecycle.model import OPEN, Stage
 from leadloop.lists.model import EXPORT_LIMIT, Paging, page_size
 from leadloop.lists.model import PAGE_SIZES as LIST_PAGE_SIZES
+from leadloop.routing.clock import SLA_FILTERS, matches
+from leadloop.routing.views import lead_clocks
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
 from leadloop.search.queries import leads_match
 from leadloop.store.tables import Account, Lead, Partner, Team, User
@@ -48,11 +50,17 @@ class LeadFilter:
     dir: str = "desc"
     page: int = 1
     per_page: int = 25
+    # SLA (the sla work): a clock filter (routing.clock.SLA_FILTERS), the rep whose clock it was
+    # (the last user it was assigned to, even after a rejection), assigned in the last `days` days.
+    sla: str | None = None
+    rep: int | None = None
+    days: int | None = None
+    rep_team: int | None = None  # any rep of this team (the SLA report's team rows)
 
     def clean(self) -> LeadFilter:
         return LeadFilter(
             q=(self.q or "").strip()[:200] or None,
-            stage=self.stage if self.stage in STAGES else None,
+            stage=self.stage if self.stage in STAGES or self.stage == "open" else None,
             product=(self.product or "").strip()[:100] or None,
             owner=self.owner
             if self.owner and self.owner.split(":")[0] in ("user", "queue", "partner")
@@ -61,6 +69,10 @@ class LeadFilter:
             dir="asc" if self.dir == "asc" else "desc",
             page=max(1, self.page),
             per_page=page_size(self.per_page),
+            sla=self.sla if self.sla in SLA_FILTERS else None,
+            rep=self.rep if self.rep and self.rep > 0 else None,
+            days=max(1, min(self.days, 3650)) if self.days else None,
+            rep_team=self.rep_team if self.rep_team and self.rep_team > 0 else None,
         )
 
 
@@ -91,6 +103,8 @@ class LeadsPage:
     total: int
     products: list[str] = field(default_factory=list)
     owners: list[tuple[str, str]] = field(default_factory=list)
+    rep_name: str | None = None  # the SLA filter's rep and team, by name
+    rep_team_name: str | None = None
 
     @property
     def pages(self) -> int:
@@ -113,7 +127,10 @@ def _leads(f: LeadFilter, scope: Scope) -> sa.Select[Any]:
     if f.q:  # the account's name or domain, or a contact's name, e-mail or title; accents ignored
         base = base.where(leads_match(f.q))
     # A lead closed by an account merge lives on as the lead it merged into: shown when asked for.
-    base = base.where(Lead.stage == f.stage) if f.stage else base.where(Lead.stage != "merged")
+    if f.stage == "open":  # with sales: the stages of the lifecycle's OPEN set
+        base = base.where(Lead.stage.in_(sorted(OPEN)))
+    else:
+        base = base.where(Lead.stage == f.stage) if f.stage else base.where(Lead.stage != "merged")
     if f.product:
         base = base.where(Lead.product == f.product)
     if f.owner:
@@ -125,12 +142,18 @@ def _leads(f: LeadFilter, scope: Scope) -> sa.Select[Any]:
     return base
 
 
+def _with_sla(session: Session, base: sa.Select[Any], f: LeadFilter, *, now: datetime) -> sa.Select[Any]:
+    if f.sla or f.rep or f.days or f.rep_team:
+        return base.where(Lead.id.in_(_sla_ids(session, base, f, now=now)))
+    return base
+
+
 def list_leads(
     session: Session, f: LeadFilter, *, now: datetime, half_life_days: float = 30.0, scope: Scope = EVERYTHING
 ) -> LeadsPage:
     f = f.clean()
     owner_name = sa.func.coalesce(User.name, Team.name, Partner.name)
-    base = _leads(f, scope)
+    base = _with_sla(session, _leads(f, scope), f, now=now)
     total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     order = SORTS[f.sort]
     stmt = (
@@ -174,7 +197,30 @@ def list_leads(
         (f"queue:{i}", n)
         for i, n in session.execute(sa.select(Team.id, Team.name).where(Team.is_queue)).all()
     ]
-    return LeadsPage(f, rows, total, products, owners)
+    rep_name = session.scalar(sa.select(User.name).where(User.id == f.rep)) if f.rep else None
+    team_name = session.scalar(sa.select(Team.name).where(Team.id == f.rep_team)) if f.rep_team else None
+    return LeadsPage(f, rows, total, products, owners, rep_name, team_name)
+
+
+def _sla_ids(session: Session, base: sa.Select[Any], f: LeadFilter, *, now: datetime) -> list[int]:
+    """The leads among `base` whose SLA clock passes the filter: the clock decides (routing/clock.py),
+    never a second copy of its rules in SQL."""
+    clocks = lead_clocks(
+        session,
+        now=now,
+        lead_ids=base,
+        reps=_reps(session, f),
+        assigned_since=now - timedelta(days=f.days) if f.days else None,
+    )
+    return [c.lead_id for c in clocks if f.sla is None or matches(c.clock, f.sla, now=now)]
+
+
+def _reps(session: Session, f: LeadFilter) -> frozenset[int] | None:
+    reps = frozenset({f.rep}) if f.rep else None
+    if f.rep_team:
+        team = frozenset(session.scalars(sa.select(User.id).where(User.team_id == f.rep_team)))
+        reps = team if reps is None else reps & team
+    return reps
 
 
 EXPORT_HEADER = [
@@ -207,7 +253,11 @@ def export_leads(
 ) -> Iterator[tuple[Any, ...]]:
     """The leads of a filter (or the ticked ones), in the list's order, at most EXPORT_LIMIT."""
     f = f.clean()
-    base = _leads(f, scope) if ids is None else _leads(LeadFilter(stage=None), scope).where(Lead.id.in_(ids))
+    base = (
+        _with_sla(session, _leads(f, scope), f, now=now)
+        if ids is None
+        else _leads(LeadFilter(stage=None), scope).where(Lead.id.in_(ids))
+    )
     order = SORTS[f.sort]
     stmt = (
         base.with_only_columns(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from leadloop.auth.model import Principal
+from leadloop.core.errors import InvalidInput
 from leadloop.leads.queries import (
     EXPORT_HEADER,
     PAGE_SIZES,
@@ -21,6 +22,7 @@ from leadloop.leads.queries import (
     lead_view,
     list_leads,
 )
+from leadloop.routing.clock import SLA_FILTERS, lead_clock
 from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
 from leadloop.scoring.repository import active_model
@@ -30,6 +32,9 @@ from leadloop.web.listing import csv_answer, filter_from, list_context, ticked
 from leadloop.work.queries import lead_page_context
 
 router = APIRouter()
+# The SLA filter's companions: whose clock (a user id), and assigned in the last N days.
+SlaRep = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+SlaDays = Annotated[int | None, Query(ge=1, le=3650)]
 
 
 def _filter(
@@ -41,8 +46,34 @@ def _filter(
     dir: str = "desc",
     page: int = 1,
     per_page: int = 25,
+    sla: str | None = None,
+    rep: int | None = None,
+    days: int | None = None,
+    rep_team: int | None = None,
 ) -> LeadFilter:
-    return LeadFilter(q, stage or None, product or None, owner or None, sort, dir, page, per_page).clean()
+    return LeadFilter(
+        q,
+        stage or None,
+        product or None,
+        owner or None,
+        sort,
+        dir,
+        page,
+        per_page,
+        sla or None,
+        rep,
+        days,
+        rep_team,
+    ).clean()
+
+
+def _sla_problem(sla: str | None) -> str | None:
+    """A sentence for an SLA filter value the list does not know (the page ignores it and says so)."""
+    if not sla or sla in SLA_FILTERS:
+        return None
+    return f"There is no SLA filter {sla[:40]!r}; showing every lead. Choose one of: " + ", ".join(
+        SLA_FILTERS.values()
+    )
 
 
 def _listing(ctx: AppContext, who: Principal, f: LeadFilter) -> LeadsPage:
@@ -70,8 +101,13 @@ def leads_page(
     dir: str = "desc",
     page: Page = 1,
     per_page: PerPage = 25,
+    sla: Annotated[str | None, Query(max_length=40)] = None,
+    rep: SlaRep = None,
+    days: SlaDays = None,
+    rep_team: SlaRep = None,
 ) -> Any:
-    result = _listing(ctx, who, _filter(q, stage, product, owner, sort, dir, page, per_page))
+    f = _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team)
+    result = _listing(ctx, who, f)
     template = "_leads_table.html" if request.headers.get("hx-request") else "leads.html"
     with ctx.db.read() as session:
         tools = list_context(request, session, who, "leads", noun="lead", plural="leads")
@@ -87,6 +123,8 @@ def leads_page(
             **tools,
             "page_sizes": PAGE_SIZES,
             "assignees": assignees,
+            "sla_filters": SLA_FILTERS,
+            "sla_problem": _sla_problem(sla),
         },
     )
 
@@ -131,8 +169,18 @@ def leads_api(
     dir: str = "desc",
     page: Page = 1,
     per_page: PerPage = 25,
+    sla: Annotated[
+        str | None, Query(max_length=40, description="SLA clock: " + ", ".join(SLA_FILTERS))
+    ] = None,
+    rep: SlaRep = None,
+    days: SlaDays = None,
+    rep_team: SlaRep = None,
 ) -> dict[str, Any]:
-    result = _listing(ctx, who, _filter(q, stage, product, owner, sort, dir, page, per_page))
+    if (problem := _sla_problem(sla)) is not None:
+        raise InvalidInput(problem.replace("; showing every lead", ""))
+    result = _listing(
+        ctx, who, _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team)
+    )
     return {
         "total": result.total,
         "page": result.filter.page,
@@ -150,8 +198,11 @@ def lead_page(
         score = lead_score(session, lead_id, now=ctx.clock())
         trail = routing_audit(session, lead_id)
         bench = lead_page_context(session, who, view.lead, now=ctx.clock(), done=done)
+        clock = lead_clock(view.lead, now=ctx.clock())
     return ctx.templates.TemplateResponse(
-        request, "lead.html", {"view": view, "score": score, "who": who, "trail": trail, **bench}
+        request,
+        "lead.html",
+        {"view": view, "score": score, "who": who, "trail": trail, "clock": clock, **bench},
     )
 
 
@@ -161,6 +212,7 @@ def lead_api(lead_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
         view = lead_view(session, lead_id, viewer_scope(session, ctx, who))
         score = lead_score(session, lead_id, now=ctx.clock())
         trail = routing_audit(session, lead_id)
+        clock = lead_clock(view.lead, now=ctx.clock())
     lead = view.lead
     return {
         "id": lead.id,
@@ -181,6 +233,7 @@ def lead_api(lead_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
         "sla_due_at": lead.sla_due_at,
         "first_touch_at": lead.first_touch_at,
         "sla_breached_at": lead.sla_breached_at,
+        "sla": clock.as_dict(),
         "accepted_at": lead.accepted_at,
         "rejected_reason": lead.rejected_reason,
         "routing": trail,

@@ -17,7 +17,8 @@ from leadloop.documents.model import Activation, NothingToReport
 from leadloop.routing import repository as repo
 from leadloop.routing.document import RuleSet
 from leadloop.routing.rules import decide
-from leadloop.store.tables import Account, Lead, Partner, Team, User
+from leadloop.routing.whatif import EXPLAIN, Change, classify, route_of
+from leadloop.store.tables import Account, Lead, Partner, RoutingDecision, Team, User
 
 REPLAY = 1000  # the latest routed leads a what-if replays, unless told otherwise
 
@@ -35,23 +36,64 @@ def activate(session: Session, rs: RuleSet, *, now: datetime) -> Activation:
 
 @dataclass
 class WhatIf:
+    """The replay of past leads. `changed` (the headline) counts only rule changes: a lead a rule
+    now sends elsewhere; `turns` counts leads that stay in the same pool with another member."""
+
     leads: int = 0
     changed: int = 0
+    turns: int = 0
+    same: int = 0
+    by_hand: int = 0
     by_owner: Counter[str] = field(default_factory=Counter)
-    examples: list[tuple[int, str, str, str]] = field(default_factory=list)  # lead, account, now, would be
+    examples: list[tuple[int, str, str, str]] = field(default_factory=list)  # lead, account, was, would be
+    turn_examples: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
             "leads": self.leads,
             "changed": self.changed,
+            "turns": self.turns,
+            "same": self.same,
+            "by_hand": self.by_hand,
+            "explain": {str(k): v for k, v in EXPLAIN.items()},
             "by_owner": dict(self.by_owner.most_common()),
             "examples": self.examples[:10],
+            "turn_examples": self.turn_examples[:5],
         }
+
+
+def _last_assignments(session: Session, lead_ids: list[int]) -> dict[int, tuple[str, str | None, str]]:
+    """Who routing gave each lead to last, and by which route: the owner a what-if compares with
+    (not today's owner, which an acceptance, a rejection or a cooling may have changed since)."""
+    latest = (
+        sa.select(sa.func.max(RoutingDecision.id))
+        .where(RoutingDecision.lead_id.in_(lead_ids), RoutingDecision.reason.in_(repo.ASSIGNING))
+        .group_by(RoutingDecision.lead_id)
+    )
+    out: dict[int, tuple[str, str | None, str]] = {}
+    for lead_id, email, team, partner, path, reason in session.execute(
+        sa.select(
+            RoutingDecision.lead_id,
+            User.email,
+            Team.name,
+            Partner.name,
+            RoutingDecision.path,
+            RoutingDecision.reason,
+        )
+        .outerjoin(User, User.id == RoutingDecision.owner_user_id)
+        .outerjoin(Team, Team.id == RoutingDecision.owner_team_id)
+        .outerjoin(Partner, Partner.id == RoutingDecision.owner_partner_id)
+        .where(RoutingDecision.id.in_(latest))
+    ):
+        out[lead_id] = (email or team or partner or "", route_of(path), reason)
+    return out
 
 
 def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None = REPLAY) -> WhatIf:
     """Route the latest `limit` routed leads again with `rs`, as of now; writes nothing. Pools
-    start from their current fairness state and advance as the replay assigns."""
+    start from their current fairness state and advance as the replay assigns. Each lead is
+    compared with its last routing decision and classified (routing/whatif.py): the same owner,
+    another turn of the same pool, or a rule that now sends it elsewhere."""
     users = repo.users_by_email(session, rs.users())
     away = repo.away_spans(session, {u.id for u in users.values()}, now)
     resolve = {e: (u.id, None if u.active else "inactive") for e, u in users.items()}
@@ -67,6 +109,7 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
         .order_by(Lead.assigned_at.desc())
         .limit(limit or REPLAY)
     ).all()
+    last = _last_assignments(session, [lead.id for lead, _ in leads])
     for lead, account in leads:
         d = decide(
             rs,
@@ -83,18 +126,38 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
                 for c in pools[d.pool]
             ]
         if lead.owner_user_id:
-            current = names.get(lead.owner_user_id, "")
+            today = names.get(lead.owner_user_id, "")
         elif lead.owner_partner_id:
-            current = partners.get(lead.owner_partner_id, "")
+            today = partners.get(lead.owner_partner_id, "")
         else:
-            current = teams.get(lead.owner_team_id or 0, "")
-        would = d.name
+            today = teams.get(lead.owner_team_id or 0, "")
+        if lead.id in last:
+            current, was_route, why = last[lead.id]
+            # A person's reassignment (no rule path), or a user owner that no decision gave it
+            # (an import, a hand-over outside routing): the rules are not what to compare with.
+            by_hand = (was_route is None and why == "manual") or (
+                lead.owner_user_id is not None and today.casefold() != current.casefold()
+            )
+        else:  # routed before decisions were recorded: today's owner, no route
+            current, was_route, by_hand = today, None, False
         out.leads += 1
-        out.by_owner[would] += 1
-        # A pool that still holds today's owner is the same route: only the turn differs, as the
-        # replay starts from today's fairness state, not from the one each lead met.
-        same_pool = d.pool is not None and any(c.user_id == lead.owner_user_id for c in pools[d.pool])
-        if would != current and not same_pool:
+        out.by_owner[d.name] += 1
+        change = classify(
+            was_owner=current,
+            was_route=was_route,
+            would_owner=d.name,
+            would_route=route_of(d.path),
+            pool_members=frozenset(c.email for c in pools.get(d.pool, [])) if d.pool else frozenset(),
+            by_hand=by_hand,
+        )
+        if change is Change.RULE:
             out.changed += 1
-            out.examples.append((lead.id, account.name, current, would))
+            out.examples.append((lead.id, account.name, current, d.name))
+        elif change is Change.TURN:
+            out.turns += 1
+            out.turn_examples.append((lead.id, account.name, current, d.name))
+        elif change is Change.HAND:
+            out.by_hand += 1
+        else:
+            out.same += 1
     return out

@@ -4,7 +4,7 @@ Sales accepts or rejects; a rejection returns the lead to marketing with its rea
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -19,16 +19,19 @@ from leadloop.core.events import (
     LeadAssigned,
     LeadHandedBack,
     LeadReachedMQL,
+    SlaBreached,
+    SlaEscalated,
     TouchLogged,
 )
 from leadloop.core.logging import get_logger
 from leadloop.core.reactions import publish
 from leadloop.jobs import outbox
-from leadloop.jobs.timers import Due, cancel_many, schedule_many
+from leadloop.jobs.timers import Due, TimerHandler, cancel_many, schedule_many
 from leadloop.lifecycle.handlers import Move, OwnerRef, move, move_many
 from leadloop.lifecycle.model import OPEN, Trigger
 from leadloop.lifecycle.repository import SALES_INBOX, nurture_queue_id, queue_id
 from leadloop.partners.model import PARTNER_ACCEPT, accept_due
+from leadloop.routing import digest
 from leadloop.routing import repository as repo
 from leadloop.routing.calendar import add_business
 from leadloop.routing.document import SlaPolicy
@@ -39,6 +42,7 @@ from leadloop.store.tables import Account, Lead, Partner, PoolMember, RoutingDec
 log = get_logger("leadloop.routing")
 SLA_TIMERS = ("sla_remind", "sla_due", "sla_escalate", "sla_reassign")
 TOUCH_TYPES = ("call", "meeting", "email_sent", "email_reply")
+DIGEST_EVERY = timedelta(minutes=30)  # escalations to one manager gathered into one e-mail per this
 
 
 def route_lead(
@@ -410,11 +414,14 @@ def _still_waiting(session: Session, due: Due) -> Lead | None:
     return lead
 
 
-def sla_timer(session: Session, due: Due, now: datetime) -> list[Event]:
-    """Remind the owner, mark the breach, escalate, or reassign: whichever this timer is."""
+def sla_timer(session: Session, due: Due, now: datetime, *, every: timedelta = DIGEST_EVERY) -> list[Event]:
+    """Remind the owner, mark the breach, escalate (into the manager's digest of `every`), or
+    reassign: whichever this timer is. A breach and an escalation are published as events, for the
+    in-app notifications to react to."""
     lead = _still_waiting(session, due)
     if lead is None:
         return []
+    raised: list[Event] = []
     owner = session.get(User, lead.owner_user_id)
     assert owner is not None
     account = session.get(Account, lead.account_id)
@@ -441,6 +448,16 @@ def sla_timer(session: Session, due: Due, now: datetime) -> list[Event]:
         )
     elif due.kind == "sla_due":
         lead.sla_breached_at = lead.sla_due_at or now
+        raised.append(
+            SlaBreached(
+                lead.id,
+                owner.id,
+                tuple(managers_of(session, owner.id)),
+                lead.sla_policy,
+                lead.sla_breached_at,
+                now,
+            )
+        )
         outbox.email(
             session,
             f"breach:{lead.id}:{due.due_at.isoformat()}",
@@ -461,15 +478,19 @@ def sla_timer(session: Session, due: Due, now: datetime) -> list[Event]:
         )
     elif due.kind == "sla_escalate":
         target = _escalation_target(session, owner, str(due.payload.get("escalate_to", "manager")))
+        # One digest per manager per interval, not one e-mail per lead (routing/digest.py).
         if target is not None:
-            outbox.email(
+            start, end = digest.window(now, every)
+            schedule_many(
                 session,
-                f"escalate:{lead.id}:{due.due_at.isoformat()}",
-                to=target.email,
-                subject=f"Escalation: {title} is waiting for {owner.email}",
-                body=f"{owner.email} has not touched {title} within its SLA ({lead.sla_policy}).",
-                link=link,
-                now=now,
+                [
+                    (
+                        digest.DIGEST,
+                        digest.subject_of(target.id, end),
+                        end,
+                        {"manager_id": target.id, "start": start.isoformat()},
+                    )
+                ],
             )
         session.add(
             RoutingDecision(
@@ -478,9 +499,17 @@ def sla_timer(session: Session, due: Due, now: datetime) -> list[Event]:
                 reason="sla_escalated",
                 owner_user_id=owner.id,
                 summary=f"escalated to {target.email if target else 'nobody (no manager)'}",
-                path=[{"step": "sla", "result": "escalated", "why": f"no first touch ({lead.sla_policy})"}],
+                path=[
+                    {
+                        "step": "sla",
+                        "result": "escalated",
+                        "why": f"no first touch ({lead.sla_policy})",
+                        "to": target.id if target else None,
+                    }
+                ],
             )
         )
+        raised.append(SlaEscalated(lead.id, owner.id, target.id if target else None, lead.sla_policy, now))
     elif due.kind == "sla_reassign":
         route_lead(
             session,
@@ -489,6 +518,64 @@ def sla_timer(session: Session, due: Due, now: datetime) -> list[Event]:
             reason="sla_reassign",
             exclude=frozenset({owner.id}),
         )
+    publish(session, raised, now=now)
+    return raised
+
+
+def sla_timer_handlers(every: timedelta) -> dict[str, TimerHandler]:
+    """The SLA timers and the managers' digest, with the digest interval the settings give."""
+
+    def timer(session: Session, due: Due, now: datetime) -> list[Event]:
+        return sla_timer(session, due, now, every=every)
+
+    def send(session: Session, due: Due, now: datetime) -> list[Event]:
+        return sla_digest(session, due, now, every=every)
+
+    return {**dict.fromkeys(SLA_TIMERS, timer), digest.DIGEST: send}
+
+
+def sla_digest(session: Session, due: Due, now: datetime, *, every: timedelta = DIGEST_EVERY) -> list[Event]:
+    """One e-mail to a manager listing the leads escalated to them in the window that ended at the
+    timer's due time. Its outbox key names the manager and the window: running twice sends once."""
+    manager = session.get(User, int(due.payload.get("manager_id", 0)))
+    if manager is None:
+        return []
+    end = due.due_at
+    start = end - every
+    rows = session.execute(
+        sa.select(
+            RoutingDecision.lead_id, RoutingDecision.at, RoutingDecision.path, Lead, Account.name, User.name
+        )
+        .join(Lead, Lead.id == RoutingDecision.lead_id)
+        .join(Account, Account.id == Lead.account_id)
+        .outerjoin(User, User.id == RoutingDecision.owner_user_id)
+        .where(
+            RoutingDecision.reason == "sla_escalated",
+            RoutingDecision.at >= start,
+            RoutingDecision.at < end,
+        )
+        .order_by(RoutingDecision.at, RoutingDecision.id)
+    ).all()
+    items = [
+        digest.Escalation(
+            manager.id, lead_id, at, f"{account} · {lead.product}", owner or "", lead.sla_policy
+        )
+        for lead_id, at, path, lead, account, owner in rows
+        if any(step.get("to") == manager.id for step in path or [])
+    ]
+    grouped = digest.group(items, every).get((manager.id, end), [])
+    if not grouped:
+        return []
+    subject, body = digest.digest_text(manager.name or manager.email, grouped, start=start, end=end)
+    outbox.email(
+        session,
+        f"sla-digest:{digest.subject_of(manager.id, end)}",
+        to=manager.email,
+        subject=subject,
+        body=body,
+        link="/leads?sla=overdue",
+        now=now,
+    )
     return []
 
 

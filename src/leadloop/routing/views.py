@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.routing.repository import OPEN_STAGES
+from leadloop.routing.clock import ClockState, clock_state, facts_of, lead_clock, matches
+from leadloop.routing.repository import ASSIGNING, OPEN_STAGES
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
 from leadloop.scoring.repository import active_model
 from leadloop.store.tables import Account, Lead, RoutingDecision, Team, User
@@ -29,6 +30,7 @@ class InboxRow:
     sla_due_at: datetime | None
     first_touch_at: datetime | None
     breached: bool
+    clock: ClockState
 
 
 def inbox(session: Session, user_id: int, *, now: datetime, lead_id: int | None = None) -> list[InboxRow]:
@@ -44,7 +46,7 @@ def inbox(session: Session, user_id: int, *, now: datetime, lead_id: int | None 
         q = q.where(Lead.id == lead_id)
     out = []
     for lead, name in session.execute(q.limit(500)):
-        untouched_late = lead.first_touch_at is None and lead.sla_due_at is not None and lead.sla_due_at < now
+        clock = lead_clock(lead, now=now)
         out.append(
             InboxRow(
                 lead.id,
@@ -57,7 +59,8 @@ def inbox(session: Session, user_id: int, *, now: datetime, lead_id: int | None 
                 lead.assigned_at,
                 lead.sla_due_at,
                 lead.first_touch_at,
-                lead.sla_breached_at is not None or untouched_late,
+                clock.breached,
+                clock,
             )
         )
     return out
@@ -65,36 +68,44 @@ def inbox(session: Session, user_id: int, *, now: datetime, lead_id: int | None 
 
 @dataclass(frozen=True)
 class TeamRow:
+    """Each number has a leads-list filter behind it (team.html links them)."""
+
     user_id: int
     email: str
     name: str
     team: str | None
     active: bool
-    open_leads: int
-    assigned_today: int
-    waiting: int  # not yet touched
-    breached: int  # past due without a touch
+    open_leads: int  # owned now, with sales (mql, sal, sql)
+    assigned_today: int  # last assigned to them in the last 24 h
+    waiting: int  # clock running: no touch, accept or reject yet
+    overdue: int  # clock running past its due time
+    breached: int  # breached in the last 7 days (stopped late or still overdue)
 
 
 def team(session: Session, *, now: datetime, users: frozenset[int] | None = None) -> list[TeamRow]:
-    """Each rep's load; `users` limits it to the people a manager may see (None: everyone)."""
+    """Each rep's load; `users` limits it to the people a manager may see (None: everyone). The
+    clocks come from routing/clock.py, so an accepted or rejected lead never counts as waiting."""
     day = now - timedelta(hours=24)
-    leads: dict[int, list[tuple[datetime | None, datetime | None, datetime | None]]] = defaultdict(list)
-    for owner, assigned, touched, due in session.execute(
-        sa.select(Lead.owner_user_id, Lead.assigned_at, Lead.first_touch_at, Lead.sla_due_at).where(
-            Lead.owner_user_id.is_not(None), Lead.stage.in_(OPEN_STAGES)
-        )
+    open_by: dict[int, int] = defaultdict(int)
+    for owner, n in session.execute(
+        sa.select(Lead.owner_user_id, sa.func.count())
+        .where(Lead.owner_user_id.is_not(None), Lead.stage.in_(OPEN_STAGES))
+        .group_by(Lead.owner_user_id)
     ):
         if owner is not None:
-            leads[owner].append((assigned, touched, due))
+            open_by[owner] = n
+    clocks: dict[int, list[LeadClock]] = defaultdict(list)
+    for c in lead_clocks(session, now=now, reps=users):
+        if c.rep_id is not None:
+            clocks[c.rep_id].append(c)
     out = []
     for u, team_name in session.execute(
         sa.select(User, Team.name)
         .outerjoin(Team, Team.id == User.team_id)
         .where(User.role.in_(("rep", "manager")), User.id.in_(users) if users is not None else sa.true())
-        .order_by(User.email)
+        .order_by(User.name, User.email)
     ):
-        mine = leads.get(u.id, [])
+        mine = clocks.get(u.id, [])
         out.append(
             TeamRow(
                 u.id,
@@ -102,10 +113,11 @@ def team(session: Session, *, now: datetime, users: frozenset[int] | None = None
                 u.name,
                 team_name,
                 u.active,
-                len(mine),
-                sum(1 for a, _, _ in mine if a and a >= day),
-                sum(1 for _, t, _ in mine if t is None),
-                sum(1 for _, t, d in mine if t is None and d is not None and d < now),
+                open_by.get(u.id, 0),
+                sum(1 for c in mine if c.assigned_at and c.assigned_at >= day),
+                sum(1 for c in mine if matches(c.clock, "running", now=now)),
+                sum(1 for c in mine if matches(c.clock, "overdue", now=now)),
+                sum(1 for c in mine if matches(c.clock, "breached_week", now=now)),
             )
         )
     return out
@@ -123,3 +135,69 @@ def audit(session: Session, lead_id: int) -> list[dict[str, Any]]:
         {"at": d.at, "reason": d.reason, "owner": email or team_name, "summary": d.summary, "path": d.path}
         for d, email, team_name in rows
     ]
+
+
+# SLA clocks for many leads (team, reports, the leads list's filter): read once, decided by
+# routing/clock.py, never compared in SQL, so every view agrees with the lead page.
+
+
+@dataclass(frozen=True)
+class LeadClock:
+    lead_id: int
+    rep_id: int | None  # whose clock it is: the user the lead was last assigned to
+    assigned_at: datetime | None
+    clock: ClockState
+
+
+def lead_clocks(
+    session: Session,
+    *,
+    now: datetime,
+    lead_ids: sa.Select[Any] | None = None,
+    reps: frozenset[int] | None = None,
+    assigned_since: datetime | None = None,
+) -> list[LeadClock]:
+    """The clock of every assigned lead with an SLA (limited to `lead_ids`, a select of ids; to
+    leads last assigned to `reps`; to assignments since `assigned_since`). A rejected lead belongs
+    to the nurture queue now, so the rep is read from the lead's latest assigning decision."""
+    latest = (
+        sa.select(RoutingDecision.lead_id, sa.func.max(RoutingDecision.id).label("did"))
+        .where(RoutingDecision.reason.in_(ASSIGNING), RoutingDecision.owner_user_id.is_not(None))
+        .group_by(RoutingDecision.lead_id)
+        .subquery()
+    )
+    q = (
+        sa.select(
+            Lead.id,
+            RoutingDecision.owner_user_id,
+            Lead.stage,
+            Lead.stage_changed_at,
+            Lead.assigned_at,
+            Lead.sla_due_at,
+            Lead.first_touch_at,
+            Lead.accepted_at,
+            Lead.rejected_at,
+        )
+        .outerjoin(latest, latest.c.lead_id == Lead.id)
+        .outerjoin(RoutingDecision, RoutingDecision.id == latest.c.did)
+        .where(Lead.assigned_at.is_not(None), Lead.sla_due_at.is_not(None))
+    )
+    if lead_ids is not None:
+        q = q.where(Lead.id.in_(lead_ids))
+    if reps is not None:
+        q = q.where(RoutingDecision.owner_user_id.in_(reps))
+    if assigned_since is not None:
+        q = q.where(Lead.assigned_at >= assigned_since)
+    out = []
+    for lid, rep, stage, changed, assigned, due, touched, accepted, rejected in session.execute(q):
+        facts = facts_of(
+            stage=stage,
+            stage_changed_at=changed,
+            assigned_at=assigned,
+            sla_due_at=due,
+            first_touch_at=touched,
+            accepted_at=accepted,
+            rejected_at=rejected,
+        )
+        out.append(LeadClock(lid, rep, assigned, clock_state(facts, now=now)))
+    return out

@@ -99,7 +99,10 @@ def inbox_row(
 def inbox_api(ctx: Ctx, who: Staff) -> list[dict[str, Any]]:
     """My open leads, hottest first, with their SLA deadlines."""
     with ctx.db.read() as session:
-        return [r.__dict__ for r in views.inbox(session, who.user_id, now=ctx.clock())]
+        return [
+            {**r.__dict__, "clock": r.clock.as_dict()}
+            for r in views.inbox(session, who.user_id, now=ctx.clock())
+        ]
 
 
 def _log_call(ctx: AppContext, lead_id: int, who: Principal, note: str | None) -> None:
@@ -202,6 +205,9 @@ def team_api(ctx: Ctx, who: Manager) -> list[dict[str, Any]]:
         ]
 
 
+PERIODS = (7, 30, 90, 365)  # the period choices the SLA report offers (any 1..3650 days is taken)
+
+
 def _sla(ctx: AppContext, who: Principal, by: str, days: int) -> dict[str, Any]:
     if by not in GROUPS:
         raise InvalidInput(f"group by one of {', '.join(GROUPS)}, not {by!r}")
@@ -210,23 +216,43 @@ def _sla(ctx: AppContext, who: Principal, by: str, days: int) -> dict[str, Any]:
         users = _people_seen(session, ctx, who)
         rows = sla_report(session, since=now - timedelta(days=days), now=now, by=by, users=users)
         rejections = rejection_report(session, since=now - timedelta(days=days))
-    return {"by": by, "days": days, "rows": rows, "rejections": rejections}
+    return {"by": by, "days": days, "rows": rows, "rejections": rejections, "periods": PERIODS}
 
 
 @router.get("/reports/sla", response_class=HTMLResponse, include_in_schema=False)
-def sla_page(request: Request, ctx: Ctx, who: Manager, by: str = "rep", days: int = 30) -> Response:
-    return ctx.templates.TemplateResponse(
-        request, "sla_report.html", _sla(ctx, who, by, max(1, min(days, 3650)))
-    )
+def sla_page(
+    request: Request,
+    ctx: Ctx,
+    who: Manager,
+    by: Annotated[str, Query(max_length=20)] = "rep",
+    days: Annotated[str, Query(max_length=20)] = "30",
+) -> Response:
+    """A period out of range or not a number is not an error page: the report shows the nearest
+    period it can and says so."""
+    message = None
+    n = int(days) if days.strip().isdigit() else None
+    if n is None or not 1 <= n <= 3650:
+        message = f"The period must be a whole number of days from 1 to 3650, not {days[:20]!r}; showing "
+        n = 30 if n is None else max(1, min(n, 3650))
+        message += f"the last {n} days."
+    if by not in GROUPS:
+        message = (message or "") + f" There is no grouping {by[:20]!r}; grouped by rep."
+        by = "rep"
+    data = _sla(ctx, who, by, n)
+    return ctx.templates.TemplateResponse(request, "sla_report.html", {**data, "message": message})
 
 
 @router.get("/api/v1/reports/sla", tags=["routing"])
 def sla_api(ctx: Ctx, who: Manager, by: str = "rep", days: Days = 30) -> dict[str, Any]:
-    """Time to first touch (median, p90) and the share within SLA, by rep, team, source or grade."""
-    data = _sla(ctx, who, by, max(1, min(days, 3650)))
+    """The SLA clocks of the leads assigned in the last `days` days, by rep (by name), team, source
+    or grade: met, breached (stopped late or still overdue), the breach rate, time to the stop of the
+    clock (median, p90); `filters` is the leads-list query for the leads behind a row."""
+    data = _sla(ctx, who, by, days)
     return {
         **data,
-        "rows": [{**r.__dict__, "share_within": r.share_within} for r in data["rows"]],
+        "rows": [
+            {**r.__dict__, "share_within": r.share_within, "breach_rate": r.breach_rate} for r in data["rows"]
+        ],
         "rejections": [r.__dict__ for r in data["rejections"]],
     }
 

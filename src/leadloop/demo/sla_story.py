@@ -1,0 +1,88 @@
+"""The demo's SLA history: the MQLs waiting for sales were assigned over the past six weeks, not
+all at the moment the demo was built, and each rep did something with most of them: accepted in
+time, called, accepted late, rejected, or (the last day's) not yet. So the SLA report and Team
+look like a real team's. Pure: a plan from the leads, the seed and `now`; seed.py carries it out
+through the real routing and lifecycle handlers."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+WEEKS = 6
+
+
+class Outcome(StrEnum):
+    ACCEPT_IN_TIME = "accept in time"
+    CALL_IN_TIME = "call in time"
+    ACCEPT_LATE = "accept late"
+    REJECT = "reject"
+    WAIT = "wait"  # nothing yet: a running (or overdue) clock in the inbox
+
+
+# What reps did with the older leads, in turn (so even a small demo world has each outcome): about
+# half accepted in time, a fifth called in time, a fifth accepted late, one in ten rejected.
+MIX = (
+    Outcome.ACCEPT_IN_TIME,
+    Outcome.CALL_IN_TIME,
+    Outcome.ACCEPT_LATE,
+    Outcome.ACCEPT_IN_TIME,
+    Outcome.REJECT,
+    Outcome.ACCEPT_IN_TIME,
+    Outcome.CALL_IN_TIME,
+    Outcome.ACCEPT_LATE,
+    Outcome.ACCEPT_IN_TIME,
+    Outcome.ACCEPT_IN_TIME,
+)
+# When, as a share of the time the SLA gave (below 1 is in time).
+SHARE = {
+    Outcome.ACCEPT_IN_TIME: (0.1, 0.9),
+    Outcome.CALL_IN_TIME: (0.1, 0.95),
+    Outcome.ACCEPT_LATE: (1.2, 6.0),
+    Outcome.REJECT: (0.2, 2.0),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    lead_id: int
+    assign_at: datetime
+    outcome: Outcome
+    # minutes after the assignment, as a share of the lead's first-touch minutes: < 1 is in time
+    after_share: float
+
+
+def plan(leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime) -> list[Step]:
+    """One step per (lead id, time it became an MQL), oldest assignment first. The latest eighth
+    (in a small world up to half, at most 12) are still waiting, half of them arrived in the last three hours; the
+    older ones were worked one way or another."""
+    rng = random.Random(seed)
+    timed = []
+    for lead_id, mql_at in leads:
+        earliest = max(now - timedelta(weeks=WEEKS), mql_at or now - timedelta(weeks=WEEKS))
+        span = max(0.0, (now - earliest).total_seconds())
+        timed.append((earliest + timedelta(seconds=rng.uniform(0, span)) if span else now, lead_id, earliest))
+    timed.sort()
+    waiting = max(len(timed) // 8, min(12, len(timed) // 2))
+    steps = []
+    for i, (at, lead_id, earliest) in enumerate(timed):
+        if i >= len(timed) - waiting:
+            if i % 2:
+                at = max(earliest, now - timedelta(minutes=rng.uniform(1, 180)))
+            steps.append(Step(lead_id, at, Outcome.WAIT, 0.0))
+            continue
+        outcome = MIX[i % len(MIX)]
+        low, high = SHARE[outcome]
+        share = rng.uniform(low, high)
+        steps.append(Step(lead_id, at, outcome, share))
+    return sorted(steps, key=lambda s: (s.assign_at, s.lead_id))
+
+
+def acted_at(step: Step, assigned_at: datetime, due_at: datetime | None, now: datetime) -> datetime | None:
+    """When the rep acted: the share of the time the SLA gave, never in the future (None: not yet)."""
+    if step.outcome is Outcome.WAIT or due_at is None:
+        return None
+    at = assigned_at + (due_at - assigned_at) * step.after_share
+    return at if at < now else None
