@@ -26,6 +26,8 @@ from leadloop.core.events import (
     LeadReachedMQL,
     PartnerReported,
     RecordsEdited,
+    SlaBreached,
+    SlaEscalated,
     TaskDue,
     TimelinesChanged,
     TouchLogged,
@@ -37,7 +39,7 @@ from leadloop.enrich.provider import make_provider
 from leadloop.identity.policy import session_info as identity_info
 from leadloop.jobs.timers import TimerHandler, pending, schedule
 from leadloop.lifecycle import summary
-from leadloop.notifications.handlers import on_task_due
+from leadloop.notifications.handlers import on_sla_breached, on_sla_escalated, on_task_due
 from leadloop.partners import handlers as partners
 from leadloop.partners.model import PARTNER_ACCEPT
 from leadloop.routing import handlers as routing
@@ -77,6 +79,9 @@ def reactions() -> Reactions:
     # The rep's workbench (issue 13): a task's reminder time came: its owner is notified in the app.
     # To notify on another event: r.on(ThatEvent, notify_on(lambda session, e: [Notice(...)])).
     r.on(TaskDue, on_task_due)
+    # SLA: the owner is told in the app when a clock runs out, the manager when it is escalated.
+    r.on(SlaBreached, on_sla_breached)
+    r.on(SlaEscalated, on_sla_escalated)
     return r
 
 

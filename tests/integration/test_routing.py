@@ -26,7 +26,7 @@ from leadloop.routing.handlers import accept, deactivate_user, reject, route_lea
 from leadloop.routing.kind import ROUTING
 from leadloop.settings import Settings
 from leadloop.store.db import Database
-from leadloop.store.tables import Lead, Outbox, OutOfOffice, RoutingDecision, Team, User
+from leadloop.store.tables import Lead, Notification, Outbox, OutOfOffice, RoutingDecision, Team, User
 from tests.fixtures.routing import activate_rules, add_mql
 
 MONDAY = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # 09:30 in London, 10:30 in Berlin
@@ -172,6 +172,17 @@ def test_sla_clock_reminds_breaches_escalates_and_reassigns_without_a_save(
     assert mail["breach"]["to"] == "ann@x.io" and "deadline" in mail["breach"]["body"]
     with db.read() as s:
         assert pending(s, "sla_digest", f"manager:{team['max']}:2026-11-02T10:00:00+00:00") is not None
+        # In the app at once: the owner hears of the breach, the manager of the escalation.
+        notices = sorted(
+            (uid, kind, title)
+            for uid, kind, title in s.execute(
+                sa.select(Notification.user_id, Notification.kind, Notification.title)
+            )
+        )
+    assert notices == [
+        (team["ann"], "sla_breach", "SLA breached: GB Ltd"),
+        (team["max"], "sla_escalated", "Escalated: GB Ltd (Ann)"),
+    ]
     clock.advance(minutes=10)
     assert worker.run_once() == 1  # the reassignment, to someone else in the pool
     assert _owner(db, lead_id) == "bob@x.io"

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.events import Event, TaskDue
+from leadloop.core.events import Event, SlaBreached, SlaEscalated, TaskDue
 from leadloop.core.reactions import Reaction
 from leadloop.notifications.model import Notice
 from leadloop.store.bulk import insert_ignore
-from leadloop.store.tables import Notification, User
+from leadloop.store.tables import Account, Lead, Notification, User
 
 E = TypeVar("E", bound=Event)
 NOTIFICATIONS: sa.Table = Notification.__table__  # type: ignore[assignment]
@@ -63,6 +63,48 @@ def task_due_notice(session: Session, e: TaskDue) -> list[Notice]:
 
 
 on_task_due = notify_on(task_due_notice)
+
+
+def _account_of(session: Session, lead_id: int) -> str:
+    name = session.scalar(
+        sa.select(Account.name).join(Lead, Lead.account_id == Account.id).where(Lead.id == lead_id)
+    )
+    return name or f"lead #{lead_id}"
+
+
+def sla_breach_notice(session: Session, e: SlaBreached) -> list[Notice]:
+    """The owner hears at once that their clock ran out (the manager hears at the escalation)."""
+    return [
+        Notice(
+            e.owner_id,
+            "sla_breach",
+            f"sla-breach:{e.lead_id}:{e.due_at.isoformat()}",
+            f"SLA breached: {_account_of(session, e.lead_id)}",
+            f"/leads/{e.lead_id}",
+            f"The first touch was due {e.due_at:%Y-%m-%d %H:%M} UTC" + (f" ({e.policy})" if e.policy else ""),
+        )
+    ]
+
+
+def sla_escalation_notice(session: Session, e: SlaEscalated) -> list[Notice]:
+    """The manager sees each escalated lead in the app at once; the e-mail comes as a digest."""
+    if e.manager_id is None:
+        return []
+    owner = session.scalar(sa.select(User.name).where(User.id == e.owner_id)) or "a rep"
+    return [
+        Notice(
+            e.manager_id,
+            "sla_escalated",
+            f"sla-escalated:{e.lead_id}:{e.at.isoformat()}",
+            f"Escalated: {_account_of(session, e.lead_id)} ({owner})",
+            f"/leads/{e.lead_id}",
+            "Not touched in time; it is in your next digest e-mail.",
+        )
+    ]
+
+
+on_sla_breached = notify_on(sla_breach_notice)
+on_sla_escalated = notify_on(sla_escalation_notice)
 
 
 def mark_read(session: Session, user_id: int, notification_id: int, *, now: datetime) -> bool:
