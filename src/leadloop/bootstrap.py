@@ -20,6 +20,7 @@ from leadloop.core.events import (
     ActivitiesAppended,
     DealApproved,
     LeadHandedBack,
+    LeadQualified,
     LeadReachedMQL,
     PartnerReported,
     TimelinesChanged,
@@ -65,6 +66,8 @@ def reactions() -> Reactions:
     # A partner reported a deal won or lost, or a registered deal was approved: capture records it.
     r.on(PartnerReported, crm.on_partner_reported)
     r.on(DealApproved, crm.on_deal_approved)
+    # The qualification desk: a BDR qualified a lead; routing hands it to a field rep.
+    r.on(LeadQualified, routing.on_qualified)
     return r
 
 

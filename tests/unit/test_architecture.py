@@ -26,6 +26,7 @@ USE_CASES = {
     "routing": {"handlers", "admin", "web"},
     "scoring": {"handlers", "models", "jobs", "rescore", "web"},
     "timeline": {"web"},
+    "qualification": {"handlers", "web"},  # the qualification desk (issue 13, item 3)
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {

@@ -36,6 +36,7 @@ from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
 from leadloop.partners.web import router as partners_router
+from leadloop.qualification.web import router as qualification_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
 from leadloop.settings import Settings
@@ -163,6 +164,7 @@ def create_app(
         scoring_router,
         routing_router,
         partners_router,
+        qualification_router,  # the qualification desk (issue 13, item 3)
     ):
         app.include_router(router)
 
