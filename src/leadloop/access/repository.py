@@ -25,9 +25,7 @@ def scope_of(session: Session, who: Principal, *, share_team: bool = True) -> Sc
         set(session.scalars(sa.select(User.id).where(User.team_id == me.team_id))) if me.team_id else set()
     )
     queues = dict(
-        session.execute(sa.select(Team.name, Team.id).where(Team.is_queue, Team.name != NURTURE_QUEUE))
-        .tuples()
-        .all()
+        session.execute(sa.select(Team.name, Team.id).where(Team.is_queue, Team.name != NURTURE_QUEUE)).all()
     )
     desk = {queues.pop(BDR_QUEUE)} if BDR_QUEUE in queues else set()
     return scope_for(

@@ -89,7 +89,7 @@ def _workable(session: Session, lead_id: int, who: Principal, *, doing: str) -> 
     if not may_edit(session, lead, who):
         raise PermissionDenied(
             f"only the lead's owner, their manager, an admin or (while it waits in the {BDR_QUEUE}) a BDR"
-            f" may {doing} it"
+            f" may {doing}"
         )
     return lead
 
@@ -124,7 +124,7 @@ def save_answers(
     session: Session, lead_id: int, who: Principal, raw: dict[str, object], *, now: datetime
 ) -> LeadQualification:
     """Save the form as given (every field; an empty choice is "not answered yet")."""
-    lead = _workable(session, lead_id, who, doing="fill in the qualification of")
+    lead = _workable(session, lead_id, who, doing="fill in its qualification")
     answers = read_answers(form_of(session), raw)
     row = _row(session, lead.id, now)
     _store(row, answers, who, now)
@@ -163,7 +163,7 @@ def hand_over(
     answers: dict[str, object] | None = None,
 ) -> LeadQualification:
     """Qualified: the lead goes to a field rep with the answers, the note and the firmographics."""
-    lead = _decidable(session, lead_id, who, doing="hand over")
+    lead = _decidable(session, lead_id, who, doing="hand it over")
     form = form_of(session)
     row = _row(session, lead.id, now)
     if answers is not None:
@@ -212,7 +212,7 @@ def send_back(
     """Not ready yet (back to nurture) or not a buyer (disqualified, to the remarketing pool)."""
     if outcome is Outcome.HANDED_OVER:
         raise ValueError("use hand_over")
-    doing = "send back to nurture" if outcome is Outcome.NURTURE else "disqualify"
+    doing = "send it back to nurture" if outcome is Outcome.NURTURE else "disqualify it"
     lead = _decidable(session, lead_id, who, doing=doing)
     form = form_of(session)
     reasons = form.nurture_reasons if outcome is Outcome.NURTURE else form.disqualify_reasons
@@ -278,7 +278,7 @@ def _names(session: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(session.execute(sa.select(User.id, User.name).where(User.id.in_(wanted))).tuples().all())
+    return dict(session.execute(sa.select(User.id, User.name).where(User.id.in_(wanted))).all())
 
 
 def _visits(session: Session, form: Qualification, rows: list[LeadQualification]) -> list[Visit]:

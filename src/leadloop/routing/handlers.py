@@ -95,6 +95,8 @@ def _route(
             exclude=exclude,
             qualified_by=qualified.by_email if qualified is not None else None,
         )
+        if qualified is not None:
+            decision.summary = f"qualified by {qualified.by_email} → {decision.summary}"
     events = _apply(
         session,
         lead,
