@@ -11,12 +11,12 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadloop.access.repository import require_visible
+from leadloop.access.repository import require_visible, visible
 from leadloop.auth.model import Principal
 from leadloop.core.errors import InvalidInput
 from leadloop.qualification import handlers as desk
 from leadloop.qualification.model import Outcome
-from leadloop.store.tables import Lead
+from leadloop.store.tables import Lead, User
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Id, Qualifier, Staff, viewer_scope
 
@@ -75,7 +75,7 @@ async def panel_post(request: Request, ctx: Ctx, who: Staff, lead_id: Id) -> Res
     answers = _answers_from_form(values)
     done = {
         "save": "Answers saved.",
-        "hand_over": "Qualified and handed over.",
+        "hand_over": "Qualified and handed over to field sales.",
         "nurture": "Sent back to nurture.",
         "disqualify": "Disqualified.",
     }
@@ -90,14 +90,25 @@ async def panel_post(request: Request, ctx: Ctx, who: Staff, lead_id: Id) -> Res
             status_code=422,
         )
     now = ctx.clock()
+    to = values.get("to_user_id") or ""
+    if to and not (to.isdigit() and len(to) < 10):
+        return _panel(
+            request,
+            ctx,
+            who,
+            lead_id,
+            error="choose a field rep from the list",
+            values=values,
+            status_code=422,
+        )
+    message = done[action]
     try:
         with ctx.db.write() as session:
             require_visible(session, viewer_scope(session, ctx, who), Lead, lead_id)
             if action == "save":
                 desk.save_answers(session, lead_id, who, answers, now=now)
             elif action == "hand_over":
-                to = values.get("to_user_id") or ""
-                desk.hand_over(
+                row = desk.hand_over(
                     session,
                     lead_id,
                     who,
@@ -106,6 +117,8 @@ async def panel_post(request: Request, ctx: Ctx, who: Staff, lead_id: Id) -> Res
                     note=values.get("outcome_note"),
                     answers=answers,
                 )
+                rep = session.get(User, row.handed_to_user_id) if row.handed_to_user_id else None
+                message = f"Qualified and handed over to {rep.name}." if rep else message
             else:
                 outcome = Outcome.NURTURE if action == "nurture" else Outcome.DISQUALIFIED
                 desk.send_back(
@@ -118,9 +131,14 @@ async def panel_post(request: Request, ctx: Ctx, who: Staff, lead_id: Id) -> Res
                     answers=answers,
                     now=now,
                 )
+            still_seen = visible(session, viewer_scope(session, ctx, who), Lead, lead_id)
     except InvalidInput as err:
         return _panel(request, ctx, who, lead_id, error=str(err), values=values, status_code=422)
-    return _panel(request, ctx, who, lead_id, message=done[action])
+    if not still_seen:  # handed to a rep or sent back: no longer the BDR's to see
+        return ctx.templates.TemplateResponse(
+            request, "_qualification_panel.html", {"q": None, "who": who, "message": message}
+        )
+    return _panel(request, ctx, who, lead_id, message=message)
 
 
 @router.get("/desk", response_class=HTMLResponse, include_in_schema=False)
