@@ -315,3 +315,17 @@ def test_the_table_has_a_sentence_for_every_desk_trigger() -> None:
                 transition(previous, trigger)
             except IllegalTransition:
                 raise IllegalTransition(previous, trigger, lead_id=3) from None
+
+
+def test_a_lead_past_mql_is_never_sent_back_to_the_desk() -> None:
+    """Reassigning a handed-over lead (its rep missed the SLA, or left) goes to field sales again."""
+    rs = parse_rules(DESK_RULES)
+    d = decide(
+        rs, Facts(grade="C"), sticky=None, pools=POOLS, resolve=USERS, past_desk=True, exclude=frozenset({1})
+    )
+    assert (d.name, d.desk) == ("rafa@x.io", False)
+    assert d.path[0] == {
+        "step": "rule Small ones to the desk",
+        "result": "passed",
+        "why": "sends leads to the desk; this one is past it",
+    }

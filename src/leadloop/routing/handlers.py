@@ -94,6 +94,7 @@ def _route(
             resolve=resolve,
             exclude=exclude,
             qualified_by=qualified.by_email if qualified is not None else None,
+            past_desk=lead.stage != "mql",  # reassigning a handed-over lead never sends it back
         )
         if qualified is not None:
             decision.summary = f"qualified by {qualified.by_email} → {decision.summary}"

@@ -142,10 +142,12 @@ def decide(
     resolve: dict[str, tuple[int, str | None]],
     exclude: frozenset[int] = frozenset(),
     qualified_by: str | None = None,
+    past_desk: bool = False,
 ) -> Decision:
     """`pools`: each pool's members with their state; `resolve`: user e-mail -> (id, why unavailable);
     `exclude`: users who may not get this lead (the owner it is being taken from); `qualified_by`:
-    the BDR who qualified it, when it is being handed to field sales (the desk's rules are passed)."""
+    the BDR who qualified it, when it is being handed to field sales; `past_desk`: the lead is beyond
+    MQL (a reassignment of a handed-over or accepted lead). Either way the desk's rules are passed."""
     path: list[dict[str, Any]] = []
     if qualified_by is not None:
         path.append(
@@ -176,14 +178,9 @@ def decide(
                 "user", sticky.email, sticky.user_id, summary=f"account owner {sticky.email}", path=path
             )
     for rule in rs.rules:
-        if qualified_by is not None and rule.assign.bdr is not None:
-            path.append(
-                {
-                    "step": f"rule {rule.name}",
-                    "result": "passed",
-                    "why": "sends leads to the desk; this one is qualified",
-                }
-            )
+        if (qualified_by is not None or past_desk) and rule.assign.bdr is not None:
+            why = "sends leads to the desk; this one is " + ("qualified" if qualified_by else "past it")
+            path.append({"step": f"rule {rule.name}", "result": "passed", "why": why})
             continue
         why_not = test(rule.when, f)
         if why_not is not None:
