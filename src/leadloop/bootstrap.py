@@ -23,6 +23,7 @@ from leadloop.core.events import (
     DealApproved,
     Event,
     LeadHandedBack,
+    LeadQualified,
     LeadReachedMQL,
     PartnerReported,
     RecordsEdited,
@@ -82,6 +83,8 @@ def reactions() -> Reactions:
     # SLA: the owner is told in the app when a clock runs out, the manager when it is escalated.
     r.on(SlaBreached, on_sla_breached)
     r.on(SlaEscalated, on_sla_escalated)
+    # The qualification desk: a BDR qualified a lead; routing hands it to a field rep.
+    r.on(LeadQualified, routing.on_qualified)
     return r
 
 

@@ -32,6 +32,7 @@ USE_CASES = {
     # The rep's workbench and in-app notifications (issue 13).
     "work": {"handlers", "web"},
     "notifications": {"handlers", "web"},
+    "qualification": {"handlers", "web"},  # the qualification desk (issue 13, item 3)
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {

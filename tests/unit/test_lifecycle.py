@@ -68,7 +68,7 @@ def test_the_refusal_says_what_and_from_where() -> None:
     with pytest.raises(IllegalTransition) as err:
         transition(S.WON, T.ACCEPTED)
     err2 = IllegalTransition(S.WON, T.ACCEPTED, lead_id=12)
-    assert str(err2) == "lead #12 is won; accepting it is possible only from: mql, sal, sql"
+    assert str(err2) == "lead #12 is won; accepting it is possible only from: handed_over, mql, sal, sql"
     assert err.value.status_code == 422
 
 

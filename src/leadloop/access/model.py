@@ -5,6 +5,9 @@
   in a sales queue for someone to claim. Marketing's nurture queue is not a sales queue.
 - A manager sees what their reports (all the way down) and their team see, and the sales queues.
 - A partner sees only the leads routed to their partner organisation.
+- A BDR sees the leads waiting in the BDR queue (the qualification desk) and those they own, like a
+  rep does their own; managers see the desk's queue too. Reps do not: a lead reaches field sales
+  when a BDR hands it over.
 People and accounts are seen through the leads: a person is visible when a lead of their account
 is, or when the account is owned by someone whose leads are visible.
 - Working a lead (accept, reject, log a call, convert) is for its owner, the managers above the
@@ -52,12 +55,19 @@ def scope_for(
     sales_queues: Iterable[int] = (),
     share_team: bool = True,
     partner_id: int | None = None,
+    desk_queues: Iterable[int] = (),
 ) -> Scope:
     match role:
         case Role.ADMIN | Role.MARKETING:
             return Scope(everything=True)
         case Role.MANAGER:
-            return Scope(users=frozenset({user_id, *reports, *team_mates}), queues=frozenset(sales_queues))
+            return Scope(
+                users=frozenset({user_id, *reports, *team_mates}),
+                queues=frozenset(sales_queues) | frozenset(desk_queues),
+            )
+        case Role.BDR:
+            mates = frozenset(team_mates) if share_team else frozenset()
+            return Scope(users=frozenset({user_id}) | mates, queues=frozenset(desk_queues))
         case Role.REP:
             mates = frozenset(team_mates) if share_team else frozenset()
             return Scope(users=frozenset({user_id}) | mates, queues=frozenset(sales_queues))
@@ -85,3 +95,20 @@ def may_edit(
     if role in (Role.ADMIN, Role.MARKETING, Role.MANAGER):
         return True
     return role is Role.REP and (user_id == account_owner or user_id in set(lead_owners))
+
+
+def may_qualify(
+    role: Role,
+    user_id: int,
+    *,
+    owner_user_id: int | None,
+    owner_team_id: int | None,
+    desk_queue_id: int | None,
+    owners_managers: Iterable[int],
+) -> bool:
+    """Fill in the qualification form or decide a lead's outcome at the desk: whoever may work the
+    lead, and, for a lead waiting in the BDR queue, any BDR or manager (the queue is theirs to take)."""
+    if may_work(role, user_id, owner_user_id, owners_managers):
+        return True
+    in_desk_queue = owner_user_id is None and owner_team_id is not None and owner_team_id == desk_queue_id
+    return in_desk_queue and role in (Role.BDR, Role.MANAGER)

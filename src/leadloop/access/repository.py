@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from leadloop.access.model import Scope, may_edit, may_work, scope_for
 from leadloop.auth.model import Principal, Role
 from leadloop.core.errors import NotFound, PermissionDenied
-from leadloop.lifecycle.repository import NURTURE_QUEUE
+from leadloop.lifecycle.repository import BDR_QUEUE, NURTURE_QUEUE
 from leadloop.store.tables import Account, Lead, Person, Team, User
 
 
@@ -24,15 +24,19 @@ def scope_of(session: Session, who: Principal, *, share_team: bool = True) -> Sc
     mates = (
         set(session.scalars(sa.select(User.id).where(User.team_id == me.team_id))) if me.team_id else set()
     )
-    queues = set(session.scalars(sa.select(Team.id).where(Team.is_queue, Team.name != NURTURE_QUEUE)))
+    queues = dict(
+        session.execute(sa.select(Team.name, Team.id).where(Team.is_queue, Team.name != NURTURE_QUEUE)).all()
+    )
+    desk = {queues.pop(BDR_QUEUE)} if BDR_QUEUE in queues else set()
     return scope_for(
         who.role,
         who.user_id,
         team_mates=mates,
         reports=reports_of(session, who.user_id) if who.role is Role.MANAGER else (),
-        sales_queues=queues,
+        sales_queues=set(queues.values()),
         share_team=share_team,
         partner_id=me.partner_id,
+        desk_queues=desk,
     )
 
 

@@ -18,14 +18,17 @@ class Role(StrEnum):
     MANAGER = "manager"
     REP = "rep"
     PARTNER = "partner"
+    BDR = "bdr"  # business development: qualifies MQLs on a call before field sales
 
 
 ALL_ROLES = frozenset(Role)
-STAFF = frozenset({Role.ADMIN, Role.MARKETING, Role.MANAGER, Role.REP})
+STAFF = frozenset({Role.ADMIN, Role.MARKETING, Role.MANAGER, Role.REP, Role.BDR})
 WRITERS = frozenset({Role.ADMIN, Role.MARKETING})  # may load data into the warehouse
 ADMINS = frozenset({Role.ADMIN})
 MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})  # sales management: routing rules, team view
 PARTNERS = frozenset({Role.PARTNER})  # the partner portal: only their organisation's leads
+# The qualification desk: BDRs work it, sales management and admins watch and step in.
+QUALIFIERS = frozenset({Role.ADMIN, Role.MANAGER, Role.BDR})
 
 
 @dataclass(frozen=True)

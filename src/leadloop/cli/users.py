@@ -23,7 +23,7 @@ keys_app = typer.Typer(help="API keys for machine clients.", no_args_is_help=Tru
 def create(
     email: Annotated[str, typer.Option()],
     name: Annotated[str, typer.Option()],
-    role: Annotated[str, typer.Option(help="admin | marketing | manager | rep | partner")],
+    role: Annotated[str, typer.Option(help="admin | marketing | manager | rep | bdr | partner")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     database_url: DbUrl = None,
 ) -> None:
@@ -62,7 +62,7 @@ def reset_password(
 @users_app.command("role")
 def role(
     email: str,
-    new_role: Annotated[str, typer.Argument(help="admin | marketing | manager | rep | partner")],
+    new_role: Annotated[str, typer.Argument(help="admin | marketing | manager | rep | bdr | partner")],
     database_url: DbUrl = None,
 ) -> None:
     """Change a user's role (recorded in the audit log)."""

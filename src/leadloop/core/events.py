@@ -187,3 +187,21 @@ class SlaEscalated(Event):
     manager_id: int | None  # None: no active manager above the owner
     policy: str | None
     at: datetime
+
+
+# The qualification desk (issue 13, item 3).
+
+
+@dataclass(frozen=True)
+class LeadQualified(Event):
+    """A BDR qualified an MQL on a call and hands it to field sales: routing gives it to the rep the
+    BDR picked (`to_user_id`) or to the field-sales rules' choice, moves it to handed_over through
+    the lifecycle and starts that rep's SLA clock. `brief` (the BANT answers with their notes and the
+    firmographics) goes with the hand-over e-mail, so the rep has a reason to call."""
+
+    lead_id: int
+    by_user_id: int
+    by_email: str
+    to_user_id: int | None
+    brief: str
+    at: datetime

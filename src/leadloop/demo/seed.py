@@ -33,6 +33,8 @@ DEMO_USERS: tuple[tuple[str, str, str, str | None], ...] = (
     ("rep3@demo.leadloop.dev", "Rosa Rep", "rep", "Sales Americas"),
     ("rep4@demo.leadloop.dev", "Ravi Rep", "rep", "Sales Americas"),
     ("partner@demo.leadloop.dev", "Paula Partner", "partner", None),
+    # The qualification desk (issue 13, item 3): a BDR who qualifies grade-C MQLs before field sales.
+    ("bdr@demo.leadloop.dev", "Bea BDR", "bdr", "Sales EMEA"),
 )
 
 
@@ -99,6 +101,7 @@ def _demo_routing(session: Session, *, now: datetime) -> None:
         ("rep2", "Europe/London"),
         ("rep3", "America/New_York"),
         ("rep4", "America/Chicago"),
+        ("bdr", "Europe/Berlin"),
     ):
         rep = users[f"{email}@demo.leadloop.dev"]
         rep.timezone = zone

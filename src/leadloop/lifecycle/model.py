@@ -2,7 +2,9 @@
 
 inquiry → mql → sal (accepted) → sql → opportunity → won | lost; a rejected lead is recycled to
 marketing, an MQL nobody accepted cools back to nurture, and both come back as MQLs when their
-engagement rises again. Every move that is not in the table is refused with a sentence that says
+engagement rises again. An MQL may pass a qualifying call first (the BDR desk): qualified, it is
+handed over to a field rep (stage handed_over, which the rep accepts or rejects like an MQL); not
+ready, it goes back to nurture; not a buyer, it is disqualified to the remarketing pool. Every move that is not in the table is refused with a sentence that says
 why, so no module can put a lead somewhere the funnel has no road to.
 """
 
@@ -19,6 +21,7 @@ DEFAULT_PRODUCT = "general"
 class Stage(StrEnum):
     INQUIRY = "inquiry"
     MQL = "mql"
+    HANDED_OVER = "handed_over"  # a BDR qualified it on a call and handed it to a field rep
     SAL = "sal"
     SQL = "sql"
     OPPORTUNITY = "opportunity"
@@ -46,6 +49,10 @@ class Trigger(StrEnum):
     RECYCLED = "recycled"  # a lost or cooled lead goes to the remarketing pool
     REACTIVATED = "reactivated"  # a recycled or nurtured lead showed serious interest again
     IMPORTED = "imported"  # a team switching from a peer CRM: the stage it had there (carry_over)
+    # The qualification desk (a BDR's outcomes for an MQL):
+    HANDED_OVER = "handed_over"  # qualified on a call, handed to a field rep with the notes
+    SENT_TO_NURTURE = "sent_to_nurture"  # not ready yet: back to marketing's nurture, with a reason
+    DISQUALIFIED = "disqualified"  # not a buyer: to the remarketing pool, with a reason
 
 
 class Owner(StrEnum):
@@ -56,7 +63,8 @@ class Owner(StrEnum):
     NURTURE = "nurture"  # marketing's nurture queue owns immature leads
 
 
-OPEN = frozenset({Stage.MQL, Stage.SAL, Stage.SQL})  # with sales, clock running or accepted
+# With sales, clock running or accepted (a handed-over lead waits for its field rep like an MQL).
+OPEN = frozenset({Stage.MQL, Stage.HANDED_OVER, Stage.SAL, Stage.SQL})
 CLOSED = frozenset({Stage.WON, Stage.LOST, Stage.MERGED})
 WITH_MARKETING = frozenset({Stage.INQUIRY, Stage.NURTURE, Stage.RECYCLED})
 LIVE = frozenset(Stage) - {Stage.MERGED}
@@ -71,6 +79,7 @@ PROGRESS = (
     Stage.NURTURE,
     Stage.INQUIRY,
     Stage.MQL,
+    Stage.HANDED_OVER,
     Stage.SAL,
     Stage.SQL,
     Stage.OPPORTUNITY,
@@ -119,19 +128,34 @@ def transition(previous: Stage | None, trigger: Trigger) -> Transition:
         case (prev, T.ROUTED) if prev is not None and prev is not S.MERGED:
             # Any live lead can be handed to someone: an MQL by the rules, a deal to another rep.
             return Transition(previous, prev, trigger, Owner.GIVEN)
-        case (S.MQL | S.SAL, T.ACCEPTED):
+        case (S.MQL, T.HANDED_OVER):  # the BDR qualified it: a field rep (routing's choice) owns it
+            return Transition(previous, S.HANDED_OVER, trigger, Owner.GIVEN)
+        case (S.MQL, T.SENT_TO_NURTURE):
+            return Transition(previous, S.NURTURE, trigger, Owner.NURTURE)
+        case (S.MQL, T.DISQUALIFIED):  # no lead dies: a disqualified one waits in the remarketing pool
+            return Transition(previous, S.RECYCLED, trigger, Owner.NURTURE)
+        case (S.MQL | S.HANDED_OVER | S.SAL, T.ACCEPTED):
             return Transition(previous, S.SAL, trigger)
         case (S.SQL, T.ACCEPTED):  # accepting again never takes a qualified lead back a step
             return Transition(previous, S.SQL, trigger)
-        case (S.MQL | S.SAL | S.SQL, T.REJECTED):
+        case (S.MQL | S.HANDED_OVER | S.SAL | S.SQL, T.REJECTED):
             return Transition(previous, S.RECYCLED, trigger, Owner.NURTURE)
-        case (S.MQL | S.SAL | S.SQL, T.TOUCHED):
+        case (S.MQL | S.HANDED_OVER | S.SAL | S.SQL, T.TOUCHED):
             return Transition(previous, previous, trigger)
         case (S.SAL, T.QUALIFIED):
             return Transition(previous, S.SQL, trigger)
         # The CRM is the record of opportunities: whatever it says of a live lead's deal holds.
         case (
-            S.INQUIRY | S.MQL | S.SAL | S.SQL | S.NURTURE | S.RECYCLED | S.OPPORTUNITY | S.WON | S.LOST,
+            S.INQUIRY
+            | S.MQL
+            | S.HANDED_OVER
+            | S.SAL
+            | S.SQL
+            | S.NURTURE
+            | S.RECYCLED
+            | S.OPPORTUNITY
+            | S.WON
+            | S.LOST,
             T.CONVERTED | T.WON | T.LOST,
         ):
             return Transition(previous, _OUTCOME[trigger], trigger)
@@ -191,6 +215,9 @@ FROM: dict[Trigger, frozenset[Stage]] = {
     Trigger.RECYCLED: frozenset({Stage.LOST, Stage.NURTURE}),
     Trigger.REACTIVATED: WITH_MARKETING | {Stage.LOST, Stage.WON},
     Trigger.IMPORTED: LIVE - CLOSED,
+    Trigger.HANDED_OVER: frozenset({Stage.MQL}),
+    Trigger.SENT_TO_NURTURE: frozenset({Stage.MQL}),
+    Trigger.DISQUALIFIED: frozenset({Stage.MQL}),
 }
 
 ACTION = {
@@ -210,4 +237,25 @@ ACTION = {
     Trigger.RECYCLED: "recycling it",
     Trigger.REACTIVATED: "reactivating it",
     Trigger.IMPORTED: "carrying over its stage from an import",
+    Trigger.HANDED_OVER: "handing it over to a field rep",
+    Trigger.SENT_TO_NURTURE: "sending it back to nurture",
+    Trigger.DISQUALIFIED: "disqualifying it",
 }
+
+# Stages as people read them (badges, filters, reports); the code stays in the database and the API.
+STAGE_LABELS: dict[str, str] = {
+    Stage.INQUIRY: "Inquiry",
+    Stage.MQL: "MQL",
+    Stage.HANDED_OVER: "Handed over",
+    Stage.SAL: "SAL",
+    Stage.SQL: "SQL",
+    Stage.OPPORTUNITY: "Opportunity",
+    Stage.WON: "Won",
+    Stage.LOST: "Lost",
+    Stage.NURTURE: "Nurture",
+    Stage.RECYCLED: "Recycled",
+    Stage.MERGED: "Merged",
+}
+
+# The BDR queue: MQLs a routing rule sends to the qualification desk wait here for any BDR to call.
+BDR_QUEUE = "BDR queue"

@@ -7,11 +7,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.lifecycle.model import BDR_QUEUE
 from leadloop.store.bulk import connection, insert_ignore
 from leadloop.store.tables import Team
 
 NURTURE_QUEUE = "Marketing nurture"  # below MQL, marketing owns the lead
 SALES_INBOX = "Sales inbox"  # MQLs no rule gave to anyone wait here
+__all__ = ["BDR_QUEUE", "NURTURE_QUEUE", "SALES_INBOX", "bdr_queue_id", "nurture_queue_id", "queue_id"]
 
 _QUEUE_ID = sa.text("SELECT id FROM teams WHERE name = :name")
 
@@ -31,3 +33,8 @@ def queue_id(session: Session, name: str, *, now: datetime) -> int:
 
 def nurture_queue_id(session: Session, *, now: datetime) -> int:
     return queue_id(session, NURTURE_QUEUE, now=now)
+
+
+def bdr_queue_id(session: Session, *, now: datetime) -> int:
+    """The qualification desk's queue: MQLs a rule sends for a qualifying call wait here."""
+    return queue_id(session, BDR_QUEUE, now=now)

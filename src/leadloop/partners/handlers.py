@@ -46,10 +46,16 @@ def _their_lead(session: Session, who: Principal, lead_id: int) -> tuple[Lead, P
     return lead, partner
 
 
+# Waiting to be accepted: a new MQL, or one a BDR qualified and the rules handed to the partner.
+NEW = (Stage.MQL, Stage.HANDED_OVER)
+
+
 def accept(session: Session, who: Principal, lead_id: int, *, now: datetime) -> Lead:
     lead, _ = _their_lead(session, who, lead_id)
-    if lead.stage != Stage.MQL:
-        raise InvalidInput(f"lead #{lead_id} is {lead.stage}; only a new lead (mql) can be accepted")
+    if lead.stage not in NEW:
+        raise InvalidInput(
+            f"lead #{lead_id} is {lead.stage}; only a new lead (mql, handed over) can be accepted"
+        )
     events = move(session, lead, Trigger.ACCEPTED, now=now, by_user_id=who.user_id)
     cancel_many(session, (PARTNER_ACCEPT,), [f"lead:{lead.id}"], now=now)
     publish(session, events, now=now)
@@ -70,7 +76,7 @@ def reject(session: Session, who: Principal, lead_id: int, reason: str, *, now: 
 def report(session: Session, who: Principal, lead_id: int, r: Report, *, now: datetime) -> Lead:
     """Contacted, qualified, won (with the amount) or lost (with the reason)."""
     lead, partner = _their_lead(session, who, lead_id)
-    if lead.stage == Stage.MQL:
+    if lead.stage in NEW:
         raise InvalidInput(f"accept lead #{lead_id} first, then report on it")
     events: list[Event]
     if r.outcome == "contacted":
@@ -99,7 +105,7 @@ def accept_deadline(session: Session, due: Due, now: datetime) -> list[Event]:
     """Timer: the partner's tier deadline passed with the lead not accepted: recall it."""
     lead = session.get(Lead, int(due.subject.split(":", 1)[1]))
     partner_id = due.payload.get("partner_id")
-    if lead is None or partner_id is None or lead.owner_partner_id != partner_id or lead.stage != Stage.MQL:
+    if lead is None or partner_id is None or lead.owner_partner_id != partner_id or lead.stage not in NEW:
         return []  # accepted, handed back or routed elsewhere in the meantime
     return publish(session, [LeadHandedBack(lead.id, int(partner_id), "missed", None, now)], now=now)
 

@@ -25,7 +25,7 @@ from leadloop.store.tables import (
     RoutingDecision,
 )
 
-SHOWN_STAGES = (Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.WON, Stage.LOST)
+SHOWN_STAGES = (Stage.MQL, Stage.HANDED_OVER, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.WON, Stage.LOST)
 
 
 @dataclass
@@ -81,7 +81,7 @@ def partner_leads(session: Session, partner_id: int, *, lead_id: int | None = No
             lead.stage,
             lead.grade,
             lead.assigned_at,
-            lead.sla_due_at if lead.stage == Stage.MQL else None,
+            lead.sla_due_at if lead.stage in (Stage.MQL, Stage.HANDED_OVER) else None,
             lead.first_touch_at,
             people.get(account.id, [])[:10],
         )

@@ -18,6 +18,7 @@ from leadloop.core.events import (
     Event,
     LeadAssigned,
     LeadHandedBack,
+    LeadQualified,
     LeadReachedMQL,
     SlaBreached,
     SlaEscalated,
@@ -68,6 +69,7 @@ def _route(
     reason: str,
     exclude: frozenset[int] = frozenset(),
     exclude_partner: int | None = None,
+    qualified: LeadQualified | None = None,
 ) -> tuple[Decision | None, list[Event]]:
     q = sa.select(Lead).where(Lead.id == lead_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -85,9 +87,21 @@ def _route(
     away = repo.away_spans(session, {u.id for u in users.values()}, now)
     resolve = {e: (u.id, None if u.active else "inactive") for e, u in users.items()}
     pools = repo.pool_candidates(session, rs, users, away, now)
-    decision = decide(
-        rs, facts, sticky=repo.sticky_owner(session, account), pools=pools, resolve=resolve, exclude=exclude
-    )
+    if qualified is not None and qualified.to_user_id is not None:
+        decision = _picked(session, qualified)
+    else:
+        decision = decide(
+            rs,
+            facts,
+            sticky=repo.sticky_owner(session, account),
+            pools=pools,
+            resolve=resolve,
+            exclude=exclude,
+            qualified_by=qualified.by_email if qualified is not None else None,
+            past_desk=lead.stage != "mql",  # reassigning a handed-over lead never sends it back
+        )
+        if qualified is not None:
+            decision.summary = f"qualified by {qualified.by_email} → {decision.summary}"
     events = _apply(
         session,
         lead,
@@ -99,8 +113,25 @@ def _route(
         policy=sla_policy(rs, facts),
         away=away,
         exclude_partner=exclude_partner,
+        qualified=qualified,
     )
     return decision, [*events, LeadAssigned(lead.id, decision.name, reason, now)]
+
+
+def _picked(session: Session, q: LeadQualified) -> Decision:
+    """The BDR chose the field rep (the qualification desk checked who may be chosen)."""
+    rep = session.get(User, q.to_user_id)
+    assert rep is not None
+    return Decision(
+        "user",
+        rep.email,
+        rep.id,
+        summary=f"qualified by {q.by_email} → {rep.email} (picked by the BDR)",
+        path=[
+            {"step": "qualification desk", "result": "qualified", "why": f"handed over by {q.by_email}"},
+            {"step": f"user {rep.email}", "result": "assigned", "why": "picked by the BDR"},
+        ],
+    )
 
 
 def _apply(
@@ -116,6 +147,7 @@ def _apply(
     away: dict[int, list[tuple[datetime, datetime]]],
     exclude_partner: int | None = None,
     by_user_id: int | None = None,
+    qualified: LeadQualified | None = None,
 ) -> list[Event]:
     # Work out the owner before touching the lead: its three owner columns change together (one-owner CHECK).
     user_id = team_id = partner_id = None
@@ -135,11 +167,11 @@ def _apply(
     events = move(
         session,
         lead,
-        Trigger.ROUTED,
+        Trigger.ROUTED if qualified is None else Trigger.HANDED_OVER,
         now=now,
         reason=f"{reason}: {d.summary}"[:500],
+        by_user_id=qualified.by_user_id if qualified is not None else by_user_id,
         owner=OwnerRef(user_id, team_id, partner_id),
-        by_user_id=by_user_id,
     )
     lead.assigned_at, lead.first_touch_at, lead.sla_breached_at = now, None, None
     lead.sla_policy = lead.sla_due_at = None
@@ -201,22 +233,32 @@ def _apply(
             f":warning: {d.alert} (lead {lead.id})",
             now=now,
         )
-    _notify_assigned(session, lead, account, owner, row.id, now=now)
+    _notify_assigned(session, lead, account, owner, row.id, now=now, qualified=qualified)
     return events
 
 
 def _notify_assigned(
-    session: Session, lead: Lead, account: Account, owner: User | None, decision_id: int, *, now: datetime
+    session: Session,
+    lead: Lead,
+    account: Account,
+    owner: User | None,
+    decision_id: int,
+    *,
+    now: datetime,
+    qualified: LeadQualified | None = None,
 ) -> None:
     title = f"{account.name} · {lead.product}" + (f" (grade {lead.grade})" if lead.grade else "")
     due = f"; first touch due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC" if lead.sla_due_at else ""
     if owner is not None:
+        # A qualified lead comes with what the BDR learnt on the call: the reason to call first.
+        subject = f"Qualified lead for you: {title}" if qualified else f"New lead: {title}"
+        handed = f"\n\nQualified by {qualified.by_email}:\n{qualified.brief}" if qualified else ""
         outbox.email(
             session,
             f"assigned:{decision_id}",
             to=owner.email,
-            subject=f"New lead: {title}",
-            body=f"{title} is yours{due}.",
+            subject=subject,
+            body=f"{title} is yours{due}.{handed}",
             link=f"/leads/{lead.id}",
             now=now,
         )
@@ -227,6 +269,7 @@ def _notify_assigned(
         "grade": lead.grade,
         "owner": owner.email if owner else None,
         "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None,
+        **({"qualified_by": qualified.by_email, "brief": qualified.brief} if qualified else {}),
     }
     outbox.webhook(
         session,
@@ -261,6 +304,19 @@ def on_handed_back(session: Session, events: list[LeadHandedBack], now: datetime
                 f":warning: {alert}",
                 now=now,
             )
+    return out
+
+
+def on_qualified(session: Session, events: list[LeadQualified], now: datetime) -> list[Event]:
+    """Reaction: a BDR qualified a lead: hand it to a field rep (the one picked, or the field-sales
+    rules' choice, never back to the desk), through the lifecycle, with the rep's SLA clock."""
+    out: list[Event] = []
+    for e in events:
+        out.extend(
+            _route(
+                session, e.lead_id, now=now, reason="handover", exclude=frozenset({e.by_user_id}), qualified=e
+            )[1]
+        )
     return out
 
 
@@ -342,7 +398,8 @@ def _owned(session: Session, lead_id: int, who: User) -> Lead:
     _may_work(session, lead, who, doing="accept or reject")
     if lead.stage not in OPEN:
         raise InvalidInput(
-            f"lead #{lead_id} is {lead.stage}; only an open lead (mql, sal, sql) can be accepted or rejected"
+            f"lead #{lead_id} is {lead.stage}; only an open lead (mql, handed over, sal, sql) can be accepted or"
+            " rejected"
         )
     return lead
 
@@ -407,7 +464,7 @@ def deactivate_user(session: Session, user_id: int, *, now: datetime) -> int:
 
 def _still_waiting(session: Session, due: Due) -> Lead | None:
     lead = session.get(Lead, int(due.subject.split(":", 1)[1]))
-    if lead is None or lead.first_touch_at is not None or lead.stage not in ("mql",):
+    if lead is None or lead.first_touch_at is not None or lead.stage not in ("mql", "handed_over"):
         return None
     if lead.owner_user_id != due.payload.get("owner_user_id"):
         return None

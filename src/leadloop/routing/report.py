@@ -11,10 +11,11 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
+from leadloop.lifecycle.model import BDR_QUEUE, STAGE_LABELS, Stage
 from leadloop.routing.clock import matches, span
 from leadloop.routing.repository import ASSIGNING
 from leadloop.routing.views import LeadClock, lead_clocks
-from leadloop.store.tables import Campaign, Lead, RoutingDecision, Team, User
+from leadloop.store.tables import Campaign, Lead, LeadStageChange, RoutingDecision, Team, User
 
 GROUPS = ("rep", "team", "source", "grade")
 
@@ -181,3 +182,135 @@ def rejection_report(session: Session, *, since: datetime) -> list[RejectionRow]
         ),
         key=lambda r: (-r.rejected, -r.routed, r.source),
     )
+
+
+# The qualification desk (issue 13, item 3): how fast the BDR queue decides, what it decides, how
+# long from MQL to hand-over, and the funnel's arrivals per stage. All from the stage history.
+
+DESK_OUTCOMES = {"handed_over": "handed_over", "sent_to_nurture": "nurtured", "disqualified": "disqualified"}
+
+
+@dataclass(frozen=True)
+class DeskRow:
+    group: str  # the BDR who decided, or "All"
+    arrived: int
+    handed_over: int
+    nurtured: int
+    disqualified: int
+    waiting: int  # still at the desk
+    median_minutes: float | None  # from reaching the desk to the outcome
+    p90_minutes: float | None
+    within: int  # decided within the desk's SLA
+    missed: int  # decided late, or still waiting past it
+    median_mql_to_handover: float | None  # minutes from becoming an MQL to the hand-over
+
+    @property
+    def share_within(self) -> float | None:
+        judged = self.within + self.missed
+        return self.within / judged if judged else None
+
+
+@dataclass
+class _Visit:
+    lead_id: int
+    arrived: datetime
+    mql_at: datetime | None
+    decided_at: datetime | None = None
+    outcome: str | None = None
+    by: int | None = None
+
+
+def _desk_visits(session: Session, *, since: datetime) -> list[_Visit]:
+    desk_team = session.scalar(sa.select(Team.id).where(Team.name == BDR_QUEUE))
+    bdrs = set(session.scalars(sa.select(User.id).where(User.role == "bdr")))
+    if desk_team is None and not bdrs:
+        return []
+    h = LeadStageChange
+    leads = sa.select(h.lead_id).where(
+        h.at >= since,
+        h.trigger == "routed",
+        sa.or_(h.owner_team_id == (desk_team or -1), h.owner_user_id.in_(bdrs or {-1})),
+    )
+    rows = session.execute(
+        sa.select(h.lead_id, h.at, h.trigger, h.to_stage, h.owner_team_id, h.owner_user_id, h.by_user_id)
+        .where(h.lead_id.in_(leads))
+        .order_by(h.lead_id, h.at, h.id)
+    ).all()
+    visits: list[_Visit] = []
+    open_: dict[int, _Visit] = {}
+    # A lead's own MQL time stands in where its history began after it (stage history started late).
+    mql: dict[int, datetime] = {
+        i: at for i, at in session.execute(sa.select(Lead.id, Lead.mql_at).where(Lead.id.in_(leads))) if at
+    }
+    for lead_id, at, trigger, to_stage, team_id, user_id, by in rows:
+        if trigger in ("reached_mql", "reactivated"):
+            mql[lead_id] = at
+        at_desk = to_stage == "mql" and (
+            (team_id is not None and team_id == desk_team) or (user_id is not None and user_id in bdrs)
+        )
+        visit = open_.get(lead_id)
+        if trigger in DESK_OUTCOMES and visit is not None:
+            visit.decided_at, visit.outcome, visit.by = at, DESK_OUTCOMES[trigger], by
+            del open_[lead_id]
+        elif at_desk and visit is None and at >= since:
+            open_[lead_id] = _Visit(lead_id, at, mql.get(lead_id))
+            visits.append(open_[lead_id])
+        elif not at_desk and visit is not None:  # it left the desk another way (cooled, reassigned)
+            del open_[lead_id]
+            visits.remove(visit)
+    return visits
+
+
+def desk_report(session: Session, *, since: datetime, now: datetime, within_minutes: float) -> list[DeskRow]:
+    """One row per BDR who decided, and "All" (which also counts what is still waiting). The desk's
+    SLA is wall-clock minutes: a queue has no working hours of its own."""
+    visits = _desk_visits(session, since=since)
+    if not visits:
+        return []
+    names = dict(session.execute(sa.select(User.id, User.name)).all())
+    groups: dict[str, list[_Visit]] = defaultdict(list)
+    for v in visits:
+        groups["All"].append(v)
+        if v.outcome is not None:
+            groups[names.get(v.by, "(someone)") if v.by is not None else "(someone)"].append(v)
+
+    def row(group: str, items: list[_Visit]) -> DeskRow:
+        took = np.array([(v.decided_at - v.arrived).total_seconds() / 60 for v in items if v.decided_at])
+        to_handover = np.array(
+            [
+                (v.decided_at - v.mql_at).total_seconds() / 60
+                for v in items
+                if v.outcome == "handed_over" and v.decided_at and v.mql_at
+            ]
+        )
+        late = [v for v in items if (v.decided_at or now) - v.arrived > timedelta(minutes=within_minutes)]
+        return DeskRow(
+            group,
+            len(items),
+            sum(1 for v in items if v.outcome == "handed_over"),
+            sum(1 for v in items if v.outcome == "nurtured"),
+            sum(1 for v in items if v.outcome == "disqualified"),
+            sum(1 for v in items if v.outcome is None),
+            float(np.median(took)) if len(took) else None,
+            float(np.percentile(took, 90)) if len(took) else None,
+            sum(1 for v in items if v.decided_at is not None and v not in late),
+            len(late),
+            float(np.median(to_handover)) if len(to_handover) else None,
+        )
+
+    total = groups.pop("All")
+    return [*(row(g, items) for g, items in sorted(groups.items())), row("All", total)]
+
+
+def funnel(session: Session, *, since: datetime) -> list[tuple[str, int]]:
+    """Arrivals per stage since `since`, in funnel order (a lead counts once per stage it reached)."""
+    h = LeadStageChange
+    counts = dict(
+        session.execute(
+            sa.select(h.to_stage, sa.func.count(sa.distinct(h.lead_id)))
+            .where(h.at >= since, h.from_stage.is_distinct_from(h.to_stage))
+            .group_by(h.to_stage)
+        ).all()
+    )
+    order = [Stage.INQUIRY, Stage.MQL, Stage.HANDED_OVER, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.WON]
+    return [(STAGE_LABELS[s], int(counts.get(s.value, 0))) for s in order]

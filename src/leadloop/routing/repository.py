@@ -28,7 +28,8 @@ from leadloop.store.tables import (
 )
 
 OPEN_STAGES = tuple(sorted(OPEN))  # the lifecycle says which stages are with sales
-ASSIGNING = ("mql", "sla_reassign", "rep_removed", "manual")  # decisions that hand a lead to someone
+# Decisions that hand a lead to someone ("handover": a BDR qualified it for a field rep).
+ASSIGNING = ("mql", "sla_reassign", "rep_removed", "manual", "handover")
 
 
 def default_rules_text() -> str:

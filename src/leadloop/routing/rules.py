@@ -7,8 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadloop.lifecycle.model import BDR_QUEUE
 from leadloop.routing.document import Band, Owner, RuleSet, SlaPolicy, When
 from leadloop.routing.pools import Candidate, pick
+
+DESK_WHY = "a BDR calls to qualify it before field sales"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Decision:
     summary: str = ""
     path: list[dict[str, Any]] = field(default_factory=list)
     alert: str | None = None  # e.g. every pool member unavailable
+    desk: bool = False  # sent to the qualification desk (the BDR queue or a BDR pool)
 
 
 def _fold(values: list[str] | None) -> set[str]:
@@ -137,10 +141,18 @@ def decide(
     pools: dict[str, list[Candidate]],
     resolve: dict[str, tuple[int, str | None]],
     exclude: frozenset[int] = frozenset(),
+    qualified_by: str | None = None,
+    past_desk: bool = False,
 ) -> Decision:
     """`pools`: each pool's members with their state; `resolve`: user e-mail -> (id, why unavailable);
-    `exclude`: users who may not get this lead (the owner it is being taken from)."""
+    `exclude`: users who may not get this lead (the owner it is being taken from); `qualified_by`:
+    the BDR who qualified it, when it is being handed to field sales; `past_desk`: the lead is beyond
+    MQL (a reassignment of a handed-over or accepted lead). Either way the desk's rules are passed."""
     path: list[dict[str, Any]] = []
+    if qualified_by is not None:
+        path.append(
+            {"step": "qualification desk", "result": "qualified", "why": f"handed over by {qualified_by}"}
+        )
     if rs.account_owner_sticky and sticky is not None:
         if sticky.user_id in exclude:
             path.append(
@@ -166,6 +178,10 @@ def decide(
                 "user", sticky.email, sticky.user_id, summary=f"account owner {sticky.email}", path=path
             )
     for rule in rs.rules:
+        if (qualified_by is not None or past_desk) and rule.assign.bdr is not None:
+            why = "sends leads to the desk; this one is " + ("qualified" if qualified_by else "past it")
+            path.append({"step": f"rule {rule.name}", "result": "passed", "why": why})
+            continue
         why_not = test(rule.when, f)
         if why_not is not None:
             path.append({"step": f"rule {rule.name}", "result": "no match", "why": why_not})
@@ -196,6 +212,15 @@ def _assign(
     via: str,
     rs: RuleSet,
 ) -> Decision | None:
+    if owner.bdr == "queue":
+        path.append({"step": "qualification desk", "result": "assigned", "why": f"{BDR_QUEUE}: {DESK_WHY}"})
+        return Decision("queue", BDR_QUEUE, summary=f"{via} → {BDR_QUEUE} ({DESK_WHY})", path=path, desk=True)
+    if owner.bdr is not None:  # a pool of BDRs: the same turns as any pool, and the desk's reason
+        got = _assign(Owner(pool=owner.bdr), pools, resolve, exclude, path, via=via, rs=rs)
+        if got is not None and got.kind == "user":
+            got.desk = True
+            got.summary += f" ({DESK_WHY})"
+        return got
     if owner.pool is not None:
         members = [c for c in pools.get(owner.pool, [])]
         members = [c if c.user_id not in exclude else _excluded(c) for c in members]

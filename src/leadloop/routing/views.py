@@ -102,7 +102,9 @@ def team(session: Session, *, now: datetime, users: frozenset[int] | None = None
     for u, team_name in session.execute(
         sa.select(User, Team.name)
         .outerjoin(Team, Team.id == User.team_id)
-        .where(User.role.in_(("rep", "manager")), User.id.in_(users) if users is not None else sa.true())
+        .where(
+            User.role.in_(("rep", "bdr", "manager")), User.id.in_(users) if users is not None else sa.true()
+        )
         .order_by(User.name, User.email)
     ):
         mine = clocks.get(u.id, [])

@@ -20,7 +20,7 @@ from leadloop.routing import views
 from leadloop.routing.handlers import accept, log_call, reject
 from leadloop.routing.kind import ROUTING
 from leadloop.routing.reassign import MAX_LEADS, Reassigned, candidates, reassign
-from leadloop.routing.report import GROUPS, rejection_report, sla_report
+from leadloop.routing.report import GROUPS, desk_report, funnel, rejection_report, sla_report
 from leadloop.routing.repository import active_rules
 from leadloop.store.tables import Lead, User
 from leadloop.web.context import AppContext
@@ -216,7 +216,20 @@ def _sla(ctx: AppContext, who: Principal, by: str, days: int) -> dict[str, Any]:
         users = _people_seen(session, ctx, who)
         rows = sla_report(session, since=now - timedelta(days=days), now=now, by=by, users=users)
         rejections = rejection_report(session, since=now - timedelta(days=days))
-    return {"by": by, "days": days, "rows": rows, "rejections": rejections, "periods": PERIODS}
+        # The qualification desk: its SLA, MQL to hand-over, and the funnel's arrivals per stage.
+        within = active_rules(session)[0].qualification.within_minutes
+        desk = desk_report(session, since=now - timedelta(days=days), now=now, within_minutes=within)
+        stages = funnel(session, since=now - timedelta(days=days))
+    return {
+        "by": by,
+        "days": days,
+        "rows": rows,
+        "rejections": rejections,
+        "desk": desk,
+        "desk_within": within,
+        "funnel": stages,
+        "periods": PERIODS,
+    }
 
 
 @router.get("/reports/sla", response_class=HTMLResponse, include_in_schema=False)
@@ -254,6 +267,8 @@ def sla_api(ctx: Ctx, who: Manager, by: str = "rep", days: Days = 30) -> dict[st
             {**r.__dict__, "share_within": r.share_within, "breach_rate": r.breach_rate} for r in data["rows"]
         ],
         "rejections": [r.__dict__ for r in data["rejections"]],
+        "desk": [{**r.__dict__, "share_within": r.share_within} for r in data["desk"]],
+        "funnel": [{"stage": label, "leads": n} for label, n in data["funnel"]],
     }
 
 

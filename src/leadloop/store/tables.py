@@ -815,3 +815,30 @@ class SavedView(Base):
     name: Mapped[str] = mapped_column(sa.String(80))
     query: Mapped[str] = mapped_column(sa.String(2000))  # the list's query string, page left out
     created_at: Mapped[datetime]
+
+
+# The qualification desk (issue 13, item 3): a BDR's qualifying call on a lead.
+
+
+class LeadQualification(Base):
+    """One visit of a lead to the qualification desk: the answers (BANT by default, as the routing
+    rule set's `qualification` names them; each {choice, label, note}, the label as it read then),
+    and the BDR's outcome: handed over to a field rep (with the firmographics as they stood), back
+    to nurture or disqualified, with the reason. The lead's stage itself moves through lifecycle/."""
+
+    __tablename__ = "lead_qualifications"
+    __table_args__ = (sa.Index("ix_lead_qualifications_lead_id_id", "lead_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id"))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    updated_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    outcome: Mapped[str | None] = mapped_column(sa.String(20))  # handed_over | nurture | disqualified
+    reason: Mapped[str | None] = mapped_column(sa.String(40))  # the reason's code
+    reason_label: Mapped[str | None] = mapped_column(sa.String(80))
+    outcome_note: Mapped[str | None] = mapped_column(sa.Text)
+    decided_at: Mapped[datetime | None]
+    decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    handed_to_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    firmographics: Mapped[list[list[str]] | None] = mapped_column(JSONType)  # [[label, value], ...]

@@ -48,6 +48,7 @@ from leadloop.leads.web import router as leads_router
 from leadloop.lists.web import router as lists_router
 from leadloop.notifications.web import router as notifications_router
 from leadloop.partners.web import router as partners_router
+from leadloop.qualification.web import router as qualification_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
 from leadloop.search.web import router as search_router
@@ -212,6 +213,7 @@ def create_app(
         search_router,
         lists_router,
         campaigns_router,
+        qualification_router,  # the qualification desk (issue 13, item 3)
     ):
         app.include_router(router)
 

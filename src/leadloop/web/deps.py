@@ -17,6 +17,7 @@ from leadloop.auth.model import (
     ALL_ROLES,
     MANAGERS,
     PARTNERS,
+    QUALIFIERS,
     STAFF,
     WRITERS,
     Principal,
@@ -158,3 +159,7 @@ Days = Annotated[int, Query(ge=1, le=3650)]
 def viewer_scope(session: Session, ctx: AppContext, who: Principal) -> Scope:
     """Whose leads, people and accounts this person may see (access/): every page and API asks here."""
     return scope_of(session, who, share_team=ctx.settings.share_team_leads)
+
+
+# The qualification desk (issue 13, item 3): BDRs, their managers and admins.
+Qualifier = Annotated[Principal, require(QUALIFIERS)]

@@ -268,3 +268,12 @@
   document.addEventListener("htmx:sendError", done);
   document.addEventListener("htmx:timeout", done);
 })();
+// The qualification desk (issue 13, item 3): a refused form comes back as 422 with the sentence and
+// the values as typed; swap it in (htmx leaves 4xx answers out by default) so nothing typed is lost.
+document.addEventListener("htmx:beforeSwap", function (evt) {
+  var elt = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+  if (evt.detail.xhr.status === 422 && elt && elt.closest && elt.closest("[data-swap-errors]")) {
+    evt.detail.shouldSwap = true;
+    evt.detail.isError = false;
+  }
+});

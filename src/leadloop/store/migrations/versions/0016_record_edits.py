@@ -1,7 +1,7 @@
 """record edits: who changed which field of a person or an account by hand
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-01 02:05:00
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import leadloop.store.types
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
