@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from leadloop.contract.headers import ALIASES, header_key
-from leadloop.core.errors import InvalidInput
+from leadloop.contract.vocab import FORM_ACTIVITY_TYPES, check_activity_type
+from leadloop.core.errors import InvalidInput, UnknownActivityType
 
 # Field names of form builders and other languages -> the lead's fields ("name": one full name).
 _FORM_NAMES = {
@@ -134,3 +135,33 @@ def map_form(
                 del out.extras[name]
                 break
     return out
+
+
+FORM_SUBMIT = "form_submit"
+
+
+@dataclass(frozen=True)
+class FormActivity:
+    type: str
+    payload: dict[str, str]  # what the activity keeps beside: the value given, when it was not taken
+    warning: str | None = None
+
+
+def form_activity(given: str | None) -> FormActivity:
+    """What a submission is, from the form's hidden `activity_type` field ("demo_request",
+    "Contact sales"...). A value that is not a type a form may set is never a refusal: the lead
+    lands as a plain form submission, with the value kept in the activity's payload and a warning."""
+    if given is None or not given.strip():
+        return FormActivity(FORM_SUBMIT, {})
+    try:
+        kind: str | None = check_activity_type(given[:50])
+    except UnknownActivityType:
+        kind = None
+    if kind in FORM_ACTIVITY_TYPES:
+        return FormActivity(kind, {})
+    why = "is not an activity type" if kind is None else "cannot be set by a web form"
+    warning = (
+        f"activity_type {given[:100]!r} {why}; kept as a form submission. A form may say: "
+        + ", ".join(sorted(FORM_ACTIVITY_TYPES))
+    )
+    return FormActivity(FORM_SUBMIT, {"activity_type_given": given[:200], "warning": warning}, warning)

@@ -133,8 +133,10 @@ def capture_lead(
     idempotency_key: str | None,
     explicit_consent: bool = False,
     custom: CustomLimits | None = None,
+    activity_payload: dict[str, str] | None = None,
 ) -> tuple[LeadCaptured, list[Event], bool]:
-    """One person and the activity that brought them (API single lead, web-to-lead form)."""
+    """One person and the activity that brought them (API single lead, web-to-lead form).
+    `activity_payload`: what the door keeps on the activity besides (a form's unknown type)."""
     lead = LeadCreate.model_validate(body)
     errors: list[dict[str, Any]] = []
     person: m.PersonIn | None = None
@@ -151,6 +153,9 @@ def capture_lead(
         ).items()
         if v
     }
+    if lead.lead_source:  # where the lead says it came from, shown with the activity that brought it
+        payload["source"] = lead.lead_source
+    payload.update(activity_payload or {})
     act_fields: dict[str, Any] = {
         "type": lead.activity_type,
         "occurred_at": lead.occurred_at,
