@@ -42,16 +42,33 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _phrases(spec: str) -> tuple[tuple[str, ...], ...]:
-    """'vice president, head of' -> (('vice', 'president'), ('head', 'of'))."""
-    return tuple(tuple(_WORD.findall(_fold(p))) for p in spec.split(",") if p.strip())
+Phrases = dict[str, tuple[tuple[str, ...], ...]]  # first word -> the phrases starting with it
 
 
-def _has(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> bool:
-    for phrase in phrases:
-        n = len(phrase)
-        if any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1)):
-            return True
+def _phrases(spec: str) -> Phrases:
+    """'vice president, head of' -> {'vice': (('vice', 'president'),), 'head': (('head', 'of'),)}:
+    indexed by first word, so a title is read in one pass over its words."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for p in spec.split(","):
+        words = tuple(_WORD.findall(_fold(p)))
+        if words:
+            out.setdefault(words[0], []).append(words)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _either(*tables: Phrases) -> Phrases:
+    out: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for table in tables:
+        for k, v in table.items():
+            out[k] = out.get(k, ()) + v
+    return out
+
+
+def _has(words: list[str], phrases: Phrases) -> bool:
+    for i, w in enumerate(words):
+        for phrase in phrases.get(w, ()):
+            if tuple(words[i : i + len(phrase)]) == phrase:
+                return True
     return False
 
 
@@ -122,13 +139,17 @@ _INDIVIDUAL = _phrases(
 _INDIVIDUAL_ENDS = ("entwickler", "ingenieur", "berater", "referent", "sachbearbeiter", "utvecklare")
 
 
+_CEO = _phrases("ceo")
+_SENIOR_TO_ASSISTANT = _either(_DIRECTOR, _VP)
+
+
 def _seniority(words: list[str]) -> str | None:
-    c_level = _has(words, _C_LEVEL) and not (_has(words, _NOT_C_LEVEL) and not _has(words, _phrases("ceo")))
-    if _has(words, _ASSISTANT) and (c_level or not _has(words, _DIRECTOR + _VP)):
+    c_level = _has(words, _C_LEVEL) and not (_has(words, _NOT_C_LEVEL) and not _has(words, _CEO))
+    if _has(words, _ASSISTANT) and (c_level or not _has(words, _SENIOR_TO_ASSISTANT)):
         return INDIVIDUAL  # "Executive Assistant to the CEO", "Marketing Assistant"
     if _has(words, _INTERN):
         return INTERN
-    if _has(words, _phrases("chief")) and _has(words, _phrases("officer")) and not c_level:
+    if "chief" in words and "officer" in words and not c_level:
         c_level = True  # "Chief Happiness Officer": any chief officer
     if c_level:
         return C_LEVEL
@@ -147,11 +168,12 @@ def _seniority(words: list[str]) -> str | None:
 
 # Departments, tried in this order: "Head of Sales Operations" is sales, "IT Support" is IT,
 # "People Operations" is HR. Each: (department, phrases, beginnings or endings of compounds).
-_DEPARTMENTS: tuple[tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]], ...] = (
+_DEPARTMENTS: tuple[tuple[str, Phrases, tuple[str, ...]], ...] = (
     (
         "IT",
         _phrases(
-            "it, ict, information technology, informatique, informatica, edv, systems, infrastructure,"
+            "it, ict, ti, sistemas, information technology, informatique, informatica, edv, systems,"
+            " infrastructure,"
             " helpdesk, service desk, sysadmin, system administrator, systemadministrator, network,"
             " netzwerk, cio, chief information, ciso, it sicherheit"
         ),
@@ -255,9 +277,15 @@ _DEPARTMENTS: tuple[tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]], ..
 )
 
 
+_COMPOUNDS = {
+    name: re.compile(f"^(?:{'|'.join(parts)})|(?:{'|'.join(parts)})$") for name, _, parts in _DEPARTMENTS if parts
+}
+
+
 def _department(words: list[str]) -> str | None:
-    for name, phrases, parts in _DEPARTMENTS:
-        if _has(words, phrases) or any(w.startswith(p) or w.endswith(p) for w in words for p in parts):
+    for name, phrases, _ in _DEPARTMENTS:
+        compound = _COMPOUNDS.get(name)
+        if _has(words, phrases) or (compound is not None and any(compound.search(w) for w in words)):
             return name
     return None
 
