@@ -27,6 +27,7 @@ from leadloop.core.events import (
 )
 from leadloop.core.reactions import KEY as REACTIONS_KEY
 from leadloop.core.reactions import Reactions
+from leadloop.demo import live
 from leadloop.enrich.handlers import ENRICH_SWEEP, sweep_job
 from leadloop.enrich.provider import make_provider
 from leadloop.identity.policy import session_info as identity_info
@@ -91,6 +92,9 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
     if settings.enrich_provider:
         provider = make_provider(settings.enrich_provider, settings.enrich_path)
         handlers[ENRICH_SWEEP] = sweep_job(provider, timedelta(minutes=settings.enrich_every_minutes))
+    # The demo's live hand-raisers (issue 13): off unless the demo turns them on.
+    if settings.demo_hand_raiser_minutes > 0:
+        handlers[live.LIVE_HAND_RAISER] = live.hand_raiser_job(timedelta(minutes=settings.demo_hand_raiser_minutes))
     return handlers
 
 
@@ -105,3 +109,6 @@ def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
         with db.write() as session:
             if pending(session, ENRICH_SWEEP, "accounts") is None:
                 schedule(session, ENRICH_SWEEP, "accounts", now)
+    if settings.demo_hand_raiser_minutes > 0:  # the demo's live hand-raisers (issue 13)
+        with db.write() as session:
+            live.arm(session, now=now)

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     log_json: bool = True
     log_level: str = "INFO"
 
+    # The demo's live hand-raisers (demo/live.py): a new demo request every this many minutes while
+    # it serves; 0 turns them off (the default everywhere but `leadloop demo`).
+    demo_hand_raiser_minutes: float = Field(default=0.0, ge=0.0)
+
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Settings:
         if self.match_review > self.match_auto_merge:

@@ -14,15 +14,21 @@ from fastapi.testclient import TestClient
 
 from leadloop import capture as h
 from leadloop.auth.handlers import create_user
+from leadloop.bootstrap import arm_recurring, timer_handlers
+from leadloop.core.clock import FrozenClock
+from leadloop.demo import live
 from leadloop.capture import model as m
 from leadloop.core.events import LeadReachedMQL
 from leadloop.documents.handlers import activate, save_draft
+from leadloop.jobs.timers import pending
+from leadloop.jobs.worker import Worker
 from leadloop.lifecycle.handlers import Move, move_many
 from leadloop.lifecycle.model import Trigger
 from leadloop.scoring.kind import SCORING
 from leadloop.scoring.repository import active_model
+from leadloop.settings import Settings
 from leadloop.store.db import Database
-from leadloop.store.tables import Lead, LeadStageChange, Person, RoutingDecision, Timer, User
+from leadloop.store.tables import Activity, Lead, LeadStageChange, Person, RoutingDecision, Timer, User
 from tests.fixtures.routing import ALL_WEEK, activate_rules
 from tests.fixtures.web import Web
 
@@ -203,3 +209,23 @@ def test_an_anonymous_demo_request_from_the_web_form_reaches_a_rep(web: Web, rep
         lead = s.scalars(sa.select(Lead)).one()
         assert lead.stage == "mql" and lead.owner_user_id in reps.values() and lead.owner_team_id is None
         assert lead.sla_due_at == NOW + timedelta(minutes=15) and lead.assigned_at == NOW
+
+
+def test_the_demo_posts_a_hand_raiser_every_few_minutes_when_asked(db: Database, reps: dict[str, int]) -> None:
+    clock = FrozenClock(NOW)
+    settings = Settings(database_url=str(db.engine.url), demo_hand_raiser_minutes=3, retrain_every_days=0)
+    assert live.LIVE_HAND_RAISER not in timer_handlers(Settings(database_url=str(db.engine.url)))  # off by default
+    arm_recurring(settings, db, clock())
+    worker = Worker(db, clock, timer_handlers(settings))
+    assert worker.run_once() == 0  # the first one comes a minute after the start
+    for _ in range(3):
+        clock.advance(minutes=3)
+        assert worker.run_once() == 1
+    with db.read() as s:
+        leads = s.scalars(sa.select(Lead).order_by(Lead.id)).all()
+        assert len(leads) == 3 and {lead.stage for lead in leads} == {"mql"}
+        assert all(lead.owner_user_id in reps.values() and lead.sla_due_at is not None for lead in leads)
+        kinds = s.scalars(sa.select(Activity.type).where(Activity.source == "form")).all()
+        assert set(kinds) <= {"demo_request", "contact_sales", "pricing_request", "trial_signup"}
+        assert all(p.seniority is not None for p in s.scalars(sa.select(Person)))  # every demo title reads
+        assert pending(s, live.LIVE_HAND_RAISER, live.SUBJECT) == clock() + timedelta(minutes=3)

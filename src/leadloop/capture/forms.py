@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from leadloop.capture.schemas import LeadCreate
 from leadloop.contract.headers import ALIASES, header_key
 from leadloop.contract.vocab import FORM_ACTIVITY_TYPES, check_activity_type
 from leadloop.core.errors import InvalidInput, UnknownActivityType
@@ -44,6 +45,10 @@ _EXTRA = {
 _BRACKETS = re.compile(r"^(?:form_fields|fields|data|lead|contact|input)\[([^\]]+)\]$", re.IGNORECASE)
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
+
+# The lead's fields a form may post under their own names. `activity_type` is one: a hidden input
+# says what the form is (a demo request...).
+FORM_FIELDS = frozenset(LeadCreate.model_fields) - {"attributes", "created_at", "occurred_at"}
 
 # Fields a form sets only under their own name: a hidden "id" on a page is not the person's id.
 _EXACT_ONLY = frozenset({"external_id", "account_external_id", "created_at"})

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from leadloop.capture import intake
 from leadloop.capture.form_mappings import all_mappings, form_key, save_mapping, saved_mapping
-from leadloop.capture.forms import IGNORE, form_activity, map_form
+from leadloop.capture.forms import FORM_FIELDS, IGNORE, form_activity, map_form
 from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
 from leadloop.contract.vocab import ACTIVITY_TYPES, KNOWN_TYPES
 from leadloop.core.errors import InvalidInput
@@ -79,12 +79,7 @@ def activity_types(who: Staff) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- web-to-lead (public)
 
-# `activity_type` is a form field: a hidden input says what the form is (a demo request...).
-FORM_FIELDS = frozenset(LeadCreate.model_fields) - {
-    "attributes",
-    "created_at",
-    "occurred_at",
-}
+
 HONEYPOT = "hp_email_confirm"
 
 
