@@ -17,7 +17,8 @@ from leadloop.lifecycle.handlers import Move, NewLead, move_many, open_leads
 from leadloop.lifecycle.model import DEFAULT_PRODUCT, Trigger
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.document import ScoringModel
-from leadloop.scoring.fit import evaluate_fit, grade_for
+from leadloop.scoring.fit import grade_for
+from leadloop.scoring.fit_columns import fit_columns
 from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, MQL_FROM, PERSON_FIT_FIELDS, _grade_ok
 from leadloop.scoring.recompute import Activities, Groups, encode, group_scores, weights
 from leadloop.store.bulk import connection
@@ -90,29 +91,39 @@ def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
     """What the model would do to today's warehouse, without writing anything."""
     acts = load_activities(session)
     persons, accounts = engagement_groups(model, acts)
-    account_rows = {a.id: a for a in session.scalars(sa.select(Account))}
+    # Plain rows, not ORM objects, and every person's fit judged at once over columns (fit_columns.py).
+    account_cols = [getattr(Account, f) for f in ACCOUNT_FIT_FIELDS]
+    account_rows = {r[0]: r[1:] for r in session.execute(sa.select(Account.id, Account.name, *account_cols))}
+    people = session.execute(
+        sa.select(Person.id, Person.account_id, *[getattr(Person, f) for f in PERSON_FIT_FIELDS]).where(
+            Person.merged_into_id.is_(None)  # the merged-away score nothing
+        )
+    ).all()
+    columns: dict[str, list[Any]] = {
+        f"person.{f}": [r[2 + i] for r in people] for i, f in enumerate(PERSON_FIT_FIELDS)
+    }
+    no_account = (None,) * (len(ACCOUNT_FIT_FIELDS) + 1)
+    of_account = [account_rows.get(r[1], no_account) if r[1] is not None else no_account for r in people]
+    for i, f in enumerate(ACCOUNT_FIT_FIELDS):
+        columns[f"account.{f}"] = [a[1 + i] for a in of_account]
+    judged = fit_columns(model, columns, len(people))
     person_fit: dict[int, tuple[float, str, str | None]] = {}
     best: dict[int, float] = {}
-    for p in session.scalars(
-        sa.select(Person).where(Person.merged_into_id.is_(None))
-    ):  # the merged-away score nothing
-        acct = account_rows.get(p.account_id) if p.account_id else None
-        fit = evaluate_fit(
-            model,
-            {f: getattr(p, f) for f in PERSON_FIT_FIELDS},
-            {f: getattr(acct, f) for f in ACCOUNT_FIT_FIELDS} if acct else {},
-        )
-        person_fit[p.id] = (fit.score, fit.grade, fit.excluded_by)
-        if p.account_id is not None:
-            best[p.account_id] = max(best.get(p.account_id, 0.0), fit.score)
+    for r, fit, grade, excluded in zip(
+        people, judged.score.tolist(), judged.grade, judged.excluded_by, strict=True
+    ):
+        person_fit[r[0]] = (fit, grade, excluded)
+        if r[1] is not None:
+            best[r[1]] = max(best.get(r[1], 0.0), fit)
     rate = decay_rate(model.engagement.half_life_days)
     t = epoch(now)
     index = {k: i for i, k in enumerate(accounts.keys)}
     out = Preview(model, person_fit, persons, accounts, {}, best)
     leads = session.execute(sa.select(Lead.id, Lead.account_id, Lead.product, Lead.stage, Lead.grade)).all()
     out.leads_total = len(leads)
-    names = {a.id: a.name for a in account_rows.values()}
+    names = {a: str(row[0]) for a, row in account_rows.items()}
     have_lead = set()
+    s_now, t0_now = accounts.s.tolist(), accounts.t0.tolist()  # Python floats: no numpy scalar per lead
     for lead_id, account_id, product, stage, old_grade in leads:
         have_lead.add((account_id, product))
         new_grade = grade_for(best[account_id], model) if account_id in best else None
@@ -120,7 +131,7 @@ def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
         if new_grade != old_grade:
             out.grade_changes.append((lead_id, names.get(account_id, ""), old_grade, new_grade))
         i = index.get((account_id, product))
-        value = Decaying(accounts.s[i], accounts.t0[i]).current(t, rate) if i is not None else 0.0
+        value = Decaying(s_now[i], t0_now[i]).current(t, rate) if i is not None else 0.0
         if (
             stage in MQL_FROM
             and value >= model.engagement.mql_threshold
@@ -128,8 +139,9 @@ def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
         ):
             out.new_mqls.append((lead_id, names.get(account_id, ""), round(value, 1)))
             out.mql_from[lead_id] = stage
-    for key, i in index.items():
-        if key not in have_lead and not np.isnan(accounts.opened_at[i]):
+    for i in np.flatnonzero(~np.isnan(accounts.opened_at)).tolist():
+        key = accounts.keys[i]
+        if key not in have_lead:
             out.new_leads.append((int(key[0]), str(key[1])))  # type: ignore[call-overload]
     return out
 
