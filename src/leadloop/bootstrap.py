@@ -94,7 +94,9 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
         handlers[ENRICH_SWEEP] = sweep_job(provider, timedelta(minutes=settings.enrich_every_minutes))
     # The demo's live hand-raisers (issue 13): off unless the demo turns them on.
     if settings.demo_hand_raiser_minutes > 0:
-        handlers[live.LIVE_HAND_RAISER] = live.hand_raiser_job(timedelta(minutes=settings.demo_hand_raiser_minutes))
+        handlers[live.LIVE_HAND_RAISER] = live.hand_raiser_job(
+            timedelta(minutes=settings.demo_hand_raiser_minutes)
+        )
     return handlers
 
 

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from leadloop import capture as h
 from leadloop.auth.handlers import create_user
 from leadloop.bootstrap import arm_recurring, timer_handlers
-from leadloop.core.clock import FrozenClock
-from leadloop.demo import live
 from leadloop.capture import model as m
+from leadloop.core.clock import FrozenClock
 from leadloop.core.events import LeadReachedMQL
+from leadloop.demo import live
 from leadloop.documents.handlers import activate, save_draft
 from leadloop.jobs.timers import pending
 from leadloop.jobs.worker import Worker
@@ -58,7 +58,9 @@ def reps(db: Database) -> dict[str, int]:
     ids = {}
     with db.write() as s:
         for name in ("rita", "rafael"):
-            ids[name] = create_user(s, email=f"{name}@x.io", name=name.title(), role="rep", password=None, now=NOW)
+            ids[name] = create_user(
+                s, email=f"{name}@x.io", name=name.title(), role="rep", password=None, now=NOW
+            )
             user = s.get_one(User, ids[name])
             user.working_hours = ALL_WEEK
         activate_rules(s, RULES, now=NOW)
@@ -71,10 +73,10 @@ def _person(db: Database, **fields: str) -> None:
         h.ingest_people(s, [m.parse_person(row)], now=NOW, source="import")
 
 
-def _act(db: Database, kind: str, *, ago: timedelta = timedelta(minutes=1), email: str = "greta@polarsignal.se") -> list[object]:
-    act = m.parse_activity(
-        {"email": email, "type": kind, "occurred_at": (NOW - ago).isoformat()}, now=NOW
-    )
+def _act(
+    db: Database, kind: str, *, ago: timedelta = timedelta(minutes=1), email: str = "greta@polarsignal.se"
+) -> list[object]:
+    act = m.parse_activity({"email": email, "type": kind, "occurred_at": (NOW - ago).isoformat()}, now=NOW)
     with db.write() as s:
         return list(h.ingest_activities(s, [act], now=NOW, source="api").events)
 
@@ -86,7 +88,9 @@ def _lead(db: Database) -> Lead:
         return lead
 
 
-def test_a_demo_request_is_an_mql_with_a_rep_and_the_fastest_clock_at_once(db: Database, reps: dict[str, int]) -> None:
+def test_a_demo_request_is_an_mql_with_a_rep_and_the_fastest_clock_at_once(
+    db: Database, reps: dict[str, int]
+) -> None:
     _person(db, title="Software Engineer")  # fit: no seniority points, grade D
     events = _act(db, "demo_request")
     assert [e.hand_raise for e in events if isinstance(e, LeadReachedMQL)] == ["demo_request"]
@@ -121,7 +125,9 @@ def test_engagement_alone_still_needs_the_threshold_and_the_grade(db: Database, 
 
 
 @pytest.mark.parametrize("stage", ["nurture", "recycled", "lost"])
-def test_a_lead_marketing_took_back_comes_back_to_sales(db: Database, reps: dict[str, int], stage: str) -> None:
+def test_a_lead_marketing_took_back_comes_back_to_sales(
+    db: Database, reps: dict[str, int], stage: str
+) -> None:
     _person(db, title="Head of IT")
     _act(db, "webinar_attended", ago=timedelta(days=3))
     _act(db, "content_download", ago=timedelta(days=2))
@@ -130,14 +136,22 @@ def test_a_lead_marketing_took_back_comes_back_to_sales(db: Database, reps: dict
     with db.write() as s:  # the lifecycle's own roads to the stage under test
         road = {
             "nurture": [(Trigger.REACHED_MQL, "inquiry"), (Trigger.COOLED, "mql")],
-            "recycled": [(Trigger.REACHED_MQL, "inquiry"), (Trigger.COOLED, "mql"), (Trigger.RECYCLED, "nurture")],
+            "recycled": [
+                (Trigger.REACHED_MQL, "inquiry"),
+                (Trigger.COOLED, "mql"),
+                (Trigger.RECYCLED, "nurture"),
+            ],
             "lost": [(Trigger.LOST, "inquiry")],
         }[stage]
         for trigger, previous in road:
             move_many(s, [Move(lead.id, previous, trigger, NOW - timedelta(days=1))], now=NOW)
     _act(db, "pricing_request")
     lead = _lead(db)
-    assert (lead.stage, lead.owner_user_id is not None, lead.sla_policy) == ("mql", True, "Hot (grade A or B)")
+    assert (lead.stage, lead.owner_user_id is not None, lead.sla_policy) == (
+        "mql",
+        True,
+        "Hot (grade A or B)",
+    )
     with db.read() as s:
         last = s.scalars(
             sa.select(LeadStageChange)
@@ -176,7 +190,12 @@ def test_an_old_hand_raise_is_history_not_a_page(db: Database, reps: dict[str, i
 def test_the_model_says_which_types_are_a_hand_raise(db: Database, reps: dict[str, int]) -> None:
     with db.write() as s:
         model, _ = active_model(s)
-        text = model.model_copy(update={"name": "no-fast-track", "hand_raise": model.hand_raise.model_copy(update={"types": ["trial_signup"]})}).to_yaml()
+        text = model.model_copy(
+            update={
+                "name": "no-fast-track",
+                "hand_raise": model.hand_raise.model_copy(update={"types": ["trial_signup"]}),
+            }
+        ).to_yaml()
         draft, _ = save_draft(s, SCORING, text, now=NOW)
         activate(s, SCORING, draft, now=NOW)
     _person(db, title="VP Engineering")
@@ -211,10 +230,14 @@ def test_an_anonymous_demo_request_from_the_web_form_reaches_a_rep(web: Web, rep
         assert lead.sla_due_at == NOW + timedelta(minutes=15) and lead.assigned_at == NOW
 
 
-def test_the_demo_posts_a_hand_raiser_every_few_minutes_when_asked(db: Database, reps: dict[str, int]) -> None:
+def test_the_demo_posts_a_hand_raiser_every_few_minutes_when_asked(
+    db: Database, reps: dict[str, int]
+) -> None:
     clock = FrozenClock(NOW)
     settings = Settings(database_url=str(db.engine.url), demo_hand_raiser_minutes=3, retrain_every_days=0)
-    assert live.LIVE_HAND_RAISER not in timer_handlers(Settings(database_url=str(db.engine.url)))  # off by default
+    assert live.LIVE_HAND_RAISER not in timer_handlers(
+        Settings(database_url=str(db.engine.url))
+    )  # off by default
     arm_recurring(settings, db, clock())
     worker = Worker(db, clock, timer_handlers(settings))
     assert worker.run_once() == 0  # the first one comes a minute after the start

@@ -47,7 +47,9 @@ fit:
 )
 VALUES = st.one_of(
     st.none(),
-    st.sampled_from(["VP", "Head of Sales", "chief x", "Software", " software ", "Legal", "disposable", "", "DE"]),
+    st.sampled_from(
+        ["VP", "Head of Sales", "chief x", "Software", " software ", "Legal", "disposable", "", "DE"]
+    ),
     st.integers(min_value=-10, max_value=10_000),
     st.sampled_from(["42", "42.0", "abc", "200"]),
 )
@@ -81,12 +83,20 @@ def test_columns_agree_with_one_person_at_a_time(rows: list[dict[str, Any]]) -> 
 
 def test_the_shipped_model_on_typical_people() -> None:
     rows = [
-        {"person.seniority": "VP", "person.department": "Marketing", "person.email_kind": "corporate",
-         "account.industry": "Software", "account.employees": 500},
+        {
+            "person.seniority": "VP",
+            "person.department": "Marketing",
+            "person.email_kind": "corporate",
+            "account.industry": "Software",
+            "account.employees": 500,
+        },
         {"person.title": "MBA Student", "person.seniority": "VP", "account.employees": 5000},
         {"person.seniority": "Intern"},
         {},
     ]
-    full = [{f"person.{f}": None for f in PERSON_FIELDS} | {f"account.{f}": None for f in ACCOUNT_FIELDS} | r for r in rows]
+    full = [
+        {f"person.{f}": None for f in PERSON_FIELDS} | {f"account.{f}": None for f in ACCOUNT_FIELDS} | r
+        for r in rows
+    ]
     assert _columns(default_model(), full) == _one_by_one(default_model(), full)
     assert [e for _, _, e in _columns(default_model(), full)] == [None, "student", "student", None]

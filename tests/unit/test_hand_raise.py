@@ -70,7 +70,9 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
         ("!!!", None, None),
     ],
 )
-def test_titles_read_into_seniority_and_department(title: str, seniority: str | None, department: str | None) -> None:
+def test_titles_read_into_seniority_and_department(
+    title: str, seniority: str | None, department: str | None
+) -> None:
     assert parse_title(title) == ParsedTitle(seniority, department)
 
 
@@ -101,7 +103,9 @@ def test_a_given_seniority_or_department_wins_over_the_title() -> None:
 
 def test_a_new_title_replaces_what_the_old_one_said_but_not_what_someone_set() -> None:
     promoted = PersonIn(title="CTO")
-    from_old_title = _stored(title="Software Engineer", seniority="Individual Contributor", department="Engineering")
+    from_old_title = _stored(
+        title="Software Engineer", seniority="Individual Contributor", department="Engineering"
+    )
     assert from_title(promoted, from_old_title) == {"seniority": "C-Level", "department": "Engineering"}
     set_by_hand = _stored(title="Software Engineer", seniority="Director", department="R&D")
     assert from_title(promoted, set_by_hand) == {}
@@ -159,7 +163,10 @@ def test_where_a_hand_raise_takes_a_lead() -> None:
     assert fast_track("inquiry") is Trigger.REACHED_MQL
     assert [fast_track(s) for s in ("nurture", "recycled", "lost")] == [Trigger.REACTIVATED] * 3
     assert [fast_track(s) for s in ("mql", "sal", "sql", "opportunity", "won", "merged")] == [None] * 6
-    assert reason("contact_sales", NOW) == "Hand-raise: contact sales on 2026-12-01 09:00 UTC — sent to sales at once"
+    assert (
+        reason("contact_sales", NOW)
+        == "Hand-raise: contact sales on 2026-12-01 09:00 UTC — sent to sales at once"
+    )
 
 
 def test_a_hand_raise_gets_the_fastest_sla_tier_whatever_its_conditions() -> None:

@@ -34,12 +34,17 @@ def test_an_unknown_activity_type_is_a_form_submission_with_a_warning(web: Web) 
 
 def test_the_form_type_and_source_land_on_the_activity_not_on_the_person(web: Web) -> None:
     r = TestClient(web.app).post(
-        "/forms/lead", data={**GRETA, "activity_type": "Contact sales", "source": "website", "campaign": "Nordics Q4"}
+        "/forms/lead",
+        data={**GRETA, "activity_type": "Contact sales", "source": "website", "campaign": "Nordics Q4"},
     )
     assert r.status_code == 200 and r.context["ok"]  # type: ignore[attr-defined]
     with web.db.read() as s:
         act = s.scalars(sa.select(Activity).where(Activity.source == "form")).one()
-        assert (act.type, act.payload["source"], act.campaign_id is not None) == ("contact_sales", "website", True)
+        assert (act.type, act.payload["source"], act.campaign_id is not None) == (
+            "contact_sales",
+            "website",
+            True,
+        )
         person = s.scalars(sa.select(Person)).one()
         assert (person.lead_source, person.seniority, person.department) == ("website", "VP", "Engineering")
         assert "activity_type" not in person.attributes and "source" not in person.attributes
@@ -47,7 +52,9 @@ def test_the_form_type_and_source_land_on_the_activity_not_on_the_person(web: We
 
 def test_the_forms_page_shows_activity_type_as_a_field(web: Web) -> None:
     client = web.browser_client("marketing")
-    r = client.post("/forms/mappings", data={"action": "try", "sample": "email: a@acme.com\nactivity_type: demo_request"})
+    r = client.post(
+        "/forms/mappings", data={"action": "try", "sample": "email: a@acme.com\nactivity_type: demo_request"}
+    )
     becomes = {b["posted"]: b["field"] for b in r.context["tried"]["becomes"]}  # type: ignore[attr-defined]
     assert becomes == {"email": "email", "activity_type": "activity_type"}
 
@@ -74,6 +81,9 @@ def test_the_lead_page_says_why_a_hand_raiser_went_to_sales(web: Web) -> None:
     when = f"{web.clock():%Y-%m-%d %H:%M} UTC"
     assert page.context["score"].mql_reason == f"Hand-raise: demo request on {when} — sent to sales at once"  # type: ignore[attr-defined]
     routed = page.context["trail"][-1]  # type: ignore[attr-defined]
-    assert routed["summary"].startswith("hand-raise (demo request) · ") and routed["owner"] == "rep-web@test.example"
+    assert (
+        routed["summary"].startswith("hand-raise (demo request) · ")
+        and routed["owner"] == "rep-web@test.example"
+    )
     assert routed["path"][0]["why"] == "demo request: the fastest SLA tier, Hot (15 min to first touch)"
     assert "sent to sales at once" in page.text

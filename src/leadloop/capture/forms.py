@@ -165,8 +165,7 @@ def form_activity(given: str | None) -> FormActivity:
     if kind in FORM_ACTIVITY_TYPES:
         return FormActivity(kind, {})
     why = "is not an activity type" if kind is None else "cannot be set by a web form"
-    warning = (
-        f"activity_type {given[:100]!r} {why}; kept as a form submission. A form may say: "
-        + ", ".join(sorted(FORM_ACTIVITY_TYPES))
+    warning = f"activity_type {given[:100]!r} {why}; kept as a form submission. A form may say: " + ", ".join(
+        sorted(FORM_ACTIVITY_TYPES)
     )
     return FormActivity(FORM_SUBMIT, {"activity_type_given": given[:200], "warning": warning}, warning)

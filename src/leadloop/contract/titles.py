@@ -278,7 +278,9 @@ _DEPARTMENTS: tuple[tuple[str, Phrases, tuple[str, ...]], ...] = (
 
 
 _COMPOUNDS = {
-    name: re.compile(f"^(?:{'|'.join(parts)})|(?:{'|'.join(parts)})$") for name, _, parts in _DEPARTMENTS if parts
+    name: re.compile(f"^(?:{'|'.join(parts)})|(?:{'|'.join(parts)})$")
+    for name, _, parts in _DEPARTMENTS
+    if parts
 }
 
 

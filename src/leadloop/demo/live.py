@@ -83,8 +83,8 @@ def _known_person(session: Session, rng: random.Random) -> dict[str, str] | None
     if not rows:
         return None
     email, first, last, title, product = rng.choice(rows)
-    fields = {"email": email, "product": product, "source": "website", "activity_type": _kind(rng)}
-    fields.update({k: v for k, v in (("first_name", first), ("last_name", last), ("title", title)) if v})
+    fields = {"email": str(email), "product": product, "source": "website", "activity_type": _kind(rng)}
+    fields.update({k: str(v) for k, v in (("first_name", first), ("last_name", last), ("title", title)) if v})
     return fields
 
 

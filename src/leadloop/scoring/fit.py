@@ -161,7 +161,10 @@ def compiled(model: ScoringModel) -> Callable[[Mapping[str, Any], Mapping[str, A
     hit = _COMPILED.get(id(model))
     if hit is not None and hit[0] is model:
         return hit[1]
-    rules = [(rule, _compile(rule.when), rule.reason or rule.id.replace("_", " ")) for rule in rule_order(model.fit.rules)]
+    rules = [
+        (rule, _compile(rule.when), rule.reason or rule.id.replace("_", " "))
+        for rule in rule_order(model.fit.rules)
+    ]
 
     def fit(person: Mapping[str, Any], account: Mapping[str, Any]) -> FitResult:
         outcomes: dict[str, bool] = {}

@@ -101,7 +101,8 @@ def _eval(c: Condition, column: Any, outcomes: dict[str, Bools], n: int) -> Bool
         return col.present if c.exists else ~col.present
     if c.equals is not None:
         if isinstance(c.equals, float | int) and not np.isnan(_number(c.equals)):
-            return col.present & (col.numbers == _number(c.equals))
+            same: Bools = col.present & (col.numbers == _number(c.equals))
+            return same
         want = _text(c.equals)
         return col.present & np.fromiter((t == want for t in col.text), np.bool_, n)
     if c.in_ is not None:

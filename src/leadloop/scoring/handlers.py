@@ -317,7 +317,11 @@ def _leads(
         cools = g.score.falls_below_at(model.engagement.mql_threshold, rate)
         if cools is not None:
             schedule(
-                session, "lead_cools", f"lead:{lead_id}", from_epoch(cools), {"threshold": model.engagement.mql_threshold}
+                session,
+                "lead_cools",
+                f"lead:{lead_id}",
+                from_epoch(cools),
+                {"threshold": model.engagement.mql_threshold},
             )
     if score_rows:
         connection(session).execute(_UPDATE_LEAD_SCORE, score_rows)

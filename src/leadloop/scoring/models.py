@@ -130,8 +130,8 @@ def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
         out.lead_grade[lead_id] = new_grade
         if new_grade != old_grade:
             out.grade_changes.append((lead_id, names.get(account_id, ""), old_grade, new_grade))
-        i = index.get((account_id, product))
-        value = Decaying(s_now[i], t0_now[i]).current(t, rate) if i is not None else 0.0
+        at = index.get((account_id, product))
+        value = Decaying(s_now[at], t0_now[at]).current(t, rate) if at is not None else 0.0
         if (
             stage in MQL_FROM
             and value >= model.engagement.mql_threshold
