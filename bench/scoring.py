@@ -294,7 +294,7 @@ def bench_preview(db_path: Path, existing: Path | None, n_accounts: int) -> None
                 raw.close()
             floors.append(floor_t())
             with timer() as run_t:
-                out = preview(s, edited, now=NOW)
+                out = preview(s, edited, now=NOW, what_if=True)
             runs.append(run_t())
     floor, run = statistics.median(floors), statistics.median(runs)
     print(

@@ -34,7 +34,8 @@ class _Column:
     """One field's values, read once: folded text, number, and whether it is there at all."""
 
     def __init__(self, values: Sequence[Any]) -> None:
-        self.text = [_text(v) for v in values]
+        folded = {v: _text(v) for v in set(values)}  # a column repeats a few values (seniority...)
+        self.text = list(map(folded.__getitem__, values))
         self.present: Bools = np.fromiter((t != "" for t in self.text), np.bool_, len(self.text))
         self._values = values
         self._numbers: npt.NDArray[np.float64] | None = None

@@ -3,6 +3,7 @@ scores (what-if), and activation's own work, every score recomputed through the 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,13 +33,23 @@ def _epoch_sql(session: Session) -> str:
     return "CAST(EXTRACT(EPOCH FROM activities.occurred_at) AS DOUBLE PRECISION)"
 
 
-def load_activities(session: Session) -> Activities:
+def load_activities(session: Session, types: Collection[str] | None = None) -> Activities:
+    """Every activity as column arrays; with `types`, only those of these types (a what-if needs
+    only the activities its model weighs: a list import or a sent e-mail scores nothing)."""
     # Straight from the driver's cursor: a million SQLAlchemy rows cost more than the query.
-    # The only interpolation is the dialect's own epoch expression, a constant.
+    # The only interpolation is the dialect's own epoch expression and placeholders, constants.
     sql = "SELECT id, coalesce(person_id, -1), coalesce(account_id, -1), coalesce(product, ''), type, "
+    sql += _epoch_sql(session) + " FROM activities"
+    params: tuple[str, ...] = ()
+    if types is not None:
+        if not types:
+            return Activities.from_columns([], [], [], [], [], [])
+        mark = "?" if connection(session).dialect.paramstyle == "qmark" else "%s"
+        sql += " WHERE type IN (" + ", ".join([mark] * len(types)) + ")"
+        params = tuple(sorted(types))
     cursor = connection(session).connection.cursor()
     try:
-        cursor.execute(sql + _epoch_sql(session) + " FROM activities")
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     finally:
         cursor.close()
@@ -46,6 +57,14 @@ def load_activities(session: Session) -> Activities:
         return Activities.from_columns([], [], [], [], [], [])
     ids, person, account, product, kind, t = zip(*rows, strict=True)
     return Activities.from_columns(ids, person, account, product, kind, t)
+
+
+def weighed_types(model: ScoringModel) -> set[str]:
+    """The activity types that can move a score under this model."""
+    e = model.engagement
+    return {t for t, w in e.weights.items() if w} | {
+        t for table in e.per_product.values() for t, w in table.items() if w
+    }
 
 
 def engagement_groups(model: ScoringModel, acts: Activities) -> tuple[Groups, Groups]:
@@ -87,9 +106,11 @@ class Preview:
         }
 
 
-def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
-    """What the model would do to today's warehouse, without writing anything."""
-    acts = load_activities(session)
+def preview(session: Session, model: ScoringModel, *, now: datetime, what_if: bool = False) -> Preview:
+    """What the model would do to today's warehouse, without writing anything. `what_if`: only the
+    summary is wanted, so only the activities the model weighs are read (the leads, grades and MQLs
+    it reports are the same; activation, which writes every score, reads them all)."""
+    acts = load_activities(session, weighed_types(model) if what_if else None)
     persons, accounts = engagement_groups(model, acts)
     # Plain rows, not ORM objects, and every person's fit judged at once over columns (fit_columns.py).
     account_cols = [getattr(Account, f) for f in ACCOUNT_FIT_FIELDS]
