@@ -5,11 +5,15 @@
 2. Full recompute (target <= 2x the floor): engagement of every person and account x product from
    N stored activities, through the activation path (read + vectorised weights, caps, decay) versus
    a plain read of the same rows plus a numpy group-by sum.
+4. The scoring what-if (preview) on the demo world (`leadloop demo`'s size, target well under 1 s):
+   every person's fit and every engagement under an edited model, nothing written, versus a plain
+   read of the rows it needs (activities, people and accounts) as the floor.
 3. AUC on a held-out simulated period: rules alone (fit + engagement), model alone (without the
    rule scores as features), the combination (the shipped model), and a plain logistic regression
    on the same features.
 
     python bench/scoring.py [--activities 10000000] [--accounts 3000]
+    python bench/scoring.py --skip incremental --skip recompute --skip auc --preview-db leadloop-demo.db
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ from leadloop.demo.world import build_world
 from leadloop.scoring import features as F
 from leadloop.scoring import predictive as P
 from leadloop.scoring.handlers import apply_activities
-from leadloop.scoring.models import engagement_groups, load_activities
+from leadloop.scoring.models import engagement_groups, load_activities, preview
 from leadloop.scoring.repository import default_model
 from leadloop.store.db import Database, make_engine
+from leadloop.store.tables import Account, Activity, Lead, Person
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 TYPES = [
@@ -246,6 +251,61 @@ def bench_auc(db_path: Path, n_accounts: int) -> None:
     db.dispose()
 
 
+def bench_preview(db_path: Path, existing: Path | None, n_accounts: int) -> None:
+    """The what-if on the demo world: `existing` (a `leadloop demo` file) or one built here."""
+    if existing is None:
+        db = fresh_sqlite(db_path)
+        from leadloop.demo.seed import build_demo
+
+        build_demo(db, seed=7, n_accounts=n_accounts, n_people=n_accounts * 4, now=NOW)
+        db.dispose()
+        existing = db_path
+    db = Database(make_engine(f"sqlite:///{existing}"), info=session_info())
+    base = default_model()
+    # An edited model, as a marketer previews one: heavier demo requests, a lower MQL bar.
+    edited = base.model_copy(
+        update={
+            "name": "edited",
+            "engagement": base.engagement.model_copy(
+                update={"weights": {**base.engagement.weights, "demo_request": 50.0}, "mql_threshold": 50.0}
+            ),
+        }
+    )
+    floors, runs = [], []
+    with db.read() as s:
+        counts = {  # the table names are constants of this script
+            t.name: s.scalar(sa.select(sa.func.count()).select_from(t))
+            for t in (Activity.__table__, Person.__table__, Account.__table__, Lead.__table__)
+        }
+        for _ in range(5):
+            with timer() as floor_t:
+                raw = s.connection().connection.cursor()
+                raw.execute("SELECT id, person_id, account_id, product, type, occurred_at FROM activities")
+                raw.fetchall()
+                raw.execute(
+                    "SELECT id, account_id, title, seniority, department, country, state, email_kind, lead_source,"
+                    " company FROM people WHERE merged_into_id IS NULL"
+                )
+                raw.fetchall()
+                raw.execute("SELECT id, name, industry, employees, annual_revenue, country FROM accounts")
+                raw.fetchall()
+                raw.execute("SELECT id, account_id, product, stage, grade FROM leads")
+                raw.fetchall()
+                raw.close()
+            floors.append(floor_t())
+            with timer() as run_t:
+                out = preview(s, edited, now=NOW, what_if=True)
+            runs.append(run_t())
+    floor, run = statistics.median(floors), statistics.median(runs)
+    print(
+        f"scoring what-if on {counts['activities']:,} activities, {counts['people']:,} people, "
+        f"{counts['accounts']:,} accounts, {counts['leads']:,} leads ({out.summary()['new_mqls']} would become MQL): "
+        f"median {run * 1000:.0f} ms; floor (plain read of the same rows) median {floor * 1000:.0f} ms; "
+        f"ratio {run / floor:.1f}x  target < 1 s: {'met' if run < 1 else 'NOT met'}"
+    )
+    db.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--activities", type=int, default=10_000_000)
@@ -253,7 +313,11 @@ def main() -> None:
         "--leads", type=int, default=1_000_000, help="account x product groups (accounts = leads / 3)"
     )
     ap.add_argument("--auc-accounts", type=int, default=10_000)
-    ap.add_argument("--skip", action="append", default=[], choices=["incremental", "recompute", "auc"])
+    ap.add_argument(
+        "--skip", action="append", default=[], choices=["incremental", "recompute", "auc", "preview"]
+    )
+    ap.add_argument("--preview-db", type=Path, help="a `leadloop demo` SQLite file (else one is built)")
+    ap.add_argument("--preview-accounts", type=int, default=2000, help="the demo's default size")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="leadloop-bench-"))
     if "incremental" not in args.skip:
@@ -262,6 +326,8 @@ def main() -> None:
         bench_recompute(work / "rec.db", args.activities, max(1, args.leads // 3))
     if "auc" not in args.skip:
         bench_auc(work / "auc.db", args.auc_accounts)
+    if "preview" not in args.skip:
+        bench_preview(work / "preview.db", args.preview_db, args.preview_accounts)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from leadloop.core.events import (
 )
 from leadloop.core.reactions import KEY as REACTIONS_KEY
 from leadloop.core.reactions import Reactions
+from leadloop.demo import live
 from leadloop.enrich.handlers import ENRICH_SWEEP, sweep_job
 from leadloop.enrich.provider import make_provider
 from leadloop.identity.policy import session_info as identity_info
@@ -125,6 +126,11 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
         )
     # SLA (the sla work): the SLA timers again, with the managers' escalation digest interval.
     handlers.update(routing.sla_timer_handlers(timedelta(minutes=settings.sla_digest_minutes)))
+    # The demo's live hand-raisers (issue 13): off unless the demo turns them on.
+    if settings.demo_hand_raiser_minutes > 0:
+        handlers[live.LIVE_HAND_RAISER] = live.hand_raiser_job(
+            timedelta(minutes=settings.demo_hand_raiser_minutes)
+        )
     return handlers
 
 
@@ -143,3 +149,6 @@ def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
         with db.write() as session:
             if pending(session, ICS_FEEDS, "feeds") is None:
                 schedule(session, ICS_FEEDS, "feeds", now)
+    if settings.demo_hand_raiser_minutes > 0:  # the demo's live hand-raisers (issue 13)
+        with db.write() as session:
+            live.arm(session, now=now)

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # by default one under the system's temporary directory).
     max_import_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     import_dir: str | None = None
+    # The demo's live hand-raisers (demo/live.py): a new demo request every this many minutes while
+    # it serves; 0 turns them off (the default everywhere but `leadloop demo`).
+    demo_hand_raiser_minutes: float = Field(default=0.0, ge=0.0)
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Settings:

@@ -175,7 +175,8 @@ def test_an_account_merge_that_makes_an_mql_routes_it_in_the_same_transaction(
             "country": "GB",
         },
     ]
-    acts = [("vp@orbit.co.uk", "demo_request"), ("cto@orbit-data.co.uk", "demo_request")]
+    # Engagement, not a hand-raise (a demo request would make each an MQL at once).
+    acts = [("vp@orbit.co.uk", "contact_request"), ("cto@orbit-data.co.uk", "contact_request")]
     with db.write() as s:
         h.upsert_accounts(s, [m.parse_account(a) for a in accounts], now=MONDAY)
         h.ingest_people(s, [m.parse_person(p) for p in people], now=MONDAY, source="import")

@@ -97,8 +97,9 @@ def test_mql_needs_engagement_and_fit_and_sets_an_exact_cooling_timer(
     events = _acts(
         db,
         clock,
-        ("vp@acme.com", "demo_request", 60),
+        ("vp@acme.com", "contact_request", 60),  # not a hand-raise in the model: engagement decides
         ("ops@acme.com", "webinar_attended", 30),
+        ("ops@acme.com", "email_reply", 20),
         ("ops@acme.com", "pricing_page_view", 5),
     )
     assert [type(e) for e in events] == [LeadOpened, LeadReachedMQL, LeadAssigned]  # routed at once
@@ -130,7 +131,7 @@ def test_mql_needs_engagement_and_fit_and_sets_an_exact_cooling_timer(
         expected = lead.engagement_t0 + math.log(lead.engagement_s / 60) / rate
         assert abs(epoch(timer.due_at) - expected) < 1e-3
         vp = s.scalar(sa.select(Person).where(Person.email == "vp@acme.com"))
-        assert vp is not None and (vp.grade, vp.engagement_s) == ("A", 40.0)
+        assert vp is not None and (vp.grade, vp.engagement_s) == ("A", 35.0)
 
 
 def test_an_excluded_contact_never_makes_an_mql(db: Database, clock: FrozenClock) -> None:

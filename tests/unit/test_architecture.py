@@ -71,6 +71,10 @@ PURE = {
     "leadloop.routing.clock",
     "leadloop.routing.digest",
     "leadloop.routing.whatif",
+    # Hand-raise fast track (issue 13): its rules, the title reader and fit over columns.
+    "leadloop.scoring.hand_raise",
+    "leadloop.scoring.fit_columns",
+    "leadloop.contract.titles",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 

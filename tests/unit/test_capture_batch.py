@@ -67,7 +67,12 @@ def test_an_opt_out_is_never_undone_without_explicit_consent(
 def test_only_what_differs_changes_and_attributes_are_united() -> None:
     incoming = m.parse_person({"email": "ann@acme.com", "first_name": "Ann", "title": "CTO", "shoe": "42"})
     change = _changes(incoming)
-    assert change == {"title": "CTO", "attributes": {"colour": "blue", "shoe": "42"}}
+    assert change == {
+        "title": "CTO",
+        "seniority": "C-Level",  # read from the title, which the stored person lacked
+        "department": "Engineering",
+        "attributes": {"colour": "blue", "shoe": "42"},
+    }
     assert _changes(m.parse_person({"email": "ann@acme.com", "first_name": "Ann"})) == {}
 
 

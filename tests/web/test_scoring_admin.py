@@ -21,7 +21,7 @@ def _seed(web: Web, api: TestClient | None = None) -> None:
             api,
             email=f"buyer{i}@firm{i}.com",
             company=f"Firm {i}",
-            activity_type="demo_request",
+            activity_type="contact_request",  # engagement only: a demo request is an MQL at once
             product="analytics",
             occurred_at=(web.clock() - timedelta(days=1)).isoformat(),
         )

@@ -17,10 +17,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from leadloop.capture.form_mappings import form_key, saved_mapping
-from leadloop.capture.forms import map_form
+from leadloop.capture.forms import FORM_FIELDS, form_activity, map_form
 from leadloop.capture.tracking import MAX_BEACON_BYTES, origin_allowed, read_beacon, robot
 from leadloop.capture.visits import add_site, record_visit, site_by_key
-from leadloop.capture.web import FORM_FIELDS, _capture_form
+from leadloop.capture.web import _capture_form
 from leadloop.core.errors import InvalidInput
 from leadloop.core.logging import get_logger
 from leadloop.store.tables import TrackingSite
@@ -118,11 +118,12 @@ def _collected_form(ctx: Any, fields: dict[str, str], visitor_id: str, url: str)
         log.info("collect.form_without_email", fields=len(fields))
         return
     body["attributes"] = mapped.extras
-    body["activity_type"] = "form_submit"
+    activity = form_activity(body.pop("activity_type", None))  # a demo request form is a hand-raise
+    body["activity_type"] = activity.type
     body["visitor_id"] = visitor_id
     body.pop("email_opt_in", None)  # consent is never inferred from a form we did not design
     try:
-        _capture_form(ctx, body)
+        _capture_form(ctx, body, activity.payload)
     except InvalidInput as exc:
         log.info("collect.form_refused", reason=str(exc)[:200])
 

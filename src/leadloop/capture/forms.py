@@ -13,8 +13,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from leadloop.capture.schemas import LeadCreate
 from leadloop.contract.headers import ALIASES, header_key
-from leadloop.core.errors import InvalidInput
+from leadloop.contract.vocab import FORM_ACTIVITY_TYPES, check_activity_type
+from leadloop.core.errors import InvalidInput, UnknownActivityType
 
 # Field names of form builders and other languages -> the lead's fields ("name": one full name).
 _FORM_NAMES = {
@@ -43,6 +45,10 @@ _EXTRA = {
 _BRACKETS = re.compile(r"^(?:form_fields|fields|data|lead|contact|input)\[([^\]]+)\]$", re.IGNORECASE)
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
+
+# The lead's fields a form may post under their own names. `activity_type` is one: a hidden input
+# says what the form is (a demo request...).
+FORM_FIELDS = frozenset(LeadCreate.model_fields) - {"attributes", "created_at", "occurred_at"}
 
 # Fields a form sets only under their own name: a hidden "id" on a page is not the person's id.
 _EXACT_ONLY = frozenset({"external_id", "account_external_id", "created_at"})
@@ -134,3 +140,32 @@ def map_form(
                 del out.extras[name]
                 break
     return out
+
+
+FORM_SUBMIT = "form_submit"
+
+
+@dataclass(frozen=True)
+class FormActivity:
+    type: str
+    payload: dict[str, str]  # what the activity keeps beside: the value given, when it was not taken
+    warning: str | None = None
+
+
+def form_activity(given: str | None) -> FormActivity:
+    """What a submission is, from the form's hidden `activity_type` field ("demo_request",
+    "Contact sales"...). A value that is not a type a form may set is never a refusal: the lead
+    lands as a plain form submission, with the value kept in the activity's payload and a warning."""
+    if given is None or not given.strip():
+        return FormActivity(FORM_SUBMIT, {})
+    try:
+        kind: str | None = check_activity_type(given[:50])
+    except UnknownActivityType:
+        kind = None
+    if kind in FORM_ACTIVITY_TYPES:
+        return FormActivity(kind, {})
+    why = "is not an activity type" if kind is None else "cannot be set by a web form"
+    warning = f"activity_type {given[:100]!r} {why}; kept as a form submission. A form may say: " + ", ".join(
+        sorted(FORM_ACTIVITY_TYPES)
+    )
+    return FormActivity(FORM_SUBMIT, {"activity_type_given": given[:200], "warning": warning}, warning)

@@ -137,8 +137,31 @@ def capture_lead(
     idempotency_key: str | None,
     explicit_consent: bool = False,
     custom: CustomLimits | None = None,
+    activity_payload: dict[str, str] | None = None,
 ) -> tuple[LeadCaptured, list[Event], bool]:
-    """One person and the activity that brought them (API single lead, web-to-lead form)."""
+    """One person and the activity that brought them (API single lead, web-to-lead form).
+    `activity_payload`: what the door keeps on the activity besides (a form's unknown type)."""
+    person, activity = prepare_lead(body, now=now, custom=custom, activity_payload=activity_payload)
+
+    def work(session: Session) -> tuple[dict[str, Any], list[Event]]:
+        out, events = store_lead(
+            session, person, activity, now=now, source=source, explicit_consent=explicit_consent
+        )
+        return out.model_dump(), events
+
+    response, events, _replayed = _idempotent(db, idempotency_key, body, now, work)
+    return LeadCaptured.model_validate(response), events, _replayed
+
+
+def prepare_lead(
+    body: dict[str, Any],
+    *,
+    now: datetime,
+    custom: CustomLimits | None = None,
+    activity_payload: dict[str, str] | None = None,
+) -> tuple[m.PersonIn, m.ActivityIn]:
+    """A lead's fields checked, before any transaction: the person and the activity, or
+    FieldErrors naming every field that is wrong."""
     lead = LeadCreate.model_validate(body)
     errors: list[dict[str, Any]] = []
     person: m.PersonIn | None = None
@@ -155,6 +178,9 @@ def capture_lead(
         ).items()
         if v
     }
+    if lead.lead_source:  # where the lead says it came from, shown with the activity that brought it
+        payload["source"] = lead.lead_source
+    payload.update(activity_payload or {})
     act_fields: dict[str, Any] = {
         "type": lead.activity_type,
         "occurred_at": lead.occurred_at,
@@ -174,31 +200,35 @@ def capture_lead(
     if errors or person is None or activity is None:
         raise FieldErrors(_rename_activity_fields(errors))
     activity.email = person.email
+    return person, activity
 
-    def work(session: Session) -> tuple[dict[str, Any], list[Event]]:
-        assert person is not None and activity is not None
-        result = h.ingest_people(
-            session,
-            [person],
-            now=now,
-            source=source,
-            activities=[activity],
-            explicit_consent=explicit_consent,
-        )
-        o = result.outcomes[0]
-        assert o.id is not None
-        leads = [e.lead_id for e in result.events if isinstance(e, LeadOpened)]
-        out = LeadCaptured(
-            person_id=o.id,
-            account_id=o.account_id,
-            activity_id=o.activity_id,
-            status=o.status,
-            lead_ids=leads,
-        )
-        return out.model_dump(), result.events
 
-    response, events, _replayed = _idempotent(db, idempotency_key, body, now, work)
-    return LeadCaptured.model_validate(response), events, _replayed
+def store_lead(
+    session: Session,
+    person: m.PersonIn,
+    activity: m.ActivityIn,
+    *,
+    now: datetime,
+    source: str,
+    explicit_consent: bool = False,
+) -> tuple[LeadCaptured, list[Event]]:
+    """Land a prepared lead in the caller's transaction: the person, the activity, and every
+    reaction (scoring, a hand-raise's routing) before it returns."""
+    result = h.ingest_people(
+        session,
+        [person],
+        now=now,
+        source=source,
+        activities=[activity],
+        explicit_consent=explicit_consent,
+    )
+    o = result.outcomes[0]
+    assert o.id is not None
+    leads = [e.lead_id for e in result.events if isinstance(e, LeadOpened)]
+    out = LeadCaptured(
+        person_id=o.id, account_id=o.account_id, activity_id=o.activity_id, status=o.status, lead_ids=leads
+    )
+    return out, result.events
 
 
 def _rename_activity_fields(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from leadloop.contract import normalise as n
 from leadloop.contract.custom import CustomLimits
+from leadloop.contract.titles import parse_title
 from leadloop.contract.vocab import (
     CARRIED_FIELDS,
     DIRECTIONS,
@@ -626,6 +627,7 @@ def person_changes(
     tag) or one of a merged-away record: the stored spelling stays. `address_taken`: it belongs to
     someone else already: it is kept beside, never stolen."""
     values = {c: getattr(incoming, c) for c in PERSON_COLUMNS if getattr(incoming, c) is not None}
+    values.update(from_title(incoming, stored))
     change: dict[str, Any] = {col: v for col, v in values.items() if stored[col] != v and col not in pinned}
     if "email" in pinned:
         change.pop("email_kind", None)
@@ -652,3 +654,24 @@ def person_changes(
     if merged_attrs != stored["attributes"]:
         change["attributes"] = merged_attrs
     return change
+
+
+def from_title(incoming: PersonIn, stored: Mapping[str, Any] | None = None) -> dict[str, str | None]:
+    """Seniority and department read from the job title (contract/titles.py), for the fields the
+    record does not give itself: a given value always wins, and the raw title is kept as typed.
+    On a stored person a value is replaced only when it was never set or is what the old title
+    reads as (so it came from the title too); one someone set by hand stays."""
+    if not incoming.title:
+        return {}
+    parsed = parse_title(incoming.title)
+    old = parse_title(stored.get("title")) if stored else None
+    out: dict[str, str | None] = {}
+    for name in ("seniority", "department"):
+        if getattr(incoming, name) is not None:
+            continue
+        current = stored.get(name) if stored else None
+        if current is None or (old is not None and current == getattr(old, name)):
+            new = getattr(parsed, name)
+            if new is not None or current is not None:
+                out[name] = new
+    return out

@@ -21,6 +21,7 @@ from leadloop.capture.model import (
     ActivityIn,
     PersonIn,
     fold_batch,
+    from_title,
     person_changes,
 )
 from leadloop.capture.repository import AccountHint, ensure_accounts, ensure_campaigns, people_by_keys
@@ -107,6 +108,7 @@ def ingest_people(
         why = _account_match(p, hint, fuzzy) if account_id is not None and hint else None
         if pid is None:
             values = {c: getattr(p, c) for c in PERSON_COLUMNS}
+            values.update(from_title(p))
             new_rows.append(
                 {
                     **values,

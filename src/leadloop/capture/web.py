@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from leadloop.capture import intake
 from leadloop.capture.form_mappings import all_mappings, form_key, save_mapping, saved_mapping
-from leadloop.capture.forms import IGNORE, map_form
+from leadloop.capture.forms import FORM_FIELDS, IGNORE, form_activity, map_form
 from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
 from leadloop.contract.vocab import ACTIVITY_TYPES, KNOWN_TYPES
 from leadloop.core.errors import InvalidInput
@@ -79,12 +79,7 @@ def activity_types(who: Staff) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- web-to-lead (public)
 
-FORM_FIELDS = frozenset(LeadCreate.model_fields) - {
-    "attributes",
-    "activity_type",
-    "created_at",
-    "occurred_at",
-}
+
 HONEYPOT = "hp_email_confirm"
 
 
@@ -108,8 +103,9 @@ def _safe_return_url(request: Request, url: str | None, allowed: list[str]) -> s
 
 @router.post("/forms/lead", include_in_schema=True, tags=["capture"])
 async def web_to_lead(request: Request, ctx: Ctx) -> Response:
-    """Public HTML form endpoint (urlencoded). Hidden fields: campaign, utm_*, product, return_url,
-    visitor_id. A filled honeypot field is accepted silently and dropped."""
+    """Public HTML form endpoint (urlencoded). Hidden fields: activity_type (demo_request,
+    contact_sales, pricing_request, trial_signup, ...; default form_submit), source, campaign, utm_*,
+    product, return_url, visitor_id. A filled honeypot field is accepted silently and dropped."""
     decision = ctx.form_limiter.take(_client_ip(request), ctx.now_s())
     if not decision.allowed:
         retry = max(1, round(decision.retry_after_s))
@@ -137,13 +133,16 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
     mapped = map_form(data, known=FORM_FIELDS, saved=saved)
     body: dict[str, Any] = dict(mapped.fields)
     body["attributes"] = mapped.extras
-    body["activity_type"] = data.get("activity_type", "form_submit")
+    activity = form_activity(body.pop("activity_type", None))
+    body["activity_type"] = activity.type
+    if activity.warning:
+        log.warning("form.activity_type_unknown", warning=activity.warning)
     consent = body.pop("email_opt_in", None)
     if consent is not None:
         body["email_opt_in"] = consent.lower() in ("1", "true", "yes", "on")
     body["email_opt_in"] = body.get("email_opt_in")
     try:
-        _capture_form(ctx, body)
+        _capture_form(ctx, body, activity.payload)
     except InvalidInput as exc:
         errors = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in getattr(exc, "errors", [])] or [
             str(exc)
@@ -167,7 +166,7 @@ def _unusable(errors: list[tuple[Any, ...]], body: dict[str, Any]) -> set[str]:
     }
 
 
-def _capture_form(ctx: AppContext, body: dict[str, Any]) -> None:
+def _capture_form(ctx: AppContext, body: dict[str, Any], activity_payload: dict[str, str]) -> None:
     """A submission with a valid e-mail is never lost for a field we cannot use (a phone of 'n/a', a
     country we do not know, a hidden field the site set wrong): that field is kept aside on the
     person, its value as typed, and the lead lands. Only what makes the lead itself is refused."""
@@ -181,6 +180,7 @@ def _capture_form(ctx: AppContext, body: dict[str, Any]) -> None:
                 idempotency_key=None,
                 explicit_consent=bool(body.get("email_opt_in")),
                 custom=ctx.custom_limits,
+                activity_payload=activity_payload,
             )
             return
         except (InvalidInput, ValidationError) as exc:

@@ -22,6 +22,16 @@ def demo(
     people: int = 8000,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
     port: int = 8000,
+    live_hand_raisers: Annotated[
+        bool,
+        typer.Option(
+            "--live-hand-raisers/--no-live-hand-raisers",
+            help="while serving, post a new demo request every few minutes through the form's capture path",
+        ),
+    ] = True,
+    hand_raiser_minutes: Annotated[
+        float, typer.Option(min=0.5, help="minutes between live hand-raisers")
+    ] = 3.0,
 ) -> None:
     """Build a fresh demo world on SQLite and serve it."""
     from leadloop.demo.seed import build_demo  # the world's dedupe pass loads the numpy-heavy matcher
@@ -52,5 +62,10 @@ def demo(
     if serve_after:
         # The demo has no mail server: its notifications are kept in the outbox, not retried.
         os.environ.setdefault("LEADLOOP_SMTP_HOST", "")
+        os.environ["LEADLOOP_DEMO_HAND_RAISER_MINUTES"] = str(hand_raiser_minutes if live_hand_raisers else 0)
+        if live_hand_raisers:
+            console.print(
+                f"A new hand-raiser arrives every {hand_raiser_minutes:g} min (--no-live-hand-raisers to stop)."
+            )
         console.print(f"Serving at [bold]http://127.0.0.1:{port}[/] — Ctrl-C to stop.")
         serve(host="127.0.0.1", port=port, workers=1, database_url=settings.database_url)

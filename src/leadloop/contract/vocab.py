@@ -36,6 +36,9 @@ ACTIVITY_TYPES: dict[str, tuple[str, bool]] = {
     "opportunity_created": ("crm", False),
     "opportunity_won": ("crm", False),
     "opportunity_lost": ("crm", False),
+    # Hand-raise fast track (issue 13): two more ways a buyer asks to talk.
+    "contact_sales": ("web", True),
+    "pricing_request": ("web", True),
 }
 
 KNOWN_TYPES = sorted(ACTIVITY_TYPES)
@@ -139,3 +142,47 @@ def is_hand_raise(activity_type: str) -> bool:
 
 def default_channel(activity_type: str) -> str:
     return ACTIVITY_TYPES.get(activity_type, ("other", False))[0]
+
+
+# Hand-raise fast track and title parsing (issue 13): the seniority and department words the fit
+# rules test (scoring/default_model.yaml), which contract/titles.py answers in.
+C_LEVEL, VP, DIRECTOR, MANAGER, INDIVIDUAL, INTERN = (
+    "C-Level",
+    "VP",
+    "Director",
+    "Manager",
+    "Individual Contributor",
+    "Intern",
+)
+SENIORITIES = (C_LEVEL, VP, DIRECTOR, MANAGER, INDIVIDUAL, INTERN)
+DEPARTMENTS = (
+    "Executive",
+    "Marketing",
+    "Sales",
+    "IT",
+    "Engineering",
+    "Operations",
+    "Finance",
+    "HR",
+    "Legal",
+    "Customer Success",
+    "Product",
+    "Purchasing",
+)
+# Activity types a web form may say it is (a hidden `activity_type` field); anything else is kept
+# as a plain form submission with the value in its payload. Calls, e-mails, opportunities and
+# unsubscribes come through their own doors, never from an anonymous form.
+FORM_ACTIVITY_TYPES = frozenset(
+    {
+        "form_submit",
+        "demo_request",
+        "contact_request",
+        "contact_sales",
+        "pricing_request",
+        "trial_signup",
+        "content_download",
+        "webinar_registered",
+    }
+)
+# The types that mean "talk to me" unless a scoring model says otherwise (scoring/document.py).
+DEFAULT_HAND_RAISE_TYPES = ("demo_request", "contact_sales", "pricing_request", "trial_signup")

@@ -57,7 +57,8 @@ class LeadOpened(Event):
 
 @dataclass(frozen=True)
 class LeadReachedMQL(Event):
-    """A lead's engagement crossed the model's MQL threshold with a good enough fit: routing runs."""
+    """A lead's engagement crossed the model's MQL threshold with a good enough fit, or a buyer raised
+    a hand (`hand_raise`): routing runs."""
 
     lead_id: int
     account_id: int
@@ -65,6 +66,9 @@ class LeadReachedMQL(Event):
     engagement: float
     grade: str | None
     at: datetime
+    # Hand-raise fast track (issue 13): the "talk to me" activity type that made it an MQL at once,
+    # whatever its engagement; routing gives it the fastest SLA tier.
+    hand_raise: str | None = None
 
 
 @dataclass(frozen=True)

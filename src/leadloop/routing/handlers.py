@@ -70,6 +70,7 @@ def _route(
     exclude: frozenset[int] = frozenset(),
     exclude_partner: int | None = None,
     qualified: LeadQualified | None = None,
+    hand_raise: str | None = None,
 ) -> tuple[Decision | None, list[Event]]:
     q = sa.select(Lead).where(Lead.id == lead_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -102,6 +103,9 @@ def _route(
         )
         if qualified is not None:
             decision.summary = f"qualified by {qualified.by_email} → {decision.summary}"
+    policy = sla_policy(rs, facts, hand_raise=hand_raise)
+    if hand_raise is not None:
+        _fast_tracked(decision, hand_raise, policy)
     events = _apply(
         session,
         lead,
@@ -110,7 +114,7 @@ def _route(
         rs_id=rs_id,
         reason=reason,
         now=now,
-        policy=sla_policy(rs, facts),
+        policy=policy,
         away=away,
         exclude_partner=exclude_partner,
         qualified=qualified,
@@ -321,11 +325,24 @@ def on_qualified(session: Session, events: list[LeadQualified], now: datetime) -
 
 
 def on_mql(session: Session, events: list[LeadReachedMQL], now: datetime) -> list[Event]:
-    """Reaction: at MQL, routing runs at once, in the capture's own transaction (speed-to-lead)."""
+    """Reaction: at MQL, routing runs at once, in the capture's own transaction (speed-to-lead); a
+    hand-raise gets the fastest SLA tier."""
     out: list[Event] = []
     for e in events:
-        out.extend(_route(session, e.lead_id, now=now, reason="mql")[1])
+        out.extend(_route(session, e.lead_id, now=now, reason="mql", hand_raise=e.hand_raise)[1])
     return out
+
+
+def _fast_tracked(d: Decision, hand_raise: str, policy: SlaPolicy | None) -> None:
+    """Say in the audit why this lead skipped the queue and which clock it got."""
+    what = hand_raise.replace("_", " ")
+    clock = (
+        f"the fastest SLA tier, {policy.name} ({policy.first_touch_minutes:g} min to first touch)"
+        if policy is not None
+        else "no SLA tier is defined in the routing rules"
+    )
+    d.path.insert(0, {"step": "hand-raise", "result": "sent to sales at once", "why": f"{what}: {clock}"})
+    d.summary = f"hand-raise ({what}) · {d.summary}"
 
 
 def on_activities(session: Session, events: list[ActivitiesAppended], now: datetime) -> list[Event]:

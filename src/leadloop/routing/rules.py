@@ -129,7 +129,11 @@ def _band(b: Band) -> str:
     return f"{_num(b.min) if b.min is not None else '…'}–{_num(b.max) if b.max is not None else '…'}"
 
 
-def sla_policy(rs: RuleSet, f: Facts) -> SlaPolicy | None:
+def sla_policy(rs: RuleSet, f: Facts, *, hand_raise: str | None = None) -> SlaPolicy | None:
+    """The first policy whose conditions hold; for a hand-raise, the fastest of them all, whatever
+    its conditions (a buyer who asked to talk is the hottest lead there is)."""
+    if hand_raise is not None and rs.sla:
+        return min(rs.sla, key=lambda p: p.first_touch_minutes)
     return next((p for p in rs.sla if test(p.when, f) is None), None)
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadloop.contract.vocab import ACTIVITY_TYPES
+from leadloop.contract.vocab import ACTIVITY_TYPES, DEFAULT_HAND_RAISE_TYPES
 from leadloop.core.yamldoc import DocumentError, line_of, parse_document
 
 PERSON_FIELDS = (
@@ -91,6 +91,15 @@ class Engagement(_Strict):
     mql_threshold: float = 60.0
 
 
+class HandRaise(_Strict):
+    """Activities that mean "talk to me": the lead becomes an MQL and goes to sales at once with the
+    fastest SLA tier, whatever its engagement or fit (an excluded contact still is not sent). Only a
+    fresh one counts: an import of last year's demo requests scores as history, it pages nobody."""
+
+    types: list[str] = Field(default_factory=lambda: list(DEFAULT_HAND_RAISE_TYPES))
+    fresh_for_days: float = 7.0
+
+
 class ScoringModel(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     version: int = 1
@@ -99,6 +108,7 @@ class ScoringModel(_Strict):
     engagement: Engagement = Field(default_factory=Engagement)
     # Lead-level MQL also needs fit: an excluded or D-grade account never becomes an MQL.
     mql_min_grade: Literal["A", "B", "C", "D"] = "C"
+    hand_raise: HandRaise = Field(default_factory=HandRaise)
 
     def to_yaml(self) -> str:
         data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -136,6 +146,18 @@ def _semantic_problems(model: ScoringModel) -> list[tuple[tuple[Any, ...], str]]
             out.append((("engagement", "caps_per_day", t), f"unknown activity type {t!r}"))
         if cap < 1:
             out.append((("engagement", "caps_per_day", t), f"a cap must be at least 1, not {cap}"))
+    for i, t in enumerate(model.hand_raise.types):
+        if t not in ACTIVITY_TYPES:
+            out.append((("hand_raise", "types", i), f"unknown activity type {t!r}; known types: {known}"))
+    if len(set(model.hand_raise.types)) != len(model.hand_raise.types):
+        out.append((("hand_raise", "types"), "an activity type is listed twice"))
+    if not model.hand_raise.fresh_for_days > 0:
+        out.append(
+            (
+                ("hand_raise", "fresh_for_days"),
+                f"fresh_for_days must be positive, not {model.hand_raise.fresh_for_days}",
+            )
+        )
     grades = model.fit.grades
     if not grades.get("A", 75) > grades.get("B", 50) > grades.get("C", 25):
         out.append((("fit", "grades"), "grade thresholds must fall from A to C"))

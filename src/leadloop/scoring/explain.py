@@ -17,7 +17,7 @@ from leadloop.scoring.engagement import Signal, explain
 from leadloop.scoring.fit import Contribution, evaluate_fit
 from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, PERSON_FIT_FIELDS
 from leadloop.scoring.repository import active_model
-from leadloop.store.tables import Account, Activity, Lead, Person
+from leadloop.store.tables import Account, Activity, Lead, LeadStageChange, Person
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class ScoreView:
     fit_reasons: list[Contribution] = field(default_factory=list)
     engagement_reasons: list[Reason] = field(default_factory=list)
     model: str = "default"
+    # Why the lead went to sales when it was not the score (a hand-raise), in words; from its history.
+    mql_reason: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -45,6 +47,7 @@ class ScoreView:
             "grade": self.grade,
             "excluded_by": self.excluded_by,
             "model": self.model,
+            "mql_reason": self.mql_reason,
             "engagement_now": round(self.engagement_now, 3),
             "why_fit": [{"rule": c.rule, "points": c.points, "reason": c.reason} for c in self.fit_reasons],
             "why_engagement": [
@@ -122,6 +125,20 @@ def lead_score(session: Session, lead_id: int, *, now: datetime) -> ScoreView:
         .limit(1)
     )
     fit_reasons = person_score(session, best, now=now).fit_reasons if best else []
+    mql_reason = (
+        session.scalar(
+            sa.select(LeadStageChange.reason)
+            .where(
+                LeadStageChange.lead_id == lead_id,
+                LeadStageChange.to_stage == "mql",
+                LeadStageChange.trigger.in_(("reached_mql", "reactivated")),
+            )
+            .order_by(LeadStageChange.at.desc(), LeadStageChange.id.desc())
+            .limit(1)
+        )
+        if lead.stage in ("mql", "sal", "sql")
+        else None
+    )
     return ScoreView(
         lead.fit_score,
         lead.grade,
@@ -130,4 +147,5 @@ def lead_score(session: Session, lead_id: int, *, now: datetime) -> ScoreView:
         fit_reasons,
         _reasons(model, signals, t, lead.product),
         model.name,
+        mql_reason,
     )

@@ -23,6 +23,8 @@ from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.document import ACCOUNT_FIELDS, PERSON_FIELDS, ScoringModel
 from leadloop.scoring.engagement import weight_for
 from leadloop.scoring.fit import GRADE_ORDER, FitResult, evaluate_fit, grade_for
+from leadloop.scoring.hand_raise import fast_track, is_hand_raise
+from leadloop.scoring.hand_raise import reason as hand_raise_reason
 from leadloop.scoring.repository import active_model
 from leadloop.store.bulk import connection, select_in
 from leadloop.store.tables import Account, AccountEngagement, Activity, Lead, Person
@@ -53,6 +55,7 @@ class _Group:
     opened_at: float | None = None  # first moment in this batch the value reached the open threshold
     mql_at: float | None = None
     stored: bool = False  # a row exists in account_engagement
+    hand_raise: tuple[str, float] | None = None  # the batch's first "talk to me": (type, when)
 
 
 def on_activities(session: Session, events: list[ActivitiesAppended], now: datetime) -> list[Event]:
@@ -91,6 +94,15 @@ def apply_activities(session: Session, fresh: list[dict[str, Any]], *, now: date
     groups = _load_groups(session, fresh)
     for r in sorted(fresh, key=lambda r: (r["occurred_at"], r["id"])):
         product = r["product"] or DEFAULT_PRODUCT
+        if r["account_id"] is not None and is_hand_raise(
+            model,
+            r["type"],
+            r["occurred_at"],
+            now=now,
+            excluded_by=fits[r["person_id"]].excluded_by if r["person_id"] in fits else None,
+        ):
+            g = groups[(r["account_id"], product)]
+            g.hand_raise = g.hand_raise or (r["type"], epoch(r["occurred_at"]))
         w = weight_for(model, r["type"], r["product"])
         if not w:
             continue
@@ -224,6 +236,12 @@ def _account_fit(
     return {a: (best.get(a), sorted(roles.get(a, set()))) for a in account_ids}
 
 
+def _opened_at(g: _Group) -> float:
+    """When the lead opens: its engagement crossed the threshold, or a buyer raised a hand, whichever was first."""
+    moments = [t for t in (g.opened_at, g.hand_raise[1] if g.hand_raise else None) if t is not None]
+    return min(moments, default=0.0)
+
+
 def _leads(
     session: Session,
     model: ScoringModel,
@@ -242,11 +260,16 @@ def _leads(
         )
     }
     fit = _account_fit(session, account_ids, model)
-    # Leads whose engagement crossed the open threshold in this batch open now (the lifecycle writes them).
-    opening = [(key, g) for key, g in sorted(groups.items()) if key not in leads and g.opened_at is not None]
+    # Leads whose engagement crossed the open threshold in this batch, or where a buyer raised a
+    # hand, open now (the lifecycle writes them).
+    opening = [
+        (key, g)
+        for key, g in sorted(groups.items())
+        if key not in leads and (g.opened_at is not None or g.hand_raise is not None)
+    ]
     opened_ids, events = open_leads(
         session,
-        [NewLead(a, p, from_epoch(g.opened_at or 0.0), from_epoch(g.score.t0)) for (a, p), g in opening],
+        [NewLead(a, p, from_epoch(_opened_at(g)), from_epoch(g.score.t0)) for (a, p), g in opening],
         now=now,
     )
     ids = {key: (r.id, r.stage) for key, r in leads.items()}
@@ -273,20 +296,33 @@ def _leads(
                 "roles": roles,
             }
         )
-        if g.mql_at is not None and stage in MQL_FROM and _grade_ok(grade, model.mql_min_grade):
+        hand = fast_track(stage) if g.hand_raise is not None else None
+        if g.hand_raise is not None and hand is not None:
+            # A buyer asked to talk: an MQL at once, whatever the engagement or fit (hand_raise.py).
+            kind, at = g.hand_raise
+            mqls.append(Move(lead_id, stage, hand, from_epoch(at), hand_raise_reason(kind, from_epoch(at))))
+            reached.append(
+                LeadReachedMQL(
+                    lead_id, account_id, product, g.score.value_at(at, rate), grade, now, hand_raise=kind
+                )
+            )
+        elif g.mql_at is not None and stage in MQL_FROM and _grade_ok(grade, model.mql_min_grade):
             mqls.append(Move(lead_id, stage, Trigger.REACHED_MQL, from_epoch(g.mql_at)))
             reached.append(
                 LeadReachedMQL(lead_id, account_id, product, g.score.value_at(g.mql_at, rate), grade, now)
             )
-            cools = g.score.falls_below_at(model.engagement.mql_threshold, rate)
-            if cools is not None:
-                schedule(
-                    session,
-                    "lead_cools",
-                    f"lead:{lead_id}",
-                    from_epoch(cools),
-                    {"threshold": model.engagement.mql_threshold},
-                )
+        else:
+            continue
+        # A hand-raised MQL below the threshold has no crossing to wait for: its SLA clock follows it up.
+        cools = g.score.falls_below_at(model.engagement.mql_threshold, rate)
+        if cools is not None:
+            schedule(
+                session,
+                "lead_cools",
+                f"lead:{lead_id}",
+                from_epoch(cools),
+                {"threshold": model.engagement.mql_threshold},
+            )
     if score_rows:
         connection(session).execute(_UPDATE_LEAD_SCORE, score_rows)
     return events + move_many(session, mqls, now=now) + reached

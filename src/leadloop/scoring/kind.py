@@ -15,7 +15,8 @@ from leadloop.store.tables import ScoringModelRow
 
 
 def _preview(session: Session, model: ScoringModel, *, now: datetime, limit: int | None) -> models.Preview:
-    return models.preview(session, model, now=now)  # the whole warehouse: there is no replay to limit
+    # The whole warehouse (there is no replay to limit), reading only what the model weighs.
+    return models.preview(session, model, now=now, what_if=True)
 
 
 def _activate(session: Session, model: ScoringModel, *, now: datetime) -> Activation:

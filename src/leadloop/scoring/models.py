@@ -3,6 +3,7 @@ scores (what-if), and activation's own work, every score recomputed through the 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,8 @@ from leadloop.lifecycle.handlers import Move, NewLead, move_many, open_leads
 from leadloop.lifecycle.model import DEFAULT_PRODUCT, Trigger
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.document import ScoringModel
-from leadloop.scoring.fit import evaluate_fit, grade_for
+from leadloop.scoring.fit import grade_for
+from leadloop.scoring.fit_columns import fit_columns
 from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, MQL_FROM, PERSON_FIT_FIELDS, _grade_ok
 from leadloop.scoring.recompute import Activities, Groups, encode, group_scores, weights
 from leadloop.store.bulk import connection
@@ -31,13 +33,23 @@ def _epoch_sql(session: Session) -> str:
     return "CAST(EXTRACT(EPOCH FROM activities.occurred_at) AS DOUBLE PRECISION)"
 
 
-def load_activities(session: Session) -> Activities:
+def load_activities(session: Session, types: Collection[str] | None = None) -> Activities:
+    """Every activity as column arrays; with `types`, only those of these types (a what-if needs
+    only the activities its model weighs: a list import or a sent e-mail scores nothing)."""
     # Straight from the driver's cursor: a million SQLAlchemy rows cost more than the query.
-    # The only interpolation is the dialect's own epoch expression, a constant.
+    # The only interpolation is the dialect's own epoch expression and placeholders, constants.
     sql = "SELECT id, coalesce(person_id, -1), coalesce(account_id, -1), coalesce(product, ''), type, "
+    sql += _epoch_sql(session) + " FROM activities"
+    params: tuple[str, ...] = ()
+    if types is not None:
+        if not types:
+            return Activities.from_columns([], [], [], [], [], [])
+        mark = "?" if connection(session).dialect.paramstyle == "qmark" else "%s"
+        sql += " WHERE type IN (" + ", ".join([mark] * len(types)) + ")"
+        params = tuple(sorted(types))
     cursor = connection(session).connection.cursor()
     try:
-        cursor.execute(sql + _epoch_sql(session) + " FROM activities")
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     finally:
         cursor.close()
@@ -45,6 +57,14 @@ def load_activities(session: Session) -> Activities:
         return Activities.from_columns([], [], [], [], [], [])
     ids, person, account, product, kind, t = zip(*rows, strict=True)
     return Activities.from_columns(ids, person, account, product, kind, t)
+
+
+def weighed_types(model: ScoringModel) -> set[str]:
+    """The activity types that can move a score under this model."""
+    e = model.engagement
+    return {t for t, w in e.weights.items() if w} | {
+        t for table in e.per_product.values() for t, w in table.items() if w
+    }
 
 
 def engagement_groups(model: ScoringModel, acts: Activities) -> tuple[Groups, Groups]:
@@ -86,41 +106,53 @@ class Preview:
         }
 
 
-def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
-    """What the model would do to today's warehouse, without writing anything."""
-    acts = load_activities(session)
+def preview(session: Session, model: ScoringModel, *, now: datetime, what_if: bool = False) -> Preview:
+    """What the model would do to today's warehouse, without writing anything. `what_if`: only the
+    summary is wanted, so only the activities the model weighs are read (the leads, grades and MQLs
+    it reports are the same; activation, which writes every score, reads them all)."""
+    acts = load_activities(session, weighed_types(model) if what_if else None)
     persons, accounts = engagement_groups(model, acts)
-    account_rows = {a.id: a for a in session.scalars(sa.select(Account))}
+    # Plain rows, not ORM objects, and every person's fit judged at once over columns (fit_columns.py).
+    account_cols = [getattr(Account, f) for f in ACCOUNT_FIT_FIELDS]
+    account_rows = {r[0]: r[1:] for r in session.execute(sa.select(Account.id, Account.name, *account_cols))}
+    people = session.execute(
+        sa.select(Person.id, Person.account_id, *[getattr(Person, f) for f in PERSON_FIT_FIELDS]).where(
+            Person.merged_into_id.is_(None)  # the merged-away score nothing
+        )
+    ).all()
+    columns: dict[str, list[Any]] = {
+        f"person.{f}": [r[2 + i] for r in people] for i, f in enumerate(PERSON_FIT_FIELDS)
+    }
+    no_account = (None,) * (len(ACCOUNT_FIT_FIELDS) + 1)
+    of_account = [account_rows.get(r[1], no_account) if r[1] is not None else no_account for r in people]
+    for i, f in enumerate(ACCOUNT_FIT_FIELDS):
+        columns[f"account.{f}"] = [a[1 + i] for a in of_account]
+    judged = fit_columns(model, columns, len(people))
     person_fit: dict[int, tuple[float, str, str | None]] = {}
     best: dict[int, float] = {}
-    for p in session.scalars(
-        sa.select(Person).where(Person.merged_into_id.is_(None))
-    ):  # the merged-away score nothing
-        acct = account_rows.get(p.account_id) if p.account_id else None
-        fit = evaluate_fit(
-            model,
-            {f: getattr(p, f) for f in PERSON_FIT_FIELDS},
-            {f: getattr(acct, f) for f in ACCOUNT_FIT_FIELDS} if acct else {},
-        )
-        person_fit[p.id] = (fit.score, fit.grade, fit.excluded_by)
-        if p.account_id is not None:
-            best[p.account_id] = max(best.get(p.account_id, 0.0), fit.score)
+    for r, fit, grade, excluded in zip(
+        people, judged.score.tolist(), judged.grade, judged.excluded_by, strict=True
+    ):
+        person_fit[r[0]] = (fit, grade, excluded)
+        if r[1] is not None:
+            best[r[1]] = max(best.get(r[1], 0.0), fit)
     rate = decay_rate(model.engagement.half_life_days)
     t = epoch(now)
     index = {k: i for i, k in enumerate(accounts.keys)}
     out = Preview(model, person_fit, persons, accounts, {}, best)
     leads = session.execute(sa.select(Lead.id, Lead.account_id, Lead.product, Lead.stage, Lead.grade)).all()
     out.leads_total = len(leads)
-    names = {a.id: a.name for a in account_rows.values()}
+    names = {a: str(row[0]) for a, row in account_rows.items()}
     have_lead = set()
+    s_now, t0_now = accounts.s.tolist(), accounts.t0.tolist()  # Python floats: no numpy scalar per lead
     for lead_id, account_id, product, stage, old_grade in leads:
         have_lead.add((account_id, product))
         new_grade = grade_for(best[account_id], model) if account_id in best else None
         out.lead_grade[lead_id] = new_grade
         if new_grade != old_grade:
             out.grade_changes.append((lead_id, names.get(account_id, ""), old_grade, new_grade))
-        i = index.get((account_id, product))
-        value = Decaying(accounts.s[i], accounts.t0[i]).current(t, rate) if i is not None else 0.0
+        at = index.get((account_id, product))
+        value = Decaying(s_now[at], t0_now[at]).current(t, rate) if at is not None else 0.0
         if (
             stage in MQL_FROM
             and value >= model.engagement.mql_threshold
@@ -128,8 +160,9 @@ def preview(session: Session, model: ScoringModel, *, now: datetime) -> Preview:
         ):
             out.new_mqls.append((lead_id, names.get(account_id, ""), round(value, 1)))
             out.mql_from[lead_id] = stage
-    for key, i in index.items():
-        if key not in have_lead and not np.isnan(accounts.opened_at[i]):
+    for i in np.flatnonzero(~np.isnan(accounts.opened_at)).tolist():
+        key = accounts.keys[i]
+        if key not in have_lead:
             out.new_leads.append((int(key[0]), str(key[1])))  # type: ignore[call-overload]
     return out
 

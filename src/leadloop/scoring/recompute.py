@@ -43,17 +43,21 @@ class Activities:
         kind: Sequence[str],
         t: Sequence[float],
     ) -> Activities:
-        products: dict[str, int] = {"": 0}
-        types: dict[str, int] = {}
+        # Codes in order of first appearance, each distinct value looked up once (a dict per column).
+        products: dict[str | None, int] = {"": 0}
+        for p in dict.fromkeys(product):
+            products.setdefault(p or "", len(products))
+        products[None] = 0
+        types = {k: i for i, k in enumerate(dict.fromkeys(kind))}
         n = len(ids)
         return cls(
             np.fromiter(ids, np.int64, n),
             np.fromiter(person, np.int64, n),
             np.fromiter(account, np.int64, n),
-            np.fromiter((products.setdefault(p or "", len(products)) for p in product), np.int64, n),
-            np.fromiter((types.setdefault(k, len(types)) for k in kind), np.int64, n),
+            np.fromiter(map(products.__getitem__, product), np.int64, n),
+            np.fromiter(map(types.__getitem__, kind), np.int64, n),
             np.fromiter(t, np.float64, n),
-            list(products),
+            [k for k in products if k is not None],
             list(types),
         )
 
@@ -113,17 +117,16 @@ def encode(*columns: npt.NDArray[np.generic]) -> tuple[Ints, list[tuple[Hashable
     for inv, u in zip(parts[1:], uniques[1:], strict=True):
         combined = combined * len(u) + inv
     codes, g, _ = distinct(combined)
-    keys: list[tuple[Hashable, ...]] = []
-    for c in codes.tolist():
-        idx = []
-        for u in reversed(uniques[1:]):
-            idx.append(c % len(u))
-            c //= len(u)
-        idx.append(c)
-        idx.reverse()
-        keys.append(
-            tuple(u[i].item() if hasattr(u[i], "item") else u[i] for u, i in zip(uniques, idx, strict=True))
-        )
+    # Each group's code back to one index per column (vectorised), then to the columns' values.
+    idx: list[Ints] = []
+    rest = codes
+    for u in reversed(uniques[1:]):
+        idx.append(rest % len(u))
+        rest = rest // len(u)
+    idx.append(rest)
+    idx.reverse()
+    columns_of_keys = [u[i].tolist() for u, i in zip(uniques, idx, strict=True)]
+    keys: list[tuple[Hashable, ...]] = list(zip(*columns_of_keys, strict=True))
     return g.astype(np.int64), keys
 
 
