@@ -72,9 +72,9 @@ def test_filter_by_stage_and_error_page(page: Page) -> None:
     sign_in(page, "manager@demo.leadloop.dev")
     page.get_by_label("Stage").select_option("won")
     expect(page).to_have_url(re.compile(r"stage=won"))
-    expect(page.locator("#leads tbody .badge").first).to_have_text("won")
+    expect(page.locator("#leads tbody .badge").first).to_have_text("Won")
     stages = page.locator("#leads tbody .badge").all_inner_texts()
-    assert set(stages) == {"won"}
+    assert set(stages) == {"Won"}
     page.goto("/people/99999999")
     expect(page.locator("#error h1")).to_have_text("Not found")
     shot(page, "04-error")
@@ -134,7 +134,7 @@ def test_rep_inbox_accept_reject_and_log_call(page: Page) -> None:
     first_id = rows.nth(0).get_attribute("id")
     rows.nth(0).get_by_role("button", name="Accept").click()
     expect(page.locator(f"#{first_id}")).to_contain_text("Accepted")
-    expect(page.locator(f"#{first_id} .badge")).to_have_text("sal")
+    expect(page.locator(f"#{first_id} .badge")).to_have_text("Sales accepted (SAL)")
     second_id = rows.nth(1).get_attribute("id")
     rows.nth(1).get_by_role("button", name="Log call").click()
     expect(page.locator(f"#{second_id}")).to_contain_text("Call logged")
@@ -143,7 +143,7 @@ def test_rep_inbox_accept_reject_and_log_call(page: Page) -> None:
     third_id = third.get_attribute("id")
     third.get_by_label(re.compile("Reason to reject")).select_option("no_budget")
     third.get_by_role("button", name="Reject").click()
-    expect(page.locator(f"#{third_id}")).to_contain_text("Rejected (no_budget); back with marketing")
+    expect(page.locator(f"#{third_id}")).to_contain_text("Rejected: no budget; back with marketing")
     shot(page, "09-inbox-after")
     # The lead page tells how it got its owner.
     page.goto(f"/leads/{str(second_id).removeprefix('lead-')}")

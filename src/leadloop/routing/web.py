@@ -21,6 +21,7 @@ from leadloop.routing.repository import active_rules
 from leadloop.store.tables import Lead, User
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Days, Id, Manager, Staff, viewer_scope
+from leadloop.web.labels import label
 
 router = APIRouter()
 
@@ -90,7 +91,7 @@ def reject_row(
 ) -> Response:
     with ctx.db.write() as session:
         reject(session, lead_id, _user(session, who), reason, now=ctx.clock(), note=note)
-    return _row(request, ctx, who.user_id, lead_id, f"Rejected ({reason}); back with marketing")
+    return _row(request, ctx, who.user_id, lead_id, f"Rejected: {label(reason, 'reason').lower()}; back with marketing")
 
 
 @router.post("/leads/{lead_id}/call", response_class=HTMLResponse, include_in_schema=False)

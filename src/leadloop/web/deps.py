@@ -158,3 +158,22 @@ Days = Annotated[int, Query(ge=1, le=3650)]
 def viewer_scope(session: Session, ctx: AppContext, who: Principal) -> Scope:
     """Whose leads, people and accounts this person may see (access/): every page and API asks here."""
     return scope_of(session, who, share_team=ctx.settings.share_team_leads)
+
+
+def signed_in(request: Request) -> Principal | None:
+    """Who is signed in to the browser, without refusing anyone: the navigation of an error page.
+    A route's guard sets the principal when it lets the request in; a 404 never reached a guard and
+    a refused role was stopped by one, so the session is read again here. None for a stranger, an
+    API key (no page to navigate) and a user who must choose a new password first."""
+    who: Principal | None = getattr(request.state, "principal", None)
+    if who is not None:
+        return who
+    if "session" not in request.scope or (uid := request.session.get("uid")) is None:
+        return None
+    ctx: AppContext = request.app.state.ctx
+    try:
+        with ctx.db.read() as session:
+            who = auth.principal_for_user(session, int(uid))
+    except Exception:  # noqa: BLE001 - the page reports an error already; the database may be it
+        return None
+    return None if who is None or who.must_change_password else who

@@ -17,3 +17,22 @@
   document.addEventListener("htmx:afterSwap", tick);
   setInterval(tick, 1000);
 })();
+// Phone and accessibility (issue 13, item 9): the navigation's disclosures (<details>) work without
+// this; it only closes an open one on Escape (focus back on its summary) and when another opens.
+(function () {
+  var menus = "header.app details";
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    document.querySelectorAll(menus + "[open]").forEach(function (d) {
+      d.open = false;
+      if (d.contains(document.activeElement)) d.querySelector("summary").focus();
+    });
+  });
+  document.addEventListener("toggle", function (e) {
+    var opened = e.target;
+    if (!opened.open || !opened.matches || !opened.matches(menus)) return;
+    document.querySelectorAll(menus + "[open]").forEach(function (d) {
+      if (d !== opened && !d.contains(opened)) d.open = false;
+    });
+  }, true);
+})();
