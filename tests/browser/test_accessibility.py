@@ -30,7 +30,10 @@ ROLES = {
     "rep": "rep1@demo.leadloop.dev",
     "partner": "partner@demo.leadloop.dev",
 }
-VIEWS = {"desktop": ({"width": 1280, "height": 900}, "light"), "phone": ({"width": 390, "height": 844}, "dark")}
+VIEWS = {
+    "desktop": ({"width": 1280, "height": 900}, "light"),
+    "phone": ({"width": 390, "height": 844}, "dark"),
+}
 # Swagger UI is a vendored page of its own (React, inline styles): not ours to fix; its width is.
 AXE_SKIPS = ("/docs",)
 SHOTS = ARTIFACTS / "a11y"
@@ -113,10 +116,14 @@ def test_every_page_of_every_role_passes_axe_and_fits(role: str, view: tuple[str
     assert len(pages) >= 2, f"{role}'s navigation has no links: {pages}"
     pages += [p for p in _details(page, role) if p not in pages]
     problems: list[str] = []
+    seen: set[str] = set()
     for path in pages:
         response = page.goto(path)
         assert response is not None and response.ok, f"{role} {path}: {response and response.status}"
-        slug = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
+        if (landed := page.url.split("?")[0]) in seen:
+            continue  # "/" redirects to a page already checked
+        seen.add(landed)
+        slug = re.sub(r"[^a-z0-9]+", "-", landed.split("/", 3)[-1].lower()).strip("-") or "home"
         _check(page, f"{role}-{width}-{slug}", problems, axe=not path.startswith(AXE_SKIPS))
     # An error page keeps the navigation (and passes too).
     page.goto("/no-such-page")  # a 404 no route's guard saw: the session is read for the nav
@@ -124,6 +131,18 @@ def test_every_page_of_every_role_passes_axe_and_fits(role: str, view: tuple[str
     expect(page.locator("header.app nav a[href]").nth(1)).to_be_attached()
     _check(page, f"{role}-{width}-error", problems)
     assert not problems, "\n".join(problems)
+
+
+def _expanded(page: Page, name: str) -> bool | None:
+    cdp = page.context.new_cdp_session(page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    cdp.detach()
+    for node in nodes:
+        if name in str(node.get("name", {}).get("value", "")):
+            for prop in node.get("properties", []):
+                if prop["name"] == "expanded":
+                    return bool(prop["value"]["value"])
+    return None
 
 
 def test_the_phone_menu_opens_by_keyboard_and_every_entry_is_in_it(browser: Browser, server: str) -> None:
@@ -136,10 +155,13 @@ def test_the_phone_menu_opens_by_keyboard_and_every_entry_is_in_it(browser: Brow
     menu.locator("summary").focus()
     page.keyboard.press("Enter")
     expect(menu).to_have_attribute("open", "")
-    # The summary is a button that says it is expanded (what aria-expanded tells on a button).
-    expect(page.get_by_role("button", name="Menu", expanded=True)).to_be_visible()
+    # What a screen reader hears: Chromium's own accessibility tree says the disclosure is expanded
+    # (a <summary> carries aria-expanded natively; Playwright's role model does not read it).
+    assert _expanded(page, "Menu") is True
     wide = set(page.locator(".nav-wide a[href]").evaluate_all("els => els.map(a => a.getAttribute('href'))"))
-    narrow = set(page.locator(".nav-narrow a[href]").evaluate_all("els => els.map(a => a.getAttribute('href'))"))
+    narrow = set(
+        page.locator(".nav-narrow a[href]").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    )
     assert wide == narrow and "/team" in narrow
     expect(page.locator(".nav-narrow a[href='/team']")).to_be_visible()
     assert _too_wide(page) <= 0
@@ -148,6 +170,7 @@ def test_the_phone_menu_opens_by_keyboard_and_every_entry_is_in_it(browser: Brow
     page.keyboard.press("Escape")
     expect(menu).not_to_have_attribute("open", "")
     expect(menu.locator("summary")).to_be_focused()
+    assert _expanded(page, "Menu") is False
     context.close()
 
 

@@ -476,7 +476,7 @@ def sla_timer(session: Session, due: Due, now: datetime) -> list[Event]:
                 reason="sla_escalated",
                 owner_user_id=owner.id,
                 summary=f"escalated to {target.email if target else 'nobody (no manager)'}",
-                path=[{"step": "sla", "result": "escalated", "why": f"no first touch ({lead.sla_policy})"}],
+                path=[{"step": "sla", "result": "escalated", "why": f"no first touch: {lead.sla_policy}"}],
             )
         )
     elif due.kind == "sla_reassign":

@@ -44,8 +44,8 @@ from leadloop.timeline.web import router as timeline_router
 from leadloop.web.bounds import BodyLimit, refuse_unstorable
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
 from leadloop.web.deps import NotAuthenticated, PasswordMustChange, Staff, csrf_token, signed_in
-from leadloop.web.labels import label
 from leadloop.web.headers import ClientAddress, SecurityHeaders, parse_networks
+from leadloop.web.labels import label
 from leadloop.web.limits import make_limiter
 from leadloop.web.middleware import RequestContext
 from leadloop.web.openapi import all_routes, document_errors

@@ -174,6 +174,6 @@ def signed_in(request: Request) -> Principal | None:
     try:
         with ctx.db.read() as session:
             who = auth.principal_for_user(session, int(uid))
-    except Exception:  # noqa: BLE001 - the page reports an error already; the database may be it
+    except Exception:  # the page reports an error already; the database may be it
         return None
     return None if who is None or who.must_change_password else who
