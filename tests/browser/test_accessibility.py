@@ -113,7 +113,7 @@ def test_every_page_of_every_role_passes_axe_and_fits(role: str, view: tuple[str
     width, page = view
     _sign_in(page, ROLES[role])
     pages = _nav_links(page)
-    assert len(pages) >= 2, f"{role}'s navigation has no links: {pages}"
+    assert len(pages) >= (1 if role == "partner" else 4), f"{role}'s navigation lacks links: {pages}"
     pages += [p for p in _details(page, role) if p not in pages]
     problems: list[str] = []
     seen: set[str] = set()
