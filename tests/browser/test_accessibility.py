@@ -162,7 +162,7 @@ def test_the_phone_menu_opens_by_keyboard_and_every_entry_is_in_it(browser: Brow
     narrow = set(
         page.locator(".nav-narrow a[href]").evaluate_all("els => els.map(a => a.getAttribute('href'))")
     )
-    assert wide == narrow and "/team" in narrow
+    assert wide <= narrow and "/team" in narrow  # the Menu holds every entry (and the password page)
     expect(page.locator(".nav-narrow a[href='/team']")).to_be_visible()
     assert _too_wide(page) <= 0
     SHOTS.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import nav_to, shot
 
 # Slow as a whole: the walk starts from a demo world built once (about 8 s), then drives Chromium.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -91,7 +91,7 @@ def test_keyboard_only_sign_in(page: Page) -> None:
 
 def test_edit_a_scoring_model_preview_it_and_read_the_errors(page: Page) -> None:
     sign_in(page, "marketing@demo.leadloop.dev")
-    page.get_by_role("link", name="Scoring").click()
+    nav_to(page, "Scoring")
     expect(page.get_by_role("heading", name="Scoring models")).to_be_visible()
     editor = page.get_by_label("Model document")
     text = editor.input_value()
@@ -118,7 +118,7 @@ def test_edit_a_scoring_model_preview_it_and_read_the_errors(page: Page) -> None
 
 def test_rep_inbox_accept_reject_and_log_call(page: Page) -> None:
     sign_in(page, "rep1@demo.leadloop.dev")
-    page.get_by_role("link", name="My leads").click()
+    nav_to(page, "My leads")
     expect(page.get_by_role("heading", name="My leads")).to_be_visible()
     rows = page.locator("#inbox tbody tr")
     expect(rows.first).to_be_visible()
@@ -152,9 +152,9 @@ def test_rep_inbox_accept_reject_and_log_call(page: Page) -> None:
 
 def test_manager_sees_team_load_and_the_sla_report(page: Page) -> None:
     sign_in(page, "manager@demo.leadloop.dev")
-    page.get_by_role("link", name="Team").click()
+    nav_to(page, "Team")
     expect(page.locator("#team tbody tr")).to_have_count(5)
-    page.get_by_role("link", name="SLA").click()
+    nav_to(page, "SLA")
     expect(page.get_by_role("heading", name="Speed to lead")).to_be_visible()
     expect(page.locator("#sla tbody tr").first).to_be_visible()
     shot(page, "10-sla")
@@ -162,7 +162,7 @@ def test_manager_sees_team_load_and_the_sla_report(page: Page) -> None:
 
 def test_review_suspected_duplicates_merge_and_unmerge(page: Page) -> None:
     sign_in(page, "marketing@demo.leadloop.dev")
-    page.get_by_role("link", name="Duplicates").click()
+    nav_to(page, "Duplicates")
     expect(page.get_by_role("heading", name="Suspected duplicates")).to_be_visible()
     pairs = page.locator("article.pair")
     waiting = pairs.count()
@@ -245,7 +245,7 @@ def test_no_page_breaks_the_content_security_policy(page: Page) -> None:
 
 def test_marketing_tries_a_form_sample_on_the_forms_page(page: Page) -> None:
     sign_in(page, "marketing@demo.leadloop.dev")
-    page.get_by_role("link", name="Forms", exact=True).click()
+    nav_to(page, "Forms", exact=True)
     expect(page.get_by_role("heading", level=1)).to_have_text("Web forms")
     page.get_by_label(re.compile("A sample submission")).fill(
         "your-name: Ann Lee\nyour-email: ann@acme.com\nfield_7: radio"

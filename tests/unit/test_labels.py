@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from leadloop.auth.audit import KINDS as AUDIT_KINDS
 from leadloop.auth.model import Role
 from leadloop.contract.vocab import ACTIVITY_TYPES
 from leadloop.lifecycle.model import Stage, Trigger
@@ -27,8 +28,9 @@ TEMPLATES = Path(labels.__file__).parent / "templates"
         (list(ACTIVITY_TYPES), labels.ACTIVITY_TYPES),
         ([r.value for r in Role], labels.ROLES),
         (sorted({channel for channel, _ in ACTIVITY_TYPES.values()}), labels.SOURCES),
+        (list(AUDIT_KINDS), labels.AUDIT_EVENTS),
     ],
-    ids=["stages", "triggers", "reject-reasons", "activity-types", "roles", "channels"],
+    ids=["stages", "triggers", "reject-reasons", "activity-types", "roles", "channels", "audit-events"],
 )
 def test_every_code_has_a_label(codes: list[str], vocabulary: dict[str, str]) -> None:
     missing = [c for c in codes if c not in vocabulary]

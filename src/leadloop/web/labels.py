@@ -119,6 +119,28 @@ ROLES: dict[str, str] = {
     "partner": "Partner",
 }
 
+# How two records became one (a merge's method).
+MERGE_METHODS: dict[str, str] = {
+    "auto": "matched automatically",
+    "manual": "merged by hand",
+    "review": "merged after review",
+    "warehouse": "warehouse dedupe",
+}
+
+# The security audit log's events (auth/audit.py).
+AUDIT_EVENTS: dict[str, str] = {
+    "login": "Signed in",
+    "login.failed": "Sign-in failed",
+    "login.limited": "Sign-in refused: too many tries",
+    "logout": "Signed out",
+    "api_key.created": "API key created",
+    "user.role_changed": "Role changed",
+    "user.password_reset": "Password reset by an admin",
+    "user.password_changed": "Password changed",
+    "user.deactivated": "User deactivated",
+    "export": "Data exported",
+}
+
 # Everything else a page shows as a code: owners, document, deal and review statuses, e-mail kinds.
 OTHER: dict[str, str] = {
     "user": "User",
@@ -150,6 +172,8 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "activity": ACTIVITY_TYPES,
     "source": SOURCES,
     "role": ROLES,
+    "merge": MERGE_METHODS,
+    "audit": AUDIT_EVENTS,
     "other": OTHER,
 }
 
@@ -162,7 +186,7 @@ def humanise(code: str) -> str:
 
 def label(code: object, vocabulary: str | None = None) -> str:
     """The words for `code`; in `vocabulary` ("stage", "trigger", "reason", "activity", "source",
-    "role", "other") when the same code means different things in two of them. None is empty."""
+    "role", "merge", "audit", "other") when the same code means different things in two of them. None is empty."""
     if code is None:
         return ""
     text = str(getattr(code, "value", code))
