@@ -91,13 +91,8 @@ def reject_row(
 ) -> Response:
     with ctx.db.write() as session:
         reject(session, lead_id, _user(session, who), reason, now=ctx.clock(), note=note)
-    return _row(
-        request,
-        ctx,
-        who.user_id,
-        lead_id,
-        f"Rejected: {label(reason, 'reason').lower()}; back with marketing",
-    )
+    message = f"Rejected: {label(reason, 'reason').lower()}; back with marketing"
+    return _row(request, ctx, who.user_id, lead_id, message)
 
 
 @router.post("/leads/{lead_id}/call", response_class=HTMLResponse, include_in_schema=False)

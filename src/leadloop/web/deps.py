@@ -163,8 +163,8 @@ def viewer_scope(session: Session, ctx: AppContext, who: Principal) -> Scope:
 def signed_in(request: Request) -> Principal | None:
     """Who is signed in to the browser, without refusing anyone: the navigation of an error page.
     A route's guard sets the principal when it lets the request in; a 404 never reached a guard and
-    a refused role was stopped by one, so the session is read again here. None for a stranger, an
-    API key (no page to navigate) and a user who must choose a new password first."""
+    a refused role was stopped by one, so the session is read again here. None for a stranger and
+    for a user who must choose a new password first (their only page is that form)."""
     who: Principal | None = getattr(request.state, "principal", None)
     if who is not None:
         return who
