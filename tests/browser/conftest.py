@@ -39,7 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [*cli, "serve", "--port", str(port), "--database-url", f"sqlite:///{db}"], stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(1200):  # up to a minute or two: eight checkouts share two cores at times
+    for _ in range(1200):  # up to a minute: the machine may be busy
         try:
             urllib.request.urlopen(base + "/healthz", timeout=1).close()
             break
@@ -82,3 +82,21 @@ def shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# Phone and accessibility (issue 13, item 9): the nav folds its groups into dropdowns on a wide
+# screen and into one Menu on a phone, so a walk follows a nav link through this, at any width.
+def nav_to(page, name: str, *, exact: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Click the navigation's link `name`, opening its dropdown or the phone's Menu first."""
+    links = page.locator("header.app nav").get_by_role("link", name=name, exact=exact, include_hidden=True)
+    for i in range(links.count()):
+        link = links.nth(i)
+        if link.is_visible():
+            link.click()
+            return
+        folded = link.locator("xpath=ancestor::details[1]")
+        if folded.count() and folded.is_visible():  # the copy for this width, closed
+            folded.locator("xpath=./summary").click()
+            link.click()
+            return
+    raise AssertionError(f"no link {name!r} in the navigation")

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import nav_to, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -54,7 +54,7 @@ def test_a_partner_works_their_leads_and_sees_no_one_elses(page: Page) -> None:
     page.get_by_label("Amount", exact=True).fill("42000")
     page.get_by_role("button", name="Register the deal").click()
     expect(page.locator("#my-deals")).to_contain_text("Fjord Analytics AS")
-    expect(page.locator("#my-deals")).to_contain_text("pending")
+    expect(page.locator("#my-deals")).to_contain_text("Pending")
     shot(page, "21-partner-deal")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/partner")
@@ -65,7 +65,7 @@ def test_a_partner_works_their_leads_and_sees_no_one_elses(page: Page) -> None:
 
 def test_the_channel_manager_sees_the_scorecard_and_the_registration(page: Page) -> None:
     _sign_in(page, "manager@demo.leadloop.dev", r"/$")  # home: the team
-    page.get_by_role("link", name="Partners", exact=True).click()
+    nav_to(page, "Partners", exact=True)
     expect(page.get_by_role("heading", level=1)).to_have_text("Partners")
     expect(page.locator("#scorecard")).to_contain_text("Northwind Resellers")
     shot(page, "23-partners-scorecard")

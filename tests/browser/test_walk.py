@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import nav_to, shot
 
 # Slow as a whole: the walk starts from a demo world built once (about 8 s), then drives Chromium.
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -72,9 +72,9 @@ def test_filter_by_stage_and_error_page(page: Page) -> None:
     sign_in(page, "manager@demo.leadloop.dev")
     page.get_by_label("Stage").select_option("won")
     expect(page).to_have_url(re.compile(r"stage=won"))
-    expect(page.locator("#leads tbody .badge").first).to_have_text("won")
+    expect(page.locator("#leads tbody .badge").first).to_have_text("Won")
     stages = page.locator("#leads tbody .badge").all_inner_texts()
-    assert set(stages) == {"won"}
+    assert set(stages) == {"Won"}
     page.goto("/people/99999999")
     expect(page.locator("#error h1")).to_have_text("Not found")
     shot(page, "04-error")
@@ -91,7 +91,7 @@ def test_keyboard_only_sign_in(page: Page) -> None:
 
 def test_edit_a_scoring_model_preview_it_and_read_the_errors(page: Page) -> None:
     sign_in(page, "marketing@demo.leadloop.dev")
-    page.get_by_role("link", name="Scoring").click()
+    nav_to(page, "Scoring")
     expect(page.get_by_role("heading", name="Scoring models")).to_be_visible()
     editor = page.get_by_label("Model document")
     text = editor.input_value()
@@ -118,7 +118,7 @@ def test_edit_a_scoring_model_preview_it_and_read_the_errors(page: Page) -> None
 
 def test_rep_inbox_accept_reject_and_log_call(page: Page) -> None:
     sign_in(page, "rep1@demo.leadloop.dev")
-    page.get_by_role("link", name="My leads").click()
+    nav_to(page, "My leads")
     expect(page.get_by_role("heading", name="My leads")).to_be_visible()
     # Leads not yet accepted (the demo's history also leaves accepted ones here).
     rows = page.locator("#inbox tbody tr:has(button:text-is('Accept'))")
@@ -133,7 +133,9 @@ def test_rep_inbox_accept_reject_and_log_call(page: Page) -> None:
     row = page.locator(f"#{first_id}")
     row.get_by_role("button", name="Accept").click()
     expect(row).to_contain_text("Accepted")
-    expect(page.locator(f"#{first_id} .badge.sal")).to_have_text("sal")  # (the row has contact badges too)
+    expect(page.locator(f"#{first_id} .badge.sal")).to_have_text(
+        "Sales accepted (SAL)"
+    )  # (the row has contact badges too)
     expect(page.locator(f"#{first_id} time[data-due]")).to_have_count(0)  # the clock stopped
     expect(row).to_contain_text(re.compile(r"(met|breached) (in|by) "))
     row = page.locator(f"#{first_id}")  # a call is logged with its outcome (the workbench)
@@ -157,9 +159,9 @@ def test_rep_inbox_accept_reject_and_log_call(page: Page) -> None:
 
 def test_manager_sees_team_load_and_the_sla_report(page: Page) -> None:
     sign_in(page, "manager@demo.leadloop.dev")
-    page.get_by_role("link", name="Team").click()
+    nav_to(page, "Team")
     expect(page.locator("#team tbody tr")).to_have_count(5)
-    page.get_by_role("link", name="SLA").click()
+    nav_to(page, "SLA report")
     expect(page.get_by_role("heading", name="SLA report")).to_be_visible()
     expect(page.locator("#sla tbody tr").first).to_be_visible()
     shot(page, "10-sla")
@@ -167,7 +169,7 @@ def test_manager_sees_team_load_and_the_sla_report(page: Page) -> None:
 
 def test_review_suspected_duplicates_merge_and_unmerge(page: Page) -> None:
     sign_in(page, "marketing@demo.leadloop.dev")
-    page.get_by_role("link", name="Duplicates").click()
+    nav_to(page, "Duplicates")
     expect(page.get_by_role("heading", name="Suspected duplicates")).to_be_visible()
     pairs = page.locator("article.pair")
     waiting = pairs.count()
@@ -255,7 +257,7 @@ def test_no_page_breaks_the_content_security_policy(page: Page) -> None:
 
 def test_marketing_tries_a_form_sample_on_the_forms_page(page: Page) -> None:
     sign_in(page, "marketing@demo.leadloop.dev")
-    page.get_by_role("link", name="Forms", exact=True).click()
+    nav_to(page, "Forms", exact=True)
     expect(page.get_by_role("heading", level=1)).to_have_text("Web forms")
     page.get_by_label(re.compile("A sample submission")).fill(
         "your-name: Ann Lee\nyour-email: ann@acme.com\nfield_7: radio"

@@ -145,8 +145,8 @@ def test_home_counts_in_calendar_weeks_and_months() -> None:
 
 def test_labels_are_words_not_codes() -> None:
     assert (label("sal"), label("paid_search"), label("no_budget"), label(None)) == (
-        "Accepted (SAL)",
+        "Sales accepted (SAL)",
         "Paid search",
         "No budget",
-        "—",
+        "",
     )

@@ -15,6 +15,7 @@ from leadloop.access.repository import require_visible
 from leadloop.auth.model import Principal
 from leadloop.core.bounds import MAX_ID
 from leadloop.core.errors import InvalidInput, LeadloopError
+from leadloop.core.labels import label
 from leadloop.documents.web import Pages, document_router
 from leadloop.routing import views
 from leadloop.routing.handlers import accept, log_call, reject
@@ -128,7 +129,8 @@ def reject_row(
 ) -> Response:
     with ctx.db.write() as session:
         reject(session, lead_id, _user(session, who), reason, now=ctx.clock(), note=note)
-    return _row(request, ctx, who.user_id, lead_id, f"Rejected ({reason}); back with marketing")
+    message = f"Rejected: {label(reason, 'reason').lower()}; back with marketing"
+    return _row(request, ctx, who.user_id, lead_id, message)
 
 
 @router.post("/leads/{lead_id}/call", response_class=HTMLResponse, include_in_schema=False)

@@ -57,7 +57,7 @@ from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
 from leadloop.web.bounds import BodyLimit, refuse_unstorable
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
-from leadloop.web.deps import NotAuthenticated, PasswordMustChange, Staff, csrf_token
+from leadloop.web.deps import NotAuthenticated, PasswordMustChange, Staff, csrf_token, signed_in
 from leadloop.web.headers import ClientAddress, SecurityHeaders, parse_networks
 from leadloop.web.limits import make_limiter
 from leadloop.web.middleware import RequestContext
@@ -78,6 +78,8 @@ def _error_page(
     request: Request, status: int, title: str, message: str, detail: list[str] | None = None
 ) -> Response:
     ctx: AppContext = request.app.state.ctx
+    # The page keeps its navigation for a signed-in user (the template's `who` is the principal).
+    request.state.principal = signed_in(request)
     return ctx.templates.TemplateResponse(
         request,
         "error.html",
@@ -109,7 +111,7 @@ def create_app(
     )
     templates.env.globals.update(csrf_token=csrf_token, version=__version__, is_hand_raise=is_hand_raise)
     templates.env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
-    templates.env.filters["label"] = label  # home, search and lists: words for codes
+    templates.env.filters["label"] = label  # codes as words: core/labels.py
     ctx = AppContext(
         settings=settings,
         db=db,

@@ -163,3 +163,22 @@ def viewer_scope(session: Session, ctx: AppContext, who: Principal) -> Scope:
 
 # The qualification desk (issue 13, item 3): BDRs, their managers and admins.
 Qualifier = Annotated[Principal, require(QUALIFIERS)]
+
+
+def signed_in(request: Request) -> Principal | None:
+    """Who is signed in to the browser, without refusing anyone: the navigation of an error page.
+    A route's guard sets the principal when it lets the request in; a 404 never reached a guard and
+    a refused role was stopped by one, so the session is read again here. None for a stranger and
+    for a user who must choose a new password first (their only page is that form)."""
+    who: Principal | None = getattr(request.state, "principal", None)
+    if who is not None:
+        return who
+    if "session" not in request.scope or (uid := request.session.get("uid")) is None:
+        return None
+    ctx: AppContext = request.app.state.ctx
+    try:
+        with ctx.db.read() as session:
+            who = auth.principal_for_user(session, int(uid))
+    except Exception:  # the page reports an error already; the database may be it
+        return None
+    return None if who is None or who.must_change_password else who
