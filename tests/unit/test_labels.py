@@ -11,10 +11,10 @@ import pytest
 from leadloop.auth.audit import KINDS as AUDIT_KINDS
 from leadloop.auth.model import Role
 from leadloop.contract.vocab import ACTIVITY_TYPES
+from leadloop.core import labels
 from leadloop.core.labels import label
 from leadloop.lifecycle.model import Stage, Trigger
 from leadloop.routing.document import DEFAULT_REJECT_REASONS
-from leadloop.web import labels
 
 TEMPLATES = Path(labels.__file__).parent / "templates"
 

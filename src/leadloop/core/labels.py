@@ -12,6 +12,7 @@ from __future__ import annotations
 STAGES: dict[str, str] = {
     "inquiry": "Inquiry",
     "mql": "Marketing qualified (MQL)",
+    "handed_over": "Handed over by a BDR",
     "sal": "Sales accepted (SAL)",
     "sql": "Sales qualified (SQL)",
     "opportunity": "Opportunity",
@@ -39,6 +40,10 @@ TRIGGERS: dict[str, str] = {
     "unmerged": "Merge undone",
     "recycled": "Recycled",
     "reactivated": "Reactivated",
+    "imported": "Carried over from an import",
+    "handed_over": "Handed over by a BDR",
+    "sent_to_nurture": "Sent back to nurture",
+    "disqualified": "Disqualified",
     # routing decision reasons
     "mql": "Became an MQL",
     "manual": "Assigned by hand",
@@ -61,6 +66,8 @@ REJECT_REASONS: dict[str, str] = {
 ACTIVITY_TYPES: dict[str, str] = {
     "form_submit": "Form submitted",
     "demo_request": "Demo request",
+    "contact_sales": "Contact sales",
+    "pricing_request": "Pricing request",
     "contact_request": "Contact request",
     "trial_signup": "Trial sign-up",
     "pricing_page_view": "Pricing page view",
@@ -116,6 +123,7 @@ ROLES: dict[str, str] = {
     "marketing": "Marketing",
     "manager": "Sales manager",
     "rep": "Sales rep",
+    "bdr": "Business development (BDR)",
     "partner": "Partner",
 }
 
@@ -134,6 +142,15 @@ AUDIT_EVENTS: dict[str, str] = {
     "login.limited": "Sign-in refused: too many tries",
     "logout": "Signed out",
     "api_key.created": "API key created",
+    "api_key.revoked": "API key revoked",
+    "leads.reassigned": "Leads reassigned",
+    "user.created": "User created",
+    "user.team_changed": "Team changed",
+    "user.manager_changed": "Manager changed",
+    "user.calendar_changed": "Working hours changed",
+    "user.away_added": "Out of office added",
+    "user.away_removed": "Out of office removed",
+    "team.created": "Team created",
     "user.role_changed": "Role changed",
     "user.password_reset": "Password reset by an admin",
     "user.password_changed": "Password changed",
