@@ -110,3 +110,17 @@ def test_page_views_within_thirty_minutes_are_one_visit() -> None:
     assert session_of("v1", (first, t0), t0 + timedelta(minutes=29)) == first
     assert session_of("v1", (first, t0), t0 + timedelta(minutes=31)) != first
     assert session_of("v1", (first, t0), t0 - timedelta(minutes=1)) != first  # a clock gone back
+
+
+def test_url_rules_are_part_of_the_scoring_model_and_checked_when_saved() -> None:
+    from leadloop.scoring.document import ModelDocumentError, parse_model
+    from leadloop.scoring.repository import default_model
+
+    assert ("/pricing*", "pricing_page_view") in default_model().url_rule_pairs()
+    text = default_model().to_yaml() + ""
+    custom = text.replace("url_rules:", "url_rules:\n- {pattern: /docs/*, type: content_download}", 1)
+    assert parse_model(custom).url_rule_pairs()[0] == ("/docs/*", "content_download")
+    bad = text.replace("url_rules:", "url_rules:\n- {pattern: docs, type: nonsense}", 1)
+    with pytest.raises(ModelDocumentError) as refused:
+        parse_model(bad)
+    assert "unknown activity type 'nonsense'" in str(refused.value) and "not 'docs'" in str(refused.value)

@@ -23,6 +23,7 @@ from leadloop.capture.visits import add_site, record_visit, site_by_key
 from leadloop.capture.web import _capture_form
 from leadloop.core.errors import InvalidInput
 from leadloop.core.logging import get_logger
+from leadloop.scoring.repository import active_model
 from leadloop.store.tables import TrackingSite
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Admin, Ctx, Writer
@@ -96,7 +97,8 @@ async def collect(request: Request, ctx: Ctx) -> Response:
         site_row = session.get(TrackingSite, site_id)
         assert site_row is not None
         inferred = ctx.ip_provider.company_of(ip) if ctx.ip_provider else None
-        record_visit(session, beacon, site_row, now=ctx.clock(), inferred_domain=inferred)
+        rules = active_model(session)[0].url_rule_pairs()  # the scoring model says what a page is
+        record_visit(session, beacon, site_row, now=ctx.clock(), rules=rules, inferred_domain=inferred)
     return Response(status_code=204, headers=_cors(origin))
 
 

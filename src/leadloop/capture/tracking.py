@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from urllib.parse import parse_qsl, urlsplit
 
+from leadloop.contract.vocab import DEFAULT_URL_RULES
+
 MAX_BEACON_BYTES = 8 * 1024
 MAX_FORM_FIELDS = 40
 SESSION_GAP = timedelta(minutes=30)  # the usual web analytics visit: 30 minutes without a page
@@ -28,17 +30,6 @@ _BOT = re.compile(
     re.IGNORECASE,
 )
 
-# URL rules: the first matching pattern (shell-style, on the path) gives the activity type. The
-# default set; the scoring model's `url_rules` replace it when it has them.
-DEFAULT_URL_RULES: tuple[tuple[str, str], ...] = (
-    ("/pricing*", "pricing_page_view"),
-    ("*/pricing*", "pricing_page_view"),
-    ("/preise*", "pricing_page_view"),
-    ("/tarifs*", "pricing_page_view"),
-    ("/careers*", "careers_page_view"),
-    ("/jobs*", "careers_page_view"),
-    ("/karriere*", "careers_page_view"),
-)
 UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from leadloop.capture.activities import ingest_activities
 from leadloop.capture.log import Link
 from leadloop.capture.model import ActivityIn
-from leadloop.capture.tracking import DEFAULT_URL_RULES, Beacon, origin_of, page_kind, session_of, utm_of
+from leadloop.capture.tracking import Beacon, origin_of, page_kind, session_of, utm_of
+from leadloop.contract.vocab import DEFAULT_URL_RULES
 from leadloop.core.errors import InvalidInput
 from leadloop.store.tables import Account, Activity, TrackingObjection, TrackingSite, WebPageView
 

@@ -186,3 +186,16 @@ FORM_ACTIVITY_TYPES = frozenset(
 )
 # The types that mean "talk to me" unless a scoring model says otherwise (scoring/document.py).
 DEFAULT_HAND_RAISE_TYPES = ("demo_request", "contact_sales", "pricing_request", "trial_signup")
+
+
+# Website tracking: a page's kind from its path (shell-style patterns, first match wins). The
+# scoring model's `url_rules` replace these when it has them.
+DEFAULT_URL_RULES: tuple[tuple[str, str], ...] = (
+    ("/pricing*", "pricing_page_view"),
+    ("*/pricing*", "pricing_page_view"),
+    ("/preise*", "pricing_page_view"),
+    ("/tarifs*", "pricing_page_view"),
+    ("/careers*", "careers_page_view"),
+    ("/jobs*", "careers_page_view"),
+    ("/karriere*", "careers_page_view"),
+)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadloop.contract.vocab import ACTIVITY_TYPES, DEFAULT_HAND_RAISE_TYPES
+from leadloop.contract.vocab import ACTIVITY_TYPES, DEFAULT_HAND_RAISE_TYPES, DEFAULT_URL_RULES
 from leadloop.core.yamldoc import DocumentError, line_of, parse_document
 
 PERSON_FIELDS = (
@@ -100,6 +100,14 @@ class HandRaise(_Strict):
     fresh_for_days: float = 7.0
 
 
+class UrlRule(_Strict):
+    """A tracked page whose path matches `pattern` (shell-style: `/pricing*`, `/docs/*`) is an
+    activity of `type`; the first rule that matches wins, and an unmatched page is a page_view."""
+
+    pattern: Annotated[str, Field(min_length=1, max_length=200)]
+    type: str
+
+
 class ScoringModel(_Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     version: int = 1
@@ -109,6 +117,12 @@ class ScoringModel(_Strict):
     # Lead-level MQL also needs fit: an excluded or D-grade account never becomes an MQL.
     mql_min_grade: Literal["A", "B", "C", "D"] = "C"
     hand_raise: HandRaise = Field(default_factory=HandRaise)
+    url_rules: Annotated[list[UrlRule], Field(max_length=100)] = Field(
+        default_factory=lambda: [UrlRule(pattern=p, type=t) for p, t in DEFAULT_URL_RULES]
+    )
+
+    def url_rule_pairs(self) -> tuple[tuple[str, str], ...]:
+        return tuple((r.pattern, r.type) for r in self.url_rules)
 
     def to_yaml(self) -> str:
         data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -158,6 +172,19 @@ def _semantic_problems(model: ScoringModel) -> list[tuple[tuple[Any, ...], str]]
                 f"fresh_for_days must be positive, not {model.hand_raise.fresh_for_days}",
             )
         )
+    seen: set[str] = set()
+    for i, url in enumerate(model.url_rules):
+        if url.type not in ACTIVITY_TYPES:
+            out.append(
+                (("url_rules", i, "type"), f"unknown activity type {url.type!r}; known types: {known}")
+            )
+        if not url.pattern.startswith(("/", "*")):
+            out.append(
+                (("url_rules", i, "pattern"), f"a pattern is a path such as /pricing*, not {url.pattern!r}")
+            )
+        if url.pattern in seen:
+            out.append((("url_rules", i, "pattern"), f"the pattern {url.pattern!r} is listed twice"))
+        seen.add(url.pattern)
     grades = model.fit.grades
     if not grades.get("A", 75) > grades.get("B", 50) > grades.get("C", 25):
         out.append((("fit", "grades"), "grade thresholds must fall from A to C"))
