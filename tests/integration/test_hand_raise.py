@@ -252,3 +252,36 @@ def test_the_demo_posts_a_hand_raiser_every_few_minutes_when_asked(
         assert set(kinds) <= {"demo_request", "contact_sales", "pricing_request", "trial_signup"}
         assert all(p.seniority is not None for p in s.scalars(sa.select(Person)))  # every demo title reads
         assert pending(s, live.LIVE_HAND_RAISER, live.SUBJECT) == clock() + timedelta(minutes=3)
+
+
+def test_a_booked_meeting_is_a_hand_raise_when_the_model_says_so(db: Database, reps: dict[str, int]) -> None:
+    """Issue 18: an invitation arriving at the BCC address is a meeting, and with `meeting` in the
+    model's hand-raise types the lead goes to sales at once."""
+    from leadloop.capture.mailin import MailPolicy, log_mail
+    from tests.fixtures.mails import invite, message
+
+    with db.write() as s:
+        model, _ = active_model(s)
+        text = model.model_copy(
+            update={
+                "name": "meetings-raise-hands",
+                "hand_raise": model.hand_raise.model_copy(
+                    update={"types": [*model.hand_raise.types, "meeting"]}
+                ),
+            }
+        ).to_yaml()
+        draft, _ = save_draft(s, SCORING, text, now=NOW)
+        activate(s, SCORING, draft, now=NOW)
+    _person(db, title="Head of IT")
+    raw = message(
+        sender="rita@x.io",
+        to=["greta@polarsignal.se"],
+        subject="Invitation: Leadloop demo",
+        calendar=invite(organizer="rita@x.io", attendees=["greta@polarsignal.se"]),
+        at=NOW - timedelta(minutes=1),
+    )
+    with db.write() as s:
+        done = log_mail(s, raw, now=NOW, policy=MailPolicy(), envelope_recipients=("log@in.x.io",))
+    assert done.status == "logged"
+    lead = _lead(db)
+    assert lead.stage == "mql" and lead.owner_user_id in reps.values()
