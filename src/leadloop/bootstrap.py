@@ -22,6 +22,7 @@ from leadloop.core.events import (
     ActivitiesAppended,
     DealApproved,
     Event,
+    LeadAssigned,
     LeadHandedBack,
     LeadQualified,
     LeadReachedMQL,
@@ -41,7 +42,7 @@ from leadloop.enrich.provider import make_provider
 from leadloop.identity.policy import session_info as identity_info
 from leadloop.jobs.timers import TimerHandler, pending, schedule
 from leadloop.lifecycle import summary
-from leadloop.notifications.handlers import on_sla_breached, on_sla_escalated, on_task_due
+from leadloop.notifications.handlers import on_lead_assigned, on_sla_breached, on_sla_escalated, on_task_due
 from leadloop.partners import handlers as partners
 from leadloop.partners.model import PARTNER_ACCEPT
 from leadloop.routing import handlers as routing
@@ -84,6 +85,8 @@ def reactions() -> Reactions:
     # SLA: the owner is told in the app when a clock runs out, the manager when it is escalated.
     r.on(SlaBreached, on_sla_breached)
     r.on(SlaEscalated, on_sla_escalated)
+    # A lead became someone's (an MQL, a hand-over, a reassignment): they hear it in the app at once.
+    r.on(LeadAssigned, on_lead_assigned)
     # The qualification desk: a BDR qualified a lead; routing hands it to a field rep.
     r.on(LeadQualified, routing.on_qualified)
     return r

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # Mail-in (the BCC/forward address) and the shared-mailbox sync: our own domains beside the
     # staff's (comma-separated), whether an unknown outside address becomes a person, and bounds.
     mailin_domains: str = ""
+    # The BCC addresses mail-in accepts (comma-separated): mail to any other address is refused in
+    # the protocol, so an MX pointed at it is not an open door. Empty: any (a local relay only).
+    mailin_addresses: str = ""
     mailin_create_people: bool = True
     mailin_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     mailin_max_recipients: int = Field(default=100, ge=1, le=10_000)

@@ -184,3 +184,18 @@ def test_a_mail_bomb_and_an_unreadable_message_are_refused(
     assert bad.value.smtp_code == 550
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Activity)) == before
+
+
+def test_only_the_configured_bcc_addresses_are_accepted(db: Database, world: dict[str, int]) -> None:
+    port = _free_port()
+    settings = Settings(mailin_addresses="log@mailin.ourco.io")
+    controller = start(db, FrozenClock(MONDAY), settings, host="127.0.0.1", port=port)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as c:
+            raw = message(sender="rita@ourco.io", to=["greta@polar-signal.se"])
+            with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+                c.sendmail("rita@ourco.io", ["postmaster@elsewhere.io"], raw)
+            assert refused.value.recipients["postmaster@elsewhere.io"][0] == 550
+            assert c.sendmail("rita@ourco.io", ["LOG@mailin.ourco.io"], raw) == {}
+    finally:
+        controller.stop()

@@ -19,6 +19,7 @@ from leadloop.auth import handlers as auth
 from leadloop.auth.model import KeyScope, Principal, Role
 from leadloop.contract.normalise import parse_datetime
 from leadloop.core.errors import InvalidInput, LeadloopError, NotFound
+from leadloop.core.labels import ROLES
 from leadloop.routing import staff
 from leadloop.routing.calendar import DAYS
 from leadloop.routing.handlers import add_away, deactivate_user, set_manager
@@ -43,13 +44,7 @@ SAVED = {
     "away_removed": "Out of office removed.",
     "revoked": "API key revoked.",
 }
-ROLE_LABELS = {
-    "admin": "Admin",
-    "marketing": "Marketing",
-    "manager": "Sales manager",
-    "rep": "Sales rep",
-    "partner": "Partner",
-}
+ROLE_LABELS = dict(ROLES)  # every role, in the words of core/labels.py
 SCOPE_LABELS = {
     KeyScope.FULL.value: "Full (read and write)",
     KeyScope.READ.value: "Read only",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.orm import Session
@@ -45,10 +46,13 @@ def feeds_job(urls: list[str], every: timedelta, policy: MailPolicy) -> Job:
     def apply(session: Session, due: Due, now: datetime, fetched: Any) -> list[Event]:
         for url, data in fetched.items():
             if isinstance(data, str):
-                log.warning("calendar.feed_failed", reason=data)
+                log.warning(
+                    "calendar.feed_failed", host=urlsplit(url).hostname, reason=data.replace(url, "<feed>")
+                )
                 continue
             done = log_calendar(session, data, now=now, policy=policy)
-            log.info("calendar.feed", url=url, status=done.status, reason=done.reason)
+            # A feed URL usually holds a private token: only its host is logged.
+            log.info("calendar.feed", host=urlsplit(url).hostname, status=done.status, reason=done.reason)
         schedule(session, ICS_FEEDS, "feeds", now + every)
         return []
 

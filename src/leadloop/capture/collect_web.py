@@ -13,12 +13,13 @@ from importlib.resources import files
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from leadloop.capture.form_mappings import form_key, saved_mapping
 from leadloop.capture.forms import FORM_FIELDS, form_activity, map_form
-from leadloop.capture.tracking import MAX_BEACON_BYTES, origin_allowed, read_beacon, robot
+from leadloop.capture.tracking import MAX_BEACON_BYTES, Beacon, origin_allowed, read_beacon, robot
 from leadloop.capture.visits import add_site, record_visit, site_by_key
 from leadloop.capture.web import _capture_form
 from leadloop.core.errors import InvalidInput
@@ -77,6 +78,14 @@ async def collect(request: Request, ctx: Ctx) -> Response:
     ):
         log.info("collect.rate_limited", ip=ip)
         return _refused(429, "too many beacons; slow down", origin)
+    if beacon.kind == "form" and not ctx.form_limiter.take(ip, now_s).allowed:
+        return _refused(429, "too many form submissions from this address; slow down", origin)
+    # The database work runs in the thread pool, never on the event loop: a busy SQLite writer
+    # must not stall every other request (/healthz included) while it waits.
+    return await run_in_threadpool(_store, ctx, beacon, ip, origin)
+
+
+def _store(ctx: AppContext, beacon: Beacon, ip: str, origin: str | None) -> Response:
     with ctx.db.read() as session:
         site = site_by_key(session, beacon.site_key)
         site_id, allowed, collect_forms = (
@@ -126,7 +135,7 @@ def _collected_form(ctx: Any, fields: dict[str, str], visitor_id: str, url: str)
     body.pop("email_opt_in", None)  # consent is never inferred from a form we did not design
     try:
         _capture_form(ctx, body, activity.payload)
-    except InvalidInput as exc:
+    except (InvalidInput, ValidationError) as exc:  # no visitor sees an error from here: logged only
         log.info("collect.form_refused", reason=str(exc)[:200])
 
 

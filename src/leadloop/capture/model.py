@@ -627,7 +627,8 @@ def person_changes(
     tag) or one of a merged-away record: the stored spelling stays. `address_taken`: it belongs to
     someone else already: it is kept beside, never stolen."""
     values = {c: getattr(incoming, c) for c in PERSON_COLUMNS if getattr(incoming, c) is not None}
-    values.update(from_title(incoming, stored))
+    if "title" not in pinned:  # a title set by hand also keeps what it says of seniority and department
+        values.update(from_title(incoming, stored))
     change: dict[str, Any] = {col: v for col, v in values.items() if stored[col] != v and col not in pinned}
     if "email" in pinned:
         change.pop("email_kind", None)

@@ -27,12 +27,17 @@ class MailIn:
         self.clock = clock
         self.policy = policy_of(settings)
         self.max_recipients = settings.mailin_max_recipients
+        self.addresses = frozenset(
+            a.strip().lower() for a in settings.mailin_addresses.split(",") if a.strip()
+        )
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         if len(envelope.rcpt_tos) >= self.max_recipients:
             return f"452 4.5.3 Too many recipients (at most {self.max_recipients})"
+        if self.addresses and address.strip().lower() not in self.addresses:
+            return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

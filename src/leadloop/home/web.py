@@ -18,6 +18,8 @@ router = APIRouter()
 def home(request: Request, ctx: Ctx, who: AnyUser) -> Response:
     if who.role is Role.PARTNER:
         return RedirectResponse("/partner", status_code=303)
+    if who.role is Role.BDR:  # a BDR's day is the qualification desk
+        return RedirectResponse("/desk", status_code=303)
     now = ctx.clock()
     context: dict[str, Any] = {"now": now}
     with ctx.db.read() as session:

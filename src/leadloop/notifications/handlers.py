@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.events import Event, SlaBreached, SlaEscalated, TaskDue
+from leadloop.core.events import Event, LeadAssigned, SlaBreached, SlaEscalated, TaskDue
 from leadloop.core.reactions import Reaction
 from leadloop.notifications.model import Notice
 from leadloop.store.bulk import insert_ignore
@@ -103,6 +103,33 @@ def sla_escalation_notice(session: Session, e: SlaEscalated) -> list[Notice]:
     ]
 
 
+_WHY = {
+    "mql": "a new MQL",
+    "handover": "qualified by the desk",
+    "reassigned": "reassigned to you",
+    "sla_reassign": "passed on: its SLA lapsed",
+    "rep_removed": "passed on from a rep who left",
+}
+
+
+def lead_assigned_notice(session: Session, e: LeadAssigned) -> list[Notice]:
+    """A rep (or BDR) hears in the app the moment a lead becomes theirs, with why."""
+    owner = session.scalar(sa.select(Lead.owner_user_id).where(Lead.id == e.lead_id))
+    if owner is None:  # a queue or a partner: nobody to tell in the app
+        return []
+    return [
+        Notice(
+            owner,
+            "lead_assigned",
+            f"lead-assigned:{e.lead_id}:{e.at.isoformat()}",
+            f"New lead: {_account_of(session, e.lead_id)}",
+            f"/leads/{e.lead_id}",
+            _WHY.get(e.reason, e.reason.replace("_", " ")),
+        )
+    ]
+
+
+on_lead_assigned = notify_on(lead_assigned_notice)
 on_sla_breached = notify_on(sla_breach_notice)
 on_sla_escalated = notify_on(sla_escalation_notice)
 

@@ -117,6 +117,7 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
             sticky=repo.sticky_owner(session, account),
             pools=pools,
             resolve=resolve,
+            past_desk=lead.stage != "mql",  # a lead past the desk is never sent back to it
         )
         if d.pool is not None:
             pools[d.pool] = [
@@ -135,7 +136,7 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
             current, was_route, why = last[lead.id]
             # A person's reassignment (no rule path), or a user owner that no decision gave it
             # (an import, a hand-over outside routing): the rules are not what to compare with.
-            by_hand = (was_route is None and why == "manual") or (
+            by_hand = (was_route is None and why in ("manual", "reassigned")) or (
                 lead.owner_user_id is not None and today.casefold() != current.casefold()
             )
         else:  # routed before decisions were recorded: today's owner, no route

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from leadloop.lifecycle.model import OPEN
+
 
 class Clock(StrEnum):
     NONE = "none"  # never assigned to someone with an SLA
@@ -143,7 +145,7 @@ def clock_state(f: ClockFacts, *, now: datetime) -> ClockState:
     return ClockState(verdict, f.due_at, at, why, now, f.assigned_at)
 
 
-OPEN_WITH_SALES = frozenset({"mql", "sal", "sql"})
+OPEN_WITH_SALES = frozenset(s.value for s in OPEN)  # the lifecycle says which stages are with sales
 
 
 def facts_of(

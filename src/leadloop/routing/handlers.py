@@ -42,7 +42,8 @@ from leadloop.store.tables import Account, Lead, Partner, PoolMember, RoutingDec
 
 log = get_logger("leadloop.routing")
 SLA_TIMERS = ("sla_remind", "sla_due", "sla_escalate", "sla_reassign")
-TOUCH_TYPES = ("call", "meeting", "email_sent", "email_reply")
+# What the owner does: a buyer writing in (email_reply) is a signal, not the rep answering it.
+TOUCH_TYPES = ("call", "meeting", "email_sent")
 DIGEST_EVERY = timedelta(minutes=30)  # escalations to one manager gathered into one e-mail per this
 
 
@@ -99,7 +100,8 @@ def _route(
             resolve=resolve,
             exclude=exclude,
             qualified_by=qualified.by_email if qualified is not None else None,
-            past_desk=lead.stage != "mql",  # reassigning a handed-over lead never sends it back
+            # Reassigning a handed-over lead never sends it back; a hand-raiser goes to a rep at once.
+            past_desk=lead.stage != "mql" or hand_raise is not None,
         )
         if qualified is not None:
             decision.summary = f"qualified by {qualified.by_email} → {decision.summary}"

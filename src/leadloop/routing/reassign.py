@@ -26,7 +26,7 @@ from leadloop.store.tables import Account, Lead, User
 
 MAX_LEADS = 1000  # one request; a larger move is a routing rule's job, or several requests
 MAX_REASON = 300
-OWNER_ROLES = frozenset({Role.REP, Role.MANAGER, Role.ADMIN})  # who can own a lead as a user
+OWNER_ROLES = frozenset({Role.REP, Role.BDR, Role.MANAGER, Role.ADMIN})  # who can own a lead as a user
 
 
 @dataclass

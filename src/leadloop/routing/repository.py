@@ -29,7 +29,7 @@ from leadloop.store.tables import (
 
 OPEN_STAGES = tuple(sorted(OPEN))  # the lifecycle says which stages are with sales
 # Decisions that hand a lead to someone ("handover": a BDR qualified it for a field rep).
-ASSIGNING = ("mql", "sla_reassign", "rep_removed", "manual", "handover")
+ASSIGNING = ("mql", "sla_reassign", "rep_removed", "manual", "handover", "reassigned")
 
 
 def default_rules_text() -> str:

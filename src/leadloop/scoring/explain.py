@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.core.errors import NotFound
-from leadloop.lifecycle.model import DEFAULT_PRODUCT
+from leadloop.lifecycle.model import DEFAULT_PRODUCT, OPEN
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.document import ScoringModel
 from leadloop.scoring.engagement import Signal, explain
@@ -136,7 +136,7 @@ def lead_score(session: Session, lead_id: int, *, now: datetime) -> ScoreView:
             .order_by(LeadStageChange.at.desc(), LeadStageChange.id.desc())
             .limit(1)
         )
-        if lead.stage in ("mql", "sal", "sql")
+        if lead.stage in OPEN
         else None
     )
     return ScoreView(

@@ -31,6 +31,7 @@
   }
 
   function send(body) {
+    if (!consented || gpc()) return;  // consent revoked (or GPC turned on) since the page loaded
     var data = JSON.stringify(body);
     if (data.length > 8000) return;
     var sent = false;
