@@ -309,3 +309,32 @@ def test_odd_search_terms_are_just_letters(web: Web, q: str) -> None:
     assert r.status_code == 200 and r.json()["people"] == []
     assert client.get("/leads", params={"q": q}).status_code == 200
     assert client.get("/campaigns", params={"q": q}).status_code == 200
+
+
+def test_a_rep_home_lists_follow_ups_due_and_a_bdr_lands_on_the_desk(web: Web) -> None:
+    from datetime import timedelta
+
+    from leadloop.access.repository import scope_of
+    from leadloop.auth.handlers import principal_for_user
+    from leadloop.work.handlers import add_task
+
+    client = web.browser_client("rep")
+    [lead_id] = _owned(web, "rep-web@test.example", "Acme Kälte")
+    with web.db.write() as s:
+        uid = s.scalar(sa.select(User.id).where(User.email == "rep-web@test.example"))
+        who = principal_for_user(s, uid)
+        assert who is not None
+        add_task(
+            s,
+            scope_of(s, who),
+            who,
+            title="Call Acme back",
+            due_at=web.clock() - timedelta(hours=1),
+            about="lead",
+            record_id=lead_id,
+            now=web.clock(),
+        )
+    page = client.get("/")
+    assert page.context["tasks"].open_count == 1 and "Call Acme back" in page.text  # type: ignore[attr-defined]
+    bdr = web.browser_client("bdr")
+    assert bdr.get("/", follow_redirects=False).headers["location"] == "/desk"

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from leadloop.auth.model import Role
 from leadloop.home.queries import health, manager_home, pipeline, rep_home
 from leadloop.web.deps import AnyUser, Ctx, viewer_scope
+from leadloop.work.queries import my_tasks
 
 router = APIRouter()
 
@@ -27,6 +28,7 @@ def home(request: Request, ctx: Ctx, who: AnyUser) -> Response:
             mine = rep_home(session, who.user_id, now=now)
             # A manager who works leads too sees their own day above the team's.
             context["rep"] = mine if who.role is Role.REP or mine.open_leads else None
+            context["tasks"] = my_tasks(session, who.user_id, now=now)  # follow-ups due (the workbench)
         if who.role in (Role.MANAGER, Role.ADMIN):
             context["team"] = manager_home(session, viewer_scope(session, ctx, who), now=now)
         if who.role in (Role.MARKETING, Role.ADMIN):
