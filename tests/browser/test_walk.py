@@ -153,7 +153,7 @@ def test_rep_inbox_accept_reject_and_log_call(page: Page) -> None:
     row = page.locator(f"#{first_id}")
     row.get_by_label(re.compile("Reason to reject")).select_option("no_budget")
     row.get_by_role("button", name="Reject").click()
-    expect(row).to_contain_text("Rejected (no_budget); back with marketing")
+    expect(row).to_contain_text("Rejected: no budget; back with marketing")
     shot(page, "09-inbox-after")
 
 

@@ -27,6 +27,56 @@
   setInterval(tick, 1000);
 })();
 
+// Loading state for EVERY htmx action (the sla work): while a request runs, the button that
+// triggered it (or the form's submit button) and the element being replaced carry aria-busy="true"
+// (Pico draws a spinner; screen readers hear "busy"), the button is disabled so a second click
+// cannot send twice, and a thin bar runs along the top of the page. A trigger with data-busy="…"
+// shows those words in its target while it works (the long what-if previews).
+(function () {
+  function triggerOf(evt) {
+    var elt = evt.detail.elt;
+    var cfg = evt.detail.requestConfig || {};
+    var submitter = cfg.triggeringEvent && cfg.triggeringEvent.submitter;
+    if (submitter) return submitter;
+    if (elt && elt.tagName === "FORM") return elt.querySelector("button[type=submit], button:not([type])") || elt;
+    return elt;
+  }
+  var busy = new Map();
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var button = triggerOf(evt);
+    var target = evt.detail.target;
+    var marked = [];
+    [button, target].forEach(function (el) {
+      if (el && el.getAttribute("aria-busy") !== "true") {
+        el.setAttribute("aria-busy", "true");
+        marked.push(el);
+      }
+    });
+    if (button && button.tagName === "BUTTON" && !button.disabled) {
+      button.disabled = true;
+      button.dataset.busyDisabled = "1";
+    }
+    var words = evt.detail.elt && evt.detail.elt.dataset ? evt.detail.elt.dataset.busy : null;
+    if (words && target) target.setAttribute("data-busy-text", words);
+    busy.set(evt.detail.xhr, { marked: marked, button: button, target: words ? target : null });
+    document.documentElement.classList.add("htmx-busy");
+  });
+  function done(evt) {
+    var entry = busy.get(evt.detail.xhr);
+    if (!entry) return;
+    busy.delete(evt.detail.xhr);
+    entry.marked.forEach(function (el) { el.removeAttribute("aria-busy"); });
+    if (entry.button && entry.button.dataset.busyDisabled) {
+      entry.button.disabled = false;
+      delete entry.button.dataset.busyDisabled;
+    }
+    if (entry.target) entry.target.removeAttribute("data-busy-text");
+    if (busy.size === 0) document.documentElement.classList.remove("htmx-busy");
+  }
+  document.addEventListener("htmx:afterRequest", done);
+  document.addEventListener("htmx:sendError", done);
+  document.addEventListener("htmx:timeout", done);
+})();
 // Import in the app (issue 13): a file over the limit is refused before it is sent, and changing
 // what the rows are (or their encoding) checks the mapping again at once.
 (function () {
@@ -45,6 +95,8 @@
       var recheck = input.form.querySelector("#recheck");
       if (recheck) { input.form.requestSubmit(recheck); }
     }
+  });
+})();
 // The rep's workbench (issue 13): inbox keyboard shortcuts, "next step" buttons that open a form,
 // and a form's error said inside the form when an HTMX post is refused (what was typed stays).
 (function () {
@@ -153,6 +205,8 @@
       box.appendChild(out);
     }
     out.textContent = msg;
+  });
+})();
 // Home, search and lists (issue 13 item 6): page-size and filter selects submit on change; bulk
 // selection (select all, the count, actions enabled only with a selection); the search dropdown is
 // reachable by keyboard (↓ from the box into the results, Esc closes).
@@ -218,55 +272,6 @@
     var drop = document.getElementById("search-dropdown");
     if (drop && drop.innerHTML && !e.target.closest(".global-search")) drop.innerHTML = "";
   });
-// Loading state for EVERY htmx action (the sla work): while a request runs, the button that
-// triggered it (or the form's submit button) and the element being replaced carry aria-busy="true"
-// (Pico draws a spinner; screen readers hear "busy"), the button is disabled so a second click
-// cannot send twice, and a thin bar runs along the top of the page. A trigger with data-busy="…"
-// shows those words in its target while it works (the long what-if previews).
-(function () {
-  function triggerOf(evt) {
-    var elt = evt.detail.elt;
-    var cfg = evt.detail.requestConfig || {};
-    var submitter = cfg.triggeringEvent && cfg.triggeringEvent.submitter;
-    if (submitter) return submitter;
-    if (elt && elt.tagName === "FORM") return elt.querySelector("button[type=submit], button:not([type])") || elt;
-    return elt;
-  }
-  var busy = new Map();
-  document.addEventListener("htmx:beforeRequest", function (evt) {
-    var button = triggerOf(evt);
-    var target = evt.detail.target;
-    var marked = [];
-    [button, target].forEach(function (el) {
-      if (el && el.getAttribute("aria-busy") !== "true") {
-        el.setAttribute("aria-busy", "true");
-        marked.push(el);
-      }
-    });
-    if (button && button.tagName === "BUTTON" && !button.disabled) {
-      button.disabled = true;
-      button.dataset.busyDisabled = "1";
-    }
-    var words = evt.detail.elt && evt.detail.elt.dataset ? evt.detail.elt.dataset.busy : null;
-    if (words && target) target.setAttribute("data-busy-text", words);
-    busy.set(evt.detail.xhr, { marked: marked, button: button, target: words ? target : null });
-    document.documentElement.classList.add("htmx-busy");
-  });
-  function done(evt) {
-    var entry = busy.get(evt.detail.xhr);
-    if (!entry) return;
-    busy.delete(evt.detail.xhr);
-    entry.marked.forEach(function (el) { el.removeAttribute("aria-busy"); });
-    if (entry.button && entry.button.dataset.busyDisabled) {
-      entry.button.disabled = false;
-      delete entry.button.dataset.busyDisabled;
-    }
-    if (entry.target) entry.target.removeAttribute("data-busy-text");
-    if (busy.size === 0) document.documentElement.classList.remove("htmx-busy");
-  }
-  document.addEventListener("htmx:afterRequest", done);
-  document.addEventListener("htmx:sendError", done);
-  document.addEventListener("htmx:timeout", done);
 })();
 // The qualification desk (issue 13, item 3): a refused form comes back as 422 with the sentence and
 // the values as typed; swap it in (htmx leaves 4xx answers out by default) so nothing typed is lost.
