@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import nav_to, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -41,8 +41,8 @@ def test_marketing_imports_a_messy_list_and_downloads_the_rejects(
     page.get_by_label("E-mail").fill("marketing@demo.leadloop.dev")
     page.get_by_label("Password").fill("leadloop-demo")
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/leads$"))
-    page.get_by_role("link", name="Imports").click()
+    expect(page).to_have_url(re.compile(r"/$"))  # home
+    nav_to(page, "Imports")
     expect(page.get_by_role("heading", name="Imports", level=1)).to_be_visible()
     page.get_by_label(re.compile("CSV file")).set_input_files(str(MESSY))
     page.get_by_role("button", name="Upload and check").click()

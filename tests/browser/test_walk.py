@@ -160,7 +160,7 @@ def test_rep_inbox_accept_reject_and_log_call(page: Page) -> None:
 def test_manager_sees_team_load_and_the_sla_report(page: Page) -> None:
     sign_in(page, "manager@demo.leadloop.dev")
     nav_to(page, "Team")
-    expect(page.locator("#team tbody tr")).to_have_count(5)
+    expect(page.locator("#team tbody tr")).to_have_count(6)  # four reps, the BDR and the manager
     nav_to(page, "SLA report")
     expect(page.get_by_role("heading", name="SLA report")).to_be_visible()
     expect(page.locator("#sla tbody tr").first).to_be_visible()

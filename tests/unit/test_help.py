@@ -39,3 +39,12 @@ def test_an_existing_screenshot_is_found(tmp_path: Path) -> None:
     assert image("inbox.png", tmp_path) == tmp_path / "img" / "inbox.png"
     assert image("missing.png", tmp_path) is None
     assert GUIDE_DIR.name == "guide"
+
+
+def test_every_screenshot_a_guide_shows_is_there() -> None:
+    import re
+
+    for guide in Guide:
+        text = (GUIDE_DIR / f"{guide.value}.md").read_text()
+        for name in re.findall(r"\(img/([^)]+)\)", text):
+            assert image(name) is not None, f"{guide.value}.md shows img/{name}, which is missing"

@@ -62,6 +62,24 @@ class WhatIf:
         }
 
 
+def _hand_raised(session: Session, lead_ids: list[int]) -> set[int]:
+    """Leads whose last routing was a hand-raise's fast track (it skips the desk, so a what-if must too)."""
+    out: set[int] = set()
+    for lead_id, path in session.execute(
+        sa.select(RoutingDecision.lead_id, RoutingDecision.path).where(
+            RoutingDecision.lead_id.in_(lead_ids), RoutingDecision.reason == "mql"
+        )
+    ):
+        if (
+            path
+            and isinstance(path, list)
+            and isinstance(path[0], dict)
+            and path[0].get("step") == "hand-raise"
+        ):
+            out.add(lead_id)
+    return out
+
+
 def _last_assignments(session: Session, lead_ids: list[int]) -> dict[int, tuple[str, str | None, str]]:
     """Who routing gave each lead to last, and by which route: the owner a what-if compares with
     (not today's owner, which an acceptance, a rejection or a cooling may have changed since)."""
@@ -110,6 +128,7 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
         .limit(limit or REPLAY)
     ).all()
     last = _last_assignments(session, [lead.id for lead, _ in leads])
+    raised = _hand_raised(session, [lead.id for lead, _ in leads])
     for lead, account in leads:
         d = decide(
             rs,
@@ -117,7 +136,10 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
             sticky=repo.sticky_owner(session, account),
             pools=pools,
             resolve=resolve,
-            past_desk=lead.stage != "mql",  # a lead past the desk is never sent back to it
+            # As when it was routed: a lead the desk handed over is not sent back to it, and a
+            # hand-raiser never went there.
+            past_desk=lead.id in last
+            and (last[lead.id][2] == "handover" or (last[lead.id][2] == "mql" and lead.id in raised)),
         )
         if d.pool is not None:
             pools[d.pool] = [
