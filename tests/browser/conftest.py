@@ -28,7 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("browser") / "demo.db"
     cli = [sys.executable, "-m", "leadloop.cli"]
     subprocess.run(
-        [*cli, "demo", "--path", str(db), "--accounts", "200", "--people", "800", "--no-serve"],
+        [*cli, "demo", "--path", str(db), "--accounts", "600", "--people", "2400", "--no-serve"],
         check=True,
         capture_output=True,
         timeout=300,

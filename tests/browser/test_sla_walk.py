@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import nav_to, shot
 from tests.browser.test_walk import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("br
 def test_manager_opens_the_sla_report_and_clicks_a_breach_count(page: Page, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, "manager@demo.leadloop.dev")
-    page.get_by_role("link", name="SLA").click()
+    nav_to(page, "SLA report")
     expect(page.get_by_role("heading", name="SLA report")).to_be_visible()
     page.get_by_label("Period").select_option("90")
     page.get_by_role("button", name="Show").click()

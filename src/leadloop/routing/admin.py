@@ -173,6 +173,10 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
             pool_members=frozenset(c.email for c in pools.get(d.pool, [])) if d.pool else frozenset(),
             by_hand=by_hand,
         )
+        if change is Change.RULE and lead.id in last and last[lead.id][2] in ("sla_reassign", "rep_removed"):
+            # Its last owner came from passing someone over (an SLA lapse, a rep who left): the
+            # replay cannot know whom, so a different answer is a different turn, not a rule change.
+            change = Change.TURN
         if change is Change.RULE:
             out.changed += 1
             out.examples.append((lead.id, account.name, current, d.name))
