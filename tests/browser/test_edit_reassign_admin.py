@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import nav_to, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -39,7 +39,7 @@ def test_an_admin_creates_a_user_and_an_api_key(page: Page, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 900})
     _sign_in(page, "admin@demo.leadloop.dev")
     if width > 600:  # the phone's navigation is another engineer's; the page itself is what counts here
-        page.get_by_role("link", name="Admin", exact=True).click()
+        nav_to(page, "Admin", exact=True)
     else:
         page.goto("/admin")
     expect(page.get_by_role("heading", level=1)).to_have_text("Admin")
