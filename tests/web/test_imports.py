@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -226,7 +227,10 @@ def test_a_200_mb_upload_is_refused_before_a_byte_is_read(web: Web) -> None:
         "scheme": "http",
         "http_version": "1.1",
     }
-    asyncio.run(web.app(scope, receive, send))  # type: ignore[arg-type]
+    # In a thread of its own: a browser test in the same worker may hold a running event loop here.
+    worker = threading.Thread(target=lambda: asyncio.run(web.app(scope, receive, send)))  # type: ignore[arg-type]
+    worker.start()
+    worker.join(timeout=60)
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body").decode()
     assert start["status"] == 413 and received == []
