@@ -17,6 +17,19 @@ CHROMIUM = os.environ.get("LEADLOOP_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
+_SERVER_LOGS: list[Path] = []  # this worker's server log, shown beside a failed walk
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and _SERVER_LOGS and _SERVER_LOGS[-1].exists():
+        lines = _SERVER_LOGS[-1].read_text(errors="replace").splitlines()
+        tail = [ln for ln in lines if '"/static/' not in ln][-60:]
+        report.sections.append(("leadloop serve log (last lines)", "\n".join(tail)))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -33,7 +46,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         capture_output=True,
         timeout=300,
     )
+    # The timers the demo left due (partner hand-offs, outbox sends, retraining) are swept now, not
+    # by the server's sweeper while the first walk waits behind it on SQLite's one writer.
+    subprocess.run(
+        [*cli, "worker", "--once", "--database-url", f"sqlite:///{db}"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     port = _free_port()
+    _SERVER_LOGS.append(db.with_suffix(".log"))
     log = open(db.with_suffix(".log"), "wb")  # noqa: SIM115 - closed after the server stops
     proc = subprocess.Popen(
         [*cli, "serve", "--port", str(port), "--database-url", f"sqlite:///{db}"], stdout=log, stderr=log
