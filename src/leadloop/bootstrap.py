@@ -113,7 +113,6 @@ def database(settings: Settings, *, migrate: bool = True) -> Database:
 def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
     """What each kind of timer runs when it is due."""
     handlers: dict[str, TimerHandler] = {"lead_cools": scoring_jobs.lead_cools}
-    handlers.update(dict.fromkeys(routing.SLA_TIMERS, routing.sla_timer))
     handlers[PARTNER_ACCEPT] = partners.accept_deadline
     handlers[partners.DEAL_EXPIRES] = partners.deal_expiry
     handlers[work.TASK_DUE] = work.task_due  # the rep's workbench: a task's reminder (issue 13)
@@ -127,7 +126,7 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
         handlers[ICS_FEEDS] = feeds_job(
             urls, timedelta(minutes=settings.ics_every_minutes), policy_of(settings)
         )
-    # SLA (the sla work): the SLA timers again, with the managers' escalation digest interval.
+    # The SLA clocks and the managers' escalation digest, at the interval the settings give.
     handlers.update(routing.sla_timer_handlers(timedelta(minutes=settings.sla_digest_minutes)))
     # The demo's live hand-raisers (issue 13): off unless the demo turns them on.
     if settings.demo_hand_raiser_minutes > 0:

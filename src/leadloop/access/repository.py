@@ -108,9 +108,14 @@ def require_visible(
 
 def require_worker(session: Session, who: Principal, lead: Lead, *, doing: str) -> None:
     """Only the owner, a manager above the owner, or an admin may work a lead."""
+    require_may_work(session, who.role, who.user_id, lead, doing=doing)
+
+
+def require_may_work(session: Session, role: Role, user_id: int, lead: Lead, *, doing: str) -> None:
+    """The one check behind every "work this lead" action (a call stops the owner's SLA clock)."""
     chain = managers_of(session, lead.owner_user_id) if lead.owner_user_id is not None else []
-    if not may_work(who.role, who.user_id, lead.owner_user_id, chain):
-        raise PermissionDenied(f"only the lead's owner, their manager or an admin may {doing} it")
+    if not may_work(role, user_id, lead.owner_user_id, chain):
+        raise PermissionDenied(f"only the lead's owner, a manager above them or an admin may {doing} it")
 
 
 def visible_ids(scope: Scope, entity: type[Account] | type[Person]) -> sa.Select[Any] | None:

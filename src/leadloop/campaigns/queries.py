@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,7 +21,7 @@ from leadloop.access.repository import account_clause, lead_clause, person_claus
 from leadloop.campaigns.model import STATUSES, cost_per, status
 from leadloop.core.errors import NotFound
 from leadloop.core.fold import like_pattern
-from leadloop.lists.model import DEFAULT_PAGE_SIZE, EXPORT_LIMIT, Paging, page_size
+from leadloop.lists.model import DEFAULT_PAGE_SIZE, EXPORT_LIMIT, Paging, page_size, query_string
 from leadloop.search.queries import terms
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person
 
@@ -46,14 +45,7 @@ class CampaignFilter:
 
     def query(self, **change: Any) -> str:
         values = {"q": self.q, "channel": self.channel, "status": self.status, "per_page": self.per_page}
-        values.update(change)
-        return urlencode(
-            {
-                k: v
-                for k, v in values.items()
-                if v not in (None, "") and not (k == "per_page" and v == DEFAULT_PAGE_SIZE)
-            }
-        )
+        return query_string(values | change)
 
 
 @dataclass

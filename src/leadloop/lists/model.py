@@ -23,6 +23,18 @@ LISTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def query_string(values: dict[str, object]) -> str:
+    """A list's filter as a query string: empty values and the default page size left out, so the
+    same filter always reads the same (and a saved view matches the page it was saved from)."""
+    return urlencode(
+        {
+            k: v
+            for k, v in values.items()
+            if v not in (None, "") and not (k == "per_page" and v == DEFAULT_PAGE_SIZE)
+        }
+    )
+
+
 def page_size(value: int | None) -> int:
     """One of the sizes on offer; anything else (0, 5000, -1) is the default."""
     return value if value in PAGE_SIZES else DEFAULT_PAGE_SIZE

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session
 from leadloop.access.model import EVERYTHING, Scope
 from leadloop.access.repository import account_clause, person_clause
 from leadloop.lifecycle.model import OPEN
-from leadloop.lists.model import DEFAULT_PAGE_SIZE, EXPORT_LIMIT, Paging, page_size
+from leadloop.lists.model import DEFAULT_PAGE_SIZE, EXPORT_LIMIT, Paging, page_size, query_string
 from leadloop.search.queries import accounts_match, people_match
 from leadloop.store.tables import Account, Lead, Person, User
 
@@ -50,14 +49,7 @@ class PeopleFilter:
             "seniority": self.seniority,
             "per_page": self.per_page,
         }
-        values.update(change)
-        return urlencode(
-            {
-                k: v
-                for k, v in values.items()
-                if v not in (None, "") and not (k == "per_page" and v == DEFAULT_PAGE_SIZE)
-            }
-        )
+        return query_string(values | change)
 
 
 @dataclass
@@ -167,14 +159,7 @@ class AccountFilter:
             "with_leads": self.with_leads,
             "per_page": self.per_page,
         }
-        values.update(change)
-        return urlencode(
-            {
-                k: v
-                for k, v in values.items()
-                if v not in (None, "") and not (k == "per_page" and v == DEFAULT_PAGE_SIZE)
-            }
-        )
+        return query_string(values | change)
 
 
 def _accounts(f: AccountFilter, scope: Scope) -> sa.Select[Any]:

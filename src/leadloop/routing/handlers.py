@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.access.model import may_work
-from leadloop.access.repository import managers_of
+from leadloop.access.repository import managers_of, require_may_work
 from leadloop.auth.model import Role
-from leadloop.core.errors import InvalidInput, NotFound, PermissionDenied
+from leadloop.core.errors import InvalidInput, NotFound
 from leadloop.core.events import (
     ActivitiesAppended,
     Event,
@@ -405,9 +404,7 @@ def log_call(
 
 
 def _may_work(session: Session, lead: Lead, who: User, *, doing: str) -> None:
-    chain = managers_of(session, lead.owner_user_id) if lead.owner_user_id is not None else []
-    if not may_work(Role(who.role), who.id, lead.owner_user_id, chain):
-        raise PermissionDenied(f"only the lead's owner, a manager above them or an admin may {doing} it")
+    require_may_work(session, Role(who.role), who.id, lead, doing=doing)
 
 
 def _owned(session: Session, lead_id: int, who: User) -> Lead:

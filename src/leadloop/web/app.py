@@ -37,6 +37,7 @@ from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
 from leadloop.core.labels import label
 from leadloop.core.logging import configure_logging, get_logger
+from leadloop.core.ratelimit import Limiter
 from leadloop.core.yamldoc import DocumentError
 from leadloop.edits.web import router as edits_router
 from leadloop.enrich.reverse_ip import FileIpProvider
@@ -112,43 +113,26 @@ def create_app(
     templates.env.globals.update(csrf_token=csrf_token, version=__version__, is_hand_raise=is_hand_raise)
     templates.env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
     templates.env.filters["label"] = label  # codes as words: core/labels.py
+
+    def limiter(name: str, per_minute: float, burst: int) -> Limiter:
+        return make_limiter(settings.redis_url, name=name, rate_per_s=per_minute / 60, burst=burst)
+
     ctx = AppContext(
         settings=settings,
         db=db,
         clock=clock,
         templates=templates,
-        form_limiter=make_limiter(
-            settings.redis_url,
-            name="form",
-            rate_per_s=settings.form_rate_per_minute / 60,
-            burst=settings.form_burst,
-        ),
-        beacon_ip_limiter=make_limiter(
-            settings.redis_url,
-            name="beacon-ip",
-            rate_per_s=settings.beacon_ip_per_minute / 60,
-            burst=settings.beacon_ip_burst,
-        ),
+        form_limiter=limiter("form", settings.form_rate_per_minute, settings.form_burst),
+        beacon_ip_limiter=limiter("beacon-ip", settings.beacon_ip_per_minute, settings.beacon_ip_burst),
         ip_provider=FileIpProvider.from_file(Path(settings.reverse_ip_path))
         if settings.reverse_ip_path
         else None,
-        beacon_visitor_limiter=make_limiter(
-            settings.redis_url,
-            name="beacon-visitor",
-            rate_per_s=settings.beacon_visitor_per_minute / 60,
-            burst=settings.beacon_visitor_burst,
+        beacon_visitor_limiter=limiter(
+            "beacon-visitor", settings.beacon_visitor_per_minute, settings.beacon_visitor_burst
         ),
-        login_limiter=make_limiter(
-            settings.redis_url,
-            name="login-ip",
-            rate_per_s=settings.login_attempts_per_minute / 60,
-            burst=settings.login_burst,
-        ),
-        login_account_limiter=make_limiter(
-            settings.redis_url,
-            name="login-account",
-            rate_per_s=settings.login_attempts_per_minute / 60,
-            burst=settings.login_burst,
+        login_limiter=limiter("login-ip", settings.login_attempts_per_minute, settings.login_burst),
+        login_account_limiter=limiter(
+            "login-account", settings.login_attempts_per_minute, settings.login_burst
         ),
     )
 
