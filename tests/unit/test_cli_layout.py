@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import leadloop.cli
@@ -28,6 +29,7 @@ def test_help_lists_every_command_and_group() -> None:
         assert all(f" {c} " in sub for c in ("export", "import", "whatif", "activate")), sub
 
 
+@pytest.mark.slow  # seconds: `make test` runs it, `make test-fast` stays fast
 def test_python_dash_m_runs_the_command() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "leadloop.cli", "routing", "whatif", "--help"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import combinations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -167,6 +168,7 @@ def test_patterns_give_each_pair_its_levels_and_the_same_probabilities(
     assert np.allclose(model.probabilities(levels), direct)
 
 
+@pytest.mark.slow  # seconds: `make test` runs it, `make test-fast` stays fast
 def test_em_on_patterns_fits_what_em_on_every_pair_fits() -> None:
     """The fit weighs each pattern by its pairs: the same m, u and prior as one row per pair."""
     import numpy as np
@@ -198,6 +200,7 @@ def test_em_on_patterns_fits_what_em_on_every_pair_fits() -> None:
             assert np.allclose(fitted.m[f], m[f]) and np.allclose(fitted.u[f], u[f])
 
 
+@pytest.mark.slow  # seconds: `make test` runs it, `make test-fast` stays fast
 def test_em_never_learns_that_one_citys_people_are_one_person() -> None:
     """On the demo world (few cities, one postcode each, colleagues sharing company and phone) EM
     on the candidate pairs settled on "same city and postcode" as the match class, and merged
