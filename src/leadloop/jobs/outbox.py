@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.core.logging import get_logger
+from leadloop.core.mailpolicy import POLICY
 from leadloop.settings import Settings
 from leadloop.store.bulk import insert_ignore
 from leadloop.store.db import Database
@@ -102,7 +103,7 @@ class NotConfigured(Exception):
 def send_email(settings: Settings, key: str, payload: dict[str, Any]) -> None:
     if not settings.smtp_host:
         raise NotConfigured("no SMTP server configured (LEADLOOP_SMTP_HOST)")
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)  # List-Unsubscribe folds between its URIs, never encoded
     msg["From"], msg["To"], msg["Subject"] = settings.mail_from, payload["to"], payload["subject"]
     msg["Message-ID"] = message_id(key)
     msg["X-Leadloop-Key"] = key
