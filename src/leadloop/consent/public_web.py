@@ -30,7 +30,9 @@ from leadloop.web.deps import Ctx
 router = APIRouter(include_in_schema=False)
 log = get_logger("leadloop.consent")
 
-Token = Annotated[str, Path(min_length=1, max_length=tokens.MAX_LENGTH)]
+# Not bounded here: a token too long to be ours gets the same friendly page as any other bad link
+# (tokens.read refuses it before reading it), not the app's validation error.
+Token = Annotated[str, Path()]
 Chosen = Annotated[list[str] | None, Form()]  # the body limit bounds it; codes not offered are ignored
 LINK_PROBLEMS = (tokens.BadToken, tokens.ExpiredToken, ForeignToken)
 
