@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from email import policy as std
-from email.headerregistry import HeaderRegistry, UnstructuredHeader
-from typing import Any
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
+from typing import Any, cast
 
 _URI = re.compile(r"<[^<>]*>")
 LIST_HEADERS = ("list-unsubscribe", "list-help", "list-subscribe", "list-post", "list-owner", "list-archive")
@@ -22,6 +22,8 @@ LIST_HEADERS = ("list-unsubscribe", "list-help", "list-subscribe", "list-post", 
 
 class UriListHeader(UnstructuredHeader):
     """A comma-separated list of <URI>s, folded between them and never encoded."""
+
+    name: str  # BaseHeader's, which the registry mixes into every header class it makes
 
     def fold(self, *, policy: Any) -> str:
         uris = _URI.findall(str(self)) or [str(self)]
@@ -33,13 +35,14 @@ class UriListHeader(UnstructuredHeader):
                 lines.append(" " + piece)
             else:
                 lines[-1] += " " + piece
-        return policy.linesep.join(lines) + policy.linesep
+        linesep: str = policy.linesep
+        return linesep.join(lines) + linesep
 
 
 def _registry() -> HeaderRegistry:
     registry = HeaderRegistry()
     for name in LIST_HEADERS:
-        registry.map_to_type(name, UriListHeader)
+        registry.map_to_type(name, cast("type[BaseHeader]", UriListHeader))
     return registry
 
 
