@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 
 def erased_people(session: Session, items: list[PersonIn]) -> dict[int, str]:
     """Index -> why, for the items that identify an erased person."""
+    if session.scalar(sa.select(ErasedKey.digest).limit(1)) is None:
+        return {}  # nobody was ever erased: nothing to hash on the capture's hot path
     keys = [keys_of(p.email, p.external_id) for p in items]
     wanted = set().union(*keys)
-    if not wanted or session.scalar(sa.select(ErasedKey.digest).limit(1)) is None:
-        return {}  # nobody was ever erased: no lookup on the capture's hot path
+    if not wanted:
+        return {}
     found = {d for (d,) in select_in(session, (ErasedKey.digest,), ErasedKey.digest, wanted)}
     return {i: WHY for i, k in enumerate(keys) if k & found}
