@@ -20,6 +20,7 @@ from leadloop.store.tables import Base
 
 pytest_plugins = [
     "tests.fixtures.capture",
+    "tests.fixtures.consent",
     "tests.fixtures.imap",
     "tests.fixtures.routing",
     "tests.fixtures.scoring",

@@ -18,8 +18,13 @@ from leadloop.capture import crm
 from leadloop.capture.activities import on_touch_logged
 from leadloop.capture.calendar_feeds import ICS_FEEDS, feeds_job
 from leadloop.capture.mailin import policy_of
+from leadloop.capture.people import REFUSE_KEY
+from leadloop.consent import reactions as consent
+from leadloop.consent.policy import session_info as consent_info
+from leadloop.consent.repository import EXPIRES as CONSENT_EXPIRES
 from leadloop.core.events import (
     ActivitiesAppended,
+    ConsentStated,
     DealApproved,
     Event,
     LeadAssigned,
@@ -27,6 +32,9 @@ from leadloop.core.events import (
     LeadQualified,
     LeadReachedMQL,
     PartnerReported,
+    PeopleMerged,
+    PeopleUnmerged,
+    PersonErased,
     RecordsEdited,
     SlaBreached,
     SlaEscalated,
@@ -45,6 +53,7 @@ from leadloop.lifecycle import summary
 from leadloop.notifications.handlers import on_lead_assigned, on_sla_breached, on_sla_escalated, on_task_due
 from leadloop.partners import handlers as partners
 from leadloop.partners.model import PARTNER_ACCEPT
+from leadloop.privacy.refuse import erased_people
 from leadloop.routing import handlers as routing
 from leadloop.scoring import handlers as scoring
 from leadloop.scoring import jobs as scoring_jobs
@@ -89,6 +98,15 @@ def reactions() -> Reactions:
     r.on(LeadAssigned, on_lead_assigned)
     # The qualification desk: a BDR qualified a lead; routing hands it to a field rep.
     r.on(LeadQualified, routing.on_qualified)
+    # Consent (issue 14, item 4; ADR 0027): consent is the one writer of consent and of
+    # `email_opt_in`. A door captured an opt-in or opt-out; identity merged or unmerged two people
+    # (an opt-out always wins); an inquiry gives implied consent (when on) and another system's
+    # `unsubscribe` activity withdraws everything; an erased person is withdrawn from everything.
+    r.on(ConsentStated, consent.on_consent_stated)
+    r.on(PeopleMerged, consent.on_people_merged)
+    r.on(PeopleUnmerged, consent.on_people_unmerged)
+    r.on(ActivitiesAppended, consent.on_activities)
+    r.on(PersonErased, consent.on_person_erased)
     return r
 
 
@@ -99,8 +117,16 @@ def _rescore_edited(session: Any, events: list[RecordsEdited], now: datetime) ->
 
 
 def session_info(settings: Settings | None = None) -> dict[str, Any]:
-    """What every session of a Database carries: the reactions and the identity matching policy."""
-    return {**identity_info(settings or Settings()), REACTIONS_KEY: reactions()}
+    """What every session of a Database carries: the reactions, the identity matching policy, the
+    consent policy, and the check capture asks before storing anyone (GDPR: an erased person is
+    refused at every door; privacy/ answers it, so capture never imports privacy)."""
+    settings = settings or Settings()
+    return {
+        **identity_info(settings),
+        **consent_info(settings),
+        REFUSE_KEY: erased_people,
+        REACTIONS_KEY: reactions(),
+    }
 
 
 def database(settings: Settings, *, migrate: bool = True) -> Database:
@@ -116,6 +142,7 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
     handlers[PARTNER_ACCEPT] = partners.accept_deadline
     handlers[partners.DEAL_EXPIRES] = partners.deal_expiry
     handlers[work.TASK_DUE] = work.task_due  # the rep's workbench: a task's reminder (issue 13)
+    handlers[CONSENT_EXPIRES] = consent.consent_expires  # implied consent runs out (issue 14)
     if settings.retrain_every_days > 0:
         handlers[scoring_jobs.RETRAIN] = scoring_jobs.retrain_job(timedelta(days=settings.retrain_every_days))
     if settings.enrich_provider:

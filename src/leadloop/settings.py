@@ -103,6 +103,34 @@ class Settings(BaseSettings):
     ics_feeds: str = ""
     ics_every_minutes: float = Field(default=15.0, gt=0)
 
+    # Consent (consent/): the subscription types a person can choose ("code=Label", comma-separated in
+    # the environment), double opt-in for what a web form's ticked box grants, implied consent after
+    # an inquiry that expires by itself (CASL: 183 days; 0 turns it off), how long an unsubscribe
+    # link works (RFC 8058 asks for a long time; never under 60 days), and the mailbox a mail
+    # client's `mailto:` unsubscribe goes to ("" leaves the mailto out of List-Unsubscribe).
+    subscription_types: list[str] = Field(
+        default_factory=lambda: [
+            "newsletter=Newsletter",
+            "product_updates=Product updates",
+            "events=Events and webinars",
+        ]
+    )
+    double_opt_in: bool = False
+    implied_consent_days: int = Field(default=0, ge=0, le=3650)
+    implied_consent_activities: list[str] = Field(
+        default_factory=lambda: [
+            "form_submit",
+            "demo_request",
+            "contact_request",
+            "contact_sales",
+            "pricing_request",
+            "trial_signup",
+        ]
+    )
+    unsubscribe_link_days: int = Field(default=90, ge=60, le=3650)
+    confirm_link_days: int = Field(default=30, ge=1, le=365)
+    unsubscribe_mailto: str = ""
+
     log_json: bool = True
     log_level: str = "INFO"
 

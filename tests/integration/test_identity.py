@@ -192,7 +192,7 @@ def test_merge_survivorship_consent_and_exact_unmerge(db: Database, clock: Froze
     # scores are recomputed from the merged timeline, never summed
     assert after["engagement_s"] < before[0]["engagement_s"] + before[1]["engagement_s"] + 1e-9
     assert after["engagement_s"] > max(before[0]["engagement_s"], before[1]["engagement_s"])
-    assert done.changed["email_opt_in"] == "most restrictive"
+    assert "email_opt_in" not in done.changed  # consent/ decides it, in its log (ADR 0027)
 
     with db.write() as s, pytest.raises(Conflict, match="already merged"):
         merge_people(s, sid, mid, now=clock())

@@ -33,6 +33,9 @@ USE_CASES = {
     "work": {"handlers", "web"},
     "notifications": {"handlers", "web"},
     "qualification": {"handlers", "web"},  # the qualification desk (issue 13, item 3)
+    # Consent and GDPR (issue 14): a sender reads `consent.gate` (a query), never these.
+    "consent": {"handlers", "reactions", "mail", "suppression", "web", "public_web"},
+    "privacy": {"erase", "web"},
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {
@@ -75,6 +78,10 @@ PURE = {
     "leadloop.scoring.hand_raise",
     "leadloop.scoring.fit_columns",
     "leadloop.contract.titles",
+    # Consent and GDPR (issue 14): the send gate's decision, the signed links, what an erasure hashes.
+    "leadloop.consent.decision",
+    "leadloop.consent.tokens",
+    "leadloop.privacy.model",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 
@@ -129,7 +136,7 @@ def _is_entry(module: str) -> bool:
             and module != "leadloop.web.deps"
             and module != "leadloop.web.context"
         )
-        or module.rsplit(".", 1)[-1] in ("web", "account_web", "import_web", "cli")
+        or module.rsplit(".", 1)[-1] in ("web", "account_web", "import_web", "public_web", "cli")
     )
 
 

@@ -29,7 +29,6 @@ def _changes(incoming: m.PersonIn, **kw: Any) -> dict[str, Any]:
         "account_hint_given": False,
         "account_why": None,
         "campaign_id": None,
-        "explicit_consent": False,
     }
     return m.person_changes(STORED, incoming, **{**args, **kw})
 
@@ -82,10 +81,10 @@ def test_an_address_that_belongs_to_someone_else_is_kept_beside_never_stolen() -
     assert _changes(m.parse_person({"email": "a.nn@acme.com"}), same_address=True) == {}
 
 
-def test_a_ticked_form_turns_consent_back_on_an_import_does_not() -> None:
-    ticked = m.parse_person({"email": "ann@acme.com", "email_opt_in": "true"})
-    assert "email_opt_in" not in _changes(ticked)
-    assert _changes(ticked, explicit_consent=True)["email_opt_in"] is True
+def test_a_record_never_writes_consent_itself_consent_does_from_its_log() -> None:
+    """ADR 0027: `email_opt_in` is derived by consent/ (its rules: tests/unit/test_consent_model.py)."""
+    for said in ("true", "false"):
+        assert "email_opt_in" not in _changes(m.parse_person({"email": "ann@acme.com", "email_opt_in": said}))
 
 
 def test_a_new_account_match_moves_the_person_with_its_reason() -> None:

@@ -89,7 +89,6 @@ def test_an_import_leaves_a_pinned_field_alone() -> None:
         account_hint_given=False,
         account_why=None,
         campaign_id=None,
-        explicit_consent=False,
     )
     assert person_changes(stored, incoming, pinned=frozenset({"title"}), **kwargs)["city"] == "Lund"  # type: ignore[arg-type]
     assert "title" not in person_changes(stored, incoming, pinned=frozenset({"title"}), **kwargs)  # type: ignore[arg-type]

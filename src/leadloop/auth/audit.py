@@ -33,6 +33,13 @@ KINDS = (
     "user.away_removed",
     "team.created",
     "api_key.revoked",
+    # Consent and GDPR (issue 14): an export or erasure of a person, the suppression list, consent
+    # recorded by staff.
+    "person.exported",
+    "person.erased",
+    "suppression.added",
+    "suppression.removed",
+    "consent.recorded",
 )
 
 

@@ -4,9 +4,10 @@ caller's unit of work, and publishes what happened to the reactions wired in `le
 from leadloop.capture.activities import ingest_activities
 from leadloop.capture.crm import upsert_accounts, upsert_campaigns, upsert_opportunities
 from leadloop.capture.people import ingest_people
-from leadloop.capture.results import Outcome, Result
+from leadloop.capture.results import REFUSED, Outcome, Result
 
 __all__ = [
+    "REFUSED",
     "Outcome",
     "Result",
     "ingest_activities",

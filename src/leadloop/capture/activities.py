@@ -13,7 +13,7 @@ from leadloop.capture.log import Link, append_activities
 from leadloop.capture.model import ActivityIn, parse_activity, parse_person
 from leadloop.capture.people import ingest_people
 from leadloop.capture.repository import people_by_email, people_by_external_id
-from leadloop.capture.results import Result
+from leadloop.capture.results import REFUSED, Outcome, Result
 from leadloop.core.events import Event, TouchLogged
 from leadloop.core.reactions import publish
 from leadloop.store.tables import Activity
@@ -27,12 +27,20 @@ def ingest_activities(
     source: str,
     person_ids: list[Link] | None = None,
 ) -> Result:
-    """Append activities, linking each to its person unless `person_ids` says who they are."""
-    links = (
+    """Append activities, linking each to its person unless `person_ids` says who they are. One
+    about a person capture refuses (an erased person) is not stored: `refused`, with why."""
+    found = (
         list(person_ids) if person_ids is not None else _link_people(session, items, now=now, source=source)
     )
-    result = append_activities(session, items, links, now=now, source=source)
+    keep = [i for i, link in enumerate(found) if not isinstance(link, str)]
+    links: list[Link] = [link for link in found if not isinstance(link, str)]
+    result = append_activities(session, [items[i] for i in keep], links, now=now, source=source)
     result.events = publish(session, result.events, now=now)
+    if len(keep) < len(items):
+        stored = iter(result.outcomes)
+        result.outcomes = [
+            next(stored) if not isinstance(link, str) else Outcome(REFUSED, why=link) for link in found
+        ]
     return result
 
 
@@ -71,24 +79,34 @@ def _known_visitors(session: Session, visitor_ids: set[str]) -> dict[str, tuple[
     return out
 
 
-def _link_people(session: Session, items: list[ActivityIn], *, now: datetime, source: str) -> list[Link]:
+def _link_people(
+    session: Session, items: list[ActivityIn], *, now: datetime, source: str
+) -> list[Link | str]:
+    """Each item's person and account, or why capture refuses the person it names (a sentence)."""
     by_ext: dict[str, Link] = dict(
         people_by_external_id(session, {a.person_external_id for a in items if a.person_external_id})
     )
     emails = {a.email for a in items if a.email}
     by_email: dict[str, Link] = dict(people_by_email(session, emails))
     unknown = sorted(e for e in emails if e not in by_email)
+    refused: dict[str, str] = {}
     if unknown:
         created = ingest_people(
             session, [parse_person({"email": e}) for e in unknown], now=now, source=source
         )
         for e, o in zip(unknown, created.outcomes, strict=True):
-            by_email[e] = (o.id, o.account_id)
+            if o.status == REFUSED:
+                refused[e] = o.why or "refused"
+            else:
+                by_email[e] = (o.id, o.account_id)
     visitors = _known_visitors(
         session, {a.visitor_id for a in items if a.visitor_id and not (a.email or a.person_external_id)}
     )
-    links: list[Link] = []
+    links: list[Link | str] = []
     for a in items:
+        if a.email in refused:
+            links.append(refused[a.email])
+            continue
         link = (by_ext.get(a.person_external_id) if a.person_external_id else None) or (
             by_email.get(a.email) if a.email else None
         )

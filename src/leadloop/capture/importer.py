@@ -271,6 +271,11 @@ def run_import(
                 report.updated += result.count("updated")
                 report.unchanged += result.count("unchanged") + result.count("duplicate")
                 report.events.extend(result.events)
+                refused = [
+                    (r, o) for (r, _), o in zip(batch, result.outcomes, strict=False) if o.status == h.REFUSED
+                ]
+                for row, o in refused:  # an erased person (privacy/): nothing of the row landed
+                    reject(row, o.why or "refused")
                 if carry is not None and entity == "people":
                     _carry(session, batch, result, carry, report, warn, now=at)
             if run is not None:
@@ -325,10 +330,12 @@ def _carry(
     *,
     now: datetime,
 ) -> None:
+    landed = [(b, o) for b, o in zip(batch, result.outcomes, strict=True) if o.status != h.REFUSED]
+    batch, outcomes = [b for b, _ in landed], [o for _, o in landed]
     items = [item for _, item in batch]
     if not any(p.carries() or p.website for p in items):
         return
-    done = carry_over(session, items, result.outcomes, carry, now=now)
+    done = carry_over(session, items, outcomes, carry, now=now)
     for (row, _), texts in zip(batch, done.warnings, strict=True):
         warn(row.line, texts)
     report.leads_opened += done.leads_opened

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from leadloop import capture as h
 from leadloop.capture import model as m
+from leadloop.capture.results import REFUSED, Refused
 from leadloop.capture.schemas import (
     ActivityCreate,
     BatchPart,
@@ -223,6 +224,8 @@ def store_lead(
         explicit_consent=explicit_consent,
     )
     o = result.outcomes[0]
+    if o.status == REFUSED:
+        raise Refused(o.why or "this person may not be captured")
     assert o.id is not None
     leads = [e.lead_id for e in result.events if isinstance(e, LeadOpened)]
     out = LeadCaptured(
@@ -279,6 +282,11 @@ def ingest_batch(
             ids: list[int | None] = [None] * total
             for i, o in zip(idx, res.outcomes, strict=True):
                 ids[i] = o.id
+                if o.status == REFUSED:
+                    loc: list[str | int] = ["people" if part is out.people else "activities", i, "email"]
+                    part.rejected.append(
+                        Rejected(index=i, errors=[{"loc": loc, "msg": o.why or "refused", "type": "refused"}])
+                    )
             part.ids = ids
         return out.model_dump(), rp.events + ra.events
 

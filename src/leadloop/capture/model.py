@@ -617,7 +617,6 @@ def person_changes(
     account_hint_given: bool,
     account_why: str | None,
     campaign_id: int | None,
-    explicit_consent: bool,
     pinned: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """What an incoming record changes on a stored person (empty: nothing). A `pinned` field holds
@@ -648,9 +647,6 @@ def person_changes(
         change["account_id"], change["account_match"] = account_id, account_why
     if campaign_id is not None and stored["campaign_id"] is None:
         change["campaign_id"] = campaign_id
-    opt_in = consent(stored["email_opt_in"], incoming.email_opt_in, explicit=explicit_consent)
-    if opt_in != stored["email_opt_in"]:
-        change["email_opt_in"] = opt_in
     merged_attrs = {**attributes, **incoming.attributes}
     if merged_attrs != stored["attributes"]:
         change["attributes"] = merged_attrs

@@ -8,6 +8,7 @@ than through a reaction: the person id this returns may be the survivor of a mer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -25,12 +26,24 @@ from leadloop.capture.model import (
     person_changes,
 )
 from leadloop.capture.repository import AccountHint, ensure_accounts, ensure_campaigns, people_by_keys
-from leadloop.capture.results import Outcome, Result
+from leadloop.capture.results import REFUSED, Outcome, Result
+from leadloop.core.events import ConsentStated
 from leadloop.core.reactions import publish
 from leadloop.enrich.repository import manual_values
 from leadloop.identity.resolve import people_by_email_key, resolve
 from leadloop.store.bulk import RaceLost, insert_created, select_in
 from leadloop.store.tables import Person
+
+# Records no door may store again: people erased at their request (privacy/, ADR 0027). The check
+# is wired into every session by the bootstrap, so capture knows the question, not who answers it.
+# It returns, for the items refused, why (index -> a sentence).
+REFUSE_KEY = "capture.refuse"
+Refuse = Callable[[Session, list[PersonIn]], dict[int, str]]
+
+
+def refused(session: Session, items: list[PersonIn]) -> dict[int, str]:
+    check: Refuse | None = session.info.get(REFUSE_KEY)
+    return check(session, items) if check and items else {}
 
 
 def ingest_people(
@@ -43,7 +56,36 @@ def ingest_people(
     explicit_consent: bool = False,
 ) -> Result:
     """Create or update people (matched by external_id, then e-mail, then phone), link each to its
-    account, and append the activity that recorded the capture (`activities[i]` for `items[i]`)."""
+    account, and append the activity that recorded the capture (`activities[i]` for `items[i]`).
+    An item the refusal check turns away (an erased person) is `refused`, with why, and not stored."""
+    no = refused(session, items)
+    if not no:
+        return _ingest(
+            session, items, now=now, source=source, activities=activities, explicit=explicit_consent
+        )
+    keep = [i for i in range(len(items)) if i not in no]
+    done = _ingest(
+        session,
+        [items[i] for i in keep],
+        now=now,
+        source=source,
+        activities=[activities[i] for i in keep] if activities is not None else None,
+        explicit=explicit_consent,
+    )
+    stored = iter(done.outcomes)
+    done.outcomes = [Outcome(REFUSED, why=no[i]) if i in no else next(stored) for i in range(len(items))]
+    return done
+
+
+def _ingest(
+    session: Session,
+    items: list[PersonIn],
+    *,
+    now: datetime,
+    source: str,
+    activities: list[ActivityIn | None] | None,
+    explicit: bool,
+) -> Result:
     result = Result()
     if not items:
         return result
@@ -115,7 +157,7 @@ def ingest_people(
                     "account_match": why,
                     "account_id": account_id,
                     "campaign_id": campaign_id,
-                    "email_opt_in": p.email_opt_in,
+                    "email_opt_in": None,  # consent/ writes it, from the consent it records (below)
                     "attributes": p.attributes,
                     "created_at": p.created_at or now,
                     "updated_at": now,
@@ -136,7 +178,6 @@ def ingest_people(
             account_hint_given=hint is not None,
             account_why=why,
             campaign_id=campaign_id,
-            explicit_consent=explicit_consent,
             pinned=pinned.get(pid, frozenset()),
         )
         if change:
@@ -153,6 +194,15 @@ def ingest_people(
         session.execute(sa.update(Person).where(Person.id == change["id"]).values(**change))
     changed_keys = [u["id"] for u in updates if MATCHED_ON.intersection(u)]
 
+    # What each person said about marketing e-mail goes to consent/, the one writer of consent and of
+    # `email_opt_in` (ADR 0027), which applies its rules (an opt-out sticks, ADR 0004).
+    stated = tuple(
+        (pid, p.email_opt_in)
+        for p, pid in zip(merged, person_ids, strict=True)
+        if pid is not None and p.email_opt_in is not None
+    )
+    if stated:
+        result.events.extend(publish(session, [ConsentStated(stated, explicit, source, now)], now=now))
     act_slots = [i for i, act in enumerate(activities or []) if act is not None]
     acts = [a for a in (activities or []) if a is not None]
     slot_of = folded.slot_of

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 from leadloop.capture import intake
 from leadloop.capture.form_mappings import all_mappings, form_key, save_mapping, saved_mapping
 from leadloop.capture.forms import FORM_FIELDS, IGNORE, form_activity, map_form
+from leadloop.capture.results import Refused
 from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
 from leadloop.contract.vocab import ACTIVITY_TYPES, KNOWN_TYPES
 from leadloop.core.errors import InvalidInput
@@ -143,6 +144,11 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
     body["email_opt_in"] = body.get("email_opt_in")
     try:
         _capture_form(ctx, body, activity.payload)
+    except Refused:
+        # An erased person (privacy/): nothing is stored, and the page does not tell a stranger
+        # typing someone's address that we once held it.
+        log.info("form.refused_erased", ip=_client_ip(request))
+        return _form_done(request, ctx, return_url)
     except InvalidInput as exc:
         errors = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in getattr(exc, "errors", [])] or [
             str(exc)
@@ -183,6 +189,8 @@ def _capture_form(ctx: AppContext, body: dict[str, Any], activity_payload: dict[
                 activity_payload=activity_payload,
             )
             return
+        except Refused:
+            raise
         except (InvalidInput, ValidationError) as exc:
             locs = (
                 [tuple(e["loc"]) for e in exc.errors()]

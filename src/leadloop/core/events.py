@@ -209,3 +209,58 @@ class LeadQualified(Event):
     to_user_id: int | None
     brief: str
     at: datetime
+
+
+# Consent and GDPR (issue 14, items 4 and 5).
+@dataclass(frozen=True)
+class ConsentStated(Event):
+    """A door captured what people said about marketing e-mail (the contract's `email_opt_in`):
+    consent records it in its log, by its rules (an opt-out is never undone without the person's
+    own tick, ADR 0004). `explicit`: the person ticked the box themselves (a web form)."""
+
+    entries: tuple[tuple[int, bool], ...]  # (person id, opted in)
+    explicit: bool
+    source: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PeopleMerged(Event):
+    """Identity merged one person into another: consent gives the survivor the most restrictive of
+    the two (an opt-out always wins)."""
+
+    survivor_id: int
+    merged_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PeopleUnmerged(Event):
+    """A merge was undone: both people come back, and an opt-out either gave meanwhile stays."""
+
+    survivor_id: int
+    merged_id: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentWithdrawn(Event):
+    """A person withdrew consent (an unsubscribe, a preference, an admin, a complaint): recorded in
+    the transaction that raised this; sequences end the person's enrolments in the same one.
+    `scopes`: the subscription types, or ("*",) for everything."""
+
+    person_id: int
+    scopes: tuple[str, ...]
+    source: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PersonErased(Event):
+    """A person was erased at their request (privacy/): `person_ids` are their row and every row
+    merged into it. Consent records an opt-out from everything; whoever keeps per-person state
+    (segments, enrolments) lets go of them here."""
+
+    person_id: int
+    person_ids: frozenset[int]
+    at: datetime

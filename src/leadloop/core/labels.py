@@ -156,6 +156,12 @@ AUDIT_EVENTS: dict[str, str] = {
     "user.password_changed": "Password changed",
     "user.deactivated": "User deactivated",
     "export": "Data exported",
+    # Consent and GDPR (issue 14)
+    "person.exported": "Person's data exported",
+    "person.erased": "Person erased",
+    "suppression.added": "Address suppressed",
+    "suppression.removed": "Suppression removed",
+    "consent.recorded": "Consent recorded by staff",
 }
 
 # Everything else a page shows as a code: owners, document, deal and review statuses, e-mail kinds.
@@ -179,6 +185,22 @@ OTHER: dict[str, str] = {
     "open": "Open",
     "breached": "SLA breached",
     "overdue": "Overdue",
+    # Consent (issue 14): statuses, legal bases and where a change came from.
+    "granted": "Consented",
+    "withdrawn": "Withdrawn",
+    "cleared": "No statement",
+    "no record": "No record",
+    "consent": "Consent",
+    "implied": "Implied (after an inquiry)",
+    "legitimate_interest": "Legitimate interest",
+    "preferences": "Preference centre",
+    "double_opt_in": "Confirmed from our e-mail",
+    "erasure": "Erased at their request",
+    "expiry": "Ran out",
+    "inquiry": "Inquiry",
+    "staff": "Recorded by staff",
+    "migration": "Before the consent log",
+    "unmerge": "Merge undone",
 }
 
 # Looked up in this order when no vocabulary is named: a stage wins over a trigger of the same code.

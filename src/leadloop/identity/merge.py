@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.events import Event, TimelinesChanged
+from leadloop.core.events import Event, PeopleMerged, PeopleUnmerged, TimelinesChanged
 from leadloop.core.reactions import publish
 from leadloop.enrich.repository import manual_fields
 from leadloop.identity.merge_record import lock_merge, lock_pair, merged_into, put_back, record, repoint
@@ -125,7 +125,14 @@ def merge_people(
     index_people(session, [conn.execute(sa.select(PERSON).where(PERSON.c.id == survivor_id)).one()], policy)
     accounts = {a for a in (survivor.account_id, merged.account_id, account_id) if a is not None}
     accounts |= {a for _, a in moved if a is not None}
-    events = publish(session, [TimelinesChanged(frozenset({survivor_id}), frozenset(accounts), now)], now=now)
+    events = publish(
+        session,
+        [
+            PeopleMerged(survivor_id, merged_id, now),
+            TimelinesChanged(frozenset({survivor_id}), frozenset(accounts), now),
+        ],
+        now=now,
+    )
     return Merged(merge_id, survivor_id, merged_id, origin, events)
 
 
@@ -167,7 +174,7 @@ def unmerge(session: Session, merge_id: int, *, now: datetime, by_user_id: int |
     }
     accounts |= {a for _, a in moved if a is not None}
     changed = TimelinesChanged(frozenset({m.survivor_id} if since else ()), frozenset(accounts), now)
-    events = publish(session, [changed], now=now)
+    events = publish(session, [PeopleUnmerged(m.survivor_id, m.merged_id, now), changed], now=now)
     return Merged(m.id, m.survivor_id, m.merged_id, {}, events)
 
 

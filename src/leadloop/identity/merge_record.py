@@ -110,6 +110,11 @@ def lock_merge(session: Session, side: Side, merge_id: int) -> tuple[Any, Any]:
 def refuse_unmerge(session: Session, side: Side, m: Any, survivor: Any) -> None:
     """The errors every unmerge checks first: undone already, or built upon since."""
     what, table = side.noun, side.merges
+    if not m.snapshot or m.snapshot.get("erased"):
+        raise Conflict(
+            f"{side.record} #{m.id} cannot be undone: a person in it was erased at their request, and "
+            "what it would restore is gone"
+        )
     if m.unmerged_at is not None:
         raise Conflict(f"{side.record} #{m.id} was already undone on {m.unmerged_at:%Y-%m-%d %H:%M}")
     if survivor.merged_into_id is not None:
@@ -131,6 +136,9 @@ def put_back(conn: sa.Connection, side: Side, m: Any) -> tuple[dict[str, Any], d
     """Both records exactly as the merge found them; returns the survivor's and the merged row."""
     table, snap = side.rows, m.snapshot
     survivor_row, merged_row = from_json(table, snap["survivor"]), from_json(table, snap["merged"])
+    for column in side.kept:  # another capability's fact, which it restores itself
+        survivor_row.pop(column, None)
+        merged_row.pop(column, None)
     conn.execute(sa.update(table).where(table.c.id == m.survivor_id).values(**survivor_row))
     conn.execute(sa.update(table).where(table.c.id == m.merged_id).values(**merged_row))
     return survivor_row, merged_row

@@ -34,6 +34,9 @@ class Side:
     suspect: str  # what a queued pair is called
     key: str  # the queue's column holding the lower id of a pair
     score: str  # the queue's and the merge record's measure of how alike
+    # Columns an unmerge leaves as they are: another capability writes them and puts them right
+    # itself (people's `email_opt_in` is consent's, derived from its log: ADR 0027).
+    kept: tuple[str, ...] = ()
 
     @property
     def lower(self) -> sa.ColumnElement[int]:
@@ -53,6 +56,7 @@ PEOPLE = Side(
     suspect="suspected duplicate",
     key="person_id",
     score="probability",
+    kept=("email_opt_in",),
 )
 ACCOUNTS = Side(
     noun="account",

@@ -2,7 +2,8 @@
 
 - Per field, the most recent non-empty value, with source priority: a value from a source earlier in
   the policy's list wins over a later one; among equal sources, the record updated last wins.
-- Consent takes the most restrictive value: an opt-out on either side is kept.
+- Consent is not chosen here: consent/ reacts to the merge and gives the survivor the most
+  restrictive of both, in its log (an opt-out on either side is kept; ADR 0027).
 - Where the person came from (lead source, first campaign, created) is the earlier record's.
 - E-mail and external id stay with their records (both keep finding the survivor); the survivor
   takes the other's e-mail only when it has none.
@@ -33,15 +34,6 @@ SURVIVING_FIELDS = (
     "account_id",
 )
 FIRST_WINS = ("lead_source", "campaign_id")
-
-
-def consent(a: bool | None, b: bool | None) -> bool | None:
-    """Most restrictive: no beats yes beats unknown."""
-    if a is False or b is False:
-        return False
-    if a is True or b is True:
-        return True
-    return None
 
 
 def _rank(source: str | None, updated_at: datetime, priority: Sequence[str]) -> tuple[int, datetime]:
@@ -88,9 +80,6 @@ def survive(
         values["created_at"] = older["created_at"]
     if not survivor["email"] and merged["email"]:
         values["email"], origin["email"] = merged["email"], "merged"
-    agreed = consent(survivor["email_opt_in"], merged["email_opt_in"])
-    if agreed != survivor["email_opt_in"]:
-        values["email_opt_in"], origin["email_opt_in"] = agreed, "most restrictive"
     attrs = {**ranked[1][0]["attributes"], **ranked[0][0]["attributes"]}
     if attrs != survivor["attributes"]:
         values["attributes"] = attrs

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.core.logging import get_logger
+from leadloop.core.mailpolicy import POLICY
 from leadloop.settings import Settings
 from leadloop.store.bulk import insert_ignore
 from leadloop.store.db import Database
@@ -49,10 +50,23 @@ def enqueue(session: Session, key: str, channel: str, payload: dict[str, Any], *
 
 
 def email(
-    session: Session, key: str, *, to: str, subject: str, body: str, now: datetime, link: str | None = None
+    session: Session,
+    key: str,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    link: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> None:
-    """`link` is a path in the app; the deliverer makes it absolute with LEADLOOP_PUBLIC_URL."""
-    enqueue(session, key, "email", {"to": to, "subject": subject, "body": body, "link": link}, now=now)
+    """`link` is a path in the app; the deliverer makes it absolute with LEADLOOP_PUBLIC_URL.
+    `headers` go on the message as given (List-Unsubscribe: consent/gate.py); the e-mail library
+    folds them to the line limits when it writes the message."""
+    payload: dict[str, Any] = {"to": to, "subject": subject, "body": body, "link": link}
+    if headers:
+        payload["headers"] = headers
+    enqueue(session, key, "email", payload, now=now)
 
 
 def webhook(
@@ -89,10 +103,12 @@ class NotConfigured(Exception):
 def send_email(settings: Settings, key: str, payload: dict[str, Any]) -> None:
     if not settings.smtp_host:
         raise NotConfigured("no SMTP server configured (LEADLOOP_SMTP_HOST)")
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)  # List-Unsubscribe folds between its URIs, never encoded
     msg["From"], msg["To"], msg["Subject"] = settings.mail_from, payload["to"], payload["subject"]
     msg["Message-ID"] = message_id(key)
     msg["X-Leadloop-Key"] = key
+    for name, value in (payload.get("headers") or {}).items():
+        msg[name] = value
     url = _url(settings, payload.get("link"))
     msg.set_content(payload["body"] + (f"\n\n{url}\n" if url else "\n"))
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:

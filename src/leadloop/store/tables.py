@@ -842,3 +842,72 @@ class LeadQualification(Base):
     decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     handed_to_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     firmographics: Mapped[list[list[str]] | None] = mapped_column(JSONType)  # [[label, value], ...]
+
+
+# Consent and GDPR (issue 14, items 4 and 5; consent/ and privacy/, ADR 0027).
+class ConsentEvent(Base):
+    """Append-only: every change of a person's consent, per subscription type or for all of them
+    (`scope` "*"), with its legal basis, where it came from and when. Its order (id) is the truth."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (sa.Index("ix_consent_events_person_id_id", "person_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"))
+    scope: Mapped[str] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(12))  # granted | pending | withdrawn | expired
+    basis: Mapped[str | None] = mapped_column(sa.String(24))  # consent | implied | legitimate_interest
+    source: Mapped[str] = mapped_column(sa.String(40))  # form | import | api | unsubscribe | merge ...
+    detail: Mapped[str | None] = mapped_column(sa.String(300))
+    at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Consent(Base):
+    """Where each scope of a person's consent stands now: the latest entry of the log for it
+    (`seq`), kept beside the log so the send gate and segment filters read one indexed row."""
+
+    __tablename__ = "consents"
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(12), index=True)
+    basis: Mapped[str | None] = mapped_column(sa.String(24))
+    source: Mapped[str] = mapped_column(sa.String(40))
+    since: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    seq: Mapped[int]
+
+
+class Suppression(Base):
+    """An address or a whole domain no marketing message is ever sent to, whatever the consent."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (sa.UniqueConstraint("kind", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))  # address | domain
+    value: Mapped[str] = mapped_column(sa.String(320), index=True)
+    reason: Mapped[str | None] = mapped_column(sa.String(300))
+    source: Mapped[str] = mapped_column(sa.String(40))  # admin | api | bounce | complaint
+    created_at: Mapped[datetime]
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Erasure(Base):
+    """A person erased at their request (GDPR Art. 17): the row stays, emptied, so that activities
+    keep adding up in every report; who did it and when."""
+
+    __tablename__ = "erasures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), unique=True)
+    at: Mapped[datetime]
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    people: Mapped[int] = mapped_column(default=1)  # rows emptied: the person and those merged into them
+
+
+class ErasedKey(Base):
+    """A SHA-256 of what identified an erased person (address, its matching key, external id): a
+    re-import or a form carrying one is refused, so the data never comes back. Only the hash stays."""
+
+    __tablename__ = "erased_keys"
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    erasure_id: Mapped[int] = mapped_column(sa.ForeignKey("erasures.id"), index=True)

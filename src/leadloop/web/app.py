@@ -31,6 +31,8 @@ from leadloop.capture.collect_web import router as collect_router
 from leadloop.capture.import_web import router as imports_router
 from leadloop.capture.intake import FieldErrors
 from leadloop.capture.web import router as capture_router
+from leadloop.consent.public_web import router as consent_public_router
+from leadloop.consent.web import router as consent_router
 from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.core.bounds import MAX_DEPTH, TooDeep, UnstorableText
 from leadloop.core.clock import Clock, utcnow
@@ -49,6 +51,7 @@ from leadloop.leads.web import router as leads_router
 from leadloop.lists.web import router as lists_router
 from leadloop.notifications.web import router as notifications_router
 from leadloop.partners.web import router as partners_router
+from leadloop.privacy.web import router as privacy_router
 from leadloop.qualification.web import router as qualification_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
@@ -200,6 +203,11 @@ def create_app(
         lists_router,
         campaigns_router,
         qualification_router,  # the qualification desk (issue 13, item 3)
+        # Consent and GDPR (issue 14, items 4 and 5): a person's own pages from our mail (public,
+        # the signed link is the authority), consent for staff and the suppression list, export/erase.
+        consent_public_router,
+        consent_router,
+        privacy_router,
     ):
         app.include_router(router)
 

@@ -25,6 +25,9 @@ class BodyTooLarge(HTTPException):
         )
 
 
+# The doors anyone may post to without signing in: the web-to-lead form, and a person's own
+# unsubscribe, preferences and confirmation pages (consent/public_web.py).
+ANONYMOUS = ("/forms/", "/u/", "/c/")
 # The import page's upload takes files far larger than any other request (settings.max_import_bytes).
 IMPORT_UPLOAD = "/imports"
 
@@ -37,7 +40,7 @@ def _import_too_large(limit: int) -> str:
 
 
 class BodyLimit:
-    """Refuses a body over `max_bytes` (`max_form_bytes` under /forms/, the anonymous doors).
+    """Refuses a body over `max_bytes` (`max_form_bytes` on the anonymous doors, ANONYMOUS).
 
     The refusal is raised from `receive()`, not answered here, so that the app's own error
     handlers render it (a page for the form, JSON for the API) and the route never sees the body.
@@ -57,7 +60,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_form_bytes if scope["path"].startswith("/forms/") else self.max_bytes
+        limit = self.max_form_bytes if scope["path"].startswith(ANONYMOUS) else self.max_bytes
         what = None
         if scope["path"] == IMPORT_UPLOAD and scope.get("method") == "POST":
             # A little room over the file for the multipart envelope and the form's other fields.
