@@ -9,27 +9,26 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import shot
+from tests.browser.conftest import fresh_hand_raiser, shot
 from tests.browser.test_walk import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
-REP = "rep3@demo.leadloop.dev"  # the demo gives rep3 six untouched MQLs
+REP = "rep3@demo.leadloop.dev"  # the demo gives rep3 a few leads and a task due as it starts
 
 
-@pytest.mark.xfail(
-    reason="unstable since the merge (issue 13 stays open): at 1280 px a click in the walk times out on some demo worlds",
-    strict=False,
-)
-@pytest.mark.parametrize(("size", "row"), [("desktop", 0), ("phone", 1)])
-def test_rep_calls_logs_the_outcome_sets_a_follow_up_and_accepts(page: Page, size: str, row: int) -> None:
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_rep_calls_logs_the_outcome_sets_a_follow_up_and_accepts(page: Page, size: str) -> None:
     if size == "phone":
         page.set_viewport_size({"width": 390, "height": 844})
-    sign_in(page, REP)
+    # This morning's demo request (conftest.fresh_hand_raiser): untouched, its clock running, whatever
+    # the demo's history left in the inbox; the rep the rules gave it to works it.
+    lead_id, rep = fresh_hand_raiser(page, f"workbench-{size}")
+    sign_in(page, rep)
     page.goto("/inbox")
     expect(page.get_by_role("heading", name="My leads")).to_be_visible()
-    lead = page.locator("#inbox tbody tr[data-lead]").nth(row)
-    lead_id = lead.get_attribute("data-lead")
+    lead = page.locator(f"#inbox tbody tr[data-lead='{lead_id}']")
+    expect(lead.locator("time[data-due]")).to_be_visible()
     contact = lead.locator(".primary-contact")
     expect(contact.locator("a[href^='/people/']")).to_be_visible()
     expect(lead.locator("a[href^='mailto:']").first).to_be_attached()
@@ -48,7 +47,7 @@ def test_rep_calls_logs_the_outcome_sets_a_follow_up_and_accepts(page: Page, siz
     form.get_by_role("button", name="Save").click()
     lead = page.locator(f"#lead-{lead_id}")
     expect(lead.get_by_role("status").first).to_have_text("Call logged: Voicemail")
-    expect(lead).to_contain_text(re.compile(r"(met|breached) (in|by) "))  # the clock stopped
+    expect(lead.locator(".sla-met")).to_have_text(re.compile(r"^met in "))  # the clock stopped, in time
 
     # A follow-up for tomorrow, prefilled.
     lead.locator(".work-task > summary").click()

@@ -11,7 +11,11 @@ from leadloop.routing.kind import ROUTING
 
 
 def show(summary: dict[str, Any]) -> None:
-    console.print(f"{summary['leads']:,} leads replayed; {summary['changed']:,} would change owner")
+    console.print(
+        f"{summary['leads']:,} leads replayed; {summary['changed']:,} sent elsewhere by a rule "
+        f"(besides {summary['turns']:,} other turns of the same pool, {summary['unavailable']:,} with "
+        f"nobody available where the rule points, {summary['by_hand']:,} with an owner a person chose)"
+    )
     for owner, n in summary["by_owner"].items():
         console.print(f"  {owner}: {n}")
     for lead_id, account, now_owner, would in summary["examples"]:

@@ -17,7 +17,7 @@ from leadloop.documents.model import Activation, NothingToReport
 from leadloop.routing import repository as repo
 from leadloop.routing.document import RuleSet
 from leadloop.routing.rules import decide
-from leadloop.routing.whatif import EXPLAIN, Change, classify, route_of
+from leadloop.routing.whatif import EXPLAIN, Change, Route, classify, read
 from leadloop.store.tables import Account, Lead, Partner, RoutingDecision, Team, User
 
 REPLAY = 1000  # the latest routed leads a what-if replays, unless told otherwise
@@ -37,11 +37,14 @@ def activate(session: Session, rs: RuleSet, *, now: datetime) -> Activation:
 @dataclass
 class WhatIf:
     """The replay of past leads. `changed` (the headline) counts only rule changes: a lead a rule
-    now sends elsewhere; `turns` counts leads that stay in the same pool with another member."""
+    now sends elsewhere; `turns` counts leads that stay in the same pool with another member;
+    `unavailable` those whose rule names the same pool or person, nobody of whom could take it then
+    or now."""
 
     leads: int = 0
     changed: int = 0
     turns: int = 0
+    unavailable: int = 0
     same: int = 0
     by_hand: int = 0
     by_owner: Counter[str] = field(default_factory=Counter)
@@ -53,6 +56,7 @@ class WhatIf:
             "leads": self.leads,
             "changed": self.changed,
             "turns": self.turns,
+            "unavailable": self.unavailable,
             "same": self.same,
             "by_hand": self.by_hand,
             "explain": {str(k): v for k, v in EXPLAIN.items()},
@@ -80,7 +84,7 @@ def _hand_raised(session: Session, lead_ids: list[int]) -> set[int]:
     return out
 
 
-def _last_assignments(session: Session, lead_ids: list[int]) -> dict[int, tuple[str, str | None, str]]:
+def _last_assignments(session: Session, lead_ids: list[int]) -> dict[int, tuple[str, Route, str]]:
     """Who routing gave each lead to last, and by which route: the owner a what-if compares with
     (not today's owner, which an acceptance, a rejection or a cooling may have changed since)."""
     latest = (
@@ -88,7 +92,7 @@ def _last_assignments(session: Session, lead_ids: list[int]) -> dict[int, tuple[
         .where(RoutingDecision.lead_id.in_(lead_ids), RoutingDecision.reason.in_(repo.ASSIGNING))
         .group_by(RoutingDecision.lead_id)
     )
-    out: dict[int, tuple[str, str | None, str]] = {}
+    out: dict[int, tuple[str, Route, str]] = {}
     for lead_id, email, team, partner, path, reason in session.execute(
         sa.select(
             RoutingDecision.lead_id,
@@ -103,7 +107,7 @@ def _last_assignments(session: Session, lead_ids: list[int]) -> dict[int, tuple[
         .outerjoin(Partner, Partner.id == RoutingDecision.owner_partner_id)
         .where(RoutingDecision.id.in_(latest))
     ):
-        out[lead_id] = (email or team or partner or "", route_of(path), reason)
+        out[lead_id] = (email or team or partner or "", read(path), reason)
     return out
 
 
@@ -111,7 +115,8 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
     """Route the latest `limit` routed leads again with `rs`, as of now; writes nothing. Pools
     start from their current fairness state and advance as the replay assigns. Each lead is
     compared with its last routing decision and classified (routing/whatif.py): the same owner,
-    another turn of the same pool, or a rule that now sends it elsewhere."""
+    another turn of the same pool, nobody available where its rule points, an owner a person chose,
+    or a rule that now sends it elsewhere."""
     users = repo.users_by_email(session, rs.users())
     away = repo.away_spans(session, {u.id for u in users.values()}, now)
     resolve = {e: (u.id, None if u.active else "inactive") for e, u in users.items()}
@@ -155,21 +160,21 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
         else:
             today = teams.get(lead.owner_team_id or 0, "")
         if lead.id in last:
-            current, was_route, why = last[lead.id]
+            current, was, why = last[lead.id]
             # A person's reassignment (no rule path), or a user owner that no decision gave it
             # (an import, a hand-over outside routing): the rules are not what to compare with.
-            by_hand = (was_route is None and why in ("manual", "reassigned")) or (
+            by_hand = (was.to is None and why in ("manual", "reassigned")) or (
                 lead.owner_user_id is not None and today.casefold() != current.casefold()
             )
         else:  # routed before decisions were recorded: today's owner, no route
-            current, was_route, by_hand = today, None, False
+            current, was, by_hand = today, Route(), False
         out.leads += 1
         out.by_owner[d.name] += 1
         change = classify(
             was_owner=current,
-            was_route=was_route,
+            was=was,
             would_owner=d.name,
-            would_route=route_of(d.path),
+            would=read(d.path),
             pool_members=frozenset(c.email for c in pools.get(d.pool, [])) if d.pool else frozenset(),
             by_hand=by_hand,
         )
@@ -183,6 +188,8 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
         elif change is Change.TURN:
             out.turns += 1
             out.turn_examples.append((lead.id, account.name, current, d.name))
+        elif change is Change.UNAVAILABLE:
+            out.unavailable += 1
         elif change is Change.HAND:
             out.by_hand += 1
         else:

@@ -35,7 +35,7 @@ from leadloop.routing import digest
 from leadloop.routing import repository as repo
 from leadloop.routing.calendar import add_business
 from leadloop.routing.document import SlaPolicy
-from leadloop.routing.rules import Decision, decide, sla_policy
+from leadloop.routing.rules import PICKED_WHY, Decision, decide, sla_policy
 from leadloop.store.bulk import connection
 from leadloop.store.tables import Account, Lead, Partner, PoolMember, RoutingDecision, User
 
@@ -131,10 +131,10 @@ def _picked(session: Session, q: LeadQualified) -> Decision:
         "user",
         rep.email,
         rep.id,
-        summary=f"qualified by {q.by_email} → {rep.email} (picked by the BDR)",
+        summary=f"qualified by {q.by_email} → {rep.email} ({PICKED_WHY})",
         path=[
             {"step": "qualification desk", "result": "qualified", "why": f"handed over by {q.by_email}"},
-            {"step": f"user {rep.email}", "result": "assigned", "why": "picked by the BDR"},
+            {"step": f"user {rep.email}", "result": "assigned", "why": PICKED_WHY},
         ],
     )
 

@@ -12,6 +12,8 @@ from leadloop.routing.document import Band, Owner, RuleSet, SlaPolicy, When
 from leadloop.routing.pools import Candidate, pick
 
 DESK_WHY = "a BDR calls to qualify it before field sales"
+# A hand-over's rep the BDR chose (no rule did): the what-if tells a person's pick by this.
+PICKED_WHY = "picked by the BDR"
 
 
 @dataclass(frozen=True)
