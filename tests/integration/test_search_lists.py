@@ -74,7 +74,8 @@ def world(db: Database, clock) -> dict[str, int]:  # type: ignore[no-untyped-def
         jurgen = _person(s, kalte, "Jürgen", "Müller", "j.mueller@kaelte.de", now)
         greta = _person(s, polar, "Greta", "Lindqvist", "greta@polarsignal.se", now)
         anns = _lead(s, kalte, ann, now, sla_due_at=now + timedelta(minutes=20), assigned_at=now)
-        bobs = _lead(s, polar, bob, now, sla_breached_at=now - timedelta(hours=1))
+        past = now - timedelta(hours=2)  # Bob's first touch was due an hour ago: a breach
+        bobs = _lead(s, polar, bob, now, assigned_at=past, sla_due_at=past + timedelta(hours=1))
     return {
         "ann": ann,
         "bob": bob,

@@ -34,3 +34,24 @@ def test_a_lead_is_never_assigned_before_it_became_an_mql_nor_acted_on_in_the_fu
     )
     waiting = Step(1, NOW, Outcome.WAIT, 0.0)
     assert acted_at(waiting, NOW - timedelta(days=3), NOW - timedelta(days=2), NOW) is None
+
+
+def test_the_desk_decides_every_way_and_its_answers_complete_the_form() -> None:
+    from leadloop.demo.sla_story import DESK_MIX, Desk, answers, desk_outcome
+    from leadloop.qualification.model import read_answers, require_complete
+    from leadloop.routing.document import Qualification
+
+    assert {desk_outcome(t) for t in range(len(DESK_MIX))} == set(Desk)
+    assert [desk_outcome(t) for t in range(3)] == [Desk.HAND_OVER, Desk.NURTURE, Desk.HAND_OVER]
+    form = Qualification()
+    fields = [(f.key, list(f.choices)) for f in form.fields]
+    for turn in range(4):
+        given = read_answers(form, answers(fields, turn))
+        require_complete(form, given)  # a hand-over needs every required answer
+        assert given["budget"].choice in ("approved", "planned") and given["need"].note
+    steps = plan([(i, NOW - timedelta(days=90)) for i in range(40)], seed=3, now=NOW)
+    worked = [s for s in steps if s.outcome is not Outcome.WAIT]
+    assert worked and all(s.desk is not None for s in worked)
+    assert all(s.desk is None for s in steps if s.outcome is Outcome.WAIT)
+    handed = worked[0].handed_over()
+    assert worked[0].desk is not None and handed.outcome is worked[0].desk.then

@@ -48,6 +48,7 @@ def _owned(web: Web, owner_email: str, *names: str) -> list[int]:
                 opened_at=now,
                 stage_changed_at=now,
                 last_activity_at=now,
+                assigned_at=now,
                 sla_due_at=now + timedelta(minutes=30),
             )
             s.add(lead)

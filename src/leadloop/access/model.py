@@ -3,7 +3,10 @@
 - Admins and marketing see everything: the warehouse is theirs.
 - A rep sees the leads they own, their team's (when teams share, a setting), and the leads waiting
   in a sales queue for someone to claim. Marketing's nurture queue is not a sales queue.
-- A manager sees what their reports (all the way down) and their team see, and the sales queues.
+- A manager sees what their reports (all the way down) and their team see, and the sales queues;
+  and every lead one of those people was ever assigned, wherever it is now: a lead a rep rejected
+  late (back in nurture) or lost for the SLA is still a breach the manager must be able to open
+  from the SLA report (routing/sla_clocks.py attributes each clock to whoever held it).
 - A partner sees only the leads routed to their partner organisation.
 - A BDR sees the leads waiting in the BDR queue (the qualification desk) and those they own, like a
   rep does their own; managers see the desk's queue too. Reps do not: a lead reaches field sales
@@ -30,10 +33,12 @@ class Scope:
     users: frozenset[int] = frozenset()  # leads owned by these users
     queues: frozenset[int] = frozenset()  # leads waiting in these queues (teams)
     partner_id: int | None = None  # leads routed to this partner
+    held: frozenset[int] = frozenset()  # leads ever assigned to these users (the routing audit)
 
     def sees(
         self, owner_user_id: int | None, owner_team_id: int | None, owner_partner_id: int | None
     ) -> bool:
+        """By the current owner alone (`held` needs the routing history: see lead_clause)."""
         if self.everything:
             return True
         if owner_user_id is not None:
@@ -61,10 +66,8 @@ def scope_for(
         case Role.ADMIN | Role.MARKETING:
             return Scope(everything=True)
         case Role.MANAGER:
-            return Scope(
-                users=frozenset({user_id, *reports, *team_mates}),
-                queues=frozenset(sales_queues) | frozenset(desk_queues),
-            )
+            line = frozenset({user_id, *reports, *team_mates})
+            return Scope(users=line, queues=frozenset(sales_queues) | frozenset(desk_queues), held=line)
         case Role.BDR:
             mates = frozenset(team_mates) if share_team else frozenset()
             return Scope(users=frozenset({user_id}) | mates, queues=frozenset(desk_queues))

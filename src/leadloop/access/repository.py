@@ -12,7 +12,7 @@ from leadloop.access.model import Scope, may_edit, may_work, scope_for
 from leadloop.auth.model import Principal, Role
 from leadloop.core.errors import NotFound, PermissionDenied
 from leadloop.lifecycle.repository import BDR_QUEUE, NURTURE_QUEUE
-from leadloop.store.tables import Account, Lead, Person, Team, User
+from leadloop.store.tables import Account, Lead, Person, RoutingDecision, Team, User
 
 
 def scope_of(session: Session, who: Principal, *, share_team: bool = True) -> Scope:
@@ -66,11 +66,15 @@ def managers_of(session: Session, user_id: int) -> list[int]:
 def lead_clause(scope: Scope) -> sa.ColumnElement[bool]:
     if scope.everything:
         return sa.true()
-    return sa.or_(
+    clauses = [
         Lead.owner_user_id.in_(scope.users or {-1}),
         Lead.owner_team_id.in_(scope.queues or {-1}),
         Lead.owner_partner_id == (scope.partner_id if scope.partner_id is not None else -1),
-    )
+    ]
+    if scope.held:  # a routing decision named one of them as the owner (ix_routing_decisions_owner_at)
+        held = sa.select(RoutingDecision.lead_id).where(RoutingDecision.owner_user_id.in_(scope.held))
+        clauses.append(Lead.id.in_(held))
+    return sa.or_(*clauses)
 
 
 def account_clause(scope: Scope) -> sa.ColumnElement[bool]:

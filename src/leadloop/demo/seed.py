@@ -14,6 +14,7 @@ from leadloop import capture as h
 from leadloop.auth.handlers import create_user
 from leadloop.capture import model as m
 from leadloop.core.reactions import publish
+from leadloop.demo.sla_story import Step
 from leadloop.demo.world import World, build_world
 from leadloop.identity.warehouse import dedupe_accounts
 from leadloop.lifecycle.handlers import OwnerRef, move
@@ -213,15 +214,15 @@ def _demo_work(session: Session, reps: list[int], *, now: datetime) -> None:
 
 
 # SLA history (the sla work): the waiting MQLs were assigned over the past weeks and worked, through
-# the real routing and lifecycle handlers, so the SLA report and Team look like a real team's.
+# the real routing, lifecycle and qualification handlers, so the SLA report, Team and the desk's
+# report look like a real team's. A lead the rules sent to the BDR gets a BDR's outcome, not a rep's.
 def _sla_history(
     session: Session, leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime
 ) -> None:
-    from leadloop.demo.sla_story import Outcome, acted_at, plan
-    from leadloop.routing.handlers import accept, log_call, reject
+    from leadloop.demo.sla_story import acted_at, plan
 
-    reasons = ("not_a_fit", "no_budget", "bad_contact_data", "no_response")
-    for i, step in enumerate(plan(leads, seed=seed, now=now)):
+    turns = _Turns()
+    for step in plan(leads, seed=seed, now=now):
         route_lead(session, step.lead_id, now=step.assign_at, reason="manual")
         lead = session.get(Lead, step.lead_id)
         if lead is None or lead.owner_user_id is None or lead.assigned_at is None:
@@ -229,11 +230,68 @@ def _sla_history(
         at = acted_at(step, lead.assigned_at, lead.sla_due_at, now)
         if at is None:
             continue
-        owner = session.get(User, lead.owner_user_id)
-        assert owner is not None
-        if step.outcome in (Outcome.ACCEPT_IN_TIME, Outcome.ACCEPT_LATE):
-            accept(session, lead.id, owner, now=at)
-        elif step.outcome is Outcome.CALL_IN_TIME:
-            log_call(session, lead.id, owner, now=at, note="First call: left the agenda for a demo.")
+        owner = session.get_one(User, lead.owner_user_id)
+        if owner.role == "bdr" and step.desk is not None:
+            _at_the_desk(session, lead, owner, step, at, turns, now=now)
         else:
-            reject(session, lead.id, owner, reasons[i % len(reasons)], now=at)
+            _work(session, lead, owner, step, at, turns)
+
+
+@dataclass
+class _Turns:
+    """Which reason, or which set of answers, comes next: every one shows up in a small world."""
+
+    rejected: int = 0
+    desk: int = 0
+
+
+def _work(session: Session, lead: Lead, owner: User, step: Step, at: datetime, turns: _Turns) -> None:
+    """A rep's part: accept (in time or late), call, or reject."""
+    from leadloop.demo.sla_story import Outcome
+    from leadloop.routing.handlers import accept, log_call, reject
+
+    if step.outcome in (Outcome.ACCEPT_IN_TIME, Outcome.ACCEPT_LATE):
+        accept(session, lead.id, owner, now=at)
+    elif step.outcome is Outcome.CALL_IN_TIME:
+        log_call(session, lead.id, owner, now=at, note="First call: left the agenda for a demo.")
+    elif step.outcome is Outcome.REJECT:
+        reasons = ("not_a_fit", "no_budget", "bad_contact_data", "no_response")
+        reject(session, lead.id, owner, reasons[turns.rejected % len(reasons)], now=at)
+        turns.rejected += 1
+
+
+def _at_the_desk(
+    session: Session, lead: Lead, bdr: User, step: Step, at: datetime, turns: _Turns, *, now: datetime
+) -> None:
+    """A BDR's part: the qualifying call (their first touch), then, unless it is still being
+    decided, the outcome through the qualification desk; a handed-over lead is then the field rep's."""
+    from leadloop.auth.handlers import principal_for_user
+    from leadloop.demo.sla_story import Desk, acted_at, answers, desk_outcome
+    from leadloop.qualification import handlers as desk
+    from leadloop.qualification.model import Outcome as DeskOutcome
+    from leadloop.routing.handlers import log_call
+
+    plan = step.desk
+    assert plan is not None
+    log_call(session, lead.id, bdr, now=at, note="Qualifying call: budget, authority, need and timeline.")
+    decided = at + plan.decide_after
+    who = principal_for_user(session, bdr.id)
+    if decided >= now or who is None:
+        return  # the call was made; the outcome is still to come
+    form = desk.form_of(session)
+    turn, turns.desk = turns.desk, turns.desk + 1
+    decision = desk_outcome(turn)
+    if decision is Desk.HAND_OVER:
+        given = answers([(f.key, list(f.choices)) for f in form.fields], turn)
+        note = "Keen on a pilot; call the Head of Data first."
+        desk.hand_over(session, lead.id, who, now=decided, answers=given, note=note)
+        session.refresh(lead)
+        rep = session.get(User, lead.owner_user_id) if lead.owner_user_id is not None else None
+        handed = step.handed_over()
+        rep_at = acted_at(handed, lead.assigned_at, lead.sla_due_at, now) if lead.assigned_at else None
+        if rep is not None and rep_at is not None:
+            _work(session, lead, rep, handed, rep_at, turns)
+        return
+    outcome = DeskOutcome.NURTURE if decision is Desk.NURTURE else DeskOutcome.DISQUALIFIED
+    reasons = list(form.nurture_reasons if outcome is DeskOutcome.NURTURE else form.disqualify_reasons)
+    desk.send_back(session, lead.id, who, outcome, reason=reasons[turn % len(reasons)], now=decided)

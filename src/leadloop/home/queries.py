@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.access.model import Scope
-from leadloop.access.repository import lead_clause
 from leadloop.home.model import HOT, RECENT, month_start, week_start
 from leadloop.lifecycle.model import OPEN, Stage, Trigger
+from leadloop.routing.clock import Tally, lead_clock
+from leadloop.routing.sla_clocks import LeadClock, lead_clocks
 from leadloop.store.tables import (
     Account,
     ImportRun,
@@ -45,7 +46,7 @@ def _lines(session: Session, stmt: Any) -> list[LeadLine]:
 @dataclass
 class RepHome:
     open_leads: int
-    waiting: int  # not touched yet: the SLA clock runs
+    waiting: int  # the SLA clock runs: no touch, acceptance or rejection yet
     overdue: int
     clocks: list[LeadLine]  # the waiting ones, most urgent first
     reactivated: list[LeadLine]
@@ -53,23 +54,32 @@ class RepHome:
 
 
 def rep_home(session: Session, user_id: int, *, now: datetime) -> RepHome:
+    """The rep's own open leads; waiting and overdue are the inbox's clocks (routing/clock.py)."""
     mine = sa.and_(Lead.owner_user_id == user_id, Lead.stage.in_(OPEN_STAGES))
-    untouched = sa.and_(
-        mine, Lead.first_touch_at.is_(None), Lead.accepted_at.is_(None), Lead.rejected_at.is_(None)
-    )
 
     def count(where: sa.ColumnElement[bool]) -> int:
         return int(session.scalar(sa.select(sa.func.count()).select_from(Lead).where(where)) or 0)
 
     cols = (Lead.id, Account.name, Lead.product, Lead.stage)
-    clocks = _lines(
-        session,
-        sa.select(*cols, Lead.sla_due_at, Lead.assigned_at)
-        .join(Account, Account.id == Lead.account_id)
-        .where(untouched)
-        .order_by(Lead.sla_due_at.is_(None), Lead.sla_due_at, Lead.id)
-        .limit(8),
-    )
+    running = [
+        (row, clock)
+        for row in session.execute(
+            sa.select(
+                *cols,
+                Lead.sla_due_at,
+                Lead.assigned_at,
+                Lead.stage_changed_at,
+                Lead.first_touch_at,
+                Lead.accepted_at,
+                Lead.rejected_at,
+            )
+            .join(Account, Account.id == Lead.account_id)
+            .where(mine, Lead.sla_due_at.is_not(None))
+        )
+        if (clock := lead_clock(row, now=now)).running
+    ]
+    running.sort(key=lambda rc: (rc[0].sla_due_at, rc[0].id))
+    clocks = [LeadLine(r.id, r.name, r.product, r.stage, r.sla_due_at, r.assigned_at) for r, _ in running[:8]]
     reactivated = _lines(
         session,
         sa.select(*cols, Lead.sla_due_at, sa.func.max(LeadStageChange.at))
@@ -94,8 +104,8 @@ def rep_home(session: Session, user_id: int, *, now: datetime) -> RepHome:
     )
     return RepHome(
         count(mine),
-        count(untouched),
-        count(sa.and_(untouched, Lead.sla_due_at < now)),
+        len(running),
+        sum(1 for _, c in running if c.overdue),
         clocks,
         reactivated,
         hot,
@@ -118,63 +128,47 @@ class RepLoad:
 class ManagerHome:
     reps: list[RepLoad]
     queued: list[tuple[int, str, int]]  # (team id, queue, open leads waiting to be claimed)
-    breached_week: int
-    since: datetime
+    breached_week: int  # every clock their people held that breached in the last 7 days
 
 
 def manager_home(session: Session, scope: Scope, *, now: datetime) -> ManagerHome:
-    """Each rep's load within the manager's scope, breaches this week, and the sales queues."""
-    since = week_start(now)
+    """Each rep's load within the manager's scope, breaches in the last 7 days, and the sales queues.
+    The SLA numbers are Team's: the same clocks (routing/sla_clocks.py), counted by the leads list's
+    own filters, so each links to the leads behind it."""
     users = sa.select(User.id, User.name, Team.name).outerjoin(Team, Team.id == User.team_id)
-    users = users.where(User.active, User.role.in_(("rep", "manager")))
+    users = users.where(User.active, User.role.in_(("rep", "bdr", "manager")))
     if not scope.everything:
         users = users.where(User.id.in_(scope.users or {-1}))
     people = session.execute(users.order_by(User.name)).all()
     ids = [u for u, _, _ in people]
-    stats: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for owner, stage, touched, due, breached, assigned in session.execute(
-        sa.select(
-            Lead.owner_user_id,
-            Lead.stage,
-            Lead.first_touch_at,
-            Lead.sla_due_at,
-            Lead.sla_breached_at,
-            Lead.assigned_at,
-        ).where(
-            Lead.owner_user_id.in_(ids),
-            sa.or_(Lead.stage.in_(OPEN_STAGES), Lead.sla_breached_at >= since),
+    open_by: dict[int, int] = dict(
+        session.execute(  # type: ignore[arg-type]
+            sa.select(Lead.owner_user_id, sa.func.count())
+            .where(Lead.owner_user_id.in_(ids), Lead.stage.in_(OPEN_STAGES))
+            .group_by(Lead.owner_user_id)
+        ).all()
+    )
+    clocks: dict[int, list[LeadClock]] = defaultdict(list)
+    for c in lead_clocks(session, now=now, reps=None if scope.everything else scope.users):
+        clocks[c.rep_id].append(c)
+    day = now - timedelta(hours=24)
+    reps = []
+    for u, name, team in people:
+        mine = clocks.get(u, [])
+        tally = Tally.of((c.clock for c in mine), now=now)
+        today = sum(1 for c in mine if c.assigned_at is not None and c.assigned_at >= day)
+        reps.append(
+            RepLoad(
+                u, name, team, open_by.get(u, 0), tally.running, tally.overdue, tally.breached_week, today
+            )
         )
-    ):
-        if owner is None:
-            continue
-        s = stats[owner]
-        if stage in OPEN_STAGES:
-            s["open"] += 1
-            if touched is None and stage == Stage.MQL.value:
-                s["waiting"] += 1
-                if due is not None and due < now:
-                    s["overdue"] += 1
-            if assigned is not None and assigned >= now - timedelta(hours=24):
-                s["today"] += 1
-        if breached is not None and breached >= since:
-            s["breached"] += 1
-    reps = [
-        RepLoad(
-            u,
-            name,
-            team,
-            stats[u]["open"],
-            stats[u]["waiting"],
-            stats[u]["overdue"],
-            stats[u]["breached"],
-            stats[u]["today"],
-        )
-        for u, name, team in people
-    ]
+    everyone = Tally.of((c.clock for cs in clocks.values() for c in cs), now=now)
     queues = sa.select(Team.id, Team.name, sa.func.count(Lead.id)).join(Lead, Lead.owner_team_id == Team.id)
-    queues = queues.where(Lead.stage.in_(OPEN_STAGES), lead_clause(scope)).group_by(Team.id, Team.name)
+    if not scope.everything:  # the queues they see, not the nurture queue their people's rejects went to
+        queues = queues.where(Team.id.in_(scope.queues or {-1}))
+    queues = queues.where(Lead.stage.in_(OPEN_STAGES)).group_by(Team.id, Team.name)
     queued = [(i, n, c) for i, n, c in session.execute(queues.order_by(Team.name)).all()]
-    return ManagerHome(reps, queued, sum(r.breached_week for r in reps), since)
+    return ManagerHome(reps, queued, everyone.breached_week)
 
 
 @dataclass

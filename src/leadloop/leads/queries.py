@@ -18,7 +18,7 @@ from leadloop.lifecycle.model import OPEN, Stage
 from leadloop.lists.model import EXPORT_LIMIT, Paging, page_size
 from leadloop.lists.model import PAGE_SIZES as LIST_PAGE_SIZES
 from leadloop.routing.clock import SLA_FILTERS, matches
-from leadloop.routing.views import lead_clocks
+from leadloop.routing.sla_clocks import lead_clocks
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
 from leadloop.search.queries import leads_match
 from leadloop.store.tables import Account, Lead, Partner, Team, User
@@ -142,9 +142,11 @@ def _leads(f: LeadFilter, scope: Scope) -> sa.Select[Any]:
     return base
 
 
-def _with_sla(session: Session, base: sa.Select[Any], f: LeadFilter, *, now: datetime) -> sa.Select[Any]:
+def _with_sla(
+    session: Session, base: sa.Select[Any], f: LeadFilter, *, now: datetime, scope: Scope
+) -> sa.Select[Any]:
     if f.sla or f.rep or f.days or f.rep_team:
-        return base.where(Lead.id.in_(_sla_ids(session, base, f, now=now)))
+        return base.where(Lead.id.in_(_sla_ids(session, base, f, now=now, scope=scope)))
     return base
 
 
@@ -153,7 +155,7 @@ def list_leads(
 ) -> LeadsPage:
     f = f.clean()
     owner_name = sa.func.coalesce(User.name, Team.name, Partner.name)
-    base = _with_sla(session, _leads(f, scope), f, now=now)
+    base = _with_sla(session, _leads(f, scope), f, now=now, scope=scope)
     total = session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
     order = SORTS[f.sort]
     stmt = (
@@ -202,21 +204,28 @@ def list_leads(
     return LeadsPage(f, rows, total, products, owners, rep_name, team_name)
 
 
-def _sla_ids(session: Session, base: sa.Select[Any], f: LeadFilter, *, now: datetime) -> list[int]:
-    """The leads among `base` whose SLA clock passes the filter: the clock decides (routing/clock.py),
-    never a second copy of its rules in SQL."""
+def _sla_ids(
+    session: Session, base: sa.Select[Any], f: LeadFilter, *, now: datetime, scope: Scope
+) -> list[int]:
+    """The leads among `base` whose SLA clock passes the filter: the clocks the SLA report, Team and
+    the home page count (routing/sla_clocks.py), decided by routing/clock.py, never a second copy of
+    its rules in SQL."""
     clocks = lead_clocks(
         session,
         now=now,
         lead_ids=base,
-        reps=_reps(session, f),
+        reps=_reps(session, f, scope),
         assigned_since=now - timedelta(days=f.days) if f.days else None,
     )
     return [c.lead_id for c in clocks if f.sla is None or matches(c.clock, f.sla, now=now)]
 
 
-def _reps(session: Session, f: LeadFilter) -> frozenset[int] | None:
-    reps = frozenset({f.rep}) if f.rep else None
+def _reps(session: Session, f: LeadFilter, scope: Scope) -> frozenset[int] | None:
+    """Whose clocks: the rep asked for, a team's reps, and never anyone outside the viewer's people
+    (as the report counts only theirs)."""
+    reps = None if scope.everything else scope.users
+    if f.rep:
+        reps = frozenset({f.rep}) if reps is None else reps & {f.rep}
     if f.rep_team:
         team = frozenset(session.scalars(sa.select(User.id).where(User.team_id == f.rep_team)))
         reps = team if reps is None else reps & team
@@ -254,7 +263,7 @@ def export_leads(
     """The leads of a filter (or the ticked ones), in the list's order, at most EXPORT_LIMIT."""
     f = f.clean()
     base = (
-        _with_sla(session, _leads(f, scope), f, now=now)
+        _with_sla(session, _leads(f, scope), f, now=now, scope=scope)
         if ids is None
         else _leads(LeadFilter(stage=None), scope).where(Lead.id.in_(ids))
     )

@@ -11,6 +11,7 @@ belong to an earlier owner's clock and are ignored. Pure: `now` is an argument.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -215,3 +216,37 @@ def matches(c: ClockState, want: str, *, now: datetime) -> bool:
         case "stopped":
             return c.state is Clock.STOPPED
     raise UnknownSlaFilter(f"unknown SLA filter {want!r}; choose one of: {', '.join(SLA_FILTERS)}")
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How many clocks pass each of the leads list's SLA filters, counted by `matches` itself: a
+    number on the SLA report, Team or the manager's home is, by construction, the length of the list
+    it links to."""
+
+    clocks: int = 0
+    met: int = 0
+    breached: int = 0
+    breached_week: int = 0
+    overdue: int = 0
+    running: int = 0
+    waiting: int = 0  # running, not yet due
+    touched: int = 0  # stopped by a first touch
+
+    @classmethod
+    def of(cls, clocks: Iterable[ClockState], *, now: datetime) -> Tally:
+        states = list(clocks)
+
+        def n(want: str) -> int:
+            return sum(1 for c in states if matches(c, want, now=now))
+
+        return cls(
+            len(states),
+            n("met"),
+            n("breached"),
+            n("breached_week"),
+            n("overdue"),
+            n("running"),
+            n("waiting"),
+            sum(1 for c in states if c.stopped_by == "touched"),
+        )

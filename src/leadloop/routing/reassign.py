@@ -109,7 +109,7 @@ def reassign(
             + ("…" if len(missing) > 10 else "")
         )
     if line is not None:
-        outside = [lead.id for lead in leads.values() if not _from_line(lead, line)]
+        outside = [lead.id for lead in leads.values() if not _from_line(lead, line, scope.queues)]
         if outside:
             raise PermissionDenied(
                 "a manager reassigns only leads owned by their teams or waiting in a sales queue; not: "
@@ -159,10 +159,12 @@ def reassign(
     return out
 
 
-def _from_line(lead: Lead, line: set[int]) -> bool:
+def _from_line(lead: Lead, line: set[int], queues: frozenset[int]) -> bool:
+    """Owned by someone below them, or waiting in a sales queue they see; not a lead they see only
+    because one of their people once had it (now in nurture, or with another team)."""
     if lead.owner_user_id is not None:
         return lead.owner_user_id in line
-    return lead.owner_team_id is not None  # a sales queue the scope lets them see
+    return lead.owner_team_id is not None and lead.owner_team_id in queues
 
 
 def candidates(session: Session, who: Principal) -> list[User]:

@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from leadloop.lifecycle.model import BDR_QUEUE, STAGE_LABELS, Stage
-from leadloop.routing.clock import matches, span
-from leadloop.routing.repository import ASSIGNING
-from leadloop.routing.views import LeadClock, lead_clocks
-from leadloop.store.tables import Campaign, Lead, LeadStageChange, RoutingDecision, Team, User
+from leadloop.routing.clock import Tally, span
+from leadloop.routing.sla_clocks import LeadClock, lead_clocks, taken_for_sla
+from leadloop.store.tables import Campaign, Lead, LeadStageChange, Team, User
 
 GROUPS = ("rep", "team", "source", "grade")
 
@@ -59,13 +58,13 @@ def sla_report(
     session: Session, *, since: datetime, now: datetime, by: str = "rep", users: frozenset[int] | None = None
 ) -> list[SlaRow]:
     """One row per rep (by name), team, source or grade: the clocks of the leads assigned since
-    `since`, as routing/clock.py decides them (the rep is the one the lead was last assigned to, so
-    a lead they rejected still counts for them); plus how many earlier assignments were taken
-    away for the SLA."""
+    `since`, one per lead, held by whoever the lead's current assignment named (routing/sla_clocks.py;
+    a lead they rejected still counts for them), counted by the leads list's own filters; plus how
+    many of their earlier assignments were taken away for the SLA."""
     if by not in GROUPS:
         raise ValueError(f"group by one of {', '.join(GROUPS)}")
     # Reps' clocks only: a partner's accept deadline is the partner report's business.
-    clocks = [c for c in lead_clocks(session, now=now, reps=users, assigned_since=since) if c.rep_id]
+    clocks = lead_clocks(session, now=now, reps=users, assigned_since=since)
     people = {
         uid: (name or email, team_id, team)
         for uid, name, email, team_id, team in session.execute(
@@ -87,12 +86,15 @@ def sla_report(
     )
     days = max(1, round((now - since).total_seconds() / 86400))
 
-    def key(c: LeadClock) -> tuple[str, str | None]:
-        name, team_id, team = people.get(c.rep_id or 0, ("(no rep)", None, None))
+    def of_user(uid: int) -> tuple[str, str | None]:
+        name, team_id, team = people.get(uid, (f"user #{uid}", None, None))
         if by == "rep":
-            return name, f"rep={c.rep_id}&days={days}" if c.rep_id else None
-        if by == "team":
-            return team or "(no team)", f"rep_team={team_id}&days={days}" if team_id else None
+            return name, f"rep={uid}&days={days}"
+        return team or "(no team)", f"rep_team={team_id}&days={days}" if team_id else None
+
+    def key(c: LeadClock) -> tuple[str, str | None]:
+        if by in ("rep", "team"):
+            return of_user(c.rep_id)
         source, grade = extra.get(c.lead_id, (None, None))
         return (source or "(none)") if by == "source" else (grade or "(none)"), None
 
@@ -100,51 +102,26 @@ def sla_report(
     for c in clocks:
         groups[key(c)].append(c)
     taken: Counter[tuple[str, str | None]] = Counter()
-    taken_by = aliased(RoutingDecision)  # a later decision that took the lead away for the SLA
     if by in ("rep", "team"):
-        for uid in session.scalars(
-            sa.select(RoutingDecision.owner_user_id)
-            .join(
-                taken_by,
-                sa.and_(
-                    taken_by.lead_id == RoutingDecision.lead_id,
-                    taken_by.reason == "sla_reassign",
-                    taken_by.at > RoutingDecision.at,
-                ),
-            )
-            .where(
-                RoutingDecision.at >= since,
-                RoutingDecision.reason.in_(ASSIGNING),
-                RoutingDecision.owner_user_id.in_(users) if users is not None else sa.true(),
-            )
-            .distinct()
-        ):
-            name, team_id, team = people.get(uid or 0, ("(no rep)", None, None))
-            k = (
-                (name, f"rep={uid}&days={days}")
-                if by == "rep"
-                else (
-                    team or "(no team)",
-                    f"rep_team={team_id}&days={days}" if team_id else None,
-                )
-            )
-            taken[k] += 1
+        for uid, n in taken_for_sla(session, since=since, reps=users).items():
+            taken[of_user(uid)] += n
     out = []
     for k in sorted(set(groups) | set(taken), key=lambda k: (k[0].casefold(), k[1] or "")):
         items = groups.get(k, [])
+        tally = Tally.of((c.clock for c in items), now=now)
         taken_minutes = np.array(
             [c.clock.taken.total_seconds() / 60 for c in items if c.clock.taken is not None]
         )
         out.append(
             SlaRow(
                 k[0],
-                len(items),
-                sum(1 for c in items if c.clock.stopped_by == "touched"),
+                tally.clocks,
+                tally.touched,
                 float(np.median(taken_minutes)) if len(taken_minutes) else None,
                 float(np.percentile(taken_minutes, 90)) if len(taken_minutes) else None,
-                sum(1 for c in items if matches(c.clock, "met", now=now)),
-                sum(1 for c in items if matches(c.clock, "breached", now=now)),
-                sum(1 for c in items if matches(c.clock, "waiting", now=now)),
+                tally.met,
+                tally.breached,
+                tally.waiting,
                 taken.get(k, 0),
                 k[1],
             )

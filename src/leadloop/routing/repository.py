@@ -30,6 +30,10 @@ from leadloop.store.tables import (
 OPEN_STAGES = tuple(sorted(OPEN))  # the lifecycle says which stages are with sales
 # Decisions that hand a lead to someone ("handover": a BDR qualified it for a field rep).
 ASSIGNING = ("mql", "sla_reassign", "rep_removed", "manual", "handover", "reassigned")
+# Every decision that gives a lead a new owner and so starts its current SLA clock (routing's
+# `_apply` writes one each time; a partner handing a lead back has it routed again). Not: accepted,
+# rejected, sla_escalated, which keep the clock's holder.
+CLOCK_STARTS = (*ASSIGNING, "partner_rejected", "partner_missed")
 
 
 def default_rules_text() -> str:

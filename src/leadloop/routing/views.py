@@ -10,8 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.routing.clock import ClockState, clock_state, facts_of, lead_clock, matches
-from leadloop.routing.repository import ASSIGNING, OPEN_STAGES
+from leadloop.routing.clock import ClockState, Tally, lead_clock
+from leadloop.routing.repository import OPEN_STAGES
+from leadloop.routing.sla_clocks import LeadClock, lead_clocks
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
 from leadloop.scoring.repository import active_model
 from leadloop.store.tables import Account, Lead, RoutingDecision, Team, User
@@ -96,8 +97,7 @@ def team(session: Session, *, now: datetime, users: frozenset[int] | None = None
             open_by[owner] = n
     clocks: dict[int, list[LeadClock]] = defaultdict(list)
     for c in lead_clocks(session, now=now, reps=users):
-        if c.rep_id is not None:
-            clocks[c.rep_id].append(c)
+        clocks[c.rep_id].append(c)
     out = []
     for u, team_name in session.execute(
         sa.select(User, Team.name)
@@ -108,6 +108,7 @@ def team(session: Session, *, now: datetime, users: frozenset[int] | None = None
         .order_by(User.name, User.email)
     ):
         mine = clocks.get(u.id, [])
+        tally = Tally.of((c.clock for c in mine), now=now)
         out.append(
             TeamRow(
                 u.id,
@@ -117,9 +118,9 @@ def team(session: Session, *, now: datetime, users: frozenset[int] | None = None
                 u.active,
                 open_by.get(u.id, 0),
                 sum(1 for c in mine if c.assigned_at and c.assigned_at >= day),
-                sum(1 for c in mine if matches(c.clock, "running", now=now)),
-                sum(1 for c in mine if matches(c.clock, "overdue", now=now)),
-                sum(1 for c in mine if matches(c.clock, "breached_week", now=now)),
+                tally.running,
+                tally.overdue,
+                tally.breached_week,
             )
         )
     return out
@@ -137,69 +138,3 @@ def audit(session: Session, lead_id: int) -> list[dict[str, Any]]:
         {"at": d.at, "reason": d.reason, "owner": email or team_name, "summary": d.summary, "path": d.path}
         for d, email, team_name in rows
     ]
-
-
-# SLA clocks for many leads (team, reports, the leads list's filter): read once, decided by
-# routing/clock.py, never compared in SQL, so every view agrees with the lead page.
-
-
-@dataclass(frozen=True)
-class LeadClock:
-    lead_id: int
-    rep_id: int | None  # whose clock it is: the user the lead was last assigned to
-    assigned_at: datetime | None
-    clock: ClockState
-
-
-def lead_clocks(
-    session: Session,
-    *,
-    now: datetime,
-    lead_ids: sa.Select[Any] | None = None,
-    reps: frozenset[int] | None = None,
-    assigned_since: datetime | None = None,
-) -> list[LeadClock]:
-    """The clock of every assigned lead with an SLA (limited to `lead_ids`, a select of ids; to
-    leads last assigned to `reps`; to assignments since `assigned_since`). A rejected lead belongs
-    to the nurture queue now, so the rep is read from the lead's latest assigning decision."""
-    latest = (
-        sa.select(RoutingDecision.lead_id, sa.func.max(RoutingDecision.id).label("did"))
-        .where(RoutingDecision.reason.in_(ASSIGNING), RoutingDecision.owner_user_id.is_not(None))
-        .group_by(RoutingDecision.lead_id)
-        .subquery()
-    )
-    q = (
-        sa.select(
-            Lead.id,
-            RoutingDecision.owner_user_id,
-            Lead.stage,
-            Lead.stage_changed_at,
-            Lead.assigned_at,
-            Lead.sla_due_at,
-            Lead.first_touch_at,
-            Lead.accepted_at,
-            Lead.rejected_at,
-        )
-        .outerjoin(latest, latest.c.lead_id == Lead.id)
-        .outerjoin(RoutingDecision, RoutingDecision.id == latest.c.did)
-        .where(Lead.assigned_at.is_not(None), Lead.sla_due_at.is_not(None))
-    )
-    if lead_ids is not None:
-        q = q.where(Lead.id.in_(lead_ids))
-    if reps is not None:
-        q = q.where(RoutingDecision.owner_user_id.in_(reps))
-    if assigned_since is not None:
-        q = q.where(Lead.assigned_at >= assigned_since)
-    out = []
-    for lid, rep, stage, changed, assigned, due, touched, accepted, rejected in session.execute(q):
-        facts = facts_of(
-            stage=stage,
-            stage_changed_at=changed,
-            assigned_at=assigned,
-            sla_due_at=due,
-            first_touch_at=touched,
-            accepted_at=accepted,
-            rejected_at=rejected,
-        )
-        out.append(LeadClock(lid, rep, assigned, clock_state(facts, now=now)))
-    return out
