@@ -75,6 +75,8 @@ PURE = {
     "leadloop.scoring.hand_raise",
     "leadloop.scoring.fit_columns",
     "leadloop.contract.titles",
+    # Recycling and reactivation (issue 14): the journey in words and the dormant time.
+    "leadloop.lifecycle.journey",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 
