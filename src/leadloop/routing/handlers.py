@@ -28,17 +28,15 @@ from leadloop.core.logging import get_logger
 from leadloop.core.reactions import publish
 from leadloop.jobs import outbox
 from leadloop.jobs.timers import Due, TimerHandler, cancel_many, schedule_many
-from leadloop.lifecycle import history
 from leadloop.lifecycle.handlers import Move, OwnerRef, move, move_many
-from leadloop.lifecycle.journey import last_reactivation, reactivated_alert
 from leadloop.lifecycle.model import OPEN, Trigger
 from leadloop.lifecycle.repository import SALES_INBOX, nurture_queue_id, queue_id
 from leadloop.partners.model import PARTNER_ACCEPT, accept_due
-from leadloop.routing import digest
+from leadloop.routing import comeback, digest
 from leadloop.routing import repository as repo
 from leadloop.routing.calendar import add_business
 from leadloop.routing.document import SlaPolicy
-from leadloop.routing.rules import Decision, EarlierOwner, decide, sla_policy
+from leadloop.routing.rules import Decision, decide, sla_policy
 from leadloop.store.bulk import connection
 from leadloop.store.tables import Account, Lead, Partner, PoolMember, RoutingDecision, User
 
@@ -105,12 +103,13 @@ def _route(
             qualified_by=qualified.by_email if qualified is not None else None,
             # Reassigning a handed-over lead never sends it back; a hand-raiser goes to a rep at once.
             past_desk=lead.stage != "mql" or hand_raise is not None,
-            earlier=_earlier_owner(session, lead.id, now=now) if reactivated is not None else None,
+            earlier=comeback.earlier_owner(session, lead.id, now=now) if reactivated is not None else None,
         )
         if qualified is not None:
             decision.summary = f"qualified by {qualified.by_email} → {decision.summary}"
-    note = _reactivation_note(session, lead, account, reactivated) if reactivated is not None else None
-    if note is not None and reactivated is not None:
+    note = None
+    if reactivated is not None:  # the owner is told why it is back; the audit says it first
+        note = comeback.alert(session, lead, account, reactivated)
         back = f"back from {label(reactivated.reactivated_from, 'stage').lower()}"
         decision.path.insert(0, {"step": "reactivated", "result": back, "why": note})
     policy = sla_policy(rs, facts, hand_raise=hand_raise)
@@ -131,30 +130,6 @@ def _route(
         note=note,
     )
     return decision, [*events, LeadAssigned(lead.id, decision.name, reason, now, note=note)]
-
-
-def _earlier_owner(session: Session, lead_id: int, *, now: datetime) -> EarlierOwner | None:
-    """Who worked this lead before it went back to marketing, and whether they are away now (the
-    pure decision adds their caps, from the pools)."""
-    user = repo.earlier_owner(session, lead_id)
-    if user is None:
-        return None
-    if not user.active:
-        why: str | None = "inactive"
-    else:
-        why = repo.calendar_for(user, repo.away_spans(session, {user.id}, now).get(user.id, [])).why_away(now)
-    return EarlierOwner(user.id, user.email.lower(), why, bdr=user.role == Role.BDR)
-
-
-def _reactivation_note(session: Session, lead: Lead, account: Account, e: LeadReachedMQL) -> str:
-    """The owner's alert: which activity, by whom, brought the lead back after how long where.
-    The stay is read from the stage history, which already holds this reactivation."""
-    return reactivated_alert(
-        e.signal or (e.hand_raise or "new activity").replace("_", " "),
-        repo.activity_person(session, e.activity_id),
-        f"{account.name} · {lead.product}",
-        last_reactivation(history.changes(session, lead.id)),
-    )
 
 
 def _picked(session: Session, q: LeadQualified) -> Decision:
