@@ -82,6 +82,8 @@ PURE = {
     "leadloop.consent.decision",
     "leadloop.consent.tokens",
     "leadloop.privacy.model",
+    # Recycling and reactivation (issue 14): the journey in words and the dormant time.
+    "leadloop.lifecycle.journey",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 

@@ -69,6 +69,13 @@ class LeadReachedMQL(Event):
     # Hand-raise fast track (issue 13): the "talk to me" activity type that made it an MQL at once,
     # whatever its engagement; routing gives it the fastest SLA tier.
     hand_raise: str | None = None
+    # Reactivation (issue 14): the hand-raise in words ("trial sign-up", "3rd pricing page view
+    # within 14 days"), the activity that made it, and the stage it came back from (nurture,
+    # recycled, lost) when it was not an inquiry: routing offers it to its earlier owner first and
+    # tells them why it is back.
+    signal: str | None = None
+    activity_id: int | None = None
+    reactivated_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,13 +88,30 @@ class LeadCooled(Event):
 
 
 @dataclass(frozen=True)
+class LeadRecycled(Event):
+    """A lead went to marketing's remarketing pool: rejected by sales, cooled off, lost, disqualified
+    or sent back to nurture (`trigger`), with the person's reason where there is one (a rejection's
+    reason code). Raised by the lifecycle with the move; the remarketing sequences will enrol it by
+    trigger and reason (no lead dies)."""
+
+    lead_id: int
+    trigger: str
+    reason: str | None
+    from_stage: str
+    stage: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class LeadAssigned(Event):
-    """Routing gave the lead an owner (a user, a queue or a partner)."""
+    """Routing gave the lead an owner (a user, a queue or a partner). `note`: what the owner should
+    know first (a reactivated lead: which activity brought it back, after how long)."""
 
     lead_id: int
     owner: str
     reason: str
     at: datetime
+    note: str | None = None
 
 
 @dataclass(frozen=True)

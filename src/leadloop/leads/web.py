@@ -22,6 +22,8 @@ from leadloop.leads.queries import (
     lead_view,
     list_leads,
 )
+from leadloop.lifecycle import history
+from leadloop.lifecycle.journey import journey
 from leadloop.routing.clock import SLA_FILTERS, lead_clock
 from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
@@ -199,10 +201,19 @@ def lead_page(
         trail = routing_audit(session, lead_id)
         bench = lead_page_context(session, who, view.lead, now=ctx.clock(), done=done)
         clock = lead_clock(view.lead, now=ctx.clock())
+        steps = journey(history.changes(session, lead_id))
     return ctx.templates.TemplateResponse(
         request,
         "lead.html",
-        {"view": view, "score": score, "who": who, "trail": trail, "clock": clock, **bench},
+        {
+            "view": view,
+            "score": score,
+            "who": who,
+            "trail": trail,
+            "clock": clock,
+            "journey": steps,
+            **bench,
+        },
     )
 
 
@@ -213,6 +224,7 @@ def lead_api(lead_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
         score = lead_score(session, lead_id, now=ctx.clock())
         trail = routing_audit(session, lead_id)
         clock = lead_clock(view.lead, now=ctx.clock())
+        steps = journey(history.changes(session, lead_id))
     lead = view.lead
     return {
         "id": lead.id,
@@ -237,4 +249,5 @@ def lead_api(lead_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
         "accepted_at": lead.accepted_at,
         "rejected_reason": lead.rejected_reason,
         "routing": trail,
+        "journey": [asdict(step) for step in steps],
     }

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.core.errors import Conflict
-from leadloop.core.events import Event, LeadMoved
+from leadloop.core.events import Event, LeadMoved, LeadRecycled
 from leadloop.lifecycle.model import (
     IllegalTransition,
     Owner,
@@ -25,6 +25,7 @@ from leadloop.lifecycle.model import (
     Transition,
     Trigger,
     carry_over,
+    recycles,
     restore,
     transition,
 )
@@ -111,6 +112,15 @@ def _event(t: Transition, lead_id: int, at: datetime, reason: str | None) -> Lea
     return LeadMoved(lead_id, previous, t.to.value, t.trigger.value, reason, at)
 
 
+def _events(t: Transition, lead_id: int, at: datetime, reason: str | None) -> list[Event]:
+    """The move, and, when it puts the lead into the remarketing pool, that too (the sequences'
+    enrolment trigger): every road there passes through here, so none is missed."""
+    moved: list[Event] = [_event(t, lead_id, at, reason)]
+    if recycles(t) and t.previous is not None:
+        moved.append(LeadRecycled(lead_id, t.trigger.value, reason, t.previous.value, t.to.value, at))
+    return moved
+
+
 def open_leads(session: Session, new: Sequence[NewLead], *, now: datetime) -> tuple[list[int], list[Event]]:
     """New account x product leads, owned by marketing's nurture queue, with the activity summary
     their account already has for the product. Returns their ids in the order given."""
@@ -181,7 +191,7 @@ def move(
         )
     session.flush()
     connection(session).execute(_HISTORY, [_history(t, lead.id, at, now, reason, by_user_id)])
-    return [_event(t, lead.id, at, reason)]
+    return _events(t, lead.id, at, reason)
 
 
 def _owner(session: Session, t: Transition, given: OwnerRef | None, *, now: datetime) -> OwnerRef | None:
@@ -247,7 +257,7 @@ def move_many(session: Session, moves: Sequence[Move], *, now: datetime) -> list
         if conn.dialect.supports_sane_multi_rowcount and done.rowcount != len(rows):
             raise LeadMovedMeanwhile(trigger)
     conn.execute(_HISTORY, [_history(t, m.lead_id, m.at, now, m.reason, m.by_user_id) for m, t in decided])
-    return [_event(t, m.lead_id, m.at, m.reason) for m, t in decided]
+    return [e for m, t in decided for e in _events(t, m.lead_id, m.at, m.reason)]
 
 
 def restore_rows(

@@ -68,6 +68,14 @@ OPEN = frozenset({Stage.MQL, Stage.HANDED_OVER, Stage.SAL, Stage.SQL})
 CLOSED = frozenset({Stage.WON, Stage.LOST, Stage.MERGED})
 WITH_MARKETING = frozenset({Stage.INQUIRY, Stage.NURTURE, Stage.RECYCLED})
 LIVE = frozenset(Stage) - {Stage.MERGED}
+# Marketing's remarketing pool: where a lead waits when sales is not (or no longer) working it.
+REMARKETING = frozenset({Stage.NURTURE, Stage.RECYCLED, Stage.LOST})
+# The moves that put a lead into that pool: the remarketing sequences enrol it by these (no lead
+# dies). A move within the pool (a lost lead recycled) or a restore (an unmerge, a CRM import's
+# carry-over) enrols nobody again.
+INTO_REMARKETING = frozenset(
+    {Trigger.REJECTED, Trigger.COOLED, Trigger.LOST, Trigger.DISQUALIFIED, Trigger.SENT_TO_NURTURE}
+)
 
 
 # How far along the funnel each stage is; where two leads become one (an account merge), the
@@ -166,6 +174,12 @@ def transition(previous: Stage | None, trigger: Trigger) -> Transition:
         case (prev, T.MERGED) if prev is not None and prev is not S.MERGED:
             return Transition(previous, S.MERGED, trigger)
     raise IllegalTransition(previous, trigger)
+
+
+def recycles(t: Transition) -> bool:
+    """Does this move put the lead into the remarketing pool (rejected, cooled, lost, disqualified,
+    sent back to nurture) from outside it?"""
+    return t.trigger in INTO_REMARKETING and t.to in REMARKETING and t.previous not in REMARKETING
 
 
 def restore(previous: Stage, to: Stage) -> Transition:

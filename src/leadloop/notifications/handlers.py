@@ -117,6 +117,17 @@ def lead_assigned_notice(session: Session, e: LeadAssigned) -> list[Notice]:
     owner = session.scalar(sa.select(Lead.owner_user_id).where(Lead.id == e.lead_id))
     if owner is None:  # a queue or a partner: nobody to tell in the app
         return []
+    if e.note:  # a reactivation: the sentence that says why it is back is the news
+        return [
+            Notice(
+                owner,
+                "lead_reactivated",
+                f"lead-assigned:{e.lead_id}:{e.at.isoformat()}",
+                e.note,
+                f"/leads/{e.lead_id}",
+                "It is yours now; its page shows its whole journey.",
+            )
+        ]
     return [
         Notice(
             owner,

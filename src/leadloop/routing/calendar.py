@@ -111,14 +111,21 @@ class Calendar:
             spans.extend(_minus(start, end, self.away))
         return spans
 
-    def why_unavailable(self, at: datetime) -> str | None:
-        """None when working at `at`; otherwise the reason, in words."""
-        local = at.astimezone(self.tz)
+    def why_away(self, at: datetime) -> str | None:
+        """Out of office or on a public holiday at `at`, in words; None otherwise (outside working
+        hours is not away: the person is back at the next opening, and business-time clocks wait)."""
         for start, end in self.away:
             if start <= at < end:
                 return f"out of office until {end:%Y-%m-%d %H:%M} UTC"
-        if name := self.holiday(local.date()):
+        if name := self.holiday(at.astimezone(self.tz).date()):
             return f"public holiday ({name})"
+        return None
+
+    def why_unavailable(self, at: datetime) -> str | None:
+        """None when working at `at`; otherwise the reason, in words."""
+        local = at.astimezone(self.tz)
+        if away := self.why_away(at):
+            return away
         if not any(s <= at < e for s, e in self.spans_on(local.date())):
             return f"outside working hours ({local:%a %H:%M} {self.zone})"
         return None

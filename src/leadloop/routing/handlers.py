@@ -23,6 +23,7 @@ from leadloop.core.events import (
     SlaEscalated,
     TouchLogged,
 )
+from leadloop.core.labels import label
 from leadloop.core.logging import get_logger
 from leadloop.core.reactions import publish
 from leadloop.jobs import outbox
@@ -31,7 +32,7 @@ from leadloop.lifecycle.handlers import Move, OwnerRef, move, move_many
 from leadloop.lifecycle.model import OPEN, Trigger
 from leadloop.lifecycle.repository import SALES_INBOX, nurture_queue_id, queue_id
 from leadloop.partners.model import PARTNER_ACCEPT, accept_due
-from leadloop.routing import digest
+from leadloop.routing import comeback, digest
 from leadloop.routing import repository as repo
 from leadloop.routing.calendar import add_business
 from leadloop.routing.document import SlaPolicy
@@ -71,6 +72,7 @@ def _route(
     exclude_partner: int | None = None,
     qualified: LeadQualified | None = None,
     hand_raise: str | None = None,
+    reactivated: LeadReachedMQL | None = None,
 ) -> tuple[Decision | None, list[Event]]:
     q = sa.select(Lead).where(Lead.id == lead_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -101,9 +103,15 @@ def _route(
             qualified_by=qualified.by_email if qualified is not None else None,
             # Reassigning a handed-over lead never sends it back; a hand-raiser goes to a rep at once.
             past_desk=lead.stage != "mql" or hand_raise is not None,
+            earlier=comeback.earlier_owner(session, lead.id, now=now) if reactivated is not None else None,
         )
         if qualified is not None:
             decision.summary = f"qualified by {qualified.by_email} → {decision.summary}"
+    note = None
+    if reactivated is not None:  # the owner is told why it is back; the audit says it first
+        note = comeback.alert(session, lead, account, reactivated)
+        back = f"back from {label(reactivated.reactivated_from, 'stage').lower()}"
+        decision.path.insert(0, {"step": "reactivated", "result": back, "why": note})
     policy = sla_policy(rs, facts, hand_raise=hand_raise)
     if hand_raise is not None:
         _fast_tracked(decision, hand_raise, policy)
@@ -119,8 +127,9 @@ def _route(
         away=away,
         exclude_partner=exclude_partner,
         qualified=qualified,
+        note=note,
     )
-    return decision, [*events, LeadAssigned(lead.id, decision.name, reason, now)]
+    return decision, [*events, LeadAssigned(lead.id, decision.name, reason, now, note=note)]
 
 
 def _picked(session: Session, q: LeadQualified) -> Decision:
@@ -153,6 +162,7 @@ def _apply(
     exclude_partner: int | None = None,
     by_user_id: int | None = None,
     qualified: LeadQualified | None = None,
+    note: str | None = None,
 ) -> list[Event]:
     # Work out the owner before touching the lead: its three owner columns change together (one-owner CHECK).
     user_id = team_id = partner_id = None
@@ -238,7 +248,7 @@ def _apply(
             f":warning: {d.alert} (lead {lead.id})",
             now=now,
         )
-    _notify_assigned(session, lead, account, owner, row.id, now=now, qualified=qualified)
+    _notify_assigned(session, lead, account, owner, row.id, now=now, qualified=qualified, note=note)
     return events
 
 
@@ -251,19 +261,25 @@ def _notify_assigned(
     *,
     now: datetime,
     qualified: LeadQualified | None = None,
+    note: str | None = None,
 ) -> None:
+    """`note`: what to say first (a reactivation: which activity brought it back, after how long)."""
     title = f"{account.name} · {lead.product}" + (f" (grade {lead.grade})" if lead.grade else "")
     due = f"; first touch due {lead.sla_due_at:%Y-%m-%d %H:%M} UTC" if lead.sla_due_at else ""
     if owner is not None:
         # A qualified lead comes with what the BDR learnt on the call: the reason to call first.
-        subject = f"Qualified lead for you: {title}" if qualified else f"New lead: {title}"
+        if qualified:
+            subject = f"Qualified lead for you: {title}"
+        else:
+            subject = f"Reactivated lead for you: {title}" if note else f"New lead: {title}"
         handed = f"\n\nQualified by {qualified.by_email}:\n{qualified.brief}" if qualified else ""
+        first = f"{note}.\n\n" if note else ""
         outbox.email(
             session,
             f"assigned:{decision_id}",
             to=owner.email,
             subject=subject,
-            body=f"{title} is yours{due}.{handed}",
+            body=f"{first}{title} is yours{due}.{handed}",
             link=f"/leads/{lead.id}",
             now=now,
         )
@@ -275,6 +291,7 @@ def _notify_assigned(
         "owner": owner.email if owner else None,
         "sla_due_at": lead.sla_due_at.isoformat() if lead.sla_due_at else None,
         **({"qualified_by": qualified.by_email, "brief": qualified.brief} if qualified else {}),
+        **({"reactivated": note} if note else {}),
     }
     outbox.webhook(
         session,
@@ -327,10 +344,20 @@ def on_qualified(session: Session, events: list[LeadQualified], now: datetime) -
 
 def on_mql(session: Session, events: list[LeadReachedMQL], now: datetime) -> list[Event]:
     """Reaction: at MQL, routing runs at once, in the capture's own transaction (speed-to-lead); a
-    hand-raise gets the fastest SLA tier."""
+    hand-raise gets the fastest SLA tier; a lead a hand-raise brought back from remarketing goes to
+    its earlier owner first, who is told why it is back."""
     out: list[Event] = []
     for e in events:
-        out.extend(_route(session, e.lead_id, now=now, reason="mql", hand_raise=e.hand_raise)[1])
+        out.extend(
+            _route(
+                session,
+                e.lead_id,
+                now=now,
+                reason="mql",
+                hand_raise=e.hand_raise,
+                reactivated=e if e.reactivated_from is not None else None,
+            )[1]
+        )
     return out
 
 

@@ -18,9 +18,11 @@ from leadloop.routing.rules import Facts, StickyOwner
 from leadloop.store.bulk import insert_ignore
 from leadloop.store.tables import (
     Account,
+    Activity,
     Lead,
     OutOfOffice,
     Partner,
+    Person,
     PoolMember,
     RoutingDecision,
     RoutingRuleSet,
@@ -238,3 +240,30 @@ def sticky_owner(session: Session, account: Account) -> StickyOwner | None:
 
 def partner_id(session: Session, name: str) -> int | None:
     return session.scalar(sa.select(Partner.id).where(Partner.name == name))
+
+
+def earlier_owner(session: Session, lead_id: int) -> User | None:
+    """The last person any routing decision gave the lead to (or who accepted it): who worked it
+    before it went back to marketing."""
+    return session.scalars(
+        sa.select(User)
+        .join(RoutingDecision, RoutingDecision.owner_user_id == User.id)
+        .where(RoutingDecision.lead_id == lead_id)
+        .order_by(RoutingDecision.at.desc(), RoutingDecision.id.desc())
+        .limit(1)
+    ).first()
+
+
+def activity_person(session: Session, activity_id: int | None) -> str | None:
+    """Who did this activity, by name (or address); None for an anonymous one."""
+    if activity_id is None:
+        return None
+    row = session.execute(
+        sa.select(Person.first_name, Person.last_name, Person.email)
+        .join(Activity, Activity.person_id == Person.id)
+        .where(Activity.id == activity_id)
+    ).first()
+    if row is None:
+        return None
+    name = " ".join(p for p in (row.first_name, row.last_name) if p)
+    return name or row.email

@@ -4,12 +4,12 @@ exactly how a lead got its owner."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from leadloop.lifecycle.model import BDR_QUEUE
 from leadloop.routing.document import Band, Owner, RuleSet, SlaPolicy, When
-from leadloop.routing.pools import Candidate, pick
+from leadloop.routing.pools import Candidate, blocked, pick
 
 DESK_WHY = "a BDR calls to qualify it before field sales"
 # A hand-over's rep the BDR chose (no rule did): the what-if tells a person's pick by this.
@@ -35,6 +35,17 @@ class StickyOwner:
     user_id: int
     email: str
     unavailable: str | None  # only "inactive" blocks stickiness; being away does not move an account
+
+
+@dataclass(frozen=True)
+class EarlierOwner:
+    """The last person who owned a lead that comes back from remarketing (a hand-raise on a
+    rejected, cooled or lost lead): offered it before any rule, if they can take it."""
+
+    user_id: int
+    email: str
+    unavailable: str | None  # inactive, out of office, a public holiday (outside hours is not)
+    bdr: bool = False  # a desk BDR: a hand-raise goes past the desk, so the rules choose
 
 
 @dataclass
@@ -149,16 +160,32 @@ def decide(
     exclude: frozenset[int] = frozenset(),
     qualified_by: str | None = None,
     past_desk: bool = False,
+    earlier: EarlierOwner | None = None,
 ) -> Decision:
     """`pools`: each pool's members with their state; `resolve`: user e-mail -> (id, why unavailable);
     `exclude`: users who may not get this lead (the owner it is being taken from); `qualified_by`:
     the BDR who qualified it, when it is being handed to field sales; `past_desk`: the lead is beyond
-    MQL (a reassignment of a handed-over or accepted lead). Either way the desk's rules are passed."""
+    MQL (a reassignment of a handed-over or accepted lead). Either way the desk's rules are passed.
+    `earlier`: a reactivated lead's earlier owner, who gets it first if they can take it."""
     path: list[dict[str, Any]] = []
     if qualified_by is not None:
         path.append(
             {"step": "qualification desk", "result": "qualified", "why": f"handed over by {qualified_by}"}
         )
+    if earlier is not None:
+        why_not = earlier_blocked(earlier, pools, exclude, past_desk=past_desk)
+        if why_not is None:
+            path.append(
+                {
+                    "step": "earlier owner",
+                    "result": "assigned",
+                    "why": f"{earlier.email} owned it before; a reactivated lead goes back to them first",
+                }
+            )
+            return Decision(
+                "user", earlier.email, earlier.user_id, summary=f"earlier owner {earlier.email}", path=path
+            )
+        path.append({"step": "earlier owner", "result": "skipped", "why": f"{earlier.email}: {why_not}"})
     if rs.account_owner_sticky and sticky is not None:
         if sticky.user_id in exclude:
             path.append(
@@ -206,6 +233,30 @@ def decide(
     else:
         path.append({"step": "rules", "result": "no match", "why": "no rule matched"})
     return _fallback(rs, resolve, path)
+
+
+def earlier_blocked(
+    earlier: EarlierOwner,
+    pools: dict[str, list[Candidate]],
+    exclude: frozenset[int] = frozenset(),
+    *,
+    past_desk: bool = False,
+) -> str | None:
+    """Why the earlier owner cannot take the lead back now, or None: inactive or away (as the
+    handler found them), the owner it is taken from, a BDR when the lead goes past the desk, or at
+    a daily or weekly cap in any pool they belong to (the caps count every lead they were given)."""
+    if earlier.user_id in exclude:
+        return "the owner it is taken from"
+    if earlier.unavailable:
+        return earlier.unavailable
+    if earlier.bdr and past_desk:
+        return "a BDR, and a hand-raise goes straight to field sales"
+    for members in pools.values():
+        for c in members:
+            # Their hours are not a reason here (business-time clocks wait); a cap is.
+            if c.user_id == earlier.user_id and (why := blocked(replace(c, unavailable=None))):
+                return why
+    return None
 
 
 def _assign(
@@ -272,8 +323,6 @@ def _assign(
 
 
 def _excluded(c: Candidate) -> Candidate:
-    from dataclasses import replace
-
     return replace(c, unavailable="the owner it is taken from")
 
 

@@ -91,13 +91,25 @@ class Engagement(_Strict):
     mql_threshold: float = 60.0
 
 
+class Cluster(_Strict):
+    """A hand-raise made of many small signals: `count` activities of `type` on one account within
+    `within_days` (three pricing page views in 14 days). The activity that makes the count is the
+    hand-raise; no single one of them is."""
+
+    type: str
+    count: int
+    within_days: float
+
+
 class HandRaise(_Strict):
     """Activities that mean "talk to me": the lead becomes an MQL and goes to sales at once with the
     fastest SLA tier, whatever its engagement or fit (an excluded contact still is not sent). Only a
-    fresh one counts: an import of last year's demo requests scores as history, it pages nobody."""
+    fresh one counts: an import of last year's demo requests scores as history, it pages nobody.
+    `clusters` add the hand-raises that are a pattern rather than one activity."""
 
     types: list[str] = Field(default_factory=lambda: list(DEFAULT_HAND_RAISE_TYPES))
     fresh_for_days: float = 7.0
+    clusters: Annotated[list[Cluster], Field(max_length=20)] = Field(default_factory=list)
 
 
 class UrlRule(_Strict):
@@ -172,6 +184,7 @@ def _semantic_problems(model: ScoringModel) -> list[tuple[tuple[Any, ...], str]]
                 f"fresh_for_days must be positive, not {model.hand_raise.fresh_for_days}",
             )
         )
+    out.extend(_cluster_problems(model.hand_raise, known))
     seen: set[str] = set()
     for i, url in enumerate(model.url_rules):
         if url.type not in ACTIVITY_TYPES:
@@ -201,6 +214,36 @@ def _semantic_problems(model: ScoringModel) -> list[tuple[tuple[Any, ...], str]]
         out.append(
             (("fit", "rules", ids[cycle[0]]), "rules refer to each other in a cycle: " + " -> ".join(cycle))
         )
+    return out
+
+
+def _cluster_problems(hand: HandRaise, known: str) -> list[tuple[tuple[Any, ...], str]]:
+    out: list[tuple[tuple[Any, ...], str]] = []
+    seen: set[str] = set()
+    for i, c in enumerate(hand.clusters):
+        at = ("hand_raise", "clusters", i)
+        if c.type not in ACTIVITY_TYPES:
+            out.append(((*at, "type"), f"unknown activity type {c.type!r}; known types: {known}"))
+        elif c.type in hand.types:
+            out.append(
+                (
+                    (*at, "type"),
+                    f"{c.type} is a hand-raise on its own (hand_raise.types); a cluster adds nothing",
+                )
+            )
+        elif c.type in seen:
+            out.append(((*at, "type"), f"a cluster of {c.type} is listed twice; keep one"))
+        seen.add(c.type)
+        if c.count < 2:
+            out.append(
+                (
+                    (*at, "count"),
+                    f"a cluster needs a count of at least 2, not {c.count}; for one activity, list its type"
+                    " in hand_raise.types",
+                )
+            )
+        if not c.within_days > 0:
+            out.append(((*at, "within_days"), f"within_days must be positive, not {c.within_days:g}"))
     return out
 
 

@@ -23,10 +23,10 @@ from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.document import ACCOUNT_FIELDS, PERSON_FIELDS, ScoringModel
 from leadloop.scoring.engagement import weight_for
 from leadloop.scoring.fit import GRADE_ORDER, FitResult, evaluate_fit, grade_for
-from leadloop.scoring.hand_raise import fast_track, is_hand_raise
+from leadloop.scoring.hand_raise import fast_track, raised_by
 from leadloop.scoring.hand_raise import reason as hand_raise_reason
 from leadloop.scoring.repository import active_model
-from leadloop.store.bulk import connection, select_in
+from leadloop.store.bulk import chunks, connection, select_in
 from leadloop.store.tables import Account, AccountEngagement, Activity, Lead, Person
 
 # Stages from which rising engagement makes a lead an MQL again (the lifecycle's table agrees).
@@ -49,13 +49,23 @@ def _grade_ok(grade: str | None, minimum: str) -> bool:
     return grade is not None and GRADE_ORDER.index(grade) <= GRADE_ORDER.index(minimum)
 
 
+@dataclass(frozen=True)
+class _Raised:
+    """The batch's first "talk to me" on a group: its type, when, which activity, and in words."""
+
+    kind: str
+    at: float
+    activity_id: int
+    what: str
+
+
 @dataclass
 class _Group:
     score: Decaying
     opened_at: float | None = None  # first moment in this batch the value reached the open threshold
     mql_at: float | None = None
     stored: bool = False  # a row exists in account_engagement
-    hand_raise: tuple[str, float] | None = None  # the batch's first "talk to me": (type, when)
+    hand_raise: _Raised | None = None
 
 
 def on_activities(session: Session, events: list[ActivitiesAppended], now: datetime) -> list[Event]:
@@ -92,17 +102,25 @@ def apply_activities(session: Session, fresh: list[dict[str, Any]], *, now: date
     counts = _stored_same_day(session, fresh, model)
     person_scores = {pid: Decaying(p.engagement_s, p.engagement_t0) for pid, p in people.items()}
     groups = _load_groups(session, fresh)
+    clusters = _cluster_history(session, fresh, model, now=now)
     for r in sorted(fresh, key=lambda r: (r["occurred_at"], r["id"])):
         product = r["product"] or DEFAULT_PRODUCT
-        if r["account_id"] is not None and is_hand_raise(
-            model,
-            r["type"],
-            r["occurred_at"],
-            now=now,
-            excluded_by=fits[r["person_id"]].excluded_by if r["person_id"] in fits else None,
-        ):
+        what = (
+            raised_by(
+                model,
+                r["type"],
+                r["occurred_at"],
+                r["id"],
+                now=now,
+                excluded_by=fits[r["person_id"]].excluded_by if r["person_id"] in fits else None,
+                history=clusters.get((r["account_id"], r["type"]), ()),
+            )
+            if r["account_id"] is not None
+            else None
+        )
+        if what is not None:
             g = groups[(r["account_id"], product)]
-            g.hand_raise = g.hand_raise or (r["type"], epoch(r["occurred_at"]))
+            g.hand_raise = g.hand_raise or _Raised(r["type"], epoch(r["occurred_at"]), r["id"], what)
         w = weight_for(model, r["type"], r["product"])
         if not w:
             continue
@@ -174,6 +192,40 @@ def _stored_same_day(
     return counts
 
 
+def _cluster_history(
+    session: Session, fresh: list[dict[str, Any]], model: ScoringModel, *, now: datetime
+) -> dict[tuple[int, str], list[tuple[datetime, int]]]:
+    """For the model's hand-raise clusters: every activity of a cluster's type on the accounts this
+    batch touched, from the widest window before the batch's first fresh one to its last, as
+    (when, id) per (account, type), sorted. One query per chunk of accounts, none without a cluster."""
+    windows = {c.type: c.within_days for c in model.hand_raise.clusters}
+    fresh_for = timedelta(days=model.hand_raise.fresh_for_days)
+    candidates = [
+        r
+        for r in fresh
+        if r["type"] in windows and r["account_id"] is not None and now - r["occurred_at"] <= fresh_for
+    ]
+    if not candidates:
+        return {}
+    types = {r["type"] for r in candidates}
+    start = min(r["occurred_at"] for r in candidates) - timedelta(days=max(windows[t] for t in types))
+    end = max(r["occurred_at"] for r in candidates)
+    out: defaultdict[tuple[int, str], list[tuple[datetime, int]]] = defaultdict(list)
+    for part in chunks(sorted({r["account_id"] for r in candidates})):
+        stmt = sa.select(Activity.id, Activity.account_id, Activity.type, Activity.occurred_at).where(
+            Activity.account_id.in_(part),
+            Activity.type.in_(sorted(types)),
+            Activity.occurred_at >= start,
+            Activity.occurred_at <= end,
+        )
+        for aid, account_id, kind, at in session.execute(stmt):
+            if account_id is not None:  # (the query asks for accounts; the column may be null)
+                out[(account_id, kind)].append((at, aid))
+    for rows in out.values():
+        rows.sort()
+    return out
+
+
 def _load_groups(session: Session, fresh: list[dict[str, Any]]) -> defaultdict[tuple[int, str], _Group]:
     keys = {(r["account_id"], r["product"] or DEFAULT_PRODUCT) for r in fresh if r["account_id"] is not None}
     rows = select_in(
@@ -238,7 +290,7 @@ def _account_fit(
 
 def _opened_at(g: _Group) -> float:
     """When the lead opens: its engagement crossed the threshold, or a buyer raised a hand, whichever was first."""
-    moments = [t for t in (g.opened_at, g.hand_raise[1] if g.hand_raise else None) if t is not None]
+    moments = [t for t in (g.opened_at, g.hand_raise.at if g.hand_raise else None) if t is not None]
     return min(moments, default=0.0)
 
 
@@ -299,11 +351,21 @@ def _leads(
         hand = fast_track(stage) if g.hand_raise is not None else None
         if g.hand_raise is not None and hand is not None:
             # A buyer asked to talk: an MQL at once, whatever the engagement or fit (hand_raise.py).
-            kind, at = g.hand_raise
-            mqls.append(Move(lead_id, stage, hand, from_epoch(at), hand_raise_reason(kind, from_epoch(at))))
+            raised = g.hand_raise
+            at = from_epoch(raised.at)
+            mqls.append(Move(lead_id, stage, hand, at, hand_raise_reason(raised.kind, at, what=raised.what)))
             reached.append(
                 LeadReachedMQL(
-                    lead_id, account_id, product, g.score.value_at(at, rate), grade, now, hand_raise=kind
+                    lead_id,
+                    account_id,
+                    product,
+                    g.score.value_at(raised.at, rate),
+                    grade,
+                    now,
+                    hand_raise=raised.kind,
+                    signal=raised.what,
+                    activity_id=raised.activity_id,
+                    reactivated_from=stage if hand is Trigger.REACTIVATED else None,
                 )
             )
         elif g.mql_at is not None and stage in MQL_FROM and _grade_ok(grade, model.mql_min_grade):
