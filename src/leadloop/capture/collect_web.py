@@ -20,11 +20,11 @@ from pydantic import BaseModel, Field, ValidationError
 from leadloop.capture.form_mappings import form_key, saved_mapping
 from leadloop.capture.forms import FORM_FIELDS, form_activity, map_form
 from leadloop.capture.tracking import MAX_BEACON_BYTES, Beacon, origin_allowed, read_beacon, robot
-from leadloop.capture.visits import add_site, record_visit, site_by_key
+from leadloop.capture.tracking_cache import tracking_cache
+from leadloop.capture.visits import add_site, record_visit
 from leadloop.capture.web import _capture_form
 from leadloop.core.errors import InvalidInput
 from leadloop.core.logging import get_logger
-from leadloop.scoring.repository import active_model
 from leadloop.store.tables import TrackingSite
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Admin, Ctx, Writer
@@ -86,28 +86,24 @@ async def collect(request: Request, ctx: Ctx) -> Response:
 
 
 def _store(ctx: AppContext, beacon: Beacon, ip: str, origin: str | None) -> Response:
-    with ctx.db.read() as session:
-        site = site_by_key(session, beacon.site_key)
-        site_id, allowed, collect_forms = (
-            (site.id, list(site.allowed_origins), site.collect_forms) if site else (None, [], False)
-        )
-    if site_id is None:
+    cache = tracking_cache(ctx.db)
+    site = cache.site(ctx.db, beacon.site_key, ctx.now_s())
+    if site is None:
         log.warning("collect.unknown_site", ip=ip)
         return _refused(403, "unknown site key", origin)
-    if not origin_allowed(origin, beacon.url, allowed):
-        log.warning("collect.forged_origin", ip=ip, site=site_id)
+    if not origin_allowed(origin, beacon.url, list(site.allowed_origins)):
+        log.warning("collect.forged_origin", ip=ip, site=site.id)
         return _refused(403, "this site key does not accept beacons from that origin", origin)
     if beacon.kind == "form":
-        if not collect_forms:
+        if not site.collect_forms:
             return _refused(403, "this site does not collect its forms", origin)
         _collected_form(ctx, beacon.fields, beacon.visitor_id, beacon.url)
         return Response(status_code=204, headers=_cors(origin))
+    inferred = ctx.ip_provider.company_of(ip) if ctx.ip_provider else None
+    # One transaction per page view: the rules are those of the model in force when it commits.
     with ctx.db.write() as session:
-        site_row = session.get(TrackingSite, site_id)
-        assert site_row is not None
-        inferred = ctx.ip_provider.company_of(ip) if ctx.ip_provider else None
-        rules = active_model(session)[0].url_rule_pairs()  # the scoring model says what a page is
-        record_visit(session, beacon, site_row, now=ctx.clock(), rules=rules, inferred_domain=inferred)
+        rules = cache.url_rules(session)  # the scoring model says what a page is
+        record_visit(session, beacon, site, now=ctx.clock(), rules=rules, inferred_domain=inferred)
     return Response(status_code=204, headers=_cors(origin))
 
 

@@ -8,6 +8,7 @@ anything that is not a well-formed beacon from a real browser is dropped before 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -119,6 +120,12 @@ def session_of(visitor_id: str, last: tuple[str, datetime] | None, now: datetime
     if last is not None and timedelta(0) <= now - last[1] <= SESSION_GAP:
         return last[0]
     return f"{visitor_id}:{int(now.timestamp())}"
+
+
+def visit_activity_key(session_key: str, kind: str) -> str:
+    """The dedupe key of a visit's activity of one kind of page: the visit's first pricing page is
+    an activity, and every later one in the same visit has this key already (a page view only)."""
+    return "visit:" + hashlib.sha256(f"{session_key}\x00{kind}".encode()).hexdigest()[:40]
 
 
 def origin_of(url: str) -> str:

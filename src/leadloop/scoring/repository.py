@@ -28,6 +28,27 @@ def _parse_cached(document: str) -> ScoringModel:
     return parse_model(document)
 
 
+_ACTIVE_ID = sa.text(
+    "SELECT id FROM scoring_models WHERE status = 'active' ORDER BY activated_at DESC LIMIT 1"
+)
+_DOCUMENT = sa.text("SELECT document FROM scoring_models WHERE id = :id")
+
+
+def active_model_id(session: Session) -> int | None:
+    """The activated model's row id (None: the shipped default is in force). A row's document never
+    changes once saved (a change is a new version), so the id names the rules exactly: a caller may
+    keep what it derived from a model by this id without reading the document again."""
+    found = connection(session).execute(_ACTIVE_ID).scalar()
+    return None if found is None else int(found)
+
+
+def model_by_id(session: Session, model_id: int | None) -> ScoringModel:
+    """The model `active_model_id` named (None: the shipped default)."""
+    if model_id is None:
+        return default_model()
+    return _parse_cached(connection(session).execute(_DOCUMENT, {"id": model_id}).scalar_one())
+
+
 def active_model(session: Session) -> tuple[ScoringModel, int | None]:
     """The activated model, or the shipped default when none was ever activated."""
     row = connection(session).execute(_ACTIVE).first()
