@@ -24,9 +24,12 @@ from leadloop.core.events import (
     Event,
     LeadAssigned,
     LeadHandedBack,
+    LeadMoved,
+    LeadOpened,
     LeadQualified,
     LeadReachedMQL,
     PartnerReported,
+    PeopleCaptured,
     RecordsEdited,
     SlaBreached,
     SlaEscalated,
@@ -49,6 +52,10 @@ from leadloop.routing import handlers as routing
 from leadloop.scoring import handlers as scoring
 from leadloop.scoring import jobs as scoring_jobs
 from leadloop.scoring.rescore import on_timelines_changed, rescore
+from leadloop.segments import handlers as segments
+from leadloop.segments import reactions as segment_reactions
+from leadloop.segments.policy import SegmentPolicy
+from leadloop.segments.policy import session_info as segment_info
 from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
@@ -89,6 +96,16 @@ def reactions() -> Reactions:
     r.on(LeadAssigned, on_lead_assigned)
     # The qualification desk: a BDR qualified a lead; routing hands it to a field rep.
     r.on(LeadQualified, routing.on_qualified)
+    # Segments (issue 14): whatever changed a person's facts decides their segments again, in the
+    # same transaction. Wired after scoring and the rescore above, so the scores read are new.
+    r.on(ActivitiesAppended, segment_reactions.on_activities)
+    r.on(PeopleCaptured, segment_reactions.on_people_captured)
+    r.on(RecordsEdited, segment_reactions.on_records_edited)
+    r.on(TimelinesChanged, segment_reactions.on_timelines_changed)
+    for lead_event in (LeadOpened, LeadMoved, LeadAssigned):
+        r.on(lead_event, segment_reactions.on_leads_changed)
+    # SEAM (consent, issue 14 item 4): when consent publishes its change event, wire it here to
+    # segment_reactions.on_people_captured's shape (the people whose consent changed).
     return r
 
 
@@ -100,7 +117,8 @@ def _rescore_edited(session: Any, events: list[RecordsEdited], now: datetime) ->
 
 def session_info(settings: Settings | None = None) -> dict[str, Any]:
     """What every session of a Database carries: the reactions and the identity matching policy."""
-    return {**identity_info(settings or Settings()), REACTIONS_KEY: reactions()}
+    settings = settings or Settings()
+    return {**identity_info(settings), **segment_info(settings), REACTIONS_KEY: reactions()}
 
 
 def database(settings: Settings, *, migrate: bool = True) -> Database:
@@ -126,6 +144,8 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
         handlers[ICS_FEEDS] = feeds_job(
             urls, timedelta(minutes=settings.ics_every_minutes), policy_of(settings)
         )
+    # Segments: each one's rebuild on the clock (time windows, decay; a daily safety net).
+    handlers[segments.SEGMENT_REFRESH] = segments.refresh_job(SegmentPolicy.of(settings))
     # The SLA clocks and the managers' escalation digest, at the interval the settings give.
     handlers.update(routing.sla_timer_handlers(timedelta(minutes=settings.sla_digest_minutes)))
     # The demo's live hand-raisers (issue 13): off unless the demo turns them on.
