@@ -27,7 +27,7 @@ from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
 from leadloop.scoring.repository import active_model
 from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, Id, Page, PerPage, Staff, viewer_scope
+from leadloop.web.deps import Ctx, Id, IdQuery, Page, PerPage, Staff, viewer_scope
 from leadloop.web.listing import csv_answer, filter_from, list_context, ticked
 from leadloop.work.queries import lead_page_context
 
@@ -50,6 +50,7 @@ def _filter(
     rep: int | None = None,
     days: int | None = None,
     rep_team: int | None = None,
+    segment: int | None = None,
 ) -> LeadFilter:
     return LeadFilter(
         q,
@@ -64,6 +65,7 @@ def _filter(
         rep,
         days,
         rep_team,
+        segment,
     ).clean()
 
 
@@ -105,8 +107,9 @@ def leads_page(
     rep: SlaRep = None,
     days: SlaDays = None,
     rep_team: SlaRep = None,
+    segment: IdQuery = None,
 ) -> Any:
-    f = _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team)
+    f = _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team, segment)
     result = _listing(ctx, who, f)
     template = "_leads_table.html" if request.headers.get("hx-request") else "leads.html"
     with ctx.db.read() as session:
@@ -175,11 +178,17 @@ def leads_api(
     rep: SlaRep = None,
     days: SlaDays = None,
     rep_team: SlaRep = None,
+    segment: Annotated[
+        int | None,
+        Query(ge=1, le=2**31 - 1, description="only leads of accounts with a member of this segment"),
+    ] = None,
 ) -> dict[str, Any]:
     if (problem := _sla_problem(sla)) is not None:
         raise InvalidInput(problem.replace("; showing every lead", ""))
     result = _listing(
-        ctx, who, _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team)
+        ctx,
+        who,
+        _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team, segment),
     )
     return {
         "total": result.total,

@@ -80,6 +80,12 @@ def _min_change(conn: sa.Connection, segment_id: int, above: int) -> int:
     )
 
 
+def _inserted(conn: sa.Connection, stmt: sa.Insert) -> int:
+    """Run an INSERT ... SELECT; how many rows it inserted (SQLAlchemy keeps an INSERT's rowcount
+    only when asked)."""
+    return int(conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount)
+
+
 def rebuild(session: Session, seg: Loaded, *, now: datetime, cause: str = "rebuild") -> Built:
     """Make the members of `seg` exactly who its definition takes at `now`; record who entered
     and who left. Set-based from start to end."""
@@ -91,26 +97,28 @@ def rebuild(session: Session, seg: Loaded, *, now: datetime, cause: str = "rebui
     FRESH.create(conn)
     try:
         query = members_select(seg.definition, now=now, rate=rate_now(session), few=False)
-        size = conn.execute(sa.insert(FRESH).from_select(["person_id"], query)).rowcount
+        size = _inserted(conn, sa.insert(FRESH).from_select(["person_id"], query))
         member = sa.exists().where(M.c.segment_id == seg.id, M.c.person_id == FRESH.c.person_id)
-        entered = conn.execute(
+        entered = _inserted(
+            conn,
             sa.insert(C).from_select(
                 ["segment_id", "person_id", "entered", "at", "cause", "revision"],
                 sa.select(*_change_columns(seg, FRESH.c.person_id, True, now, cause))
                 .where(~member)
                 .order_by(FRESH.c.person_id),
-            )
-        ).rowcount
+            ),
+        )
         hi_in = _max_change(conn, seg.id, mark) if entered else mark
         still = sa.exists().where(FRESH.c.person_id == M.c.person_id)
-        left = conn.execute(
+        left = _inserted(
+            conn,
             sa.insert(C).from_select(
                 ["segment_id", "person_id", "entered", "at", "cause", "revision"],
                 sa.select(*_change_columns(seg, M.c.person_id, False, now, cause))
                 .where(M.c.segment_id == seg.id, ~still)
                 .order_by(M.c.person_id),
-            )
-        ).rowcount
+            ),
+        )
     finally:
         FRESH.drop(conn)
     events: list[Event] = []
@@ -236,14 +244,15 @@ def empty(session: Session, seg: Loaded, *, now: datetime, cause: str) -> list[E
     conn = connection(session)
     lock(session, [seg.id])
     mark = _max_change(conn, seg.id)
-    left = conn.execute(
+    left = _inserted(
+        conn,
         sa.insert(C).from_select(
             ["segment_id", "person_id", "entered", "at", "cause", "revision"],
             sa.select(*_change_columns(seg, M.c.person_id, False, now, cause))
             .where(M.c.segment_id == seg.id)
             .order_by(M.c.person_id),
-        )
-    ).rowcount
+        ),
+    )
     conn.execute(sa.delete(M).where(M.c.segment_id == seg.id))
     conn.execute(sa.update(S).where(S.c.id == seg.id).values(size=0))
     if not left:

@@ -38,7 +38,7 @@ def filter_from(cls: type[Any], request: Request, **fixed: Any) -> Any:
         raw = request.query_params.get(f.name)
         if raw is None or raw == "":
             continue
-        if f.type in ("int", int):
+        if f.type in ("int", int, "int | None"):
             if raw.lstrip("-").isdigit() and len(raw) <= 11:
                 values[f.name] = int(raw)
         else:
