@@ -33,6 +33,8 @@ USE_CASES = {
     "work": {"handlers", "web"},
     "notifications": {"handlers", "web"},
     "qualification": {"handlers", "web"},  # the qualification desk (issue 13, item 3)
+    # Segments (issue 14): membership writes, so only the composition root wires its reactions.
+    "segments": {"handlers", "membership", "reactions", "web"},
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {
@@ -75,6 +77,11 @@ PURE = {
     "leadloop.scoring.hand_raise",
     "leadloop.scoring.fit_columns",
     "leadloop.contract.titles",
+    # Segments (issue 14): the definition, its reading, its meaning, and the builder's rows.
+    "leadloop.segments.parse",
+    "leadloop.segments.evaluate",
+    "leadloop.segments.builder",
+    "leadloop.segments.document",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 

@@ -27,7 +27,7 @@ from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
 from leadloop.scoring.repository import active_model
 from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, Id, IdQuery, Page, PerPage, Staff, viewer_scope
+from leadloop.web.deps import Ctx, Id, Page, PerPage, Staff, viewer_scope
 from leadloop.web.listing import csv_answer, filter_from, list_context, ticked
 from leadloop.work.queries import lead_page_context
 
@@ -107,9 +107,10 @@ def leads_page(
     rep: SlaRep = None,
     days: SlaDays = None,
     rep_team: SlaRep = None,
-    segment: IdQuery = None,
+    segment: Annotated[str | None, Query(max_length=12)] = None,
 ) -> Any:
-    f = _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team, segment)
+    seg = int(segment) if segment and segment.isdigit() else None  # "Any" sends an empty value
+    f = _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team, seg)
     result = _listing(ctx, who, f)
     template = "_leads_table.html" if request.headers.get("hx-request") else "leads.html"
     with ctx.db.read() as session:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from leadloop.contract.vocab import KNOWN_TYPES
+from leadloop.core.yamldoc import DocumentError
+from leadloop.segments.document import parse_text, to_text
 from leadloop.segments.model import (
     CONSENT_VALUES,
     DAY_OPS,
@@ -32,6 +34,7 @@ from leadloop.segments.model import (
     Not,
     _value_doc,
 )
+from leadloop.segments.parse import DefinitionError, parse_definition
 
 DID = "did"
 LEAD_FIELDS = {"lead.stage": "stage", "lead.owner": "owner", "lead.product": "product"}
@@ -144,12 +147,17 @@ def _atom_doc(r: Row) -> dict[str, Any]:
     return doc
 
 
-def from_form(values: Mapping[str, str], *, add: bool = False, remove: int | None = None) -> Builder:
+def from_form(
+    values: Mapping[str, str], *, add: bool = False, remove: int | None = None, reshape: bool = False
+) -> Builder:
     """The builder from its form fields (`combine`, `field-N`, `op-N`, `value-N`, `count-N`,
-    `days-N`, `not-N`), with a row added or one removed when the person asked."""
+    `days-N`, `not-N`), with a row added or one removed when the person asked. `reshape`: the
+    rows are being drawn again (a field changed), so an operator the new field lacks is replaced;
+    otherwise a row is judged as sent, and a wrong operator is reported."""
     indices = sorted({int(k.split("-", 1)[1]) for k in values if k.startswith("field-") and k[6:].isdigit()})
+    shape = normalised if reshape else (lambda r: r)
     rows = [
-        normalised(
+        shape(
             Row(
                 values.get(f"field-{i}", "")[:60],
                 values.get(f"op-{i}", "")[:30],
@@ -221,3 +229,97 @@ def _row_of(c: Cond) -> Row | None:
 def _shown(value: Any) -> str:
     doc = _value_doc(value)
     return ", ".join(map(str, doc)) if isinstance(doc, list) else str(doc)
+
+
+# A draft on the page: the builder's rows or the document's text, and what is wrong with it.
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None  # the builder's row it is about
+    line: int | None  # the document's line it is on
+    message: str
+
+    def __str__(self) -> str:
+        where = (
+            f"condition {self.row + 1}: "
+            if self.row is not None
+            else f"line {self.line}: "
+            if self.line
+            else ""
+        )
+        return where + self.message
+
+
+@dataclass(frozen=True)
+class Draft:
+    mode: str  # builder | document
+    builder: Builder
+    text: str
+    definition: Definition | None
+    problems: tuple[Problem, ...] = ()
+
+    def problems_of(self, row: int) -> list[str]:
+        return [p.message for p in self.problems if p.row == row]
+
+    @property
+    def general(self) -> list[str]:
+        return [str(p) for p in self.problems if p.row is None]
+
+
+def draft_of(
+    values: Mapping[str, str],
+    *,
+    add: bool = False,
+    remove: int | None = None,
+    to: str | None = None,
+    reshape: bool = False,
+) -> Draft:
+    """What the page holds, judged: in builder mode the rows, in document mode the text. `to`
+    switches between them (the builder's rows written out as text, or text read into rows when it
+    is a flat list)."""
+    mode = "document" if values.get("mode") == "document" else "builder"
+    if to == "document" or (mode == "document" and to != "builder"):
+        text = values.get("document", "") if mode == "document" else _text_of(from_form(values).document())
+        return _from_text(from_form(values), text)
+    if mode == "document":  # to the builder
+        text = values.get("document", "")
+        judged = _from_text(Builder(), text)
+        rows = from_definition(judged.definition) if judged.definition is not None else None
+        if rows is None:
+            why = (
+                "groups within groups are edited as the document"
+                if judged.definition
+                else "fix the document first"
+            )
+            return replace(
+                judged,
+                problems=(*judged.problems, Problem(None, None, f"this cannot be shown as rows: {why}")),
+            )
+        return Draft("builder", rows, text, judged.definition)
+    builder = from_form(values, add=add, remove=remove, reshape=reshape)
+    doc = builder.document()
+    if not any(r.field for r in builder.rows):
+        return Draft(
+            "builder", builder, "", None, (Problem(0, None, "choose what the first condition tests"),)
+        )
+    try:
+        definition = parse_definition(doc)
+    except DefinitionError as exc:
+        problems = tuple(Problem(builder.row_of(path), None, msg) for path, msg in exc.problems)
+        return Draft("builder", builder, _text_of(doc), None, problems)
+    return Draft("builder", builder, to_text(definition), definition)
+
+
+def _text_of(doc: dict[str, Any]) -> str:
+    return to_text(doc)
+
+
+def _from_text(builder: Builder, text: str) -> Draft:
+    try:
+        definition = parse_text(text)
+    except DocumentError as exc:
+        return Draft(
+            "document", builder, text, None, tuple(Problem(None, line, msg) for line, msg in exc.problems)
+        )
+    return Draft("document", builder, text, definition)
