@@ -293,7 +293,7 @@ def describe(c: Cond) -> str:
         ]
         return "has a lead" + (" with " + ", ".join(parts) if parts else "")
     if isinstance(c, Did):
-        what = " or ".join(c.types)
+        what = " or ".join(t.replace("_", " ") for t in c.types)
         if c.at_most == 0:
             text = f"never did {what}"
         elif c.at_most is None:

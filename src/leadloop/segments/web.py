@@ -4,6 +4,7 @@ admins build, edit, rebuild and archive."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
@@ -127,10 +128,13 @@ async def builder_fragment(
     add: Annotated[bool, Query()] = False,
     remove: Annotated[int | None, Query(ge=0, le=100)] = None,
 ) -> Response:
-    """The rows again after a row was added or removed or a field changed, with the live count
-    beside them (out of band)."""
+    """The rows again after a row was added or removed or a field changed. The page then asks for
+    the count itself (the event in HX-Trigger-After-Settle), through the form's one request queue."""
     draft = draft_of(await _form(request), add=add, remove=remove, reshape=True)
-    return _editor(request, ctx, draft, template="_segment_builder.html", count=_count(ctx, draft), oob=True)
+    # A row just added or changed is not wrong yet: what is wrong is said by the count that follows.
+    response = _editor(request, ctx, replace(draft, problems=()), template="_segment_builder.html")
+    response.headers["HX-Trigger-After-Settle"] = "segment-rows-changed"
+    return response
 
 
 @router.post("/segments/count", response_class=HTMLResponse, include_in_schema=False)
@@ -138,7 +142,7 @@ async def count_fragment(request: Request, ctx: Ctx, who: Builders) -> Response:
     """How many people the definition on the page takes now, or what is wrong with it. Writes nothing."""
     draft = draft_of(await _form(request))
     return ctx.templates.TemplateResponse(
-        request, "_segment_count.html", {"draft": draft, "count": _count(ctx, draft), "oob": False}
+        request, "_segment_count.html", {"draft": draft, "count": _count(ctx, draft)}
     )
 
 
