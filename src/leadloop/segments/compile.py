@@ -15,6 +15,8 @@ model.py says it means and not SQL's three-valued logic.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +41,7 @@ from leadloop.segments.model import (
     Not,
 )
 from leadloop.store.tables import Account, Activity, Lead, Person
+from leadloop.store.types import UTCDateTime
 
 P: sa.Table = Person.__table__  # type: ignore[assignment]
 A: sa.Table = Account.__table__  # type: ignore[assignment]
@@ -58,29 +61,78 @@ def column_of(field: str) -> sa.Column[Any]:
     return P.c[_SCORE_COLUMNS[field]]
 
 
-def members_select(d: Definition, *, now: datetime, rate: float, few: bool = False) -> sa.Select[Any]:
-    """SELECT people.id of everyone the definition takes at `now` (live people only: a person
-    merged into another is in no segment; the survivor is judged on the merged record)."""
-    stmt = sa.select(P.c.id).where(
-        P.c.merged_into_id.is_(None), where_clause(d.match, now=now, rate=rate, few=few)
-    )
+class Binds:
+    """The values of a compiled query that move with time: each a named bind parameter, given its
+    value per run (`values(now, rate)`). So the statement is built once per definition and
+    reused (SQLAlchemy then reuses its compiled form too), whatever `now` is."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self.needs: dict[str, tuple[str, float]] = {}
+
+    def _bind(self, kind: str, arg: float, type_: Any) -> Any:
+        name = f"{self.prefix}{kind}_{len(self.needs)}"
+        self.needs[name] = (kind, arg)
+        return sa.bindparam(name, type_=type_)
+
+    def since(self, days: int) -> Any:
+        """now minus `days` days."""
+        return self._bind("since", days, UTCDateTime())
+
+    def engagement(self, value: float) -> Any:
+        """The ranking key an engagement of `value` has now (decay.py)."""
+        return self._bind("eng", value, sa.Float())
+
+    def values(self, now: datetime, rate: float) -> dict[str, Any]:
+        return {
+            name: since(now, int(arg)) if kind == "since" else engagement_threshold(arg, now, rate)
+            for name, (kind, arg) in self.needs.items()
+        }
+
+
+@dataclass(frozen=True)
+class Query:
+    select: sa.Select[Any]
+    binds: Binds
+
+    def params(self, now: datetime, rate: float) -> dict[str, Any]:
+        return self.binds.values(now, rate)
+
+    def at(self, now: datetime, rate: float) -> sa.Select[Any]:
+        """The query with this moment's values in it (for a count or a test; hot paths pass
+        `params` at execution instead)."""
+        return self.select.params(**self.params(now, rate)) if self.binds.needs else self.select
+
+
+@functools.lru_cache(maxsize=512)
+def compiled(d: Definition, *, few: bool = False, prefix: str = "") -> Query:
+    """SELECT people.id of everyone the definition takes (live people only: a person merged into
+    another is in no segment; the survivor is judged on the merged record), with the moment's
+    values left as bind parameters. Cached per definition: the segments of every capture reuse it."""
+    binds = Binds(prefix)
+    stmt = sa.select(P.c.id).where(P.c.merged_into_id.is_(None), where_clause(d.match, binds=binds, few=few))
     if d.uses_accounts:
         stmt = stmt.select_from(P.outerjoin(A, A.c.id == P.c.account_id))
-    return stmt
+    return Query(stmt, binds)
 
 
-def where_clause(c: Cond, *, now: datetime, rate: float, few: bool) -> ColumnElement[bool]:
+def members_select(d: Definition, *, now: datetime, rate: float, few: bool = False) -> sa.Select[Any]:
+    """The definition's query at `now`, values filled in."""
+    return compiled(d, few=few).at(now, rate)
+
+
+def where_clause(c: Cond, *, binds: Binds, few: bool) -> ColumnElement[bool]:
     if isinstance(c, All):
-        return sa.and_(*(where_clause(i, now=now, rate=rate, few=few) for i in c.items))
+        return sa.and_(*(where_clause(i, binds=binds, few=few) for i in c.items))
     if isinstance(c, AnyOf):
-        return sa.or_(*(where_clause(i, now=now, rate=rate, few=few) for i in c.items))
+        return sa.or_(*(where_clause(i, binds=binds, few=few) for i in c.items))
     if isinstance(c, Not):
-        return sa.not_(where_clause(c.item, now=now, rate=rate, few=few))
+        return sa.not_(where_clause(c.item, binds=binds, few=few))
     if isinstance(c, HasLead):
         return _has_lead(c, few=few)
     if isinstance(c, Did):
-        return _did(c, now=now, few=few)
-    return _test(c, now=now, rate=rate)
+        return _did(c, binds=binds, few=few)
+    return _test(c, binds=binds)
 
 
 def _float(value: float) -> Any:
@@ -94,11 +146,11 @@ def _like(text: str, *, prefix: bool) -> str:
     return f"{escaped}%" if prefix else f"%{escaped}%"
 
 
-def _test(c: Compare, *, now: datetime, rate: float) -> ColumnElement[bool]:
+def _test(c: Compare, *, binds: Binds) -> ColumnElement[bool]:
     spec = FIELDS[c.field]
     col = column_of(c.field)
     if spec.kind == ENGAGEMENT:
-        threshold = _float(engagement_threshold(float(c.value), now, rate))
+        threshold = binds.engagement(float(c.value))
         compared: ColumnElement[bool] = {
             ">=": col >= threshold,
             ">": col > threshold,
@@ -124,7 +176,7 @@ def _test(c: Compare, *, now: datetime, rate: float) -> ColumnElement[bool]:
         if c.op == "not_in":
             return sa.or_(col.is_(None), col.not_in(allowed))
         return sa.and_(col.is_not(None), col.in_(allowed))
-    return _date(c.op, c.value, col, now)
+    return _date(c.op, c.value, col, binds)
 
 
 def _text(op: str, wanted: Any, col: sa.Column[Any]) -> ColumnElement[bool]:
@@ -154,14 +206,14 @@ def _number(op: str, wanted: Any, col: sa.Column[Any]) -> ColumnElement[bool]:
     return sa.and_(col.is_not(None), compared)
 
 
-def _date(op: str, wanted: Any, col: sa.Column[Any], now: datetime) -> ColumnElement[bool]:
+def _date(op: str, wanted: Any, col: sa.Column[Any], binds: Binds) -> ColumnElement[bool]:
     if op == "before":
         return sa.and_(col.is_not(None), col < wanted)
     if op == "since":
         return sa.and_(col.is_not(None), col >= wanted)
     if op == "in_last_days":
-        return sa.and_(col.is_not(None), col >= since(now, wanted))
-    return sa.and_(col.is_not(None), col < since(now, wanted))  # more_than_days_ago
+        return sa.and_(col.is_not(None), col >= binds.since(wanted))
+    return sa.and_(col.is_not(None), col < binds.since(wanted))  # more_than_days_ago
 
 
 def _owner(value: str) -> ColumnElement[bool]:
@@ -188,19 +240,19 @@ def _has_lead(c: HasLead, *, few: bool) -> ColumnElement[bool]:
     return sa.and_(P.c.account_id.is_not(None), P.c.account_id.in_(accounts))
 
 
-def _did_filters(c: Did, now: datetime) -> list[ColumnElement[bool]]:
+def _did_filters(c: Did, binds: Binds) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = [ACT.c.type.in_(list(c.types))]
     if c.within_days is not None:
-        found.append(ACT.c.occurred_at >= since(now, c.within_days))
+        found.append(ACT.c.occurred_at >= binds.since(c.within_days))
     if c.url_contains is not None:
         found.append(sa.func.lower(ACT.c.url).like(_like(c.url_contains, prefix=False), escape="\\"))
     return found
 
 
-def _did(c: Did, *, now: datetime, few: bool) -> ColumnElement[bool]:
+def _did(c: Did, *, binds: Binds, few: bool) -> ColumnElement[bool]:
     if c.at_least == 0 and c.at_most is None:
         return sa.true()
-    filters = _did_filters(c, now)
+    filters = _did_filters(c, binds)
     if few:
         done = sa.select(sa.func.count()).where(ACT.c.person_id == P.c.id, *filters).scalar_subquery()
         return done >= c.at_least if c.at_most is None else sa.and_(done >= c.at_least, done <= c.at_most)

@@ -13,6 +13,7 @@ publish (a handler) or return (a reaction).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.core.events import Event, SegmentEntered, SegmentLeft
-from leadloop.segments.compile import P, members_select
+from leadloop.segments.compile import P, Query, compiled
+from leadloop.segments.model import Definition
 from leadloop.segments.repository import Loaded, live_segments, rate_now
 from leadloop.store.bulk import chunks, connection
 from leadloop.store.tables import Segment, SegmentChange, SegmentMember
@@ -80,10 +82,10 @@ def _min_change(conn: sa.Connection, segment_id: int, above: int) -> int:
     )
 
 
-def _inserted(conn: sa.Connection, stmt: sa.Insert) -> int:
+def _inserted(conn: sa.Connection, stmt: sa.Insert, params: dict[str, Any] | None = None) -> int:
     """Run an INSERT ... SELECT; how many rows it inserted (SQLAlchemy keeps an INSERT's rowcount
     only when asked)."""
-    return int(conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount)
+    return int(conn.execute(stmt.execution_options(preserve_rowcount=True), params or {}).rowcount)
 
 
 def rebuild(session: Session, seg: Loaded, *, now: datetime, cause: str = "rebuild") -> Built:
@@ -96,8 +98,9 @@ def rebuild(session: Session, seg: Loaded, *, now: datetime, cause: str = "rebui
     FRESH.drop(conn, checkfirst=True)
     FRESH.create(conn)
     try:
-        query = members_select(seg.definition, now=now, rate=rate_now(session), few=False)
-        size = _inserted(conn, sa.insert(FRESH).from_select(["person_id"], query))
+        query = compiled(seg.definition)
+        fill = sa.insert(FRESH).from_select(["person_id"], query.select)
+        size = _inserted(conn, fill, query.params(now, rate_now(session)))
         member = sa.exists().where(M.c.segment_id == seg.id, M.c.person_id == FRESH.c.person_id)
         entered = _inserted(
             conn,
@@ -169,20 +172,16 @@ def refresh_people(
     if not ids or not segments:
         return []
     rate = rate_now(session)
+    union, params = _per_person(tuple((s.id, s.definition) for s in segments))
+    values = {k: v for p in params for k, v in p.params(now, rate).items()}
+    seg_ids = [s.id for s in segments]
     now_in: set[tuple[int, int]] = set()
     was_in: set[tuple[int, int]] = set()
     per_query = max(1, PAIRS_PER_QUERY // len(segments))
     conn = connection(session)
     for part in chunks(ids, per_query):
-        queries = [
-            members_select(s.definition, now=now, rate=rate, few=True)
-            .add_columns(sa.literal(s.id, sa.Integer()).label("segment_id"))
-            .where(P.c.id.in_(part))
-            for s in segments
-        ]
-        stmt = queries[0] if len(queries) == 1 else sa.union_all(*queries)
-        now_in.update((int(r[1]), int(r[0])) for r in conn.execute(stmt))
-        was_in.update(_members(conn, [s.id for s in segments], part))
+        now_in.update((int(r[1]), int(r[0])) for r in conn.execute(union, {**values, "ids": part}))
+        was_in.update(_members(conn, seg_ids, part))
     if now_in == was_in:
         return []
     changed = sorted({s for s, _ in now_in ^ was_in})
@@ -200,12 +199,26 @@ def refresh_people(
     return events
 
 
+@functools.lru_cache(maxsize=64)
+def _per_person(segments: tuple[tuple[int, Definition], ...]) -> tuple[Any, tuple[Query, ...]]:
+    """One statement deciding the people in `:ids` for every segment (UNION ALL of the per-person
+    shapes, each tagged with its segment), built once per set of live definitions."""
+    queries = tuple(compiled(d, few=True, prefix=f"s{i}_") for i, (_, d) in enumerate(segments))
+    parts = [
+        q.select.add_columns(sa.literal(sid, sa.Integer()).label("segment_id")).where(P.c.id.in_(IDS))
+        for (sid, _), q in zip(segments, queries, strict=True)
+    ]
+    return (parts[0] if len(parts) == 1 else sa.union_all(*parts)), queries
+
+
+IDS: Any = sa.bindparam("ids", expanding=True)
+_MEMBERS = sa.select(M.c.segment_id, M.c.person_id).where(
+    M.c.segment_id.in_(sa.bindparam("segments", expanding=True)), M.c.person_id.in_(IDS)
+)
+
+
 def _members(conn: sa.Connection, segment_ids: list[int], person_ids: list[int]) -> set[tuple[int, int]]:
-    rows = conn.execute(
-        sa.select(M.c.segment_id, M.c.person_id).where(
-            M.c.segment_id.in_(segment_ids), M.c.person_id.in_(person_ids)
-        )
-    )
+    rows = conn.execute(_MEMBERS, {"segments": segment_ids, "ids": person_ids})
     return {(int(s), int(p)) for s, p in rows}
 
 
