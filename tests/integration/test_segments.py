@@ -193,9 +193,8 @@ def test_editing_the_definition_records_who_left_because_of_it_and_archiving_emp
             (hans, False, 2),
             (ines, True, 2),
         ]
-    with db.write() as s:
-        with pytest.raises(Conflict, match="exists already"):
-            seg.create_segment(s, name="austrians", definition=parse_definition(GERMANS), now=clock())
+    with db.write() as s, pytest.raises(Conflict, match="exists already"):
+        seg.create_segment(s, name="austrians", definition=parse_definition(GERMANS), now=clock())
     with db.write() as s:
         seg.archive_segment(s, saved.segment_id, now=clock())
     assert _members(db, saved.segment_id) == set()
