@@ -32,7 +32,7 @@ from leadloop.segments.model import (
     Did,
     HasLead,
     Not,
-    _value_doc,
+    value_doc,
 )
 from leadloop.segments.parse import DefinitionError, parse_definition
 
@@ -227,7 +227,7 @@ def _row_of(c: Cond) -> Row | None:
 
 
 def _shown(value: Any) -> str:
-    doc = _value_doc(value)
+    doc = value_doc(value)
     return ", ".join(map(str, doc)) if isinstance(doc, list) else str(doc)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+# yamldoc's own depth guard, shared rather than copied (it counts events before anything is composed).
 from leadloop.core.yamldoc import DocumentError, _too_deep_at, line_of
 from leadloop.segments.model import Definition
 from leadloop.segments.parse import DefinitionError, parse_definition, where

@@ -254,15 +254,15 @@ def to_doc(c: Cond) -> dict[str, Any]:
         return did
     out: dict[str, Any] = {"field": c.field, "op": c.op}
     if c.op not in NO_VALUE:
-        out["value"] = _value_doc(c.value)
+        out["value"] = value_doc(c.value)
     return out
 
 
-def _value_doc(value: Any) -> Any:
+def value_doc(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
     if isinstance(value, tuple):
-        return [_value_doc(v) for v in value]
+        return [value_doc(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -316,7 +316,7 @@ def describe(c: Cond) -> str:
     elif isinstance(value, float):
         shown = number_text(value)
     elif isinstance(value, datetime):
-        shown = _value_doc(value)
+        shown = value_doc(value)
     elif c.op in DAY_OPS:
         shown = f"{value} days"
         return f"{spec.label} {'in the last' if c.op == 'in_last_days' else 'more than'} {shown}" + (
