@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/speed_to_lead.py
 	$(BIN)/python bench/dedupe.py
 	$(BIN)/python bench/realtime_match.py
+	$(BIN)/python bench/nurture.py
 
 clean:
 	rm -rf $(VENV) leadloop.db leadloop.db-wal leadloop.db-shm .pytest_cache .mypy_cache .ruff_cache

@@ -25,13 +25,17 @@ from leadloop.consent.repository import EXPIRES as CONSENT_EXPIRES
 from leadloop.core.events import (
     ActivitiesAppended,
     ConsentStated,
+    ConsentWithdrawn,
     DealApproved,
     Event,
     LeadAssigned,
     LeadHandedBack,
+    LeadMoved,
+    LeadOpened,
     LeadQualified,
     LeadReachedMQL,
     PartnerReported,
+    PeopleCaptured,
     PeopleMerged,
     PeopleUnmerged,
     PersonErased,
@@ -58,6 +62,10 @@ from leadloop.routing import handlers as routing
 from leadloop.scoring import handlers as scoring
 from leadloop.scoring import jobs as scoring_jobs
 from leadloop.scoring.rescore import on_timelines_changed, rescore
+from leadloop.segments import handlers as segments
+from leadloop.segments import reactions as segment_reactions
+from leadloop.segments.policy import SegmentPolicy
+from leadloop.segments.policy import session_info as segment_info
 from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
@@ -107,6 +115,16 @@ def reactions() -> Reactions:
     r.on(PeopleUnmerged, consent.on_people_unmerged)
     r.on(ActivitiesAppended, consent.on_activities)
     r.on(PersonErased, consent.on_person_erased)
+    # Segments (issue 14): whatever changed a person's facts decides their segments again, in the
+    # same transaction. Wired after scoring and the rescore above, so the scores read are new.
+    r.on(ActivitiesAppended, segment_reactions.on_activities)
+    r.on(PeopleCaptured, segment_reactions.on_people_captured)
+    r.on(RecordsEdited, segment_reactions.on_records_edited)
+    r.on(TimelinesChanged, segment_reactions.on_timelines_changed)
+    for lead_event in (LeadOpened, LeadMoved, LeadAssigned):
+        r.on(lead_event, segment_reactions.on_leads_changed)
+    for consent_event in (ConsentStated, ConsentWithdrawn, PersonErased):
+        r.on(consent_event, segment_reactions.on_consent_changed)  # after consent's own reactions
     return r
 
 
@@ -125,6 +143,7 @@ def session_info(settings: Settings | None = None) -> dict[str, Any]:
         **identity_info(settings),
         **consent_info(settings),
         REFUSE_KEY: erased_people,
+        **segment_info(settings),
         REACTIONS_KEY: reactions(),
     }
 
@@ -153,6 +172,8 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
         handlers[ICS_FEEDS] = feeds_job(
             urls, timedelta(minutes=settings.ics_every_minutes), policy_of(settings)
         )
+    # Segments: each one's rebuild on the clock (time windows, decay; a daily safety net).
+    handlers[segments.SEGMENT_REFRESH] = segments.refresh_job(SegmentPolicy.of(settings))
     # The SLA clocks and the managers' escalation digest, at the interval the settings give.
     handlers.update(routing.sla_timer_handlers(timedelta(minutes=settings.sla_digest_minutes)))
     # The demo's live hand-raisers (issue 13): off unless the demo turns them on.

@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     unsubscribe_link_days: int = Field(default=90, ge=60, le=3650)
     confirm_link_days: int = Field(default=30, ge=1, le=365)
     unsubscribe_mailto: str = ""
+    # Segments (segments/policy.py): a segment that time alone can change ("visited pricing twice in
+    # 14 days", "engagement above 40") is rebuilt every `segment_refresh_minutes`; every other one
+    # every `segment_resync_hours`, as a safety net (events keep both current in between).
+    segment_refresh_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+    segment_resync_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
     log_json: bool = True
     log_level: str = "INFO"

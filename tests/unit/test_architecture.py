@@ -36,6 +36,8 @@ USE_CASES = {
     # Consent and GDPR (issue 14): a sender reads `consent.gate` (a query), never these.
     "consent": {"handlers", "reactions", "mail", "suppression", "web", "public_web"},
     "privacy": {"erase", "web"},
+    # Segments (issue 14): membership writes, so only the composition root wires its reactions.
+    "segments": {"handlers", "membership", "reactions", "web"},
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {
@@ -84,6 +86,11 @@ PURE = {
     "leadloop.privacy.model",
     # Recycling and reactivation (issue 14): the journey in words and the dormant time.
     "leadloop.lifecycle.journey",
+    # Segments (issue 14): the definition, its reading, its meaning, and the builder's rows.
+    "leadloop.segments.parse",
+    "leadloop.segments.evaluate",
+    "leadloop.segments.builder",
+    "leadloop.segments.document",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 

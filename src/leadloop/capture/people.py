@@ -27,7 +27,7 @@ from leadloop.capture.model import (
 )
 from leadloop.capture.repository import AccountHint, ensure_accounts, ensure_campaigns, people_by_keys
 from leadloop.capture.results import REFUSED, Outcome, Result
-from leadloop.core.events import ConsentStated
+from leadloop.core.events import ConsentStated, PeopleCaptured
 from leadloop.core.reactions import publish
 from leadloop.enrich.repository import manual_values
 from leadloop.identity.resolve import people_by_email_key, resolve
@@ -213,7 +213,15 @@ def _ingest(
         now=now,
         source=source,
     )
-    result.events.extend(publish(session, act_result.events, now=now))
+    # Segments decide again about everyone whose record this capture created or changed, with an
+    # activity or without one (an import that corrects a title, a re-sent form with a new country).
+    touched = frozenset(
+        pid
+        for pid, status in zip(person_ids, statuses, strict=True)
+        if pid is not None and status != "unchanged"
+    )
+    announced = [*act_result.events, PeopleCaptured(touched, now)] if touched else act_result.events
+    result.events.extend(publish(session, announced, now=now))
     # Identity: new people are matched at once (merged above the auto threshold, queued for review
     # between the thresholds); people whose names or phones changed are re-indexed and reviewed.
     found = resolve(session, [pid for s in new_slots if (pid := person_ids[s]) is not None], now=now)

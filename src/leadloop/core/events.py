@@ -288,3 +288,41 @@ class PersonErased(Event):
     person_id: int
     person_ids: frozenset[int]
     at: datetime
+
+
+# Segments (issue 14, item 1).
+@dataclass(frozen=True)
+class PeopleCaptured(Event):
+    """Capture created or changed these people's records (fields, account, consent), whether or not
+    an activity came with them: segments decide again whether they are in."""
+
+    person_ids: frozenset[int]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SegmentEntered(Event):
+    """People entered a segment. They are the `segment_changes` rows of `segment_id` with ids from
+    `first_change` to `last_change` and `entered` true (`segments.queries.changed_people` selects
+    their person ids, for an INSERT ... SELECT); `count` says how many. A rebuild that lets a million
+    in raises one event, not a million. `cause`: event | rebuild | refresh | edit. Sequences enrol on
+    this (issue 14, item 2); a reaction must be idempotent per (segment, person, change id)."""
+
+    segment_id: int
+    first_change: int
+    last_change: int
+    count: int
+    cause: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SegmentLeft(Event):
+    """People left a segment: the same shape as SegmentEntered, over rows with `entered` false."""
+
+    segment_id: int
+    first_change: int
+    last_change: int
+    count: int
+    cause: str
+    at: datetime

@@ -169,6 +169,8 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         summary.account_merges, summary.account_reviews = accounts.merged, accounts.queued
     with db.write() as session:  # the rep's workbench (issue 13): follow-ups and a note to start the day
         _demo_work(session, reps, now=now)
+    with db.write() as session:  # segments (issue 14): three that marketing keeps, built at once
+        _demo_segments(session, now=now)
     with db.read() as session:
         for label, table in (
             ("accounts", Account),
@@ -181,6 +183,30 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         ):
             summary.counts[label] = session.scalar(sa.select(sa.func.count()).select_from(table)) or 0
     return summary
+
+
+DEMO_SEGMENTS = {
+    "Pricing page in the last 30 days": {"match": {"did": "pricing_page_view", "within_days": 30}},
+    "Remarketing pool (reachable)": {
+        "match": {
+            "all": [
+                {"lead": {"stage": ["recycled", "nurture", "lost"]}},
+                {"not": {"field": "consent.email", "op": "is", "value": "opted_out"}},
+            ]
+        }
+    },
+    "Read content, never at a webinar": {
+        "match": {"all": [{"did": "content_download"}, {"not": {"did": "webinar_attended"}}]}
+    },
+}
+
+
+def _demo_segments(session: Session, *, now: datetime) -> None:
+    from leadloop.segments.handlers import create_segment
+    from leadloop.segments.parse import parse_definition
+
+    for name, doc in DEMO_SEGMENTS.items():
+        create_segment(session, name=name, definition=parse_definition(doc), now=now)
 
 
 # The rep's workbench (issue 13): each rep starts with a follow-up overdue since this morning, one

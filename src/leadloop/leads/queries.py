@@ -21,6 +21,7 @@ from leadloop.routing.clock import SLA_FILTERS, matches
 from leadloop.routing.sla_clocks import lead_clocks
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
 from leadloop.search.queries import leads_match
+from leadloop.segments.queries import member_accounts
 from leadloop.store.tables import Account, Lead, Partner, Team, User
 
 STAGES = tuple(s.value for s in Stage)  # the lifecycle's stages, in funnel order
@@ -56,6 +57,7 @@ class LeadFilter:
     rep: int | None = None
     days: int | None = None
     rep_team: int | None = None  # any rep of this team (the SLA report's team rows)
+    segment: int | None = None  # leads of accounts with a member of this segment (segments/)
 
     def clean(self) -> LeadFilter:
         return LeadFilter(
@@ -73,6 +75,7 @@ class LeadFilter:
             rep=self.rep if self.rep and self.rep > 0 else None,
             days=max(1, min(self.days, 3650)) if self.days else None,
             rep_team=self.rep_team if self.rep_team and self.rep_team > 0 else None,
+            segment=self.segment if self.segment and 0 < self.segment < 2**31 else None,
         )
 
 
@@ -139,6 +142,8 @@ def _leads(f: LeadFilter, scope: Scope) -> sa.Select[Any]:
             kind
         ]
         base = base.where(col == (int(raw) if raw.isdigit() else -1))
+    if f.segment:
+        base = base.where(Lead.account_id.in_(member_accounts(f.segment)))
     return base
 
 

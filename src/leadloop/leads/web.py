@@ -52,6 +52,7 @@ def _filter(
     rep: int | None = None,
     days: int | None = None,
     rep_team: int | None = None,
+    segment: int | None = None,
 ) -> LeadFilter:
     return LeadFilter(
         q,
@@ -66,6 +67,7 @@ def _filter(
         rep,
         days,
         rep_team,
+        segment,
     ).clean()
 
 
@@ -107,8 +109,10 @@ def leads_page(
     rep: SlaRep = None,
     days: SlaDays = None,
     rep_team: SlaRep = None,
+    segment: Annotated[str | None, Query(max_length=12)] = None,
 ) -> Any:
-    f = _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team)
+    seg = int(segment) if segment and segment.isdigit() else None  # "Any" sends an empty value
+    f = _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team, seg)
     result = _listing(ctx, who, f)
     template = "_leads_table.html" if request.headers.get("hx-request") else "leads.html"
     with ctx.db.read() as session:
@@ -177,11 +181,17 @@ def leads_api(
     rep: SlaRep = None,
     days: SlaDays = None,
     rep_team: SlaRep = None,
+    segment: Annotated[
+        int | None,
+        Query(ge=1, le=2**31 - 1, description="only leads of accounts with a member of this segment"),
+    ] = None,
 ) -> dict[str, Any]:
     if (problem := _sla_problem(sla)) is not None:
         raise InvalidInput(problem.replace("; showing every lead", ""))
     result = _listing(
-        ctx, who, _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team)
+        ctx,
+        who,
+        _filter(q, stage, product, owner, sort, dir, page, per_page, sla, rep, days, rep_team, segment),
     )
     return {
         "total": result.total,

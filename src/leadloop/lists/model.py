@@ -16,9 +16,22 @@ MAX_VIEWS = 50  # per person and list
 
 # The filters each list understands: a saved view keeps these and nothing else (never the page).
 LISTS: dict[str, tuple[str, ...]] = {
-    "leads": ("q", "stage", "product", "owner", "sort", "dir", "per_page", "sla", "rep", "rep_team", "days"),
-    "people": ("q", "country", "seniority", "per_page"),
-    "accounts": ("q", "country", "industry", "with_leads", "per_page"),
+    "leads": (
+        "q",
+        "stage",
+        "product",
+        "owner",
+        "sort",
+        "dir",
+        "per_page",
+        "sla",
+        "rep",
+        "rep_team",
+        "days",
+        "segment",
+    ),
+    "people": ("q", "country", "seniority", "segment", "per_page"),
+    "accounts": ("q", "country", "industry", "with_leads", "segment", "per_page"),
     "campaigns": ("q", "channel", "status", "per_page"),
 }
 

@@ -14,6 +14,7 @@ from leadloop.access.repository import account_clause, person_clause
 from leadloop.lifecycle.model import OPEN
 from leadloop.lists.model import DEFAULT_PAGE_SIZE, EXPORT_LIMIT, Paging, page_size, query_string
 from leadloop.search.queries import accounts_match, people_match
+from leadloop.segments.queries import member_accounts, people_in
 from leadloop.store.tables import Account, Lead, Person, User
 
 OPEN_STAGES = tuple(sorted(OPEN))
@@ -23,6 +24,10 @@ def _short(value: str | None, n: int = 100) -> str | None:
     return (value or "").strip()[:n] or None
 
 
+def _segment(value: int | None) -> int | None:
+    return value if value and 0 < value < 2**31 else None
+
+
 @dataclass(frozen=True)
 class PeopleFilter:
     q: str | None = None
@@ -30,6 +35,7 @@ class PeopleFilter:
     seniority: str | None = None
     page: int = 1
     per_page: int = DEFAULT_PAGE_SIZE
+    segment: int | None = None  # a segment's id: its members only (segments/)
 
     def clean(self) -> PeopleFilter:
         country = (self.country or "").strip().upper()
@@ -39,6 +45,7 @@ class PeopleFilter:
             _short(self.seniority, 50),
             max(1, self.page),
             page_size(self.per_page),
+            _segment(self.segment),
         )
 
     def query(self, **change: Any) -> str:
@@ -47,6 +54,7 @@ class PeopleFilter:
             "q": self.q,
             "country": self.country,
             "seniority": self.seniority,
+            "segment": self.segment,
             "per_page": self.per_page,
         }
         return query_string(values | change)
@@ -71,6 +79,8 @@ def _people(f: PeopleFilter, scope: Scope) -> sa.Select[Any]:
         stmt = stmt.where(Person.country == f.country)
     if f.seniority:
         stmt = stmt.where(Person.seniority == f.seniority)
+    if f.segment:
+        stmt = stmt.where(people_in(f.segment))
     return stmt
 
 
@@ -139,6 +149,7 @@ class AccountFilter:
     with_leads: str | None = None  # "open": only accounts with an open lead
     page: int = 1
     per_page: int = DEFAULT_PAGE_SIZE
+    segment: int | None = None  # accounts with a member of this segment
 
     def clean(self) -> AccountFilter:
         country = (self.country or "").strip().upper()
@@ -149,6 +160,7 @@ class AccountFilter:
             "open" if self.with_leads == "open" else None,
             max(1, self.page),
             page_size(self.per_page),
+            _segment(self.segment),
         )
 
     def query(self, **change: Any) -> str:
@@ -157,6 +169,7 @@ class AccountFilter:
             "country": self.country,
             "industry": self.industry,
             "with_leads": self.with_leads,
+            "segment": self.segment,
             "per_page": self.per_page,
         }
         return query_string(values | change)
@@ -176,6 +189,8 @@ def _accounts(f: AccountFilter, scope: Scope) -> sa.Select[Any]:
         stmt = stmt.where(Account.industry == f.industry)
     if f.with_leads == "open":
         stmt = stmt.where(Account.id.in_(sa.select(Lead.account_id).where(Lead.stage.in_(OPEN_STAGES))))
+    if f.segment:
+        stmt = stmt.where(Account.id.in_(member_accounts(f.segment)))
     return stmt
 
 

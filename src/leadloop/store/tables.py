@@ -582,6 +582,9 @@ class Activity(Base):
     __tablename__ = "activities"
     __table_args__ = (
         sa.Index("ix_activities_person_time", "person_id", "occurred_at"),
+        # Segments' behaviour conditions ("visited pricing twice in 14 days") over every person at
+        # once: a range of one type's recent rows, their people read from the index alone.
+        sa.Index("ix_activities_type_time_person", "type", "occurred_at", "person_id"),
         sa.Index("ix_activities_account_time", "account_id", "occurred_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -911,3 +914,51 @@ class ErasedKey(Base):
     __tablename__ = "erased_keys"
     digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     erasure_id: Mapped[int] = mapped_column(sa.ForeignKey("erasures.id"), index=True)
+
+
+# Segments (issue 14, item 1): saved filters over people, kept up to date by events (segments/).
+class Segment(Base):
+    """A named definition (segments/model.py), its members kept in `segment_members` and every
+    entry and exit in `segment_changes`. `revision` counts the saves of the definition."""
+
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    revision: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
+    created_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime]
+    updated_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    size: Mapped[int] = mapped_column(default=0)
+    built_at: Mapped[datetime | None]  # the last full rebuild (events keep it current in between)
+    build_ms: Mapped[float | None]
+    archived_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class SegmentMember(Base):
+    """Who is in a segment now. No foreign key to people (a person row is never deleted; erasure
+    anonymises it), so that a rebuild inserting a million rows checks nothing but its own key."""
+
+    __tablename__ = "segment_members"
+    __table_args__ = {"sqlite_with_rowid": False}
+    segment_id: Mapped[int] = mapped_column(sa.ForeignKey("segments.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(primary_key=True)
+    entered_at: Mapped[datetime]
+
+
+class SegmentChange(Base):
+    """Append-only: a person entered (`entered` true) or left a segment, when, and why (`cause`:
+    event, rebuild, refresh, edit, archive). The events SegmentEntered and SegmentLeft point at a
+    range of these rows."""
+
+    __tablename__ = "segment_changes"
+    __table_args__ = (sa.Index("ix_segment_changes_segment_id_id", "segment_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(sa.ForeignKey("segments.id"))
+    person_id: Mapped[int]
+    entered: Mapped[bool]
+    at: Mapped[datetime]
+    cause: Mapped[str] = mapped_column(sa.String(10))
+    revision: Mapped[int]

@@ -56,6 +56,7 @@ from leadloop.qualification.web import router as qualification_router
 from leadloop.routing.web import router as routing_router
 from leadloop.scoring.web import router as scoring_router
 from leadloop.search.web import router as search_router
+from leadloop.segments.web import router as segments_router
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
@@ -201,6 +202,7 @@ def create_app(
         home_router,
         search_router,
         lists_router,
+        segments_router,  # segments (issue 14)
         campaigns_router,
         qualification_router,  # the qualification desk (issue 13, item 3)
         # Consent and GDPR (issue 14, items 4 and 5): a person's own pages from our mail (public,

@@ -18,6 +18,7 @@ from leadloop.core.errors import InvalidInput
 from leadloop.lists.export import csv_stream
 from leadloop.lists.model import EXPORT_LIMIT, MAX_SELECTED, PAGE_SIZES, selected_ids
 from leadloop.lists.views import views_of
+from leadloop.segments.queries import segment_choices
 from leadloop.web.context import AppContext
 
 BULK_ASSIGN_ROLES = (Role.MANAGER, Role.ADMIN)
@@ -38,7 +39,7 @@ def filter_from(cls: type[Any], request: Request, **fixed: Any) -> Any:
         raw = request.query_params.get(f.name)
         if raw is None or raw == "":
             continue
-        if f.type in ("int", int):
+        if f.type in ("int", int, "int | None"):
             if raw.lstrip("-").isdigit() and len(raw) <= 11:
                 values[f.name] = int(raw)
         else:
@@ -59,6 +60,7 @@ def list_context(
         "current": current_query(request),
         "page_sizes": PAGE_SIZES,
         "views": views_of(session, who.user_id, list_name),
+        "segments": segment_choices(session),  # the `segment=` filter (segments/)
         "may_assign": who.role in BULK_ASSIGN_ROLES and list_name == "leads",
         "export_limit": EXPORT_LIMIT,
         "max_selected": MAX_SELECTED,
