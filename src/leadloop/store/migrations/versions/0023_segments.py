@@ -1,7 +1,7 @@
 """segments: definitions, members, their history; an activities index for behaviour conditions
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-06 00:26:43.301680
 """
 
