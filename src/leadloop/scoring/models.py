@@ -62,11 +62,15 @@ def weighed_types(model: ScoringModel) -> set[str]:
     }
 
 
-def engagement_groups(model: ScoringModel, acts: Activities) -> tuple[Groups, Groups]:
-    """Engagement of every person and every account x product, vectorised (the activation path)."""
+def engagement_groups(model: ScoringModel, acts: Activities, *, people: bool = True) -> tuple[Groups, Groups]:
+    """Engagement of every person (none with `people=False`) and every account x product,
+    vectorised (the activation path)."""
     w = weights(model, acts)
-    pcodes, pkeys = encode(acts.person)
-    persons = group_scores(model, pkeys, acts.t, w, codes=pcodes)
+    if people:
+        pcodes, pkeys = encode(acts.person)
+        persons = group_scores(model, pkeys, acts.t, w, codes=pcodes)
+    else:
+        persons = group_scores(model, [], np.zeros(0), np.zeros(0), codes=np.zeros(0, np.int64))
     # Activities with no account are no account's engagement.
     has_acct = acts.account >= 0
     acodes, akeys = encode(acts.account[has_acct], acts.product[has_acct])
@@ -79,7 +83,7 @@ def engagement_groups(model: ScoringModel, acts: Activities) -> tuple[Groups, Gr
 class Preview:
     model: ScoringModel
     person_fit: dict[int, tuple[float, str, str | None]]
-    persons: Groups
+    persons: Groups  # none in a what-if: only activation writes people's engagement
     accounts: Groups
     lead_grade: dict[int, str | None]
     account_fit: dict[int, float] = field(default_factory=dict)
@@ -103,10 +107,11 @@ class Preview:
 
 def preview(session: Session, model: ScoringModel, *, now: datetime, what_if: bool = False) -> Preview:
     """What the model would do to today's warehouse, without writing anything. `what_if`: only the
-    summary is wanted, so only the activities the model weighs are read (the leads, grades and MQLs
-    it reports are the same; activation, which writes every score, reads them all)."""
+    summary is wanted, so only the activities the model weighs are read and people's engagement is
+    not summed (the leads, grades and MQLs it reports are the same; activation, which writes every
+    score, reads them all)."""
     acts = load_activities(session, weighed_types(model) if what_if else None)
-    persons, accounts = engagement_groups(model, acts)
+    persons, accounts = engagement_groups(model, acts, people=not what_if)
     # Whole columns in a few set-based reads, and every person's fit judged at once (fit_columns.py).
     account_id, account_name, *account_fields = table_columns(
         session, [Account.__table__.c[f] for f in ("id", "name", *ACCOUNT_FIT_FIELDS)]
