@@ -5,9 +5,10 @@
 2. Full recompute (target <= 2x the floor): engagement of every person and account x product from
    N stored activities, through the activation path (read + vectorised weights, caps, decay) versus
    a plain read of the same rows plus a numpy group-by sum.
-4. The scoring what-if (preview) on the demo world (`leadloop demo`'s size, target well under 1 s):
-   every person's fit and every engagement under an edited model, nothing written, versus a plain
-   read of the rows it needs (activities, people and accounts) as the floor.
+4. The scoring what-if (preview) on the demo world (`leadloop demo`'s size, target well under 1 s,
+   read here as under half a second): every person's fit and every engagement under an edited
+   model, nothing written, as the page runs it, versus a plain read of the rows it needs
+   (activities, people, accounts and leads) as the floor, in the same rounds.
 3. AUC on a held-out simulated period: rules alone (fit + engagement), model alone (without the
    rule scores as features), the combination (the shipped model), and a plain logistic regression
    on the same features.
@@ -41,7 +42,7 @@ from leadloop.demo.world import build_world
 from leadloop.scoring import features as F
 from leadloop.scoring import predictive as P
 from leadloop.scoring.handlers import apply_activities
-from leadloop.scoring.models import engagement_groups, load_activities, preview
+from leadloop.scoring.models import engagement_groups, load_activities
 from leadloop.scoring.repository import default_model
 from leadloop.store.db import Database, make_engine
 from leadloop.store.tables import Account, Activity, Lead, Person
@@ -252,7 +253,15 @@ def bench_auc(db_path: Path, n_accounts: int) -> None:
 
 
 def bench_preview(db_path: Path, existing: Path | None, n_accounts: int) -> None:
-    """The what-if on the demo world: `existing` (a `leadloop demo` file) or one built here."""
+    """The what-if on the demo world: `existing` (a `leadloop demo` file) or one built here. Measured
+    as the page runs it (the edited YAML parsed, then the documents machine's preview), in a process
+    that holds the web app, so the heap the cycle collector walks is a server's; the floor, a plain
+    read of the rows it needs, runs beside it in the same rounds."""
+    import leadloop.web.app  # noqa: F401 - a server's heap (see the docstring)
+    from leadloop.documents.handlers import preview as page_preview
+    from leadloop.scoring.document import parse_model
+    from leadloop.scoring.kind import SCORING
+
     if existing is None:
         db = fresh_sqlite(db_path)
         from leadloop.demo.seed import build_demo
@@ -270,14 +279,15 @@ def bench_preview(db_path: Path, existing: Path | None, n_accounts: int) -> None
                 update={"weights": {**base.engagement.weights, "demo_request": 50.0}, "mql_threshold": 50.0}
             ),
         }
-    )
+    ).to_yaml()
     floors, runs = [], []
     with db.read() as s:
         counts = {  # the table names are constants of this script
             t.name: s.scalar(sa.select(sa.func.count()).select_from(t))
             for t in (Activity.__table__, Person.__table__, Account.__table__, Lead.__table__)
         }
-        for _ in range(5):
+        page_preview(s, SCORING, parse_model(edited), now=NOW)  # warm: first-use imports and caches
+        for _ in range(9):
             with timer() as floor_t:
                 raw = s.connection().connection.cursor()
                 raw.execute("SELECT id, person_id, account_id, product, type, occurred_at FROM activities")
@@ -294,14 +304,15 @@ def bench_preview(db_path: Path, existing: Path | None, n_accounts: int) -> None
                 raw.close()
             floors.append(floor_t())
             with timer() as run_t:
-                out = preview(s, edited, now=NOW, what_if=True)
+                out = page_preview(s, SCORING, parse_model(edited), now=NOW)
             runs.append(run_t())
     floor, run = statistics.median(floors), statistics.median(runs)
     print(
         f"scoring what-if on {counts['activities']:,} activities, {counts['people']:,} people, "
-        f"{counts['accounts']:,} accounts, {counts['leads']:,} leads ({out.summary()['new_mqls']} would become MQL): "
-        f"median {run * 1000:.0f} ms; floor (plain read of the same rows) median {floor * 1000:.0f} ms; "
-        f"ratio {run / floor:.1f}x  target < 1 s: {'met' if run < 1 else 'NOT met'}"
+        f"{counts['accounts']:,} accounts, {counts['leads']:,} leads ({out['new_mqls']} would become MQL): "
+        f"median {run * 1000:.0f} ms (min {min(runs) * 1000:.0f}, max {max(runs) * 1000:.0f}) of {len(runs)}; "
+        f"floor (plain read of the same rows) median {floor * 1000:.0f} ms; "
+        f"ratio {run / floor:.1f}x  target well under 1 s: {'met' if run < 0.5 else 'NOT met'}"
     )
     db.dispose()
 

@@ -27,6 +27,9 @@ fit:
     - id: named
       when: {field: account.industry, equals: Software}
       points: 10
+    - id: as_text
+      when: {field: person.company, in: ["1.0", "true", "42"]}
+      points: 5
     - id: known_state
       when: {field: person.state, exists: true}
       points: 3
@@ -52,6 +55,8 @@ VALUES = st.one_of(
     ),
     st.integers(min_value=-10, max_value=10_000),
     st.sampled_from(["42", "42.0", "abc", "200"]),
+    # Equal as keys, different as text ("1", "1.0", "true"): a column may mix them.
+    st.sampled_from([42.0, 200.0, 1, 1.0, True]),
 )
 ROW = st.fixed_dictionaries(
     {f"person.{f}": VALUES for f in PERSON_FIELDS} | {f"account.{f}": VALUES for f in ACCOUNT_FIELDS}

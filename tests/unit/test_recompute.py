@@ -84,3 +84,26 @@ def test_encode_gives_one_code_per_distinct_key() -> None:
     codes, keys = encode(np.array([3, 1, 3, 2, 1]), np.array(["b", "a", "b", "a", "c"]))
     assert [keys[c] for c in codes] == [(3, "b"), (1, "a"), (3, "b"), (2, "a"), (1, "c")]
     assert len(keys) == 4
+
+
+def test_a_group_after_a_much_larger_one_keeps_its_crossings() -> None:
+    """A short half-life over a long history rescales a busy group's sum to ~2^365: the groups
+    after it must not see their running values drowned in its rounding."""
+    model = MODEL.model_copy(
+        update={"engagement": MODEL.engagement.model_copy(update={"half_life_days": 1.0})}
+    )
+    events = [("demo_request", 0, "", day * 86_400.0) for day in range(366)] + [("demo_request", 1, "", 0.0)]
+    acts = _arrays(events)
+    keys = [("busy",)] * 366 + [("quiet",)]
+    groups = group_scores(model, keys, acts.t, weights(model, acts))
+    quiet = groups.keys.index(("quiet",))
+    assert groups.opened_at[quiet] == T0  # 40 >= 20 at its only event
+    assert groups.s[quiet] == 40.0
+
+
+def test_segment_cumsum_sums_within_each_segment_only() -> None:
+    from leadloop.core.arrays import segment_cumsum
+
+    x = np.array([1e300, 1.0, 2.0, 3.0, 1.0, 1.0, 5.0])
+    starts, lengths = np.array([0, 1, 3, 6]), np.array([1, 2, 3, 1])
+    assert segment_cumsum(x, starts, lengths).tolist() == [1e300, 1.0, 3.0, 3.0, 4.0, 5.0, 5.0]

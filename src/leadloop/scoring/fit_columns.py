@@ -7,7 +7,7 @@ the per-rule "why" stays with `evaluate_fit`, for the one person a page shows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,20 +31,33 @@ def _number(v: Any) -> float:
 
 
 class _Column:
-    """One field's values, read once: folded text, number, and whether it is there at all."""
+    """One field's values, read once. A column repeats a few values (seniority, country, the
+    account's industry for each of its people), so every test is judged once per distinct value
+    and spread to the rows through `codes`: a Python step per distinct value, not per person."""
 
     def __init__(self, values: Sequence[Any]) -> None:
-        folded = {v: _text(v) for v in set(values)}  # a column repeats a few values (seniority...)
-        self.text = list(map(folded.__getitem__, values))
-        self.present: Bools = np.fromiter((t != "" for t in self.text), np.bool_, len(self.text))
-        self._values = values
+        # 42, 42.0 and True are one key, but "42", "42.0" and "true" as text: a column that mixes
+        # types (rare: a database column has one) keys its values by type too.
+        keys: Sequence[Any] = values
+        if len(set(map(type, values)) - {type(None)}) > 1:
+            keys = list(zip(map(type, values), values, strict=True))
+        code_of = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+        self.codes: npt.NDArray[np.int64] = np.fromiter(map(code_of.__getitem__, keys), np.int64, len(keys))
+        self.distinct = list(code_of) if keys is values else [v for _, v in code_of]
+        self.text = [_text(v) for v in self.distinct]
+        self.present: Bools = np.array([t != "" for t in self.text], dtype=np.bool_)
         self._numbers: npt.NDArray[np.float64] | None = None
 
     @property
     def numbers(self) -> npt.NDArray[np.float64]:
         if self._numbers is None:
-            self._numbers = np.fromiter((_number(v) for v in self._values), np.float64, len(self._values))
+            self._numbers = np.array([_number(v) for v in self.distinct], dtype=np.float64)
         return self._numbers
+
+    def rows(self, of_distinct: Bools) -> Bools:
+        """A test judged per distinct value -> the same test per row."""
+        out: Bools = of_distinct[self.codes] if len(self.codes) else np.zeros(0, dtype=np.bool_)
+        return out
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,11 @@ def _eval(c: Condition, column: Any, outcomes: dict[str, Bools], n: int) -> Bool
         return outcomes.get(c.rule, np.zeros(n, dtype=np.bool_))
     assert c.field is not None
     col: _Column = column(c.field)
+    return col.rows(_leaf(c, col))
+
+
+def _leaf(c: Condition, col: _Column) -> Bools:
+    """A field test, judged once per distinct value of the column."""
     if c.exists is not None:
         return col.present if c.exists else ~col.present
     if c.equals is not None:
@@ -105,13 +123,13 @@ def _eval(c: Condition, column: Any, outcomes: dict[str, Bools], n: int) -> Bool
             same: Bools = col.present & (col.numbers == _number(c.equals))
             return same
         want = _text(c.equals)
-        return col.present & np.fromiter((t == want for t in col.text), np.bool_, n)
+        return col.present & _each(t == want for t in col.text)
     if c.in_ is not None:
         allowed = frozenset(_text(x) for x in c.in_)
-        return col.present & np.fromiter((t in allowed for t in col.text), np.bool_, n)
+        return col.present & _each(t in allowed for t in col.text)
     if c.contains is not None:
         needles = [_text(x) for x in ([c.contains] if isinstance(c.contains, str) else c.contains)]
-        return col.present & np.fromiter((any(x in t for x in needles) for t in col.text), np.bool_, n)
+        return col.present & _each(any(x in t for x in needles) for t in col.text)
     nums = col.numbers
     out = col.present & ~np.isnan(nums)
     if c.gte is not None:
@@ -119,3 +137,7 @@ def _eval(c: Condition, column: Any, outcomes: dict[str, Bools], n: int) -> Bool
     if c.lte is not None:
         out &= nums <= c.lte
     return out
+
+
+def _each(tests: Iterable[bool]) -> Bools:
+    return np.fromiter(tests, np.bool_)

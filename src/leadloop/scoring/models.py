@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.core.arrays import distinct
 from leadloop.core.events import Event, LeadOpened, LeadReachedMQL
 from leadloop.core.reactions import publish
 from leadloop.lifecycle.handlers import Move, NewLead, move_many, open_leads
@@ -22,7 +25,7 @@ from leadloop.scoring.fit import grade_for
 from leadloop.scoring.fit_columns import fit_columns
 from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, MQL_FROM, PERSON_FIT_FIELDS, _grade_ok
 from leadloop.scoring.recompute import Activities, Groups, encode, group_scores, weights
-from leadloop.store.bulk import connection
+from leadloop.store.bulk import connection, read_columns, table_columns
 from leadloop.store.tables import Account, AccountEngagement, Lead, Person
 
 
@@ -47,15 +50,7 @@ def load_activities(session: Session, types: Collection[str] | None = None) -> A
         mark = "?" if connection(session).dialect.paramstyle == "qmark" else "%s"
         sql += " WHERE type IN (" + ", ".join([mark] * len(types)) + ")"
         params = tuple(sorted(types))
-    cursor = connection(session).connection.cursor()
-    try:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    if not rows:
-        return Activities.from_columns([], [], [], [], [], [])
-    ids, person, account, product, kind, t = zip(*rows, strict=True)
+    ids, person, account, product, kind, t = read_columns(session, sql, params)
     return Activities.from_columns(ids, person, account, product, kind, t)
 
 
@@ -67,11 +62,15 @@ def weighed_types(model: ScoringModel) -> set[str]:
     }
 
 
-def engagement_groups(model: ScoringModel, acts: Activities) -> tuple[Groups, Groups]:
-    """Engagement of every person and every account x product, vectorised (the activation path)."""
+def engagement_groups(model: ScoringModel, acts: Activities, *, people: bool = True) -> tuple[Groups, Groups]:
+    """Engagement of every person (none with `people=False`) and every account x product,
+    vectorised (the activation path)."""
     w = weights(model, acts)
-    pcodes, pkeys = encode(acts.person)
-    persons = group_scores(model, pkeys, acts.t, w, codes=pcodes)
+    if people:
+        pcodes, pkeys = encode(acts.person)
+        persons = group_scores(model, pkeys, acts.t, w, codes=pcodes)
+    else:
+        persons = group_scores(model, [], np.zeros(0), np.zeros(0), codes=np.zeros(0, np.int64))
     # Activities with no account are no account's engagement.
     has_acct = acts.account >= 0
     acodes, akeys = encode(acts.account[has_acct], acts.product[has_acct])
@@ -84,7 +83,7 @@ def engagement_groups(model: ScoringModel, acts: Activities) -> tuple[Groups, Gr
 class Preview:
     model: ScoringModel
     person_fit: dict[int, tuple[float, str, str | None]]
-    persons: Groups
+    persons: Groups  # none in a what-if: only activation writes people's engagement
     accounts: Groups
     lead_grade: dict[int, str | None]
     account_fit: dict[int, float] = field(default_factory=dict)
@@ -108,63 +107,79 @@ class Preview:
 
 def preview(session: Session, model: ScoringModel, *, now: datetime, what_if: bool = False) -> Preview:
     """What the model would do to today's warehouse, without writing anything. `what_if`: only the
-    summary is wanted, so only the activities the model weighs are read (the leads, grades and MQLs
-    it reports are the same; activation, which writes every score, reads them all)."""
+    summary is wanted, so only the activities the model weighs are read and people's engagement is
+    not summed (the leads, grades and MQLs it reports are the same; activation, which writes every
+    score, reads them all)."""
     acts = load_activities(session, weighed_types(model) if what_if else None)
-    persons, accounts = engagement_groups(model, acts)
-    # Plain rows, not ORM objects, and every person's fit judged at once over columns (fit_columns.py).
-    account_cols = [getattr(Account, f) for f in ACCOUNT_FIT_FIELDS]
-    account_rows = {r[0]: r[1:] for r in session.execute(sa.select(Account.id, Account.name, *account_cols))}
-    people = session.execute(
-        sa.select(Person.id, Person.account_id, *[getattr(Person, f) for f in PERSON_FIT_FIELDS]).where(
-            Person.merged_into_id.is_(None)  # the merged-away score nothing
-        )
-    ).all()
+    persons, accounts = engagement_groups(model, acts, people=not what_if)
+    # Whole columns in a few set-based reads, and every person's fit judged at once (fit_columns.py).
+    account_id, account_name, *account_fields = table_columns(
+        session, [Account.__table__.c[f] for f in ("id", "name", *ACCOUNT_FIT_FIELDS)]
+    )
+    person_id, person_account, *person_fields = table_columns(
+        session,
+        [Person.__table__.c[f] for f in ("id", "account_id", *PERSON_FIT_FIELDS)],
+        where="merged_into_id IS NULL",  # the merged-away score nothing
+    )
+    n = len(person_id)
     columns: dict[str, list[Any]] = {
-        f"person.{f}": [r[2 + i] for r in people] for i, f in enumerate(PERSON_FIT_FIELDS)
+        f"person.{f}": values for f, values in zip(PERSON_FIT_FIELDS, person_fields, strict=True)
     }
-    no_account = (None,) * (len(ACCOUNT_FIT_FIELDS) + 1)
-    of_account = [account_rows.get(r[1], no_account) if r[1] is not None else no_account for r in people]
-    for i, f in enumerate(ACCOUNT_FIT_FIELDS):
-        columns[f"account.{f}"] = [a[1 + i] for a in of_account]
-    judged = fit_columns(model, columns, len(people))
-    person_fit: dict[int, tuple[float, str, str | None]] = {}
-    best: dict[int, float] = {}
-    for r, fit, grade, excluded in zip(
-        people, judged.score.tolist(), judged.grade, judged.excluded_by, strict=True
-    ):
-        person_fit[r[0]] = (fit, grade, excluded)
-        if r[1] is not None:
-            best[r[1]] = max(best.get(r[1], 0.0), fit)
+    # Each person's row among the accounts (the last, all None, for a person with none).
+    row_of = {a: i for i, a in enumerate(account_id)}
+    at = list(map(row_of.get, person_account, repeat(len(account_id))))
+    for f, values in zip(ACCOUNT_FIT_FIELDS, account_fields, strict=True):
+        columns[f"account.{f}"] = list(map([*values, None].__getitem__, at))
+    judged = fit_columns(model, columns, n)
+    person_fit = dict(
+        zip(person_id, zip(judged.score.tolist(), judged.grade, judged.excluded_by, strict=True), strict=True)
+    )
+    best = _best_fit(person_account, judged.score)
     rate = decay_rate(model.engagement.half_life_days)
     t = epoch(now)
     index = {k: i for i, k in enumerate(accounts.keys)}
     out = Preview(model, person_fit, persons, accounts, {}, best)
-    leads = session.execute(sa.select(Lead.id, Lead.account_id, Lead.product, Lead.stage, Lead.grade)).all()
-    out.leads_total = len(leads)
-    names = {a: str(row[0]) for a, row in account_rows.items()}
-    have_lead = set()
+    lead_id, lead_account, lead_product, lead_stage, lead_grade = table_columns(
+        session, [Lead.__table__.c[f] for f in ("id", "account_id", "product", "stage", "grade")]
+    )
+    out.leads_total = len(lead_id)
+    names = dict(zip(account_id, map(str, account_name), strict=True))
+    grade_of = {a: grade_for(fit, model) for a, fit in best.items()}
+    have_lead = set(zip(lead_account, lead_product, strict=True))
     s_now, t0_now = accounts.s.tolist(), accounts.t0.tolist()  # Python floats: no numpy scalar per lead
-    for lead_id, account_id, product, stage, old_grade in leads:
-        have_lead.add((account_id, product))
-        new_grade = grade_for(best[account_id], model) if account_id in best else None
-        out.lead_grade[lead_id] = new_grade
+    for lid, account, product, stage, old_grade in zip(
+        lead_id, lead_account, lead_product, lead_stage, lead_grade, strict=True
+    ):
+        new_grade = grade_of.get(account)
+        out.lead_grade[lid] = new_grade
         if new_grade != old_grade:
-            out.grade_changes.append((lead_id, names.get(account_id, ""), old_grade, new_grade))
-        at = index.get((account_id, product))
-        value = Decaying(s_now[at], t0_now[at]).current(t, rate) if at is not None else 0.0
+            out.grade_changes.append((lid, names.get(account, ""), old_grade, new_grade))
+        i = index.get((account, product))
+        value = Decaying(s_now[i], t0_now[i]).current(t, rate) if i is not None else 0.0
         if (
             stage in MQL_FROM
             and value >= model.engagement.mql_threshold
             and _grade_ok(new_grade, model.mql_min_grade)
         ):
-            out.new_mqls.append((lead_id, names.get(account_id, ""), round(value, 1)))
-            out.mql_from[lead_id] = stage
+            out.new_mqls.append((lid, names.get(account, ""), round(value, 1)))
+            out.mql_from[lid] = stage
     for i in np.flatnonzero(~np.isnan(accounts.opened_at)).tolist():
         key = accounts.keys[i]
         if key not in have_lead:
             out.new_leads.append((int(key[0]), str(key[1])))  # type: ignore[call-overload]
     return out
+
+
+def _best_fit(account_of: list[int | None], fit: npt.NDArray[np.float64]) -> dict[int, float]:
+    """Each account's best fit among its people (an account's lead fit), at least 0."""
+    has = np.fromiter((a is not None for a in account_of), np.bool_, len(account_of))
+    ids = np.fromiter((a for a in account_of if a is not None), np.int64)
+    if not len(ids):
+        return {}
+    accounts, which, _ = distinct(ids)
+    best = np.zeros(len(accounts))
+    np.maximum.at(best, which, fit[has])
+    return dict(zip(accounts.tolist(), best.tolist(), strict=True))
 
 
 def activate(session: Session, model: ScoringModel, *, now: datetime) -> tuple[Preview, list[Event]]:

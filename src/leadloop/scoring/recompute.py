@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from leadloop.core.arrays import distinct
+from leadloop.core.arrays import distinct, segment_cumsum
 from leadloop.scoring.decay import decay_rate
 from leadloop.scoring.document import ScoringModel
 
@@ -164,10 +164,8 @@ def group_scores(
         t0[grp] = t[last]
         # Exact per-group sums for the stored score...
         s[grp] = np.add.reduceat(scaled, starts) * np.exp(-rate * (t[last] - t[starts]))
-        # ...and running values (one cumulative sum, each group's offset removed) for the crossings.
-        cs = np.cumsum(scaled)
-        running = cs - np.repeat(cs[starts] - scaled[starts], lengths)
-        value = running * np.exp(-rate * (t - ref))
+        # ...and running values (a cumulative sum within each group) for the crossings.
+        value = segment_cumsum(scaled, starts, lengths) * np.exp(-rate * (t - ref))
         e = model.engagement
         idx = np.arange(len(g), dtype=np.float64)
         for target, threshold in ((opened, e.lead_open_threshold), (mql, e.mql_threshold)):
