@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from leadloop.store.db import make_engine
-from leadloop.store.migrate import upgrade
+from leadloop.store.migrate import downgrade, upgrade
 from tests.conftest import NOW
 
 
@@ -20,10 +20,7 @@ def test_opt_ins_and_opt_outs_held_before_are_carried_into_the_log(db_url: str) 
 
 
 def _carried_over(engine: sa.Engine) -> None:
-    with engine.begin() as conn:  # the database as 0021 left it (the fixture's is at head)
-        for table in ("erased_keys", "erasures", "consents", "consent_events", "suppressions"):
-            conn.exec_driver_sql(f"DROP TABLE {table}")
-        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0021'")
+    downgrade(engine, "0021")  # the database as 0021 left it (the fixture's is at head)
     people = sa.table(
         "people",
         sa.column("email", sa.String),
