@@ -254,13 +254,25 @@ def _sla_history(
         if lead is None or lead.owner_user_id is None or lead.assigned_at is None:
             continue
         at = acted_at(step, lead.assigned_at, lead.sla_due_at, now)
-        if at is None:
-            continue
         owner = session.get_one(User, lead.owner_user_id)
+        if at is None:
+            if owner.role == "bdr":  # at the desk, being decided: called (the clock stopped), no outcome yet
+                _called_at_the_desk(session, lead, owner, now=now)
+            continue
         if owner.role == "bdr" and step.desk is not None:
             _at_the_desk(session, lead, owner, step, at, turns, now=now)
         else:
             _work(session, lead, owner, step, at, turns)
+
+
+def _called_at_the_desk(session: Session, lead: Lead, bdr: User, *, now: datetime) -> None:
+    """A lead still on the desk had its qualifying call soon after it came (so the first sweep does
+    not take it away for a lapsed clock, and the desk a visitor opens has leads to qualify)."""
+    from leadloop.routing.handlers import log_call
+
+    assert lead.assigned_at is not None
+    called = min(now, lead.assigned_at + timedelta(minutes=8))
+    log_call(session, lead.id, bdr, now=called, note="Qualifying call: interested; call back for the budget.")
 
 
 @dataclass
