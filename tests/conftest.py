@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.fixtures.capture",
     "tests.fixtures.consent",
     "tests.fixtures.imap",
+    "tests.fixtures.nurture",
     "tests.fixtures.routing",
     "tests.fixtures.scoring",
     "tests.fixtures.web",

@@ -20,6 +20,7 @@ from leadloop.capture.calendar_feeds import ICS_FEEDS, feeds_job
 from leadloop.capture.mailin import policy_of
 from leadloop.capture.people import REFUSE_KEY
 from leadloop.consent import reactions as consent
+from leadloop.consent.gate import Gate
 from leadloop.consent.policy import session_info as consent_info
 from leadloop.consent.repository import EXPIRES as CONSENT_EXPIRES
 from leadloop.core.events import (
@@ -29,20 +30,24 @@ from leadloop.core.events import (
     DealApproved,
     Event,
     LeadAssigned,
+    LeadCooled,
     LeadHandedBack,
     LeadMoved,
     LeadOpened,
     LeadQualified,
     LeadReachedMQL,
+    LeadRecycled,
     PartnerReported,
     PeopleCaptured,
     PeopleMerged,
     PeopleUnmerged,
     PersonErased,
     RecordsEdited,
+    SegmentEntered,
     SlaBreached,
     SlaEscalated,
     TaskDue,
+    TaskRequested,
     TimelinesChanged,
     TouchLogged,
 )
@@ -55,6 +60,12 @@ from leadloop.identity.policy import session_info as identity_info
 from leadloop.jobs.timers import TimerHandler, pending, schedule
 from leadloop.lifecycle import summary
 from leadloop.notifications.handlers import on_lead_assigned, on_sla_breached, on_sla_escalated, on_task_due
+from leadloop.nurture import handlers as nurture
+from leadloop.nurture import reactions as sequences
+from leadloop.nurture.model import Throttle
+from leadloop.nurture.policy import SendPolicy
+from leadloop.nurture.repository import STEP_TIMER
+from leadloop.nurture.whatif import THROTTLE_KEY
 from leadloop.partners import handlers as partners
 from leadloop.partners.model import PARTNER_ACCEPT
 from leadloop.privacy.refuse import erased_people
@@ -125,6 +136,24 @@ def reactions() -> Reactions:
         r.on(lead_event, segment_reactions.on_leads_changed)
     for consent_event in (ConsentStated, ConsentWithdrawn, PersonErased):
         r.on(consent_event, segment_reactions.on_consent_changed)  # after consent's own reactions
+    # Sequences (issue 14, item 2). Enter: a new inquiry not ready for sales, a lead sent back or
+    # cooled, a lead moved to a stage, an activity a sequence names. Leave: the person replied, met,
+    # unsubscribed, bounced or complained; the lead reached MQL or a salesperson owns it. Wired
+    # after scoring and routing, so the stage and owner read are the new ones. A sequence step's
+    # task for the owner is created by the workbench.
+    r.on(LeadOpened, sequences.on_lead_opened)
+    r.on(LeadRecycled, sequences.on_lead_recycled)
+    r.on(LeadCooled, sequences.on_lead_cooled)
+    r.on(LeadMoved, sequences.on_lead_moved)
+    r.on(ActivitiesAppended, sequences.on_activities)
+    r.on(LeadReachedMQL, sequences.on_mql)
+    r.on(LeadAssigned, sequences.on_assigned)
+    r.on(SegmentEntered, sequences.on_segments_entered)
+    # An unsubscribe, a complaint or an erasure ends the person's enrolments in that transaction
+    # (after consent recorded it), so a step due at that moment finds them ended and sends nothing.
+    r.on(ConsentWithdrawn, sequences.on_people_opted_out)
+    r.on(PersonErased, sequences.on_people_opted_out)
+    r.on(TaskRequested, work.on_task_requested)
     return r
 
 
@@ -144,8 +173,18 @@ def session_info(settings: Settings | None = None) -> dict[str, Any]:
         **consent_info(settings),
         REFUSE_KEY: erased_people,
         **segment_info(settings),
+        THROTTLE_KEY: throttle(settings),  # the sequences' what-if simulates it
         REACTIONS_KEY: reactions(),
     }
+
+
+def throttle(settings: Settings) -> Throttle:
+    return Throttle(settings.nurture_max_emails, timedelta(days=settings.nurture_per_days))
+
+
+def send_policy(settings: Settings) -> SendPolicy:
+    """Who may be sent marketing e-mail: consent's log, suppressions and erasures (consent/gate.py)."""
+    return Gate()
 
 
 def database(settings: Settings, *, migrate: bool = True) -> Database:
@@ -162,6 +201,11 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
     handlers[partners.DEAL_EXPIRES] = partners.deal_expiry
     handlers[work.TASK_DUE] = work.task_due  # the rep's workbench: a task's reminder (issue 13)
     handlers[CONSENT_EXPIRES] = consent.consent_expires  # implied consent runs out (issue 14)
+    # Sequences: an enrolment's due steps (issue 14, item 2).
+    handlers[STEP_TIMER] = nurture.step_handler(
+        send_policy(settings),
+        nurture.Mailer(settings.mail_postal_address, settings.mail_from, throttle(settings)),
+    )
     if settings.retrain_every_days > 0:
         handlers[scoring_jobs.RETRAIN] = scoring_jobs.retrain_job(timedelta(days=settings.retrain_every_days))
     if settings.enrich_provider:

@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     # every `segment_resync_hours`, as a safety net (events keep both current in between).
     segment_refresh_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
     segment_resync_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # Sequences (nurture/): the per-person cap on marketing e-mail across every sequence (at most
+    # this many in any this many days), and the physical address every marketing e-mail carries in
+    # its footer (CAN-SPAM and its kin ask for one; `leadloop doctor` says when it is missing).
+    nurture_max_emails: int = Field(default=3, ge=1, le=100)
+    nurture_per_days: float = Field(default=7.0, gt=0, le=365)
+    mail_postal_address: str = ""
 
     log_json: bool = True
     log_level: str = "INFO"

@@ -11,8 +11,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 CHROMIUM = os.environ.get("LEADLOOP_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -27,8 +29,16 @@ def pytest_runtest_makereport(item, call):  # type: ignore[no-untyped-def]
     report = outcome.get_result()
     if report.when == "call" and report.failed and _SERVER_LOGS and _SERVER_LOGS[-1].exists():
         lines = _SERVER_LOGS[-1].read_text(errors="replace").splitlines()
-        tail = [ln for ln in lines if '"/static/' not in ln][-60:]
+        noise = ('"/static/', '"outbox.retry"', '"/notifications/badge"')
+        tail = [ln for ln in lines if not any(n in ln for n in noise)][-60:]
         report.sections.append(("leadloop serve log (last lines)", "\n".join(tail)))
+
+
+class _Sink:
+    """Takes every message; the walks read the app, not the mail."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return "250 OK"
 
 
 def _free_port() -> int:
@@ -47,10 +57,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         capture_output=True,
         timeout=300,
     )
+    # The mail the app sends (assignments, reminders) goes to a real SMTP server that takes it.
+    mail = Controller(_Sink(), hostname="127.0.0.1", port=_free_port())
+    mail.start()
+    env = {**os.environ, "LEADLOOP_SMTP_HOST": "127.0.0.1", "LEADLOOP_SMTP_PORT": str(mail.port)}
     # The timers the demo left due (partner hand-offs, outbox sends, retraining) are swept now, not
     # by the server's sweeper while the first walk waits behind it on SQLite's one writer.
     subprocess.run(
         [*cli, "worker", "--once", "--database-url", f"sqlite:///{db}"],
+        env=env,
         check=True,
         capture_output=True,
         timeout=300,
@@ -59,7 +74,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _SERVER_LOGS.append(db.with_suffix(".log"))
     log = open(db.with_suffix(".log"), "wb")  # noqa: SIM115 - closed after the server stops
     proc = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--database-url", f"sqlite:///{db}"], stdout=log, stderr=log
+        [*cli, "serve", "--port", str(port), "--database-url", f"sqlite:///{db}"],
+        stdout=log,
+        stderr=log,
+        env=env,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(1200):  # up to a minute: the machine may be busy
@@ -74,6 +92,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield base
     proc.terminate()
     proc.wait(timeout=10)
+    mail.stop()
     log.close()
 
 

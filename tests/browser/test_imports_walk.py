@@ -69,8 +69,10 @@ def test_marketing_imports_a_messy_list_and_downloads_the_rejects(
     )
 
     page.get_by_role("button", name="Start the import").click()
-    expect(page.locator("#percent")).to_have_text("100%", timeout=30_000)
-    expect(page.locator("#run-state")).to_have_text("Done")
+    # A busy machine may take a while; whatever the run ends as, its own words say why.
+    expect(page.locator("#run-state")).not_to_have_text("Running", timeout=90_000)
+    assert page.locator("#run-state").inner_text() == "Done", page.locator("#progress").inner_text()
+    expect(page.locator("#percent")).to_have_text("100%")
     expect(page.locator("#bar")).to_have_attribute("value", "100")
     expect(page.locator("#rejected")).to_contain_text("3")
     expect(page.locator("#rejects tbody tr")).to_have_count(3)

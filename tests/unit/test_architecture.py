@@ -38,6 +38,7 @@ USE_CASES = {
     "privacy": {"erase", "web"},
     # Segments (issue 14): membership writes, so only the composition root wires its reactions.
     "segments": {"handlers", "membership", "reactions", "web"},
+    "nurture": {"handlers", "reactions", "web"},  # sequences (issue 14, item 2)
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {
@@ -91,6 +92,11 @@ PURE = {
     "leadloop.segments.evaluate",
     "leadloop.segments.builder",
     "leadloop.segments.document",
+    # Sequences (issue 14, item 2): the document, its templates and the recipient's time zone.
+    "leadloop.nurture.document",
+    "leadloop.nurture.checks",
+    "leadloop.nurture.templates",
+    "leadloop.nurture.zones",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 

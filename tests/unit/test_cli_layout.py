@@ -15,8 +15,8 @@ import leadloop.cli
 from leadloop.cli import app
 
 CLI = Path(leadloop.cli.__file__).parent
-COMMANDS = ["serve", "worker", "demo", "import", "export", "dedupe", "enrich"]
-GROUPS = ["users", "apikeys", "db", "scoring", "routing", "report"]
+COMMANDS = ["serve", "worker", "demo", "import", "export", "dedupe", "enrich", "doctor"]
+GROUPS = ["users", "apikeys", "db", "scoring", "routing", "sequences", "report"]
 
 
 def test_help_lists_every_command_and_group() -> None:
@@ -24,7 +24,7 @@ def test_help_lists_every_command_and_group() -> None:
     assert out.exit_code == 0
     for name in COMMANDS + GROUPS:
         assert f" {name} " in out.stdout, name
-    for kind in ("scoring", "routing"):
+    for kind in ("scoring", "routing", "sequences"):
         sub = CliRunner().invoke(app, [kind, "--help"]).stdout
         assert all(f" {c} " in sub for c in ("export", "import", "whatif", "activate")), sub
 

@@ -1,5 +1,5 @@
-"""Scoring models and routing rule sets are two kinds of one versioned document: the same guards,
-pages and API for both (staff read, the kind's editors change)."""
+"""Scoring models, routing rule sets and sequences are three kinds of one versioned document: the same guards,
+pages and API for all (staff read, the kind's editors change)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from tests.fixtures.web import Web
 KINDS = [
     ("/scoring", "/api/v1/scoring/models", "marketing"),
     ("/routing", "/api/v1/routing/rulesets", "manager"),
+    ("/sequences", "/api/v1/sequences/versions", "marketing"),
 ]
 
 
@@ -19,7 +20,11 @@ def test_staff_read_every_kind_and_only_its_editors_change_it(
 ) -> None:
     rep, rep_api = web.browser_client("rep"), web.api_client("rep")
     page = rep.get(home)
-    assert page.status_code == 200 and page.template.name in ("documents.html", "scoring.html")  # type: ignore[attr-defined]
+    assert page.status_code == 200 and page.template.name in (
+        "documents.html",
+        "scoring.html",
+        "sequences.html",
+    )  # type: ignore[attr-defined]
     assert page.context["may_edit"] is False and "Save as draft" not in page.text  # type: ignore[attr-defined]
     assert rep.post(f"{home}/preview", data={"document": "name: x"}).status_code == 403
     assert rep.post(api.replace("/api/v1", ""), data={"document": "name: x"}).status_code == 403

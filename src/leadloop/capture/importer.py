@@ -409,7 +409,31 @@ def execute_run(
     custom: CustomLimits | None = None,
 ) -> ImportReport | None:
     """Run (or resume) a stored import the caller has claimed (runs.claim), to its end. Whatever
-    stops it is written on the run (failed, with the reason) rather than lost in a thread."""
+    stops it, from its first read to its last batch, is written on the run (failed, with the reason)
+    rather than lost in a thread that would leave it "running" until its heartbeat went stale."""
+    try:
+        return _execute(db, run_id, token, now=now, batch_size=batch_size, max_chars=max_chars, custom=custom)
+    except runs.RunTakenOver:
+        log.info("import.taken_over", run_id=run_id)
+        return None
+    except LeadloopError as exc:
+        _fail(db, run_id, token, str(exc), now())
+    except Exception as exc:  # a bug or a lost database: the run says so, the thread ends
+        log.exception("import.failed", run_id=run_id)
+        _fail(db, run_id, token, f"{type(exc).__name__}: {exc}; resume it, or tell your admin", now())
+    return None
+
+
+def _execute(
+    db: Database,
+    run_id: int,
+    token: str,
+    *,
+    now: Callable[[], datetime],
+    batch_size: int,
+    max_chars: int,
+    custom: CustomLimits | None,
+) -> ImportReport | None:
     with db.read() as session:
         row = runs.get(session, run_id)
         if row is None or row.stored_path is None:
@@ -428,33 +452,23 @@ def execute_run(
         resume = (counters, dict(row.summary or {})) if row.rows_done else None
         entity, path, mapping = row.entity, Path(row.stored_path), dict(row.mapping or {})
         encoding, started = row.encoding, row.started_at
-    try:
-        return run_import(
-            db,
-            entity,
-            path,
-            now=now,
-            overrides=mapping,
-            encoding=encoding,
-            batch_size=batch_size,
-            max_chars=max_chars,
-            custom=custom,
-            rejects_file=False,
-            campaign=campaign,
-            carry=carry if entity == "people" else None,
-            run=link,
-            started_at=started,
-            resume=resume,
-        )
-    except runs.RunTakenOver:
-        log.info("import.taken_over", run_id=run_id)
-        return None
-    except LeadloopError as exc:
-        _fail(db, run_id, token, str(exc), now())
-    except Exception as exc:  # a bug or a lost database: the run says so, the thread ends
-        log.exception("import.failed", run_id=run_id)
-        _fail(db, run_id, token, f"{type(exc).__name__}: {exc}; resume it, or tell your admin", now())
-    return None
+    return run_import(
+        db,
+        entity,
+        path,
+        now=now,
+        overrides=mapping,
+        encoding=encoding,
+        batch_size=batch_size,
+        max_chars=max_chars,
+        custom=custom,
+        rejects_file=False,
+        campaign=campaign,
+        carry=carry if entity == "people" else None,
+        run=link,
+        started_at=started,
+        resume=resume,
+    )
 
 
 def _fail(db: Database, run_id: int, token: str, error: str, at: datetime) -> None:

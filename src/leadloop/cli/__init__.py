@@ -9,12 +9,14 @@ from leadloop.cli.data import export, import_
 from leadloop.cli.db import db_app
 from leadloop.cli.dedupe import dedupe
 from leadloop.cli.demo import demo
+from leadloop.cli.doctor import doctor
 from leadloop.cli.enrich import enrich
 from leadloop.cli.mailin import mail_in
 from leadloop.cli.mailsync import mail_sync
 from leadloop.cli.report import report_app
 from leadloop.cli.routing import routing_app
 from leadloop.cli.scoring import scoring_app
+from leadloop.cli.sequences import sequences_app
 from leadloop.cli.serve import serve, worker
 from leadloop.cli.tracking import tracking_app
 from leadloop.cli.users import keys_app, users_app
@@ -29,11 +31,13 @@ app.command()(dedupe)
 app.command()(enrich)
 app.command("mail-in")(mail_in)
 app.command("mail-sync")(mail_sync)
+app.command()(doctor)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="apikeys")
 app.add_typer(db_app, name="db")
 app.add_typer(scoring_app, name="scoring")
 app.add_typer(routing_app, name="routing")
+app.add_typer(sequences_app, name="sequences")
 app.add_typer(report_app, name="report")
 app.add_typer(tracking_app, name="tracking")
 

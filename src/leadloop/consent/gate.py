@@ -117,3 +117,17 @@ def preferences_url(session: Session, person_id: int, *, now: datetime) -> str:
         raise NotFound(f"person #{person_id} has no e-mail address")
     url, _ = links(policy_of(session), found.person_id, found.email, now)
     return url + "/preferences"
+
+
+class Gate:
+    """The consent log as a sender's policy (the sequences' `SendPolicy`, by its shape): asked in the
+    step's transaction, with the person's row lock, and the RFC 8058 headers for each message."""
+
+    def may_send(self, session: Session, person_id: int, subscription_type: str, now: datetime) -> Decision:
+        return may_send(session, person_id, subscription_type, now)
+
+    def headers(self, session: Session, person_id: int, now: datetime) -> dict[str, str]:
+        try:
+            return unsubscribe_headers(session, person_id, now=now)
+        except NotFound:  # no address: may_send has refused already
+            return {}

@@ -326,3 +326,18 @@ class SegmentLeft(Event):
     count: int
     cause: str
     at: datetime
+
+
+# Sequences (issue 14, item 2): a step asks the lead's owner for a personal touch.
+@dataclass(frozen=True)
+class TaskRequested(Event):
+    """A sequence step asks someone (the lead's owner, or the sequence's pre-sales contact) to do
+    something by hand, such as call: the workbench creates the task and arms its reminder, in the
+    transaction of the step (so a step that ran once made one task)."""
+
+    owner_user_id: int
+    title: str
+    due_at: datetime
+    lead_id: int | None
+    person_id: int | None
+    at: datetime

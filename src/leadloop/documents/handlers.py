@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.core.errors import NotFound
+from leadloop.core.yamldoc import DocumentError
 from leadloop.documents.model import Activation, D, DocumentKind, Draft
 from leadloop.store.tables import VersionedDocument
 
@@ -29,6 +30,9 @@ def load(session: Session, kind: DocumentKind[D], row_id: int) -> tuple[Versione
 def save_draft(session: Session, kind: DocumentKind[Any], text: str, *, now: datetime) -> Draft:
     """Validate (every problem with its line) and store as a draft; a bad document never gets here."""
     doc = kind.parse(text)
+    refused = kind.refuse(session, doc, text)
+    if refused:
+        raise DocumentError(refused)
     row_id = kind.table.add_draft(
         session, name=doc.name, version=doc.version, text=text, now=now, what=kind.noun
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, Self, Type
 
 from leadloop.auth.model import STAFF, Role
 from leadloop.core.events import Event
+from leadloop.core.yamldoc import Problem
 
 if TYPE_CHECKING:  # types only: the core imports no database code when it runs
     from sqlalchemy.orm import Session
@@ -78,6 +79,10 @@ class Activate(Protocol[D_contra]):
     def __call__(self, session: Session, doc: D_contra, /, *, now: datetime) -> Activation: ...
 
 
+def no_refusals(_session: Session, _doc: Any, _text: str) -> list[Problem]:
+    return []
+
+
 @dataclass(frozen=True)
 class DocumentKind(Generic[D]):
     """One kind of versioned document. The machine (documents/handlers.py) does what every kind
@@ -93,6 +98,9 @@ class DocumentKind(Generic[D]):
     editors: frozenset[Role]  # who may save, preview and activate; every staff member may read
     readers: frozenset[Role] = STAFF
     warnings: Callable[[D], list[str]] = no_warnings  # saved anyway, shown beside the document
+    # What the document names that the data must have (a segment, a subscription type): refused at
+    # save time like a bad line, with its line where the text shows it.
+    refuse: Callable[[Session, D, str], list[Problem]] = no_refusals
     preview_limit: int | None = None
 
     @property

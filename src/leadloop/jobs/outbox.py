@@ -104,13 +104,19 @@ def send_email(settings: Settings, key: str, payload: dict[str, Any]) -> None:
     if not settings.smtp_host:
         raise NotConfigured("no SMTP server configured (LEADLOOP_SMTP_HOST)")
     msg = EmailMessage(policy=POLICY)  # List-Unsubscribe folds between its URIs, never encoded
-    msg["From"], msg["To"], msg["Subject"] = settings.mail_from, payload["to"], payload["subject"]
+    # A sequence's e-mail is sent in a person's name (`from`), with replies to them (`reply_to`).
+    msg["From"] = payload.get("from") or settings.mail_from
+    msg["To"], msg["Subject"] = payload["to"], payload["subject"]
+    if payload.get("reply_to"):
+        msg["Reply-To"] = payload["reply_to"]
     msg["Message-ID"] = message_id(key)
     msg["X-Leadloop-Key"] = key
     for name, value in (payload.get("headers") or {}).items():
         msg[name] = value
     url = _url(settings, payload.get("link"))
     msg.set_content(payload["body"] + (f"\n\n{url}\n" if url else "\n"))
+    if payload.get("html"):  # multipart/alternative: the text first, the HTML as the richer part
+        msg.add_alternative(payload["html"], subtype="html")
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
         smtp.send_message(msg)
 

@@ -962,3 +962,86 @@ class SegmentChange(Base):
     at: Mapped[datetime]
     cause: Mapped[str] = mapped_column(sa.String(10))
     revision: Mapped[int]
+
+
+# Sequences (issue 14, item 2): drip sequences as versioned documents, and the people in them.
+class SequenceRow(VersionedDocument, Base):
+    """Sequences are versioned data (nurture/document.py). Unlike a scoring model, several run at
+    once: one active version of each name. An enrolment keeps the version it entered with."""
+
+    __tablename__ = "sequences"
+
+    @classmethod
+    def make_active(cls, session: Session, row_id: int, *, now: datetime) -> None:
+        """The one active version of this name: its previous one retires in the same transaction."""
+        name = session.scalar(sa.select(cls.name).where(cls.id == row_id))
+        session.execute(
+            sa.update(cls).where(cls.status == "active", cls.name == name).values(status="retired")
+        )
+        session.execute(sa.update(cls).where(cls.id == row_id).values(status="active", activated_at=now))
+
+
+class Enrolment(Base):
+    """One person's way through one sequence. While `state` is active it has exactly one pending
+    `nurture_step` timer (subject `enrolment:<id>`) for `step`; completed or exited, none (checked by
+    `leadloop doctor`). At most one active enrolment per person and sequence name."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        sa.Index(
+            "uq_enrolments_one_active",
+            "person_id",
+            "sequence_name",
+            unique=True,
+            sqlite_where=sa.text("state = 'active'"),
+            postgresql_where=sa.text("state = 'active'"),
+        ),
+        sa.Index("ix_enrolments_sequence_state", "sequence_name", "state"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    lead_id: Mapped[int | None] = mapped_column(sa.ForeignKey("leads.id"), index=True)
+    sequence_id: Mapped[int] = mapped_column(sa.ForeignKey("sequences.id"))  # the version entered
+    sequence_name: Mapped[str] = mapped_column(sa.String(100))
+    state: Mapped[str] = mapped_column(sa.String(10))  # active | completed | exited
+    step: Mapped[str] = mapped_column(sa.String(40))  # the step its timer is for ("end": finishing)
+    actions: Mapped[int] = mapped_column(default=0)  # actions taken: part of each outbox key
+    trigger: Mapped[str] = mapped_column(
+        sa.String(20)
+    )  # manual | inquiry | recycled | cooled | stage | activity
+    trigger_detail: Mapped[str | None] = mapped_column(sa.String(200))
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    entered_at: Mapped[datetime]
+    exited_at: Mapped[datetime | None]
+    exit_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    note: Mapped[str | None] = mapped_column(sa.String(300))  # the latest deferral or refusal, in words
+
+
+class NurtureStep(Base):
+    """What happened at each step of an enrolment: sent, deferred (and why), a branch taken, a task,
+    a webhook, a stage change, a refusal. Append-only; the sequence report reads it."""
+
+    __tablename__ = "nurture_steps"
+    __table_args__ = (sa.Index("ix_nurture_steps_enrolment_id_id", "enrolment_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolments.id"))
+    step: Mapped[str] = mapped_column(sa.String(40))
+    kind: Mapped[str] = mapped_column(sa.String(10))  # email | wait | branch | task | webhook | stage | exit
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    at: Mapped[datetime]
+    detail: Mapped[str | None] = mapped_column(sa.String(300))
+
+
+class NurtureSend(Base):
+    """A marketing e-mail a sequence put in the outbox: what the per-person throttle counts (written
+    in the transaction that checked it) and what an open or a click is matched to."""
+
+    __tablename__ = "nurture_sends"
+    __table_args__ = (sa.Index("ix_nurture_sends_person_sent", "person_id", "sent_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"))
+    enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolments.id"), index=True)
+    step: Mapped[str] = mapped_column(sa.String(40))
+    sent_at: Mapped[datetime]
+    outbox_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    subject: Mapped[str] = mapped_column(sa.String(300))

@@ -50,6 +50,7 @@ from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
 from leadloop.lists.web import router as lists_router
 from leadloop.notifications.web import router as notifications_router
+from leadloop.nurture.web import router as sequences_router
 from leadloop.partners.web import router as partners_router
 from leadloop.privacy.web import router as privacy_router
 from leadloop.qualification.web import router as qualification_router
@@ -187,6 +188,7 @@ def create_app(
         account_identity_router,
         timeline_router,
         scoring_router,
+        sequences_router,  # drip sequences (issue 14, item 2)
         routing_router,
         partners_router,
         help_router,

@@ -17,7 +17,7 @@ from leadloop.access.model import Scope
 from leadloop.access.repository import require_visible, require_worker
 from leadloop.auth.model import Principal, Role
 from leadloop.core.errors import InvalidInput, NotFound, PermissionDenied
-from leadloop.core.events import Event, TaskDue, TouchLogged
+from leadloop.core.events import Event, TaskDue, TaskRequested, TouchLogged
 from leadloop.core.reactions import publish
 from leadloop.jobs import outbox
 from leadloop.jobs.timers import Due, cancel, schedule
@@ -215,3 +215,26 @@ def task_due(session: Session, due: Due, now: datetime) -> list[Event]:
         now=now,
     )
     return publish(session, [TaskDue(task.id, owner.id, task.title, task.due_at, link, now)], now=now)
+
+
+def on_task_requested(session: Session, events: list[TaskRequested], now: datetime) -> list[Event]:
+    """Reaction: a sequence step asked for a personal touch. The task is its owner's own (they may
+    complete or move it like any other), about the lead, else the person; its reminder is armed."""
+    for e in events:
+        owner = session.get(User, e.owner_user_id)
+        if owner is None or not owner.active:
+            continue
+        about = {"lead_id": e.lead_id} if e.lead_id is not None else {"person_id": e.person_id}
+        title = clean_text(e.title, TITLE_MAX, "title") or "Follow up"
+        task = Task(
+            title=title,
+            due_at=e.due_at,
+            owner_user_id=owner.id,
+            created_by_user_id=owner.id,
+            created_at=now,
+            **about,
+        )
+        session.add(task)
+        session.flush()
+        _arm(session, task, now=now)
+    return []
