@@ -182,8 +182,8 @@ def _address(value: Any, name: str) -> str:
         raise PayloadError(f"{name}: {len(value):,} characters is not an e-mail address")
     try:
         found = normalise_email(value)
-    except InvalidInput:
-        found = None
+    except InvalidInput as exc:
+        raise PayloadError(f"{name}: {_shown(value)} is not an e-mail address ({str(exc)[:160]})") from None
     if found is None:
         raise PayloadError(f"{name}: {_shown(value)} is not an e-mail address")
     return found.address

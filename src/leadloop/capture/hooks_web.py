@@ -2,12 +2,13 @@
 `POST /api/v1/hooks/mailgun` (Mailgun's). Public: no session, no API key, no CSRF token; the
 signature under a shared secret is the only authority (ADR 0031).
 
-In order, before anything is stored: the webhook must be configured (503 otherwise: an unsigned
-report is never taken); the client address is rate-limited (429), so a flood costs a bucket lookup
-each; the body is at most 256 KB (web/bounds.py, 413); the signature must be ours and fresh (401,
-logged with the client address); the body must be the shape (400 not JSON, 422 with where it is
-wrong, nothing recorded). Then each report becomes an activity in one transaction, and consent
-reacts in it. Bad input gets a 4xx that says what to fix, never a 5xx.
+In order, before anything is stored: a body over 256 KB is refused (413, web/bounds.py, before
+it is read when its length is declared); the webhook must be configured (503 otherwise: an
+unsigned report is never taken); the client address is rate-limited (429 with Retry-After), before
+a signature is computed or the database touched; the signature must be ours and fresh (401, logged
+with the client address); the body must be JSON (415 for a form, 400 not JSON) of the shape (422
+saying where it is wrong; nothing is recorded). Then each report becomes an activity in one
+transaction, and consent reacts in it. Bad input gets a 4xx that says what to fix, never a 5xx.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx
 
 router = APIRouter(prefix="/api/v1/hooks", include_in_schema=False)
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 log = get_logger("leadloop.hooks")
 
 
@@ -37,10 +39,13 @@ async def bounces(request: Request, ctx: Ctx) -> Response:
     secret = _secret(ctx.settings.bounce_webhook_secret)
     if secret is None:
         return _off(
-            "the bounce webhook is off: set LEADLOOP_BOUNCE_WEBHOOK_SECRET to the secret you share with the sender"
+            "the bounce webhook is off: set LEADLOOP_BOUNCE_WEBHOOK_SECRET to the secret you share "
+            "with the sender"
         )
     if (throttled := _throttled(request, ctx, "bounces")) is not None:
         return throttled
+    if (form := _form(request, "bounces")) is not None:
+        return form
     body = await request.body()
     now = ctx.clock()
     try:
@@ -72,6 +77,8 @@ async def mailgun(request: Request, ctx: Ctx) -> Response:
         )
     if (throttled := _throttled(request, ctx, "mailgun")) is not None:
         return throttled
+    if (form := _form(request, "mailgun")) is not None:
+        return form
     body = await request.body()
     now = ctx.clock()
     try:
@@ -113,6 +120,19 @@ def _throttled(request: Request, ctx: AppContext, hook: str) -> Response | None:
         {"detail": f"too many requests from this address; try again in {wait} s"},
         status_code=429,
         headers={"Retry-After": str(wait)},
+    )
+
+
+def _form(request: Request, hook: str) -> Response | None:
+    """A form body was read as a form already (web/bounds.py checks every form's text), so its raw
+    bytes, which a signature covers, are gone; and no sender we take posts one: Mailgun's form
+    webhooks are its legacy ones, before its JSON webhooks of 2018."""
+    if not request.headers.get("content-type", "").startswith(FORMS):
+        return None
+    log.info("hooks.refused", hook=hook, ip=_client(request), reason="a form body")
+    return JSONResponse(
+        {"detail": "send the body as JSON (Content-Type: application/json); a form body is not taken"},
+        status_code=415,
     )
 
 
