@@ -7,6 +7,8 @@ mail-in reads suppresses as a webhook does; and the List-Unsubscribe mailto, rec
 from __future__ import annotations
 
 import imaplib
+import smtplib
+import socket
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,11 +18,13 @@ from leadloop.capture.delivery import record_mail_events
 from leadloop.capture.imap import Mailbox, sync
 from leadloop.capture.mail_events import MailEvent, Report
 from leadloop.capture.mailin import MailPolicy, log_mail
+from leadloop.capture.smtp import start
 from leadloop.consent import suppression
 from leadloop.consent.decision import Reason
 from leadloop.consent.gate import may_send, unsubscribe_headers
 from leadloop.core.clock import FrozenClock
 from leadloop.identity.merge import merge_people
+from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.store.tables import Activity, ConsentEvent, Person, Suppression
 from tests.conftest import count
@@ -300,5 +304,27 @@ def test_the_mailto_unsubscribe_read_from_an_imap_mailbox(
     )
     done = sync(db, clock, box, MAIL_POLICY, max_bytes=1_000_000)
     assert done.logged == 1
+    assert _consent_log(db, ann)[-1] == ("*", "withdrawn", "unsubscribe", "mailto")
+    assert _decision(db, clock, ann) == Reason.UNSUBSCRIBED
+
+
+def test_the_mailto_unsubscribe_sent_to_the_mail_in_server(db: Database, clock: FrozenClock) -> None:
+    """Over SMTP, with mail-in limited to its BCC address: the unsubscribe mailbox is let in too."""
+    use_policy(db, mailto=UNSUBSCRIBE_BOX)
+    ann = consenting(db, clock, "ann@acme.com")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    settings = Settings(mailin_addresses="log@mailin.ourco.io", unsubscribe_mailto=UNSUBSCRIBE_BOX)
+    controller = start(db, clock, settings, host="127.0.0.1", port=port)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as c:
+            c.sendmail(
+                "ann@acme.com", [UNSUBSCRIBE_BOX], _mailto_request(db, clock, ann, sender="ann@acme.com")
+            )
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                c.sendmail("x@spam.example.org", ["anyone@mailin.ourco.io"], b"Subject: hi\r\n\r\nhi\r\n")
+    finally:
+        controller.stop()
     assert _consent_log(db, ann)[-1] == ("*", "withdrawn", "unsubscribe", "mailto")
     assert _decision(db, clock, ann) == Reason.UNSUBSCRIBED
