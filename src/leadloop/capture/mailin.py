@@ -3,9 +3,10 @@
 A rep BCCs or forwards; the message becomes an `email_sent` (we wrote) or `email_reply` (they
 wrote) activity on each outside person it involves, matched by address, on their account, and on
 the product of the account's hottest open lead. A calendar invitation becomes a `meeting` on each
-outside attendee. Auto-replies, bounces and list traffic never count as a reply: a bounce marks
-the address, the others are logged as skipped. The same message arriving twice (BCC and IMAP, or
-a retry) is one activity: its key is the Message-ID and the person.
+outside attendee. Auto-replies, bounces and list traffic never count as a reply: a hard bounce is
+recorded on the address's person (consent suppresses the address), the others are logged as
+skipped. The same message arriving twice (BCC and IMAP, or a retry) is one activity: its key is
+the Message-ID and the person.
 
 A message to the List-Unsubscribe mailto address (LEADLOOP_UNSUBSCRIBE_MAILTO) is no one's reply:
 its subject carries the token the mailto was made with, and consent unsubscribes the person it
@@ -286,7 +287,7 @@ def _unsubscribe(session: Session, mail: Mail, *, now: datetime) -> MailLogged:
         log.info("mailin.unsubscribe_without_token", message_id=mail.message_id)
         return MailLogged("skipped", "a message to the unsubscribe address without an unsubscribe token")
     publish(session, [UnsubscribeMailed(found.group(1), mail.sender[1], now)], now=now)
-    return MailLogged("logged", "an unsubscribe request by mail, checked by its token", 0, [mail.sender[1]])
+    return MailLogged("logged", "an unsubscribe request by mail, handed to consent to check its token")
 
 
 def _on_hottest_lead(session: Session, items: list[ActivityIn]) -> None:

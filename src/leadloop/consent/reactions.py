@@ -194,7 +194,8 @@ def _address_of(row: dict[str, Any]) -> str | None:
 
 
 def suppression_reason(row: dict[str, Any]) -> str:
-    """ "hard bounce on 2026-11-01 (mailgun): 550 5.1.1 no such user", for the list's reason column."""
+    """The list's reason column: what, on which day, through which door, and what the server said
+    (e.g. `hard bounce on 2026-11-01 (mailgun): 550 5.1.1 no such user`)."""
     payload = row.get("payload")
     said = payload.get("reason") if isinstance(payload, dict) else None
     what = "hard bounce" if row["type"] == BOUNCE_ACTIVITY else "spam complaint"
