@@ -50,6 +50,7 @@ from leadloop.core.events import (
     TaskRequested,
     TimelinesChanged,
     TouchLogged,
+    UnsubscribeMailed,
 )
 from leadloop.core.reactions import KEY as REACTIONS_KEY
 from leadloop.core.reactions import Reactions
@@ -121,10 +122,15 @@ def reactions() -> Reactions:
     # `email_opt_in`. A door captured an opt-in or opt-out; identity merged or unmerged two people
     # (an opt-out always wins); an inquiry gives implied consent (when on) and another system's
     # `unsubscribe` activity withdraws everything; an erased person is withdrawn from everything.
+    # Deliverability (ADR 0031): an `email_bounce_hard` activity suppresses the address and an
+    # `email_complaint` withdraws everything and suppresses it, whichever door they came through
+    # (mail-in's delivery reports, the bounce webhooks, an import); a mailto unsubscribe that
+    # mail-in received is checked by its token.
     r.on(ConsentStated, consent.on_consent_stated)
     r.on(PeopleMerged, consent.on_people_merged)
     r.on(PeopleUnmerged, consent.on_people_unmerged)
     r.on(ActivitiesAppended, consent.on_activities)
+    r.on(UnsubscribeMailed, consent.on_unsubscribe_mailed)
     r.on(PersonErased, consent.on_person_erased)
     # Segments (issue 14): whatever changed a person's facts decides their segments again, in the
     # same transaction. Wired after scoring and the rescore above, so the scores read are new.

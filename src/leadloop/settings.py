@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -130,6 +130,16 @@ class Settings(BaseSettings):
     unsubscribe_link_days: int = Field(default=90, ge=60, le=3650)
     confirm_link_days: int = Field(default=30, ge=1, le=365)
     unsubscribe_mailto: str = ""
+    # Bounces and complaints (ADR 0031): the shared secret of our signed webhook
+    # (POST /api/v1/hooks/bounces) and Mailgun's webhook signing key (POST /api/v1/hooks/mailgun).
+    # No default: unset, a webhook answers 503 and records nothing (an unsigned one is never taken).
+    # A signature made more than `bounce_webhook_max_age_s` ago (or ahead) is refused as a replay;
+    # each client address may call them `bounce_webhook_per_minute` times a minute (burst on top).
+    bounce_webhook_secret: SecretStr | None = None
+    mailgun_webhook_signing_key: SecretStr | None = None
+    bounce_webhook_max_age_s: int = Field(default=300, ge=30, le=3600)
+    bounce_webhook_per_minute: float = Field(default=600.0, gt=0)
+    bounce_webhook_burst: int = Field(default=120, ge=1)
     # Segments (segments/policy.py): a segment that time alone can change ("visited pricing twice in
     # 14 days", "engagement above 40") is rebuilt every `segment_refresh_minutes`; every other one
     # every `segment_resync_hours`, as a safety net (events keep both current in between).
@@ -153,6 +163,16 @@ class Settings(BaseSettings):
     # The demo's live hand-raisers (demo/live.py): a new demo request every this many minutes while
     # it serves; 0 turns them off (the default everywhere but `leadloop demo`).
     demo_hand_raiser_minutes: float = Field(default=0.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _webhook_secret_strong_enough(self) -> Settings:
+        secret = self.bounce_webhook_secret.get_secret_value() if self.bounce_webhook_secret else ""
+        if secret and len(secret) < 16:
+            raise ValueError(
+                "LEADLOOP_BOUNCE_WEBHOOK_SECRET must be at least 16 characters; make one with "
+                'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        return self
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Settings:

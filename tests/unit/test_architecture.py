@@ -21,7 +21,9 @@ USE_CASES = {
     # "__init__": the package re-exports its use cases (`from leadloop.capture import ingest_people`).
     "capture": {"__init__", "people", "activities", "log", "crm", "intake", "importer", "export", "web"}
     # Import in the app (issue 13): its runs, the carry-over of a peer CRM's state, its pages.
-    | {"runs", "carryover", "import_web"},
+    | {"runs", "carryover", "import_web"}
+    # Bounces and complaints (issue 14, item 3): recording delivery reports, and their webhooks.
+    | {"delivery", "mailin", "hooks_web"},
     "enrich": {"handlers"},
     "identity": {"merge", "account_merge", "review", "account_review", "warehouse", "web", "account_web"},
     "leads": {"web"},
@@ -85,6 +87,10 @@ PURE = {
     "leadloop.consent.decision",
     "leadloop.consent.tokens",
     "leadloop.privacy.model",
+    # Bounces and complaints (issue 14, item 3): delivery reports, their webhook shapes, signatures.
+    "leadloop.capture.mail_events",
+    "leadloop.capture.hook_formats",
+    "leadloop.capture.hook_signatures",
     # Recycling and reactivation (issue 14): the journey in words and the dormant time.
     "leadloop.lifecycle.journey",
     # Segments (issue 14): the definition, its reading, its meaning, and the builder's rows.

@@ -13,6 +13,8 @@ PUBLIC = {"/forms/lead", "/login", "/healthz", "/api/openapi.json", "/t.js", "/c
 # A person's own pages from a link in our mail (RFC 8058 one-click needs no session): the signed
 # token in the path is the authority (consent/public_web.py).
 PUBLIC |= {"/u/{token}", "/u/{token}/preferences", "/c/{token}"}
+# The bounce webhooks: the signature under a shared secret is the authority (capture/hooks_web.py).
+PUBLIC |= {"/api/v1/hooks/bounces", "/api/v1/hooks/mailgun"}
 
 
 def _guards(dependant) -> list[RoleGuard]:  # type: ignore[no-untyped-def]

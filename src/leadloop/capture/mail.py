@@ -38,6 +38,8 @@ class Kind(StrEnum):
 class Bounce:
     recipient: str
     permanent: bool  # a 5.x.x status: the address does not work
+    status: str = ""  # RFC 3463, e.g. "5.1.1"
+    diagnostic: str = ""  # what the receiving server said (Diagnostic-Code), bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +291,15 @@ def _bounces(msg: Message) -> list[Bounce]:
             action = _header(group, "action").lower()
             address = recipient.split(";", 1)[-1].strip().lower()
             if _ADDRESS.match(address) and action in ("failed", "delayed", ""):
-                out.append(Bounce(address, permanent=status.startswith("5") and action != "delayed"))
+                diagnostic = _header(group, "diagnostic-code").split(";", 1)[-1].strip()
+                out.append(
+                    Bounce(
+                        address,
+                        permanent=status.startswith("5") and action != "delayed",
+                        status=status[:20],
+                        diagnostic=diagnostic[:200],
+                    )
+                )
     return out
 
 

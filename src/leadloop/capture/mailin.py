@@ -3,14 +3,20 @@
 A rep BCCs or forwards; the message becomes an `email_sent` (we wrote) or `email_reply` (they
 wrote) activity on each outside person it involves, matched by address, on their account, and on
 the product of the account's hottest open lead. A calendar invitation becomes a `meeting` on each
-outside attendee. Auto-replies, bounces and list traffic never count as a reply: a bounce marks
-the address, the others are logged as skipped. The same message arriving twice (BCC and IMAP, or
-a retry) is one activity: its key is the Message-ID and the person.
+outside attendee. Auto-replies, bounces and list traffic never count as a reply: a hard bounce is
+recorded on the address's person (consent suppresses the address), the others are logged as
+skipped. The same message arriving twice (BCC and IMAP, or a retry) is one activity: its key is
+the Message-ID and the person.
+
+A message to the List-Unsubscribe mailto address (LEADLOOP_UNSUBSCRIBE_MAILTO) is no one's reply:
+its subject carries the token the mailto was made with, and consent unsubscribes the person it
+names, in this transaction, when the token is genuine (`UnsubscribeMailed`; ADR 0031).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,12 +24,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.capture.activities import ingest_activities
+from leadloop.capture.delivery import record_mail_events
 from leadloop.capture.invites import Meeting, read_invite
 from leadloop.capture.mail import Kind, Mail, Refused, parse
+from leadloop.capture.mail_events import MailEvent, Report
 from leadloop.capture.model import ActivityIn, parse_activity
 from leadloop.capture.repository import people_by_email
 from leadloop.contract.normalise import FREE_DOMAINS
+from leadloop.core.events import UnsubscribeMailed
 from leadloop.core.logging import get_logger
+from leadloop.core.reactions import publish
 from leadloop.lifecycle.model import OPEN
 from leadloop.settings import Settings
 from leadloop.store.tables import Lead, User
@@ -38,11 +48,22 @@ class MailPolicy:
     internal_domains: frozenset[str] = frozenset()  # our own domains, beside the staff's addresses
     create_people: bool = True  # an unknown outside address becomes a person
     own_addresses: frozenset[str] = frozenset()  # the BCC address itself: never a person
+    unsubscribe_address: str = ""  # the List-Unsubscribe mailto's mailbox ("": none)
 
 
 def policy_of(settings: Settings) -> MailPolicy:
     domains = frozenset(d.strip().lower() for d in settings.mailin_domains.split(",") if d.strip())
-    return MailPolicy(internal_domains=domains, create_people=settings.mailin_create_people)
+    return MailPolicy(
+        internal_domains=domains,
+        create_people=settings.mailin_create_people,
+        unsubscribe_address=settings.unsubscribe_mailto.strip().lower(),
+    )
+
+
+# What consent.gate.links puts in the mailto's subject: "unsubscribe <token>". Only that subject,
+# whole: an out-of-office answering our mail ("Automatic reply: unsubscribe ...") is not a request.
+# The token's alphabet is itsdangerous's (hex, dots, URL-safe base64); consent checks the rest.
+_UNSUBSCRIBE_SUBJECT = re.compile(r"\s*unsubscribe\s+([A-Za-z0-9._-]{1,200})\s*", re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -68,6 +89,10 @@ def log_mail(
         return MailLogged("refused", mail.reason)
     if mail.kind is Kind.BOUNCE:
         return _bounced(session, mail, now=now, source=source)
+    if policy.unsubscribe_address and policy.unsubscribe_address in (
+        {a for _, a in mail.recipients} | set(envelope_recipients)
+    ):
+        return _unsubscribe(session, mail, now=now)
     if mail.kind is not Kind.PERSON:
         log.info("mailin.skipped", kind=mail.kind.value, why=mail.why, message_id=mail.message_id)
         return MailLogged(
@@ -229,30 +254,40 @@ def log_calendar(
 
 
 def _bounced(session: Session, mail: Mail, *, now: datetime, source: str) -> MailLogged:
-    hard = [b.recipient for b in mail.bounces if b.permanent]
-    known = people_by_email(session, set(hard)) if hard else {}
-    items: list[ActivityIn] = []
-    for address in sorted(known):
-        a = parse_activity(
-            {
-                "type": "email_bounce_hard",
-                "occurred_at": now.isoformat(),
-                "channel": "email",
-                "email": address,
-            },
-            now=now,
+    """An RFC 3464 report: each permanent failure is a hard bounce on the person who holds the
+    address (consent suppresses it); a delay or a temporary failure records nothing (ADR 0031)."""
+    events = [
+        MailEvent(
+            Report.BOUNCE,
+            b.recipient,
+            key=mail.message_id or _fingerprint(mail),
+            occurred_at=_sent(mail, now),
+            reason=" ".join(p for p in (b.status, b.diagnostic) if p)
+            or "a delivery status notification said it failed",
         )
-        a.payload = {"subject": mail.subject, "reason": "a delivery status notification said it failed"}
-        a.dedupe_key = "bounce:" + _key(mail.message_id or _fingerprint(mail), address)
-        items.append(a)
-    if items:
-        ingest_activities(session, items, now=now, source=source)
+        for b in mail.bounces
+        if b.permanent
+    ]
+    done = record_mail_events(session, events, now=now, source=source, prefix="bounce")
+    marked = done.recorded + done.duplicates
+    log.info("mailin.bounce", message_id=mail.message_id, hard=len(events), known=marked)
     return MailLogged(
-        "skipped" if not items else "logged",
-        f"a bounce, never a reply; {len(items)} known addresses marked as hard bounces",
-        len(items),
-        sorted(known),
+        "logged" if marked else "skipped",
+        f"a bounce, never a reply; {marked} known addresses marked as hard bounces",
+        done.recorded,
+        done.people or [],
     )
+
+
+def _unsubscribe(session: Session, mail: Mail, *, now: datetime) -> MailLogged:
+    """A mail client's List-Unsubscribe mailto: consent checks the token and unsubscribes the
+    person it names (in this transaction); without a token of that shape nothing changes."""
+    found = _UNSUBSCRIBE_SUBJECT.fullmatch(mail.subject)
+    if found is None:
+        log.info("mailin.unsubscribe_without_token", message_id=mail.message_id)
+        return MailLogged("skipped", "a message to the unsubscribe address without an unsubscribe token")
+    publish(session, [UnsubscribeMailed(found.group(1), mail.sender[1], now)], now=now)
+    return MailLogged("logged", "an unsubscribe request by mail, handed to consent to check its token")
 
 
 def _on_hottest_lead(session: Session, items: list[ActivityIn]) -> None:

@@ -27,9 +27,11 @@ class MailIn:
         self.clock = clock
         self.policy = policy_of(settings)
         self.max_recipients = settings.mailin_max_recipients
-        self.addresses = frozenset(
-            a.strip().lower() for a in settings.mailin_addresses.split(",") if a.strip()
-        )
+        listed = {a.strip().lower() for a in settings.mailin_addresses.split(",") if a.strip()}
+        if listed and self.policy.unsubscribe_address:
+            # The List-Unsubscribe mailto's mailbox is ours too, when mail-in is where it is delivered.
+            listed.add(self.policy.unsubscribe_address)
+        self.addresses = frozenset(listed)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]

@@ -1,15 +1,18 @@
 """What consent does when something happens elsewhere (wired in leadloop.bootstrap): a door
 captured an opt-in or opt-out, identity merged or unmerged two people, an inquiry arrived (implied
-consent, when it is on) or a system told us of an unsubscribe; and the timer of implied consent
-running out. Each runs in the transaction of what it reacts to."""
+consent, when it is on), a system told us of an unsubscribe, an address bounced hard, a person
+complained, or mail-in received a mailto unsubscribe; and the timer of implied consent running
+out. Each runs in the transaction of what it reacts to."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from leadloop.consent.handlers import record_plan
+from leadloop.consent import suppression, tokens
+from leadloop.consent.handlers import ForeignToken, record_plan, subscriber
 from leadloop.consent.mail import send_confirmation
 from leadloop.consent.model import (
     ALL,
@@ -33,10 +36,22 @@ from leadloop.core.events import (
     PeopleMerged,
     PeopleUnmerged,
     PersonErased,
+    UnsubscribeMailed,
 )
+from leadloop.core.logging import get_logger
 from leadloop.jobs.timers import Due
+from leadloop.store.bulk import select_in
+from leadloop.store.tables import Person
+
+log = get_logger("leadloop.consent")
 
 UNSUBSCRIBE_ACTIVITY = "unsubscribe"  # an ESP or CRM posting that someone unsubscribed there
+BOUNCE_ACTIVITY = "email_bounce_hard"  # the address does not work (RFC 3464, a provider's webhook)
+COMPLAINT_ACTIVITY = "email_complaint"  # the person marked our mail as spam (a feedback loop)
+# Activity type -> the source its withdrawal from everything is logged with.
+WITHDRAWS = {UNSUBSCRIBE_ACTIVITY: "activity", COMPLAINT_ACTIVITY: "complaint"}
+# Activity type -> the source its suppression is listed with.
+SUPPRESSES = {BOUNCE_ACTIVITY: "bounce", COMPLAINT_ACTIVITY: "complaint"}
 
 
 def on_consent_stated(session: Session, events: list[ConsentStated], now: datetime) -> list[Event]:
@@ -110,26 +125,33 @@ def on_people_unmerged(session: Session, events: list[PeopleUnmerged], now: date
 
 
 def on_activities(session: Session, events: list[ActivitiesAppended], now: datetime) -> list[Event]:
-    """An `unsubscribe` activity (another system's) withdraws everything; an inquiry gives implied
-    consent for `implied_consent_days` from when it happened, when that setting is on."""
+    """An `unsubscribe` activity (another system's) withdraws everything; so does a complaint (the
+    person marked our mail as spam), which also suppresses the address, as a hard bounce does; an
+    inquiry gives implied consent for `implied_consent_days` from when it happened, when that
+    setting is on. A soft bounce changes nothing (ADR 0031)."""
     policy = policy_of(session)
     inquiries = policy.inquiry_types if policy.implied_days > 0 else frozenset()
     rows = [
         r
         for e in events
         for r in e.rows
-        if r.get("person_id") and (r["type"] == UNSUBSCRIBE_ACTIVITY or r["type"] in inquiries)
+        if r.get("person_id")
+        and (r["type"] in WITHDRAWS or r["type"] in SUPPRESSES or r["type"] in inquiries)
     ]
     if not rows:
         return []
+    _suppress(session, [r for r in rows if r["type"] in SUPPRESSES], now=now)
+    withdrawing = sorted({r["person_id"] for r in rows if r["type"] in WITHDRAWS})
+    for pid in withdrawing:  # in id order: two such batches never wait on each other's locks
+        lock_person(session, pid)
     plan = Plan(states_of(session, {r["person_id"] for r in rows}), now)
     for r in sorted(rows, key=lambda r: (as_utc(r["occurred_at"]), r.get("id") or 0)):
         pid = r["person_id"]
-        if r["type"] == UNSUBSCRIBE_ACTIVITY:
-            plan.add(
-                pid,
-                withdraw(plan.states(pid), ALL, source="activity", now=now, detail=f"{r['source']} activity"),
-            )
+        if r["type"] in WITHDRAWS:
+            source, detail = WITHDRAWS[r["type"]], f"{r.get('source') or 'an'} activity"
+            plan.add(pid, withdraw(plan.states(pid), ALL, source=source, now=now, detail=detail))
+            continue
+        if r["type"] not in inquiries:
             continue
         until = as_utc(r["occurred_at"]) + timedelta(days=policy.implied_days)
         for code in policy.codes:
@@ -145,6 +167,57 @@ def on_activities(session: Session, events: list[ActivitiesAppended], now: datet
             )
             plan.add(pid, change)
     return record_plan(session, plan, "activity", now=now)
+
+
+def _suppress(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> None:
+    """The address each bounce or complaint was about (its payload's `address`; else the person's
+    address now) goes on the suppression list, once."""
+    unnamed = {r["person_id"] for r in rows if not _address_of(r)}
+    current = dict(select_in(session, (Person.id, Person.email), Person.id, unnamed)) if unnamed else {}
+    added = suppression.suppress_addresses(
+        session,
+        [
+            (address, SUPPRESSES[r["type"]], suppression_reason(r))
+            for r in rows
+            if (address := _address_of(r) or current.get(r["person_id"]))
+        ],
+        now=now,
+    )
+    if added:
+        log.info("consent.suppressed", count=len(added), why=sorted({SUPPRESSES[r["type"]] for r in rows}))
+
+
+def _address_of(row: dict[str, Any]) -> str | None:
+    payload = row.get("payload")
+    found = payload.get("address") if isinstance(payload, dict) else None
+    return found if isinstance(found, str) and found else None
+
+
+def suppression_reason(row: dict[str, Any]) -> str:
+    """The list's reason column: what, on which day, through which door, and what the server said
+    (e.g. `hard bounce on 2026-11-01 (mailgun): 550 5.1.1 no such user`)."""
+    payload = row.get("payload")
+    said = payload.get("reason") if isinstance(payload, dict) else None
+    what = "hard bounce" if row["type"] == BOUNCE_ACTIVITY else "spam complaint"
+    head = f"{what} on {as_utc(row['occurred_at']):%Y-%m-%d} ({row.get('source') or 'activity'})"
+    return f"{head}: {said}" if isinstance(said, str) and said.strip() else head
+
+
+def on_unsubscribe_mailed(session: Session, events: list[UnsubscribeMailed], now: datetime) -> list[Event]:
+    """The List-Unsubscribe mailto (RFC 2369): the token in the subject says who; a token that was
+    altered, is too old or is not for an address we hold changes nothing (logged, like a bad link)."""
+    raised: list[Event] = []
+    for e in events:
+        try:
+            who = subscriber(session, e.token, now=now, lock=True)
+        except (tokens.BadToken, tokens.ExpiredToken, ForeignToken) as exc:
+            log.info("consent.mailto_refused", why=type(exc).__name__)
+            continue
+        plan = Plan({who.person_id: who.states}, now)
+        plan.add(who.person_id, withdraw(who.states, ALL, source="unsubscribe", now=now, detail="mailto"))
+        raised.extend(record_plan(session, plan, "unsubscribe", now=now))
+        log.info("consent.unsubscribed", person_id=who.person_id, how="mailto")
+    return raised
 
 
 def consent_expires(session: Session, due: Due, now: datetime) -> list[Event]:

@@ -1,10 +1,12 @@
 """The global suppression list: addresses and whole domains no marketing message ever goes to,
-whatever anyone consented to. Admins keep it (page and API); a hard bounce or a complaint will add
-to it (issue 14, item 3). The send gate reads it (gate.py)."""
+whatever anyone consented to. Admins keep it (page and API); a hard bounce or a complaint adds the
+address (consent/reactions.py, in the transaction that records the activity). The send gate reads
+it (gate.py)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from leadloop.contract.normalise import clean_text, normalise_email
 from leadloop.core.errors import Conflict, InvalidInput, NotFound
-from leadloop.store.bulk import insert_ignore
+from leadloop.store.bulk import insert_ignore, select_in
 from leadloop.store.tables import Suppression
 
 KINDS = ("address", "domain")
@@ -80,6 +82,40 @@ def add(
         sa.select(Suppression).where(Suppression.kind == kind, Suppression.value == value)
     ).scalar_one()
     return _entry(row)
+
+
+def suppress_addresses(
+    session: Session, entries: Iterable[tuple[str, str, str | None]], *, now: datetime
+) -> list[str]:
+    """Suppress each `(address, source, reason)` not listed yet, and return the addresses this call
+    listed. Idempotent: an address already listed keeps its first entry (an admin's, or the first
+    bounce's), so a retried webhook or a second bounce changes nothing. Not an address: skipped."""
+    wanted: dict[str, dict[str, object]] = {}
+    for text, source, reason in entries:
+        try:
+            kind, value = parse(text)
+        except InvalidInput:
+            continue
+        if kind == "address":
+            wanted.setdefault(
+                value,
+                {
+                    "kind": kind,
+                    "value": value,
+                    "reason": (clean_text(reason) or "")[:300] or None,
+                    "source": source,
+                    "created_at": now,
+                    "by_user_id": None,
+                },
+            )
+    listed = {
+        v
+        for k, v in select_in(session, (Suppression.kind, Suppression.value), Suppression.value, wanted)
+        if k == "address"
+    }
+    fresh = [row for value, row in wanted.items() if value not in listed]
+    insert_ignore(session, Suppression.__table__, fresh, ["kind", "value"])
+    return [str(row["value"]) for row in fresh]
 
 
 def remove(session: Session, suppression_id: int) -> Entry:

@@ -23,6 +23,8 @@ ACTIVITY_TYPES: dict[str, tuple[str, bool]] = {
     "email_reply": ("email", False),
     "email_bounce_hard": ("email", False),
     "email_bounce_soft": ("email", False),
+    # The recipient marked our mail as spam (a provider's feedback loop): never a hand-raise.
+    "email_complaint": ("email", False),
     "unsubscribe": ("email", False),
     "resubscribe": ("email", False),
     "call": ("phone", False),

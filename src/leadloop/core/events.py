@@ -280,6 +280,18 @@ class ConsentWithdrawn(Event):
 
 
 @dataclass(frozen=True)
+class UnsubscribeMailed(Event):
+    """Mail-in received a message at the List-Unsubscribe mailto address, with the token the mailto
+    carried (RFC 2369; its subject, "unsubscribe <token>"). Consent checks the token and, when it is
+    genuine, current and the person's, unsubscribes them from everything; otherwise nothing changes
+    (the sender's From is never trusted alone: anyone can write it)."""
+
+    token: str
+    sender: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class PersonErased(Event):
     """A person was erased at their request (privacy/): `person_ids` are their row and every row
     merged into it. Consent records an opt-out from everything; whoever keeps per-person state

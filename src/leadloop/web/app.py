@@ -28,6 +28,7 @@ from leadloop.auth.web import router as auth_router
 from leadloop.bootstrap import database
 from leadloop.campaigns.web import router as campaigns_router
 from leadloop.capture.collect_web import router as collect_router
+from leadloop.capture.hooks_web import router as hooks_router
 from leadloop.capture.import_web import router as imports_router
 from leadloop.capture.intake import FieldErrors
 from leadloop.capture.web import router as capture_router
@@ -139,6 +140,9 @@ def create_app(
         login_account_limiter=limiter(
             "login-account", settings.login_attempts_per_minute, settings.login_burst
         ),
+        hook_limiter=limiter(
+            "bounce-hooks", settings.bounce_webhook_per_minute, settings.bounce_webhook_burst
+        ),
     )
 
     app = FastAPI(
@@ -212,6 +216,7 @@ def create_app(
         consent_public_router,
         consent_router,
         privacy_router,
+        hooks_router,  # bounces and complaints from mail providers (issue 14, item 3; ADR 0031)
     ):
         app.include_router(router)
 

@@ -30,6 +30,9 @@ class BodyTooLarge(HTTPException):
 ANONYMOUS = ("/forms/", "/u/", "/c/")
 # The import page's upload takes files far larger than any other request (settings.max_import_bytes).
 IMPORT_UPLOAD = "/imports"
+# The bounce webhooks (capture/hooks_web.py): public, signed, and never a large body.
+HOOKS = "/api/v1/hooks/"
+MAX_HOOK_BYTES = 256 * 1024
 
 
 def _import_too_large(limit: int) -> str:
@@ -40,7 +43,8 @@ def _import_too_large(limit: int) -> str:
 
 
 class BodyLimit:
-    """Refuses a body over `max_bytes` (`max_form_bytes` on the anonymous doors, ANONYMOUS).
+    """Refuses a body over `max_bytes` (`max_form_bytes` on the anonymous doors, ANONYMOUS;
+    MAX_HOOK_BYTES on the bounce webhooks, HOOKS).
 
     The refusal is raised from `receive()`, not answered here, so that the app's own error
     handlers render it (a page for the form, JSON for the API) and the route never sees the body.
@@ -61,6 +65,8 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.max_form_bytes if scope["path"].startswith(ANONYMOUS) else self.max_bytes
+        if scope["path"].startswith(HOOKS):
+            limit = min(limit, MAX_HOOK_BYTES)
         what = None
         if scope["path"] == IMPORT_UPLOAD and scope.get("method") == "POST":
             # A little room over the file for the multipart envelope and the form's other fields.

@@ -30,6 +30,7 @@ class AppContext:
     login_account_limiter: Limiter  # per e-mail: a spread of addresses cannot guess one password
     beacon_ip_limiter: Limiter  # the tracking beacons (/collect), per IP and per visitor
     beacon_visitor_limiter: Limiter
+    hook_limiter: Limiter  # the bounce webhooks, per client address (capture/hooks_web.py)
     ip_provider: IpProvider | None = None  # reverse-IP company lookup for anonymous visits
 
     @property
