@@ -38,6 +38,8 @@ USE_CASES = {
     "privacy": {"erase", "web"},
     # Segments (issue 14): membership writes, so only the composition root wires its reactions.
     "segments": {"handlers", "membership", "reactions", "web"},
+    # E-mail tracking (issue 14): a sender reads `mailtrack.instrument` and `mailtrack.policy`.
+    "mailtrack": {"handlers", "public_web"},
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {
@@ -91,6 +93,10 @@ PURE = {
     "leadloop.segments.evaluate",
     "leadloop.segments.builder",
     "leadloop.segments.document",
+    # E-mail tracking (issue 14): the signed links, rewriting a message, and who hit it.
+    "leadloop.mailtrack.tokens",
+    "leadloop.mailtrack.instrument",
+    "leadloop.mailtrack.classify",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 

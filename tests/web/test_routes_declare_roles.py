@@ -13,6 +13,9 @@ PUBLIC = {"/forms/lead", "/login", "/healthz", "/api/openapi.json", "/t.js", "/c
 # A person's own pages from a link in our mail (RFC 8058 one-click needs no session): the signed
 # token in the path is the authority (consent/public_web.py).
 PUBLIC |= {"/u/{token}", "/u/{token}/preferences", "/c/{token}"}
+# The open pixel and the click redirect of our messages (mailtrack/public_web.py): the same kind of
+# door, the signed token the only authority.
+PUBLIC |= {"/o/{token:path}.gif", "/r/{token:path}"}
 
 
 def _guards(dependant) -> list[RoleGuard]:  # type: ignore[no-untyped-def]
