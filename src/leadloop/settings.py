@@ -161,14 +161,15 @@ class Settings(BaseSettings):
     @field_validator("mailtrack_machine_networks")
     @classmethod
     def _networks(cls, values: list[str]) -> list[str]:
-        for value in values:
+        networks = [v.strip() for v in values if v.strip()]
+        for value in networks:
             try:
-                ipaddress.ip_network(value.strip(), strict=False)
+                ipaddress.ip_network(value, strict=False)
             except ValueError:
                 raise ValueError(
                     f"{value!r} is not a network; write one as 17.0.0.0/8 or 2a01:111:f400::/48"
                 ) from None
-        return [v.strip() for v in values if v.strip()]
+        return networks
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Settings:

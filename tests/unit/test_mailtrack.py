@@ -399,6 +399,35 @@ def test_several_links_of_one_message_in_a_second_are_a_scanner() -> None:
     assert _why(kind=OPEN, siblings=[other]) == ()
 
 
+@given(
+    agent=st.text(max_size=200),
+    method=st.sampled_from(["GET", "HEAD", "get", "head"]),
+    seconds=st.floats(min_value=-3600, max_value=10**7, allow_nan=False),
+    ip=st.ip_addresses().map(str) | st.none(),
+)
+def test_what_makes_a_machine_always_does(agent: str, method: str, seconds: float, ip: str | None) -> None:
+    """Whatever else a hit looks like: a HEAD, or a hit inside the window after the send, is a
+    machine's; and a hit is a person's only when no rule found anything."""
+    at = SENT + timedelta(seconds=seconds)
+    why = machine_reasons(CLICK, Request(method, agent, ip), sent_at=SENT, at=at, url="https://a.b/")
+    if method.upper() == "HEAD" or seconds < 30:
+        assert why
+    if not why:
+        assert agent.strip() and agent.strip() != "Mozilla/5.0" and seconds >= 30
+
+
+def test_a_network_that_is_not_one_is_refused_at_start() -> None:
+    from pydantic import ValidationError
+
+    from leadloop.settings import Settings
+
+    assert Settings(mailtrack_machine_networks=[" 17.0.0.0/8 ", ""]).mailtrack_machine_networks == [
+        "17.0.0.0/8"
+    ]
+    with pytest.raises(ValidationError, match="is not a network"):
+        Settings(mailtrack_machine_networks=["17.0.0.0/33"])
+
+
 # What a hit becomes.
 
 
