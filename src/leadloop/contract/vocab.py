@@ -53,10 +53,6 @@ KNOWN_TYPES = sorted(ACTIVITY_TYPES)
 MACHINE_TYPES: dict[str, str] = {"email_open_machine": "email_open", "email_click_machine": "email_click"}
 
 
-def is_machine(activity_type: str) -> bool:
-    return activity_type in MACHINE_TYPES
-
-
 DIRECTIONS = ("inbound", "outbound")
 
 ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
