@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from leadloop.capture import crm
-from leadloop.capture.activities import on_touch_logged
+from leadloop.capture.activities import on_mail_tracked, on_touch_logged
 from leadloop.capture.calendar_feeds import ICS_FEEDS, feeds_job
 from leadloop.capture.mailin import policy_of
 from leadloop.capture.people import REFUSE_KEY
@@ -37,6 +37,7 @@ from leadloop.core.events import (
     LeadQualified,
     LeadReachedMQL,
     LeadRecycled,
+    MailTracked,
     PartnerReported,
     PeopleCaptured,
     PeopleMerged,
@@ -60,6 +61,7 @@ from leadloop.enrich.provider import make_provider
 from leadloop.identity.policy import session_info as identity_info
 from leadloop.jobs.timers import TimerHandler, pending, schedule
 from leadloop.lifecycle import summary
+from leadloop.mailtrack.policy import session_info as mailtrack_info
 from leadloop.notifications.handlers import on_lead_assigned, on_sla_breached, on_sla_escalated, on_task_due
 from leadloop.nurture import handlers as nurture
 from leadloop.nurture import reactions as sequences
@@ -99,6 +101,9 @@ def reactions() -> Reactions:
     r.on(LeadReachedMQL, routing.on_mql)
     # A rep logged a call from the inbox: capture appends it to the activity log.
     r.on(TouchLogged, on_touch_logged)
+    # E-mail tracking (issue 14, item 3): an open or a click of our message becomes an activity; a
+    # machine's (a privacy proxy, a link scanner) has its own type, which nothing scores (ADR 0032).
+    r.on(MailTracked, on_mail_tracked)
     # A merge or unmerge moved activities: scores are rebuilt from the log.
     r.on(TimelinesChanged, on_timelines_changed)
     # A partner handed a lead back or let its accept deadline pass: routing finds another owner.
@@ -171,7 +176,7 @@ def _rescore_edited(session: Any, events: list[RecordsEdited], now: datetime) ->
 
 def session_info(settings: Settings | None = None) -> dict[str, Any]:
     """What every session of a Database carries: the reactions, the identity matching policy, the
-    consent policy, and the check capture asks before storing anyone (GDPR: an erased person is
+    consent and tracking policies, and the check capture asks before storing anyone (GDPR: an erased person is
     refused at every door; privacy/ answers it, so capture never imports privacy)."""
     settings = settings or Settings()
     return {
@@ -180,6 +185,7 @@ def session_info(settings: Settings | None = None) -> dict[str, Any]:
         REFUSE_KEY: erased_people,
         **segment_info(settings),
         THROTTLE_KEY: throttle(settings),  # the sequences' what-if simulates it
+        **mailtrack_info(settings),
         REACTIONS_KEY: reactions(),
     }
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+import ipaddress
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -140,6 +142,14 @@ class Settings(BaseSettings):
     bounce_webhook_max_age_s: int = Field(default=300, ge=30, le=3600)
     bounce_webhook_per_minute: float = Field(default=600.0, gt=0)
     bounce_webhook_burst: int = Field(default=120, ge=1)
+    # E-mail tracking (mailtrack/, ADR 0032): how many days a message's open pixel and click links
+    # record anything after its send (a genuine click link still redirects after that), how soon
+    # after the send a hit counts as a machine's (a link scanner at delivery, a proxy's prefetch),
+    # and networks (CIDR) whose hits are always a machine's, beside the built-in mail-security
+    # ranges: Apple's Private Relay egress list, for example. Links go to `public_url`.
+    mailtrack_link_days: int = Field(default=365, ge=30, le=3650)
+    mailtrack_machine_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+    mailtrack_machine_networks: list[str] = Field(default_factory=list)
     # Segments (segments/policy.py): a segment that time alone can change ("visited pricing twice in
     # 14 days", "engagement above 40") is rebuilt every `segment_refresh_minutes`; every other one
     # every `segment_resync_hours`, as a safety net (events keep both current in between).
@@ -163,6 +173,19 @@ class Settings(BaseSettings):
     # The demo's live hand-raisers (demo/live.py): a new demo request every this many minutes while
     # it serves; 0 turns them off (the default everywhere but `leadloop demo`).
     demo_hand_raiser_minutes: float = Field(default=0.0, ge=0.0)
+
+    @field_validator("mailtrack_machine_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        networks = [v.strip() for v in values if v.strip()]
+        for value in networks:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{value!r} is not a network; write one as 17.0.0.0/8 or 2a01:111:f400::/48"
+                ) from None
+        return networks
 
     @model_validator(mode="after")
     def _webhook_secret_strong_enough(self) -> Settings:

@@ -4,6 +4,8 @@ re-entry policy both ways; every active enrolment has exactly one pending timer 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -13,6 +15,10 @@ from leadloop.core.events import LeadRecycled
 from leadloop.core.reactions import publish
 from leadloop.core.yamldoc import DocumentError
 from leadloop.documents.handlers import save_draft
+from leadloop.mailtrack.classify import Request
+from leadloop.mailtrack.handlers import record_hit
+from leadloop.mailtrack.policy import policy_of as tracking_policy
+from leadloop.mailtrack.tokens import CLICK
 from leadloop.nurture import handlers as nurture
 from leadloop.nurture.kind import SEQUENCES
 from leadloop.nurture.repository import STEP_TIMER, subject
@@ -20,7 +26,17 @@ from leadloop.segments.handlers import create_segment
 from leadloop.segments.parse import parse_definition
 from leadloop.settings import Settings
 from leadloop.store.db import Database
-from leadloop.store.tables import Enrolment, Lead, NurtureSend, NurtureStep, Outbox, Person, Task, Timer
+from leadloop.store.tables import (
+    Activity,
+    Enrolment,
+    Lead,
+    NurtureSend,
+    NurtureStep,
+    Outbox,
+    Person,
+    Task,
+    Timer,
+)
 from tests.fixtures.capture import capture_people
 from tests.fixtures.nurture import (
     Smtp,
@@ -43,6 +59,8 @@ TWO_MAILS = """\
   - id: second
     email: {subject: "Second", text: "More for you."}
 """
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 
 def _settings(smtp: Smtp) -> Settings:
@@ -609,3 +627,56 @@ def test_every_active_enrolment_keeps_exactly_one_pending_timer_through_random_o
         states = {e.state for e in s.scalars(sa.select(Enrolment))}
     assert sent and len(smtp_server.inbox.messages) == sent  # every step's e-mail arrived, once
     assert states == {"active", "completed", "exited"}  # the walk went through every state
+
+
+def test_a_persons_click_on_the_received_link_takes_the_clicked_branch_and_a_scanners_does_not(
+    db: Database, clock: FrozenClock, smtp_server: Smtp
+) -> None:
+    """End to end: the message as the SMTP server received it carries signed links (the unsubscribe
+    link untouched); a click on one is an email_click on the person; the branch reads it. A link
+    scanner at delivery is recorded as a machine's and the branch stays false."""
+    steps = """\
+  - id: hello
+    email: {subject: Hi, text: "See https://ourco.io/pricing", html: '<p><a href="https://ourco.io/pricing">Pricing</a></p>'}
+  - wait: {hours: 2}
+  - branch: {if: {clicked: hello}, then: warm, else: cold}
+  - id: warm
+    email: {subject: Glad you looked, text: Thanks.}
+  - goto: end
+  - id: cold
+    email: {subject: "Another look?", text: Maybe later.}
+"""
+    with db.write() as s:
+        activate_sequence(s, sequence_text("clicks", steps), clock=clock)
+    clicker = _person(db, clock, "cl@acme.example")
+    scanned = _person(db, clock, "sc@beta.example")
+    with db.write() as s:
+        nurture.enrol(s, "clicks", [(clicker, None), (scanned, None)], trigger="manual", now=clock())
+    worker = sweeper(db, clock, _settings(smtp_server))
+    worker.run_once()
+    with db.read() as s:
+        tracking = tracking_policy(s)
+    claims = {}
+    for address in ("cl@acme.example", "sc@beta.example"):
+        (msg,) = smtp_server.inbox.to(address)
+        html = msg.get_body(("html",)).get_content()
+        assert "https://ourco.io/pricing" not in html and "/o/" in html  # a signed link and a pixel
+        assert "/u/" in html  # the unsubscribe link is as consent made it
+        token = re.search(r'href="[^"]*/r/([^"]+)"', html).group(1)  # type: ignore[union-attr]
+        claims[address] = tracking.signer.read(CLICK, token)
+        assert claims[address].url == "https://ourco.io/pricing"
+    with db.write() as s:  # the scanner follows the link at delivery
+        record_hit(
+            s, claims["sc@beta.example"], Request("GET", "Mimecast scanner", "198.51.100.7"), now=clock()
+        )
+    clock.advance(minutes=30)
+    with db.write() as s:  # the person, half an hour later, in a browser
+        record_hit(s, claims["cl@acme.example"], Request("GET", BROWSER, "203.0.113.9"), now=clock())
+    clock.advance(hours=2)
+    worker.run_once()
+    assert [str(m["Subject"]) for m in smtp_server.inbox.to("cl@acme.example")] == ["Hi", "Glad you looked"]
+    assert [str(m["Subject"]) for m in smtp_server.inbox.to("sc@beta.example")] == ["Hi", "Another look?"]
+    with db.read() as s:
+        kinds = set(s.scalars(sa.select(Activity.type).where(Activity.type.like("email_click%"))))
+    assert kinds == {"email_click", "email_click_machine"}
+    assert_invariant(db)

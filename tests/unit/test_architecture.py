@@ -41,6 +41,8 @@ USE_CASES = {
     # Segments (issue 14): membership writes, so only the composition root wires its reactions.
     "segments": {"handlers", "membership", "reactions", "web"},
     "nurture": {"handlers", "reactions", "web"},  # sequences (issue 14, item 2)
+    # E-mail tracking (issue 14): a sender reads `mailtrack.instrument` and `mailtrack.policy`.
+    "mailtrack": {"handlers", "public_web"},
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {
@@ -103,6 +105,10 @@ PURE = {
     "leadloop.nurture.checks",
     "leadloop.nurture.templates",
     "leadloop.nurture.zones",
+    # E-mail tracking (issue 14): the signed links, rewriting a message, and who hit it.
+    "leadloop.mailtrack.tokens",
+    "leadloop.mailtrack.instrument",
+    "leadloop.mailtrack.classify",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 

@@ -15,6 +15,9 @@ PUBLIC = {"/forms/lead", "/login", "/healthz", "/api/openapi.json", "/t.js", "/c
 PUBLIC |= {"/u/{token}", "/u/{token}/preferences", "/c/{token}"}
 # The bounce webhooks: the signature under a shared secret is the authority (capture/hooks_web.py).
 PUBLIC |= {"/api/v1/hooks/bounces", "/api/v1/hooks/mailgun"}
+# The open pixel and the click redirect of our messages (mailtrack/public_web.py): the same kind of
+# door, the signed token the only authority.
+PUBLIC |= {"/o/{token:path}.gif", "/r/{token:path}"}
 
 
 def _guards(dependant) -> list[RoleGuard]:  # type: ignore[no-untyped-def]

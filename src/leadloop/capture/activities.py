@@ -14,7 +14,7 @@ from leadloop.capture.model import ActivityIn, parse_activity, parse_person
 from leadloop.capture.people import ingest_people
 from leadloop.capture.repository import people_by_email, people_by_external_id
 from leadloop.capture.results import REFUSED, Outcome, Result
-from leadloop.core.events import Event, TouchLogged
+from leadloop.core.events import Event, MailTracked, TouchLogged
 from leadloop.core.reactions import publish
 from leadloop.store.tables import Activity
 
@@ -63,6 +63,26 @@ def on_touch_logged(session: Session, events: list[TouchLogged], now: datetime) 
         calls.append(call)
     links: list[Link] = [(e.person_id, e.account_id) for e in events]
     return append_activities(session, calls, links, now=now, source="web").events
+
+
+def on_mail_tracked(session: Session, events: list[MailTracked], now: datetime) -> list[Event]:
+    """Reaction: an open or a click of a message we sent (mailtrack/) becomes an activity on the
+    person it was sent to. Its dedupe key makes a repeat within its window a no-op."""
+    hits: list[ActivityIn] = []
+    for e in events:
+        hit = ActivityIn(
+            type=e.type,
+            occurred_at=e.at,
+            channel="email",
+            direction="inbound",
+            url=e.url,
+            campaign=e.campaign,
+            dedupe_key=e.dedupe_key,
+        )
+        hit.payload = dict(e.payload)
+        hits.append(hit)
+    links: list[Link] = [(e.person_id, e.account_id) for e in events]
+    return append_activities(session, hits, links, now=now, source="email").events
 
 
 def _known_visitors(session: Session, visitor_ids: set[str]) -> dict[str, tuple[int, int | None]]:

@@ -20,6 +20,10 @@ ACTIVITY_TYPES: dict[str, tuple[str, bool]] = {
     "email_sent": ("email", False),
     "email_open": ("email", False),
     "email_click": ("email", False),
+    # A pixel fetched or a link followed by a machine (a privacy proxy, a link scanner): recorded
+    # so a report can count them, never engagement (ADR 0032; MACHINE_TYPES below).
+    "email_open_machine": ("email", False),
+    "email_click_machine": ("email", False),
     "email_reply": ("email", False),
     "email_bounce_hard": ("email", False),
     "email_bounce_soft": ("email", False),
@@ -44,6 +48,12 @@ ACTIVITY_TYPES: dict[str, tuple[str, bool]] = {
 }
 
 KNOWN_TYPES = sorted(ACTIVITY_TYPES)
+
+# The machine twin of each e-mail signal (ADR 0032): what a privacy proxy or a link scanner did is
+# its own type, so every rule keyed by type (scoring weights and caps, hand-raises, segments'
+# behaviour, a sequence's "opened" branch) leaves it out without reading a payload.
+MACHINE_TYPES: dict[str, str] = {"email_open_machine": "email_open", "email_click_machine": "email_click"}
+
 
 DIRECTIONS = ("inbound", "outbound")
 

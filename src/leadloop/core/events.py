@@ -353,3 +353,19 @@ class TaskRequested(Event):
     lead_id: int | None
     person_id: int | None
     at: datetime
+
+
+@dataclass(frozen=True)
+class MailTracked(Event):
+    """A message we sent was opened or one of its links followed (mailtrack/): capture appends it
+    as an activity of `type` on the person, with `dedupe_key` making a repeat a no-op. A machine's
+    hit (a privacy proxy, a link scanner) has a type of its own that nothing scores (ADR 0032)."""
+
+    person_id: int
+    account_id: int | None
+    type: str
+    at: datetime
+    dedupe_key: str
+    payload: dict[str, Any]
+    url: str | None = None
+    campaign: str | None = None

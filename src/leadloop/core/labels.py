@@ -80,6 +80,8 @@ ACTIVITY_TYPES: dict[str, str] = {
     "email_sent": "E-mail sent",
     "email_open": "E-mail opened",
     "email_click": "E-mail link clicked",
+    "email_open_machine": "E-mail fetched by a machine (not scored)",
+    "email_click_machine": "E-mail link followed by a scanner (not scored)",
     "email_reply": "E-mail reply",
     "email_bounce_hard": "E-mail bounced (permanent)",
     "email_bounce_soft": "E-mail bounced (temporary)",

@@ -27,6 +27,9 @@ from leadloop.jobs import outbox
 from leadloop.jobs.timers import Due, TimerHandler, schedule
 from leadloop.lifecycle.handlers import move
 from leadloop.lifecycle.model import IllegalTransition, Stage, Trigger
+from leadloop.mailtrack.instrument import instrument
+from leadloop.mailtrack.policy import policy_of as tracking_policy
+from leadloop.mailtrack.tokens import Source
 from leadloop.nurture import repository as repo
 from leadloop.nurture.document import END, SequenceDoc
 from leadloop.nurture.model import (
@@ -395,6 +398,18 @@ def _send(
         values=values,
         footer=Footer(sender.name or sender.email, mailer.postal_address, _unsubscribe_url(headers)),
     )
+    # Opens and clicks come back as activities (mailtrack/, ADR 0032); the unsubscribe links stay.
+    tracking = tracking_policy(session)
+    tracked = instrument(
+        html=rendered.html,
+        text=rendered.text,
+        person_id=e.person_id,
+        message=key,
+        sent_at=now,
+        base_url=tracking.public_url,
+        signer=tracking.signer,
+        source=Source(sequence=doc.name, step=step_id),
+    )
     outbox.enqueue(
         session,
         key,
@@ -402,8 +417,8 @@ def _send(
         {
             "to": who.email,
             "subject": rendered.subject,
-            "body": rendered.text,
-            "html": rendered.html,
+            "body": tracked.text if tracked.text is not None else rendered.text,
+            "html": tracked.html,
             "from": formataddr((sender.name, sender.email)) if sender.name else sender.email,
             "reply_to": sender.email,
             "headers": headers,

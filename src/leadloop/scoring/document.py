@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadloop.contract.vocab import ACTIVITY_TYPES, DEFAULT_HAND_RAISE_TYPES, DEFAULT_URL_RULES
+from leadloop.contract.vocab import ACTIVITY_TYPES, DEFAULT_HAND_RAISE_TYPES, DEFAULT_URL_RULES, MACHINE_TYPES
 from leadloop.core.yamldoc import DocumentError, line_of, parse_document
 
 PERSON_FIELDS = (
@@ -185,6 +185,7 @@ def _semantic_problems(model: ScoringModel) -> list[tuple[tuple[Any, ...], str]]
             )
         )
     out.extend(_cluster_problems(model.hand_raise, known))
+    out.extend(_machine_problems(model))
     seen: set[str] = set()
     for i, url in enumerate(model.url_rules):
         if url.type not in ACTIVITY_TYPES:
@@ -215,6 +216,26 @@ def _semantic_problems(model: ScoringModel) -> list[tuple[tuple[Any, ...], str]]
             (("fit", "rules", ids[cycle[0]]), "rules refer to each other in a cycle: " + " -> ".join(cycle))
         )
     return out
+
+
+def _machine_problems(model: ScoringModel) -> list[tuple[tuple[Any, ...], str]]:
+    """A privacy proxy's or a link scanner's hit is recorded, never engagement (ADR 0032)."""
+    e = model.engagement
+    places: list[tuple[tuple[Any, ...], str]] = [(("engagement", "weights", t), t) for t in e.weights]
+    places += [(("engagement", "per_product", p, t), t) for p, table in e.per_product.items() for t in table]
+    places += [(("hand_raise", "types", i), t) for i, t in enumerate(model.hand_raise.types)]
+    places += [
+        (("hand_raise", "clusters", i, "type"), c.type) for i, c in enumerate(model.hand_raise.clusters)
+    ]
+    return [
+        (
+            path,
+            f"{t} is a machine's hit (a privacy proxy or a link scanner): it is recorded, never scored;"
+            f" weigh {MACHINE_TYPES[t]} instead",
+        )
+        for path, t in places
+        if t in MACHINE_TYPES
+    ]
 
 
 def _cluster_problems(hand: HandRaise, known: str) -> list[tuple[tuple[Any, ...], str]]:

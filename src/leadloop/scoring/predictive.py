@@ -24,6 +24,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sqlalchemy.orm import Session
 
+from leadloop.contract.vocab import MACHINE_TYPES
 from leadloop.core.errors import InvalidInput
 from leadloop.scoring import features as F
 from leadloop.scoring.decay import epoch
@@ -133,7 +134,8 @@ class Warehouse:
 def load(session: Session) -> Warehouse:
     acts = session.execute(
         sa.select(Activity.account_id, Activity.occurred_at, Activity.type, Activity.person_id).where(
-            Activity.account_id.is_not(None)
+            Activity.account_id.is_not(None),
+            Activity.type.not_in(list(MACHINE_TYPES)),  # a proxy's or scanner's hit is no signal (ADR 0032)
         )
     ).all()
     hist = F.histories(

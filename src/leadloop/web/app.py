@@ -50,6 +50,7 @@ from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
 from leadloop.leads.web import router as leads_router
 from leadloop.lists.web import router as lists_router
+from leadloop.mailtrack.public_web import router as mailtrack_router
 from leadloop.notifications.web import router as notifications_router
 from leadloop.nurture.web import router as sequences_router
 from leadloop.partners.web import router as partners_router
@@ -217,6 +218,8 @@ def create_app(
         consent_router,
         privacy_router,
         hooks_router,  # bounces and complaints from mail providers (issue 14, item 3; ADR 0031)
+        # E-mail tracking (issue 14, item 3): the open pixel and the click redirect (public).
+        mailtrack_router,
     ):
         app.include_router(router)
 
