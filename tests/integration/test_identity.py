@@ -294,3 +294,21 @@ def test_warehouse_dedupe_merges_and_queues_what_capture_let_through(
         assert open_pairs(s)[1] == 1
     both = runner.invoke(app, ["dedupe", "x.csv", "--warehouse", "--database-url", db_url])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_a_record_whose_external_id_was_merged_away_updates_the_survivor(
+    db: Database, clock: FrozenClock
+) -> None:
+    """A re-import names a merged-away record by its id and the survivor by its address: the row
+    lands on the survivor, whose own external id stays (the merged row keeps TS-18). It used to set
+    TS-18 on the survivor and fail the whole batch on the unique index."""
+    (old,) = capture_people(db, clock, {"external_id": "TS-18", "email": "greta.l@polarsignal.se"})
+    (new,) = capture_people(db, clock, {"email": "greta@polarsignal.se", "first_name": "Greta"})
+    with db.write() as s:
+        merge_people(s, int(new.id), int(old.id), now=clock(), method="manual")  # type: ignore[arg-type]
+    (again,) = capture_people(
+        db, clock, {"external_id": "TS-18", "email": "greta@polarsignal.se", "title": "VP Engineering"}
+    )
+    assert again.id == new.id and again.status == "updated"
+    row = _row(db, int(new.id))  # type: ignore[arg-type]
+    assert row["title"] == "VP Engineering" and row["external_id"] is None

@@ -615,6 +615,7 @@ def person_changes(
     address_taken: bool,
     account_id: int | None,
     account_hint_given: bool,
+    external_id_held: bool = False,
     account_why: str | None,
     campaign_id: int | None,
     pinned: frozenset[str] = frozenset(),
@@ -624,7 +625,8 @@ def person_changes(
 
     `same_address`: the incoming e-mail is the stored one spelled another way (Gmail dots, a plus
     tag) or one of a merged-away record: the stored spelling stays. `address_taken`: it belongs to
-    someone else already: it is kept beside, never stolen."""
+    someone else already: it is kept beside, never stolen. `external_id_held`: the incoming external
+    id is a record merged into this person already (its row keeps it): the stored one stays."""
     values = {c: getattr(incoming, c) for c in PERSON_COLUMNS if getattr(incoming, c) is not None}
     if "title" not in pinned:  # a title set by hand also keeps what it says of seniority and department
         values.update(from_title(incoming, stored))
@@ -635,6 +637,8 @@ def person_changes(
     if "email" in change and same_address:
         del change["email"]
         change.pop("email_kind", None)
+    if "external_id" in change and external_id_held:
+        del change["external_id"]
     if "email" in change and address_taken:
         del change["email"]
         change.pop("email_kind", None)

@@ -176,6 +176,7 @@ def _ingest(
             address_taken=p.email in by_email and by_email[p.email] != pid,
             account_id=account_id,
             account_hint_given=hint is not None,
+            external_id_held=bool(p.external_id) and p.external_id in by_ext,
             account_why=why,
             campaign_id=campaign_id,
             pinned=pinned.get(pid, frozenset()),
