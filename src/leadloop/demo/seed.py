@@ -169,7 +169,7 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         summary.account_merges, summary.account_reviews = accounts.merged, accounts.queued
     with db.write() as session:  # the rep's workbench (issue 13): follow-ups and a note to start the day
         _demo_work(session, reps, now=now)
-    with db.write() as session:  # segments (issue 14): three that marketing keeps, built at once
+    with db.write() as session:  # segments (issue 14): four that marketing keeps, built at once
         _demo_segments(session, now=now)
     with db.read() as session:
         for label, table in (
@@ -195,6 +195,7 @@ DEMO_SEGMENTS = {
             ]
         }
     },
+    "Opted in to e-mail": {"match": {"field": "consent.email", "op": "is", "value": "opted_in"}},
     "Read content, never at a webinar": {
         "match": {"all": [{"did": "content_download"}, {"not": {"did": "webinar_attended"}}]}
     },
