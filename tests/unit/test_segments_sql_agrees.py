@@ -283,6 +283,7 @@ def _facts(world: dict[str, list[dict[str, Any]]], person: dict[str, Any]) -> Fa
     return Facts(values, leads, acts)
 
 
+@pytest.mark.slow  # seconds of SQLite per run: `make test` runs it, `make test-fast` stays fast
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
@@ -318,6 +319,7 @@ def _expected(world: dict[str, list[dict[str, Any]]], cond: Cond) -> set[int]:
     }
 
 
+@pytest.mark.slow  # seconds of SQLite per run: `make test` runs it, `make test-fast` stays fast
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
