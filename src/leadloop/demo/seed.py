@@ -171,6 +171,8 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         _demo_work(session, reps, now=now)
     with db.write() as session:  # segments (issue 14): four that marketing keeps, built at once
         _demo_segments(session, now=now)
+    with db.write() as session:  # sequences (issue 14): the shipped drip is on, the reachable pool in it
+        _demo_sequences(session, now=now)
     with db.read() as session:
         for label, table in (
             ("accounts", Account),
@@ -208,6 +210,24 @@ def _demo_segments(session: Session, *, now: datetime) -> None:
 
     for name, doc in DEMO_SEGMENTS.items():
         create_segment(session, name=name, definition=parse_definition(doc), now=now)
+
+
+def _demo_sequences(session: Session, *, now: datetime) -> None:
+    """The shipped example drip is active (new inquiries and recycled leads enter it by themselves
+    from now on), and marketing enrolled the remarketing pool's people who opted in to e-mail."""
+    from leadloop.documents.handlers import activate, export, save_draft
+    from leadloop.nurture.handlers import enrol
+    from leadloop.nurture.kind import SEQUENCES
+    from leadloop.segments.queries import people_in, segment_choices
+
+    draft = save_draft(session, SEQUENCES, export(session, SEQUENCES), now=now)
+    activate(session, SEQUENCES, draft.id, now=now)
+    ids = {name: sid for sid, name in segment_choices(session)}
+    query = sa.select(Person.id).where(
+        people_in(ids["Remarketing pool (reachable)"]), people_in(ids["Opted in to e-mail"])
+    )
+    people = [(int(pid), None) for pid in session.scalars(query.order_by(Person.id))]
+    enrol(session, "not-ready-yet", people, trigger="manual", detail="the remarketing pool", now=now)
 
 
 # The rep's workbench (issue 13): each rep starts with a follow-up overdue since this morning, one
