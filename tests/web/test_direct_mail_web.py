@@ -100,6 +100,10 @@ def test_the_mailing_list_is_exported_as_csv_to_staff_only(web: Web) -> None:
     edited = api.patch(f"/api/v1/people/{ana}", json={"updated_at": version, "street": "Unter den Linden 1"})
     assert edited.status_code == 200, edited.text
     assert _rows(boss.get(CSV).content)[1][2] == "Unter den Linden 1"
+    person_page = boss.get(f"/people/{ana}")
+    assert "Unter den Linden 1, 10115 Berlin, DE" in person_page.text
+    edit = boss.get(f"/people/{ana}/edit").context["fields"]  # type: ignore[attr-defined]
+    assert ("street", "Street", "Unter den Linden 1") in edit
 
     # Staff only; a sequence that does not exist and a piece name out of bounds say so.
     assert web.api_client("rep").get(CSV).status_code == 200
