@@ -105,6 +105,7 @@ PURE = {
     "leadloop.nurture.checks",
     "leadloop.nurture.templates",
     "leadloop.nurture.zones",
+    "leadloop.nurture.postal",  # direct mail: is the postal address complete
     # E-mail tracking (issue 14): the signed links, rewriting a message, and who hit it.
     "leadloop.mailtrack.tokens",
     "leadloop.mailtrack.instrument",

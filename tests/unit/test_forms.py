@@ -69,6 +69,19 @@ KNOWN = frozenset(LeadCreate.model_fields) - {"attributes", "activity_type", "cr
                 "message": "Angebot bitte",
             },
         ),
+        (  # a postal address, Contact Form 7 and German labels (direct mail needs the street)
+            {
+                "your-email": "gil@acme.com",
+                "your-address": "1 Main St",
+                "form_fields[plz]": "10115",
+                "Ort": "Berlin",
+            },
+            {"email": "gil@acme.com", "street": "1 Main St", "postcode": "10115", "city": "Berlin"},
+        ),
+        (
+            {"email": "hal@firma.de", "Straße": "Hauptstraße 12", "zip": "10115"},
+            {"email": "hal@firma.de", "street": "Hauptstraße 12", "postcode": "10115"},
+        ),
         (  # an e-mail under a name nobody would guess
             {"field_7": "Fay", "field_9": "fay@acme.com"},
             {"email": "fay@acme.com"},

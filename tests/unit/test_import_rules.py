@@ -146,7 +146,7 @@ SALESFORCE_LEADS = {
     "No. of Employees": "employees",
     "Website": "website",
     "Industry": "industry",
-    "Street": "custom",
+    "Street": "street",
     "City": "city",
     "State/Province": "state",
     "Zip/Postal Code": "postcode",

@@ -52,6 +52,7 @@ def _query(entity: str) -> tuple[list[str], Any]:
                 Person.phone,
                 Person.company,
                 Person.website,
+                Person.street,
                 Person.country,
                 Person.state,
                 Person.city,

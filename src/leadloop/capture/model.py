@@ -153,6 +153,7 @@ class PersonIn:
     phone: str | None = None
     company: str | None = None
     website: str | None = None
+    street: str | None = None
     country: str | None = None
     state: str | None = None
     city: str | None = None
@@ -217,6 +218,7 @@ def parse_person(fields: Fields, *, max_chars: int = 65_536, custom: CustomLimit
         seniority=c.text("seniority", 50),
         department=c.text("department", 100),
         company=c.text("company"),
+        street=c.text("street", 300),
         country=country,
         state=c.text("state", 100),
         city=c.text("city", 200),

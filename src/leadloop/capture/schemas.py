@@ -26,6 +26,7 @@ class PersonFields(BaseModel):
     phone: Annotated[str, Field(max_length=100)] | None = None
     company: Short | None = None
     website: Annotated[str, Field(max_length=2048)] | None = None
+    street: Short | None = None
     country: Short | None = None
     state: Short | None = None
     city: Short | None = None

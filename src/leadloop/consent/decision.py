@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from leadloop.consent.model import Basis, States, Status, effective
+from leadloop.consent.model import Basis, States, Status, effective, everything_withdrawn
 from leadloop.contract.normalise import normalise_email
 from leadloop.core.errors import InvalidInput
 
@@ -18,6 +18,7 @@ class Reason(StrEnum):
     CONSENT = "consent"
     IMPLIED_CONSENT = "implied_consent"
     LEGITIMATE_INTEREST = "legitimate_interest"
+    NO_OBJECTION = "no_objection"  # post (direct mail): nothing on record refuses it
     # Refused, because:
     UNKNOWN_PERSON = "unknown_person"
     ERASED = "erased"
@@ -36,6 +37,7 @@ WORDS = {
     Reason.CONSENT: "the person consented",
     Reason.IMPLIED_CONSENT: "implied consent after an inquiry, not yet expired",
     Reason.LEGITIMATE_INTEREST: "legitimate interest, recorded by an admin",
+    Reason.NO_OBJECTION: "nothing on record refuses post",
     Reason.UNKNOWN_PERSON: "there is no such person",
     Reason.ERASED: "the person was erased at their request",
     Reason.NO_ADDRESS: "the person has no e-mail address",
@@ -123,3 +125,18 @@ def decide(
     if state.basis == Basis.LEGITIMATE_INTEREST:
         return Decision(True, Reason.LEGITIMATE_INTEREST)
     return Decision(True, Reason.CONSENT)
+
+
+def decide_post(recipient: Recipient | None, states: States) -> Decision:
+    """May this person be sent direct mail (post)? Post is not e-mail: no subscription type, e-mail
+    address or suppression list governs it, so a person who left the newsletter may still get a
+    postcard. Two things refuse it: an erasure, and a withdrawal from everything (the person said
+    "nothing more from you": an unsubscribe from all, a complaint, `email_opt_in` false on import)
+    with nothing granted since."""
+    if recipient is None:
+        return Decision(False, Reason.UNKNOWN_PERSON)
+    if recipient.erased:
+        return Decision(False, Reason.ERASED)
+    if everything_withdrawn(states):
+        return Decision(False, Reason.UNSUBSCRIBED)
+    return Decision(True, Reason.NO_OBJECTION)

@@ -21,7 +21,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.consent import tokens
-from leadloop.consent.decision import Decision, Reason, Recipient, decide, domains_of, suppressed_by
+from leadloop.consent.decision import (
+    Decision,
+    Reason,
+    Recipient,
+    decide,
+    decide_post,
+    domains_of,
+    suppressed_by,
+)
 from leadloop.consent.policy import ConsentPolicy, policy_of
 from leadloop.consent.repository import lock_person, states_of
 from leadloop.core.errors import NotFound
@@ -85,6 +93,18 @@ def may_send(
     return decide(found, states, subscription_type, policy_of(session).codes, now)
 
 
+def may_post(session: Session, person_id: int, now: datetime, *, lock: bool = True) -> Decision:
+    """May this person be sent direct mail (post) now? Refused only for an erased person or one who
+    withdrew from everything (`decision.decide_post`); with `lock`, under the person's row lock, as
+    `may_send`. `now` is for the seam's shape: nothing about post expires."""
+    found = recipient(session, person_id)
+    if found is None:
+        return decide_post(None, {})
+    if lock:
+        lock_person(session, found.person_id)
+    return decide_post(found, states_of(session, [found.person_id])[found.person_id])
+
+
 def links(policy: ConsentPolicy, person_id: int, address: str, now: datetime) -> tuple[str, str | None]:
     """The one-click URL (also the page a person opens) and the mailto URI, if one is set."""
     token = tokens.make(policy.key, tokens.UNSUBSCRIBE, person_id, address, now)
@@ -121,10 +141,14 @@ def preferences_url(session: Session, person_id: int, *, now: datetime) -> str:
 
 class Gate:
     """The consent log as a sender's policy (the sequences' `SendPolicy`, by its shape): asked in the
-    step's transaction, with the person's row lock, and the RFC 8058 headers for each message."""
+    step's transaction, with the person's row lock, and the RFC 8058 headers for each message; and
+    whether a piece of direct mail may go."""
 
     def may_send(self, session: Session, person_id: int, subscription_type: str, now: datetime) -> Decision:
         return may_send(session, person_id, subscription_type, now)
+
+    def may_post(self, session: Session, person_id: int, now: datetime) -> Decision:
+        return may_post(session, person_id, now)
 
     def headers(self, session: Session, person_id: int, now: datetime) -> dict[str, str]:
         try:

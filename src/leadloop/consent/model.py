@@ -119,17 +119,23 @@ def _express(state: State | None) -> bool:
 # What may change a scope: each returns the entry to append, or None when nothing changes.
 
 
+def everything_withdrawn(states: States) -> bool:
+    """The person withdrew from everything (ALL) and granted nothing, nor asked for anything, since."""
+    every = states.get(ALL)
+    if every is None or every.status != Status.WITHDRAWN:
+        return False
+    live = (Status.GRANTED, Status.PENDING)
+    return not any(s.seq > every.seq and s.status in live for s in states.values())
+
+
 def withdraw(
     states: States, scope: str, *, source: str, now: datetime, detail: str | None = None
 ) -> Change | None:
     """A withdrawal, unless it would change nothing: for ALL, when everything is withdrawn already
     and nothing was granted since; for a type, when it is withdrawn already."""
     if scope == ALL:
-        every = states.get(ALL)
-        if every is not None and every.status == Status.WITHDRAWN:
-            live = (Status.GRANTED, Status.PENDING)
-            if not any(s.seq > every.seq and s.status in live for s in states.values()):
-                return None
+        if everything_withdrawn(states):
+            return None
     elif _withdrawn(effective(states, scope, now)):
         return None
     return Change(scope, Status.WITHDRAWN, None, source, detail=detail)

@@ -43,6 +43,9 @@ _PEOPLE = {
     "phone": "phone number,business phone,work phone,tel,telephone,mobile,mobile phone,mobile phone number",
     "company": "company name,company / account,account,account name,organization,organisation,organization name,associated company",
     "website": "website url,company domain name,company website,domain,web site,web,company domain,url",
+    # One address line (direct mail); a second line ("Address 2") stays a custom field beside it.
+    "street": "street address,address,address line 1,address line1,address 1,address_1,street 1,"
+    "mailing street,mailing address,postal address,street and number",
     "country": "country/region,country region,mailing country,country code",
     "state": "state/province,state/region,state province,province,region,mailing state",
     "city": "mailing city,town",
@@ -88,6 +91,8 @@ _PEOPLE_LOCAL = {
     "country": "land,pays",
     "city": "stadt,ort,ville,plaats,woonplaats",
     "postcode": "plz,postleitzahl,code postal,postcode",
+    "street": "straße,strasse,straße und hausnummer,anschrift,adresse,rue,adres,straat,dirección,"
+    "direccion,calle,domicilio,indirizzo",
 }
 for _field, _local in _PEOPLE_LOCAL.items():
     _PEOPLE[_field] += "," + _local

@@ -86,6 +86,7 @@ ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
         "phone",
         "company",
         "website",
+        "street",
         "country",
         "state",
         "city",

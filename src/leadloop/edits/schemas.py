@@ -26,6 +26,7 @@ class PersonUpdate(BaseModel):
     phone: str | None = Field(None, max_length=100)
     company: str | None = Field(None, max_length=300)
     website: str | None = Field(None, max_length=2048)
+    street: str | None = Field(None, max_length=300)
     country: str | None = Field(None, max_length=100)
     state: str | None = Field(None, max_length=100)
     city: str | None = Field(None, max_length=200)

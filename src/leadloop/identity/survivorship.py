@@ -26,6 +26,7 @@ SURVIVING_FIELDS = (
     "phone",
     "company",
     "website",
+    "street",
     "country",
     "state",
     "city",

@@ -18,6 +18,7 @@ from leadloop.nurture.document import (
     CODE,
     CONDITIONS,
     END,
+    EVENT,
     FIELDS,
     MAX_STEPS,
     MAX_WAIT_DAYS,
@@ -25,8 +26,10 @@ from leadloop.nurture.document import (
     SCORE_FIELDS,
     STEP_KINDS,
     TRIGGER_STAGES,
+    VIAS,
     Branch,
     Cooldown,
+    DirectMail,
     FieldTest,
     SequenceDoc,
     SequenceDocumentError,
@@ -130,12 +133,57 @@ def _step_problems(
             out.append(
                 ((*where, "due_in_hours"), None, f"step {sid}: due_in_hours must be between 0 and 2160")
             )
+    elif step.direct_mail is not None:
+        out += _direct_mail_problems(sid, step.direct_mail, where)
     elif step.goto is not None and step.goto not in targets:
         out.append(
             (
                 where,
                 None,
                 f"step {sid}: goto {step.goto!r} is not a step; steps: {', '.join(sorted(targets))}",
+            )
+        )
+    return out
+
+
+def _direct_mail_problems(sid: str, d: DirectMail, where: tuple[Any, ...]) -> list[Found]:
+    out: list[Found] = []
+    if not (d.piece or "").strip():
+        out.append(
+            (
+                (*where, "piece") if d.piece is not None else where,
+                None,
+                f'step {sid}: direct mail needs a `piece`: what is sent, like "Spring postcard"',
+            )
+        )
+    if d.via not in VIAS:
+        out.append(
+            (
+                (*where, "via"),
+                None,
+                f"step {sid}: via {d.via!r} is not a way to send direct mail; use list (a mailing list "
+                "to export for a print house) or webhook (a print-and-mail service)",
+            )
+        )
+    elif d.via == "webhook" and d.event is None:
+        out.append(
+            (where, None, f"step {sid}: direct mail via webhook needs an `event`, like postcard_requested")
+        )
+    elif d.via == "list" and (d.event is not None or d.data):
+        out.append(
+            (
+                (*where, "event" if d.event is not None else "data"),
+                None,
+                f"step {sid}: event and data are for direct mail via webhook; a list has neither",
+            )
+        )
+    if d.event is not None and not re.fullmatch(EVENT, d.event):
+        out.append(
+            (
+                (*where, "event"),
+                None,
+                f"step {sid}: event {d.event!r} is not a name like postcard_requested (lower-case "
+                "letters, digits, _ and ., up to 60)",
             )
         )
     return out

@@ -14,6 +14,7 @@ for months was checked once, with the line of every problem. Pure: no database.
         email: {subject: "Hello {{ first_name | default('there') }}", text: "..."}
       - wait: {business_days: 3}
       - branch: {if: {opened: hello}, then: call, else: nudge}
+      - direct_mail: {piece: Spring postcard, via: list}   # or via: webhook, event: postcard
       ...
 
 The schema is here; `nurture/checks.py` parses a document and refuses, at save time, what the
@@ -39,6 +40,7 @@ STAGE_TARGETS = ("mql", "recycled")  # what a step may ask the lifecycle for
 TRIGGER_STAGES = ("nurture", "recycled", "lost", "won")  # a new inquiry: `inquiry: true`
 _ID = r"^[a-z][a-z0-9_-]{0,39}$"
 CODE = r"^[a-z][a-z0-9_]{0,39}$"
+EVENT = r"[a-z][a-z0-9_.]{0,59}"  # a webhook's event name (sent as `sequence.<event>`)
 MAX_STEPS = 100
 MAX_WAIT_DAYS = 3650
 # What a `field` branch may test: the person's contract fields, their scores, the account's.
@@ -129,11 +131,28 @@ class Task(_Strict):
 
 
 class Webhook(_Strict):
-    event: str = Field(pattern=r"^[a-z][a-z0-9_.]{0,59}$")
+    event: str = Field(pattern=f"^{EVENT}$")
     data: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
-STEP_KINDS = ("email", "wait", "branch", "task", "webhook", "stage", "goto")
+VIAS = ("list", "webhook")
+
+
+class DirectMail(_Strict):
+    """A piece of post (a postcard, a book, a gift) to the person's postal address, which is checked
+    first (`nurture/postal.py`): a person without a complete one is skipped, with the reason, and
+    the sequence goes on. `via: list` puts them on the sequence's mailing list for `piece`, exported
+    as CSV for a print house; `via: webhook` hands the piece and the address to a print-and-mail
+    service as the webhook `sequence.<event>`. Loosely typed here so that `checks.py` can say
+    what is wrong in words, with the line."""
+
+    piece: str | None = Field(default=None, max_length=100)
+    via: str = "list"
+    event: str | None = None
+    data: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+STEP_KINDS = ("email", "wait", "branch", "task", "webhook", "direct_mail", "stage", "goto")
 
 
 class Step(_Strict):
@@ -143,6 +162,7 @@ class Step(_Strict):
     branch: Branch | None = None
     task: Task | None = None
     webhook: Webhook | None = None
+    direct_mail: DirectMail | None = None
     stage: Literal["mql", "recycled"] | None = None
     goto: str | None = None
 
@@ -239,6 +259,10 @@ class SequenceDoc(_Strict):
 
     def emails(self) -> list[str]:
         return [sid for sid, s in zip(self.ids(), self.steps, strict=True) if s.email is not None]
+
+    def pieces(self) -> list[str]:
+        """The ids of the direct-mail steps."""
+        return [sid for sid, s in zip(self.ids(), self.steps, strict=True) if s.direct_mail is not None]
 
     def to_yaml(self) -> str:
         return yaml.dump(

@@ -12,7 +12,7 @@ action number. So no step is sent twice or forgotten.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr
 from typing import Any
@@ -38,11 +38,13 @@ from leadloop.nurture.model import (
     ChangeStage,
     Finished,
     History,
+    MailPiece,
     MakeTask,
     Plan,
     Refused,
     SendEmail,
     Signal,
+    SkipPiece,
     Throttle,
     Took,
     WaitFor,
@@ -51,6 +53,7 @@ from leadloop.nurture.model import (
     run,
 )
 from leadloop.nurture.policy import SendPolicy, lock_person
+from leadloop.nurture.postal import check_address
 from leadloop.nurture.templates import Footer, RenderFailed, render_message, render_text
 from leadloop.store.tables import Enrolment, Lead, NurtureSend, SequenceRow
 
@@ -257,7 +260,8 @@ def take_steps(
         if doc.emails()
         else Allowed(True, "no e-mail")
     )
-    facts = repo.facts(session, e.id, doc, who, verdict, mailer.throttle, now)
+    may_post = policy.may_post(session, e.person_id, now) if doc.pieces() else Allowed(True, "no post")
+    facts = repo.facts(session, e.id, doc, who, verdict, mailer.throttle, now, may_post=may_post)
     plan = run(doc, e.step, facts, mailer.throttle, now)
     events = _act(session, e, doc, who, plan, policy, mailer, now=now)
     return publish(session, events, now=now)
@@ -304,6 +308,10 @@ def _act(
             log.append((e.id, action.step, "email", "sent", now, subject))
         elif isinstance(action, MakeTask):
             events += _task(session, e, doc, who, action.step, log, now=now)
+        elif isinstance(action, MailPiece):
+            log.append(_direct_mail(session, e, doc, who, action.step, key, now=now))
+        elif isinstance(action, SkipPiece):
+            log.append((e.id, action.step, "postal", action.reason, now, action.words))
         elif isinstance(action, CallWebhook):
             hook = doc.step(action.step).webhook
             assert hook is not None
@@ -471,6 +479,41 @@ def _task(
     log.append((e.id, step_id, "task", "created", now, title))
     due = now + timedelta(hours=task.due_in_hours)
     return [TaskRequested(owner, title, due, who.lead_id, None if who.lead_id else e.person_id, now)]
+
+
+def _direct_mail(
+    session: Session,
+    e: Enrolment,
+    doc: SequenceDoc,
+    who: repo.Recipient,
+    step_id: str,
+    key: str,
+    *,
+    now: datetime,
+) -> tuple[int, str, str, str, datetime, str | None]:
+    """The piece on the sequence's mailing list, or to the print-and-mail service through the outbox
+    (its webhook channel, like a webhook step) with the address; returns the step log's line. The
+    rule passed the address a moment ago, on the same row."""
+    d = doc.step(step_id).direct_mail
+    address = check_address({**who.fields, "company": who.values.get("company")}).address
+    assert d is not None and d.piece is not None and address is not None
+    if d.via == "list":
+        repo.list_piece(session, key, e, step_id, d.piece, now=now)
+        return (e.id, step_id, "postal", "listed", now, d.piece)
+    assert d.event is not None  # checked at save time
+    data = {
+        **d.data,
+        "piece": d.piece,
+        "address": asdict(address),
+        "enrolment_id": e.id,
+        "person_id": e.person_id,
+        "lead_id": e.lead_id,
+        "sequence": doc.name,
+        "step": step_id,
+    }
+    text = f"{doc.name}: {d.piece} by post for person #{e.person_id}"
+    outbox.webhook(session, key, f"sequence.{d.event}", data, text, now=now, link=f"/people/{e.person_id}")
+    return (e.id, step_id, "postal", "queued", now, d.piece)
 
 
 def _stage(

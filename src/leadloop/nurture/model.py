@@ -1,8 +1,8 @@
 """The rules of sequences, pure: every function takes `now` and what was loaded, and returns a
 decision. The handlers load, ask these, write once and publish.
 
-- `run`: from the step a person is at, what happens now (e-mails, tasks, webhooks, a stage change,
-  branches taken) and what comes next (a wait until a moment, the end, or an exit with a reason).
+- `run`: from the step a person is at, what happens now (e-mails, tasks, webhooks, direct mail, a
+  stage change, branches taken) and what comes next (a wait until a moment, the end, or an exit with a reason).
 - `matching`: which sequences a trigger starts; `admit`: whether a person may enter again.
 - `throttle_until`: the per-person cap on marketing e-mail across every sequence, exactly.
 - `inside`/`next_open`: the send window in the recipient's own time zone; `wait_until`: waits in
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from leadloop.nurture.document import DAYS, END, Condition, Cooldown, SequenceDoc, Triggers, Wait, Window
+from leadloop.nurture.postal import check_address
 
 MAX_RUN = 200  # steps one run may take; only a loop through a past `until` date could reach it
 
@@ -67,6 +68,7 @@ class Facts:
     segments: frozenset[str] = frozenset()  # the names of the segments the person is in now
     sends: tuple[datetime, ...] = ()  # this person's marketing e-mails in the throttle's period
     verdict: Verdict = Allowed(True, "allowed")
+    may_post: Verdict = Allowed(True, "no_objection")  # direct mail: consent's answer (not e-mail's)
 
 
 # What a run does, in order.
@@ -86,6 +88,23 @@ class CallWebhook:
 
 
 @dataclass(frozen=True)
+class MailPiece:
+    """Direct mail to a complete postal address: on the mailing list, or to the print service."""
+
+    step: str
+
+
+@dataclass(frozen=True)
+class SkipPiece:
+    """Direct mail not sent, and why (`reason`: no_address, bad_postcode, or consent's refusal,
+    like unsubscribed or erased): recorded, and the sequence goes on."""
+
+    step: str
+    reason: str
+    words: str
+
+
+@dataclass(frozen=True)
 class ChangeStage:
     step: str
     to: str
@@ -99,7 +118,7 @@ class Took:
     note: str
 
 
-Action = SendEmail | MakeTask | CallWebhook | ChangeStage | Took
+Action = SendEmail | MakeTask | CallWebhook | MailPiece | SkipPiece | ChangeStage | Took
 
 
 # What comes after.
@@ -174,6 +193,8 @@ def run(doc: SequenceDoc, at: str, facts: Facts, throttle: Throttle, now: dateti
             actions.append(MakeTask(step_id))
         elif step.webhook is not None:
             actions.append(CallWebhook(step_id))
+        elif step.direct_mail is not None:
+            actions.append(piece(step_id, facts))
         elif step.stage is not None:
             actions.append(ChangeStage(step_id, step.stage))
         elif step.goto is not None:
@@ -181,6 +202,18 @@ def run(doc: SequenceDoc, at: str, facts: Facts, throttle: Throttle, now: dateti
         step_id = nxt
     # Only a loop through waits until a date already past gets here: go on tomorrow, never spin.
     return Plan(tuple(actions), WaitFor(step_id, now + timedelta(days=1), "loop guard"))
+
+
+def piece(step_id: str, facts: Facts) -> MailPiece | SkipPiece:
+    """Direct mail is not e-mail: no send window, no e-mail throttle, no subscription type. What
+    stops it: consent's answer for post (an erasure, a withdrawal from everything), then an address
+    that is not complete (`postal.check_address`). Either way the sequence goes on."""
+    if not facts.may_post.allowed:
+        return SkipPiece(step_id, facts.may_post.reason, f"may not be sent post: {facts.may_post.reason}")
+    found = check_address(facts.fields)
+    if not found.allowed:
+        return SkipPiece(step_id, found.reason, found.words)
+    return MailPiece(step_id)
 
 
 def _period(per: timedelta) -> str:

@@ -3,7 +3,8 @@
 `SendPolicy` is the seam: the composition root wires one in (`leadloop.bootstrap`). The default
 here honours what Leadloop knows without a consent log: an address, and `people.email_opt_in` not
 false (ADR 0004: an opt-out only ever tightens). Consent's gate (`may_send`, with its List-Unsubscribe
-headers) replaces it as is: its `Decision` has the `allowed` and `reason` a `Verdict` needs.
+headers, and `may_post` for direct mail) replaces it as is: its `Decision` has the `allowed` and
+`reason` a `Verdict` needs.
 
 Both take the person's row lock on PostgreSQL, as an unsubscribe does: a step due at the very moment
 of an opt-out either commits first (and the opt-out then ends the enrolment) or asks after the
@@ -26,6 +27,10 @@ from leadloop.store.tables import Person
 class SendPolicy(Protocol):
     def may_send(self, session: Session, person_id: int, subscription_type: str, now: datetime) -> Verdict:
         """May this person be sent a message of this subscription type now? Never raises."""
+        ...
+
+    def may_post(self, session: Session, person_id: int, now: datetime) -> Verdict:
+        """May this person be sent direct mail (post, not e-mail) now? Never raises."""
         ...
 
     def headers(self, session: Session, person_id: int, now: datetime) -> dict[str, str]:
@@ -57,6 +62,17 @@ class OptInPolicy:
             return Allowed(False, "no_address")
         if row.email_opt_in is False:
             return Allowed(False, "unsubscribed")
+        return Allowed(True, "no_objection")
+
+    def may_post(self, session: Session, person_id: int, now: datetime) -> Verdict:
+        """Without the consent log nothing says the person refused post (`email_opt_in` is about
+        e-mail); only a merged-away or missing person is refused."""
+        lock_person(session, person_id)
+        merged = session.execute(sa.select(Person.merged_into_id).where(Person.id == person_id)).first()
+        if merged is None:
+            return Allowed(False, "unknown_person")
+        if merged.merged_into_id is not None:
+            return Allowed(False, "merged")
         return Allowed(True, "no_objection")
 
     def headers(self, session: Session, person_id: int, now: datetime) -> dict[str, str]:

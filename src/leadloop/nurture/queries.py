@@ -1,5 +1,5 @@
 """What the sequence pages and API read: a person's enrolments, and the sequence report (enrolled,
-sent, opened, clicked, replied, exited by reason, reactivated)."""
+sent, opened, clicked, replied, direct mail, exited by reason, reactivated)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,8 @@ class Report:
     opened: int = 0
     clicked: int = 0
     deferred: int = 0
+    pieces: int = 0  # direct mail listed or handed to the print service
+    pieces_skipped: dict[str, int] = field(default_factory=dict)  # by reason: no_address...
     exited: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -153,6 +155,17 @@ def report(session: Session) -> list[Report]:
         .group_by(Enrolment.sequence_name)
     ):
         of(name).deferred = n
+    for name, outcome, n in session.execute(
+        sa.select(Enrolment.sequence_name, NurtureStep.outcome, sa.func.count())
+        .join(NurtureStep, NurtureStep.enrolment_id == Enrolment.id)
+        .where(NurtureStep.kind == "postal")
+        .group_by(Enrolment.sequence_name, NurtureStep.outcome)
+    ):
+        r = of(name)
+        if outcome in ("listed", "queued"):
+            r.pieces += n
+        else:
+            r.pieces_skipped[outcome] = r.pieces_skipped.get(outcome, 0) + n
     for _, doc in active_sequences(session):
         of(doc.name)
     return sorted(out.values(), key=lambda r: r.sequence)

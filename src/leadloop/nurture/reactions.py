@@ -155,14 +155,20 @@ def on_assigned(session: Session, events: list[LeadAssigned], now: datetime) -> 
 def on_people_opted_out(session: Session, events: list[Any], now: datetime) -> list[Event]:
     """For an opt-out event with a `person_id` (and maybe `person_ids`, and `scopes`: the subscription
     types, "*" for all), such as consent's ConsentWithdrawn or an erasure: the person's enrolments in
-    sequences of those types end in the transaction that recorded it."""
+    sequences of those types end in the transaction that recorded it. An opt-out from everything
+    (an erasure is one) also takes them off every direct-mail list not yet sent: a list exported
+    after it never names them (one already exported is the print house's)."""
     ended: dict[str, set[int]] = defaultdict(set)
+    off_lists: set[int] = set()
     for e in events:
         people = {e.person_id, *getattr(e, "person_ids", ())}
         scopes = set(getattr(e, "scopes", ("*",)))
+        if "*" in scopes:
+            off_lists |= people
         for enrolment_id, subscription in repo.active_by_subscription(session, sorted(people)):
             if "*" in scopes or subscription in scopes:
                 ended["unsubscribed"].add(enrolment_id)
+    repo.drop_listed(session, off_lists)
     for reason, ids in ended.items():
         exit_enrolments(session, reason=reason, enrolment_ids=sorted(ids), now=now)
     return []

@@ -17,7 +17,7 @@ from leadloop.jobs.timers import cancel_many, schedule_many
 from leadloop.lifecycle.model import DEFAULT_PRODUCT
 from leadloop.nurture.checks import parse_sequence
 from leadloop.nurture.document import PERSON_FIELDS, SequenceDoc
-from leadloop.nurture.model import Facts, History, Throttle, Verdict
+from leadloop.nurture.model import Allowed, Facts, History, Throttle, Verdict
 from leadloop.nurture.zones import zone_for
 from leadloop.routing.calendar import CalendarError, holiday_table
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
@@ -27,6 +27,7 @@ from leadloop.store.bulk import chunks, connection
 from leadloop.store.tables import (
     Account,
     Activity,
+    DirectMail,
     Enrolment,
     Lead,
     NurtureSend,
@@ -283,6 +284,31 @@ def active_ids(
     return sorted(found)
 
 
+def list_piece(session: Session, key: str, e: Enrolment, step: str, piece: str, *, now: datetime) -> None:
+    """The person on the sequence's mailing list for `piece` (keyed like an outbox row: once)."""
+    session.add(
+        DirectMail(
+            key=key,
+            enrolment_id=e.id,
+            person_id=e.person_id,
+            sequence_name=e.sequence_name,
+            step=step,
+            piece=piece,
+            listed_at=now,
+        )
+    )
+
+
+def drop_listed(session: Session, person_ids: Iterable[int]) -> int:
+    """These people leave every mailing list (a withdrawal from everything, an erasure)."""
+    gone = 0
+    for part in chunks(sorted(set(person_ids))):
+        gone += (
+            connection(session).execute(sa.delete(DirectMail).where(DirectMail.person_id.in_(part))).rowcount
+        )
+    return gone
+
+
 def log_steps(session: Session, rows: Sequence[tuple[int, str, str, str, datetime, str | None]]) -> None:
     """(enrolment, step, kind, outcome, at, detail) rows of the step log."""
     if rows:
@@ -381,6 +407,8 @@ def facts(
     verdict: Verdict,
     throttle: Throttle,
     now: datetime,
+    *,
+    may_post: Verdict = Allowed(True, "no_objection"),
 ) -> Facts:
     sends = tuple(
         session.scalars(
@@ -403,6 +431,7 @@ def facts(
         segments=_segments_of(session, who.person_id) if _names_segments(doc) else frozenset(),
         sends=sends,
         verdict=verdict,
+        may_post=may_post,
     )
 
 

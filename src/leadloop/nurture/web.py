@@ -4,26 +4,30 @@ person's enrolments, and the sequence report."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from leadloop.access.repository import require_visible
 from leadloop.auth.model import WRITERS
+from leadloop.core.errors import NotFound
 from leadloop.documents.web import Pages, document_router
-from leadloop.nurture import handlers, queries
+from leadloop.nurture import handlers, mailing, queries
 from leadloop.nurture.handlers import MAX_BULK
 from leadloop.nurture.kind import SEQUENCES
 from leadloop.store.tables import Enrolment, Person
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Id, Staff, Writer, viewer_scope
+from leadloop.web.listing import csv_answer
 
 
 def _report(session: Session) -> dict[str, Any]:
-    return {"report": queries.report(session)}
+    return {"report": queries.report(session), "mailing": mailing.pieces(session)}
 
 
 PAGES = Pages(
@@ -31,7 +35,7 @@ PAGES = Pages(
     items="versions",
     heading="Sequences",
     intro="A drip as YAML: triggers, re-entry, the send window in each person's own time zone, who it is "
-    "sent from, and the steps (email, wait, branch, task, webhook, stage). Each active name runs by "
+    "sent from, and the steps (email, wait, branch, task, webhook, direct_mail, stage). Each active name runs by "
     "itself; people finish the version they entered with.",
     empty="None saved yet: the example below is a start.",
     preview_button="Who would enter today, and what they would get",
@@ -95,6 +99,42 @@ def report_api(ctx: Ctx, who: Staff) -> list[dict[str, Any]]:
     """Per sequence: enrolled, active, completed, sent, opened, clicked, deferred, exited by reason."""
     with ctx.db.read() as session:
         return [r.json() for r in queries.report(session)]
+
+
+@router.get("/api/v1/sequences/{name}/direct-mail.csv", tags=["sequences"])
+def direct_mail_csv(
+    request: Request,
+    ctx: Ctx,
+    who: Staff,
+    name: str,
+    piece: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    since: Annotated[
+        datetime | None, Query(description="only the people listed from then on (UTC unless it says)")
+    ] = None,
+) -> Response:
+    """The sequence's mailing list for a print house, as CSV (name, company, street, postcode, city,
+    state, country, piece, enrolment, listed_at): the people its `direct_mail: {via: list}` steps
+    listed, at their address as it is now, each once per piece. Reading it marks nothing; `since`
+    takes only the rows listed from then on. Audited like every export."""
+    with ctx.db.read() as session:
+        if not mailing.known_sequence(session, name):
+            raise NotFound(f"there is no sequence called {name!r}")
+        scope = viewer_scope(session, ctx, who)
+    after = (
+        None
+        if since is None
+        else since.replace(tzinfo=UTC)
+        if since.tzinfo is None
+        else since.astimezone(UTC)
+    )
+    return csv_answer(
+        ctx,
+        who,
+        request,
+        "direct-mail-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "sequence"),
+        mailing.HEADER,
+        lambda s: mailing.rows(s, name, piece=piece, since=after, scope=scope),
+    )
 
 
 # The person page's section (loaded by HTMX), its enrol button and stop buttons.

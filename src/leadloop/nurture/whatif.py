@@ -4,7 +4,8 @@ in the week after. Writes nothing.
 "Today" is the last 24 hours of the triggers the sequence names (leads opened, recycled, cooled or
 moved; activities), replayed against the re-entry policy and the send permission as they stand;
 "what they would get" runs the step engine for each of them from now on, with nobody opening or
-clicking anything, under the send window and the throttle (their real recent sends count).
+clicking anything, under the send window and the throttle (their real recent sends count). Direct
+mail is counted for the people whose postal address is complete (consent is asked when it runs).
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from leadloop.nurture.model import (
     CallWebhook,
     ChangeStage,
     History,
+    MailPiece,
     MakeTask,
     SendEmail,
     Signal,
+    SkipPiece,
     Throttle,
     WaitFor,
     admit,
@@ -55,6 +58,8 @@ class WhatIf:
     by_step: Counter[str] = field(default_factory=Counter)
     tasks: int = 0
     webhooks: int = 0
+    pieces: int = 0  # direct mail to a complete address
+    pieces_skipped: Counter[str] = field(default_factory=Counter)  # by reason (no_address...)
     stage_changes: int = 0
     deferred: Counter[str] = field(default_factory=Counter)  # the first wait each person hits
     examples: list[dict[str, Any]] = field(default_factory=list)
@@ -70,6 +75,8 @@ class WhatIf:
             "by_step": dict(self.by_step.most_common()),
             "tasks": self.tasks,
             "webhooks": self.webhooks,
+            "direct_mail": self.pieces,
+            "direct_mail_skipped": dict(self.pieces_skipped.most_common()),
             "stage_changes": self.stage_changes,
             "deferred": dict(self.deferred.most_common()),
             "examples": self.examples[:10],
@@ -158,6 +165,8 @@ def what_if(session: Session, doc: SequenceDoc, *, now: datetime, limit: int | N
         out.by_step.update(p.action.step for p in sends)
         out.tasks += sum(isinstance(p.action, MakeTask) for p in planned)
         out.webhooks += sum(isinstance(p.action, CallWebhook) for p in planned)
+        out.pieces += sum(isinstance(p.action, MailPiece) for p in planned)
+        out.pieces_skipped.update(p.action.reason for p in planned if isinstance(p.action, SkipPiece))
         out.stage_changes += sum(isinstance(p.action, ChangeStage) for p in planned)
         if isinstance(nxt, WaitFor) and nxt.why != "wait":
             out.deferred[nxt.why] += 1

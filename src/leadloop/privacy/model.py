@@ -29,6 +29,7 @@ ERASED_COLUMNS = (
     "phone",
     "company",
     "website",
+    "street",
     "state",
     "city",
     "postcode",

@@ -221,6 +221,7 @@ class Person(Base):
     phone: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     company: Mapped[str | None] = mapped_column(sa.String(300))
     website: Mapped[str | None] = mapped_column(sa.String(253))
+    street: Mapped[str | None] = mapped_column(sa.String(300))  # one address line: direct mail
     country: Mapped[str | None] = mapped_column(sa.String(2))
     state: Mapped[str | None] = mapped_column(sa.String(100))
     city: Mapped[str | None] = mapped_column(sa.String(200))
@@ -1026,7 +1027,8 @@ class NurtureStep(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolments.id"))
     step: Mapped[str] = mapped_column(sa.String(40))
-    kind: Mapped[str] = mapped_column(sa.String(10))  # email | wait | branch | task | webhook | stage | exit
+    # email | wait | branch | task | webhook | stage | postal (direct mail) | exit
+    kind: Mapped[str] = mapped_column(sa.String(10))
     outcome: Mapped[str] = mapped_column(sa.String(20))
     at: Mapped[datetime]
     detail: Mapped[str | None] = mapped_column(sa.String(300))
@@ -1045,3 +1047,21 @@ class NurtureSend(Base):
     sent_at: Mapped[datetime]
     outbox_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     subject: Mapped[str] = mapped_column(sa.String(300))
+
+
+class DirectMail(Base):
+    """A person on a sequence's mailing list for one piece of direct mail (`direct_mail: {via: list}`),
+    exported as CSV for a print house. No address here: the export reads the person's address as it
+    is then (a correction counts; an erasure empties it). A withdrawal from everything or an erasure
+    deletes the person's rows in its own transaction (nurture/reactions.py)."""
+
+    __tablename__ = "direct_mail"
+    __table_args__ = (sa.Index("ix_direct_mail_list", "sequence_name", "piece", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)  # as an outbox key: one row per action
+    enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolments.id"))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    sequence_name: Mapped[str] = mapped_column(sa.String(100))
+    step: Mapped[str] = mapped_column(sa.String(40))
+    piece: Mapped[str] = mapped_column(sa.String(100))
+    listed_at: Mapped[datetime]

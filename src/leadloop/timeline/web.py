@@ -77,6 +77,7 @@ _PERSON_COLS = [
     "phone",
     "company",
     "website",
+    "street",
     "country",
     "state",
     "city",
