@@ -5,10 +5,13 @@ re-entry policy both ways; every active enrolment has exactly one pending timer 
 from __future__ import annotations
 
 import re
+from email.message import EmailMessage
+from email.utils import format_datetime
 
 import pytest
 import sqlalchemy as sa
 
+from leadloop.capture.mailin import MailPolicy, log_mail
 from leadloop.core.clock import FrozenClock
 from leadloop.core.errors import NotFound
 from leadloop.core.events import LeadRecycled
@@ -679,4 +682,34 @@ def test_a_persons_click_on_the_received_link_takes_the_clicked_branch_and_a_sca
     with db.read() as s:
         kinds = set(s.scalars(sa.select(Activity.type).where(Activity.type.like("email_click%"))))
     assert kinds == {"email_click", "email_click_machine"}
+    assert_invariant(db)
+
+
+def test_a_reply_to_a_sequence_email_read_by_mail_in_ends_the_enrolment(
+    db: Database, clock: FrozenClock, smtp_server: Smtp
+) -> None:
+    """The person answers the pre-sales contact (Reply-To) and the answer reaches Leadloop through
+    mail-in (the contact's BCC or synced mailbox): the reply is on the timeline and the drip stops."""
+    with db.write() as s:
+        activate_sequence(s, sequence_text("welcome", TWO_MAILS), clock=clock)
+    pid = _person(db, clock, "ria@acme.example", first_name="Ria")
+    with db.write() as s:
+        nurture.enrol(s, "welcome", [(pid, None)], trigger="manual", now=clock())
+    worker = sweeper(db, clock, _settings(smtp_server))
+    worker.run_once()
+    (sent,) = smtp_server.inbox.to("ria@acme.example")
+    reply = EmailMessage()
+    reply["From"], reply["To"] = "Ria <ria@acme.example>", str(sent["Reply-To"])
+    reply["Subject"], reply["In-Reply-To"] = "Re: " + str(sent["Subject"]), str(sent["Message-ID"])
+    reply["Message-ID"], reply["Date"] = "<reply-1@acme.example>", format_datetime(clock())
+    reply.set_content("Thanks, yes: can we talk on Thursday?")
+    clock.advance(minutes=20)
+    with db.write() as s:
+        logged = log_mail(s, bytes(reply), now=clock(), policy=MailPolicy(frozenset({"ourco.io"})))
+    assert logged.status == "logged", logged
+    (e,) = enrolments(db)
+    assert (e.state, e.exit_reason) == ("exited", "replied")
+    clock.advance(days=3)
+    worker.run_once()
+    assert len(smtp_server.inbox.to("ria@acme.example")) == 1  # the second e-mail never went
     assert_invariant(db)
