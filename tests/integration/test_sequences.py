@@ -713,3 +713,33 @@ def test_a_reply_to_a_sequence_email_read_by_mail_in_ends_the_enrolment(
     worker.run_once()
     assert len(smtp_server.inbox.to("ria@acme.example")) == 1  # the second e-mail never went
     assert_invariant(db)
+
+
+def test_a_reply_from_another_address_that_names_the_drip_email_ends_that_enrolment(
+    db: Database, clock: FrozenClock, smtp_server: Smtp
+) -> None:
+    """Ria's colleague answers from his own address, In-Reply-To our message: Ria's drip ends (the
+    reply is his activity), and another enrolment of the colleague's company goes on."""
+    with db.write() as s:
+        activate_sequence(s, sequence_text("welcome", TWO_MAILS), clock=clock)
+    ria = _person(db, clock, "ria@acme.example", first_name="Ria")
+    other = _person(db, clock, "ola@globex.example")
+    with db.write() as s:
+        nurture.enrol(s, "welcome", [(ria, None), (other, None)], trigger="manual", now=clock())
+    sweeper(db, clock, _settings(smtp_server)).run_once()
+    (sent,) = smtp_server.inbox.to("ria@acme.example")
+    reply = EmailMessage()
+    reply["From"], reply["To"] = "Max <max@acme.example>", str(sent["Reply-To"])
+    reply["Subject"], reply["Message-ID"] = "Re: " + str(sent["Subject"]), "<reply-2@acme.example>"
+    reply["In-Reply-To"] = str(sent["Message-ID"])
+    reply["References"] = "<older@acme.example> " + str(sent["Message-ID"])
+    reply["Date"] = format_datetime(clock())
+    reply.set_content("Ria is out; I lead the evaluation. Call me.")
+    with db.write() as s:
+        assert (
+            log_mail(s, bytes(reply), now=clock(), policy=MailPolicy(frozenset({"ourco.io"}))).status
+            == "logged"
+        )
+    states = {e.person_id: (e.state, e.exit_reason) for e in enrolments(db)}
+    assert states == {ria: ("exited", "replied"), other: ("active", None)}
+    assert_invariant(db)

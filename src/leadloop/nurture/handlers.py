@@ -442,6 +442,7 @@ def _send(
             sent_at=now,
             outbox_key=key,
             subject=rendered.subject[:300],
+            message_id=outbox.message_id(key),
         )
     )
     return rendered.subject

@@ -47,6 +47,8 @@ EXIT_ON: dict[str, str] = {
     "spam_complaint": "complaint",
 }
 # Where a lead may be for its people to enter a sequence: with marketing, or lost (remarketing).
+MAX_REFERENCES = 50  # of a reply's In-Reply-To and References, the ones looked up
+
 ENTERABLE = WITH_MARKETING | {Stage.LOST}
 
 
@@ -110,6 +112,17 @@ def on_activities(session: Session, events: list[ActivitiesAppended], now: datet
             exits[reason].add(r["person_id"])
     for reason, people in exits.items():
         exit_enrolments(session, reason=reason, person_ids=sorted(people), now=now)
+    # A reply names the drip e-mail it answers: that enrolment ends, whoever wrote from where.
+    answered = {
+        str(m)
+        for r in rows
+        if r.get("type") == "email_reply"
+        for m in ((r.get("payload") or {}).get("in_reply_to") or ())[:MAX_REFERENCES]
+    }
+    if answered:
+        enrolment_ids = repo.enrolments_answered(session, answered)
+        if enrolment_ids:
+            exit_enrolments(session, reason="replied", enrolment_ids=enrolment_ids, now=now)
     _start_on_activities(session, [r for r in rows if r.get("type") not in EXIT_ON], now=now)
     return []
 

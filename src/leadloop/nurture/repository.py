@@ -539,6 +539,19 @@ def lead_owners(session: Session, lead_ids: Iterable[int]) -> dict[int, int | No
     return dict(session.execute(sa.select(Lead.id, Lead.owner_user_id).where(Lead.id.in_(ids))).all())
 
 
+def enrolments_answered(session: Session, message_ids: set[str]) -> list[int]:
+    """The active enrolments whose drip e-mail went out with one of these Message-IDs."""
+    return sorted(
+        set(
+            session.scalars(
+                sa.select(Enrolment.id)
+                .join(NurtureSend, NurtureSend.enrolment_id == Enrolment.id)
+                .where(NurtureSend.message_id.in_(sorted(message_ids)), Enrolment.state == ACTIVE)
+            )
+        )
+    )
+
+
 def active_by_subscription(session: Session, person_ids: Sequence[int]) -> list[tuple[int, str]]:
     """(enrolment id, its sequence's subscription type) of these people's active enrolments."""
     out: list[tuple[int, str]] = []

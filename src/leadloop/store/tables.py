@@ -1047,6 +1047,8 @@ class NurtureSend(Base):
     sent_at: Mapped[datetime]
     outbox_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     subject: Mapped[str] = mapped_column(sa.String(300))
+    # The Message-ID it went out with (jobs/outbox.message_id): a reply's In-Reply-To names it.
+    message_id: Mapped[str | None] = mapped_column(sa.String(100), index=True)
 
 
 class DirectMail(Base):
