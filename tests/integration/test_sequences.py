@@ -743,3 +743,27 @@ def test_a_reply_from_another_address_that_names_the_drip_email_ends_that_enrolm
     states = {e.person_id: (e.state, e.exit_reason) for e in enrolments(db)}
     assert states == {ria: ("exited", "replied"), other: ("active", None)}
     assert_invariant(db)
+
+
+def test_a_link_that_came_in_with_the_persons_data_is_never_signed(
+    db: Database, clock: FrozenClock, smtp_server: Smtp
+) -> None:
+    """A first name that is a URL would otherwise be signed into a redirect on our domain (an open
+    redirect anyone could mint by filling in a form). Only the author's own links are tracked."""
+    steps = """\
+  - id: hello
+    email: {subject: Hi, text: "Hi {{ first_name }}, see https://ourco.io/guide", html: '<p>Hi {{ first_name }}, <a href="https://ourco.io/guide">the guide</a></p>'}
+"""
+    with db.write() as s:
+        activate_sequence(s, sequence_text("guide", steps), clock=clock)
+    pid = _person(db, clock, "ev@acme.example", first_name="https://evil.example/login")
+    with db.write() as s:
+        nurture.enrol(s, "guide", [(pid, None)], trigger="manual", now=clock())
+    sweeper(db, clock, _settings(smtp_server)).run_once()
+    (msg,) = smtp_server.inbox.to("ev@acme.example")
+    with db.read() as s:
+        signer = tracking_policy(s).signer
+    for part in (msg.get_body(("html",)).get_content(), msg.get_body(("plain",)).get_content()):
+        signed = {signer.read(CLICK, t).url for t in re.findall(r"/r/([A-Za-z0-9._-]+)", part)}
+        assert signed == {"https://ourco.io/guide"}, signed
+        assert "https://evil.example/login" in part  # shown as the person's data, not redirected

@@ -134,3 +134,23 @@ def test_settings_are_checked_and_warnings_are_given() -> None:
         and "without a sender" in warnings
         and "{{ title }} without a default" in warnings
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        ("Hi\n{{ (2 ** 3000000) | length }}", "arithmetic (**)"),
+        ("{{ 9**9**9 }}", "arithmetic (**)"),
+        ("{{ 'a' * 100000000 }}", "arithmetic (*)"),
+        ("x\ny\n{% for a in 'xxxxxxxxxx' %}{% for b in 'xxxxxxxxxx' %}.{% endfor %}{% endfor %}", "a loop"),
+        ("{% macro m() %}x{% endmacro %}", "a macro"),
+        ("{% include 'other.html' %}", "an include"),
+    ],
+)
+def test_a_template_that_computes_or_loops_is_refused_before_it_is_compiled(source: str, words: str) -> None:
+    """Jinja folds constants while compiling: `2 ** 3000000` would run (and `9**9**9` never end) in
+    the save request itself, then again in the worker at every send."""
+    problems = check(source)
+    assert problems and all(words in p[1] or "refused" in p[1] for p in problems), problems
+    assert any(words in p[1] for p in problems)
+    assert problems[0][0] == source[: source.index("{")].count("\n") + 1

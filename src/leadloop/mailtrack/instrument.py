@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
@@ -79,11 +79,14 @@ class _Links:
     signer: LinkSigner
     base_url: str
     made: dict[str, str] = field(default_factory=dict)
+    only: frozenset[str] | None = None  # the destinations the message's author wrote (None: any)
 
     def redirect(self, raw: str) -> str | None:
         url = clean(raw)
         if not trackable(url, self.base_url):
             return None
+        if self.only is not None and url not in self.only:
+            return None  # a URL that came in with the data (a "name" that is a link): never signed
         if url not in self.made:
             token = self.signer.make(Claim(CLICK, *self._common(), url=url))
             self.made[url] = f"{self.base_url}/r/{token}"
@@ -107,12 +110,14 @@ def instrument(
     base_url: str,
     signer: LinkSigner,
     source: Source | None = None,
+    only: Collection[str] | None = None,
 ) -> Instrumented:
     """The message's bodies with every trackable link sent through a signed redirect, and an open
     pixel at the end of the HTML body. `message` is the outbox key of the send (at most 200
     characters); `sent_at`, when the message is sent (the classifier measures from it)."""
     base = base_url.rstrip("/")
-    links = _Links(Claim(OPEN, person_id, message, sent_at, source or Source()), signer, base)
+    allowed = frozenset(clean(u) for u in only) if only is not None else None
+    links = _Links(Claim(OPEN, person_id, message, sent_at, source or Source()), signer, base, only=allowed)
     new_html = None
     pixel = None
     if html is not None:
@@ -120,6 +125,24 @@ def instrument(
         new_html = _with_pixel(rewrite_html(html, links.redirect), pixel)
     new_text = rewrite_text(text, links.redirect) if text is not None else None
     return Instrumented(new_html, new_text, tuple(links.made), pixel)
+
+
+def authored(*, text: str | None, html: str | None) -> frozenset[str]:
+    """The destinations a message's author wrote in its template sources, literally (a URL built
+    from a template expression is not one): what `instrument(only=...)` may sign. A URL that only
+    appears once the person's data is filled in (a first name that is a link) is never signed."""
+    seen: set[str] = set()
+
+    def note(raw: str) -> None:
+        url = clean(raw)
+        if "{{" not in url and "{%" not in url:
+            seen.add(url)
+
+    if text:
+        rewrite_text(text, note)
+    if html:
+        rewrite_html(html, note)
+    return frozenset(seen)
 
 
 def rewrite_text(text: str, redirect: Callable[[str], str | None]) -> str:

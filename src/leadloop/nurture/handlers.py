@@ -27,7 +27,7 @@ from leadloop.jobs import outbox
 from leadloop.jobs.timers import Due, TimerHandler, schedule
 from leadloop.lifecycle.handlers import move
 from leadloop.lifecycle.model import IllegalTransition, Stage, Trigger
-from leadloop.mailtrack.instrument import instrument
+from leadloop.mailtrack.instrument import authored, instrument
 from leadloop.mailtrack.policy import policy_of as tracking_policy
 from leadloop.mailtrack.tokens import Source
 from leadloop.nurture import repository as repo
@@ -417,6 +417,7 @@ def _send(
         base_url=tracking.public_url,
         signer=tracking.signer,
         source=Source(sequence=doc.name, step=step_id),
+        only=authored(text=email.text, html=email.html),
     )
     outbox.enqueue(
         session,

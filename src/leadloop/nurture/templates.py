@@ -62,12 +62,29 @@ _HTML = _environment(autoescape=True)
 _FORBIDDEN = (nodes.Getattr, nodes.Getitem, nodes.Call)
 
 
+# What a drip e-mail never needs and what could make a check or a send run for ever (`9**9**9`,
+# nested loops over a long string): refused before the template is even compiled, since Jinja folds
+# constants (`2 ** 3000000`) while compiling.
+_HEAVY = (
+    nodes.Pow,
+    nodes.Mul,
+    nodes.FloorDiv,
+    nodes.Mod,
+    nodes.For,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.Include,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Extends,
+)
+
+
 def check(source: str) -> list[Problem]:
     """Every problem of one template, with its line: syntax, an unknown filter, an attribute, item
-    or call (a sandbox escape is one of these), a variable outside `VARIABLES`."""
+    or call (a sandbox escape is one of these), arithmetic or a loop, a variable outside `VARIABLES`."""
     try:
         tree = _TEXT.parse(source)
-        _TEXT.compile(tree)  # unknown filters are found when compiling, not parsing
     except TemplateSyntaxError as exc:
         return [(exc.lineno or 1, _syntax(exc))]
     out: list[Problem] = []
@@ -83,12 +100,44 @@ def check(source: str) -> list[Problem]:
                 f"`{_shown(node)}` reaches into Python and is refused",
             )
         )
-    for name in sorted(meta.find_undeclared_variables(tree) - set(VARIABLES)):
+    for node in tree.find_all(_HEAVY):
+        out.append(
+            (
+                node.lineno,
+                f"a template fills in values; {_HEAVY_WORDS.get(type(node), 'this')} is refused "
+                "(use variables, filters and if/else)",
+            )
+        )
+    if any(True for _ in tree.find_all(_HEAVY)):
+        return sorted(set(out))  # nothing below may run on it: compiling folds its constants
+    try:
+        undeclared = meta.find_undeclared_variables(tree)
+        _TEXT.compile(tree)  # unknown filters are found when compiling, not parsing
+    except TemplateSyntaxError as exc:
+        return [(exc.lineno or 1, _syntax(exc))]
+    except Exception as exc:  # anything else compiling raises is a problem of the template, not a 500
+        return [(1, f"the template cannot be compiled: {type(exc).__name__}")]
+    for name in sorted(undeclared - set(VARIABLES)):
         line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name), 1)
         out.append((line, f"unknown variable {name!r}; a template may use {', '.join(VARIABLES)}"))
-    if not out:
-        out += _trial(source)
-    return sorted(out)
+    if out:
+        return sorted(set(out))
+    return _trial(source)
+
+
+_HEAVY_WORDS: dict[type[nodes.Node], str] = {
+    nodes.Pow: "arithmetic (**)",
+    nodes.Mul: "arithmetic (*)",
+    nodes.FloorDiv: "arithmetic (//)",
+    nodes.Mod: "arithmetic (%)",
+    nodes.For: "a loop ({% for %})",
+    nodes.Macro: "a macro",
+    nodes.CallBlock: "a call block",
+    nodes.Include: "an include",
+    nodes.Import: "an import",
+    nodes.FromImport: "an import",
+    nodes.Extends: "extends",
+}
 
 
 def _trial(source: str) -> list[Problem]:
