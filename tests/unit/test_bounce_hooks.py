@@ -295,7 +295,8 @@ def test_a_permanent_mailgun_failure_is_a_hard_bounce() -> None:
     (event,) = _mailgun(FAILED).events
     assert (event.kind, event.address, event.permanent) == (Report.BOUNCE, "invalid@example.com", True)
     assert event.reason == "550 5.1.1 The email account that you tried to reach does not exist."
-    assert event.message_id == "20261101.1@mg.ourco.io" and event.key == "id:G9Bn5sl1TC6nu79C8C0bwg"
+    # Keyed by the signed token, never by the unsigned event id: a token is single-use.
+    assert event.message_id == "20261101.1@mg.ourco.io" and event.key == "token:" + "t" * 50
     assert event.occurred_at == datetime.fromtimestamp(1793534100.389832, tz=UTC)
 
 
@@ -311,7 +312,7 @@ def test_a_mailgun_complaint_and_unsubscribe_and_the_events_we_do_not_record() -
     ).events
     (unsubscribe,) = _mailgun({"event": "unsubscribed", "recipient": "ann@acme.com"}).events
     assert (complaint.kind, unsubscribe.kind) == (Report.COMPLAINT, Report.UNSUBSCRIBE)
-    assert complaint.key == "token:" + "t" * 50  # no event id: the request's own token
+    assert complaint.key == "token:" + "t" * 50  # the request's own token
     for other in ("delivered", "opened", "clicked", "accepted", "rejected", "stored"):
         assert _mailgun({"event": other, "recipient": "ann@acme.com"}) == formats.Parsed(ignored=1)
 

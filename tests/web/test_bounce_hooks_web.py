@@ -6,6 +6,7 @@ gets a 4xx that says why, never a 5xx; and Mailgun's own format works the same w
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -235,10 +236,10 @@ def test_a_short_secret_is_refused_at_start() -> None:
 
 
 def _mailgun_body(
-    event_data: dict[str, Any], *, key: str = KEY, age_s: int = 0, now: float = 0
+    event_data: dict[str, Any], *, key: str = KEY, age_s: int = 0, now: float = 0, token: str | None = None
 ) -> dict[str, Any]:
     ts = str(int(now) - age_s)
-    token = "6e3f1b0c2a" * 5
+    token = token or secrets.token_hex(25)  # Mailgun signs every request with a token of its own
     return {
         "signature": {"timestamp": ts, "token": token, "signature": sig.mailgun_signature(key, ts, token)},
         "event-data": event_data,
@@ -263,7 +264,10 @@ FAILED = {
 
 def test_a_mailgun_permanent_failure_suppresses_the_address(hooks: Web) -> None:
     ann = consenting(hooks.db, hooks.clock, "ann@acme.com")
-    r = _mailgun(hooks, {**FAILED, "timestamp": hooks.clock().timestamp() - 30})
+    body = _mailgun_body(
+        {**FAILED, "timestamp": hooks.clock().timestamp() - 30}, now=hooks.clock().timestamp()
+    )
+    r = _stranger(hooks).post(MAILGUN, json=body)
     assert r.status_code == 200 and r.json()["recorded"] == 1
     assert (
         _suppressed(hooks) == [("ann@acme.com", "bounce")]
@@ -273,8 +277,23 @@ def test_a_mailgun_permanent_failure_suppresses_the_address(hooks: Web) -> None:
         payload = s.scalars(sa.select(Activity.payload).where(Activity.type == "email_bounce_hard")).one()
         source = s.scalars(sa.select(Activity.source).where(Activity.type == "email_bounce_hard")).one()
     assert payload["reason"] == "550 5.1.1 The email account does not exist." and source == "mailgun"
-    again = _mailgun(hooks, {**FAILED, "timestamp": hooks.clock().timestamp() - 30})  # Mailgun retries
+    again = _stranger(hooks).post(MAILGUN, json=body)  # the same signed request again: Mailgun's retry
     assert again.json()["duplicates"] == 1
+
+
+def test_a_captured_mailgun_signature_replayed_with_another_event_records_nothing(hooks: Web) -> None:
+    """Mailgun signs its token, not the event: within the age limit a captured signature could carry
+    any event. The token is single-use, so the forged one is a duplicate and Bob stays reachable."""
+    consenting(hooks.db, hooks.clock, "ann@acme.com")
+    bob = consenting(hooks.db, hooks.clock, "bob@acme.com")
+    token = secrets.token_hex(25)
+    now = hooks.clock().timestamp()
+    real = _stranger(hooks).post(MAILGUN, json=_mailgun_body(FAILED, now=now, token=token))
+    assert real.json()["recorded"] == 1
+    forged = _mailgun_body({**FAILED, "id": "forged", "recipient": "bob@acme.com"}, now=now, token=token)
+    replay = _stranger(hooks).post(MAILGUN, json=forged)
+    assert replay.status_code == 200 and replay.json()["recorded"] == 0
+    assert _suppressed(hooks) == [("ann@acme.com", "bounce")] and _reason(hooks, bob) == Reason.CONSENT
 
 
 def test_a_mailgun_temporary_failure_a_complaint_and_other_events(hooks: Web) -> None:

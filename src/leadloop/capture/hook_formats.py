@@ -158,8 +158,9 @@ def parse_mailgun(data: dict[str, Any], *, token: str, now: datetime) -> Parsed:
     reason = " ".join(str(p) for p in (code, said) if p not in (None, "")) or None
     headers = item.get("message", {}).get("headers", {}) if isinstance(item.get("message"), dict) else {}
     message_id = headers.get("message-id") if isinstance(headers, dict) else None
-    event_id = item.get("id")
-    key = f"id:{event_id}" if isinstance(event_id, str) and event_id.strip() else f"token:{token}"
+    # Mailgun signs the token, not the event: the token alone keys it, so a captured signature
+    # replayed with another event (another address) within the age limit records nothing new.
+    key = f"token:{token}"
     return Parsed(
         [
             MailEvent(

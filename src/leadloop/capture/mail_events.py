@@ -66,4 +66,6 @@ def activity_of(event: MailEvent, *, prefix: str, now: datetime) -> ActivityIn:
 
 
 def report_key(key: str, address: str) -> str:
-    return hashlib.sha256(f"{key}\x00{address}".encode()).hexdigest()[:40]
+    """One event of one report. A signature token (Mailgun's) is single-use whatever it carries."""
+    scope = "" if key.startswith("token:") else address
+    return hashlib.sha256(f"{key}\x00{scope}".encode()).hexdigest()[:40]

@@ -100,11 +100,11 @@ def check(source: str) -> list[Problem]:
                 f"`{_shown(node)}` reaches into Python and is refused",
             )
         )
-    for node in tree.find_all(_HEAVY):
+    for heavy in tree.find_all(_HEAVY):
         out.append(
             (
-                node.lineno,
-                f"a template fills in values; {_HEAVY_WORDS.get(type(node), 'this')} is refused "
+                heavy.lineno,
+                f"a template fills in values; {_HEAVY_WORDS.get(type(heavy), 'this')} is refused "
                 "(use variables, filters and if/else)",
             )
         )
