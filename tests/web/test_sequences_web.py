@@ -4,6 +4,9 @@ the report; only marketing and admins enrol."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+from leadloop.store.tables import Lead, Person
 from tests.fixtures.nurture import EVERY_HOUR
 from tests.fixtures.web import Web, post_lead
 
@@ -92,3 +95,25 @@ def test_a_rep_sees_enrolments_but_cannot_enrol(web: Web) -> None:
     assert rep_api.post("/api/v1/sequences/welcome/enrolments", json={"person_ids": [pid]}).status_code == 403
     seller = web.browser_client("rep")
     assert seller.post(f"/people/{pid}/sequences", data={"sequence": "welcome"}).status_code in (403, 404)
+
+
+def test_the_enrol_api_takes_a_lead_only_on_the_persons_account(web: Web) -> None:
+    api = web.api_client("marketing")
+    api.post("/api/v1/sequences/versions", content=GOOD, headers={"content-type": "application/yaml"})
+    api.post("/api/v1/sequences/versions/1/activate")
+    ana = post_lead(api, email="ana@acme.example", activity_type="demo_request")
+    bo = post_lead(api, email="bo@beta.example", activity_type="demo_request")
+    with web.db.read() as s:
+        beta_lead = s.scalar(
+            sa.select(Lead.id)
+            .join(Person, Person.account_id == Lead.account_id)
+            .where(Person.id == bo["person_id"])
+        )
+    r = api.post(
+        "/api/v1/sequences/welcome/enrolments", json={"person_ids": [ana["person_id"]], "lead_id": beta_lead}
+    )
+    assert r.status_code == 422 and "is not on the account of person" in r.json()["detail"]
+    ok = api.post(
+        "/api/v1/sequences/welcome/enrolments", json={"person_ids": [bo["person_id"]], "lead_id": beta_lead}
+    )
+    assert ok.status_code == 201 and ok.json()["enrolled"] == 1

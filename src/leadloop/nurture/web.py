@@ -8,19 +8,20 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from leadloop.access.repository import require_visible
+from leadloop.access.repository import require_visible, visible_ids
 from leadloop.auth.model import WRITERS
-from leadloop.core.errors import NotFound
+from leadloop.core.errors import InvalidInput, NotFound
 from leadloop.documents.web import Pages, document_router
 from leadloop.nurture import handlers, mailing, queries
 from leadloop.nurture.handlers import MAX_BULK
 from leadloop.nurture.kind import SEQUENCES
-from leadloop.store.tables import Enrolment, Person
+from leadloop.store.tables import Enrolment, Lead, Person
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Id, Staff, Writer, viewer_scope
 from leadloop.web.listing import csv_answer
@@ -57,16 +58,32 @@ class EnrolCreate(BaseModel):
 @router.post("/api/v1/sequences/{name}/enrolments", tags=["sequences"], status_code=201)
 def enrol_api(ctx: Ctx, who: Writer, name: str, body: EnrolCreate) -> dict[str, Any]:
     """Enrol people by hand, one or many (up to 10,000 a request), in the active version of a
-    sequence. Each refusal comes back with its reason (already in it, the re-entry policy)."""
+    sequence. Each refusal comes back with its reason (already in it, the re-entry policy). Only
+    people the caller may see; a lead must be on the account of every person named with it."""
     with ctx.db.write() as session:
+        scope = viewer_scope(session, ctx, who)
+        wanted = sorted(set(body.person_ids))
+        shown = visible_ids(scope, Person)
+        query = sa.select(Person.id, Person.account_id).where(Person.id.in_(wanted))
+        if shown is not None:
+            query = query.where(Person.id.in_(shown))
+        found: dict[int, int | None] = {int(r.id): r.account_id for r in session.execute(query)}
+        hidden = [p for p in wanted if p not in found]  # unknown or not theirs: the same answer
+        if body.lead_id is not None:
+            require_visible(session, scope, Lead, body.lead_id)
+            account = session.scalar(sa.select(Lead.account_id).where(Lead.id == body.lead_id))
+            strangers = [p for p in wanted if p in found and found[p] != account]
+            if strangers:
+                raise InvalidInput(f"lead #{body.lead_id} is not on the account of person #{strangers[0]}")
         done = handlers.enrol(
             session,
             name,
-            [(p, body.lead_id) for p in body.person_ids],
+            [(p, body.lead_id) for p in body.person_ids if p in found],
             trigger="manual",
             by_user_id=who.user_id,
             now=ctx.clock(),
         )
+    done.refused += [(p, "there is no such person") for p in hidden]
     return done.summary()
 
 
@@ -83,6 +100,9 @@ def retire_api(ctx: Ctx, who: Writer, name: str, stop_running: bool = False) -> 
 def exit_api(ctx: Ctx, who: Writer, enrolment_id: Id) -> dict[str, Any]:
     """Stop an enrolment: its next step never runs."""
     with ctx.db.write() as session:
+        found = session.get(Enrolment, enrolment_id)
+        if found is not None:
+            require_visible(session, viewer_scope(session, ctx, who), Person, found.person_id)
         e = handlers.exit_by_hand(session, enrolment_id, by_user_id=who.user_id, now=ctx.clock())
         return {"id": e.id, "state": e.state, "exit_reason": e.exit_reason}
 
