@@ -18,7 +18,6 @@ from leadloop.core.errors import InvalidInput
 from leadloop.store.bulk import chunks
 from leadloop.store.tables import Activity, Campaign, Lead, Opportunity, Person
 
-
 _OUTCOMES: dict[str, Outcome] = {"won": "won", "lost": "lost", "open": "open"}
 
 
