@@ -5,7 +5,6 @@ and two currencies; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -18,145 +17,12 @@ from leadloop.analytics.attribution_queries import load
 from leadloop.analytics.attribution_report import AttributionRow, attribution_report
 from leadloop.analytics.markov import removal_effects
 from leadloop.core.errors import InvalidInput
-from leadloop.identity.merge import merge_people
-from leadloop.store.db import Database
-from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person, Team
+from leadloop.store.db import Database, make_engine
+from leadloop.store.migrate import downgrade, upgrade
+from leadloop.store.tables import Activity, Campaign, Lead, Opportunity, Person
+from tests.fixtures.attribution import NOW, attribution_world
 
-NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-COUNTING = ["form_submit", "page_view", "webinar_attended", "email_click", "ad_click", "content_download"]
-NOT_COUNTING = [
-    "email_open_machine",
-    "email_click_machine",
-    "list_import",
-    "record_created",
-    "call",
-    "email_sent",
-]
 WINDOW, HALF_LIFE = timedelta(days=180), timedelta(days=7)
-
-
-def _world(db: Database, seed: int = 7) -> dict[str, int]:
-    rnd = random.Random(seed)
-    facts: dict[str, int] = {}
-    with db.write() as s:
-        queue = Team(name="Nurture", is_queue=True, created_at=NOW)
-        s.add(queue)
-        campaigns = [
-            Campaign(name=n, channel=ch, created_at=NOW, external_id=f"c-{i}")
-            for i, (n, ch) in enumerate(
-                [("Spring webinar", "webinar"), ("Paid search", "paid"), ("Newsletter", None)]
-            )
-        ]
-        s.add_all(campaigns)
-        s.flush()
-        for a in range(8):
-            account = Account(name=f"Acme {a}", name_key=f"acme {a}", created_at=NOW, updated_at=NOW)
-            s.add(account)
-            s.flush()
-            people = []
-            for p in range(0 if a == 7 else rnd.randint(1, 3)):  # account 7: nobody, no touches
-                person = Person(
-                    account_id=account.id, email=f"p{p}@acme{a}.example", created_at=NOW, updated_at=NOW
-                )
-                s.add(person)
-                people.append(person)
-            s.flush()
-            for person in people:
-                for k in range(rnd.randint(2, 9)):
-                    kind = rnd.choice(COUNTING) if rnd.random() < 0.8 else rnd.choice(NOT_COUNTING)
-                    s.add(
-                        Activity(
-                            dedupe_key=f"a{a}-{person.id}-{k}",
-                            person_id=person.id,
-                            account_id=account.id,
-                            type=kind,
-                            occurred_at=NOW - timedelta(days=rnd.uniform(0, 400)),
-                            recorded_at=NOW,
-                            channel=rnd.choice(["web", "email", None]),
-                            campaign_id=rnd.choice([*(c.id for c in campaigns), None]),
-                            url=rnd.choice(["/whitepaper", "/pricing", None]),
-                            source="import",
-                        )
-                    )
-            lead = None
-            if a % 2 == 0:
-                lead = Lead(
-                    account_id=account.id,
-                    product="analytics",
-                    stage="sql",
-                    owner_team_id=queue.id,
-                    opened_at=NOW - timedelta(days=rnd.uniform(100, 200)),
-                    stage_changed_at=NOW,
-                    last_activity_at=NOW,
-                )
-                s.add(lead)
-                s.flush()
-            for o in range(rnd.randint(1, 2)):
-                created = NOW - timedelta(days=rnd.uniform(30, 150))
-                outcome = rnd.choice(["won", "won", "lost", "open"])
-                closed = created + timedelta(days=rnd.uniform(5, 25)) if outcome != "open" else None
-                s.add(
-                    Opportunity(
-                        external_id=f"o{a}-{o}",
-                        account_id=account.id,
-                        lead_id=lead.id if lead and o == 0 else None,
-                        created_at=created,
-                        closed_at=closed,
-                        outcome=outcome,
-                        amount=Decimal(rnd.randint(100, 10_000_00)) / 100,
-                        currency=["EUR", None][a % 2],  # None: the default currency, USD here
-                    )
-                )
-        # an opportunity with no account at all
-        s.add(
-            Opportunity(
-                external_id="orphan", created_at=NOW - timedelta(days=40), outcome="won", amount=Decimal(5)
-            )
-        )
-        s.flush()
-        # a touch after the close of a won opportunity: it must not count
-        won = s.scalars(
-            sa.select(Opportunity).where(Opportunity.outcome == "won", Opportunity.account_id.isnot(None))
-        ).first()
-        assert won is not None and won.closed_at is not None
-        someone = s.scalars(sa.select(Person.id).where(Person.account_id == won.account_id)).first()
-        after = Activity(
-            dedupe_key="after-close",
-            person_id=someone,
-            account_id=won.account_id,
-            type="demo_request",
-            occurred_at=won.closed_at + timedelta(hours=1),
-            recorded_at=NOW,
-            campaign_id=campaigns[0].id,
-            source="import",
-        )
-        s.add(after)
-        # two people of one account become one: the merged-away person's activities move over
-        pair = s.execute(
-            sa.select(Person.account_id, sa.func.min(Person.id), sa.func.max(Person.id))
-            .group_by(Person.account_id)
-            .having(sa.func.count() > 1)
-        ).first()
-        assert pair is not None
-        s.flush()
-        facts |= {"after": after.id, "won": won.id, "survivor": pair[1], "merged": pair[2]}
-        # a touch of the person about to be merged away, inside a window of its account's opportunity
-        theirs = s.scalars(sa.select(Opportunity).where(Opportunity.account_id == pair[0])).first()
-        assert theirs is not None
-        moving = Activity(
-            dedupe_key="merged-away",
-            person_id=pair[2],
-            account_id=pair[0],
-            type="webinar_attended",
-            occurred_at=theirs.created_at - timedelta(days=1),
-            recorded_at=NOW,
-            source="import",
-        )
-        s.add(moving)
-        s.flush()
-        facts["merged_activity"] = moving.id
-        merge_people(s, pair[1], pair[2], now=NOW)
-    return facts
 
 
 def _reference(
@@ -250,7 +116,7 @@ def _reference(
 
 @pytest.mark.parametrize("by", ["campaign", "channel", "content"])
 def test_the_report_equals_the_reference(db: Database, by: str) -> None:
-    _world(db)
+    attribution_world(db)
     with db.read() as s:
         got = attribution_report(s, now=NOW, by=by)
     want = _reference(db, models=list(MODELS), by=by)
@@ -260,7 +126,7 @@ def test_the_report_equals_the_reference(db: Database, by: str) -> None:
 
 
 def test_a_period_and_a_campaign_filter_agree_with_the_reference(db: Database) -> None:
-    _world(db)
+    attribution_world(db)
     start, end = (NOW - timedelta(days=120)).date(), (NOW - timedelta(days=20)).date()
     with db.read() as s:
         got = attribution_report(
@@ -273,7 +139,7 @@ def test_a_period_and_a_campaign_filter_agree_with_the_reference(db: Database) -
 
 
 def test_every_model_hands_out_each_currency_in_full(db: Database) -> None:
-    _world(db)
+    attribution_world(db)
     with db.read() as s:
         rows = attribution_report(s, now=NOW)
         totals = defaultdict(Decimal)
@@ -287,7 +153,7 @@ def test_every_model_hands_out_each_currency_in_full(db: Database) -> None:
 
 
 def test_after_the_close_and_the_merged_away_person(db: Database) -> None:
-    facts = _world(db)
+    facts = attribution_world(db)
     with db.read() as s:
         loaded = load(s, now=NOW, start=None, end=None, window=WINDOW, default_currency="USD")
     seen = [t for ts in loaded.touches.values() for t in ts]
@@ -317,3 +183,15 @@ def test_bad_input_is_named(db: Database, kwargs: dict[str, object], message: st
 def test_an_empty_warehouse_gives_no_rows(db: Database) -> None:
     with db.read() as s:
         assert attribution_report(s, now=NOW) == []
+
+
+def test_migration_0028_adds_the_currency_and_takes_it_back(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        downgrade(engine, "0027")
+        assert "currency" not in {c["name"] for c in sa.inspect(engine).get_columns("opportunities")}
+        upgrade(engine)
+        assert "currency" in {c["name"] for c in sa.inspect(engine).get_columns("opportunities")}
+    finally:
+        upgrade(engine)
+        engine.dispose()

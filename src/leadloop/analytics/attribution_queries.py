@@ -80,7 +80,7 @@ def load(
                 currency or default_currency,
                 created,
                 closed,
-                outcome,
+                _OUTCOMES[outcome],
                 lead_created,
             )
         )
