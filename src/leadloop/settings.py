@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     max_field_chars: int = 65_536
     max_api_batch: int = 5_000
     default_product: str = "general"
+    # The currency of an opportunity that names none (ISO 4217).
+    default_currency: str = Field(default="USD", pattern="^[A-Z]{3}$")
     sqlite_busy_timeout_ms: int = 30_000
 
     # Timers and jobs: the sweeper acts within `sweep_interval_s` of a due time.

@@ -110,6 +110,9 @@ PURE = {
     "leadloop.mailtrack.tokens",
     "leadloop.mailtrack.instrument",
     "leadloop.mailtrack.classify",
+    # Attribution (issue 15, item 3): the models and the Markov chain.
+    "leadloop.analytics.attribution",
+    "leadloop.analytics.markov",
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 

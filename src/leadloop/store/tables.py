@@ -621,6 +621,8 @@ class Opportunity(Base):
     stage: Mapped[str | None] = mapped_column(sa.String(50))
     outcome: Mapped[str] = mapped_column(sa.String(10))  # won | lost | open
     amount: Mapped[Decimal | None] = mapped_column(Money)
+    # ISO 4217; None is the settings' default currency. Amounts in two currencies are never added.
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
     lost_reason: Mapped[str | None] = mapped_column(sa.String(300))
 
 

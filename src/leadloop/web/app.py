@@ -22,6 +22,7 @@ from starlette.routing import Match
 
 from leadloop import __version__
 from leadloop.admin.web import router as admin_router
+from leadloop.analytics.web import router as analytics_router
 from leadloop.auth.model import SessionPolicy
 from leadloop.auth.secret import choose_key
 from leadloop.auth.web import router as auth_router
@@ -211,6 +212,7 @@ def create_app(
         lists_router,
         segments_router,  # segments (issue 14)
         campaigns_router,
+        analytics_router,  # reports (issue 15): attribution
         qualification_router,  # the qualification desk (issue 13, item 3)
         # Consent and GDPR (issue 14, items 4 and 5): a person's own pages from our mail (public,
         # the signed link is the authority), consent for staff and the suppression list, export/erase.
