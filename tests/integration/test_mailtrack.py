@@ -64,6 +64,16 @@ def _timeline(db: Database, pid: int, *types: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def _lead_activity(db: Database, pid: int) -> tuple[int, datetime]:
+    """The lead's activity count and last activity: what the reps' hot list reads."""
+    with db.read() as s:
+        account = s.scalar(sa.select(Person.account_id).where(Person.id == pid))
+        row = s.execute(
+            sa.select(Lead.activity_count, Lead.last_activity_at).where(Lead.account_id == account)
+        ).one()
+    return int(row.activity_count), row.last_activity_at
+
+
 def _engagement(db: Database, pid: int) -> tuple[float, float, float]:
     """The person's (S, t0) and their lead's S: what a scored activity changes."""
     with db.read() as s:
@@ -99,6 +109,7 @@ def test_a_scanners_click_right_after_the_send_is_recorded_but_moves_nothing(
     sent = clock()
     clock.advance(seconds=4)
     before = _engagement(db, pid)
+    lead_before = _lead_activity(db, pid)
     done = _hit(db, clock, _claim(pid, sent), PERSON)  # a browser's user agent, but 4 s after the send
     assert done.why == "machine"
     _hit(db, clock, _claim(pid, sent, url="https://acme.com/demo"), SCANNER)
@@ -107,6 +118,7 @@ def test_a_scanners_click_right_after_the_send_is_recorded_but_moves_nothing(
     assert timeline[0]["payload"]["machine"] == ["too_soon"]
     assert timeline[1]["payload"]["machine"] == ["scanner:barracuda", "too_soon", "burst"]
     assert _engagement(db, pid) == before
+    assert _lead_activity(db, pid) == lead_before  # nor does the lead look any more recently active
 
 
 def test_a_privacy_proxys_open_is_recorded_and_a_persons_open_later_still_counts(

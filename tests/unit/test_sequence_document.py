@@ -8,6 +8,7 @@ import pytest
 
 from leadloop.core.yamldoc import DocumentError
 from leadloop.nurture.checks import parse_sequence, sequence_warnings
+from leadloop.nurture.document import SequenceDocumentError
 from leadloop.nurture.repository import default_sequence
 from leadloop.nurture.templates import Footer, check, render_html, render_message, render_text
 
@@ -154,3 +155,13 @@ def test_a_template_that_computes_or_loops_is_refused_before_it_is_compiled(sour
     assert problems and all(words in p[1] or "refused" in p[1] for p in problems), problems
     assert any(words in p[1] for p in problems)
     assert problems[0][0] == source[: source.index("{")].count("\n") + 1
+
+
+def test_a_sender_name_with_a_line_break_is_refused_at_save_time() -> None:
+    text = (
+        'name: t\nsender: {name: "Priya\\r\\nBcc: all@example.com", email: priya@ourco.io}\n'
+        "steps:\n  - email: {subject: Hi, text: Hello.}\n"
+    )
+    with pytest.raises(SequenceDocumentError) as caught:
+        parse_sequence(text)
+    assert "sender" in str(caught.value) and "line 2" in str(caught.value)

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.contract.vocab import MACHINE_TYPES
 from leadloop.core.events import ActivitiesAppended, Event
 from leadloop.lifecycle.model import DEFAULT_PRODUCT
 from leadloop.store.bulk import connection, select_in
@@ -47,7 +48,9 @@ def on_activities(session: Session, events: list[ActivitiesAppended], now: datet
     groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
     for e in events:
         for row in e.rows:
-            if row["account_id"] is not None:
+            # A privacy proxy's open or a scanner's click is no sign of life (ADR 0032): it neither
+            # counts nor makes the lead look recently active (the reps' hot list reads that).
+            if row["account_id"] is not None and row.get("type") not in MACHINE_TYPES:
                 groups[(row["account_id"], row["product"] or DEFAULT_PRODUCT)].append(row)
     if not groups:
         return []

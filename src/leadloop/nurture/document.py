@@ -218,7 +218,8 @@ class Cooldown(_Strict):
 
 
 class Sender(_Strict):
-    name: str = Field(min_length=1, max_length=100)
+    # A header value: no line break or other control character (it would break every message).
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
