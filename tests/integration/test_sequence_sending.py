@@ -14,11 +14,13 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from leadloop.bootstrap import send_policy
 from leadloop.cli import app
 from leadloop.consent import suppression
 from leadloop.consent.handlers import unsubscribe
 from leadloop.core.clock import FrozenClock
 from leadloop.documents.handlers import preview, save_draft
+from leadloop.jobs.outbox import deliver
 from leadloop.jobs.timers import cancel
 from leadloop.mailtrack.policy import policy_of as tracking_policy
 from leadloop.nurture import handlers as nurture
@@ -330,3 +332,38 @@ def test_a_send_the_consent_gate_refuses_is_never_attempted_and_says_why(
         assert s.scalar(sa.select(sa.func.count()).select_from(Outbox)) == 0
     assert smtp_server.inbox.messages == []
     assert_invariant(db)
+
+
+@pytest.mark.parametrize("how", ["unsubscribe", "erase"])
+def test_a_drip_email_queued_before_an_opt_out_is_never_delivered(
+    db: Database, clock: FrozenClock, smtp_server: Smtp, how: str
+) -> None:
+    """The step ran and queued its message; the outbox had not sent it yet (the mail server was
+    down, say) when the person unsubscribed or was erased: it is cancelled, and an erasure also
+    empties what was kept of it."""
+    with db.write() as s:
+        activate_sequence(
+            s, sequence_text("welcome", "  - email: {subject: Hi Ann, text: Hello.}\n"), clock=clock
+        )
+    pid = _person(db, clock, "ann@acme.example")
+    with db.write() as s:
+        (eid,) = nurture.enrol(s, "welcome", [(pid, None)], trigger="manual", now=clock()).enrolled
+        mailer = nurture.Mailer("1 Main St", "ll@localhost", nurture.Throttle(3, timedelta(days=7)))
+        nurture.take_steps(s, eid, "1", now=clock(), policy=send_policy(Settings()), mailer=mailer)
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Outbox).where(Outbox.sent_at.is_(None))) == 1
+    with db.write() as s:
+        if how == "unsubscribe":
+            unsubscribe(s, link(db, clock, pid, "ann@acme.example"), now=clock())
+        else:
+            erase_person(s, pid, now=clock(), by_user_id=None)
+    deliver(db, Settings(smtp_port=smtp_server.port), now=clock())
+    assert smtp_server.inbox.messages == []
+    with db.read() as s:
+        row = s.execute(sa.select(Outbox.sent_at, Outbox.last_error, Outbox.payload)).one()
+        subject = s.scalar(sa.select(NurtureSend.subject))
+    assert row.sent_at is not None and row.last_error.startswith("cancelled: the person")
+    if how == "erase":
+        assert row.payload == {} and subject == "(erased)"
+    else:
+        assert row.payload["to"] == "ann@acme.example" and subject == "Hi Ann"

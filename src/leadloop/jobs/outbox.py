@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import json
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -47,6 +47,28 @@ def enqueue(session: Session, key: str, channel: str, payload: dict[str, Any], *
         ],
         ["key"],
     )
+
+
+def cancel(session: Session, keys: Sequence[str], *, reason: str, now: datetime, scrub: bool = False) -> int:
+    """Settle these messages unsent, with the reason (a recipient who unsubscribed after the step
+    queued it): a sweep that has not sent one yet never will (one mid-send may still arrive). `scrub` also empties the
+    payloads, sent or not (an erased person: no address or body of theirs stays). Returns how many
+    were still waiting."""
+    if not keys:
+        return 0
+    waiting = 0
+    for chunk in (list(keys)[i : i + 500] for i in range(0, len(keys), 500)):
+        waiting += len(
+            session.execute(
+                OUTBOX.update()
+                .where(OUTBOX.c.key.in_(chunk), OUTBOX.c.sent_at.is_(None))
+                .values(sent_at=now, last_error=f"cancelled: {reason}"[:1000])
+                .returning(OUTBOX.c.id)
+            ).all()
+        )
+        if scrub:
+            session.execute(OUTBOX.update().where(OUTBOX.c.key.in_(chunk)).values(payload={}))
+    return waiting
 
 
 def email(

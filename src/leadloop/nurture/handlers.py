@@ -183,6 +183,20 @@ def exit_enrolments(
     return repo.end_enrolments(session, sorted(ids), state=repo.EXITED, reason=reason, now=now, note=note)
 
 
+def cancel_sends(
+    session: Session, person_ids: Sequence[int], *, scopes: set[str], erased: bool, now: datetime
+) -> int:
+    """The drip e-mails of these people (of sequences of these subscription types, "*": all) still in
+    the outbox are cancelled; an erasure also empties every message kept of them. Returns how many
+    were cancelled."""
+    sends = repo.sends_of(session, person_ids)
+    keys = [key for key, subscription in sends if erased or "*" in scopes or subscription in scopes]
+    if erased:
+        repo.forget_subjects(session, person_ids)
+    reason = "the person was erased" if erased else "the person unsubscribed"
+    return outbox.cancel(session, keys, reason=reason, now=now, scrub=erased)
+
+
 def exit_by_hand(session: Session, enrolment_id: int, *, by_user_id: int | None, now: datetime) -> Enrolment:
     e = session.get(Enrolment, enrolment_id)
     if e is None:

@@ -28,11 +28,12 @@ from leadloop.core.events import (
     LeadOpened,
     LeadReachedMQL,
     LeadRecycled,
+    PersonErased,
     SegmentEntered,
 )
 from leadloop.lifecycle.model import DEFAULT_PRODUCT, OPEN, WITH_MARKETING, Stage
 from leadloop.nurture import repository as repo
-from leadloop.nurture.handlers import exit_enrolments, on_signal
+from leadloop.nurture.handlers import cancel_sends, exit_enrolments, on_signal
 from leadloop.nurture.model import Signal, strength
 from leadloop.segments.queries import changed_people
 from leadloop.store.tables import Segment as SegmentRow
@@ -184,6 +185,16 @@ def on_people_opted_out(session: Session, events: list[Any], now: datetime) -> l
     repo.drop_listed(session, off_lists)
     for reason, ids in ended.items():
         exit_enrolments(session, reason=reason, enrolment_ids=sorted(ids), now=now)
+    # What a step queued a moment ago and the sweeper has not sent yet goes nowhere; an erasure also
+    # empties what was kept of the messages (address, body, subject).
+    for e in events:
+        cancel_sends(
+            session,
+            sorted({e.person_id, *getattr(e, "person_ids", ())}),
+            scopes=set(getattr(e, "scopes", ("*",))),
+            erased=isinstance(e, PersonErased),
+            now=now,
+        )
     return []
 
 

@@ -539,6 +539,24 @@ def lead_owners(session: Session, lead_ids: Iterable[int]) -> dict[int, int | No
     return dict(session.execute(sa.select(Lead.id, Lead.owner_user_id).where(Lead.id.in_(ids))).all())
 
 
+def sends_of(session: Session, person_ids: Sequence[int]) -> list[tuple[str, str]]:
+    """(outbox key, the sequence's subscription type) of every drip e-mail sent to these people."""
+    rows = session.execute(
+        sa.select(NurtureSend.outbox_key, SequenceRow.document)
+        .join(Enrolment, Enrolment.id == NurtureSend.enrolment_id)
+        .join(SequenceRow, SequenceRow.id == Enrolment.sequence_id)
+        .where(NurtureSend.person_id.in_(list(person_ids)))
+    ).all()
+    return [(r.outbox_key, _parsed(r.document).subscription) for r in rows]
+
+
+def forget_subjects(session: Session, person_ids: Sequence[int]) -> None:
+    """An erased person's sends keep their count and time, not what they said to them."""
+    session.execute(
+        sa.update(NurtureSend).where(NurtureSend.person_id.in_(list(person_ids))).values(subject="(erased)")
+    )
+
+
 def enrolments_answered(session: Session, message_ids: set[str]) -> list[int]:
     """The active enrolments whose drip e-mail went out with one of these Message-IDs."""
     return sorted(
