@@ -24,6 +24,7 @@ from leadloop.mailtrack.policy import policy_of as tracking_policy
 from leadloop.mailtrack.tokens import CLICK
 from leadloop.nurture import handlers as nurture
 from leadloop.nurture.kind import SEQUENCES
+from leadloop.nurture.queries import report as sequence_report
 from leadloop.nurture.repository import STEP_TIMER, subject
 from leadloop.segments.handlers import create_segment
 from leadloop.segments.parse import parse_definition
@@ -682,6 +683,10 @@ def test_a_persons_click_on_the_received_link_takes_the_clicked_branch_and_a_sca
     with db.read() as s:
         kinds = set(s.scalars(sa.select(Activity.type).where(Activity.type.like("email_click%"))))
     assert kinds == {"email_click", "email_click_machine"}
+    # The report counts the person's click on this message (an open too), never the scanner's.
+    with db.read() as s:
+        (row,) = [r for r in sequence_report(s) if r.sequence == "clicks"]
+    assert (row.sent, row.opened, row.clicked) == (4, 1, 1)
     assert_invariant(db)
 
 

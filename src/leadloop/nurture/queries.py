@@ -3,7 +3,8 @@ sent, opened, clicked, replied, direct mail, exited by reason, reactivated)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.core.clock import as_utc
 from leadloop.nurture.repository import ACTIVE, active_sequences
 from leadloop.store.tables import Activity, Enrolment, NurtureSend, NurtureStep, SequenceRow
 
@@ -98,6 +100,41 @@ class Report:
         return {**self.__dict__, "replied": self.replied, "reactivated": self.reactivated}
 
 
+def _engaged(session: Session, sends: Sequence[Any]) -> dict[tuple[str, str], set[int]]:
+    """Which sends were opened (clicked): a person's `email_open`/`email_click` names the message it
+    came from (payload `message`, the outbox key: the same reading as a branch's, repository
+    `engagement_with`); one from a tracker that does not say goes to their latest send before it,
+    never to every earlier one. A machine's hit has a type of its own and never counts (ADR 0032)."""
+    by_key = {r.outbox_key: (r.sequence_name, r.id) for r in sends}
+    by_person: dict[int, list[tuple[datetime, str, int]]] = defaultdict(list)
+    for r in sends:
+        by_person[r.person_id].append((as_utc(r.sent_at), r.sequence_name, r.id))
+    for history in by_person.values():
+        history.sort()
+    engaged: dict[tuple[str, str], set[int]] = defaultdict(set)
+    if not by_person:
+        return engaged
+    hits = session.execute(
+        sa.select(Activity.person_id, Activity.type, Activity.occurred_at, Activity.payload).where(
+            Activity.type.in_(("email_open", "email_click")),
+            Activity.person_id.in_(sa.select(NurtureSend.person_id).distinct()),
+        )
+    )
+    for person_id, kind, at, payload in hits:
+        message = (payload or {}).get("message")
+        if message is not None:
+            found = by_key.get(str(message))
+        else:
+            earlier = [h for h in by_person.get(person_id, []) if h[0] <= as_utc(at)]
+            found = (earlier[-1][1], earlier[-1][2]) if earlier else None
+        if found is None:
+            continue  # another system's message, or one from before any drip
+        engaged[(found[0], kind)].add(found[1])
+        if kind == "email_click":
+            engaged[(found[0], "email_open")].add(found[1])  # a click implies an open
+    return engaged
+
+
 def report(session: Session) -> list[Report]:
     out: dict[str, Report] = {}
 
@@ -117,33 +154,18 @@ def report(session: Session) -> list[Report]:
             r.completed += n
         else:
             r.exited[reason or "unknown"] = r.exited.get(reason or "unknown", 0) + n
-    sends = (
-        sa.select(Enrolment.sequence_name, NurtureSend.id, NurtureSend.person_id, NurtureSend.sent_at)
-        .join(Enrolment, Enrolment.id == NurtureSend.enrolment_id)
-        .subquery()
-    )
-    for name, n in session.execute(
-        sa.select(sends.c.sequence_name, sa.func.count()).group_by(sends.c.sequence_name)
-    ):
+    sends = session.execute(
+        sa.select(
+            Enrolment.sequence_name,
+            NurtureSend.id,
+            NurtureSend.person_id,
+            NurtureSend.sent_at,
+            NurtureSend.outbox_key,
+        ).join(Enrolment, Enrolment.id == NurtureSend.enrolment_id)
+    ).all()
+    for name, n in Counter(r.sequence_name for r in sends).items():
         of(name).sent = n
-    # A message counts as opened (clicked) when its person opened (clicked) after it was sent.
-    engaged: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for name, send_id, kind in session.execute(
-        sa.select(sends.c.sequence_name, sends.c.id, Activity.type)
-        .join(
-            Activity,
-            sa.and_(
-                Activity.person_id == sends.c.person_id,
-                Activity.occurred_at >= sends.c.sent_at,
-                Activity.type.in_(("email_open", "email_click")),
-            ),
-        )
-        .distinct()
-    ):
-        engaged[(name, kind)].add(send_id)
-        if kind == "email_click":
-            engaged[(name, "email_open")].add(send_id)
-    for (name, kind), ids in engaged.items():
+    for (name, kind), ids in _engaged(session, sends).items():
         if kind == "email_open":
             of(name).opened = len(ids)
         else:
