@@ -11,7 +11,11 @@ from email.utils import format_datetime
 import pytest
 import sqlalchemy as sa
 
+from leadloop.capture.intake import store_lead
 from leadloop.capture.mailin import MailPolicy, log_mail
+from leadloop.capture.model import parse_activity, parse_person
+from leadloop.consent import tokens
+from leadloop.consent.handlers import confirm_subscription
 from leadloop.core.clock import FrozenClock
 from leadloop.core.errors import NotFound
 from leadloop.core.events import LeadRecycled
@@ -42,6 +46,7 @@ from leadloop.store.tables import (
     Timer,
 )
 from tests.fixtures.capture import capture_people
+from tests.fixtures.consent import link, use_policy
 from tests.fixtures.nurture import (
     Smtp,
     activate_sequence,
@@ -772,3 +777,31 @@ def test_a_link_that_came_in_with_the_persons_data_is_never_signed(
         signed = {signer.read(CLICK, t).url for t in re.findall(r"/r/([A-Za-z0-9._-]+)", part)}
         assert signed == {"https://ourco.io/guide"}, signed
         assert "https://evil.example/login" in part  # shown as the person's data, not redirected
+
+
+def test_with_double_opt_in_the_inquiry_drip_waits_for_the_confirmation_then_sends(
+    db: Database, clock: FrozenClock, smtp_server: Smtp
+) -> None:
+    """The person ticked the box on the form; the drip's first step comes before they click the
+    confirmation link: it waits (asking again every hour) instead of ending, and goes once they did."""
+    use_policy(db, double_opt_in=True)
+    with db.write() as s:
+        activate_sequence(s, sequence_text("welcome", TWO_MAILS, triggers="{inquiry: true}"), clock=clock)
+    person = parse_person({"email": "dora@acme.example", "email_opt_in": "true", "first_name": "Dora"})
+    act = parse_activity({"email": "dora@acme.example", "type": "form_submit"}, now=clock())
+    with db.write() as s:  # a web form the person ticked
+        pid = store_lead(s, person, act, now=clock(), source="form", explicit_consent=True)[0].person_id
+    worker = sweeper(db, clock, _settings(smtp_server))
+    worker.run_once()
+    (e,) = enrolments(db)
+    assert (e.state, e.note) == ("active", "waiting for the confirmation")
+    assert smtp_server.inbox.to("dora@acme.example") == [] or all(
+        "Hello" not in str(m["Subject"]) for m in smtp_server.inbox.to("dora@acme.example")
+    )  # only the confirmation request so far
+    token = link(db, clock, pid, "dora@acme.example", purpose=tokens.CONFIRM)
+    with db.write() as s:
+        confirm_subscription(s, token, now=clock())
+    clock.advance(hours=1, minutes=1)
+    worker.run_once()
+    assert "Hello Dora" in [str(m["Subject"]) for m in smtp_server.inbox.to("dora@acme.example")]
+    assert_invariant(db)

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.core.clock import as_utc
 from leadloop.core.errors import InvalidInput, NotFound
 from leadloop.core.events import Event, LeadReachedMQL, TaskRequested
 from leadloop.core.reactions import publish
@@ -50,6 +51,7 @@ from leadloop.nurture.model import (
     WaitFor,
     admit,
     matching,
+    patient,
     run,
 )
 from leadloop.nurture.policy import SendPolicy, lock_person
@@ -351,7 +353,7 @@ def _act(
             events += _stage(session, e, who, action, log, now=now)
         elif isinstance(action, Took):
             log.append((e.id, action.step, "branch", action.note.split(" ", 1)[0], now, action.note))
-    nxt = plan.next
+    nxt = patient(plan.next, as_utc(e.entered_at), now)
     if isinstance(nxt, WaitFor):
         if nxt.why != "wait":
             log.append(

@@ -146,6 +146,20 @@ class Refused:
 
 Next = WaitFor | Finished | Refused
 
+# Double opt-in: a person who ticked the box has not clicked the confirmation link yet. Their step
+# waits (asking again every hour) rather than ending the drip, for as long as a confirmation link
+# works by default (LEADLOOP_CONFIRM_LINK_DAYS); then it is refused like any other send.
+AWAITING = "awaiting_confirmation"
+ASK_AGAIN = timedelta(hours=1)
+PATIENCE = timedelta(days=30)
+
+
+def patient(nxt: Next, entered_at: datetime, now: datetime) -> Next:
+    """A send refused only because the person has not confirmed yet waits for them (see AWAITING)."""
+    if isinstance(nxt, Refused) and str(nxt.reason) == AWAITING and now - entered_at < PATIENCE:
+        return WaitFor(nxt.step, now + ASK_AGAIN, "confirmation")
+    return nxt
+
 
 @dataclass(frozen=True)
 class Plan:
