@@ -24,6 +24,7 @@ from leadloop.consent.decision import Reason
 from leadloop.consent.gate import may_send, unsubscribe_headers
 from leadloop.core.clock import FrozenClock
 from leadloop.identity.merge import merge_people
+from leadloop.jobs import outbox
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.store.tables import Activity, ConsentEvent, Person, Suppression
@@ -195,25 +196,52 @@ def test_an_imported_hard_bounce_without_an_address_suppresses_the_persons_addre
 # Through mail-in
 
 
+def _sent(db: Database, clock: FrozenClock, key: str, to: str) -> None:
+    """A message Leadloop put in its outbox (what a delivery report may speak for)."""
+    with db.write() as s:
+        outbox.email(s, key, to=to, subject="Hello", body="Hi.", now=clock())
+
+
 def test_a_delivery_report_through_mail_in_suppresses_the_address(db: Database, clock: FrozenClock) -> None:
     ann = consenting(db, clock, "ann@acme.com")
+    _sent(db, clock, "nurture:1:1", "ann@acme.com")
     with db.write() as s:
-        done = log_mail(s, bounce(failed="ann@acme.com"), now=clock(), policy=MailPolicy())
+        done = log_mail(s, bounce(failed="ann@acme.com", key="nurture:1:1"), now=clock(), policy=MailPolicy())
     assert (done.status, done.people) == ("logged", ["ann@acme.com"])
     assert _suppressions(db) == [
         ("address", "ann@acme.com", "bounce", "hard bounce on 2026-11-01 (mail): 5.1.1")
     ]
     assert _decision(db, clock, ann) == Reason.SUPPRESSED_ADDRESS
     with db.write() as s:  # the same report again (BCC and IMAP both): nothing more
-        log_mail(s, bounce(failed="ann@acme.com"), now=clock(), policy=MailPolicy())
+        log_mail(s, bounce(failed="ann@acme.com", key="nurture:1:1"), now=clock(), policy=MailPolicy())
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).where(Activity.type == "email_bounce_hard")) == 1
 
 
 def test_a_delayed_delivery_report_suppresses_nothing(db: Database, clock: FrozenClock) -> None:
     ann = consenting(db, clock, "ann@acme.com")
+    _sent(db, clock, "nurture:1:1", "ann@acme.com")
     with db.write() as s:
-        log_mail(s, bounce(failed="ann@acme.com", status="4.4.1"), now=clock(), policy=MailPolicy())
+        log_mail(
+            s,
+            bounce(failed="ann@acme.com", status="4.4.1", key="nurture:1:1"),
+            now=clock(),
+            policy=MailPolicy(),
+        )
+    assert _suppressions(db) == [] and _decision(db, clock, ann) == Reason.CONSENT
+
+
+@pytest.mark.parametrize("key", [None, "nurture:9:9", "nurture:1:1"])
+def test_a_forged_delivery_report_suppresses_nobody(
+    db: Database, clock: FrozenClock, key: str | None
+) -> None:
+    """Anyone can mail the mail-in address a report naming anyone: one that returns no message of
+    ours, a key we never used, or our message to someone else, changes nothing."""
+    ann = consenting(db, clock, "ann@acme.com")
+    _sent(db, clock, "nurture:1:1", "bob@beta.com")  # our message went to Bob, not Ann
+    with db.write() as s:
+        done = log_mail(s, bounce(failed="ann@acme.com", key=key), now=clock(), policy=MailPolicy())
+    assert done.status == "skipped" and "no message Leadloop sent" in done.reason
     assert _suppressions(db) == [] and _decision(db, clock, ann) == Reason.CONSENT
 
 

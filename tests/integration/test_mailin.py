@@ -18,6 +18,7 @@ from leadloop.auth.handlers import create_user
 from leadloop.capture.model import parse_person
 from leadloop.capture.smtp import start
 from leadloop.core.clock import FrozenClock
+from leadloop.jobs import outbox
 from leadloop.lifecycle.repository import nurture_queue_id
 from leadloop.routing.handlers import route_lead
 from leadloop.settings import Settings
@@ -166,7 +167,9 @@ def test_an_invitation_is_a_meeting_with_a_new_person_and_a_bounce_marks_the_add
         lead = s.get(Lead, world["lead"])
         assert lead is not None and lead.first_touch_at == MONDAY + timedelta(minutes=3)
 
-    _send(smtp, bounce(failed="greta@polar-signal.se"), ["log@mailin.ourco.io"])
+    with db.write() as s:  # the message Leadloop sent her, which bounces
+        outbox.email(s, "assigned:greta", to="greta@polar-signal.se", subject="Hi", body="Hi.", now=MONDAY)
+    _send(smtp, bounce(failed="greta@polar-signal.se", key="assigned:greta"), ["log@mailin.ourco.io"])
     assert [a.type for a in _activities(db, "greta@polar-signal.se")][-1] == "email_bounce_hard"
 
 

@@ -57,6 +57,9 @@ class Mail:
     calendars: tuple[bytes, ...] = ()  # text/calendar parts, bounded
     bounces: tuple[Bounce, ...] = ()
     forwarded_from: tuple[str, str] | None = None  # a forward: who wrote the original
+    # A delivery report's returned message (its headers): the X-Leadloop-Key of each, bounded. A
+    # report counts only for a message Leadloop sent to that address (a forged one names none).
+    returned_keys: tuple[str, ...] = ()
 
     @property
     def recipients(self) -> tuple[tuple[str, str], ...]:
@@ -136,6 +139,7 @@ def parse(
         body=trim_body(_forwarded_part(body) if _FORWARD_SUBJECT.match(subject) else body),
         calendars=tuple(parts.calendars[:5]),
         bounces=tuple(_bounces(msg)) if kind is Kind.BOUNCE else (),
+        returned_keys=_returned_keys(msg) if kind is Kind.BOUNCE else (),
         forwarded_from=forwarded_sender(body) if _FORWARD_SUBJECT.match(subject) else None,
     )
 
@@ -301,6 +305,28 @@ def _bounces(msg: Message) -> list[Bounce]:
                     )
                 )
     return out
+
+
+def _returned_keys(msg: Message) -> tuple[str, ...]:
+    """The X-Leadloop-Key headers of the message a report returns (message/rfc822, or only its
+    headers as text/rfc822-headers), at most ten."""
+    keys: list[str] = []
+    for part in msg.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            inner = part.get_payload()
+            returned = inner[0] if isinstance(inner, list) and inner else None
+            value = _header(returned, "x-leadloop-key") if isinstance(returned, Message) else ""
+        elif kind == "text/rfc822-headers":
+            raw = part.get_payload(decode=True)
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(part.get_payload())
+            found = re.search(r"(?im)^x-leadloop-key:[ \t]*(\S{1,200})", text[:20_000])
+            value = found.group(1) if found else ""
+        else:
+            continue
+        if value and value not in keys:
+            keys.append(value[:200])
+    return tuple(keys[:10])
 
 
 def _header(msg: Message, name: str) -> str:

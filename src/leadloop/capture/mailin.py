@@ -34,6 +34,7 @@ from leadloop.contract.normalise import FREE_DOMAINS
 from leadloop.core.events import UnsubscribeMailed
 from leadloop.core.logging import get_logger
 from leadloop.core.reactions import publish
+from leadloop.jobs import outbox
 from leadloop.lifecycle.model import OPEN
 from leadloop.settings import Settings
 from leadloop.store.tables import Lead, User
@@ -255,7 +256,13 @@ def log_calendar(
 
 def _bounced(session: Session, mail: Mail, *, now: datetime, source: str) -> MailLogged:
     """An RFC 3464 report: each permanent failure is a hard bounce on the person who holds the
-    address (consent suppresses it); a delay or a temporary failure records nothing (ADR 0031)."""
+    address (consent suppresses it); a delay or a temporary failure records nothing (ADR 0031).
+    Only for a message Leadloop sent to that address (its X-Leadloop-Key in the returned headers):
+    anyone can mail a forged report to the mail-in address, naming anyone."""
+    ours = outbox.recipients(session, mail.returned_keys)
+    if any(b.permanent for b in mail.bounces) and not any(b.recipient in ours for b in mail.bounces):
+        log.info("mailin.bounce_not_ours", message_id=mail.message_id, keys=len(mail.returned_keys))
+        return MailLogged("skipped", "a delivery report about no message Leadloop sent there; ignored")
     events = [
         MailEvent(
             Report.BOUNCE,
@@ -266,7 +273,7 @@ def _bounced(session: Session, mail: Mail, *, now: datetime, source: str) -> Mai
             or "a delivery status notification said it failed",
         )
         for b in mail.bounces
-        if b.permanent
+        if b.permanent and b.recipient in ours
     ]
     done = record_mail_events(session, events, now=now, source=source, prefix="bounce")
     marked = done.recorded + done.duplicates

@@ -49,6 +49,17 @@ def enqueue(session: Session, key: str, channel: str, payload: dict[str, Any], *
     )
 
 
+def recipients(session: Session, keys: Sequence[str]) -> set[str]:
+    """The addresses the e-mails with these keys were sent to (lower case): what a delivery report
+    that returns one of them may speak for."""
+    if not keys:
+        return set()
+    rows = session.execute(
+        sa.select(OUTBOX.c.payload).where(OUTBOX.c.key.in_(list(keys)), OUTBOX.c.channel == "email")
+    )
+    return {str(p.get("to") or "").strip().lower() for (p,) in rows if isinstance(p, dict)}
+
+
 def cancel(session: Session, keys: Sequence[str], *, reason: str, now: datetime, scrub: bool = False) -> int:
     """Settle these messages unsent, with the reason (a recipient who unsubscribed after the step
     queued it): a sweep that has not sent one yet never will (one mid-send may still arrive). `scrub` also empties the
