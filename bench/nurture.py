@@ -44,6 +44,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import smtplib
 import sqlite3
 import statistics
@@ -385,6 +386,8 @@ def bench_segments(path: Path, n_people: int, *, keep: bool) -> None:
 
 
 # Sequences and consent: the outbox to a real SMTP server, and the one-click unsubscribe.
+# The window is open every day but its last minute (its end is exclusive; 24:00 is not a time): a
+# run that crosses 23:59 UTC would see its steps wait for the next day.
 SEND_SEQUENCE = """\
 name: bench-send
 version: 1
@@ -810,10 +813,13 @@ def main() -> None:
     if "segments" in only:
         bench_segments(args.db, args.people, keep=args.keep)
     work = Path(tempfile.mkdtemp(prefix="leadloop-nurture-"))
-    if "sends" in only:
-        bench_sends(work, args.sends, args.profile)
-    if "unsubscribe" in only:
-        bench_unsubscribe(work, args.unsub_people, args.unsub_samples)
+    try:
+        if "sends" in only:
+            bench_sends(work, args.sends, args.profile)
+        if "unsubscribe" in only:
+            bench_unsubscribe(work, args.unsub_people, args.unsub_samples)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 CLAIMS = ("segments", "sends", "unsubscribe")
