@@ -6,6 +6,7 @@ receiver can drop the one resend a crash between sending and marking could cause
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import json
@@ -150,8 +151,40 @@ def send_email(settings: Settings, key: str, payload: dict[str, Any]) -> None:
     msg.set_content(payload["body"] + (f"\n\n{url}\n" if url else "\n"))
     if payload.get("html"):  # multipart/alternative: the text first, the HTML as the richer part
         msg.add_alternative(payload["html"], subtype="html")
+    connection = _OPEN.get()
+    if connection is not None:  # a batch keeps one connection (deliver opens and closes it)
+        connection.send(settings, msg)
+        return
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
         smtp.send_message(msg)
+
+
+class _Connection:
+    """One SMTP connection for a batch of messages, opened at the first and reopened after an
+    error (the next message then gets a fresh one): a new connection per message costs a third."""
+
+    def __init__(self) -> None:
+        self.smtp: smtplib.SMTP | None = None
+
+    def send(self, settings: Settings, msg: EmailMessage) -> None:
+        if self.smtp is None:
+            self.smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10)
+        try:
+            self.smtp.send_message(msg)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except Exception:  # a connection that already broke: nothing to say goodbye to
+                self.smtp.close()
+            self.smtp = None
+
+
+_OPEN: contextvars.ContextVar[_Connection | None] = contextvars.ContextVar("leadloop_smtp", default=None)
 
 
 def send_webhook(settings: Settings, key: str, payload: dict[str, Any]) -> None:
@@ -186,7 +219,32 @@ def deliver(
     senders: dict[str, Sender] | None = None,
     stale_after: timedelta = timedelta(minutes=5),
 ) -> int:
-    """Send what is due; return how many were sent."""
+    """Send what is due (one batch of at most `limit`); return how many were sent."""
+    return _deliver(db, settings, now=now, limit=limit, senders=senders, stale_after=stale_after)[1]
+
+
+def deliver_all(db: Database, settings: Settings, *, now: datetime, limit: int = 100) -> int:
+    """Batches until nothing due is left (each message is sent, settled or put off for later, so
+    this ends); return how many were sent."""
+    sent = 0
+    while True:
+        claimed, n = _deliver(
+            db, settings, now=now, limit=limit, senders=None, stale_after=timedelta(minutes=5)
+        )
+        sent += n
+        if claimed < limit:
+            return sent
+
+
+def _deliver(
+    db: Database,
+    settings: Settings,
+    *,
+    now: datetime,
+    limit: int,
+    senders: dict[str, Sender] | None,
+    stale_after: timedelta,
+) -> tuple[int, int]:
     senders = senders or SENDERS
     with db.write() as session:
         query = (
@@ -207,6 +265,19 @@ def deliver(
             session.execute(
                 OUTBOX.update().where(OUTBOX.c.id.in_([r.id for r in rows])).values(claimed_at=now)
             )
+    connection = _Connection()
+    token = _OPEN.set(connection)
+    try:
+        sent = _send_rows(db, settings, rows, senders, now=now)
+    finally:
+        _OPEN.reset(token)
+        connection.close()
+    return len(rows), sent
+
+
+def _send_rows(
+    db: Database, settings: Settings, rows: Sequence[Any], senders: dict[str, Sender], *, now: datetime
+) -> int:
     sent = 0
     for r in rows:
         try:

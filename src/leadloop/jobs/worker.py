@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from leadloop.core.clock import Clock
 from leadloop.core.logging import get_logger
-from leadloop.jobs.outbox import deliver
+from leadloop.jobs.outbox import deliver, deliver_all
 from leadloop.jobs.timers import Due, Job, TimerHandler, claim, finish
 from leadloop.settings import Settings
 from leadloop.store.db import Database
@@ -34,7 +34,9 @@ class Worker:
         self.batch, self.stale_after = batch, stale_after
 
     def run_once(self) -> int:
-        """Sweep every timer due now; return how many ran."""
+        """Sweep every timer due now, delivering what each batch queued before the next (a drip's
+        first messages leave while later steps are still being taken), then the whole outbox that
+        is due; return how many timers ran."""
         ran = 0
         while True:
             now = self.clock()
@@ -42,10 +44,18 @@ class Worker:
                 due = claim(session, now=now, limit=self.batch, stale_after=self.stale_after)
             for item in due:
                 ran += self._run(item, now)
+            self._deliver(drain=len(due) < self.batch)
             if len(due) < self.batch:
-                if self.settings is not None:
-                    deliver(self.db, self.settings, now=self.clock())
                 return ran
+
+    def _deliver(self, *, drain: bool) -> None:
+        """One outbox batch; with `drain`, batches until nothing due is left (not 100 a sweep)."""
+        if self.settings is None:
+            return
+        if drain:
+            deliver_all(self.db, self.settings, now=self.clock())
+        else:
+            deliver(self.db, self.settings, now=self.clock())
 
     def _run(self, due: Due, now: datetime) -> int:
         handler = self.handlers.get(due.kind)
