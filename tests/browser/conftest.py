@@ -60,7 +60,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # The mail the app sends (assignments, reminders) goes to a real SMTP server that takes it.
     mail = Controller(_Sink(), hostname="127.0.0.1", port=_free_port())
     mail.start()
-    env = {**os.environ, "LEADLOOP_SMTP_HOST": "127.0.0.1", "LEADLOOP_SMTP_PORT": str(mail.port)}
+    env = {
+        **os.environ,
+        "LEADLOOP_SMTP_HOST": "127.0.0.1",
+        "LEADLOOP_SMTP_PORT": str(mail.port),
+        # Every walk signs in from 127.0.0.1, dozens of times a session: the sign-in limiter (10 a
+        # minute per address by default, tested by the web tests) would refuse the later walks.
+        "LEADLOOP_LOGIN_ATTEMPTS_PER_MINUTE": "600",
+        "LEADLOOP_LOGIN_BURST": "200",
+    }
     # The timers the demo left due (partner hand-offs, outbox sends, retraining) are swept now, not
     # by the server's sweeper while the first walk waits behind it on SQLite's one writer.
     subprocess.run(
