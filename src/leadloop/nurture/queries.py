@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from leadloop.core.clock import as_utc
 from leadloop.nurture.repository import ACTIVE, active_sequences
-from leadloop.store.tables import Activity, Enrolment, NurtureSend, NurtureStep, SequenceRow
+from leadloop.store.tables import Activity, Enrolment, Lead, NurtureSend, NurtureStep, Person, SequenceRow
 
 
 @dataclass(frozen=True)
@@ -191,3 +191,20 @@ def report(session: Session) -> list[Report]:
     for _, doc in active_sequences(session):
         of(doc.name)
     return sorted(out.values(), key=lambda r: r.sequence)
+
+
+def accounts_of_visible(
+    session: Session, shown: sa.Select[Any] | None, person_ids: Sequence[int]
+) -> dict[int, int | None]:
+    """Person id -> account id, for the people named that exist and that the caller may see
+    (`shown`: access.visible_ids; None: everyone)."""
+    query = sa.select(Person.id, Person.account_id).where(Person.id.in_(sorted(set(person_ids))))
+    if shown is not None:
+        query = query.where(Person.id.in_(shown))
+    return {int(r.id): r.account_id for r in session.execute(query)}
+
+
+def off_the_lead(session: Session, lead_id: int, accounts: dict[int, int | None]) -> list[int]:
+    """The people (of `accounts`: person -> account) who are not on the lead's account."""
+    account = session.scalar(sa.select(Lead.account_id).where(Lead.id == lead_id))
+    return sorted(p for p, a in accounts.items() if a != account)

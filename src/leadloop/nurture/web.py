@@ -8,7 +8,6 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -62,17 +61,11 @@ def enrol_api(ctx: Ctx, who: Writer, name: str, body: EnrolCreate) -> dict[str, 
     people the caller may see; a lead must be on the account of every person named with it."""
     with ctx.db.write() as session:
         scope = viewer_scope(session, ctx, who)
-        wanted = sorted(set(body.person_ids))
-        shown = visible_ids(scope, Person)
-        query = sa.select(Person.id, Person.account_id).where(Person.id.in_(wanted))
-        if shown is not None:
-            query = query.where(Person.id.in_(shown))
-        found: dict[int, int | None] = {int(r.id): r.account_id for r in session.execute(query)}
-        hidden = [p for p in wanted if p not in found]  # unknown or not theirs: the same answer
+        found = queries.accounts_of_visible(session, visible_ids(scope, Person), body.person_ids)
+        hidden = sorted(set(body.person_ids) - set(found))  # unknown or not theirs: the same answer
         if body.lead_id is not None:
             require_visible(session, scope, Lead, body.lead_id)
-            account = session.scalar(sa.select(Lead.account_id).where(Lead.id == body.lead_id))
-            strangers = [p for p in wanted if p in found and found[p] != account]
+            strangers = queries.off_the_lead(session, body.lead_id, found)
             if strangers:
                 raise InvalidInput(f"lead #{body.lead_id} is not on the account of person #{strangers[0]}")
         done = handlers.enrol(
