@@ -43,6 +43,7 @@ from leadloop.core.labels import label
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import Limiter
 from leadloop.core.yamldoc import DocumentError
+from leadloop.dashboards.web import router as dashboards_router
 from leadloop.edits.web import router as edits_router
 from leadloop.enrich.reverse_ip import FileIpProvider
 from leadloop.help.web import router as help_router
@@ -213,6 +214,7 @@ def create_app(
         segments_router,  # segments (issue 14)
         campaigns_router,
         analytics_router,  # reports (issue 15): attribution
+        dashboards_router,  # each role's dashboard (issue 15, item 10)
         qualification_router,  # the qualification desk (issue 13, item 3)
         # Consent and GDPR (issue 14, items 4 and 5): a person's own pages from our mail (public,
         # the signed link is the authority), consent for staff and the suppression list, export/erase.

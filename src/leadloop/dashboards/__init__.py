@@ -1,0 +1,1 @@
+"""Dashboards (issue 15, item 10): each role's figures as panels, a table and a chart each."""
