@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -186,7 +187,7 @@ def test_funnel_and_revenue_share_equal_the_reference(db: Database, world: dict[
         for g in got.rows:
             rs = groups[g.key]
             assert g.reached == tuple(sum(r.furthest >= i for r in rs) for i in range(6))
-            for i, (a, b) in enumerate(zip(ORDER, ORDER[1:], strict=False)):
+            for i, (a, b) in enumerate(pairwise(ORDER)):
                 hours = [int((r.first[b] - r.first[a]).total_seconds() // 3600) for r in rs
                          if r.first[a] and r.first[b] and r.first[b] >= r.first[a]]  # fmt: skip
                 assert g.median_days[i] == (statistics.median(hours) / 24 if hours else None), (g.key, a)
