@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadloop.analytics import facts as report_facts
 from leadloop.capture import crm
 from leadloop.capture.activities import on_mail_tracked, on_touch_logged
 from leadloop.capture.calendar_feeds import ICS_FEEDS, feeds_job
@@ -53,7 +54,6 @@ from leadloop.core.events import (
     TouchLogged,
     UnsubscribeMailed,
 )
-from leadloop.analytics import facts as report_facts
 from leadloop.core.reactions import KEY as REACTIONS_KEY
 from leadloop.core.reactions import Reactions
 from leadloop.demo import live
