@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadloop.analytics import facts as report_facts
 from leadloop.capture import crm
 from leadloop.capture.activities import on_mail_tracked, on_touch_logged
 from leadloop.capture.calendar_feeds import ICS_FEEDS, feeds_job
@@ -232,6 +233,13 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
     handlers[segments.SEGMENT_REFRESH] = segments.refresh_job(SegmentPolicy.of(settings))
     # The SLA clocks and the managers' escalation digest, at the interval the settings give.
     handlers.update(routing.sla_timer_handlers(timedelta(minutes=settings.sla_digest_minutes)))
+    # The reports' facts (issue 15, ADR 0036): refreshed on a timer, never per page view.
+    if settings.facts_every_minutes > 0:
+        handlers[report_facts.FACTS_REFRESH] = report_facts.refresh_job(
+            timedelta(minutes=settings.facts_every_minutes),
+            default_currency=settings.default_currency,
+            default_product=settings.default_product,
+        )
     # The demo's live hand-raisers (issue 13): off unless the demo turns them on.
     if settings.demo_hand_raiser_minutes > 0:
         handlers[live.LIVE_HAND_RAISER] = live.hand_raiser_job(
@@ -255,6 +263,10 @@ def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
         with db.write() as session:
             if pending(session, ICS_FEEDS, "feeds") is None:
                 schedule(session, ICS_FEEDS, "feeds", now)
+    if settings.facts_every_minutes > 0:  # the reports' facts (issue 15)
+        with db.write() as session:
+            if pending(session, report_facts.FACTS_REFRESH, "facts") is None:
+                schedule(session, report_facts.FACTS_REFRESH, "facts", now)
     if settings.demo_hand_raiser_minutes > 0:  # the demo's live hand-raisers (issue 13)
         with db.write() as session:
             live.arm(session, now=now)

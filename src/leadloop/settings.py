@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,16 @@ class Settings(BaseSettings):
     default_product: str = "general"
     # The currency of an opportunity that names none (ISO 4217).
     default_currency: str = Field(default="USD", pattern="^[A-Z]{3}$")
+    # Reports (issue 15): units of the default currency per unit of another, as JSON
+    # ('{"EUR": "1.08"}'); a report refuses to add a currency that has none (analytics/filters.py).
+    fx_rates: dict[str, Decimal] = Field(default_factory=dict)
+    # Capacity report assumptions (analytics/capacity.py): leads a rep can take a week, what a rep's
+    # hour costs, minutes per sales touch and per handed lead. The report facts refresh every N minutes.
+    rep_capacity_per_week: int = Field(default=25, gt=0)
+    rep_cost_per_hour: Decimal = Field(default=Decimal("60"), ge=0)
+    minutes_per_touch: int = Field(default=10, ge=0)
+    minutes_per_lead: int = Field(default=5, ge=0)
+    facts_every_minutes: float = Field(default=5.0, ge=0)
     sqlite_busy_timeout_ms: int = 30_000
 
     # Timers and jobs: the sweeper acts within `sweep_interval_s` of a due time.

@@ -4,11 +4,21 @@ strings so that no cent is lost to a float on the way."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from leadloop.analytics.attribution_report import attribution_report, check_models
+from leadloop.analytics.audit import audit_leads
+from leadloop.analytics.capacity import CapacityConfig
+from leadloop.analytics.filters import Money, ReportFilters
+from leadloop.analytics.funnel import funnel_leads
+from leadloop.analytics.roi import roi_leads
+from leadloop.analytics.shapes import REPORTS, Ask
+from leadloop.analytics.sla import aging_leads
+from leadloop.analytics.speed import speed_leads
+from leadloop.core.errors import InvalidInput
 from leadloop.web.deps import Ctx, Staff
 
 router = APIRouter()
@@ -58,3 +68,101 @@ def attribution_api(
             for r in rows
         ],
     }
+
+
+def _ask(ctx: Any, by: str | None, filters: ReportFilters, currency: str | None) -> Ask:
+    conf = ctx.settings
+    money = Money(conf.default_currency, dict(conf.fx_rates), currency.upper() if currency else None)
+    config = CapacityConfig(
+        conf.rep_capacity_per_week,
+        Decimal(conf.rep_cost_per_hour),
+        conf.minutes_per_touch,
+        conf.minutes_per_lead,
+    )
+    return Ask(ctx.clock(), filters, money, by, config)
+
+
+def _report_route(name: str) -> None:
+    def report_api(
+        ctx: Ctx,
+        who: Staff,
+        by: Annotated[str | None, Query(max_length=20)] = None,
+        start: Annotated[date | None, Query(alias="from")] = None,
+        end: Annotated[date | None, Query(alias="to")] = None,
+        campaign: Annotated[str | None, Query(max_length=300)] = None,
+        segment: Annotated[str | None, Query(max_length=100)] = None,
+        team: Annotated[str | None, Query(max_length=200)] = None,
+        product: Annotated[str | None, Query(max_length=100)] = None,
+        currency: Annotated[str | None, Query(pattern="^[A-Za-z]{3}$")] = None,
+    ) -> dict[str, Any]:
+        filters = ReportFilters(start, end, campaign, segment, team, product)
+        with ctx.db.read() as session:
+            tables = REPORTS[name](session, _ask(ctx, by, filters, currency))
+        return {
+            "report": name,
+            "tables": [{"title": t.title, "header": t.header, "rows": t.rows} for t in tables],
+        }
+
+    report_api.__doc__ = (
+        f"The {name} report as tables of text cells (the CLI's `leadloop report {name}` prints the same), "
+        "under the shared filters; `from` and `to` are dates, both included. Read from the report facts "
+        "the timer keeps (ADR 0036)."
+    )
+    router.add_api_route(
+        f"/api/v1/reports/{name}", report_api, methods=["GET"], tags=["analytics"], name=f"report_{name}"
+    )
+
+
+# /api/v1/reports/sla is routing's own (managers; routing/web.py): the same sla_report underneath.
+for _name in REPORTS:
+    if _name != "sla":
+        _report_route(_name)
+
+
+@router.get("/api/v1/reports/{name}/leads", tags=["analytics"])
+def report_leads_api(
+    ctx: Ctx,
+    who: Staff,
+    name: Annotated[str, Path(max_length=20)],
+    key: Annotated[str, Query(max_length=200)],
+    by: Annotated[str | None, Query(max_length=20)] = None,
+    measure: Annotated[str | None, Query(max_length=20)] = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    campaign: Annotated[str | None, Query(max_length=300)] = None,
+    segment: Annotated[str | None, Query(max_length=100)] = None,
+    team: Annotated[str | None, Query(max_length=200)] = None,
+    product: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    """The lead ids behind one number: `key` is the row's key column (a speed bucket, a campaign's id,
+    an owner's user:<id>), `measure` the column (handed, won, sal, ...)."""
+    filters = ReportFilters(start, end, campaign, segment, team, product)
+    now = ctx.clock()
+    with ctx.db.read() as session:
+        match name:
+            case "audit":
+                ids = audit_leads(
+                    session, now=now, filters=filters, by=by or "source", key=key, measure=measure or "handed"
+                )
+            case "funnel":
+                ids = funnel_leads(
+                    session,
+                    now=now,
+                    filters=filters,
+                    by=by or "cohort",
+                    key=key,
+                    measure=measure or "inquiry",
+                )
+            case "speed":
+                ids = speed_leads(session, now=now, filters=filters, bucket=key, measure=measure or "leads")
+            case "roi":
+                if not key.isdigit():
+                    raise InvalidInput(f"a campaign's key is its id, not {key!r}")
+                ids = roi_leads(
+                    session, now=now, filters=filters, campaign_id=int(key), measure=measure or "leads"
+                )
+            case "aging":
+                ids = aging_leads(session, now=now, filters=filters, key=key, age=measure)
+            case _:
+                raise InvalidInput(f"leads behind a number: audit, funnel, speed, roi or aging, not {name!r}")
+    return {"report": name, "key": key, "measure": measure, "leads": ids}

@@ -402,6 +402,8 @@ class LeadStageChange(Base):
     __table_args__ = (
         sa.Index("ix_lead_stage_changes_lead_at", "lead_id", "at"),
         sa.Index("ix_lead_stage_changes_to_at", "to_stage", "at"),
+        # The reports' facts refresh finds what moved since its watermark (ADR 0036).
+        sa.Index("ix_lead_stage_changes_recorded_at", "recorded_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id"))
@@ -1069,3 +1071,86 @@ class DirectMail(Base):
     step: Mapped[str] = mapped_column(sa.String(40))
     piece: Mapped[str] = mapped_column(sa.String(100))
     listed_at: Mapped[datetime]
+
+
+# Reports (issue 15): one row of facts per lead and per opportunity, derived from the rows above by
+# analytics/facts.py and kept current by a timer (ADR 0036). Every report groups these; nothing
+# else writes them, and a full rebuild from the source rows gives the same table.
+class LeadFactRow(Base):
+    __tablename__ = "lead_facts"
+    __table_args__ = (
+        sa.Index("ix_lead_facts_opened_at", "opened_at"),
+        sa.Index("ix_lead_facts_campaign_opened", "campaign_id", "opened_at"),
+        sa.Index("ix_lead_facts_account_id", "account_id"),
+        sa.Index("ix_lead_facts_assigned_at", "assigned_at"),
+    )
+    lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id"), primary_key=True, autoincrement=False)
+    account_id: Mapped[int]
+    product: Mapped[str] = mapped_column(sa.String(100))
+    source: Mapped[str | None] = mapped_column(sa.String(100))
+    campaign_id: Mapped[int | None]
+    grade: Mapped[str | None] = mapped_column(sa.String(1))
+    owner_user_id: Mapped[int | None]
+    team_id: Mapped[int | None]
+    rule: Mapped[str | None] = mapped_column(sa.String(200))
+    cohort: Mapped[str] = mapped_column(sa.String(7))
+    opened_at: Mapped[datetime]
+    first_seen_at: Mapped[datetime]
+    furthest: Mapped[int]
+    lost: Mapped[bool]
+    mql_at: Mapped[datetime | None]
+    sal_at: Mapped[datetime | None]
+    sql_at: Mapped[datetime | None]
+    opp_at: Mapped[datetime | None]
+    won_at: Mapped[datetime | None]
+    h_inquiry: Mapped[int | None]
+    h_mql: Mapped[int | None]
+    h_sal: Mapped[int | None]
+    h_sql: Mapped[int | None]
+    h_opportunity: Mapped[int | None]
+    handed: Mapped[bool]
+    assigned_at: Mapped[datetime | None]
+    assigned_week: Mapped[str | None] = mapped_column(sa.String(10))
+    accepted: Mapped[bool]
+    rejected: Mapped[bool]
+    rejected_reason: Mapped[str | None] = mapped_column(sa.String(100))
+    within_sla: Mapped[bool]
+    sla_due_at: Mapped[datetime | None]
+    first_touch_at: Mapped[datetime | None]
+    response_minutes: Mapped[int | None]
+    bucket: Mapped[str | None] = mapped_column(sa.String(12))
+    recycled: Mapped[bool]
+    reactivated: Mapped[bool]
+    sales_touches: Mapped[int]
+
+
+class OppFactRow(Base):
+    __tablename__ = "opportunity_facts"
+    __table_args__ = (
+        sa.Index("ix_opportunity_facts_lead_id", "lead_id"),
+        sa.Index("ix_opportunity_facts_outcome_closed", "outcome", "closed_at"),
+    )
+    opp_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("opportunities.id"), primary_key=True, autoincrement=False
+    )
+    lead_id: Mapped[int | None]
+    account_id: Mapped[int | None]
+    product: Mapped[str | None] = mapped_column(sa.String(100))
+    outcome: Mapped[str] = mapped_column(sa.String(10))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    stage: Mapped[str | None] = mapped_column(sa.String(50))
+    close_month: Mapped[str | None] = mapped_column(sa.String(7))
+    months_seen: Mapped[int | None]
+    reactivated: Mapped[bool]
+
+
+class FactsRefresh(Base):
+    """Where the facts' incremental refresh got to: source rows recorded before `watermark` are in."""
+
+    __tablename__ = "facts_refresh"
+    name: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    watermark: Mapped[datetime]
+    full_at: Mapped[datetime | None]  # the last full rebuild

@@ -1,0 +1,344 @@
+"""Keeping the report facts (ADR 0036): load what `facts_model.derive` needs for a chunk of leads,
+derive, and replace their rows; the opportunities' facts likewise. The one writer of `lead_facts`,
+`opportunity_facts` and `facts_refresh`.
+
+Incremental by default: the leads whose stage history was recorded since the watermark, leads with
+no facts yet, and the leads of opportunities whose row differs from its facts (an opportunity has no
+`updated_at`, so the comparison is the change detection). A full rebuild runs when there is no
+watermark, when asked, and once a day on the timer, for what no watermark sees (a rescore's new
+grade, an account merge's moved history)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.analytics.facts_model import LeadIn, Move, OppIn, derive, opp_fact
+from leadloop.jobs.timers import Due, schedule
+from leadloop.store.bulk import chunks, connection
+from leadloop.store.tables import (
+    Account,
+    Activity,
+    FactsRefresh,
+    Lead,
+    LeadFactRow,
+    LeadStageChange,
+    OppFactRow,
+    Opportunity,
+    RoutingDecision,
+    User,
+)
+
+FACTS_REFRESH = "facts_refresh"  # the timer's kind
+SALES_TOUCHES = ("call", "meeting", "email_sent")
+FULL_EVERY = timedelta(days=1)
+LF: sa.Table = LeadFactRow.__table__  # type: ignore[assignment]
+OF: sa.Table = OppFactRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    leads: int
+    opportunities: int
+    full: bool
+
+
+def _root(accounts: dict[int, int | None], account_id: int | None) -> int | None:
+    seen = set()
+    while account_id in accounts and account_id not in seen:
+        seen.add(account_id)
+        account_id = accounts[account_id]
+    return account_id
+
+
+def _opportunities(session: Session, default_currency: str, default_product: str) -> list[OppIn]:
+    """Every opportunity, its lead resolved: its own lead, or the survivor of a merged lead, or the
+    lead of its account (followed through account merges) and product."""
+    conn = connection(session)
+    merged_into: dict[int, int | None] = dict(
+        conn.execute(
+            sa.select(Account.id, Account.merged_into_id).where(Account.merged_into_id.is_not(None))
+        ).all()
+    )
+    rows = conn.execute(
+        sa.select(
+            Opportunity.id,
+            Opportunity.lead_id,
+            Opportunity.account_id,
+            Opportunity.product,
+            Opportunity.outcome,
+            Opportunity.amount,
+            Opportunity.currency,
+            Opportunity.created_at,
+            Opportunity.closed_at,
+            Opportunity.stage,
+        )
+    ).all()
+    own = {r.lead_id for r in rows if r.lead_id is not None}
+    lead_of: dict[int, tuple[int, str, str]] = {}
+    for part in chunks(sorted(own)):
+        for row in conn.execute(
+            sa.select(Lead.id, Lead.account_id, Lead.product, Lead.stage).where(Lead.id.in_(part))
+        ):
+            lead_of[row[0]] = (row[1], row[2], row[3])
+    wanted: set[tuple[int, str]] = set()
+    keys: dict[int, tuple[int, str] | int] = {}
+    for r in rows:
+        acc: int | None = None
+        product: str | None = None
+        stage: str | None = None
+        if r.lead_id is not None and r.lead_id in lead_of:
+            acc, product, stage = lead_of[r.lead_id]
+        if r.lead_id is not None and stage is not None and stage != "merged":
+            keys[r.id] = r.lead_id
+            continue
+        root = _root(merged_into, acc if acc is not None else r.account_id)
+        if root is not None:
+            key = (root, product or r.product or default_product)
+            keys[r.id] = key
+            wanted.add(key)
+    found: dict[tuple[int, str], int] = {}
+    for part in chunks(sorted({a for a, _ in wanted})):
+        for lid, acc, product in conn.execute(
+            sa.select(Lead.id, Lead.account_id, Lead.product).where(
+                Lead.account_id.in_(part), Lead.stage != "merged"
+            )
+        ):
+            found[(acc, product)] = lid
+    out = []
+    for r in rows:
+        k = keys.get(r.id)
+        lead_id = k if isinstance(k, int) else found.get(k) if k is not None else None
+        out.append(
+            OppIn(
+                r.id,
+                lead_id,
+                _root(merged_into, r.account_id),
+                r.product,
+                r.outcome,
+                r.amount or Decimal(0),
+                r.currency or default_currency,
+                r.created_at,
+                r.closed_at,
+                r.stage,
+            )
+        )
+    return out
+
+
+def _moves(conn: sa.Connection, ids: list[int]) -> dict[int, list[Move]]:
+    out: dict[int, list[Move]] = defaultdict(list)
+    h = LeadStageChange
+    for lid, at, a, b, trigger in conn.execute(
+        sa.select(h.lead_id, h.at, h.from_stage, h.to_stage, h.trigger)
+        .where(h.lead_id.in_(ids))
+        .order_by(h.id)
+    ):
+        out[lid].append(Move(at, a, b, trigger))
+    return out
+
+
+def _rules(conn: sa.Connection, ids: list[int]) -> dict[int, str]:
+    """The rule that matched in each lead's first routing decision (None: a pool, a person, a queue)."""
+    out: dict[int, str] = {}
+    for lid, path in conn.execute(
+        sa.select(RoutingDecision.lead_id, RoutingDecision.path)
+        .where(RoutingDecision.lead_id.in_(ids), RoutingDecision.reason == "mql")
+        .order_by(RoutingDecision.id)
+    ):
+        if lid in out:
+            continue
+        matched = [
+            s["step"][5:]
+            for s in path or []
+            if s.get("result") == "matched" and str(s.get("step", "")).startswith("rule ")
+        ]
+        out[lid] = matched[0] if matched else "(no rule)"
+    return out
+
+
+def _lead_rows(
+    session: Session, ids: list[int], opps_of: dict[int, list[OppIn]], teams: dict[int, int | None]
+) -> list[dict[str, Any]]:
+    conn = connection(session)
+    L = Lead
+    leads = [
+        LeadIn(*r)  # type: ignore[call-arg]
+        for r in conn.execute(
+            sa.select(
+                L.id, L.account_id, L.product, L.stage, L.source, L.campaign_id, L.grade, L.owner_user_id,
+                L.owner_team_id, L.opened_at, L.mql_at, L.assigned_at, L.sla_due_at, L.first_touch_at,
+                L.accepted_at, L.rejected_at, L.rejected_reason,
+            ).where(L.id.in_(ids), L.stage != "merged")
+        )
+    ]  # fmt: skip
+    accounts = sorted({x.account_id for x in leads})
+    merged_away: dict[int, int] = {
+        a: b
+        for a, b in conn.execute(
+            sa.select(Account.id, Account.merged_into_id).where(Account.merged_into_id.in_(accounts))
+        )
+        if b is not None
+    }
+    created = dict(
+        conn.execute(sa.select(Account.id, Account.created_at).where(Account.id.in_(accounts))).all()
+    )
+    first: dict[int, datetime] = {}
+    touches: dict[int, list[datetime]] = defaultdict(list)
+    every = accounts + sorted(merged_away)
+    for acc, at in conn.execute(
+        sa.select(sa.func.coalesce(Activity.account_id, 0), sa.func.min(Activity.occurred_at))
+        .where(Activity.account_id.in_(every))
+        .group_by(Activity.account_id)
+    ):
+        root = merged_away.get(acc, acc)
+        first[root] = min(first.get(root, at), at)
+    for acc, at in conn.execute(
+        sa.select(sa.func.coalesce(Activity.account_id, 0), Activity.occurred_at).where(
+            Activity.account_id.in_(accounts), Activity.type.in_(SALES_TOUCHES)
+        )
+    ):
+        touches[acc].append(at)
+    moves, rules = _moves(conn, ids), _rules(conn, ids)
+    return [
+        asdict(
+            derive(
+                x,
+                moves.get(x.id, []),
+                opps_of.get(x.id, []),
+                first_activity=first.get(x.account_id),
+                account_created=created.get(x.account_id),
+                team_of_owner=teams.get(x.owner_user_id) if x.owner_user_id is not None else None,
+                rule=rules.get(x.id),
+                sales_touches=sum(1 for at in touches.get(x.account_id, []) if at >= x.opened_at),
+            )
+        )
+        for x in leads
+    ]
+
+
+def _changed_leads(session: Session, since: datetime, opps: list[OppIn]) -> set[int]:
+    conn = connection(session)
+    ids = set(
+        conn.execute(sa.select(LeadStageChange.lead_id).where(LeadStageChange.recorded_at >= since)).scalars()
+    )
+    ids |= set(
+        conn.execute(
+            sa.select(Lead.id).where(Lead.stage != "merged", ~sa.exists().where(LF.c.lead_id == Lead.id))
+        ).scalars()
+    )
+    stored = {
+        r.opp_id: r
+        for r in conn.execute(
+            sa.select(
+                OF.c.opp_id,
+                OF.c.lead_id,
+                OF.c.outcome,
+                OF.c.amount,
+                OF.c.currency,
+                OF.c.closed_at,
+                OF.c.stage,
+                OF.c.created_at,
+            )
+        )
+    }
+    for o in opps:
+        s = stored.get(o.id)
+        now_ = (o.lead_id, o.outcome, o.amount, o.currency, o.stage, o.created_at)
+        if (
+            s is None
+            or (s.lead_id, s.outcome, s.amount, s.currency, s.stage, s.created_at) != now_
+            or (o.closed_at is not None and s.closed_at != o.closed_at)
+        ):
+            ids |= {i for i in (o.lead_id, s.lead_id if s else None) if i is not None}
+    return ids
+
+
+def _write(
+    session: Session, table: sa.Table, key: str, ids: Iterable[int], rows: list[dict[str, Any]]
+) -> None:
+    conn = connection(session)
+    for part in chunks(sorted(set(ids))):
+        conn.execute(table.delete().where(table.c[key].in_(part)))
+    if rows:
+        conn.execute(table.insert(), rows)
+
+
+def refresh(
+    session: Session,
+    *,
+    now: datetime,
+    full: bool = False,
+    default_currency: str = "USD",
+    default_product: str = "general",
+) -> Refreshed:
+    """Bring the facts up to date in the caller's transaction; returns how many rows it rewrote."""
+    conn = connection(session)
+    state = session.get(FactsRefresh, "facts")
+    full = full or state is None or state.full_at is None or now - state.full_at >= FULL_EVERY
+    opps = _opportunities(session, default_currency, default_product)
+    if full:
+        conn.execute(LF.delete())
+        ids = set(conn.execute(sa.select(Lead.id).where(Lead.stage != "merged")).scalars())
+    else:
+        assert state is not None
+        ids = _changed_leads(session, state.watermark, opps)
+    opps_of: dict[int, list[OppIn]] = defaultdict(list)
+    for o in opps:
+        if o.lead_id is not None:
+            opps_of[o.lead_id].append(o)
+    teams = dict(conn.execute(sa.select(User.id, User.team_id)).all())
+    written = 0
+    for part in chunks(sorted(ids)):
+        rows = _lead_rows(session, part, opps_of, teams)
+        _write(session, LF, "lead_id", part, rows)
+        written += len(rows)
+    # Opportunities: all of them are compared anyway; rewrite those whose facts changed.
+    linked = sorted({o.lead_id for o in opps if o.lead_id is not None})
+    first_seen: dict[int, datetime] = {}
+    moves: dict[int, list[Move]] = {}
+    for part in chunks(linked):
+        first_seen |= dict(
+            conn.execute(sa.select(LF.c.lead_id, LF.c.first_seen_at).where(LF.c.lead_id.in_(part))).all()
+        )
+        moves |= _moves(conn, part)
+    stored = {r["opp_id"]: r for r in (dict(m) for m in conn.execute(sa.select(OF)).mappings())}
+    fresh = [
+        asdict(
+            opp_fact(
+                o,
+                first_seen=first_seen.get(o.lead_id) if o.lead_id else None,
+                moves=moves.get(o.lead_id or -1, []),
+            )
+        )
+        for o in opps
+    ]
+    changed = [f for f in fresh if stored.get(f["opp_id"]) != f]
+    gone = set(stored) - {f["opp_id"] for f in fresh}
+    _write(session, OF, "opp_id", [f["opp_id"] for f in changed] + sorted(gone), changed)
+    if state is None:
+        session.add(FactsRefresh(name="facts", watermark=now, full_at=now))
+    else:
+        state.watermark = now
+        if full:
+            state.full_at = now
+    session.flush()
+    return Refreshed(written, len(changed), full)
+
+
+def refresh_job(every: timedelta, *, default_currency: str, default_product: str) -> Any:
+    """The timer: refresh, then arm the next run."""
+
+    def handle(session: Session, due: Due, now: datetime) -> list[Any]:
+        refresh(session, now=now, default_currency=default_currency, default_product=default_product)
+        schedule(session, FACTS_REFRESH, "facts", now + every)
+        return []
+
+    return handle

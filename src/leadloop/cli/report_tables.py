@@ -1,0 +1,121 @@
+"""`leadloop report funnel|audit|roi|speed|sla|aging|forecast|capacity`: the same tables as the API
+(analytics/shapes.py), as Rich tables or CSV, under the shared filters. The CLI refreshes the report
+facts first (a server's timer does it there), so a fresh import shows at once."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from leadloop.analytics.capacity import CapacityConfig
+from leadloop.analytics.facts import refresh
+from leadloop.analytics.filters import Money, ReportFilters
+from leadloop.analytics.shapes import REPORTS, Ask
+from leadloop.cli._common import DbUrl, console, database, fail, settings
+from leadloop.core.clock import utcnow
+from leadloop.core.errors import InvalidInput
+from leadloop.routing.report import GROUPS
+
+HELP = {
+    "funnel": "Inquiry → MQL → SAL → SQL → opportunity → won: conversion and median days per stage, and "
+    "the revenue share of recycled and old leads.",
+    "audit": "Each handed-over lead as sales experienced it: accepted, rejected, within SLA, converted, won, revenue.",
+    "roi": "Per campaign: cost per lead, MQL, SAL, SQL, opportunity and won deal; influence; ROI.",
+    "speed": "Conversion by first-response bucket: your own Oldroyd curve.",
+    "sla": "Speed to lead (SLA) per rep, team, source or grade.",
+    "aging": "Open leads with sales by age and owner.",
+    "forecast": "Open pipeline x stage win rate by close month, last year beside it, and a backtest.",
+    "capacity": "Leads per rep per week against capacity, response as load grows, handling cost by channel.",
+}
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(InvalidInput(f"{option} must be a date like 2026-01-31, not {value!r}"))
+
+
+def _command(name: str) -> Callable[..., None]:
+    def run(
+        by: Annotated[
+            str | None,
+            typer.Option(
+                help="group by (cohort, source, campaign, segment, product, team, rep, grade, rule)"
+            ),
+        ] = None,
+        from_: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD), included")] = None,
+        to: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD), included")] = None,
+        days: Annotated[int | None, typer.Option(help="the last N days (instead of --from)")] = None,
+        campaign: Annotated[str | None, typer.Option(help="a campaign's name or external id")] = None,
+        segment: Annotated[str | None, typer.Option(help="a segment's name or id")] = None,
+        team: Annotated[str | None, typer.Option(help="a team's name or id")] = None,
+        product: Annotated[str | None, typer.Option(help="a product")] = None,
+        currency: Annotated[
+            str | None, typer.Option(help="only amounts in this currency (no conversion)")
+        ] = None,
+        as_csv: Annotated[
+            bool, typer.Option("--csv", help="CSV on standard output instead of tables")
+        ] = False,
+        database_url: DbUrl = None,
+    ) -> None:
+        if name == "sla" and by is not None and by not in GROUPS:
+            fail(InvalidInput(f"--by must be one of {', '.join(GROUPS)}"))
+        conf = settings(database_url)
+        now = utcnow()
+        start = _day(from_, "--from") or (now.date() - timedelta(days=days) if days else None)
+        filters = ReportFilters(start, _day(to, "--to"), campaign, segment, team, product)
+        money = Money(conf.default_currency, dict(conf.fx_rates), currency.upper() if currency else None)
+        config = CapacityConfig(
+            conf.rep_capacity_per_week,
+            Decimal(conf.rep_cost_per_hour),
+            conf.minutes_per_touch,
+            conf.minutes_per_lead,
+        )
+        db = database(conf)
+        try:
+            with db.write() as session:
+                refresh(
+                    session,
+                    now=now,
+                    default_currency=conf.default_currency,
+                    default_product=conf.default_product,
+                )
+            with db.read() as session:
+                tables = REPORTS[name](session, Ask(now, filters, money, by, config))
+        except InvalidInput as exc:
+            fail(exc)
+        if as_csv:
+            out = csv.writer(sys.stdout)
+            for i, t in enumerate(tables):
+                if len(tables) > 1:
+                    if i:
+                        out.writerow([])
+                    out.writerow([f"# {t.title}"])
+                out.writerow(t.header)
+                out.writerows(t.rows)
+            return
+        for t in tables:
+            table = Table(title=t.title)
+            for i, h in enumerate(t.header):
+                table.add_column(h, justify="left" if i == 0 else "right")
+            for r in t.rows:
+                table.add_row(*(c or "—" for c in r))
+            console.print(table)
+
+    run.__doc__ = HELP[name]
+    return run
+
+
+def add_report_commands(app: typer.Typer) -> None:
+    for name in REPORTS:
+        app.command(name)(_command(name))
