@@ -42,7 +42,7 @@ from leadloop.store.tables import (
     Person,
     SegmentMember,
     User,
-)  # fmt: skip
+)
 from tests.fixtures.reports import NOW, reports_world
 
 RATE = Decimal("1.1")
@@ -107,20 +107,30 @@ def reference(db: Database) -> tuple[dict[int, Ref], list[Any]]:
             if st in first and first[st] is None and m.from_stage != m.to_stage:
                 first[st] = m.at
         cands = {
-            "mql": [x.mql_at], "sal": [x.accepted_at], "opportunity": [o.created_at for o in r.opps],
+            "mql": [x.mql_at],
+            "sal": [x.accepted_at],
+            "opportunity": [o.created_at for o in r.opps],
             "won": [o.closed_at or o.created_at for o in r.opps if o.outcome == "won"],
-        }  # fmt: skip
+        }
         for st, vs in cands.items():
             known = [v for v in [first[st], *vs] if v is not None]
             first[st] = min(known) if known else None
         r.first = first
         rank = {"inquiry": 0, "mql": 1, "handed_over": 1, "sal": 2, "sql": 3, "opportunity": 4, "won": 5}
         r.furthest = max([i for i, st in enumerate(ORDER) if first[st]] + [rank.get(x.stage, 0)])
-        r.segments = {m.segment_id for m in members if people[m.person_id].account_id == x.account_id
-                      and people[m.person_id].merged_into_id is None}  # fmt: skip
+        r.segments = {
+            m.segment_id
+            for m in members
+            if people[m.person_id].account_id == x.account_id and people[m.person_id].merged_into_id is None
+        }
         r.team = users[x.owner_user_id].team_id if x.owner_user_id else x.owner_team_id
-        r.touches = sum(1 for a in acts if a.account_id == x.account_id and a.type in ("call", "meeting", "email_sent")
-                        and a.occurred_at >= x.opened_at)  # fmt: skip
+        r.touches = sum(
+            1
+            for a in acts
+            if a.account_id == x.account_id
+            and a.type in ("call", "meeting", "email_sent")
+            and a.occurred_at >= x.opened_at
+        )
     return refs, opps
 
 
@@ -157,16 +167,35 @@ def test_audit_equals_the_reference(db: Database, world: dict[str, int]) -> None
                     and x.sla_due_at is not None
                     and x.first_touch_at <= x.sla_due_at
                 )
-                for i, ok in enumerate([True, r.furthest >= 2 or x.accepted_at is not None, x.rejected_at is not None,
-                                        within, r.furthest >= 4, r.furthest >= 5]):  # fmt: skip
+                for i, ok in enumerate(
+                    [
+                        True,
+                        r.furthest >= 2 or x.accepted_at is not None,
+                        x.rejected_at is not None,
+                        within,
+                        r.furthest >= 4,
+                        r.furthest >= 5,
+                    ]
+                ):
                     w[i] += int(ok)
                 w[6] += sum((_usd(o) for o in r.opps if o.outcome == "won"), Decimal(0))
                 if x.rejected_at is not None:
                     w[7][x.rejected_reason or "(no reason)"] += 1
         with db.read() as s:
             got = audit.audit_report(s, now=NOW, filters=ReportFilters(), by=by, money=MONEY)
-        assert {g.key: [g.handed, g.accepted, g.rejected, g.within_sla, g.converted, g.won, g.revenue, Counter(dict(g.reasons))]
-                for g in got} == {k: [*v[:6], v[6].quantize(Decimal("0.01")), v[7]] for k, v in want.items()}, by  # fmt: skip
+        assert {
+            g.key: [
+                g.handed,
+                g.accepted,
+                g.rejected,
+                g.within_sla,
+                g.converted,
+                g.won,
+                g.revenue,
+                Counter(dict(g.reasons)),
+            ]
+            for g in got
+        } == {k: [*v[:6], v[6].quantize(Decimal("0.01")), v[7]] for k, v in want.items()}, by
         row = got[0]
         with db.read() as s:
             ids = audit.audit_leads(s, now=NOW, filters=ReportFilters(), by=by, key=row.key, measure="won")
@@ -188,8 +217,11 @@ def test_funnel_and_revenue_share_equal_the_reference(db: Database, world: dict[
             rs = groups[g.key]
             assert g.reached == tuple(sum(r.furthest >= i for r in rs) for i in range(6))
             for i, (a, b) in enumerate(pairwise(ORDER)):
-                hours = [int((r.first[b] - r.first[a]).total_seconds() // 3600) for r in rs
-                         if r.first[a] and r.first[b] and r.first[b] >= r.first[a]]  # fmt: skip
+                hours = [
+                    int((r.first[b] - r.first[a]).total_seconds() // 3600)
+                    for r in rs
+                    if r.first[a] and r.first[b] and r.first[b] >= r.first[a]
+                ]
                 assert g.median_days[i] == (statistics.median(hours) / 24 if hours else None), (g.key, a)
             assert g.recycled == sum(
                 bool(r.triggers & {"rejected", "cooled", "sent_to_nurture", "disqualified", "recycled"})
@@ -232,8 +264,19 @@ def test_speed_curve_equals_the_reference(db: Database, world: dict[str, int]) -
             continue
         t = r.lead.first_touch_at
         m = None if t is None else max(0, int((t - start).total_seconds() // 60))
-        b = ("never" if m is None else "< 5 min" if m < 5 else "5–30 min" if m < 30 else "30–60 min" if m < 60
-             else "1–24 h" if m < 1440 else "> 24 h")  # fmt: skip
+        b = (
+            "never"
+            if m is None
+            else "< 5 min"
+            if m < 5
+            else "5–30 min"
+            if m < 30
+            else "30–60 min"
+            if m < 60
+            else "1–24 h"
+            if m < 1440
+            else "> 24 h"
+        )
         for i, ok in enumerate([True, r.furthest >= 2, r.furthest >= 3, r.furthest >= 4, r.furthest >= 5]):
             want[b][i] += int(ok)
     with db.read() as s:
@@ -329,8 +372,11 @@ def test_filters_narrow_and_bad_input_is_a_named_error(db: Database, world: dict
     assert sum(r.reached[0] for r in seg.rows) == sum(
         1 for r in refs.values() if world["segment"] in r.segments
     )
-    assert sum(g.leads for g in team) == sum(1 for r in refs.values() if r.team == world["team"] and handed(r)
-                                             and (r.first["mql"] or r.lead.assigned_at))  # fmt: skip
+    assert sum(g.leads for g in team) == sum(
+        1
+        for r in refs.values()
+        if r.team == world["team"] and handed(r) and (r.first["mql"] or r.lead.assigned_at)
+    )
     with db.read() as s:
         for filters, error in [
             (ReportFilters(start=NOW.date(), end=NOW.date() - timedelta(days=1)), DateRangeBackwards),

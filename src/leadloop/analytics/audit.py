@@ -96,10 +96,19 @@ def audit_report(
         accepted, rejected, within, converted, won = (int(x or 0) for x in c[1:])
         rows.append(
             AuditRow(
-                names[k], k, int(c[0]), accepted, rejected, within, converted, won,
-                money.total(money_of.get(k, {})), money.currency, tuple(reasons[k].most_common()),
+                names[k],
+                k,
+                int(c[0]),
+                accepted,
+                rejected,
+                within,
+                converted,
+                won,
+                money.total(money_of.get(k, {})),
+                money.currency,
+                tuple(reasons[k].most_common()),
             )
-        )  # fmt: skip
+        )
     return sorted(rows, key=lambda r: (-r.handed, r.group))
 
 

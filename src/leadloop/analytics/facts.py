@@ -173,12 +173,26 @@ def _lead_rows(
         LeadIn(*r)  # type: ignore[call-arg]
         for r in conn.execute(
             sa.select(
-                L.id, L.account_id, L.product, L.stage, L.source, L.campaign_id, L.grade, L.owner_user_id,
-                L.owner_team_id, L.opened_at, L.mql_at, L.assigned_at, L.sla_due_at, L.first_touch_at,
-                L.accepted_at, L.rejected_at, L.rejected_reason,
+                L.id,
+                L.account_id,
+                L.product,
+                L.stage,
+                L.source,
+                L.campaign_id,
+                L.grade,
+                L.owner_user_id,
+                L.owner_team_id,
+                L.opened_at,
+                L.mql_at,
+                L.assigned_at,
+                L.sla_due_at,
+                L.first_touch_at,
+                L.accepted_at,
+                L.rejected_at,
+                L.rejected_reason,
             ).where(L.id.in_(ids), L.stage != "merged")
         )
-    ]  # fmt: skip
+    ]
     accounts = sorted({x.account_id for x in leads})
     merged_away: dict[int, int] = {
         a: b

@@ -168,11 +168,14 @@ def forecast(
             history[month_of(o.closed_at)][o.currency] += o.amount
     rows = [
         ForecastRow(
-            mo, deals.get(mo, 0), _sum(money, amount.get(mo, {})), _sum(money, weighted.get(mo, {})),
+            mo,
+            deals.get(mo, 0),
+            _sum(money, amount.get(mo, {})),
+            _sum(money, weighted.get(mo, {})),
             _sum(money, history.get(f"{int(mo[:4]) - 1}{mo[4:]}", {})),
         )
         for mo in wanted
-    ]  # fmt: skip
+    ]
     shown = {str(k): v for k, v in rates.items()} | ({"(any)": overall} if overall is not None else {})
     return Forecast(
         money.currency,

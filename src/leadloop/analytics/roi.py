@@ -122,13 +122,20 @@ def roi_report(
                     attributed[t.campaign][o.currency] += part
     return [
         RoiRow(
-            name, str(cid), channel, started, ended, prorated(cost, started, ended, scope),
+            name,
+            str(cid),
+            channel,
+            started,
+            ended,
+            prorated(cost, started, ended, scope),
             counts.get(cid, (0,) * len(COUNTED)),
-            money.total(pipeline.get(name, {})), money.total(revenue.get(name, {})),
-            money.total(attributed.get(name, {})), money.currency,
+            money.total(pipeline.get(name, {})),
+            money.total(revenue.get(name, {})),
+            money.total(attributed.get(name, {})),
+            money.currency,
         )
         for cid, name, channel, cost, started, ended in campaigns
-    ]  # fmt: skip
+    ]
 
 
 def roi_leads(

@@ -63,27 +63,77 @@ def _audit(s: Session, a: Ask) -> list[Shaped]:
         "currency",
         "reasons",
     ]
-    return [_t(f"Lead audit by {by}", head, [
-        [r.group, r.key, r.handed, r.accepted, r.rejected, r.within_sla, r.converted, r.won, r.revenue, r.currency,
-         "; ".join(f"{k} {n}" for k, n in r.reasons)] for r in rows])]  # fmt: skip
+    return [
+        _t(
+            f"Lead audit by {by}",
+            head,
+            [
+                [
+                    r.group,
+                    r.key,
+                    r.handed,
+                    r.accepted,
+                    r.rejected,
+                    r.within_sla,
+                    r.converted,
+                    r.won,
+                    r.revenue,
+                    r.currency,
+                    "; ".join(f"{k} {n}" for k, n in r.reasons),
+                ]
+                for r in rows
+            ],
+        )
+    ]
 
 
 def _funnel(s: Session, a: Ask) -> list[Shaped]:
     by = a.by or "cohort"
     f = funnel.funnel_report(s, now=a.now, filters=a.filters, by=by, money=a.money)
-    head = [by, "key", *STAGES, *(f"{x}→{y}" for x, y in pairwise(STAGES)),
-            *(f"days {x}" for x in STAGES[:-1]), "recycled", "reactivated"]  # fmt: skip
+    head = [
+        by,
+        "key",
+        *STAGES,
+        *(f"{x}→{y}" for x, y in pairwise(STAGES)),
+        *(f"days {x}" for x in STAGES[:-1]),
+        "recycled",
+        "reactivated",
+    ]
     body: list[list[object]] = [
         [r.group, r.key, *r.reached, *r.rates, *r.median_days, r.recycled, r.reactivated] for r in f.rows
     ]
     v = f.revenue
-    share = [[v.currency, v.won_deals, v.revenue, v.reactivated_deals, v.reactivated_revenue, v.reactivated_share,
-              v.old_deals, v.old_revenue, v.old_share]]  # fmt: skip
+    share = [
+        [
+            v.currency,
+            v.won_deals,
+            v.revenue,
+            v.reactivated_deals,
+            v.reactivated_revenue,
+            v.reactivated_share,
+            v.old_deals,
+            v.old_revenue,
+            v.old_share,
+        ]
+    ]
     return [
         _t(f"Funnel by {by}", head, body),
-        _t("Revenue from recycled and old leads", ["currency", "won deals", "revenue", "reactivated deals",
-           "reactivated revenue", "reactivated share", "old deals", "old revenue", "old share"], share),
-    ]  # fmt: skip
+        _t(
+            "Revenue from recycled and old leads",
+            [
+                "currency",
+                "won deals",
+                "revenue",
+                "reactivated deals",
+                "reactivated revenue",
+                "reactivated share",
+                "old deals",
+                "old revenue",
+                "old share",
+            ],
+            share,
+        ),
+    ]
 
 
 def _speed(s: Session, a: Ask) -> list[Shaped]:
@@ -100,17 +150,59 @@ def _speed(s: Session, a: Ask) -> list[Shaped]:
         "to opportunity",
         "to won",
     ]
-    return [_t("Speed to lead", head, [[r.bucket, r.leads, r.sal, r.sql, r.opportunity, r.won,
-                                        *(r.rate(o) for o in speed.OUTCOMES)] for r in rows])]  # fmt: skip
+    return [
+        _t(
+            "Speed to lead",
+            head,
+            [
+                [r.bucket, r.leads, r.sal, r.sql, r.opportunity, r.won, *(r.rate(o) for o in speed.OUTCOMES)]
+                for r in rows
+            ],
+        )
+    ]
 
 
 def _roi(s: Session, a: Ask) -> list[Shaped]:
     rows = roi.roi_report(s, now=a.now, filters=a.filters, money=a.money)
-    head = ["campaign", "key", "channel", "started", "ended", "cost", *roi.COUNTED,
-            *(f"cost per {c}" for c in roi.COUNTED), "pipeline", "revenue", "attributed", "roi", "currency"]  # fmt: skip
-    return [_t("Campaign ROI", head, [[r.campaign, r.key, r.channel, r.started and r.started.date(), r.ended and r.ended.date(),
-               r.cost, *r.counts, *(r.cost_per(c) for c in roi.COUNTED), r.pipeline, r.revenue, r.attributed, r.roi,
-               r.currency] for r in rows])]  # fmt: skip
+    head = [
+        "campaign",
+        "key",
+        "channel",
+        "started",
+        "ended",
+        "cost",
+        *roi.COUNTED,
+        *(f"cost per {c}" for c in roi.COUNTED),
+        "pipeline",
+        "revenue",
+        "attributed",
+        "roi",
+        "currency",
+    ]
+    return [
+        _t(
+            "Campaign ROI",
+            head,
+            [
+                [
+                    r.campaign,
+                    r.key,
+                    r.channel,
+                    r.started and r.started.date(),
+                    r.ended and r.ended.date(),
+                    r.cost,
+                    *r.counts,
+                    *(r.cost_per(c) for c in roi.COUNTED),
+                    r.pipeline,
+                    r.revenue,
+                    r.attributed,
+                    r.roi,
+                    r.currency,
+                ]
+                for r in rows
+            ],
+        )
+    ]
 
 
 def _sla(s: Session, a: Ask) -> list[Shaped]:
@@ -128,46 +220,127 @@ def _sla(s: Session, a: Ask) -> list[Shaped]:
         "share within",
         "taken for SLA",
     ]
-    return [_t(f"Speed to lead (SLA) by {by}", head, [[r.group, r.assigned, r.touched, r.median_minutes, r.p90_minutes,
-               r.within_sla, r.missed, r.running, r.share_within, r.taken_for_sla] for r in rows])]  # fmt: skip
+    return [
+        _t(
+            f"Speed to lead (SLA) by {by}",
+            head,
+            [
+                [
+                    r.group,
+                    r.assigned,
+                    r.touched,
+                    r.median_minutes,
+                    r.p90_minutes,
+                    r.within_sla,
+                    r.missed,
+                    r.running,
+                    r.share_within,
+                    r.taken_for_sla,
+                ]
+                for r in rows
+            ],
+        )
+    ]
 
 
 def _aging(s: Session, a: Ask) -> list[Shaped]:
     rows = sla.aging_report(s, now=a.now, filters=a.filters)
-    return [_t("Open leads by age", ["owner", "key", *sla.AGES, "open", "oldest days"],
-               [[r.owner, r.key, *r.ages, r.open, r.oldest_days] for r in rows])]  # fmt: skip
+    return [
+        _t(
+            "Open leads by age",
+            ["owner", "key", *sla.AGES, "open", "oldest days"],
+            [[r.owner, r.key, *r.ages, r.open, r.oldest_days] for r in rows],
+        )
+    ]
 
 
 def _forecast(s: Session, a: Ask) -> list[Shaped]:
     f = forecast.forecast(s, now=a.now, filters=a.filters, money=a.money)
     b = f.backtest
     return [
-        _t(f"Forecast ({f.currency})", ["month", "open deals", "open amount", "weighted", "won a year earlier"],
-           [[r.month, r.open_deals, r.open_amount, r.weighted, r.last_year_won] for r in f.rows]),
+        _t(
+            f"Forecast ({f.currency})",
+            ["month", "open deals", "open amount", "weighted", "won a year earlier"],
+            [[r.month, r.open_deals, r.open_amount, r.weighted, r.last_year_won] for r in f.rows],
+        ),
         _t("Win rates", ["stage", "win rate"], [[k, v] for k, v in f.rates.items()]),
-        _t("Backtest: the forecast made at the start of last quarter", ["made at", "quarter end", "pipeline deals",
-           "predicted", "won from that pipeline", "won in the quarter"],
-           [[b.made_at.date(), b.quarter_end.date(), b.pipeline_deals, b.predicted, b.actual_from_pipeline, b.actual_all]]),
-    ]  # fmt: skip
+        _t(
+            "Backtest: the forecast made at the start of last quarter",
+            [
+                "made at",
+                "quarter end",
+                "pipeline deals",
+                "predicted",
+                "won from that pipeline",
+                "won in the quarter",
+            ],
+            [
+                [
+                    b.made_at.date(),
+                    b.quarter_end.date(),
+                    b.pipeline_deals,
+                    b.predicted,
+                    b.actual_from_pipeline,
+                    b.actual_all,
+                ]
+            ],
+        ),
+    ]
 
 
 def _capacity(s: Session, a: Ask) -> list[Shaped]:
     c = capacity.capacity_report(s, now=a.now, filters=a.filters, money=a.money, config=a.config)
     k = c.config
     return [
-        _t(f"Leads per rep per week (capacity {k.leads_per_week})", ["rep", "key", "week", "leads", "load", "median response min"],
-           [[w.rep, w.key, w.week, w.leads, w.load, w.median_response_minutes] for w in c.weeks]),
-        _t("First response as load grows", ["load", "rep weeks", "leads", "median response min", "within SLA"],
-           [[b.band, b.rep_weeks, b.leads, b.median_response_minutes, b.within_sla] for b in c.bands]),
-        _t(f"Cost of handling a lead by channel ({k.minutes_per_touch} min a touch, {k.minutes_per_lead} min a lead, "
-           f"{k.cost_per_hour} an hour)", ["channel", "leads", "sales touches", "handling cost", "cost per lead", "won",
-           "cost per won", "revenue", "currency"],
-           [[r.channel, r.leads, r.sales_touches, r.handling_cost, r.cost_per_lead, r.won, r.cost_per_won, r.revenue,
-             r.currency] for r in c.channels]),
-    ]  # fmt: skip
+        _t(
+            f"Leads per rep per week (capacity {k.leads_per_week})",
+            ["rep", "key", "week", "leads", "load", "median response min"],
+            [[w.rep, w.key, w.week, w.leads, w.load, w.median_response_minutes] for w in c.weeks],
+        ),
+        _t(
+            "First response as load grows",
+            ["load", "rep weeks", "leads", "median response min", "within SLA"],
+            [[b.band, b.rep_weeks, b.leads, b.median_response_minutes, b.within_sla] for b in c.bands],
+        ),
+        _t(
+            f"Cost of handling a lead by channel ({k.minutes_per_touch} min a touch, {k.minutes_per_lead} min a lead, "
+            f"{k.cost_per_hour} an hour)",
+            [
+                "channel",
+                "leads",
+                "sales touches",
+                "handling cost",
+                "cost per lead",
+                "won",
+                "cost per won",
+                "revenue",
+                "currency",
+            ],
+            [
+                [
+                    r.channel,
+                    r.leads,
+                    r.sales_touches,
+                    r.handling_cost,
+                    r.cost_per_lead,
+                    r.won,
+                    r.cost_per_won,
+                    r.revenue,
+                    r.currency,
+                ]
+                for r in c.channels
+            ],
+        ),
+    ]
 
 
 REPORTS: dict[str, Callable[[Session, Ask], list[Shaped]]] = {
-    "funnel": _funnel, "audit": _audit, "roi": _roi, "speed": _speed, "sla": _sla, "aging": _aging,
-    "forecast": _forecast, "capacity": _capacity,
-}  # fmt: skip
+    "funnel": _funnel,
+    "audit": _audit,
+    "roi": _roi,
+    "speed": _speed,
+    "sla": _sla,
+    "aging": _aging,
+    "forecast": _forecast,
+    "capacity": _capacity,
+}
