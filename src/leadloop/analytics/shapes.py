@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from leadloop.analytics import audit, capacity, forecast, funnel, roi, sla, speed
 from leadloop.analytics.facts_model import STAGES
 from leadloop.analytics.filters import Money, ReportFilters
+from leadloop.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +333,25 @@ def _capacity(s: Session, a: Ask) -> list[Shaped]:
             ],
         ),
     ]
+
+
+def ask_for(
+    settings: Settings,
+    *,
+    now: datetime,
+    filters: ReportFilters,
+    by: str | None = None,
+    currency: str | None = None,
+) -> Ask:
+    """A report's question under the settings' money (default currency, exchange rates) and capacity."""
+    money = Money(settings.default_currency, dict(settings.fx_rates), currency.upper() if currency else None)
+    config = capacity.CapacityConfig(
+        settings.rep_capacity_per_week,
+        Decimal(settings.rep_cost_per_hour),
+        settings.minutes_per_touch,
+        settings.minutes_per_lead,
+    )
+    return Ask(now, filters, money, by, config)
 
 
 REPORTS: dict[str, Callable[[Session, Ask], list[Shaped]]] = {

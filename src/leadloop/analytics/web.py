@@ -4,21 +4,14 @@ strings so that no cent is lost to a float on the way."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
 from leadloop.analytics.attribution_report import attribution_report, check_models
-from leadloop.analytics.audit import audit_leads
-from leadloop.analytics.capacity import CapacityConfig
-from leadloop.analytics.filters import Money, ReportFilters
-from leadloop.analytics.funnel import funnel_leads
-from leadloop.analytics.roi import roi_leads
-from leadloop.analytics.shapes import REPORTS, Ask
-from leadloop.analytics.sla import aging_leads
-from leadloop.analytics.speed import speed_leads
-from leadloop.core.errors import InvalidInput
+from leadloop.analytics.drill import leads_behind
+from leadloop.analytics.filters import ReportFilters
+from leadloop.analytics.shapes import REPORTS, Ask, ask_for
 from leadloop.web.deps import Ctx, Staff
 
 router = APIRouter()
@@ -71,15 +64,7 @@ def attribution_api(
 
 
 def _ask(ctx: Any, by: str | None, filters: ReportFilters, currency: str | None) -> Ask:
-    conf = ctx.settings
-    money = Money(conf.default_currency, dict(conf.fx_rates), currency.upper() if currency else None)
-    config = CapacityConfig(
-        conf.rep_capacity_per_week,
-        Decimal(conf.rep_cost_per_hour),
-        conf.minutes_per_touch,
-        conf.minutes_per_lead,
-    )
-    return Ask(ctx.clock(), filters, money, by, config)
+    return ask_for(ctx.settings, now=ctx.clock(), filters=filters, by=by, currency=currency)
 
 
 def _report_route(name: str) -> None:
@@ -137,32 +122,6 @@ def report_leads_api(
     """The lead ids behind one number: `key` is the row's key column (a speed bucket, a campaign's id,
     an owner's user:<id>), `measure` the column (handed, won, sal, ...)."""
     filters = ReportFilters(start, end, campaign, segment, team, product)
-    now = ctx.clock()
     with ctx.db.read() as session:
-        match name:
-            case "audit":
-                ids = audit_leads(
-                    session, now=now, filters=filters, by=by or "source", key=key, measure=measure or "handed"
-                )
-            case "funnel":
-                ids = funnel_leads(
-                    session,
-                    now=now,
-                    filters=filters,
-                    by=by or "cohort",
-                    key=key,
-                    measure=measure or "inquiry",
-                )
-            case "speed":
-                ids = speed_leads(session, now=now, filters=filters, bucket=key, measure=measure or "leads")
-            case "roi":
-                if not key.isdigit():
-                    raise InvalidInput(f"a campaign's key is its id, not {key!r}")
-                ids = roi_leads(
-                    session, now=now, filters=filters, campaign_id=int(key), measure=measure or "leads"
-                )
-            case "aging":
-                ids = aging_leads(session, now=now, filters=filters, key=key, age=measure)
-            case _:
-                raise InvalidInput(f"leads behind a number: audit, funnel, speed, roi or aging, not {name!r}")
+        ids = leads_behind(session, name, now=ctx.clock(), filters=filters, key=key, by=by, measure=measure)
     return {"report": name, "key": key, "measure": measure, "leads": ids}

@@ -8,16 +8,14 @@ import csv
 import sys
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from leadloop.analytics.capacity import CapacityConfig
 from leadloop.analytics.facts import refresh
-from leadloop.analytics.filters import Money, ReportFilters
-from leadloop.analytics.shapes import REPORTS, Ask
+from leadloop.analytics.filters import ReportFilters
+from leadloop.analytics.shapes import REPORTS, ask_for
 from leadloop.cli._common import DbUrl, console, database, fail, settings
 from leadloop.core.clock import utcnow
 from leadloop.core.errors import InvalidInput
@@ -74,13 +72,6 @@ def _command(name: str) -> Callable[..., None]:
         now = utcnow()
         start = _day(from_, "--from") or (now.date() - timedelta(days=days) if days else None)
         filters = ReportFilters(start, _day(to, "--to"), campaign, segment, team, product)
-        money = Money(conf.default_currency, dict(conf.fx_rates), currency.upper() if currency else None)
-        config = CapacityConfig(
-            conf.rep_capacity_per_week,
-            Decimal(conf.rep_cost_per_hour),
-            conf.minutes_per_touch,
-            conf.minutes_per_lead,
-        )
         db = database(conf)
         try:
             with db.write() as session:
@@ -91,7 +82,9 @@ def _command(name: str) -> Callable[..., None]:
                     default_product=conf.default_product,
                 )
             with db.read() as session:
-                tables = REPORTS[name](session, Ask(now, filters, money, by, config))
+                tables = REPORTS[name](
+                    session, ask_for(conf, now=now, filters=filters, by=by, currency=currency)
+                )
         except InvalidInput as exc:
             fail(exc)
         if as_csv:

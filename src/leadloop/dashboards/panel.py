@@ -43,6 +43,7 @@ class Panel:
     empty: str = "Nothing in this period."
     # row index -> {column key -> href}: the leads behind a number (drill-down)
     links: dict[int, dict[str, str]] = field(default_factory=dict)
+    error: str = ""  # why this panel could not be read (e.g. amounts in two currencies, no rate)
 
     def href(self, row: int, key: str) -> str | None:
         return self.links.get(row, {}).get(key)

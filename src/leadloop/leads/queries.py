@@ -58,6 +58,8 @@ class LeadFilter:
     days: int | None = None
     rep_team: int | None = None  # any rep of this team (the SLA report's team rows)
     segment: int | None = None  # leads of accounts with a member of this segment (segments/)
+    # Only these leads: the ones behind a report's number (dashboards' drill-down), never from a URL.
+    ids: tuple[int, ...] | None = None
 
     def clean(self) -> LeadFilter:
         return LeadFilter(
@@ -76,6 +78,7 @@ class LeadFilter:
             days=max(1, min(self.days, 3650)) if self.days else None,
             rep_team=self.rep_team if self.rep_team and self.rep_team > 0 else None,
             segment=self.segment if self.segment and 0 < self.segment < 2**31 else None,
+            ids=self.ids,
         )
 
 
@@ -144,6 +147,8 @@ def _leads(f: LeadFilter, scope: Scope) -> sa.Select[Any]:
         base = base.where(col == (int(raw) if raw.isdigit() else -1))
     if f.segment:
         base = base.where(Lead.account_id.in_(member_accounts(f.segment)))
+    if f.ids is not None:
+        base = base.where(Lead.id.in_(f.ids))
     return base
 
 
