@@ -19,7 +19,8 @@ from leadloop.analytics import audit, forecast, funnel, roi, sla, speed
 from leadloop.analytics.facts import refresh
 from leadloop.analytics.filters import Money, ReportFilters
 from leadloop.analytics.shapes import Ask
-from leadloop.dashboards.boards import View, build
+from leadloop.dashboards.boards import build
+from leadloop.dashboards.view import View
 from leadloop.store.tables import User
 from tests.fixtures.reports import NOW, reports_world
 from tests.fixtures.web import Web

@@ -16,8 +16,9 @@ from leadloop.analytics.filters import ReportFilters, resolve
 from leadloop.analytics.shapes import ask_for
 from leadloop.auth.model import Principal, Role
 from leadloop.core.errors import InvalidInput, NotFound
-from leadloop.dashboards.boards import BOARDS, TITLES, View, build
+from leadloop.dashboards.boards import BOARDS, TITLES, build
 from leadloop.dashboards.panel import chart_config, csv_rows, describe
+from leadloop.dashboards.view import View
 from leadloop.leads.queries import LeadFilter, list_leads
 from leadloop.store.tables import Campaign, Lead, Segment, Team
 from leadloop.web.context import AppContext
