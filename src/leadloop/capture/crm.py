@@ -23,7 +23,7 @@ from leadloop.capture.model import (
 from leadloop.capture.repository import AccountHint, find_accounts, people_by_external_id
 from leadloop.capture.results import REFUSED, Outcome, Result
 from leadloop.contract.vocab import ENTITY_FIELDS
-from leadloop.core.events import DealApproved, Event, PartnerReported
+from leadloop.core.events import DealApproved, Event, OpportunityChanged, PartnerReported
 from leadloop.core.reactions import publish
 from leadloop.enrich.repository import manual_fields
 from leadloop.identity.accounts import index_accounts
@@ -230,11 +230,13 @@ def _opportunities(
             existing=existing.get(o.external_id),
         )
         existing[o.external_id] = (written.id, row.state())
-        why = None
+        note = None
         if unknown:
-            why = f"person_external_id: no person {', '.join(map(repr, unknown[:5]))} in Leadloop; the deal landed without them"
-        result.outcomes.append(Outcome(written.status, written.id, account_id, why=why))
-        contacts = [people[x][0] for x in (o.person_external_id, *o.contacts) if x and x in people]
+            note = f"person_external_id: no person {', '.join(map(repr, unknown[:5]))} in Leadloop; the deal landed without them"
+        result.outcomes.append(Outcome(written.status, written.id, account_id, why=note))
+        contacts = [
+            c for x in (o.person_external_id, *o.contacts) if x and (c := people.get(x, (None, None))[0])
+        ]
         roles = [
             ledger.ContactRole(written.id, person, None, n == 0 and person == pid)
             for n, person in enumerate(dict.fromkeys(contacts))
@@ -376,3 +378,22 @@ def on_deal_approved(session: Session, events: list[DealApproved], now: datetime
         )
         out += _opportunities(session, [opp], now=now, source="partner").events
     return out
+
+
+def on_opportunity_changed(session: Session, events: list[OpportunityChanged], now: datetime) -> list[Event]:
+    """Reaction: an opportunity opened, won or lost in the app becomes an activity of its account
+    and primary contact, as an imported one's milestones do (attribution and scoring read them)."""
+    acts = [
+        ActivityIn(
+            type=f"opportunity_{e.kind}",
+            occurred_at=e.at,
+            channel="crm",
+            product=e.product,
+            value=Decimal(e.amount) if e.amount else None,
+            payload={"opportunity": f"#{e.opportunity_id}"},
+            dedupe_key=f"opp#{e.opportunity_id}:{e.kind}",
+        )
+        for e in events
+    ]
+    links: list[Link] = [(e.person_id, e.account_id) for e in events]
+    return append_activities(session, acts, links, now=now, source="web").events
