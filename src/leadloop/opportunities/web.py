@@ -1,6 +1,7 @@
 """Opportunities in the browser and the API: the panel on the lead page (loaded by HTMX into
 `_opportunities.html`, so the lead page stays one include line) with the Convert form and the
-update form, and their JSON twins, plus a bulk upsert of another CRM's outcomes."""
+update form, and their JSON twins. (Another CRM's outcomes in bulk come through capture's door,
+`POST /api/v1/opportunities/bulk`.)"""
 
 from __future__ import annotations
 
@@ -14,15 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadloop.access.repository import require_visible
 from leadloop.auth.model import Principal
-from leadloop.capture import model as m
-from leadloop.capture.crm import upsert_contact_roles, upsert_opportunities
-from leadloop.capture.results import REFUSED
 from leadloop.core.errors import InvalidInput, NotFound
 from leadloop.opportunities import handlers, queries
 from leadloop.opportunities.model import LOST_REASONS, ROLES, STAGE_LABELS, STAGES, Change, RoleIn
 from leadloop.store.tables import Lead, Opportunity
 from leadloop.web.context import AppContext
-from leadloop.web.deps import Ctx, Id, Staff, Writer, viewer_scope
+from leadloop.web.deps import Ctx, Id, Staff, viewer_scope
 from leadloop.work.queries import may_work_lead
 
 router = APIRouter()
@@ -247,60 +245,3 @@ def lead_opportunities_api(ctx: Ctx, who: Staff, lead_id: Id) -> list[dict[str, 
         require_visible(session, viewer_scope(session, ctx, who), Lead, lead_id)
         views = queries.of_lead(session, lead_id, default_currency=ctx.settings.default_currency)
     return [v.as_dict() for v in views]
-
-
-class BulkIn(_In):
-    opportunities: list[dict[str, Any]] = Field(
-        default_factory=list,
-        max_length=5000,
-        description="contract fields: external_id, account_external_id, person_external_id, stage, outcome, "
-        "amount, currency, created_at, closed_at, lost_reason, name, product",
-    )
-    contact_roles: list[dict[str, Any]] = Field(
-        default_factory=list,
-        max_length=5000,
-        description="opportunity_external_id, person_external_id, role, is_primary, external_id",
-    )
-
-
-def _part(parsed: list[tuple[int, Any]], bad: list[dict[str, Any]], outcomes: list[Any]) -> dict[str, Any]:
-    rejected = list(bad)
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
-    warnings = []
-    for (index, _), o in zip(parsed, outcomes, strict=True):
-        if o.status == REFUSED:
-            rejected.append({"index": index, "errors": [o.why]})
-            continue
-        counts[o.status] = counts.get(o.status, 0) + 1
-        if o.why:
-            warnings.append({"index": index, "warning": o.why})
-    return {**counts, "rejected": sorted(rejected, key=lambda r: r["index"]), "warnings": warnings}
-
-
-@router.post("/api/v1/opportunities/bulk", tags=["opportunities"])
-def bulk_api(ctx: Ctx, who: Writer, body: Annotated[BulkIn, Body()]) -> dict[str, Any]:
-    """Another CRM's opportunities and contact roles, by their external ids, in one transaction.
-    Re-sending updates (each change appends to the history); an item on an unknown account,
-    opportunity or person comes back under `rejected` with the reason, and the rest land."""
-    now = ctx.clock()
-    opps: list[tuple[int, m.OpportunityIn]] = []
-    roles: list[tuple[int, m.ContactRoleIn]] = []
-    bad_opps: list[dict[str, Any]] = []
-    bad_roles: list[dict[str, Any]] = []
-    for i, raw in enumerate(body.opportunities):
-        try:
-            opps.append((i, m.parse_opportunity(raw, now=now)))
-        except InvalidInput as err:
-            bad_opps.append({"index": i, "errors": [str(err)]})
-    for i, raw in enumerate(body.contact_roles):
-        try:
-            roles.append((i, m.parse_contact_role(raw)))
-        except InvalidInput as err:
-            bad_roles.append({"index": i, "errors": [str(err)]})
-    with ctx.db.write() as session:
-        done_opps = upsert_opportunities(session, [o for _, o in opps], now=now)
-        done_roles = upsert_contact_roles(session, [r for _, r in roles], now=now)
-    return {
-        "opportunities": _part(opps, bad_opps, done_opps.outcomes),
-        "contact_roles": _part(roles, bad_roles, done_roles.outcomes),
-    }
