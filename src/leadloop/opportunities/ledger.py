@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.opportunities.model import State, backwards
-from leadloop.store.bulk import select_in
+from leadloop.store.bulk import chunks
 from leadloop.store.tables import Opportunity, OpportunityContact, OpportunityStageChange
 
 _STATE = (
@@ -65,10 +65,13 @@ class Written:
 
 def states(session: Session, external_ids: Iterable[str]) -> dict[str, tuple[int, State]]:
     """external_id -> (id, state) of the opportunities that exist, in one query per chunk."""
-    return {
-        r.external_id: (r.id, State(r.stage, r.outcome, r.amount, r.currency, r.expected_close_on))
-        for r in select_in(session, _STATE, Opportunity.external_id, set(external_ids))
-    }
+    # An ORM select, not store.bulk.select_in: its driver-level path does not read a Date back.
+    out: dict[str, tuple[int, State]] = {}
+    wanted = sorted({e for e in external_ids if e})
+    for part in chunks(wanted):
+        for r in session.execute(sa.select(*_STATE).where(Opportunity.external_id.in_(part))):
+            out[r.external_id] = (r.id, State(r.stage, r.outcome, r.amount, r.currency, r.expected_close_on))
+    return out
 
 
 def state_of(session: Session, opportunity_id: int) -> State:
