@@ -6,7 +6,6 @@ headers alike, an unknown account refused per row, and a re-import changes nothi
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -107,9 +106,8 @@ def test_only_the_owner_a_manager_above_or_an_admin_converts(
         assert s.scalar(sa.select(sa.func.count()).select_from(Opportunity)) == 0
         assert s.get_one(Lead, deal.lead_id).stage == "sal"
     oid = _convert(db, clock, deal, who=deal.manager)
-    with pytest.raises(PermissionDenied):
-        with db.write() as s:
-            handlers.update(s, oid, deal.other_rep, Change(stage="proposal"), now=clock(), source="api")
+    with pytest.raises(PermissionDenied), db.write() as s:
+        handlers.update(s, oid, deal.other_rep, Change(stage="proposal"), now=clock(), source="api")
 
 
 def test_a_second_conversion_and_bad_roles_are_refused_with_a_sentence(
