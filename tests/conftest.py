@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.fixtures.consent",
     "tests.fixtures.imap",
     "tests.fixtures.nurture",
+    "tests.fixtures.opportunities",
     "tests.fixtures.routing",
     "tests.fixtures.scoring",
     "tests.fixtures.web",

@@ -39,6 +39,7 @@ from leadloop.core.events import (
     LeadReachedMQL,
     LeadRecycled,
     MailTracked,
+    OpportunityChanged,
     PartnerReported,
     PeopleCaptured,
     PeopleMerged,
@@ -112,6 +113,9 @@ def reactions() -> Reactions:
     # A partner reported a deal won or lost, or a registered deal was approved: capture records it.
     r.on(PartnerReported, crm.on_partner_reported)
     r.on(DealApproved, crm.on_deal_approved)
+    # A lead converted in the app, or its opportunity won or lost there (issue 15): capture
+    # appends the milestone to the activity log, as an import of the CRM's opportunities does.
+    r.on(OpportunityChanged, crm.on_opportunity_changed)
     # Edit and reassign (issue 13, item 4): a field edited by hand is scored again (fit reads it).
     r.on(RecordsEdited, _rescore_edited)
     # The rep's workbench (issue 13): a task's reminder time came: its owner is notified in the app.

@@ -225,13 +225,16 @@ def test_accounts_with_parents_then_people_and_opportunities(
             ],
         ),
     )
-    assert report.created == 2
+    # An opportunity on an account Leadloop does not know is refused with the reason (ADR 0035): a
+    # stub account would carry revenue nobody can trace. The rest of the file lands.
+    assert (report.created, report.rejected) == (1, 1)
+    assert report.rejects_path is not None
+    assert "no account 'A9' in Leadloop" in report.rejects_path.read_text()
     with db.read() as s:
         won = s.scalar(sa.select(Opportunity).where(Opportunity.external_id == "O1"))
         assert won is not None and (won.outcome, str(won.amount)) == ("won", "50000.00")
         assert s.scalar(sa.select(Campaign.cost).where(Campaign.external_id == "K1")) == 4500
-        # An opportunity on an unknown account keeps it as a stub to fill later, never drops it.
-        assert s.scalar(sa.select(Account.name).where(Account.external_id == "A9")) == "A9"
+        assert s.scalar(sa.select(Account.id).where(Account.external_id == "A9")) is None
         types = set(s.scalars(sa.select(Activity.type).where(Activity.account_id == won.account_id)))
         assert {"opportunity_created", "opportunity_won"} <= types
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from leadloop import capture as h
 from leadloop.capture import model as m
@@ -31,8 +32,16 @@ from leadloop.store.tables import Lead
 from tests.fixtures.scoring import load_simulated_world
 
 
+def _accounts(s: Session, n: int, clock: FrozenClock) -> None:
+    """The accounts the opportunities are on: one on an unknown account is refused (ADR 0035)."""
+    h.upsert_accounts(
+        s, [m.parse_account({"external_id": f"A{i}", "name": f"A{i}"}) for i in range(n)], now=clock()
+    )
+
+
 def test_one_class_only_is_a_clear_error(db: Database, clock: FrozenClock) -> None:
     with db.write() as s:
+        _accounts(s, 40, clock)
         h.upsert_opportunities(
             s,
             [
@@ -61,6 +70,7 @@ def test_one_class_only_is_a_clear_error(db: Database, clock: FrozenClock) -> No
 
 def test_too_little_data_is_refused_and_says_what_it_needs(db: Database, clock: FrozenClock) -> None:
     with db.write() as s:
+        _accounts(s, 10, clock)
         opps = [
             m.parse_opportunity(
                 {

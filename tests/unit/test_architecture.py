@@ -43,6 +43,8 @@ USE_CASES = {
     "nurture": {"handlers", "reactions", "web"},  # sequences (issue 14, item 2)
     # E-mail tracking (issue 14): a sender reads `mailtrack.instrument` and `mailtrack.policy`.
     "mailtrack": {"handlers", "public_web"},
+    # Conversion and outcomes (issue 15): the ledger writes opportunities, their roles and history.
+    "opportunities": {"handlers", "ledger", "web"},
 }
 # The deliberate exceptions, each with its reason.
 ALLOWED = {
@@ -51,6 +53,9 @@ ALLOWED = {
     # Capture asks identity who a new person is, inside its transaction, because the id it returns
     # may be a merge's survivor (ADR 0009): a question with an answer, not a reaction.
     ("capture", "leadloop.identity.resolve"),
+    # The ledger is the one writer of opportunities and their history (ADR 0035): an import from
+    # another CRM writes through it as a conversion in the app does, so each change is one row.
+    ("capture", "leadloop.opportunities.ledger"),
 }
 # Entry points sit on top: they may import any use case, and nothing imports them but each other.
 # The admin pages are an entry point like the CLI: they call auth's and routing's use cases.
@@ -113,6 +118,7 @@ PURE = {
     # Attribution (issue 15, item 3): the models and the Markov chain.
     "leadloop.analytics.attribution",
     "leadloop.analytics.markov",
+    "leadloop.opportunities.model",  # conversion: stages, roles, a step back (issue 15, item 1)
 }
 IO_LIBRARIES = ("sqlalchemy", "fastapi", "starlette", "httpx", "psycopg", "uvicorn")
 

@@ -12,16 +12,24 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.capture.log import Link, append_activities
-from leadloop.capture.model import AccountIn, ActivityIn, CampaignIn, OpportunityIn, parse_account
-from leadloop.capture.repository import AccountHint, ensure_accounts, find_accounts, people_by_external_id
-from leadloop.capture.results import Outcome, Result
+from leadloop.capture.model import (
+    AccountIn,
+    ActivityIn,
+    CampaignIn,
+    ContactRoleIn,
+    OpportunityIn,
+    parse_account,
+)
+from leadloop.capture.repository import AccountHint, find_accounts, people_by_external_id
+from leadloop.capture.results import REFUSED, Outcome, Result
 from leadloop.contract.vocab import ENTITY_FIELDS
-from leadloop.core.events import DealApproved, Event, PartnerReported
+from leadloop.core.events import DealApproved, Event, OpportunityChanged, PartnerReported
 from leadloop.core.reactions import publish
 from leadloop.enrich.repository import manual_fields
 from leadloop.identity.accounts import index_accounts
 from leadloop.lifecycle.handlers import Move, NewLead, OwnerRef, move, move_many, open_leads
 from leadloop.lifecycle.model import Stage, Trigger
+from leadloop.opportunities import ledger
 from leadloop.store.bulk import select_in
 from leadloop.store.tables import Account, Campaign, Lead, Opportunity
 
@@ -149,60 +157,92 @@ def upsert_opportunities(session: Session, items: list[OpportunityIn], *, now: d
     return result
 
 
-def _opportunities(session: Session, items: list[OpportunityIn], *, now: datetime) -> Result:
-    """The use case without publishing: a reaction returns these events to the runner instead."""
+def _opportunities(
+    session: Session, items: list[OpportunityIn], *, now: datetime, source: str = "import"
+) -> Result:
+    """The use case without publishing: a reaction returns these events to the runner instead.
+
+    An opportunity whose account (or, without one, whose person) Leadloop does not know is refused
+    with the reason, and the rest land: a deal on a stub account would count revenue nobody can
+    trace. A contact Leadloop does not know is left off the deal, with a warning."""
     result = Result()
-    acct = ensure_accounts(
-        session,
-        {("external_id", o.account_external_id): None for o in items if o.account_external_id},
-        now=now,
+    acct = find_accounts(
+        session, {("external_id", o.account_external_id) for o in items if o.account_external_id}
     )
-    people: dict[str, Link] = dict(
-        people_by_external_id(session, {o.person_external_id for o in items if o.person_external_id})
-    )
-    existing = {
-        r[0]: r[1]
-        for r in select_in(
-            session,
-            (Opportunity.external_id, Opportunity.id),
-            Opportunity.external_id,
-            {o.external_id for o in items},
-        )
+    wanted = {o.person_external_id for o in items if o.person_external_id} | {
+        c for o in items for c in o.contacts
     }
+    people: dict[str, Link] = dict(people_by_external_id(session, wanted))
+    existing = ledger.states(session, {o.external_id for o in items})
     acts: list[ActivityIn] = []
     links: list[Link] = []
     moves: list[Move] = []
     for o in items:
         pid, p_acct = people.get(o.person_external_id or "", (None, None))
-        account_id = o.account_id or (
-            acct.get(("external_id", o.account_external_id)) if o.account_external_id else p_acct
-        )
+        if o.account_id is not None:
+            account_id: int | None = o.account_id
+        elif o.account_external_id:
+            account_id = acct.get(("external_id", o.account_external_id))
+            if account_id is None:
+                why = f"account_external_id: no account {o.account_external_id!r} in Leadloop; import the accounts first"
+                result.outcomes.append(Outcome(REFUSED, why=why))
+                continue
+        elif pid is None:
+            why = (
+                f"person_external_id: no person {o.person_external_id!r} in Leadloop; import the people first"
+            )
+            result.outcomes.append(Outcome(REFUSED, why=why))
+            continue
+        else:
+            account_id = p_acct
+            if account_id is None:
+                why = (
+                    f"person_external_id: {o.person_external_id!r} has no account; the opportunity needs one"
+                )
+                result.outcomes.append(Outcome(REFUSED, why=why))
+                continue
+        unknown = [x for x in (o.person_external_id, *o.contacts) if x and x not in people]
         lead = _lead_for_opportunity(session, account_id, o.product)
-        values = {
-            "account_id": account_id,
-            "person_id": pid,
-            "lead_id": lead[0] if lead else None,
-            "product": o.product,
-            "created_at": o.created_at,
-            "closed_at": o.closed_at,
-            "stage": o.stage,
-            "outcome": o.outcome,
-            "amount": o.amount,
-            "lost_reason": o.lost_reason,
-        }
+        row = ledger.Row(
+            account_id=account_id,
+            person_id=pid,
+            lead_id=lead[0] if lead else None,
+            product=o.product,
+            name=o.name,
+            created_at=o.created_at,
+            closed_at=o.closed_at,
+            expected_close_on=o.expected_close_on,
+            stage=o.stage,
+            outcome=o.outcome,
+            amount=o.amount,
+            currency=o.currency,
+            lost_reason=o.lost_reason,
+        )
         if lead is not None:
             # The lead follows its opportunity: opportunity while open, then won or lost.
             moves.extend(_follow(lead, o, moves))
-        oid = existing.get(o.external_id)
-        if oid is None:
-            oid = session.scalar(
-                sa.insert(Opportunity).returning(Opportunity.id).values(external_id=o.external_id, **values)
-            )
-            existing[o.external_id] = oid
-            result.outcomes.append(Outcome("created", oid, account_id))
-        else:
-            session.execute(sa.update(Opportunity).where(Opportunity.id == oid).values(**values))
-            result.outcomes.append(Outcome("updated", oid, account_id))
+        written = ledger.write(
+            session,
+            row,
+            now=now,
+            source=source,
+            external_id=o.external_id,
+            existing=existing.get(o.external_id),
+        )
+        existing[o.external_id] = (written.id, row.state())
+        note = None
+        if unknown:
+            note = f"person_external_id: no person {', '.join(map(repr, unknown[:5]))} in Leadloop; the deal landed without them"
+        result.outcomes.append(Outcome(written.status, written.id, account_id, why=note))
+        contacts = [
+            c for x in (o.person_external_id, *o.contacts) if x and (c := people.get(x, (None, None))[0])
+        ]
+        roles = [
+            ledger.ContactRole(written.id, person, None, n == 0 and person == pid)
+            for n, person in enumerate(dict.fromkeys(contacts))
+        ]
+        if roles:
+            ledger.set_roles(session, roles, now=now, source=source, keep_primary=True)
         stages = [("opportunity_created", o.created_at)]
         if o.outcome in ("won", "lost") and o.closed_at:
             stages.append((f"opportunity_{o.outcome}", o.closed_at))
@@ -221,6 +261,40 @@ def _opportunities(session: Session, items: list[OpportunityIn], *, now: datetim
             links.append((pid, account_id))
     result.events = move_many(session, moves, now=now)
     result.events += append_activities(session, acts, links, now=now, source="import").events
+    return result
+
+
+def upsert_contact_roles(session: Session, items: list[ContactRoleIn], *, now: datetime) -> Result:
+    """Contact roles from the CRM (Salesforce's OpportunityContactRole), by the opportunity's and
+    the person's external ids; a role on an opportunity or a person Leadloop does not know is
+    refused with the reason, and the rest land. Importing the same file again changes nothing."""
+    result = Result()
+    opps = {
+        r.external_id: r.id
+        for r in select_in(
+            session,
+            (Opportunity.external_id, Opportunity.id),
+            Opportunity.external_id,
+            {i.opportunity_external_id for i in items},
+        )
+    }
+    people = people_by_external_id(session, {i.person_external_id for i in items})
+    for i in items:
+        oid = opps.get(i.opportunity_external_id)
+        person = people.get(i.person_external_id)
+        if oid is None:
+            why = f"opportunity_external_id: no opportunity {i.opportunity_external_id!r} in Leadloop; import the opportunities first"
+            result.outcomes.append(Outcome(REFUSED, why=why))
+            continue
+        if person is None:
+            why = (
+                f"person_external_id: no person {i.person_external_id!r} in Leadloop; import the people first"
+            )
+            result.outcomes.append(Outcome(REFUSED, why=why))
+            continue
+        role = ledger.ContactRole(oid, person[0], i.role, i.is_primary, i.external_id)
+        (status,) = ledger.set_roles(session, [role], now=now, source="import")
+        result.outcomes.append(Outcome(status, oid, person[1]))
     return result
 
 
@@ -263,7 +337,7 @@ def on_partner_reported(session: Session, events: list[PartnerReported], now: da
                 lost_reason=e.reason,
             )
         )
-    return _opportunities(session, items, now=now).events
+    return _opportunities(session, items, now=now, source="partner").events
 
 
 def on_deal_approved(session: Session, events: list[DealApproved], now: datetime) -> list[Event]:
@@ -302,5 +376,24 @@ def on_deal_approved(session: Session, events: list[DealApproved], now: datetime
             outcome="open",
             amount=Decimal(e.amount) if e.amount else None,
         )
-        out += _opportunities(session, [opp], now=now).events
+        out += _opportunities(session, [opp], now=now, source="partner").events
     return out
+
+
+def on_opportunity_changed(session: Session, events: list[OpportunityChanged], now: datetime) -> list[Event]:
+    """Reaction: an opportunity opened, won or lost in the app becomes an activity of its account
+    and primary contact, as an imported one's milestones do (attribution and scoring read them)."""
+    acts = [
+        ActivityIn(
+            type=f"opportunity_{e.kind}",
+            occurred_at=e.at,
+            channel="crm",
+            product=e.product,
+            value=Decimal(e.amount) if e.amount else None,
+            payload={"opportunity": f"#{e.opportunity_id}"},
+            dedupe_key=f"opp#{e.opportunity_id}:{e.kind}",
+        )
+        for e in events
+    ]
+    links: list[Link] = [(e.person_id, e.account_id) for e in events]
+    return append_activities(session, acts, links, now=now, source="web").events

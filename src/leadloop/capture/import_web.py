@@ -41,6 +41,7 @@ ENTITY_LABELS = {
     "accounts": "Accounts (companies)",
     "activities": "Activities (events, visits, calls)",
     "opportunities": "Opportunities (deals)",
+    "contact_roles": "Contact roles on opportunities",
     "campaigns": "Campaigns",
 }
 ENCODINGS = {

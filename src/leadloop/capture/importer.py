@@ -118,6 +118,8 @@ def parser(
         return lambda f: m.parse_activity(f, now=now, max_chars=max_chars, missing_time=started)
     if entity == "opportunities":
         return lambda f: m.parse_opportunity(f, now=now, max_chars=max_chars)
+    if entity == "contact_roles":
+        return lambda f: m.parse_contact_role(f, max_chars=max_chars)
     return lambda f: m.parse_campaign(f, max_chars=max_chars)
 
 
@@ -137,6 +139,8 @@ def _store(
         return h.ingest_activities(session, items, now=now, source="import")
     if entity == "opportunities":
         return h.upsert_opportunities(session, items, now=now)
+    if entity == "contact_roles":
+        return h.upsert_contact_roles(session, items, now=now)
     return h.upsert_campaigns(session, items, now=now)
 
 
@@ -276,6 +280,9 @@ def run_import(
                 ]
                 for row, o in refused:  # an erased person (privacy/): nothing of the row landed
                     reject(row, o.why or "refused")
+                for (row, _), o in zip(batch, result.outcomes, strict=False):
+                    if o.status != h.REFUSED and o.why:  # it landed, with something to say
+                        warn(row.line, [o.why])
                 if carry is not None and entity == "people":
                     _carry(session, batch, result, carry, report, warn, now=at)
             if run is not None:

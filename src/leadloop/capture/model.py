@@ -10,7 +10,7 @@ import copy
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -443,43 +443,108 @@ class OpportunityIn:
     amount: Decimal | None = None
     lost_reason: str | None = None
     account_id: int | None = None  # set by Leadloop itself (a partner's deal), never by a file
+    name: str | None = None
+    currency: str | None = None
+    expected_close_on: date | None = None  # an open deal's close date
+    # More contacts on the deal (HubSpot's "Associated Contact IDs"): contact roles without a role.
+    contacts: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 OUTCOMES = ("won", "lost", "open")
 _OUTCOME_ALIASES = {"closed won": "won", "closed lost": "lost", "closedwon": "won", "closedlost": "lost"}
 
 
+def _ids(raw: str | None) -> list[str]:
+    """'123;456' -> ['123', '456']: HubSpot exports a deal's associated records in one cell."""
+    return [p.strip() for p in (raw or "").replace(",", ";").split(";") if p.strip()]
+
+
+def _outcome(c: _Collector, stage: str | None) -> tuple[str, str]:
+    """The outcome, as the file says it: an outcome column; else Salesforce's IsClosed and IsWon;
+    else the stage's name (Closed Won, HubSpot's closedwon); else open."""
+    raw = (c.text("outcome", 10) or "").lower()
+    if not raw:
+        closed = c.parse("is_closed", n.parse_bool, field="is_closed")
+        won = c.parse("is_won", n.parse_bool, field="is_won")
+        if closed is not None or won is not None:
+            raw = "won" if won else ("lost" if closed else "open")
+    if not raw and stage:
+        raw = _OUTCOME_ALIASES.get(stage.lower(), "open")
+    return raw, _OUTCOME_ALIASES.get(raw, raw or "open")
+
+
 def parse_opportunity(fields: Fields, *, now: datetime, max_chars: int = 65_536) -> OpportunityIn:
     c = _Collector(fields, max_chars)
     ext = c.text("external_id", 200)
     stage = c.text("stage", 50)
-    outcome_raw = (c.text("outcome", 10) or "").lower()
-    if not outcome_raw and stage:
-        outcome_raw = _OUTCOME_ALIASES.get(stage.lower(), "open")
-    outcome = _OUTCOME_ALIASES.get(outcome_raw, outcome_raw or "open")
+    outcome_raw, outcome = _outcome(c, stage)
     if outcome not in OUTCOMES:
         c.errors.append(f"outcome: {outcome_raw!r} is not one of won, lost, open")
     amount = c.parse("amount", n.parse_decimal, field="amount")
     if amount is not None and amount < 0:
         c.errors.append(f"amount: {amount} cannot be negative")
+    currency = (c.text("currency", 10) or "").upper() or None
+    if currency is not None and not (len(currency) == 3 and currency.isalpha() and currency.isascii()):
+        c.errors.append(f"currency: {currency!r} is not an ISO 4217 code such as EUR or USD")
+    accounts = _ids(c.text("account_external_id", 2000))
+    people = _ids(c.text("person_external_id", 20_000))
+    close = c.parse("closed_at", n.parse_datetime, field="closed_at")
     o = OpportunityIn(
         external_id=ext or "",
         outcome=outcome,
         created_at=c.parse("created_at", n.parse_datetime, field="created_at") or now,
-        account_external_id=c.text("account_external_id", 200),
-        person_external_id=c.text("person_external_id", 200),
+        account_external_id=accounts[0][:200] if accounts else None,
+        person_external_id=people[0][:200] if people else None,
         product=(p.lower() if (p := c.text("product", 100)) else None),
-        closed_at=c.parse("closed_at", n.parse_datetime, field="closed_at"),
+        # An open deal's close date is when it is expected to close, not a close.
+        closed_at=close if outcome != "open" else None,
+        expected_close_on=close.date() if close is not None and outcome == "open" else None,
         stage=stage,
         amount=amount,
         lost_reason=c.text("lost_reason"),
+        name=c.text("name"),
+        currency=currency,
+        contacts=[p[:200] for p in people[1:]],
     )
+    if len(accounts) > 1:
+        o.warnings.append(
+            f"account_external_id: {len(accounts)} accounts; the deal is kept on the first, {accounts[0]}"
+        )
     if not ext:
         c.errors.append("external_id: missing (an opportunity needs one so that re-imports update it)")
     if not (o.account_external_id or o.person_external_id):
         c.errors.append("an opportunity needs an account_external_id or a person_external_id")
     c.done()
     return o
+
+
+@dataclass(slots=True)
+class ContactRoleIn:
+    """A person's role on an opportunity, as Salesforce's OpportunityContactRole exports it."""
+
+    opportunity_external_id: str
+    person_external_id: str
+    role: str | None = None
+    is_primary: bool = False
+    external_id: str | None = None
+
+
+def parse_contact_role(fields: Fields, *, max_chars: int = 65_536) -> ContactRoleIn:
+    c = _Collector(fields, max_chars)
+    r = ContactRoleIn(
+        opportunity_external_id=c.text("opportunity_external_id", 200) or "",
+        person_external_id=c.text("person_external_id", 200) or "",
+        role=(role.casefold() if (role := c.text("role", 50)) else None),
+        is_primary=bool(c.parse("is_primary", n.parse_bool, field="is_primary")),
+        external_id=c.text("external_id", 200),
+    )
+    if not r.opportunity_external_id:
+        c.errors.append("opportunity_external_id: missing (which opportunity is this role on?)")
+    if not r.person_external_id:
+        c.errors.append("person_external_id: missing (whose role is this?)")
+    c.done()
+    return r
 
 
 @dataclass(slots=True)

@@ -7,12 +7,13 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from leadloop.capture import intake
+from leadloop.capture import crm, intake
+from leadloop.capture import model as m
 from leadloop.capture.form_mappings import all_mappings, form_key, save_mapping, saved_mapping
 from leadloop.capture.forms import FORM_FIELDS, IGNORE, form_activity, map_form
-from leadloop.capture.results import Refused
+from leadloop.capture.results import REFUSED, Refused
 from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
 from leadloop.contract.vocab import ACTIVITY_TYPES, KNOWN_TYPES
 from leadloop.core.errors import InvalidInput
@@ -343,3 +344,63 @@ def mapping_try_api(ctx: Ctx, who: Writer, body: FormTry) -> dict[str, Any]:
     """What a submission of these fields would become: nothing is stored."""
     with ctx.db.read() as session:
         return _tried(session, body.form_key, body.fields)
+
+
+# Outcomes from another CRM (issue 15): the API twin of importing opportunities and contact roles.
+class OutcomesBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    opportunities: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=5000,
+        description="contract fields: external_id, account_external_id, person_external_id, stage, outcome, "
+        "amount, currency, created_at, closed_at, lost_reason, name, product",
+    )
+    contact_roles: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=5000,
+        description="opportunity_external_id, person_external_id, role, is_primary, external_id",
+    )
+
+
+def _part(parsed: list[tuple[int, Any]], bad: list[dict[str, Any]], outcomes: list[Any]) -> dict[str, Any]:
+    rejected = list(bad)
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    warnings = []
+    for (index, _), o in zip(parsed, outcomes, strict=True):
+        if o.status == REFUSED:
+            rejected.append({"index": index, "errors": [o.why]})
+            continue
+        counts[o.status] = counts.get(o.status, 0) + 1
+        if o.why:
+            warnings.append({"index": index, "warning": o.why})
+    return {**counts, "rejected": sorted(rejected, key=lambda r: r["index"]), "warnings": warnings}
+
+
+@router.post("/api/v1/opportunities/bulk", tags=["opportunities"])
+def bulk_api(ctx: Ctx, who: Writer, body: OutcomesBatch) -> dict[str, Any]:
+    """Another CRM's opportunities and contact roles, by their external ids, in one transaction.
+    Re-sending updates (each change appends to the history); an item on an unknown account,
+    opportunity or person comes back under `rejected` with the reason, and the rest land."""
+    now = ctx.clock()
+    opps: list[tuple[int, m.OpportunityIn]] = []
+    roles: list[tuple[int, m.ContactRoleIn]] = []
+    bad_opps: list[dict[str, Any]] = []
+    bad_roles: list[dict[str, Any]] = []
+    for i, raw in enumerate(body.opportunities):
+        try:
+            opps.append((i, m.parse_opportunity(raw, now=now)))
+        except InvalidInput as err:
+            bad_opps.append({"index": i, "errors": [str(err)]})
+    for i, raw in enumerate(body.contact_roles):
+        try:
+            roles.append((i, m.parse_contact_role(raw)))
+        except InvalidInput as err:
+            bad_roles.append({"index": i, "errors": [str(err)]})
+    with ctx.db.write() as session:
+        done_opps = crm.upsert_opportunities(session, [o for _, o in opps], now=now)
+        done_roles = crm.upsert_contact_roles(session, [r for _, r in roles], now=now)
+    return {
+        "opportunities": _part(opps, bad_opps, done_opps.outcomes),
+        "contact_roles": _part(roles, bad_roles, done_roles.outcomes),
+    }

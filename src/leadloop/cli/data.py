@@ -28,7 +28,9 @@ def _parse_maps(maps: list[str]) -> dict[str, str]:
 
 
 def import_(
-    entity: Annotated[str, typer.Argument(help="people | accounts | activities | opportunities | campaigns")],
+    entity: Annotated[
+        str, typer.Argument(help="people | accounts | activities | opportunities | contact_roles | campaigns")
+    ],
     file: Annotated[Path, typer.Argument(help="CSV with a header row")],
     map: Annotated[list[str] | None, typer.Option("--map", help="Header=field; repeatable")] = None,
     encoding: Annotated[str | None, typer.Option(help="Force an encoding (default: detect)")] = None,

@@ -112,16 +112,29 @@ _ACTIVITIES = {
     "visitor_id": "visitor,cookie id,anonymous id",
 }
 _OPPORTUNITIES = {
-    "external_id": "id,opportunity id,deal id,opportunity_id",
-    "account_external_id": "account id,company id,account_id",
-    "person_external_id": "contact id,person id,primary contact id,contact_id",
+    "external_id": "id,opportunity id,deal id,opportunity_id,record id,deal record id",
+    "account_external_id": "account id,company id,account_id,associated company ids,associated company id,"
+    "associated company,company ids",
+    "person_external_id": "contact id,person id,primary contact id,contact_id,associated contact ids,"
+    "associated contact id,contact ids",
     "product": "product line,product interest",
     "created_at": "created date,create date,created",
     "closed_at": "close date,closed date,closed",
-    "stage": "stage name,deal stage",
+    "stage": "stage name,deal stage,stagename,dealstage",
     "outcome": "result,won/lost,status",
     "amount": "deal amount,value",
-    "lost_reason": "lost reason,closed lost reason,reason lost,loss reason",
+    "lost_reason": "lost reason,closed lost reason,reason lost,loss reason,loss_reason__c,loss reason c",
+    "name": "opportunity name,deal name,dealname",
+    "currency": "currencyisocode,currency iso code,currency code,deal currency code,deal currency",
+    "is_won": "iswon,won",
+    "is_closed": "isclosed",
+}
+_CONTACT_ROLES = {
+    "external_id": "id,opportunity contact role id,contact role id",
+    "opportunity_external_id": "opportunity id,opportunityid,deal id,opportunity_id,deal record id",
+    "person_external_id": "contact id,contactid,person id,contact_id,contact record id",
+    "role": "contact role,role name",
+    "is_primary": "isprimary,primary,primary contact",
 }
 _CAMPAIGNS = {
     "external_id": "id,campaign id,campaign_id",
@@ -138,6 +151,7 @@ ALIASES: dict[str, dict[str, str]] = {
     "activities": _aliases(_ACTIVITIES),
     "opportunities": _aliases(_OPPORTUNITIES),
     "campaigns": _aliases(_CAMPAIGNS),
+    "contact_roles": _aliases(_CONTACT_ROLES),
 }
 RANK: dict[str, dict[str, int]] = {
     "people": _ranks(_PEOPLE),
@@ -145,6 +159,7 @@ RANK: dict[str, dict[str, int]] = {
     "activities": _ranks(_ACTIVITIES),
     "opportunities": _ranks(_OPPORTUNITIES),
     "campaigns": _ranks(_CAMPAIGNS),
+    "contact_roles": _ranks(_CONTACT_ROLES),
 }
 
 

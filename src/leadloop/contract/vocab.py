@@ -121,8 +121,16 @@ ENTITY_FIELDS: dict[str, tuple[str, ...]] = {
         "outcome",
         "amount",
         "lost_reason",
+        # Conversion and outcomes from another CRM (issue 15): Salesforce's IsWon and IsClosed say
+        # the outcome where no outcome column does.
+        "name",
+        "currency",
+        "is_won",
+        "is_closed",
     ),
     "campaigns": ("external_id", "name", "channel", "cost", "started_at", "ended_at"),
+    # A person's role on an opportunity (Salesforce's OpportunityContactRole).
+    "contact_roles": ("external_id", "opportunity_external_id", "person_external_id", "role", "is_primary"),
 }
 
 # What a people file may carry beyond the person: a peer CRM's owner and stages (onto the lead of
@@ -138,6 +146,7 @@ REQUIRED_COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
     # No time column is needed: a row without a time takes the import's (with a warning).
     "activities": (("type",), ("person_external_id", "email", "account_external_id")),
     "opportunities": (("external_id",), ("account_external_id", "person_external_id")),
+    "contact_roles": (("opportunity_external_id",), ("person_external_id",)),
     "campaigns": (("name", "external_id"),),
 }
 

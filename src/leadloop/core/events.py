@@ -38,6 +38,21 @@ class TouchLogged(Event):
 
 
 @dataclass(frozen=True)
+class OpportunityChanged(Event):
+    """An opportunity was opened, won or lost in the app (a conversion, a rep's update): capture
+    appends the milestone to the activity log of its account and primary contact, as an import
+    does its own, so attribution and scoring see it."""
+
+    opportunity_id: int
+    account_id: int
+    person_id: int | None
+    product: str | None
+    kind: str  # created | won | lost
+    amount: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
 class TimelinesChanged(Event):
     """A merge or an unmerge moved activities between people or accounts: their scores are rebuilt
     from the log (never summed)."""

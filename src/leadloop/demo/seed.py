@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,6 +83,23 @@ def load_world(db: Database, world: World, *, now: datetime, batch: int = 2000) 
         with db.write() as session:
             h.ingest_activities(session, part, now=now, source="demo")
     run([m.parse_opportunity(r, now=now) for r in world.opportunities], h.upsert_opportunities)
+    run([m.parse_contact_role(r) for r in world.contact_roles], h.upsert_contact_roles)
+
+
+def _speed_to_lead(
+    session: Session, leads: Sequence[Lead], touches: dict[str, tuple[datetime, datetime | None]]
+) -> None:
+    """The worked leads' story: handed to their rep at the hand-raise, first touched when the world
+    says (faster touches converted more: demo/world.py). Written directly, as the rest of the demo's
+    history is: these leads were worked before Leadloop's clocks ran."""
+    wanted = sa.select(Account.id, Account.external_id).where(
+        Account.id.in_({lead.account_id for lead in leads})
+    )
+    ext = {aid: external_id for aid, external_id in session.execute(wanted)}
+    for lead in leads:
+        raised, touched = touches.get(ext.get(lead.account_id) or "", (None, None))
+        if raised is not None:
+            lead.assigned_at, lead.first_touch_at = raised, touched
 
 
 def _demo_routing(session: Session, *, now: datetime) -> None:
@@ -156,6 +173,7 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
             why = "worked by a rep in the demo story"
             moved += move(session, lead, Trigger.ROUTED, now=now, reason=why, owner=owner)
         publish(session, moved, now=now)
+        _speed_to_lead(session, worked, world.touches)
     with db.write() as session:  # the MQLs waiting in the sales inbox went to the reps over 6 weeks
         waiting = session.execute(
             sa.select(Lead.id, Lead.mql_at)

@@ -25,6 +25,10 @@ class World:
     campaigns: list[Record] = field(default_factory=list)
     activities: list[Record] = field(default_factory=list)
     opportunities: list[Record] = field(default_factory=list)
+    # People's roles on the opportunities (Salesforce's OpportunityContactRole, as contract fields).
+    contact_roles: list[Record] = field(default_factory=list)
+    # Speed to lead: account external id -> (hand-raise, first touch or None for never).
+    touches: dict[str, tuple[datetime, datetime | None]] = field(default_factory=dict)
     # Hidden truth for quality benchmarks: account external id -> (fit, intent).
     latent: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -284,6 +288,29 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return k
 
 
+# Speed to lead, the Oldroyd curve: minutes from the hand-raise to the first touch (None: never),
+# each bucket's share of the hand-raises and how much it keeps of the chance of a deal (a first
+# touch within 5 minutes rather than 30 gave about 21x the odds of qualifying in the study).
+_RESPONSE = (
+    ((0.5, 5), 0.14, 1.0),
+    ((5, 30), 0.18, 0.45),
+    ((30, 60), 0.14, 0.3),
+    ((60, 1440), 0.26, 0.18),
+    ((1440, 7200), 0.18, 0.1),
+    (None, 0.10, 0.03),
+)
+_MEAN_KEPT = sum(share * kept for _, share, kept in _RESPONSE)
+ROLES = ("decision maker", "champion", "influencer", "economic buyer", "user", "technical buyer")
+
+
+def _first_touch(rng: random.Random, raised: datetime, now: datetime) -> tuple[datetime | None, float]:
+    span, _, kept = rng.choices(_RESPONSE, weights=[w for _, w, _ in _RESPONSE])[0]
+    if span is None:
+        return None, kept
+    touched = raised + timedelta(minutes=rng.uniform(*span))
+    return (touched if touched < now else None), kept
+
+
 def make_opportunities(
     rng: random.Random,
     activities: list[Record],
@@ -292,52 +319,133 @@ def make_opportunities(
     latent: dict[str, tuple[float, float]],
     accounts: dict[str, Record],
     now: datetime,
-) -> list[Record]:
-    """Opportunities follow hand-raises; winning depends on the hidden fit and intent, not on any
-    scoring rule, so that a scoring model has something real to learn."""
+) -> tuple[list[Record], list[Record], dict[str, tuple[datetime, datetime | None]], list[Record]]:
+    """Opportunities follow hand-raises. Whether one opens depends on the hidden fit and intent and
+    on how fast the first touch came (the Oldroyd curve); whether it is won, on fit, engagement
+    (the account's activity) and speed, not on any scoring rule, so a scoring model has something
+    real to learn. Some lost deals come back months later (a new hand-raise) and are won. Returns
+    the opportunities, their contact roles, each hand-raise's first touch, and the comebacks'
+    new hand-raises."""
     first_raise: dict[str, tuple[str, Record]] = {}
+    engaged: dict[str, int] = {}
     for a in activities:
+        person = people_by_email.get(a["email"])
+        if person is None or "external_id" not in person:  # a twin (a private address) has none
+            continue
+        acct = relevance[person["external_id"]][0]
+        engaged[acct] = engaged.get(acct, 0) + 1
         if a["type"] in ("demo_request", "trial_signup", "form_submit"):
-            person = people_by_email.get(a["email"])
-            if person is None:
-                continue
-            acct = relevance[person["external_id"]][0]
             first_raise.setdefault(acct, (a["occurred_at"], person))
+    by_account: dict[str, list[str]] = {}
+    for ext, (acct, _) in relevance.items():
+        by_account.setdefault(acct, []).append(ext)
     out: list[Record] = []
+    roles: list[Record] = []
+    touches: dict[str, tuple[datetime, datetime | None]] = {}
+    comebacks: list[Record] = []
     for i, (acct, (at, person)) in enumerate(sorted(first_raise.items())):
         fit, intent = latent[acct]
-        if rng.random() > 0.12 + 0.55 * fit * intent + 0.2 * intent:
+        raised = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        touched, kept = _first_touch(rng, raised, now)
+        touches[acct] = (raised, touched)
+        base = 0.12 + 0.55 * fit * intent + 0.2 * intent
+        if rng.random() > min(0.97, base * kept / _MEAN_KEPT):
             continue
-        created = datetime.fromisoformat(at.replace("Z", "+00:00")) + timedelta(days=rng.uniform(1, 20))
+        created = (touched or raised) + timedelta(days=rng.uniform(1, 20))
         if created >= now:
             continue
         emp = int(accounts[acct]["employees"])
-        amount = round(max(3000.0, math.exp(rng.gauss(math.log(8000 + emp * 25), 0.5))), -2)
-        rec: Record = {
-            "external_id": f"O{i + 1:06d}",
-            "account_external_id": acct,
-            "person_external_id": person["external_id"],
-            "product": rng.choice(N.PRODUCTS) if rng.random() < 0.2 else "",
-            "created_at": _iso(created),
-            "amount": f"{amount:.0f}",
+        engagement = min(1.0, engaged.get(acct, 0) / 40)
+        p_win = 1 / (1 + math.exp(-(-2.6 + 2.6 * fit + 1.2 * intent + 1.2 * engagement + 0.6 * kept)))
+        ext = f"O{i + 1:06d}"
+        rec = _deal(rng, ext, acct, person, created, emp, p_win, now)
+        out.append(rec)
+        roles += _roles(rng, ext, person["external_id"], by_account.get(acct, []))
+        lost_at = rec.get("closed_at") if rec.get("outcome") == "lost" else None
+        if lost_at is None or rng.random() > 0.3 + 0.4 * intent:
+            continue
+        # No lead dies: months after the loss the account raises its hand again, and often buys.
+        back = datetime.fromisoformat(lost_at.replace("Z", "+00:00")) + timedelta(days=rng.uniform(60, 200))
+        if back >= now - timedelta(days=5):
+            continue
+        back = _business_time(rng, back)
+        comebacks.append(
+            {"email": person["email"].lower(), "occurred_at": _iso(back), "type": "demo_request"}
+        )
+        again = _deal(
+            rng,
+            ext + "-R",
+            acct,
+            person,
+            back + timedelta(days=rng.uniform(2, 12)),
+            emp,
+            min(0.95, p_win + 0.35),
+            now,
+        )
+        if again["created_at"] < _iso(now):
+            out.append(again)
+            roles += _roles(rng, ext + "-R", person["external_id"], by_account.get(acct, []))
+    return out, roles, touches, comebacks
+
+
+def _deal(
+    rng: random.Random,
+    ext: str,
+    acct: str,
+    person: Record,
+    created: datetime,
+    emp: int,
+    p_win: float,
+    now: datetime,
+) -> Record:
+    amount = round(max(3000.0, math.exp(rng.gauss(math.log(8000 + emp * 25), 0.5))), -2)
+    rec: Record = {
+        "external_id": ext,
+        "account_external_id": acct,
+        "person_external_id": person["external_id"],
+        "product": rng.choice(N.PRODUCTS) if rng.random() < 0.2 else "",
+        "created_at": _iso(created),
+        "amount": f"{amount:.0f}",
+    }
+    age = (now - created).days
+    if age > 45 or rng.random() < age / 45:
+        closed = min(now - timedelta(hours=1), created + timedelta(days=rng.uniform(20, 120)))
+        won = rng.random() < p_win
+        rec.update(
+            {
+                "outcome": "won" if won else "lost",
+                "stage": "Closed Won" if won else "Closed Lost",
+                "closed_at": _iso(closed),
+            }
+        )
+        if not won:
+            rec["lost_reason"] = rng.choice(("Price", "No decision", "Competitor", "Timing", "No budget"))
+    else:
+        rec.update({"outcome": "open", "stage": rng.choice(("Discovery", "Proposal", "Negotiation"))})
+        rec["closed_at"] = _iso(now + timedelta(days=rng.uniform(10, 120)))  # when it is expected to close
+    return {k: v for k, v in rec.items() if v}
+
+
+def _roles(rng: random.Random, ext: str, primary: str, colleagues: list[str]) -> list[Record]:
+    """The person who raised their hand is the primary contact; a colleague or two join the deal."""
+    out = [
+        {
+            "opportunity_external_id": ext,
+            "person_external_id": primary,
+            "role": rng.choice(ROLES[:2]),
+            "is_primary": "true",
         }
-        age = (now - created).days
-        p_win = 1 / (1 + math.exp(-(-2.2 + 3.0 * fit + 2.0 * intent)))
-        if age > 45 or rng.random() < age / 45:
-            closed = min(now - timedelta(hours=1), created + timedelta(days=rng.uniform(20, 120)))
-            won = rng.random() < p_win
-            rec.update(
-                {
-                    "outcome": "won" if won else "lost",
-                    "stage": "Closed Won" if won else "Closed Lost",
-                    "closed_at": _iso(closed),
-                }
-            )
-            if not won:
-                rec["lost_reason"] = rng.choice(("Price", "No decision", "Competitor", "Timing", "No budget"))
-        else:
-            rec.update({"outcome": "open", "stage": rng.choice(("Discovery", "Proposal", "Negotiation"))})
-        out.append({k: v for k, v in rec.items() if v})
+    ]
+    others = [c for c in colleagues if c != primary]
+    for c in rng.sample(others, min(len(others), rng.choice((0, 1, 1, 2)))):
+        out.append(
+            {
+                "opportunity_external_id": ext,
+                "person_external_id": c,
+                "role": rng.choice(ROLES[2:]),
+                "is_primary": "false",
+            }
+        )
     return out
 
 
@@ -413,10 +521,11 @@ def build_world(
     accounts += make_account_twins(rng, accounts)
     activities += twin_acts
     by_email = {p["email"].lower(): p for p in people}
-    opps = make_opportunities(
+    opps, roles, touches, comebacks = make_opportunities(
         rng, activities, by_email, relevance, latent, {a["external_id"]: a for a in accounts}, now
     )
-    return World(accounts, people, campaigns, activities, opps, latent)
+    activities += comebacks
+    return World(accounts, people, campaigns, activities, opps, roles, touches, latent)
 
 
 def make_people_rows(n: int, *, seed: int = 1, n_accounts: int | None = None) -> list[Record]:

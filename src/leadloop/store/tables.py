@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -626,6 +626,50 @@ class Opportunity(Base):
     # ISO 4217; None is the settings' default currency. Amounts in two currencies are never added.
     currency: Mapped[str | None] = mapped_column(sa.String(3))
     lost_reason: Mapped[str | None] = mapped_column(sa.String(300))
+    # Conversion and outcomes from another CRM (issue 15, ADR 0035).
+    name: Mapped[str | None] = mapped_column(sa.String(300))  # Salesforce's Opportunity Name, a deal's
+    # When an open deal is expected to close (the CRM's close date of an open deal); a closed
+    # deal's date is `closed_at`, so the time a lead converted is never a date in the future.
+    expected_close_on: Mapped[date | None]
+    updated_at: Mapped[datetime | None]
+    converted_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class OpportunityContact(Base):
+    """A person's role on an opportunity (decision maker, champion, ...). The person's timeline,
+    campaign memberships and consent stay theirs: this row only points at them."""
+
+    __tablename__ = "opportunity_contacts"
+    __table_args__ = (sa.UniqueConstraint("opportunity_id", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(sa.ForeignKey("opportunities.id"))
+    person_id: Mapped[int] = mapped_column(sa.ForeignKey("people.id"), index=True)
+    role: Mapped[str | None] = mapped_column(sa.String(50))
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    external_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)  # OpportunityContactRole Id
+    source: Mapped[str] = mapped_column(sa.String(20))  # web | api | cli | import | demo
+    created_at: Mapped[datetime]
+
+
+class OpportunityStageChange(Base):
+    """An opportunity's history: a row for each change of stage, outcome, amount or close date,
+    whoever made it (a rep, an import, a partner). A stage that went backwards stays here."""
+
+    __tablename__ = "opportunity_stage_changes"
+    __table_args__ = (sa.Index("ix_opportunity_stage_changes_opportunity_at", "opportunity_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opportunity_id: Mapped[int] = mapped_column(sa.ForeignKey("opportunities.id"))
+    at: Mapped[datetime]  # when it happened, as the source says (a CRM's close date may be past)
+    recorded_at: Mapped[datetime]
+    stage: Mapped[str | None] = mapped_column(sa.String(50))
+    outcome: Mapped[str] = mapped_column(sa.String(10))
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    expected_close_on: Mapped[date | None]
+    backwards: Mapped[bool] = mapped_column(default=False)  # an earlier stage than the one before
+    source: Mapped[str] = mapped_column(sa.String(20))
+    by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(sa.String(300))
 
 
 class IdempotencyKey(Base):

@@ -55,6 +55,7 @@ from leadloop.lists.web import router as lists_router
 from leadloop.mailtrack.public_web import router as mailtrack_router
 from leadloop.notifications.web import router as notifications_router
 from leadloop.nurture.web import router as sequences_router
+from leadloop.opportunities.web import router as opportunities_router
 from leadloop.partners.web import router as partners_router
 from leadloop.privacy.web import router as privacy_router
 from leadloop.qualification.web import router as qualification_router
@@ -216,6 +217,7 @@ def create_app(
         analytics_router,  # reports (issue 15): attribution
         dashboards_router,  # each role's dashboard (issue 15, item 10)
         qualification_router,  # the qualification desk (issue 13, item 3)
+        opportunities_router,  # conversion and outcomes (issue 15, item 1)
         # Consent and GDPR (issue 14, items 4 and 5): a person's own pages from our mail (public,
         # the signed link is the authority), consent for staff and the suppression list, export/erase.
         consent_public_router,
