@@ -214,7 +214,7 @@ def splink_file(recs: list[Rec], work: Path) -> tuple[np.ndarray, float]:
             continue
         try:  # Splink refuses a session whose levels it cannot observe; the others still train it
             linker.training.estimate_parameters_using_expectation_maximisation(block_on(*cols_))
-        except Exception as exc:  # noqa: BLE001 - Splink raises several kinds here
+        except Exception as exc:
             print(f"          (Splink EM on {cols_} skipped: {str(exc)[:80]})")
     predictions = linker.inference.predict(threshold_match_probability=0.5)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(

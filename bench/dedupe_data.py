@@ -117,9 +117,8 @@ def _historical(work: Path) -> tuple[Path, Path, int]:
     import duckdb
 
     cols = list(GERMAN)
-    got = duckdb.sql(
-        f"select {', '.join(cols)} from read_parquet('{DATA / 'splink_historical_50k.parquet'}')"
-    ).fetchall()
+    rel = duckdb.read_parquet(str(DATA / "splink_historical_50k.parquet"))
+    got = rel.select(*cols).fetchall()
     rows = [["" if v is None else str(v) for v in r] for r in got]
     out = work / "historical_50k_de.csv"
     _write(out, [GERMAN[c] for c in cols], rows)

@@ -29,6 +29,10 @@ RULES = {
     "t": "initial, sounds-like last name and city",
     "s": "first and last name swapped",
     "b": "birth date and postcode",
+    "y": "birth date and city",
+    "g": "first initial and birth date",
+    "q": "a sounds-like name part and postcode",
+    "r": "a sounds-like name part and city",
     "a": "postcode and street number",
     "l": "same e-mail handle",
 }
@@ -67,10 +71,19 @@ def blocking_keys(r: Rec) -> list[str]:
             keys.append(f"t:{first[0]}:{last}:{r.city}")
     if r.middle and lasts:
         keys.extend(f"f:{phonetic(r.middle)}:{last}" for last in lasts)
+    parts = _parts(r)
     if r.dob:
-        keys.extend(f"d:{code}:{r.dob}" for code in _parts(r))
+        keys.extend(f"d:{code}:{r.dob}" for code in parts)
         if r.postcode:
             keys.append(f"b:{r.dob}:{r.postcode}")
+        if r.city:
+            keys.append(f"y:{r.dob}:{r.city}")
+        if r.initial:
+            keys.append(f"g:{r.initial}:{r.dob}")
+    if r.postcode:
+        keys.extend(f"q:{code}:{r.postcode}" for code in parts)
+    if r.city:
+        keys.extend(f"r:{code}:{r.city}" for code in parts)
     if r.postcode and r.street_number:
         keys.append(f"a:{r.postcode}:{r.street_number}")
     if r.first and r.last:  # swapped first and last names
@@ -84,8 +97,8 @@ def blocking_keys(r: Rec) -> list[str]:
 # as "jsmith" that many people share, a household's address) are trusted only in small blocks; an
 # initial and last name in one postcode area in middling ones; identifiers (e-mail, phone) and
 # name-plus-birth-date keys in larger ones.
-LOOSE = ("f:", "s:", "t:", "l:", "a:")
-MIDDLING = ("n:",)
+LOOSE = ("f:", "s:", "t:", "l:", "a:", "r:")
+MIDDLING = ("n:", "q:", "y:")
 
 
 def block_cap(key: str, max_block: int = 60) -> int:

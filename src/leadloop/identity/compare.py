@@ -3,12 +3,12 @@ up to the field's best agreement), computed over whole arrays: equality as integ
 similarities by rapidfuzz in C once per distinct pair of values.
 
 Levels per field (highest first):
-- first / last name: same (nickname-aware) · Jaro-Winkler ≥ 0.92 · ≥ 0.85 or sounds alike ·
+- first / last name: same (nickname-aware) · Jaro-Winkler ≥ 0.9 · ≥ 0.85 or sounds alike ·
   ≥ 0.7 or only an initial that agrees · different. Swapped first and last names are compared the
   other way round; a middle name stands in for the first, a birth name for the last.
 - birth date: same · day and month transposed · one digit off · same year · different.
 - numbers (identifiers, street numbers, phones): same · one typo · different.
-- postcode: same · one typo · same area · different. E-mail: same · same handle · a typo · different.
+- postcode: same · one typo · same area · different. E-mail: same · same handle · two edits apart · different.
 - city, free text: same · Jaro-Winkler ≥ 0.88 · different. Addresses: token-set ≥ 0.9 · ≥ 0.7.
 """
 
@@ -85,10 +85,18 @@ class Columns:
             )
         for name in raw:
             by_code[name] = np.array(list(lookups[shared.get(name, name)]), dtype=object)
+        # A handle made of the person's own name (jsmith, john.smith) agrees for namesakes as often
+        # as for one person: it repeats the names' evidence and is not counted again.
+        codes["handle_named"] = np.fromiter((_named(r) for r in recs), np.int64, len(recs))
         return cls(codes, by_code, n_ids, n_texts)
 
     def has(self, attr: str) -> bool:
-        return bool(self.codes[attr].any())
+        return attr in self.codes and bool(self.codes[attr].any())
+
+
+def _named(r: Rec) -> bool:
+    handle = r.email_local or ""
+    return any(part and len(part) >= 3 and part.replace(" ", "") in handle for part in (r.last, r.first))
 
 
 def _sim_values(c: Columns, left: str, right: str, i: Ints, j: Ints, scorer: Any) -> Floats:
@@ -147,7 +155,7 @@ def _name_levels(ok: Bools, sim: Floats, sounds: Bools, exact: Bools) -> Ints:
     lv = np.zeros(len(ok), np.int64)
     lv[sim >= 0.7] = 1
     lv[(sim >= 0.85) | sounds] = 2
-    lv[sim >= 0.92] = 3
+    lv[sim >= 0.9] = 3
     lv[exact | (sim >= 0.999)] = 4
     return np.where(ok, lv, -1)
 
@@ -163,10 +171,11 @@ def compare(recs: Sequence[Rec] | Columns, i: Ints, j: Ints) -> dict[str, Ints]:
     if c.has("email"):
         ep, same = p.known("email")
         hp, same_handle = p.known("handle")
-        typo = p.sim("email", "email", JaroWinkler.normalized_similarity, ep & ~same) >= 0.9
-        out["email"] = np.where(
-            ~ep, -1, np.where(same, 3, np.where(hp & same_handle, 2, np.where(typo, 1, 0)))
-        )
+        # A typo is two edits at most: a shared long domain must not make colleagues alike.
+        typo = p.sim("email", "email", DamerauLevenshtein.distance, ep & ~same) <= 2
+        named = (c.codes["handle_named"][i] > 0) | (c.codes["handle_named"][j] > 0)
+        lv = np.where(same, 3, np.where(hp & same_handle, np.where(named, -1, 2), np.where(typo, 1, 0)))
+        out["email"] = np.where(ep, lv, -1)
     for attr in ("phone", "street_number", *(f"id{k}" for k in range(c.n_ids))):
         if c.has(attr):
             ok, same, near = p.typo(attr)

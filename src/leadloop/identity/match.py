@@ -30,7 +30,9 @@ from leadloop.identity.model import (
     Model,
     Patterns,
     choose_threshold,
+    fit_sessions,
     random_pairs,
+    tf_adjustment,
     u_from_levels,
 )
 from leadloop.identity.records import Rec
@@ -66,12 +68,24 @@ class Result:
 
 
 def learn(cols: Columns, n: int, pat: Patterns, base: Model | None = None) -> Model:
-    """u from random pairs of these records, then m and the prior by EM on the candidate pairs."""
-    model = (base or Model()).covering(pat.levels)
+    """u from random pairs of these records, then m by EM on the candidate pairs. The prior the
+    fitted model scores with is that of two random records being one person (the matches EM
+    expects among the candidates, over all pairs), as Splink's: a pair's probability then does
+    not depend on which other pairs blocking happened to bring along."""
+    start = (base or Model()).covering(pat.levels)
+    model = start
     ri, rj = random_pairs(n, RANDOM_PAIRS)
     if len(ri):
         model = u_from_levels(model, compare(cols, ri, rj))
-    return model.fit(pat) if int(pat.counts.sum()) >= MIN_PAIRS_TO_FIT else model
+    candidates = int(pat.counts.sum())
+    if candidates < MIN_PAIRS_TO_FIT:
+        return model
+    fitted = fit_sessions(model, pat)
+    if fitted is None:
+        return start
+    all_pairs = n * (n - 1) / 2
+    fitted.prior = float(min(max(fitted.prior * candidates / all_pairs, 1e-12), 0.5))
+    return fitted
 
 
 def dedupe(
@@ -88,14 +102,16 @@ def dedupe(
     cols = Columns.of(recs)
     fitted = (model or Model()).covering([])
     if len(i):
-        pat = Patterns.of(compare(cols, i, j))
+        levels = compare(cols, i, j)
+        pat = Patterns.of(levels)
         if model is not None:
             fitted = model.covering(pat.levels)
         elif train:
             fitted = learn(cols, len(recs), pat)
         else:
             fitted = Model().covering(pat.levels)
-        p = fitted.probabilities(pat)
+        w = fitted.weights(pat.levels)[pat.inverse] + tf_adjustment(fitted, levels, cols.codes, i, j)
+        p = 1 / (1 + 2.0**-w)
     else:
         p = np.zeros(0)
     chosen, precision, recall = choose_threshold(p)

@@ -27,8 +27,10 @@ Floats = npt.NDArray[np.float64]
 
 # field: (m by level, u by level), level 0 = different; the priors before a file teaches better.
 FIELDS: dict[str, tuple[list[float], list[float]]] = {
-    "first": ([0.03, 0.02, 0.05, 0.10, 0.80], [0.85, 0.08, 0.04, 0.02, 0.01]),
-    "last": ([0.03, 0.02, 0.05, 0.10, 0.80], [0.90, 0.06, 0.025, 0.01, 0.005]),
+    # First and last names are not independent evidence (families, namesakes): each alone is
+    # weighed as a little more common than it is, so that the two together weigh as one full name.
+    "first": ([0.03, 0.02, 0.05, 0.10, 0.80], [0.80, 0.08, 0.04, 0.02, 0.06]),
+    "last": ([0.03, 0.02, 0.05, 0.10, 0.80], [0.85, 0.06, 0.03, 0.02, 0.04]),
     "email": ([0.35, 0.03, 0.07, 0.55], [0.9980, 0.001, 0.0005, 0.0005]),
     "phone": ([0.30, 0.03, 0.67], [0.998, 0.001, 0.001]),
     "dob": ([0.04, 0.02, 0.03, 0.03, 0.88], [0.95, 0.03, 0.0005, 0.0005, 0.0002]),
@@ -85,9 +87,25 @@ class Model:
         return (1 / (1 + 2.0 ** -self.weights(pat.levels)))[pat.inverse]
 
     def fit(self, levels: dict[str, Ints] | Patterns, *, iterations: int = 20, fix_u: bool = True) -> Model:
-        """EM on the candidate pairs for m and the prior (and u too when fix_u is False). Clamped
-        so that no level becomes certain."""
+        """EM on the candidate pairs for m and the prior (u too when fix_u is False), clamped so
+        that no level becomes certain. EM finds the strongest structure among the candidates,
+        which need not be "the same person": where blocking gathered one city's people it can
+        settle on "same city and postcode" with different names. Such a fit is made again with
+        the names' m held at their priors (a person is first of all a name), so that the other
+        fields are learnt against the right class; see `guarded` for what remains."""
         pat = levels if isinstance(levels, Patterns) else Patterns.of(levels)
+        fitted = self._em(pat, iterations=iterations, fix_u=fix_u, hold=())
+        if fitted.names_differ(pat.levels):
+            fitted = self._em(pat, iterations=iterations, fix_u=fix_u, hold=NAME_FIELDS)
+        return fitted.guarded(self.covering(pat.levels), pat.levels)
+
+    def names_differ(self, levels: dict[str, Ints]) -> bool:
+        """More than one pair in five of the match class has plainly different first or last names."""
+        return any(
+            f in levels and (levels[f] >= 0).any() and self.m[f][0] > MAX_DIFFERENT_NAMES for f in NAME_FIELDS
+        )
+
+    def _em(self, pat: Patterns, *, iterations: int, fix_u: bool, hold: tuple[str, ...]) -> Model:
         levels, counts = pat.levels, pat.counts.astype(np.float64)
         base = self.covering(levels)
         total = counts.sum()
@@ -96,8 +114,10 @@ class Model:
         prior = base.prior
         for _ in range(iterations):
             p = 1 / (1 + 2.0 ** -Model(m, u, prior).weights(levels))
-            prior = min(max(float((p * counts).sum() / total), 1e-6), 0.5)
+            prior = min(max(float((p * counts).sum() / total), 1e-6), 0.95)
             for f, lv in levels.items():
+                if f in hold:
+                    continue
                 ok = lv >= 0
                 k = len(m[f])
                 pm = np.bincount(lv[ok], weights=(p * counts)[ok], minlength=k) + 1e-3
@@ -105,8 +125,7 @@ class Model:
                 if not fix_u:
                     pu = np.bincount(lv[ok], weights=((1 - p) * counts)[ok], minlength=k) + 1e-3
                     u[f] = np.clip(pu / pu.sum(), 1e-4, 1 - 1e-4)
-        fitted = Model(m, u, prior)
-        return fitted.guarded(base, levels)
+        return Model(m, u, prior)
 
     def guarded(self, base: Model, levels: dict[str, Ints]) -> Model:
         """A field whose best agreement came out weaker evidence than disagreement was fitted on
@@ -119,7 +138,7 @@ class Model:
             ratio = m[f] / self.u[f]
             if ratio[-1] <= ratio[0] or ratio[-1] < 1:
                 m[f] = base.m[f].copy()
-        if any(f in levels and (levels[f] >= 0).any() and m[f][0] > MAX_DIFFERENT_NAMES for f in NAME_FIELDS):
+        if Model(m, self.u, self.prior).names_differ(levels):
             m = {f: v.copy() for f, v in base.m.items()}
         return Model(m, dict(self.u), self.prior)
 
@@ -178,16 +197,18 @@ def random_pairs(n: int, size: int, *, seed: int = 1) -> tuple[Ints, Ints]:
     return np.minimum(a, b)[keep].astype(np.int64), np.maximum(a, b)[keep].astype(np.int64)
 
 
-def choose_threshold(p: Floats, *, floor: float = 0.5) -> tuple[float, float, float]:
+def choose_threshold(p: Floats, *, floor: float = 0.95) -> tuple[float, float, float]:
     """The threshold with the best expected F1 by the model's own probabilities, and the expected
     precision and recall there: a pair at probability q is a match q of the time, so above t the
     expected true pairs are the sum of q, the false ones the sum of 1 - q, and all true pairs
-    among the candidates the sum of every q."""
+    among the candidates the sum of every q. Never below `floor`: the model's probabilities are
+    sharper than the truth (its fields are not independent), and a merge wrong one time in
+    twenty is too many for a person's record."""
     if not len(p):
         return 0.9, 1.0, 1.0
     expected = float(p.sum())
     best = (0.0, 0.9, 1.0, 1.0)
-    for t in np.r_[np.arange(floor, 0.99, 0.01), [0.99, 0.995, 0.999]]:
+    for t in np.r_[np.arange(floor, 0.99, 0.01), [0.99, 0.995, 0.999]] if floor < 0.99 else [floor]:
         above = p >= t
         tp = float(p[above].sum())
         fp = float((1 - p[above]).sum())
@@ -197,3 +218,104 @@ def choose_threshold(p: Floats, *, floor: float = 0.5) -> tuple[float, float, fl
         if f1 > best[0] + 1e-9:
             best = (f1, float(t), prec, rec)
     return best[1], best[2], best[3]
+
+
+# Fields whose exact agreement is weighed by how common the value is (term frequency): two
+# records agreeing on "Zbigniew" say more than two agreeing on "John", and a birth date of
+# 1 January (often a placeholder for "year only") says less than 17 March.
+TF_FIELDS = {"first": "first_canon", "last": "last", "dob": "dob", "city": "city", "postcode": "postcode"}
+TF_BITS = (-6.0, 4.0)  # the most a value's frequency moves a weight, down and up
+
+
+def tf_adjustment(model: Model, levels: dict[str, Ints], codes: dict[str, Ints], i: Ints, j: Ints) -> Floats:
+    """Per pair, log2(u of the exact level / frequency of the agreed value), summed over the fields
+    where the pair agrees exactly, each term within TF_BITS. `codes` holds each record's value code
+    per column; frequencies are shares of the records that have a value."""
+    out = np.zeros(len(i))
+    for f, lv in levels.items():
+        attr = TF_FIELDS.get(f) or (f if f.startswith("text") else None)
+        if attr is None or attr not in codes:
+            continue
+        code = codes[attr]
+        counts = np.bincount(code)
+        present = counts[1:].sum()
+        if present == 0:
+            continue
+        top = len(model.u[f]) - 1
+        exact = np.flatnonzero((lv == top) & (code[i] == code[j]) & (code[i] > 0))
+        if not len(exact):
+            continue
+        freq = counts[code[i[exact]]] / present
+        bits = np.log2(model.u[f][top] / np.maximum(freq, 1e-9))
+        out[exact] += np.clip(bits, *TF_BITS)
+    return out
+
+
+# EM sessions, as Splink trains: within the candidates that agree exactly on the session's
+# fields (chosen so that most of them are one person even in a big file: a name alone is shared
+# by namesakes in the same town, a name and birth date rarely), EM learns the m of every other field (the session's own would only be learnt as "always
+# agree"). Different sessions see different fields free; each field's m is the mean of the
+# sessions that learnt it. A session is skipped when too few pairs agree on its fields.
+SESSIONS: tuple[tuple[str, ...], ...] = (
+    ("first", "last", "dob"),
+    ("last", "dob"),
+    ("first", "dob"),
+    ("first", "last", "postcode"),
+    ("email",),
+    ("phone",),
+)
+MIN_SESSION_PAIRS = 50
+
+
+def fit_sessions(model: Model, pat: Patterns, *, iterations: int = 20) -> Model | None:
+    """m by EM per session (u held at the model's), then the prior by EM with every m and u held.
+    None when no session is anchored on something personal."""
+    levels, counts = pat.levels, pat.counts
+    base = model.covering(levels)
+    learnt: dict[str, list[Floats]] = {}
+    anchored = False  # a session on something personal (birth date, e-mail, phone, identifier)
+    sessions = list(SESSIONS) + [(f,) for f in levels if f.startswith("id")]
+    for fields in sessions:
+        if not all(f in levels for f in fields):
+            continue
+        inside = np.ones(len(counts), bool)
+        for f in fields:
+            inside &= levels[f] == len(base.m[f]) - 1
+        if int(counts[inside].sum()) < MIN_SESSION_PAIRS:
+            continue
+        sub = Patterns({f: lv[inside] for f, lv in levels.items()}, counts[inside], np.zeros(0, np.int64))
+        hold = tuple(f for f in levels if f in fields)
+        fitted = base._em(sub, iterations=iterations, fix_u=True, hold=hold)
+        if fitted.names_differ(sub.levels) and not set(hold) & set(NAME_FIELDS):
+            continue  # this session's class is not one person (one household, one office)
+        anchored |= bool(set(fields) - {"first", "last", "postcode", "city"})
+        for f in levels:
+            if f not in hold and (sub.levels[f] >= 0).sum() > 0:
+                learnt.setdefault(f, []).append(fitted.m[f])
+    if not anchored:
+        # Names and a place alone cannot tell namesakes (or colleagues) from one person: EM on them
+        # learns "same town", and random pairs understate how often colleagues share a company:
+        # None, so that the careful priors stay as they were.
+        return None
+    m = dict(base.m)
+    for f, estimates in learnt.items():
+        m[f] = np.mean(estimates, axis=0)
+    everything = tuple(levels)
+    fitted = Model(m, base.u, base.prior)._em(pat, iterations=iterations, fix_u=True, hold=everything)
+    fitted = fitted.guarded(base, levels)
+    if different_names_share(fitted, pat) > MAX_DIFFERENT_NAMES:
+        # The class the sessions found is not one person (a world of colleagues without a single
+        # duplicate): the careful priors, over every field, rather than that.
+        return model.covering(levels)
+    return fitted
+
+
+def different_names_share(model: Model, pat: Patterns) -> float:
+    """Of the pairs the model calls matches (weighted by probability), the share whose first or
+    last names are plainly different."""
+    names = [pat.levels[f] == 0 for f in NAME_FIELDS if f in pat.levels]
+    if not names or not len(pat.counts):
+        return 0.0
+    p = 1 / (1 + 2.0 ** -model.weights(pat.levels)) * pat.counts
+    differ = np.logical_or.reduce(names)
+    return float(p[differ].sum() / max(p.sum(), 1e-12))

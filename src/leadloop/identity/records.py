@@ -59,7 +59,7 @@ def record(
     plus_tags: bool = True,
 ) -> Rec:
     plan = columns if isinstance(columns, ColumnPlan) else None
-    fields = plan.fields if plan else columns
+    fields: Mapping[str, str] = columns.fields if isinstance(columns, ColumnPlan) else columns
 
     def get(field: str) -> str | None:
         col = fields.get(field)
