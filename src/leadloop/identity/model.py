@@ -207,7 +207,7 @@ def choose_threshold(p: Floats, *, floor: float = 0.95) -> tuple[float, float, f
     if not len(p):
         return 0.9, 1.0, 1.0
     expected = float(p.sum())
-    best = (0.0, 0.9, 1.0, 1.0)
+    best = (-1.0, floor, 1.0, 0.0)
     for t in np.r_[np.arange(floor, 0.99, 0.01), [0.99, 0.995, 0.999]] if floor < 0.99 else [floor]:
         above = p >= t
         tp = float(p[above].sum())
@@ -225,6 +225,7 @@ def choose_threshold(p: Floats, *, floor: float = 0.95) -> tuple[float, float, f
 # 1 January (often a placeholder for "year only") says less than 17 March.
 TF_FIELDS = {"first": "first_canon", "last": "last", "dob": "dob", "city": "city", "postcode": "postcode"}
 TF_BITS = (-6.0, 4.0)  # the most a value's frequency moves a weight, down and up
+TF_MIN_RECORDS = 1000
 
 
 def tf_adjustment(model: Model, levels: dict[str, Ints], codes: dict[str, Ints], i: Ints, j: Ints) -> Floats:
@@ -239,8 +240,8 @@ def tf_adjustment(model: Model, levels: dict[str, Ints], codes: dict[str, Ints],
         code = codes[attr]
         counts = np.bincount(code)
         present = counts[1:].sum()
-        if present == 0:
-            continue
+        if present < TF_MIN_RECORDS:
+            continue  # in a small file every value looks common: its frequencies say nothing
         top = len(model.u[f]) - 1
         exact = np.flatnonzero((lv == top) & (code[i] == code[j]) & (code[i] > 0))
         if not len(exact):
