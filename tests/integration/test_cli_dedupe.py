@@ -73,3 +73,43 @@ def test_bad_files_are_refused_clearly(tmp_path: Path) -> None:
     r = run(app, ["dedupe", str(f), "--id-column", "id", "--out", str(out)])
     assert r.exit_code == 2 and "is empty" in r.output
     assert not out.exists() and not (tmp_path / "out.csv.part").exists()
+
+
+def test_german_headers_map_and_the_column_report(tmp_path: Path) -> None:
+    src = tmp_path / "personen.csv"
+    src.write_text(
+        "Nr,Vorname,Zweiter Vorname,Nachname,Geburtsname,Geburtsdatum,Kol\n"
+        "1,Katharina,,Schneider,Weber,12.03.1980,x\n"
+        "2,Kathi,,Schneider,,1980-03-12,y\n"
+        "3,Anna,Maria,Weber,,01.07.1975,z\n"
+        "4,Maria,Anna,Weber,,1975-07-01,z\n"
+        "5,Jonas,,Becker,,03.11.1990,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    run = CliRunner().invoke
+    r = run(app, ["dedupe", str(src), "--id-column", "Nr", "--out", str(out), "--map", "Kol=-"])
+    assert r.exit_code == 0, r.output
+    for line in ("Vorname → first_name", "Zweiter Vorname → middle_name", "Geburtsname → birth_name"):
+        assert line in r.output
+    assert "Kol: not used, left out with --map" in r.output and "Nr: not used, the row id" in r.output
+    assert "chosen from the fitted model" in r.output and "5 rows → 3 people (2 duplicates)" in r.output
+    cluster = {x["id"]: x["cluster_id"] for x in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8")))}
+    assert cluster["1"] == cluster["2"] and cluster["3"] == cluster["4"] != cluster["1"]
+
+    for args, message in (
+        (["--map", "Kol=first_name", "--map", "Kol=last_name"], "column 'Kol' is mapped twice"),
+        (["--map", "Spalte=first_name"], "the file has no column 'Spalte'"),
+        (["--map", "Kol=first_name", "--map", "Vorname=first_name"], "both mapped to first_name"),
+    ):
+        r = run(app, ["dedupe", str(src), "--id-column", "Nr", "--out", str(out), *args])
+        assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, r.output
+    src.write_text("Nr,Vorname,Nachname,Leer\n1,Anna,Weber,\n2,Jonas,Becker,\n", encoding="utf-8")
+    r = run(app, ["dedupe", str(src), "--id-column", "Nr", "--out", str(out), "--map", "Leer=text"])
+    assert r.exit_code == 2 and "'Leer' (mapped with --map) is empty on every row" in r.output
+    r = run(app, ["dedupe", str(src), "--id-column", "Nr", "--out", str(out), "--threshold", "0.99"])
+    assert (
+        r.exit_code == 0
+        and "threshold 0.99 (given)" in r.output
+        and "Leer: not used, every value is empty" in r.output
+    )

@@ -21,8 +21,19 @@ def dedupe(
         Path | None, typer.Option("--out", help="clusters CSV: id, cluster_id, match_confidence")
     ] = None,
     threshold: Annotated[
-        float, typer.Option(min=0.5, max=0.9999, help="match probability that joins two rows")
-    ] = 0.9,
+        float | None,
+        typer.Option(
+            min=0.5,
+            max=0.9999,
+            help="match probability that joins two rows (default: chosen from the fitted model)",
+        ),
+    ] = None,
+    map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="'Column=field' (a person field, id, text, or - to leave it out); repeatable"
+        ),
+    ] = None,
     gmail_dots: Annotated[
         bool, typer.Option("--gmail-dots/--no-gmail-dots", help="a.b@gmail.com is ab@gmail.com")
     ] = True,
@@ -48,19 +59,36 @@ def dedupe(
         return
     if file is None or id_column is None or out is None:
         fail(InvalidInput("dedupe a file with: leadloop dedupe FILE.csv --id-column ID --out clusters.csv"))
+    from leadloop.identity.columns import parse_maps
     from leadloop.identity.files import dedupe_file  # numpy-heavy matching: not for `leadloop --help`
 
     tmp = out.with_name(out.name + ".part")
     try:
+        maps = parse_maps(map or [])
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             r = dedupe_file(
-                file, fh, id_column=id_column, threshold=threshold, gmail_dots=gmail_dots, plus_tags=plus_tags
+                file,
+                fh,
+                id_column=id_column,
+                threshold=threshold,
+                gmail_dots=gmail_dots,
+                plus_tags=plus_tags,
+                maps=maps,
             )
     except LeadloopError as exc:
         tmp.unlink(missing_ok=True)
         fail(exc)
     tmp.replace(out)
+    console.print("columns:", markup=False)
+    for line in r.plan.report():
+        console.print(line, markup=False, highlight=False)
     console.print(f"matched on: {', '.join(sorted(r.columns))}")
+    res = r.result
+    console.print(
+        f"threshold {res.threshold:.2f} ({'given' if threshold is not None else 'chosen from the fitted model'}); "
+        f"expected by the model there: precision {res.expected_precision:.3f}, "
+        f"recall {res.expected_recall:.3f} of the pairs that reached comparison"
+    )
     console.print(
         f"[green]{r.rows:,} rows[/] → {r.clusters:,} people ({r.duplicates:,} duplicates) written to {out}"
     )

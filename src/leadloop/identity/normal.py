@@ -233,18 +233,48 @@ _DATE_FORMATS = (
 
 @lru_cache(maxsize=200_000)
 def date_key(value: str | None) -> str | None:
-    """ISO date from the usual spellings; ambiguous day/month orders take the first that parses."""
+    """ISO date from the usual spellings; ambiguous day/month orders take the first that parses.
+    Years from 1000 on: registers and historical files hold people born long before 1900."""
     text = (value or "").strip()
     if not text:
         return None
+    if len(text) > 10 and text[4:5] == "-" and text[10:11] in ("T", " "):
+        text = text[:10]  # an ISO timestamp: the date part
     for fmt in _DATE_FORMATS:
         try:
             d: date = datetime.strptime(text[:20], fmt).date()  # noqa: DTZ007 - a date, no zone
         except ValueError:
             continue
-        if 1900 <= d.year <= 2100:
+        if 1000 <= d.year <= 2100:
             return d.isoformat()
     return None
+
+
+@lru_cache(maxsize=200_000)
+def loose_date_key(value: str | None) -> str | None:
+    """A date as `YYYY-MM-DD`, also when a typo made it impossible (19561509, 31.02.1970): such a
+    date is still evidence (one digit off, day and month swapped), so its digits are kept in
+    ISO order rather than dropped. Eight digits are read year first unless
+    only the last four look like a year."""
+    iso = date_key(value)
+    if iso or not value:
+        return iso
+    digits = re.sub(r"\D", "", value)
+    if len(digits) != 8:
+        return None
+    if digits[:2] in ("18", "19", "20") or digits[4:6] not in ("18", "19", "20"):
+        y, m, d = digits[:4], digits[4:6], digits[6:]
+    else:
+        d, m, y = digits[:2], digits[2:4], digits[4:]
+    return f"{y}-{m}-{d}"
+
+
+def date_from_parts(year: str | None, month: str | None, day: str | None) -> str | None:
+    """A birth date held in three columns (year, month, day), as registers often keep it."""
+    parts = [re.sub(r"\D", "", p or "") for p in (year, month, day)]
+    if len(parts[0]) != 4 or not parts[1] or not parts[2]:
+        return None
+    return f"{parts[0]}-{int(parts[1]):02d}-{int(parts[2]):02d}"
 
 
 @lru_cache(maxsize=200_000)

@@ -44,23 +44,30 @@ MAX_BLOCK = 60
 
 def default_model() -> Model:
     """Before the warehouse has fitted its own (`leadloop dedupe --warehouse`), the bulk matcher's
-    priors made more careful where fields are not independent evidence: an e-mail handle is often
-    made of the name (john.smith@ at two firms is two people as often as one), colleagues share an
+    priors made more careful where fields are not independent evidence: colleagues share an
     office phone, and the same city and postcode say little in a big city."""
     m = Model()
-    m.u["email"] = np.array([0.994, 0.005, 0.001])
-    m.u["postcode"] = np.array([0.85, 0.10, 0.05])
-    m.u["city"] = np.array([0.7, 0.3])
-    m.u["phone"] = np.array([0.99, 0.01])  # colleagues share a switchboard number
-    m.m["name"] = np.array([0.01, 0.07, 0.12, 0.20, 0.60])  # plainly different first names: rarely one person
+    m.u["email"] = np.array([0.994, 0.001, 0.004, 0.001])
+    m.u["postcode"] = np.array([0.85, 0.05, 0.05, 0.05])
+    m.u["city"] = np.array([0.7, 0.05, 0.25])
+    m.u["phone"] = np.array([0.99, 0.001, 0.009])  # colleagues share a switchboard number
+    m.m["first"] = np.array(
+        [0.01, 0.02, 0.07, 0.10, 0.80]
+    )  # plainly different first names: rarely one person
     return m
 
 
 DEFAULT_MODEL = default_model()
 
 
+# The version of the comparison levels a stored model was fitted on: a model of other levels
+# (version 1 had one combined name field) is not used, the careful default is.
+PARAMS_VERSION = 2
+
+
 def model_to_json(model: Model) -> dict[str, Any]:
     return {
+        "version": PARAMS_VERSION,
         "m": {f: v.tolist() for f, v in model.m.items()},
         "u": {f: v.tolist() for f, v in model.u.items()},
         "prior": model.prior,
@@ -71,6 +78,8 @@ def model_to_json(model: Model) -> dict[str, Any]:
 def _parsed(model_id: int, params: str) -> Model:
     data = json.loads(params)
     base = default_model()
+    if data.get("version") != PARAMS_VERSION:
+        return base
     m = {f: np.array(data["m"].get(f, base.m[f])) for f in base.m}
     u = {f: np.array(data["u"].get(f, base.u[f])) for f in base.u}
     return Model(m, u, float(data["prior"]))
@@ -120,25 +129,33 @@ class Match:
     reasons: tuple[str, ...]
 
 
+_NAME_WORDS = {4: "same", 3: "alike (typo)", 2: "alike (sounds alike)", 1: "a little alike", 0: "different"}
 _WORDS: dict[str, dict[int, str]] = {
-    "name": {
-        4: "same name",
-        3: "name alike (nickname, typo or swapped)",
-        2: "same last name and initial",
-        1: "last name alike",
-        0: "different names",
+    "first": {k: f"first name {v}" for k, v in _NAME_WORDS.items()},
+    "last": {k: f"last name {v}" for k, v in _NAME_WORDS.items()},
+    "email": {
+        3: "same e-mail",
+        2: "same e-mail handle at another domain",
+        1: "e-mail alike",
+        0: "different e-mails",
     },
-    "email": {2: "same e-mail", 1: "same e-mail handle at another domain", 0: "different e-mails"},
-    "phone": {1: "same phone", 0: "different phones"},
+    "phone": {2: "same phone", 1: "phone one digit off", 0: "different phones"},
     "company": {1: "same company", 0: "different companies"},
-    "city": {1: "same city", 0: "different cities"},
-    "postcode": {2: "same postcode", 1: "same postcode area", 0: "different postcodes"},
+    "city": {2: "same city", 1: "city alike", 0: "different cities"},
+    "postcode": {
+        3: "same postcode",
+        2: "postcode one typo off",
+        1: "same postcode area",
+        0: "different postcodes",
+    },
 }
 
 
 def reasons_of(levels: dict[str, Any], k: int) -> tuple[str, ...]:
     out = []
     for f, words in _WORDS.items():
+        if f not in levels:
+            continue
         lv = int(levels[f][k])
         if lv in words:
             out.append(words[lv])

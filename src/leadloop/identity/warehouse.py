@@ -15,7 +15,7 @@ from leadloop.core.events import Event
 from leadloop.identity.account_merge import merge_accounts
 from leadloop.identity.account_review import suspect_accounts
 from leadloop.identity.accounts import duplicate_accounts, index_accounts
-from leadloop.identity.match import Columns, Patterns, candidate_pairs, compare
+from leadloop.identity.match import Columns, Patterns, candidate_pairs, compare, learn
 from leadloop.identity.merge import merge_people
 from leadloop.identity.policy import policy_of
 from leadloop.identity.realtime import (
@@ -116,9 +116,11 @@ def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> Warehou
     model_id = None
     if not len(i):
         return WarehouseResult(len(rows), 0, 0, 0, None, [])
-    levels = compare(Columns.of(recs), i, j)
+    cols = Columns.of(recs)
+    levels = compare(cols, i, j)
     pat = Patterns.of(levels)
-    model = default_model().fit(pat) if len(i) >= 200 else default_model()
+    # The bulk matcher's learning (u from random pairs, m by EM sessions), from the careful default.
+    model = learn(cols, len(recs), pat, base=default_model()) if len(i) >= 200 else default_model()
     p = model.probabilities(pat)
     if not dry_run and len(i) >= 200:
         model_id = session.scalar(
