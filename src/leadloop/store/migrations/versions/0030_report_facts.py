@@ -17,7 +17,7 @@ from alembic import op
 import leadloop.store.types
 
 revision = "0030"
-down_revision = "0028"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
