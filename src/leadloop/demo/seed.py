@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop import capture as h
+from leadloop.analytics.facts import refresh as refresh_facts
 from leadloop.auth.handlers import create_user
 from leadloop.capture import model as m
 from leadloop.core.reactions import publish
@@ -191,6 +192,8 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         _demo_segments(session, now=now)
     with db.write() as session:  # sequences (issue 14): the shipped drip is on, the reachable pool in it
         _demo_sequences(session, now=now)
+    with db.write() as session:  # the reports' facts (issue 15): the dashboards open on the history at once
+        refresh_facts(session, now=now, full=True)
     with db.read() as session:
         for label, table in (
             ("accounts", Account),
