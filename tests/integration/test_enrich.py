@@ -133,7 +133,9 @@ def test_the_sweeper_enriches_new_accounts_after_capture(
     ref = tmp_path / "ref.csv"
     ref.write_text(REFERENCE)
     ids = _accounts(db, clock)
-    settings = Settings(enrich_provider="file", enrich_path=str(ref), retrain_every_days=0)
+    settings = Settings(
+        enrich_provider="file", enrich_path=str(ref), retrain_every_days=0, facts_every_minutes=0
+    )
     arm_recurring(settings, db, clock())
     worker = Worker(db, clock, timer_handlers(settings))
     assert worker.run_once() == 1

@@ -234,7 +234,12 @@ def test_the_demo_posts_a_hand_raiser_every_few_minutes_when_asked(
     db: Database, reps: dict[str, int]
 ) -> None:
     clock = FrozenClock(NOW)
-    settings = Settings(database_url=str(db.engine.url), demo_hand_raiser_minutes=3, retrain_every_days=0)
+    settings = Settings(
+        database_url=str(db.engine.url),
+        demo_hand_raiser_minutes=3,
+        retrain_every_days=0,
+        facts_every_minutes=0,
+    )
     assert live.LIVE_HAND_RAISER not in timer_handlers(
         Settings(database_url=str(db.engine.url))
     )  # off by default

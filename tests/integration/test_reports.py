@@ -60,6 +60,7 @@ class Ref:
     segments: set[int] = field(default_factory=set)
     team: int | None = None
     touches: int = 0
+    campaign: int | None = None  # its own, else its account's first campaign touch up to its opening
 
 
 def _usd(o: Any) -> Decimal:
@@ -98,6 +99,16 @@ def reference(db: Database) -> tuple[dict[int, Ref], list[Any]]:
             refs[target].opps.append(o)
     for r in refs.values():
         x = r.lead
+        r.campaign = x.campaign_id
+        if r.campaign is None:
+            early = sorted(
+                (a.occurred_at, a.campaign_id)
+                for a in acts
+                if a.campaign_id is not None
+                and root(a.account_id) == x.account_id
+                and a.occurred_at <= x.opened_at
+            )
+            r.campaign = early[0][1] if early else None
         mine = sorted((m for m in moves if m.lead_id == x.id), key=lambda m: m.at)
         r.triggers = {m.trigger for m in mine}
         first: dict[str, datetime | None] = {s: None for s in ORDER}
@@ -151,7 +162,7 @@ def test_audit_equals_the_reference(db: Database, world: dict[str, int]) -> None
     for by, key_of in {
         "source": lambda r: [r.lead.source or ""],
         "rep": lambda r: [str(r.lead.owner_user_id or "")],
-        "campaign": lambda r: [str(r.lead.campaign_id or "")],
+        "campaign": lambda r: [str(r.campaign or "")],
         "segment": lambda r: [str(s) for s in r.segments],
         "grade": lambda r: [r.lead.grade or ""],
     }.items():
@@ -287,11 +298,13 @@ def test_speed_curve_equals_the_reference(db: Database, world: dict[str, int]) -
 
 def test_roi_equals_the_reference(db: Database, world: dict[str, int]) -> None:
     refs, _ = reference(db)
+    # leads that engagement opened count for their account's first campaign touch
+    assert any(r.lead.campaign_id is None and r.campaign is not None for r in refs.values())
     with db.read() as s:
         camps = list(s.scalars(sa.select(Campaign)))
         got = {r.key: r for r in roi.roi_report(s, now=NOW, filters=ReportFilters(), money=MONEY)}
     for c in camps:
-        rs = [r for r in refs.values() if r.lead.campaign_id == c.id]
+        rs = [r for r in refs.values() if r.campaign == c.id]
         row = got[str(c.id)]
         assert row.counts == tuple(sum(r.furthest >= i for r in rs) for i in range(6)), c.name
         assert row.cost == c.cost
@@ -354,7 +367,7 @@ def test_forecast_and_aging_and_capacity_equal_the_reference(db: Database, world
     want: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in refs.values():
         if handed(r):
-            ch = channel_of.get(r.lead.campaign_id) if r.lead.campaign_id else None
+            ch = channel_of.get(r.campaign) if r.campaign else None
             w = want[ch or r.lead.source or "(none)"]
             w[0] += 1
             w[1] += r.touches
@@ -429,3 +442,20 @@ def test_an_incremental_refresh_equals_a_full_rebuild(db: Database, world: dict[
     with db.write() as s:
         refresh(s, now=later, full=True)
     assert snapshot() == incremental
+
+
+def test_the_sla_report_counts_the_assignments_made_in_its_range(db: Database, world: dict[str, int]) -> None:
+    refs, _ = reference(db)
+    assigned = sorted(r.lead.assigned_at for r in refs.values() if r.lead.assigned_at and r.lead.sla_due_at)
+    start = assigned[0].date()
+    middle = assigned[len(assigned) // 2].date()
+    with db.read() as s:
+
+        def total(f: ReportFilters) -> int:
+            return sum(r.assigned for r in sla.sla_compliance(s, now=NOW, filters=f))
+
+        everything = total(ReportFilters(start=start))
+        before = total(ReportFilters(start=start, end=middle - timedelta(days=1)))
+        after = total(ReportFilters(start=middle))
+    assert everything > 0 and 0 < before < everything  # the end cuts the later assignments
+    assert before + after == everything  # and the two halves partition the whole

@@ -23,7 +23,7 @@ def test_review_merge_unmerge_through_the_api(web: Web) -> None:
     queue = api.get("/api/v1/duplicates").json()
     assert queue["total"] == 1
     pair = queue["pairs"][0]
-    assert {p["id"] for p in pair["people"]} == {a, b} and "same name" in pair["reasons"]
+    assert {p["id"] for p in pair["people"]} == {a, b} and "last name same" in pair["reasons"]
 
     rep = web.api_client("rep")
     assert rep.get("/api/v1/duplicates").status_code == 200  # reps may look

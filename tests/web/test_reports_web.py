@@ -57,6 +57,7 @@ def test_bad_input_is_a_sentence_not_a_500(ready: Web) -> None:
     api = ready.api_client("marketing")
     cases = {
         ("funnel", (("from", "2026-05-02"), ("to", "2026-05-01"))): "before it starts",
+        ("forecast", (("from", "0595-02-06"),)): "outside the years a report covers",
         ("audit", (("campaign", "Winter gala"),)): "no campaign 'Winter gala'",
         ("speed", (("segment", "Old"),)): "was deleted",
         ("roi", ()): "cannot be added to USD without an exchange rate",

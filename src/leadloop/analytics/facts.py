@@ -220,6 +220,14 @@ def _lead_rows(
         )
     ):
         touches[acc].append(at)
+    campaigns: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
+    for where, when, campaign in conn.execute(
+        sa.select(Activity.account_id, Activity.occurred_at, Activity.campaign_id)
+        .where(Activity.account_id.in_(every), Activity.campaign_id.is_not(None))
+        .order_by(Activity.occurred_at)
+    ):
+        if where is not None and campaign is not None:
+            campaigns[merged_away.get(where, where)].append((when, campaign))
     moves, rules = _moves(conn, ids), _rules(conn, ids)
     return [
         asdict(
@@ -232,6 +240,7 @@ def _lead_rows(
                 team_of_owner=teams.get(x.owner_user_id) if x.owner_user_id is not None else None,
                 rule=rules.get(x.id),
                 sales_touches=sum(1 for at in touches.get(x.account_id, []) if at >= x.opened_at),
+                campaign_touches=sorted(campaigns.get(x.account_id, [])),
             )
         )
         for x in leads

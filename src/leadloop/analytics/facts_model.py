@@ -211,8 +211,15 @@ def derive(
     team_of_owner: int | None,
     rule: str | None,
     sales_touches: int,
+    campaign_touches: Sequence[tuple[datetime, int]] = (),
 ) -> LeadFact:
+    """Pure: a lead's facts. Its campaign is the one it was captured with; a lead that engagement
+    opened (no campaign of its own) is credited to its account's first campaign touch up to its
+    opening (`campaign_touches`: (when, campaign) in time order), so ROI and the audit see it."""
     furthest, first = arrivals(lead, moves, opps)
+    campaign = lead.campaign_id
+    if campaign is None:
+        campaign = next((c for at, c in campaign_touches if at <= lead.opened_at), None)
     lost = furthest < STAGES.index("won") and (
         lead.stage == "lost"
         or any(o.outcome == "lost" for o in opps)
@@ -230,7 +237,7 @@ def derive(
         account_id=lead.account_id,
         product=lead.product,
         source=lead.source,
-        campaign_id=lead.campaign_id,
+        campaign_id=campaign,
         grade=lead.grade,
         owner_user_id=lead.owner_user_id,
         team_id=team_of_owner if lead.owner_user_id is not None else lead.owner_team_id,

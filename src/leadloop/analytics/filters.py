@@ -20,10 +20,20 @@ from sqlalchemy.orm import Session
 from leadloop.core.errors import InvalidInput
 from leadloop.store.tables import Campaign, Lead, Segment, Team
 
+FIRST_YEAR, LAST_YEAR = 1900, 2199  # what a report's months and quarters are computed for
+
 
 class DateRangeBackwards(InvalidInput):
     def __init__(self, start: date, end: date) -> None:
         super().__init__(f"the date range ends ({end}) before it starts ({start}); swap --from and --to")
+
+
+class DateOutOfRange(InvalidInput):
+    def __init__(self, d: date) -> None:
+        super().__init__(
+            f"{d.isoformat()} is outside the years a report covers ({FIRST_YEAR} to {LAST_YEAR}); "
+            "give a date in that range"
+        )
 
 
 class UnknownFilter(InvalidInput):
@@ -60,6 +70,9 @@ class ReportFilters:
     product: str | None = None
 
     def checked(self) -> ReportFilters:
+        for d in (self.start, self.end):
+            if d is not None and not FIRST_YEAR <= d.year <= LAST_YEAR:
+                raise DateOutOfRange(d)
         if self.start is not None and self.end is not None and self.end < self.start:
             raise DateRangeBackwards(self.start, self.end)
         return self

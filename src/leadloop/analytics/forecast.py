@@ -3,13 +3,15 @@ the revenue won in the same month a year earlier, and a backtest of the forecast
 been made at the start of last quarter against what happened.
 
 - **Win probability**: the historical win rate of the opportunity's stage: won / closed among the
-  closed opportunities whose recorded stage was that stage, when at least MIN_CLOSED closed there;
-  otherwise the overall win rate (won / closed, all stages). The predictive lead score is not used
-  (it is being made honest elsewhere); an opportunity stage history (migration 0029) will make the
-  per-stage rate the usual case, since a CRM closes most deals at its own "Closed" stage.
-- **Expected close**: an open opportunity's `closed_at` when the CRM gave one (its expected close
-  date), else its creation plus the median days from creation to close of won deals; a date already
-  past counts in the current month (the deal slipped).
+  closed opportunities that ever stood at that stage (their stage history, migration 0029, or their
+  last stage), when at least MIN_CLOSED closed deals passed there; otherwise the overall win rate
+  (won / closed, all stages). The predictive lead score is not used here.
+- **Expected close**: an open opportunity's expected close date when the CRM or the rep gave one,
+  else its creation plus the median days from creation to close of won deals; a date already past
+  counts in the current month (the deal slipped).
+- **Months**: the forecast looks ahead, from this month for HORIZON_MONTHS months; a date range that
+  reaches into the future picks its future months instead (a range wholly in the past has no open
+  pipeline to forecast, so the default horizon is shown and `note` says why).
 - **Backtest**: at T0, the start of last quarter, the pipeline was the opportunities created before
   T0 and not closed before it; the rates and the median cycle are learned only from deals closed
   before T0, and the expected close comes from the median cycle alone (the real close date is what
@@ -23,7 +25,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -32,6 +34,7 @@ from sqlalchemy.orm import Session
 from leadloop.analytics.filters import Money, ReportFilters, resolve
 from leadloop.analytics.slices import OF
 from leadloop.core.errors import InvalidInput
+from leadloop.store.tables import Opportunity, OpportunityStageChange
 
 MIN_CLOSED = 5
 HORIZON_MONTHS = 6
@@ -46,6 +49,17 @@ class Opp:
     currency: str
     created_at: datetime
     closed_at: datetime | None
+    expected_close_on: date | None = None
+    history: tuple[tuple[datetime, str], ...] = ()  # (when, stage) from its stage history, in order
+
+    def stages(self) -> set[str]:
+        """Every stage it stood at: its history and its last stage."""
+        return {s for _, s in self.history} | ({self.stage} if self.stage else set())
+
+    def stage_at(self, at: datetime) -> str | None:
+        """The stage it stood at just before `at` (None: no history that old)."""
+        before = [s for when, s in self.history if when < at]
+        return before[-1] if before else None
 
 
 def month_of(at: datetime) -> str:
@@ -69,7 +83,8 @@ def win_rates(closed: Sequence[Opp]) -> tuple[dict[str | None, float], float | N
     """Pure: each stage's win rate (stages with MIN_CLOSED closed deals or more) and the overall one."""
     by: dict[str | None, list[bool]] = defaultdict(list)
     for o in closed:
-        by[o.stage].append(o.outcome == "won")
+        for stage in o.stages():
+            by[stage].append(o.outcome == "won")
     rates = {s: sum(v) / len(v) for s, v in by.items() if len(v) >= MIN_CLOSED}
     overall = sum(o.outcome == "won" for o in closed) / len(closed) if closed else None
     return rates, overall
@@ -83,12 +98,44 @@ def median_cycle(closed: Sequence[Opp]) -> timedelta | None:
 
 
 def expected_close(o: Opp, *, cycle: timedelta | None, now: datetime, use_close: bool = True) -> datetime:
-    at = o.closed_at if use_close and o.closed_at else o.created_at + (cycle or timedelta(0))
+    """Pure: when an open deal is expected to close (never before this month: a past date slipped)."""
+    if use_close and o.expected_close_on is not None:
+        at = datetime.combine(o.expected_close_on, time(), UTC)
+    elif use_close and o.closed_at:
+        at = o.closed_at
+    else:
+        at = o.created_at + (cycle or timedelta(0))
     return max(at, month_start(now))
 
 
-def probability(o: Opp, rates: dict[str | None, float], overall: float | None) -> float:
-    return rates.get(o.stage, overall or 0.0)
+def months_ahead(
+    now: datetime, since: datetime | None, until: datetime | None, months: int
+) -> tuple[list[str], str | None]:
+    """Pure: the months a forecast shows, and a note when the asked range could not be used."""
+    this = month_start(now)
+    first, last = this, add_months(this, months - 1)
+    note = None
+    if until is not None and until <= this:
+        note = "the date range is in the past, where there is no open pipeline: the next months are shown"
+    elif since is not None or until is not None:
+        first = max(this, month_start(since)) if since is not None else this
+        last = (
+            month_start(until - timedelta(seconds=1)) if until is not None else add_months(first, months - 1)
+        )
+    out: list[str] = []
+    m = first
+    while m <= last and len(out) < 120:
+        out.append(month_of(m))
+        m = add_months(m, 1)
+    return out, note
+
+
+def probability(
+    o: Opp, rates: dict[str | None, float], overall: float | None, *, at: datetime | None = None
+) -> float:
+    """Pure: its stage's win rate (the stage it stood at at `at`, when given), else the overall one."""
+    stage = o.stage if at is None else o.stage_at(at)
+    return rates.get(stage, overall or 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,15 +164,43 @@ class Forecast:
     median_cycle_days: float | None
     rows: list[ForecastRow]
     backtest: Backtest
+    note: str | None = None
 
 
 def _opps(session: Session, product: str | None) -> list[Opp]:
     q = sa.select(
-        OF.c.opp_id, OF.c.stage, OF.c.outcome, OF.c.amount, OF.c.currency, OF.c.created_at, OF.c.closed_at
-    )
+        OF.c.opp_id,
+        OF.c.stage,
+        OF.c.outcome,
+        OF.c.amount,
+        OF.c.currency,
+        OF.c.created_at,
+        OF.c.closed_at,
+        Opportunity.expected_close_on,
+    ).select_from(OF.outerjoin(Opportunity, Opportunity.id == OF.c.opp_id))
     if product is not None:
         q = q.where(OF.c.product == product)
-    return [Opp(*r) for r in session.execute(q)]
+    history: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    h = OpportunityStageChange
+    for opp_id, at, stage in session.execute(
+        sa.select(h.opportunity_id, h.at, h.stage).where(h.stage.is_not(None)).order_by(h.id)
+    ):
+        if stage is not None:
+            history[opp_id].append((at, stage))
+    return [
+        Opp(
+            r.opp_id,
+            r.stage,
+            r.outcome,
+            r.amount,
+            r.currency,
+            r.created_at,
+            r.closed_at,
+            r.expected_close_on,
+            tuple(history.get(r.opp_id, ())),
+        )
+        for r in session.execute(q)
+    ]
 
 
 def _sum(money: Money, parts: dict[str, Decimal]) -> Decimal:
@@ -145,13 +220,7 @@ def forecast(
     closed = [o for o in opps if o.outcome in ("won", "lost") and o.closed_at is not None]
     rates, overall = win_rates(closed)
     cycle = median_cycle(closed)
-    first = month_start(scope.since) if scope.since else month_start(now)
-    last = month_start(scope.until - timedelta(seconds=1)) if scope.until else add_months(first, months - 1)
-    wanted: list[str] = []
-    m = first
-    while m <= last and len(wanted) < 120:
-        wanted.append(month_of(m))
-        m = add_months(m, 1)
+    wanted, note = months_ahead(now, scope.since, scope.until, months)
     amount: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     weighted: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     deals: dict[str, int] = defaultdict(int)
@@ -183,6 +252,7 @@ def forecast(
         cycle.total_seconds() / 86400 if cycle else None,
         rows,
         backtest(opps, now=now, money=money),
+        note,
     )
 
 
@@ -206,7 +276,8 @@ def backtest(opps: Sequence[Opp], *, now: datetime, money: Money) -> Backtest:
     for o in pipeline:
         if expected_close(o, cycle=cycle, now=t0, use_close=False) < t1:
             n += 1
-            predicted[o.currency] += o.amount * Decimal(str(round(probability(o, rates, overall), 6)))
+            p = probability(o, rates, overall, at=t0)  # its stage then, never the one it reached later
+            predicted[o.currency] += o.amount * Decimal(str(round(p, 6)))
         if o.outcome == "won" and o.closed_at is not None and t0 <= o.closed_at < t1:
             from_pipeline[o.currency] += o.amount
     everything: dict[str, Decimal] = defaultdict(Decimal)

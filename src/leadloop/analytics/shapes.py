@@ -260,7 +260,7 @@ def _forecast(s: Session, a: Ask) -> list[Shaped]:
     b = f.backtest
     return [
         _t(
-            f"Forecast ({f.currency})",
+            f"Forecast ({f.currency})" + (f": {f.note}" if f.note else ""),
             ["month", "open deals", "open amount", "weighted", "won a year earlier"],
             [[r.month, r.open_deals, r.open_amount, r.weighted, r.last_year_won] for r in f.rows],
         ),

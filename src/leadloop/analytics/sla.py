@@ -2,9 +2,9 @@
 
 Compliance is the existing SLA report (routing/report.py `sla_report`, one clock per lead counted by
 routing/clock.py's `Tally`, so each number equals the leads list it links to) under the shared
-filters: the range's start picks the assignments (the last 30 days when none is given; a clock
-assigned before the range's end may still be running, so the end does not cut clocks), and a team
-keeps its members' clocks.
+filters: the range picks the assignments made in it (the last 30 days when no start is given); a
+clock assigned in the range is counted as it stands now (it may have run past the range's end), and a
+team keeps its members' clocks.
 
 Aging: the leads open with sales now (MQL, handed over, SAL, SQL) per owner, by the age of their
 hand-over (assignment, else MQL, else opening): under 1 day, 1-7 days, 7-30 days, 30-90 days, over
@@ -54,7 +54,7 @@ def sla_compliance(
         raise InvalidInput(f"group by one of {', '.join(GROUPS)}, not {by!r}")
     scope = resolve(session, filters)
     since = scope.since or now - timedelta(days=DEFAULT_DAYS)
-    return sla_report(session, since=since, now=now, by=by, users=_members(session, scope))
+    return sla_report(session, since=since, until=scope.until, now=now, by=by, users=_members(session, scope))
 
 
 def sla_leads(
@@ -65,7 +65,9 @@ def sla_leads(
         raise InvalidInput(f"state one of {', '.join(SLA_FILTERS)}, not {state!r}")
     scope = resolve(session, filters)
     since = scope.since or now - timedelta(days=DEFAULT_DAYS)
-    clocks = lead_clocks(session, now=now, reps=frozenset({rep_id}), assigned_since=since)
+    clocks = lead_clocks(
+        session, now=now, reps=frozenset({rep_id}), assigned_since=since, assigned_before=scope.until
+    )
     return sorted(c.lead_id for c in clocks if matches(c.clock, state, now=now))
 
 

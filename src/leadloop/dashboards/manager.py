@@ -118,8 +118,9 @@ def forecast_panel(session: Session, view: View) -> Panel:
             for r in f.rows
         ),
         chart=Chart("bar", "month", ("weighted", "last_year")),
-        note="Open pipeline × the historical win rate of its stage, beside what was won in the same month "
-        "a year earlier.",
+        note=(f"{f.note[0].upper()}{f.note[1:]}. " if f.note else "")
+        + "Open pipeline by expected close month × the historical win rate of its stage, beside what "
+        "was won in the same month a year earlier.",
         empty="No open opportunity.",
     )
 

@@ -55,7 +55,13 @@ class SlaRow:
 
 
 def sla_report(
-    session: Session, *, since: datetime, now: datetime, by: str = "rep", users: frozenset[int] | None = None
+    session: Session,
+    *,
+    since: datetime,
+    now: datetime,
+    by: str = "rep",
+    users: frozenset[int] | None = None,
+    until: datetime | None = None,
 ) -> list[SlaRow]:
     """One row per rep (by name), team, source or grade: the clocks of the leads assigned since
     `since`, one per lead, held by whoever the lead's current assignment named (routing/sla_clocks.py;
@@ -64,7 +70,7 @@ def sla_report(
     if by not in GROUPS:
         raise ValueError(f"group by one of {', '.join(GROUPS)}")
     # Reps' clocks only: a partner's accept deadline is the partner report's business.
-    clocks = lead_clocks(session, now=now, reps=users, assigned_since=since)
+    clocks = lead_clocks(session, now=now, reps=users, assigned_since=since, assigned_before=until)
     people = {
         uid: (name or email, team_id, team)
         for uid, name, email, team_id, team in session.execute(

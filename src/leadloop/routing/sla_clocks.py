@@ -53,9 +53,10 @@ def lead_clocks(
     lead_ids: sa.Select[Any] | None = None,
     reps: frozenset[int] | None = None,
     assigned_since: datetime | None = None,
+    assigned_before: datetime | None = None,
 ) -> list[LeadClock]:
     """The clock of every lead assigned to a user with an SLA (limited to `lead_ids`, a select of
-    ids; to clocks held by `reps`; to assignments since `assigned_since`)."""
+    ids; to clocks held by `reps`; to assignments in [`assigned_since`, `assigned_before`))."""
     latest, holder = _holder()
     q = (
         sa.select(
@@ -79,6 +80,8 @@ def lead_clocks(
         q = q.where(holder.in_(reps or {-1}))
     if assigned_since is not None:
         q = q.where(Lead.assigned_at >= assigned_since)
+    if assigned_before is not None:
+        q = q.where(Lead.assigned_at < assigned_before)
     out = []
     for lid, rep, stage, changed, assigned, due, touched, accepted, rejected in session.execute(q):
         facts = facts_of(

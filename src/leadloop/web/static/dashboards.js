@@ -1,4 +1,4 @@
-// Draws each dashboard chart from the JSON beside its canvas (data only: the Content-Security-Policy
+// Draws each dashboard chart from the JSON in its canvas's data-chart attribute (data only: the Content-Security-Policy
 // runs no inline script, and the configuration carries no code). The table under it is the truth.
 (function () {
   "use strict";
@@ -10,10 +10,9 @@
       window.Chart.defaults.borderColor = "rgba(255,255,255,0.12)";
     }
     document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
-      var source = document.getElementById(canvas.getAttribute("data-chart"));
-      if (!source || canvas.dataset.drawn) return;
+      if (canvas.dataset.drawn) return;
       canvas.dataset.drawn = "1";
-      new window.Chart(canvas, JSON.parse(source.textContent));
+      new window.Chart(canvas, JSON.parse(canvas.getAttribute("data-chart")));
     });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
