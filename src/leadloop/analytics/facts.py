@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -48,6 +48,12 @@ class Refreshed:
     leads: int
     opportunities: int
     full: bool
+
+
+def _flat(fact: Any) -> dict[str, Any]:
+    """A fact as a row: a shallow copy of its fields (dataclasses.asdict deep-copies every value, and
+    was half the time of a full rebuild)."""
+    return {f.name: getattr(fact, f.name) for f in fields(fact)}
 
 
 def _root(accounts: dict[int, int | None], account_id: int | None) -> int | None:
@@ -230,7 +236,7 @@ def _lead_rows(
             campaigns[merged_away.get(where, where)].append((when, campaign))
     moves, rules = _moves(conn, ids), _rules(conn, ids)
     return [
-        asdict(
+        _flat(
             derive(
                 x,
                 moves.get(x.id, []),
@@ -334,7 +340,7 @@ def refresh(
         moves |= _moves(conn, part)
     stored = {r["opp_id"]: r for r in (dict(m) for m in conn.execute(sa.select(OF)).mappings())}
     fresh = [
-        asdict(
+        _flat(
             opp_fact(
                 o,
                 first_seen=first_seen.get(o.lead_id) if o.lead_id else None,
