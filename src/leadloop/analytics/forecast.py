@@ -3,8 +3,8 @@ the revenue won in the same month a year earlier, and a backtest of the forecast
 been made at the start of last quarter against what happened.
 
 - **Win probability**: the historical win rate of the opportunity's stage: won / closed among the
-  closed opportunities that ever stood at that stage (their stage history, migration 0029, or their
-  last stage), when at least MIN_CLOSED closed deals passed there; otherwise the overall win rate
+  closed opportunities that stood at that stage while open (their stage history, migration 0029;
+  the stage a deal closed at is not one an open deal stands at), when at least MIN_CLOSED closed deals passed there; otherwise the overall win rate
   (won / closed, all stages). The predictive lead score is not used here.
 - **Expected close**: an open opportunity's expected close date when the CRM or the rep gave one,
   else its creation plus the median days from creation to close of won deals; a date already past
@@ -53,8 +53,12 @@ class Opp:
     history: tuple[tuple[datetime, str], ...] = ()  # (when, stage) from its stage history, in order
 
     def stages(self) -> set[str]:
-        """Every stage it stood at: its history and its last stage."""
-        return {s for _, s in self.history} | ({self.stage} if self.stage else set())
+        """The stages it stood at while open: its history and, while it is open, its stage (a
+        closed deal's last stage is where it closed, "Closed Won", which no open deal stands at)."""
+        passed = {s for _, s in self.history}
+        if self.outcome == "open":
+            return passed | ({self.stage} if self.stage else set())
+        return passed - {self.stage}
 
     def stage_at(self, at: datetime) -> str | None:
         """The stage it stood at just before `at` (None: no history that old)."""

@@ -11,7 +11,9 @@ from datetime import date, timedelta
 from typing import Annotated
 
 import typer
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from leadloop.analytics.facts import refresh
 from leadloop.analytics.filters import ReportFilters
@@ -98,15 +100,33 @@ def _command(name: str) -> Callable[..., None]:
                 out.writerows(t.rows)
             return
         for t in tables:
-            table = Table(title=t.title)
-            for i, h in enumerate(t.header):
-                table.add_column(h, justify="left" if i == 0 else "right")
-            for r in t.rows:
-                table.add_row(*(c or "—" for c in r))
-            console.print(table)
+            console.print(_rendered(t.title, t.header, t.rows, console.width))
 
     run.__doc__ = HELP[name]
     return run
+
+
+def _rendered(title: str, header: list[str], rows: list[list[str]], width: int) -> Table:
+    """A table when it fits the terminal; else one small two-column block per row (label, value),
+    as the dashboards' tables become cards on a phone: never a grid of truncated "…" cells."""
+    need = sum(max([len(h), *(len(r[i] or "—") for r in rows)]) + 3 for i, h in enumerate(header)) + 1
+    if need <= width or len(header) <= 2:
+        table = Table(title=title)
+        for i, h in enumerate(header):
+            table.add_column(h, justify="left" if i == 0 else "right")
+        for r in rows:
+            table.add_row(*(c or "—" for c in r))
+        return table
+    cards = Table(title=title, show_header=False, show_lines=True)
+    cards.add_column(header[0])
+    for r in rows:
+        block = Table.grid(padding=(0, 2))
+        block.add_column(style="bold")
+        block.add_column(justify="right")
+        for h, c in zip(header[1:], r[1:], strict=True):
+            block.add_row(h, c or "—")
+        cards.add_row(Group(Text(f"{header[0]}: {r[0] or '—'}", style="bold"), block))
+    return cards
 
 
 def add_report_commands(app: typer.Typer) -> None:
