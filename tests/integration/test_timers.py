@@ -23,7 +23,7 @@ from leadloop.store.db import Database
 from leadloop.store.tables import Lead, PredictiveModelRow
 from tests.fixtures.events import recorded
 from tests.fixtures.routing import add_mql
-from tests.fixtures.scoring import load_simulated_world
+from tests.fixtures.scoring import load_simulated_world, signal_world
 
 RATE = decay_rate(30)
 
@@ -144,7 +144,11 @@ def test_retraining_is_a_timer_that_arms_the_next_run(db: Database, clock: Froze
     assert worker.run_once() >= 1  # the retrain, and whichever leads cooled meanwhile
     with db.read() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(PredictiveModelRow)) == 1
-        assert s.scalar(sa.select(sa.func.count()).where(Lead.predicted.is_not(None))) > 0
+        # this small history's model does not beat the baselines: stored with why, and no lead
+        # carries its probability
+        report = s.scalars(sa.select(PredictiveModelRow.report)).one()
+        assert set(report["baselines"]) == {"rules", "recency"} and "no better than" in report["off"]
+        assert s.scalar(sa.select(sa.func.count()).where(Lead.predicted.is_not(None))) == 0
         assert pending(s, RETRAIN, RETRAIN_SUBJECT) == clock() + timedelta(days=7)
     with db.write() as s:  # arming again while one is pending changes nothing
         ensure_retrain_scheduled(s, now=clock(), every=timedelta(days=7))
@@ -155,3 +159,19 @@ def test_retraining_is_a_timer_that_arms_the_next_run(db: Database, clock: Froze
         ensure_retrain_scheduled(s, now=clock() + timedelta(days=1), every=timedelta(days=7))
     with db.read() as s:
         assert pending(s, RETRAIN, RETRAIN_SUBJECT) == clock() + timedelta(days=7)
+
+
+@pytest.mark.slow
+def test_a_retrain_that_beats_the_baselines_writes_every_leads_probability(
+    db: Database, clock: FrozenClock
+) -> None:
+    signal_world(db, clock)
+    worker = Worker(db, clock, timer_handlers(Settings(retrain_every_days=7, facts_every_minutes=0)))
+    with db.write() as s:
+        ensure_retrain_scheduled(s, now=clock(), every=timedelta(days=7))
+    assert worker.run_once() >= 1
+    with db.read() as s:
+        report = s.scalars(sa.select(PredictiveModelRow.report)).one()
+        assert report["off"] is None
+        leads = s.scalar(sa.select(sa.func.count()).select_from(Lead))
+        assert leads and s.scalar(sa.select(sa.func.count()).where(Lead.predicted.is_not(None))) == leads

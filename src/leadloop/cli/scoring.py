@@ -40,7 +40,8 @@ scoring_app = document_commands(
 @scoring_app.command("train")
 def train(database_url: DbUrl = None) -> None:
     """Train the predictive model on won and lost opportunities; report on the held-out latest
-    quarter; store it and write each lead's predicted probability."""
+    quarter beside the rules and a recency baseline; store it, and write each lead's predicted
+    probability only if it beats both."""
     from leadloop.scoring import predictive  # scikit-learn: not for `leadloop --help`
 
     db = database(settings(database_url))
@@ -55,9 +56,16 @@ def train(database_url: DbUrl = None) -> None:
         fail(exc)
     for line in trained.report.lines():
         console.print(line)
-    console.print(
-        f"[green]predictive model #{model_id}[/] trained on {trained.trained_on:,} outcomes; {n:,} leads scored"
-    )
+    if trained.report.shown:
+        console.print(
+            f"[green]predictive model #{model_id}[/] trained on {trained.trained_on:,} outcomes; "
+            f"{n:,} leads scored"
+        )
+    else:
+        console.print(
+            f"[yellow]predictive model #{model_id}[/] trained on {trained.trained_on:,} outcomes and kept "
+            "off: no lead shows its probability (see the reason above)"
+        )
 
 
 @scoring_app.command("report")

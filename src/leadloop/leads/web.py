@@ -27,6 +27,7 @@ from leadloop.lifecycle.journey import journey
 from leadloop.routing.clock import SLA_FILTERS, lead_clock
 from leadloop.routing.views import audit as routing_audit
 from leadloop.scoring.explain import lead_score
+from leadloop.scoring.predictive_status import prediction_off
 from leadloop.scoring.repository import active_model
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Id, Page, PerPage, Staff, viewer_scope
@@ -212,12 +213,14 @@ def lead_page(
         bench = lead_page_context(session, who, view.lead, now=ctx.clock(), done=done)
         clock = lead_clock(view.lead, now=ctx.clock())
         steps = journey(history.changes(session, lead_id))
+        off = prediction_off(session)
     return ctx.templates.TemplateResponse(
         request,
         "lead.html",
         {
             "view": view,
             "score": score,
+            "prediction_off": off if view.lead.predicted is None else None,
             "who": who,
             "trail": trail,
             "clock": clock,
@@ -235,6 +238,7 @@ def lead_api(lead_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
         trail = routing_audit(session, lead_id)
         clock = lead_clock(view.lead, now=ctx.clock())
         steps = journey(history.changes(session, lead_id))
+        off = prediction_off(session)
     lead = view.lead
     return {
         "id": lead.id,
@@ -250,6 +254,8 @@ def lead_api(lead_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
         "score": score.as_dict(),
         "predicted": lead.predicted,
         "predicted_why": [{"feature": f, "change": d} for f, d in lead.predicted_why or []],
+        # Why there is no probability: the model did not beat the simple baselines, or none exists.
+        "predicted_off": off if lead.predicted is None else None,
         "assigned_at": lead.assigned_at,
         "sla_policy": lead.sla_policy,
         "sla_due_at": lead.sla_due_at,

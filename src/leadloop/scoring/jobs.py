@@ -21,6 +21,7 @@ from leadloop.scoring.predictive import (
     NotEnoughData,
     Prediction,
     Trained,
+    clear_predictions,
     predictions,
     save,
     train,
@@ -69,6 +70,8 @@ def _prepare_retrain(session: Session, due: Due, now: datetime) -> _Retrained:
         trained = train(session, model)
     except NotEnoughData as exc:
         return _Retrained(None, [], str(exc))
+    if not trained.report.shown:  # it did not beat the baselines: no probability is worth storing
+        return _Retrained(trained, [])
     return _Retrained(trained, predictions(session, model, trained, now=now))
 
 
@@ -81,11 +84,16 @@ def _apply_retrain(
         log.info("predictive.retrain_skipped", reason=done.skipped)
     else:
         model_id = save(session, done.trained, now=now)
-        write_predictions(session, done.predictions)
+        if done.trained.report.shown:
+            write_predictions(session, done.predictions)
+        else:
+            clear_predictions(session)
         log.info(
             "predictive.retrained",
             model_id=model_id,
             roc_auc=round(done.trained.report.roc_auc, 3),
+            baselines={k: round(v, 3) for k, v in done.trained.report.baselines.items()},
+            shown=done.trained.report.shown,
             leads=len(done.predictions),
             learner=done.trained.report.learner,
         )

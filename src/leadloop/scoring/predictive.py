@@ -3,13 +3,20 @@ of each opportunity's creation, calibrated, and judged on a period it did not se
 
 `train` holds out the latest quarter of outcomes, reports on it, then refits on everything.
 `backtest(as_of)` trains only on what was known before the date and scores what came after.
+
+Honesty first (issue 16): beside the model, every evaluation scores two baselines on the same
+held-out outcomes: the current rules (the engagement score the leads list ranks by, as of each
+sample's time) and a recency count that needs no training (sum of 0.5^(age / 30 days) over the
+account's activities). A rolling backtest repeats this on successive windows of time. The model's
+probability is shown and stored only when its held-out ROC AUC beats the best baseline by
+MARGIN_SHOWN; otherwise `Report.off` says why in a sentence, and the leads keep no probability.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import sqlalchemy as sa
@@ -29,10 +36,14 @@ from leadloop.core.errors import InvalidInput
 from leadloop.scoring import features as F
 from leadloop.scoring.decay import epoch
 from leadloop.scoring.document import ScoringModel
+from leadloop.scoring.predictive_status import UNCOMPARED
 from leadloop.store.tables import Account, Activity, Opportunity, Person
 
 MIN_SAMPLES = 30
 MIN_PER_CLASS = 8
+MARGIN_SHOWN = 0.02  # held-out ROC AUC the model must add over the best baseline to be shown
+RECENCY_HALF_LIFE_DAYS = 30.0
+BASELINES = {"rules": "the current rules (engagement)", "recency": "recent activity alone"}
 
 
 class NotEnoughData(InvalidInput):
@@ -61,15 +72,33 @@ class Report:
     calibration: list[tuple[float, float, int]] = field(default_factory=list)  # mean predicted, observed, n
     learner: str = "gbm"  # the candidate chosen by time-ordered cross-validation
     cross_validated: dict[str, float] = field(default_factory=dict)  # candidate -> mean CV ROC AUC
+    baselines: dict[str, float] = field(default_factory=dict)  # baseline -> ROC AUC, same outcomes
+    # The rolling backtest: per window, [start (epoch), n, positives, model AUC, rules AUC, recency AUC]
+    rolling: list[list[float]] = field(default_factory=list)
+    off: str | None = None  # why the probability is not shown (None: it beat the baselines)
+
+    @property
+    def shown(self) -> bool:
+        return self.off is None
 
     def lines(self) -> list[str]:
         cv = "  ".join(f"{k} {v:.3f}" for k, v in self.cross_validated.items())
+        base = "  ".join(f"{k} {v:.3f}" for k, v in self.baselines.items())
         out = [
             f"learner: {self.learner} (time-ordered CV ROC AUC on the training part: {cv or 'n/a'})",
             f"n={self.n} positives={self.positives} base rate={self.base_rate:.3f}",
-            f"ROC AUC {self.roc_auc:.3f}   PR AUC {self.pr_auc:.3f}",
-            "decile  n  win-rate  lift",
+            f"ROC AUC {self.roc_auc:.3f}   PR AUC {self.pr_auc:.3f}   baselines: {base or 'n/a'}",
+            "shown: yes, it beats the baselines"
+            if self.off is None
+            else f"shown: no. {self.off[0].upper()}{self.off[1:]}",
         ]
+        if self.rolling:
+            out.append("rolling backtest: window from  n  model  rules  recency")
+            out += [
+                f"{datetime.fromtimestamp(w[0], UTC).date()!s:>30} {int(w[1]):>3}  {w[3]:.3f}  {w[4]:.3f}  {w[5]:.3f}"
+                for w in self.rolling
+            ]
+        out.append("decile  n  win-rate  lift")
         out += [f"{d:>6} {n:>3}  {r:8.3f}  {lift:4.2f}" for d, n, r, lift in self.lift_by_decile]
         out += ["predicted  observed  n"] + [f"{p:9.3f}  {o:8.3f}  {n}" for p, o, n in self.calibration]
         return out
@@ -99,6 +128,37 @@ def evaluate(y: np.ndarray, p: np.ndarray) -> Report:
         base,
         deciles,
         calibration,
+    )
+
+
+def auc(y: np.ndarray, score: np.ndarray) -> float | None:
+    """ROC AUC, or None when the outcomes are of one class."""
+    return float(roc_auc_score(y, score)) if len(set(y.tolist())) == 2 else None
+
+
+def recency(history: F.AccountHistory | None, cutoff: float) -> float:
+    """Pure: the no-training baseline, sum of 0.5^(age / 30 days) over activities before `cutoff`."""
+    if history is None:
+        return 0.0
+    ages = cutoff - history.t[history.t < cutoff]
+    return float(np.sum(0.5 ** (ages / (RECENCY_HALF_LIFE_DAYS * F.DAY))))
+
+
+def verdict(model_auc: float, baselines: dict[str, float], outcomes: int) -> str | None:
+    """Pure: None when the model beats every baseline by MARGIN_SHOWN on held-out time; otherwise
+    the sentence the product shows instead of a probability."""
+    if not baselines:
+        return (
+            f"the model could not be compared with the simple baselines on held-out time "
+            f"({outcomes} outcomes so far), so it is not shown"
+        )
+    best = max(baselines, key=lambda k: baselines[k])
+    if model_auc >= baselines[best] + MARGIN_SHOWN:
+        return None
+    return (
+        f"on your history the model ranks no better than {BASELINES.get(best, best)} (held-out ROC AUC "
+        f"{model_auc:.3f} against {baselines[best]:.3f}; it must win by {MARGIN_SHOWN}), so leads are "
+        f"ranked by the rules; it is retrained as outcomes arrive ({outcomes} so far) and shown once it wins"
     )
 
 
@@ -274,8 +334,58 @@ class Trained:
     reference: list[object] = field(default_factory=list)  # a typical row: medians and most common values
 
 
+def _baselines(
+    wh: Warehouse, space: F.FeatureSpace, x: np.ndarray, y: np.ndarray, items: list[Sample]
+) -> dict[str, float]:
+    """The rules' and the recency count's ROC AUC on the same outcomes (as of each sample's time)."""
+    rules = x[:, space.names().index("engagement")].astype(float)
+    fresh = np.array([recency(wh.histories.get(s.account_id), s.cutoff) for s in items])
+    out = {"rules": auc(y, rules), "recency": auc(y, fresh)}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def rolling(
+    wh: Warehouse,
+    space: F.FeatureSpace,
+    x: np.ndarray,
+    y: np.ndarray,
+    items: list[Sample],
+    learner: str,
+    *,
+    starts: tuple[float, ...] = (0.55, 0.7, 0.85),
+) -> list[list[float]]:
+    """A rolling-origin backtest: for each start, train on every earlier outcome, score the next
+    window of outcomes, beside the baselines on that window. Windows with one class are skipped."""
+    out: list[list[float]] = []
+    n = len(items)
+    for i, start in enumerate(starts):
+        a = int(n * start)
+        b = int(n * starts[i + 1]) if i + 1 < len(starts) else n
+        past, window = y[:a], y[a:b]
+        if len(set(past.tolist())) < 2 or len(set(window.tolist())) < 2 or min(np.bincount(past)) < 4:
+            continue
+        pipe = _fit(estimator(space, kind=learner, n=a), x[:a], past)
+        model_auc = auc(window, pipe.predict_proba(x[a:b])[:, 1])
+        base = _baselines(wh, space, x[a:b], window, items[a:b])
+        if model_auc is None or len(base) < 2:
+            continue
+        out.append([items[a].cutoff, b - a, int(window.sum()), model_auc, base["rules"], base["recency"]])
+    return out
+
+
+def judge(report: Report, outcomes: int) -> None:
+    """Decide whether the model is shown: on the rolling backtest's mean when it has windows (steadier
+    than one), else on the held-out part alone."""
+    if report.rolling:
+        mean = np.mean(np.array(report.rolling)[:, 3:], axis=0)
+        report.off = verdict(float(mean[0]), {"rules": float(mean[1]), "recency": float(mean[2])}, outcomes)
+    else:
+        report.off = verdict(report.roc_auc, report.baselines, outcomes)
+
+
 def train(session: Session, model: ScoringModel, *, holdout: float = 0.25) -> Trained:
-    """Hold out the latest outcomes, report on them, refit on everything."""
+    """Hold out the latest outcomes, report on them beside the baselines and over a rolling
+    backtest, decide whether the model may be shown, and refit on everything."""
     items = sorted(samples(session), key=lambda s: s.cutoff)
     _check(items, "the warehouse")
     wh = load(session)
@@ -283,14 +393,15 @@ def train(session: Session, model: ScoringModel, *, holdout: float = 0.25) -> Tr
     cut = int(len(items) * (1 - holdout))
     head, tail = items[:cut], items[cut:]
     _check(head, "the training part")
-    x_head, x_tail = matrix(wh, space, model, head), matrix(wh, space, model, tail)
-    y_head = np.array([s.label for s in head])
-    y_tail = np.array([s.label for s in tail])
+    x_all, y_all = matrix(wh, space, model, items), np.array([s.label for s in items])
+    x_head, x_tail, y_head, y_tail = x_all[:cut], x_all[cut:], y_all[:cut], y_all[cut:]
     learner, cv = select(space, x_head, y_head)
     pipe = _fit(estimator(space, kind=learner, n=len(head)), x_head, y_head)
     report = evaluate(y_tail, pipe.predict_proba(x_tail)[:, 1])
     report.learner, report.cross_validated = learner, cv
-    x_all, y_all = matrix(wh, space, model, items), np.array([s.label for s in items])
+    report.baselines = _baselines(wh, space, x_tail, y_tail, tail)
+    report.rolling = rolling(wh, space, x_all, y_all, items, learner)
+    judge(report, len(items))
     final = _fit(estimator(space, kind=learner, n=len(items)), x_all, y_all)
     return Trained(final, space, report, len(items), reference=reference_row(space, x_all))
 
@@ -311,10 +422,11 @@ def backtest(session: Session, model: ScoringModel, *, as_of: datetime) -> Train
     x_known, y_known = matrix(wh, space, model, known), np.array([s.label for s in known])
     learner, cv = select(space, x_known, y_known)
     pipe = _fit(estimator(space, kind=learner, n=len(known)), x_known, y_known)
-    report = evaluate(
-        np.array([s.label for s in after]), pipe.predict_proba(matrix(wh, space, model, after))[:, 1]
-    )
+    x_after, y_after = matrix(wh, space, model, after), np.array([s.label for s in after])
+    report = evaluate(y_after, pipe.predict_proba(x_after)[:, 1])
     report.learner, report.cross_validated = learner, cv
+    report.baselines = _baselines(wh, space, x_after, y_after, after)
+    report.off = verdict(report.roc_auc, report.baselines, len(known))
     return Trained(pipe, space, report, len(known), reference=reference_row(space, x_known))
 
 
@@ -391,10 +503,22 @@ def write_predictions(session: Session, items: list[Prediction]) -> None:
 
 
 def predict_leads(session: Session, model: ScoringModel, trained: Trained, *, now: datetime) -> int:
-    """Score every lead and store it; returns how many."""
+    """Score every lead and store it; returns how many. A model that did not beat the baselines
+    stores no probability at all (and clears an earlier model's): the rules alone rank."""
+    if not trained.report.shown:
+        clear_predictions(session)
+        return 0
     items = predictions(session, model, trained, now=now)
     write_predictions(session, items)
     return len(items)
+
+
+def clear_predictions(session: Session) -> None:
+    from leadloop.store.tables import Lead
+
+    session.execute(
+        sa.update(Lead).where(Lead.predicted.is_not(None)).values(predicted=None, predicted_why=None)
+    )
 
 
 def save(session: Session, trained: Trained, *, now: datetime) -> int:
@@ -424,6 +548,8 @@ def active_report(session: Session) -> tuple[datetime, int, Report] | None:
     if row is None:
         return None
     r = dict(row.report)
+    if "off" not in r:  # a model stored before the baselines existed was never compared with them
+        r["off"] = UNCOMPARED
     r["lift_by_decile"] = [tuple(x) for x in r.get("lift_by_decile", [])]
     r["calibration"] = [tuple(x) for x in r.get("calibration", [])]
     return row.created_at, row.trained_on, Report(**r)

@@ -3,17 +3,23 @@ activated, through the documents machine), with the predictive model's report on
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from leadloop.documents.web import Pages, document_router
 from leadloop.scoring.kind import SCORING
-from leadloop.scoring.predictive import active_report
+from leadloop.scoring.predictive import MARGIN_SHOWN, active_report
 
 
 def _predictive(session: Session) -> dict[str, Any]:
-    return {"predictive": active_report(session)}
+    found = active_report(session)
+    windows = [
+        (datetime.fromtimestamp(w[0], UTC).date(), int(w[1]), int(w[2]), *w[3:])
+        for w in (found[2].rolling if found else [])
+    ]
+    return {"predictive": found, "margin": MARGIN_SHOWN, "windows": windows}
 
 
 PAGES = Pages(

@@ -1,0 +1,57 @@
+"""A lead shows a predicted probability only from a model that beat the simple baselines; otherwise
+its page and the API say why there is none (issue 16, honesty first)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from leadloop.scoring.predictive import Report
+from leadloop.scoring.predictive_status import NO_MODEL
+from leadloop.store.tables import Lead, PredictiveModelRow, User
+from tests.fixtures.opportunities import build_deal
+from tests.fixtures.web import Web
+
+OFF = "on your history the model ranks no better than recent activity alone (held-out ROC AUC 0.61 against 0.62)"
+
+
+def _store(web: Web, off: str | None) -> None:
+    report = Report(40, 12, 0.61, 0.4, 0.3, [(1, 4, 0.5, 1.67)], [(0.3, 0.25, 40)], "logistic")
+    report.baselines = {"rules": 0.55, "recency": 0.62}
+    report.rolling = [[1.7e9, 20, 6, 0.6, 0.55, 0.61]]
+    report.off = off
+    with web.db.write() as s:
+        s.execute(sa.update(PredictiveModelRow).values(status="retired"))
+        s.add(
+            PredictiveModelRow(
+                created_at=web.clock(), trained_on=80, status="active", report=report.__dict__, blob=b""
+            )
+        )
+
+
+def test_the_lead_says_why_it_has_no_probability_and_shows_one_from_a_model_that_won(web: Web) -> None:
+    client = web.browser_client("rep")
+    api = web.api_client("admin")
+    with web.db.write() as s:
+        lead_id = build_deal(s, now=web.clock()).lead_id
+        me = s.scalars(sa.select(User).where(User.email == "rep-web@test.example")).one()
+        s.get_one(Lead, lead_id).owner_user_id = me.id
+    body = api.get(f"/api/v1/leads/{lead_id}").json()
+    assert body["predicted"] is None and body["predicted_off"] == NO_MODEL
+    _store(web, OFF)
+    body = api.get(f"/api/v1/leads/{lead_id}").json()
+    assert body["predicted"] is None and body["predicted_off"] == OFF
+    page = client.get(f"/leads/{lead_id}").text
+    assert "No predicted chance is shown: on your history the model ranks no better" in page
+    assert "Predicted chance of a won deal" not in page
+    scoring = web.browser_client("admin").get("/scoring").text
+    assert "Its probabilities are not shown." in scoring and "recent activity alone 0.620" in scoring
+    assert "Rolling backtest" in scoring and "2023-11-14" in scoring
+    _store(web, None)  # a model that beat the baselines, and its probability on the lead
+    with web.db.write() as s:
+        s.get_one(Lead, lead_id).predicted = 0.42
+    body = api.get(f"/api/v1/leads/{lead_id}").json()
+    assert body["predicted"] == 0.42 and body["predicted_off"] is None
+    page = client.get(f"/leads/{lead_id}").text
+    assert (
+        "Predicted chance of a won deal: <strong>42%</strong>" in page and "No predicted chance" not in page
+    )
