@@ -1,0 +1,126 @@
+"""Re-fitting the matcher on the warehouse, and activating a fitted model: the use cases behind
+`leadloop matcher`. A refit learns a model from the live people (as `leadloop dedupe FILE` learns
+a file), stores it as a draft, and says what activating it would change: how many candidate pairs
+would merge automatically, wait for review, or no longer match, against the model in use now, with
+examples. Activation (`--apply`, or `activate ID` later) makes it the one the real-time matcher
+and the warehouse pass use. Nothing is merged here: the next pass and the next captures act."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from leadloop.core.errors import InvalidInput
+from leadloop.identity.fitted import CorruptMatchModel, StaleMatchModel
+from leadloop.identity.match import MIN_PAIRS_TO_FIT
+from leadloop.identity.match_models import every, in_use, load, make_active, parse_row, store
+from leadloop.identity.policy import policy_of
+from leadloop.identity.realtime import reasons_of
+from leadloop.identity.refit_whatif import WhatIf, what_if
+from leadloop.identity.warehouse_pairs import Candidates, candidates, live_people
+
+
+class NotEnoughToFit(InvalidInput):
+    """The warehouse has too few people (or too few alike pairs) to learn a matcher from."""
+
+
+@dataclass(frozen=True)
+class Example:
+    left: str
+    right: str
+    before: float
+    after: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Refit:
+    model_id: int
+    people: int
+    pairs: int
+    compared_with: str  # the model in use before, as people read it
+    whatif: WhatIf
+    examples: dict[str, list[Example]]  # move name -> pairs that make it
+    applied: bool
+
+
+def refit(session: Session, *, now: datetime, apply: bool = False) -> Refit:
+    """Fit on the live people, store the fit (active with `apply`, else a draft), and say what it
+    changes against the model in use. Raises NotEnoughToFit on an empty or small warehouse."""
+    policy = policy_of(session)
+    current = in_use(session)  # an unusable active model: the default decides now, compare with that
+    c = candidates(live_people(session), policy)
+    _check_enough(c, current.describe())
+    fitted = c.fit()
+    before, after = current.model.probabilities(c.pat), fitted.probabilities(c.pat)
+    wi = what_if(before, after, review=policy.review, auto_merge=policy.auto_merge)
+    model_id = store(session, fitted, now=now, pairs=c.pairs, people=c.people, active=apply)
+    examples = {
+        move.name: [_example(c, k, before, after) for k in move.examples] for move in wi.moves if move.count
+    }
+    return Refit(model_id, c.people, c.pairs, current.describe(), wi, examples, apply)
+
+
+def _check_enough(c: Candidates, keeping: str) -> None:
+    if not c.people:
+        raise NotEnoughToFit("the warehouse has no people yet: import people first, then refit")
+    if not c.enough_to_fit:
+        raise NotEnoughToFit(
+            f"the warehouse has {c.people:,} live people and {c.pairs:,} candidate pairs; a fit needs "
+            f"at least {MIN_PAIRS_TO_FIT:,} candidate pairs (usually a few thousand people), so "
+            f"the matchers keep {keeping}"
+        )
+
+
+def _example(c: Candidates, k: int, before: np.ndarray, after: np.ndarray) -> Example:
+    a, b = c.rows[int(c.i[k])], c.rows[int(c.j[k])]
+    return Example(_label(a), _label(b), float(before[k]), float(after[k]), reasons_of(c.levels, k))
+
+
+def _label(row: Any) -> str:
+    name = " ".join(x for x in (row.first_name, row.last_name) if x) or "(no name)"
+    return f"#{row.id} {name}" + (f" <{row.email}>" if row.email else "")
+
+
+@dataclass(frozen=True)
+class Activated:
+    model_id: int
+    was_active: bool
+
+
+def activate(session: Session, model_id: int, *, now: datetime) -> Activated:
+    """Make a stored model the active one (a draft, or a retired one to go back to). A model that
+    cannot be used is refused, and the active one stays."""
+    row = load(session, model_id)
+    parse_row(row)  # CorruptMatchModel or StaleMatchModel: refused, with the reason
+    if row.status == "active":
+        return Activated(model_id, was_active=True)
+    make_active(session, model_id, now=now)
+    return Activated(model_id, was_active=False)
+
+
+@dataclass(frozen=True)
+class Listed:
+    id: int
+    status: str
+    created_at: datetime
+    people: int | None
+    pairs: int
+    problem: str | None  # why it cannot be used, when it cannot
+
+
+def stored_models(session: Session) -> list[Listed]:
+    """Every stored model, newest first, each with whether it can be used."""
+    out = []
+    for row in every(session):
+        try:
+            parse_row(row)
+            problem = None
+        except (CorruptMatchModel, StaleMatchModel) as exc:
+            problem = str(exc)
+        out.append(Listed(row.id, row.status, row.created_at, row.people, row.pairs, problem))
+    return out
