@@ -19,7 +19,7 @@ matcher_app = typer.Typer(
 
 
 def say(line: str) -> None:
-    console.print(line, markup=False, highlight=False)
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @matcher_app.command("refit")

@@ -71,7 +71,7 @@ def _check_enough(c: Candidates, keeping: str) -> None:
     if not c.enough_to_fit:
         raise NotEnoughToFit(
             f"the warehouse has {c.people:,} live people and {c.pairs:,} candidate pairs; a fit needs "
-            f"at least {MIN_PAIRS_TO_FIT:,} candidate pairs (usually a few thousand people), so "
+            f"at least {MIN_PAIRS_TO_FIT:,} candidate pairs (people alike enough to compare), so "
             f"the matchers keep {keeping}"
         )
 
