@@ -115,13 +115,15 @@ def _dedupe_warehouse(database_url: str | None, *, dry_run: bool) -> None:
         f"{r.accounts_queued:,} {verb[1]}"
     )
     if r.learnt and r.model_id:
-        console.print(
+        say(
             f"no fitted model was active: this pass learnt one from the warehouse, and the real-time "
             f"matcher now uses it (#{r.model_id}); refit later with `leadloop matcher refit`"
         )
     elif r.learnt:
-        console.print(
-            "no fitted model is active: this dry run learnt one from the warehouse and kept nothing"
-        )
+        say("no fitted model is active: this dry run learnt one from the warehouse and kept nothing")
     else:
-        console.print(f"decided by {r.model}", markup=False, highlight=False)
+        say(f"decided by {r.model}")
+
+
+def say(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)

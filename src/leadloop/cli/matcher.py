@@ -110,5 +110,7 @@ def list_(database_url: DbUrl = None) -> None:
         state = f"unusable: {m.problem}" if m.problem else m.status
         say(f"#{m.id}  {m.created_at:%Y-%m-%d %H:%M}  {people}{m.pairs:,} pairs  {state}")
     say(f"the matchers use {current.describe()}")
-    if current.id is None and not current.problem:
+    if drafts := [m.id for m in rows if m.status == "draft" and not m.problem]:
+        say(f"activate a draft with `leadloop matcher activate {drafts[0]}`")
+    elif current.id is None:
         say("fit one with `leadloop matcher refit` (or the first `leadloop dedupe --warehouse`)")
