@@ -13,13 +13,15 @@ from typer.testing import CliRunner
 
 from leadloop.cli import app
 from leadloop.core.clock import FrozenClock
-from leadloop.identity.fitted import DEFAULT_MODEL
+from leadloop.identity.fitted import DEFAULT_MODEL, model_to_json
 from leadloop.identity.match_models import in_use
 from leadloop.identity.policy import DEFAULT as POLICY
 from leadloop.identity.realtime import person_rec, score_pairs
 from leadloop.identity.refit import activate, refit
-from leadloop.store.db import Database
+from leadloop.store.db import Database, make_engine
+from leadloop.store.migrate import downgrade, upgrade
 from leadloop.store.tables import MatchModelRow, Person, SuspectedDuplicate
+from tests.conftest import NOW
 from tests.fixtures.capture import capture_people
 from tests.fixtures.identity import stored_duplicates
 
@@ -219,3 +221,50 @@ def test_a_corrupted_model_is_refused_and_capture_goes_on(
     r = run(app, ["matcher", "refit", "--apply", "--database-url", db_url])
     assert r.exit_code == 0 and "compared with the careful default (match model #1 cannot be used" in _said(r)
     assert "model #2 is active" in _said(r)
+
+
+def test_the_first_warehouse_pass_learns_a_model_and_later_ones_use_the_active_one(
+    db: Database, db_url: str, clock: FrozenClock
+) -> None:
+    stored_duplicates(db, clock)
+    run = CliRunner().invoke
+    dry = run(app, ["dedupe", "--warehouse", "--dry-run", "--database-url", db_url])
+    assert "this dry run learnt one from the warehouse and kept nothing" in _said(dry), _said(dry)
+    with db.read() as s:
+        assert in_use(s).id is None
+    first = run(app, ["dedupe", "--warehouse", "--database-url", db_url])
+    assert first.exit_code == 0 and "no fitted model was active" in _said(first), _said(first)
+    assert "the real-time matcher now uses it (#1)" in _said(first)
+    with db.read() as s:
+        assert in_use(s).id == 1
+    again = run(app, ["dedupe", "--warehouse", "--database-url", db_url])
+    assert again.exit_code == 0 and "decided by the fitted model #1" in _said(again), _said(again)
+    assert "0 pairs merged" in _said(again)  # the first pass merged what that model merges
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(MatchModelRow)) == 1
+
+
+def test_migration_0031_makes_the_newest_stored_model_the_active_one(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        downgrade(engine, "0030")  # match_models as before versions: the newest row was used
+        models = sa.table(
+            "match_models",
+            sa.column("created_at", sa.DateTime),
+            sa.column("pairs", sa.Integer),
+            sa.column("params", sa.JSON),
+        )
+        params = model_to_json(DEFAULT_MODEL)
+        with engine.begin() as conn:
+            conn.execute(
+                models.insert(), [{"created_at": NOW, "pairs": n, "params": params} for n in (300, 500)]
+            )
+        upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT id, status, activated_at IS NOT NULL FROM match_models ORDER BY id"
+            )
+            assert [tuple(r) for r in rows] == [(1, "retired", False), (2, "active", True)]
+    finally:
+        upgrade(engine)
+        engine.dispose()
