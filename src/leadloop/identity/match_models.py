@@ -63,6 +63,9 @@ def parse_row(row: Any) -> Model:
 _ACTIVE = sa.select(
     MatchModelRow.id, MatchModelRow.params, MatchModelRow.created_at, MatchModelRow.pairs
 ).where(MatchModelRow.status == "active")
+# Two activations racing on PostgreSQL could each retire what they saw and leave two active rows:
+# the newest decides, the same one everywhere.
+_ACTIVE = _ACTIVE.order_by(MatchModelRow.id.desc()).limit(1)
 
 
 def active_row(session: Session) -> sa.Row[tuple[int, dict[str, object], datetime, int]] | None:
