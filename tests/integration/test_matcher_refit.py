@@ -114,6 +114,7 @@ def test_after_a_refit_is_activated_capture_decides_as_the_fitted_model(
     with db.write() as s:
         draft = refit(s, now=clock())
     assert not draft.applied and draft.people == len(rows) + 2 and draft.whatif.changed > 0
+    assert draft.judged == 2 and draft.whatif.pairs == draft.pairs - 2  # the two waiting for review
     with db.read() as s:
         assert in_use(s).id is None and s.get_one(MatchModelRow, draft.model_id).status == "draft"
     with db.write() as s:

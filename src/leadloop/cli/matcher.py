@@ -49,6 +49,8 @@ def refit(
         ("apart", "no match"),
     ):
         say(f"  {label}: {wi.before[band]:,} → {wi.after[band]:,}")
+    if r.judged:
+        say(f"{r.judged:,} pairs a person has judged, or that wait for review, stay as they are")
     if not wi.changed:
         say("no pair changes what happens to it")
     for move in wi.moves:

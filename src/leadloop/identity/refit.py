@@ -19,7 +19,7 @@ from leadloop.identity.fitted import CorruptMatchModel, StaleMatchModel
 from leadloop.identity.match import MIN_PAIRS_TO_FIT
 from leadloop.identity.match_models import every, in_use, load, make_active, parse_row, store
 from leadloop.identity.policy import policy_of
-from leadloop.identity.realtime import reasons_of
+from leadloop.identity.realtime import distinct_pairs, reasons_of
 from leadloop.identity.refit_whatif import WhatIf, what_if
 from leadloop.identity.warehouse_pairs import Candidates, candidates, live_people
 
@@ -43,9 +43,10 @@ class Refit:
     people: int
     pairs: int
     compared_with: str  # the model in use before, as people read it
-    whatif: WhatIf
+    whatif: WhatIf  # over the pairs no person has judged
     examples: dict[str, list[Example]]  # move name -> pairs that make it
     applied: bool
+    judged: int = 0  # pairs a person judged "not the same", or that wait for review: left as they are
 
 
 def refit(session: Session, *, now: datetime, apply: bool = False) -> Refit:
@@ -57,12 +58,31 @@ def refit(session: Session, *, now: datetime, apply: bool = False) -> Refit:
     _check_enough(c, current.describe())
     fitted = c.fit()
     before, after = current.model.probabilities(c.pat), fitted.probabilities(c.pat)
-    wi = what_if(before, after, review=policy.review, auto_merge=policy.auto_merge)
+    # A pair a person judged "not the same", or that waits for them, is never decided again by
+    # either matcher: it is left out of the what-if, as the next pass would leave it.
+    free = _not_judged(session, c, np.maximum(before, after) >= policy.review)
+    wi = what_if(before[free], after[free], review=policy.review, auto_merge=policy.auto_merge)
     model_id = store(session, fitted, now=now, pairs=c.pairs, people=c.people, active=apply)
+    index = np.flatnonzero(free)
     examples = {
-        move.name: [_example(c, k, before, after) for k in move.examples] for move in wi.moves if move.count
+        move.name: [_example(c, int(index[k]), before, after) for k in move.examples]
+        for move in wi.moves
+        if move.count
     }
-    return Refit(model_id, c.people, c.pairs, current.describe(), wi, examples, apply)
+    judged = c.pairs - len(index)
+    return Refit(model_id, c.people, c.pairs, current.describe(), wi, examples, apply, judged)
+
+
+def _not_judged(session: Session, c: Candidates, asked: np.ndarray) -> np.ndarray:
+    """Per candidate pair, whether no person has judged it (or is judging it)."""
+    free = np.ones(c.pairs, bool)
+    ids = np.array([r.id for r in c.rows], dtype=np.int64)
+    ks = np.flatnonzero(asked)
+    judged = distinct_pairs(session, {int(x) for k in ks for x in (ids[c.i[k]], ids[c.j[k]])})
+    for k in ks:
+        a, b = int(ids[c.i[k]]), int(ids[c.j[k]])
+        free[k] = (min(a, b), max(a, b)) not in judged
+    return free
 
 
 def _check_enough(c: Candidates, keeping: str) -> None:
