@@ -116,11 +116,14 @@ def _dedupe_warehouse(database_url: str | None, *, dry_run: bool) -> None:
     )
     if r.learnt and r.model_id:
         say(
-            f"no fitted model was active: this pass learnt one from the warehouse, and the real-time "
-            f"matcher now uses it (#{r.model_id}); refit later with `leadloop matcher refit`"
+            f"decided by a model this pass learnt from the warehouse, in place of {r.model}; the "
+            f"real-time matcher now uses it (#{r.model_id}); refit later with `leadloop matcher refit`"
         )
     elif r.learnt:
-        say("no fitted model is active: this dry run learnt one from the warehouse and kept nothing")
+        say(
+            f"decided by a model this dry run learnt from the warehouse and kept nowhere, in place "
+            f"of {r.model}"
+        )
     else:
         say(f"decided by {r.model}")
 

@@ -34,6 +34,7 @@ class InUse:
     created_at: datetime | None = None
     pairs: int = 0
     problem: str | None = None
+    stale: bool = False  # the problem is only that it was fitted on older comparison levels
 
     def describe(self) -> str:
         if self.problem:
@@ -80,8 +81,10 @@ def in_use(session: Session) -> InUse:
         return DEFAULT
     try:
         return InUse(parse_row(row), row.id, row.created_at, row.pairs)
-    except (CorruptMatchModel, StaleMatchModel) as exc:
+    except CorruptMatchModel as exc:
         return InUse(DEFAULT_MODEL, problem=str(exc))
+    except StaleMatchModel as exc:
+        return InUse(DEFAULT_MODEL, problem=str(exc), stale=True)
 
 
 def store(session: Session, model: Model, *, now: datetime, pairs: int, people: int, active: bool) -> int:

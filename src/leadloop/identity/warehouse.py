@@ -106,8 +106,9 @@ def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> Warehou
             ).all(),
         )
     current = in_use(session)
-    if current.problem:
-        # Merging with the careful default instead would quietly undo what was activated.
+    if current.problem and not current.stale:
+        # Merging with the careful default instead would quietly undo what was activated. (A model
+        # of older comparison levels is only out of date: the pass learns one, as after an upgrade.)
         raise CorruptMatchModel(
             f"{current.problem}; activate another one (`leadloop matcher list`, `leadloop matcher "
             "activate ID`) or fit a new one (`leadloop matcher refit --apply`)"
@@ -120,8 +121,8 @@ def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> Warehou
     if current.id is not None:
         model = current.model
     else:
-        # No fitted model yet: as before models were versions, this pass learns one and (unless
-        # dry) it becomes the active one; later fits are `leadloop matcher refit`, with a what-if.
+        # No usable fitted model yet: as before models were versions, this pass learns one and
+        # (unless dry) it becomes the active one; later fits are `leadloop matcher refit`.
         model = c.fit()
         learnt = c.enough_to_fit
         if not dry_run and learnt:
