@@ -25,7 +25,8 @@ USE_CASES = {
     # Bounces and complaints (issue 14, item 3): recording delivery reports, and their webhooks.
     | {"delivery", "mailin", "hooks_web"},
     "enrich": {"handlers"},
-    "identity": {"merge", "account_merge", "review", "account_review", "warehouse", "web", "account_web"},
+    "identity": {"merge", "account_merge", "review", "account_review", "warehouse", "web", "account_web"}
+    | {"refit"},  # re-fitting and activating the matcher's model (issue 17, item 4)
     "leads": {"web"},
     "routing": {"handlers", "admin", "web", "reassign", "staff"},
     "scoring": {"handlers", "models", "jobs", "rescore", "web"},
@@ -74,6 +75,9 @@ PURE = {
     "leadloop.identity.match",
     "leadloop.identity.normal",
     "leadloop.identity.records",
+    # The matcher's stored model read back, and a refit's what-if (issue 17, item 4).
+    "leadloop.identity.fitted",
+    "leadloop.identity.refit_whatif",
     "leadloop.contract.normalise",
     "leadloop.contract.vocab",
     "leadloop.contract.headers",

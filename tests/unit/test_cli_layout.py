@@ -16,7 +16,7 @@ from leadloop.cli import app
 
 CLI = Path(leadloop.cli.__file__).parent
 COMMANDS = ["serve", "worker", "demo", "import", "export", "dedupe", "enrich", "doctor"]
-GROUPS = ["users", "apikeys", "db", "scoring", "routing", "sequences", "report", "opportunity"]
+GROUPS = ["users", "apikeys", "db", "scoring", "routing", "sequences", "report", "opportunity", "matcher"]
 
 
 def test_help_lists_every_command_and_group() -> None:

@@ -206,8 +206,8 @@ def test_em_never_learns_that_one_citys_people_are_one_person() -> None:
     from datetime import UTC, datetime
 
     from leadloop.demo.world import build_world
+    from leadloop.identity.fitted import default_model
     from leadloop.identity.match import Columns, Model, Patterns, candidate_pairs, compare, learn
-    from leadloop.identity.realtime import default_model
 
     world = build_world(seed=7, n_accounts=500, n_people=2000, now=datetime(2026, 11, 1, tzinfo=UTC))
     cols = map_columns(sorted({k for p in world.people for k in p}))

@@ -13,6 +13,7 @@ from leadloop.cli.doctor import doctor
 from leadloop.cli.enrich import enrich
 from leadloop.cli.mailin import mail_in
 from leadloop.cli.mailsync import mail_sync
+from leadloop.cli.matcher import matcher_app
 from leadloop.cli.opportunity import opportunity_app
 from leadloop.cli.report import report_app
 from leadloop.cli.routing import routing_app
@@ -42,5 +43,6 @@ app.add_typer(sequences_app, name="sequences")
 app.add_typer(report_app, name="report")
 app.add_typer(tracking_app, name="tracking")
 app.add_typer(opportunity_app, name="opportunity")
+app.add_typer(matcher_app, name="matcher")
 
 __all__ = ["app"]

@@ -101,6 +101,8 @@ def _dedupe_warehouse(database_url: str | None, *, dry_run: bool) -> None:
     try:
         with db.write() as session:
             r = dedupe_warehouse(session, now=utcnow(), dry_run=dry_run)
+    except LeadloopError as exc:
+        fail(exc)
     finally:
         db.dispose()
     verb = ("would merge", "would queue") if dry_run else ("merged", "queued for review")
@@ -112,5 +114,19 @@ def _dedupe_warehouse(database_url: str | None, *, dry_run: bool) -> None:
         f"{r.accounts:,} accounts: [green]{r.accounts_merged:,} pairs {verb[0]}[/] (undo from the account's page), "
         f"{r.accounts_queued:,} {verb[1]}"
     )
-    if r.model_id:
-        console.print(f"the real-time matcher now uses the model fitted on this warehouse (#{r.model_id})")
+    if r.learnt and r.model_id:
+        say(
+            f"decided by a model this pass learnt from the warehouse, in place of {r.model}; the "
+            f"real-time matcher now uses it (#{r.model_id}); refit later with `leadloop matcher refit`"
+        )
+    elif r.learnt:
+        say(
+            f"decided by a model this dry run learnt from the warehouse and kept nowhere, in place "
+            f"of {r.model}"
+        )
+    else:
+        say(f"decided by {r.model}")
+
+
+def say(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -8,23 +8,23 @@ in the same batch or at the same moment are compared with each other too.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.core.logging import get_logger
+from leadloop.identity.fitted import DEFAULT_MODEL
 from leadloop.identity.match import Columns, Model, block_cap, blocking_keys, compare
+from leadloop.identity.match_models import in_use
 from leadloop.identity.normal import email_key
 from leadloop.identity.policy import MatchPolicy
 from leadloop.identity.records import Rec, record
 from leadloop.store.bulk import replace_keys, select_in
-from leadloop.store.tables import MatchModelRow, Person, PersonKey, SuspectedDuplicate
+from leadloop.store.tables import Person, PersonKey, SuspectedDuplicate
 
 # A person's columns under the names the matcher's records know.
 COLUMNS = {f: f for f in ("first_name", "last_name", "email", "phone", "postcode", "company", "city")}
@@ -38,62 +38,19 @@ PERSON_COLUMNS = (
     Person.company,
     Person.city,
 )
+log = get_logger(__name__)
 # How many people may share a key before it stops telling them apart (see match.candidate_pairs).
 MAX_BLOCK = 60
 
 
-def default_model() -> Model:
-    """Before the warehouse has fitted its own (`leadloop dedupe --warehouse`), the bulk matcher's
-    priors made more careful where fields are not independent evidence: colleagues share an
-    office phone, and the same city and postcode say little in a big city."""
-    m = Model()
-    m.u["email"] = np.array([0.994, 0.001, 0.004, 0.001])
-    m.u["postcode"] = np.array([0.85, 0.05, 0.05, 0.05])
-    m.u["city"] = np.array([0.7, 0.05, 0.25])
-    m.u["phone"] = np.array([0.99, 0.001, 0.009])  # colleagues share a switchboard number
-    m.m["first"] = np.array(
-        [0.01, 0.02, 0.07, 0.10, 0.80]
-    )  # plainly different first names: rarely one person
-    return m
-
-
-DEFAULT_MODEL = default_model()
-
-
-# The version of the comparison levels a stored model was fitted on: a model of other levels
-# (version 1 had one combined name field) is not used, the careful default is.
-PARAMS_VERSION = 2
-
-
-def model_to_json(model: Model) -> dict[str, Any]:
-    return {
-        "version": PARAMS_VERSION,
-        "m": {f: v.tolist() for f, v in model.m.items()},
-        "u": {f: v.tolist() for f, v in model.u.items()},
-        "prior": model.prior,
-    }
-
-
-@lru_cache(maxsize=8)
-def _parsed(model_id: int, params: str) -> Model:
-    data = json.loads(params)
-    base = default_model()
-    if data.get("version") != PARAMS_VERSION:
-        return base
-    m = {f: np.array(data["m"].get(f, base.m[f])) for f in base.m}
-    u = {f: np.array(data["u"].get(f, base.u[f])) for f in base.u}
-    return Model(m, u, float(data["prior"]))
-
-
-_LATEST = sa.select(MatchModelRow.id, MatchModelRow.params).order_by(MatchModelRow.id.desc()).limit(1)
-
-
 def active_match_model(session: Session) -> Model:
-    """The newest model fitted on this warehouse, else the careful default."""
-    row = session.execute(_LATEST).first()
-    if row is None:
-        return DEFAULT_MODEL
-    return _parsed(row.id, json.dumps(row.params, sort_keys=True))
+    """The active model fitted on this warehouse, else the careful default. A stored model that
+    cannot be used (edited by hand, fitted on older levels) must not stop a capture: the careful
+    default decides, and the log says why (`leadloop matcher list` shows it too)."""
+    found = in_use(session)
+    if found.problem:
+        log.warning("match_model_unusable", reason=found.problem)
+    return found.model
 
 
 def person_rec(row: Any, policy: MatchPolicy) -> Rec:

@@ -1,6 +1,7 @@
 """`leadloop dedupe --warehouse`: the bulk matcher over the stored people, its pairs sent to the same
-merge or review flow as real-time matches. It also refits the real-time matcher on this warehouse
-(EM), and rebuilds the people and account key indexes (a backfill for data stored before them)."""
+merge or review flow as real-time matches, decided by the active fitted model (ADR 0039; the
+first pass on a warehouse without one learns it), and rebuilds the people and account key
+indexes (a backfill for data stored before them)."""
 
 from __future__ import annotations
 
@@ -15,22 +16,15 @@ from leadloop.core.events import Event
 from leadloop.identity.account_merge import merge_accounts
 from leadloop.identity.account_review import suspect_accounts
 from leadloop.identity.accounts import duplicate_accounts, index_accounts
-from leadloop.identity.match import Columns, Patterns, candidate_pairs, compare, learn
+from leadloop.identity.fitted import CorruptMatchModel
+from leadloop.identity.match_models import in_use, store
 from leadloop.identity.merge import merge_people
 from leadloop.identity.policy import policy_of
-from leadloop.identity.realtime import (
-    PERSON_COLUMNS,
-    Match,
-    default_model,
-    distinct_pairs,
-    index_people,
-    model_to_json,
-    person_rec,
-    reasons_of,
-)
+from leadloop.identity.realtime import Match, distinct_pairs, index_people, reasons_of
 from leadloop.identity.resolve import Survivors
 from leadloop.identity.review import suspect
-from leadloop.store.tables import Account, MatchModelRow, Person
+from leadloop.identity.warehouse_pairs import candidates, live_people
+from leadloop.store.tables import Account
 
 
 @dataclass
@@ -44,6 +38,8 @@ class WarehouseResult:
     accounts: int = 0  # live accounts looked at
     accounts_merged: int = 0
     accounts_queued: int = 0
+    model: str = ""  # which model decided, as people read it
+    learnt: bool = False  # no fitted model was active: this pass learnt one (model_id when stored)
 
 
 def dedupe_warehouse(session: Session, *, now: datetime, dry_run: bool = False) -> WarehouseResult:
@@ -100,9 +96,7 @@ def dedupe_accounts(session: Session, *, now: datetime, dry_run: bool = False) -
 
 def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> WarehouseResult:
     policy = policy_of(session)
-    rows = session.execute(
-        sa.select(*PERSON_COLUMNS).where(Person.merged_into_id.is_(None)).order_by(Person.id)
-    ).all()
+    rows = live_people(session)
     if not dry_run:
         index_people(session, rows, policy)
         index_accounts(
@@ -111,23 +105,29 @@ def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> Warehou
                 sa.select(Account.id, sa.case((Account.merged_into_id.is_(None), Account.name_key)))
             ).all(),
         )
-    recs = [person_rec(r, policy) for r in rows]
-    i, j = candidate_pairs(recs)
-    model_id = None
-    if not len(i):
-        return WarehouseResult(len(rows), 0, 0, 0, None, [])
-    cols = Columns.of(recs)
-    levels = compare(cols, i, j)
-    pat = Patterns.of(levels)
-    # The bulk matcher's learning (u from random pairs, m by EM sessions), from the careful default.
-    model = learn(cols, len(recs), pat, base=default_model()) if len(i) >= 200 else default_model()
-    p = model.probabilities(pat)
-    if not dry_run and len(i) >= 200:
-        model_id = session.scalar(
-            sa.insert(MatchModelRow)
-            .returning(MatchModelRow.id)
-            .values(created_at=now, pairs=len(i), params=model_to_json(model))
+    current = in_use(session)
+    if current.problem and not current.stale:
+        # Merging with the careful default instead would quietly undo what was activated. (A model
+        # of older comparison levels is only out of date: the pass learns one, as after an upgrade.)
+        raise CorruptMatchModel(
+            f"{current.problem}; activate another one (`leadloop matcher list`, `leadloop matcher "
+            "activate ID`) or fit a new one (`leadloop matcher refit --apply`)"
         )
+    c = candidates(rows, policy)
+    if not c.pairs:
+        return WarehouseResult(len(rows), 0, 0, 0, None, [], model=current.describe())
+    i, j, levels = c.i, c.j, c.levels
+    model_id, learnt = current.id, False
+    if current.id is not None:
+        model = current.model
+    else:
+        # No usable fitted model yet: as before models were versions, this pass learns one and
+        # (unless dry) it becomes the active one; later fits are `leadloop matcher refit`.
+        model = c.fit()
+        learnt = c.enough_to_fit
+        if not dry_run and learnt:
+            model_id = store(session, model, now=now, pairs=c.pairs, people=c.people, active=True)
+    p = model.probabilities(c.pat)
     ids = np.array([r.id for r in rows], dtype=np.int64)
     keep = np.flatnonzero(p >= policy.review)
     judged = distinct_pairs(session, {int(x) for k in keep for x in (ids[i[k]], ids[j[k]])})
@@ -161,4 +161,6 @@ def _dedupe_people(session: Session, *, now: datetime, dry_run: bool) -> Warehou
             queued += 1
             if not dry_run:
                 suspect(session, [Match(b, a, float(p[k]), reasons_of(levels, k))], now=now)
-    return WarehouseResult(len(rows), len(i), merged, queued, model_id, events)
+    return WarehouseResult(
+        len(rows), len(i), merged, queued, model_id, events, model=current.describe(), learnt=learnt
+    )

@@ -318,14 +318,17 @@ class SuspectedAccountDuplicate(Base):
 
 
 class MatchModelRow(Base):
-    """The matcher's m and u probabilities as fitted (EM) on this warehouse by a bulk dedupe: the
-    real-time matcher uses the newest one."""
+    """The matcher's m and u probabilities as fitted on this warehouse (identity/fitted.py): a draft
+    until activated; the real-time matcher and the warehouse pass use the one active row (ADR 0039)."""
 
     __tablename__ = "match_models"
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime]
     pairs: Mapped[int]  # candidate pairs it was fitted on
     params: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(sa.String(10), index=True)  # draft | active | retired
+    people: Mapped[int | None]  # live people it was fitted on (unknown for rows before 0031)
+    activated_at: Mapped[datetime | None]
 
 
 class SuspectedDuplicate(Base):
