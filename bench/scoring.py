@@ -191,7 +191,7 @@ def bench_auc(db_path: Path, n_accounts: int) -> None:
     load_world(db, world, now=NOW)
     model = default_model()
     with db.read() as s:
-        items = sorted(P.samples(s), key=lambda x: x.cutoff)
+        items = P.samples(s, now=NOW)
         wh = P.load(s)
     space = F.choose_space(wh.histories, list(wh.accounts.values()))
     x = P.matrix(wh, space, model, items)

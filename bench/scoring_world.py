@@ -53,6 +53,7 @@ from leadloop.core.errors import InvalidInput
 from leadloop.scoring import predictive as P
 from leadloop.scoring.decay import Decaying, decay_rate, epoch
 from leadloop.scoring.repository import active_model
+from leadloop.scoring.target import Target
 from leadloop.store.tables import Account, Lead
 
 ENTITIES = ("accounts", "people", "activities", "opportunities")
@@ -109,7 +110,9 @@ class LeadAtCut:
     predicted: float | None
 
 
-def leadloop_at(world: dict[str, list[Row]], cut: datetime, tmp: Path) -> tuple[list[LeadAtCut], str]:
+def leadloop_at(
+    world: dict[str, list[Row]], cut: datetime, tmp: Path, *, target: str, days: int
+) -> tuple[list[LeadAtCut], str]:
     """Import what was known at the cut with the clock there; every lead's scores then."""
     db = fresh_sqlite(tmp / "world.db")
     for name in ENTITIES:
@@ -121,7 +124,7 @@ def leadloop_at(world: dict[str, list[Row]], cut: datetime, tmp: Path) -> tuple[
         rate = decay_rate(model.engagement.half_life_days)
         probs: dict[int, float] = {}
         try:
-            trained = P.train(s, model)
+            trained = P.train(s, model, now=cut, target=Target(target, days))
             verdict = "shown" if trained.report.shown else f"kept off: {trained.report.off}"
             probs = {p.lead_id: p.probability for p in P.predictions(s, model, trained, now=cut)}
         except InvalidInput as exc:
@@ -246,7 +249,7 @@ def calibration(y: np.ndarray, p: np.ndarray) -> str:
 
 def evaluate(name: str, world: dict[str, list[Row]], cut: datetime, days: int, target: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        leads, verdict = leadloop_at(as_of(world, cut), cut, Path(tmp))
+        leads, verdict = leadloop_at(as_of(world, cut), cut, Path(tmp), target=target, days=days)
     if not leads:
         print(f"{name}: Leadloop holds no lead at {cut.date()}")
         return

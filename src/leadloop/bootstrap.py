@@ -78,6 +78,7 @@ from leadloop.routing import handlers as routing
 from leadloop.scoring import handlers as scoring
 from leadloop.scoring import jobs as scoring_jobs
 from leadloop.scoring.rescore import on_timelines_changed, rescore
+from leadloop.scoring.target import Target
 from leadloop.segments import handlers as segments
 from leadloop.segments import reactions as segment_reactions
 from leadloop.segments.policy import SegmentPolicy
@@ -224,7 +225,10 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
         nurture.Mailer(settings.mail_postal_address, settings.mail_from, throttle(settings)),
     )
     if settings.retrain_every_days > 0:
-        handlers[scoring_jobs.RETRAIN] = scoring_jobs.retrain_job(timedelta(days=settings.retrain_every_days))
+        handlers[scoring_jobs.RETRAIN] = scoring_jobs.retrain_job(
+            timedelta(days=settings.retrain_every_days),
+            Target(settings.predict_target, settings.predict_days),
+        )
     if settings.enrich_provider:
         provider = make_provider(settings.enrich_provider, settings.enrich_path)
         handlers[ENRICH_SWEEP] = sweep_job(provider, timedelta(minutes=settings.enrich_every_minutes))

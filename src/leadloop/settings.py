@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,6 +73,10 @@ class Settings(BaseSettings):
     # Timers and jobs: the sweeper acts within `sweep_interval_s` of a due time.
     sweep_interval_s: float = 5.0
     retrain_every_days: float = 7.0  # the predictive model's schedule; 0 turns it off
+    # What the predictive model predicts for a lead (issue 16): its account wins ("won") or opens
+    # ("created") a deal on the lead's product within `predict_days` days.
+    predict_target: Literal["won", "created"] = "won"
+    predict_days: int = Field(default=90, ge=1, le=730)
 
     # Notifications (routing): e-mail through SMTP, and an optional signed webhook.
     smtp_host: str = "127.0.0.1"  # empty: e-mail off (messages are settled as not configured)

@@ -14,6 +14,7 @@ from leadloop.core.clock import utcnow
 from leadloop.core.errors import LeadloopError
 from leadloop.scoring.kind import SCORING
 from leadloop.scoring.repository import active_model
+from leadloop.scoring.target import Target
 
 
 def show(summary: dict[str, Any]) -> None:
@@ -49,7 +50,9 @@ def train(database_url: DbUrl = None) -> None:
     try:
         with db.write() as session:
             model, _ = active_model(session)
-            trained = predictive.train(session, model)
+            conf = settings(database_url)
+            target = Target(conf.predict_target, conf.predict_days)
+            trained = predictive.train(session, model, now=now, target=target)
             model_id = predictive.save(session, trained, now=now)
             n = predictive.predict_leads(session, model, trained, now=now)
     except LeadloopError as exc:
@@ -98,7 +101,14 @@ def backtest(
         when = parse_datetime(as_of, field="--as-of")
         assert when is not None
         with db.read() as session:
-            result = backtest(session, active_model(session)[0], as_of=when)
+            conf = settings(database_url)
+            result = backtest(
+                session,
+                active_model(session)[0],
+                as_of=when,
+                now=utcnow(),
+                target=Target(conf.predict_target, conf.predict_days),
+            )
     except LeadloopError as exc:
         fail(exc)
     console.print(

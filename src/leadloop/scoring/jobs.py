@@ -28,6 +28,7 @@ from leadloop.scoring.predictive import (
     write_predictions,
 )
 from leadloop.scoring.repository import active_model
+from leadloop.scoring.target import Target
 from leadloop.store.tables import Lead, PredictiveModelRow
 
 log = get_logger("leadloop.scoring.jobs")
@@ -63,11 +64,11 @@ class _Retrained:
     skipped: str | None = None
 
 
-def _prepare_retrain(session: Session, due: Due, now: datetime) -> _Retrained:
+def _prepare_retrain(session: Session, due: Due, now: datetime, *, target: Target) -> _Retrained:
     """The slow part, reading only: train on the warehouse's outcomes and score every lead."""
     model, _ = active_model(session)
     try:
-        trained = train(session, model)
+        trained = train(session, model, now=now, target=target)
     except NotEnoughData as exc:
         return _Retrained(None, [], str(exc))
     if not trained.report.shown:  # it did not beat the baselines: no probability is worth storing
@@ -101,8 +102,8 @@ def _apply_retrain(
     return []
 
 
-def retrain_job(every: timedelta) -> Job:
-    return Job(_prepare_retrain, partial(_apply_retrain, every=every))
+def retrain_job(every: timedelta, target: Target = Target()) -> Job:
+    return Job(partial(_prepare_retrain, target=target), partial(_apply_retrain, every=every))
 
 
 def ensure_retrain_scheduled(session: Session, *, now: datetime, every: timedelta) -> None:

@@ -15,6 +15,7 @@ MARGIN_SHOWN; otherwise `Report.off` says why in a sentence, and the leads keep 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -37,7 +38,8 @@ from leadloop.scoring import features as F
 from leadloop.scoring.decay import epoch
 from leadloop.scoring.document import ScoringModel
 from leadloop.scoring.predictive_status import UNCOMPARED
-from leadloop.store.tables import Account, Activity, Opportunity, Person
+from leadloop.scoring.target import Target
+from leadloop.store.tables import Account, Activity, Lead, Opportunity, Person
 
 MIN_SAMPLES = 30
 MIN_PER_CLASS = 8
@@ -53,10 +55,10 @@ class NotEnoughData(InvalidInput):
 @dataclass(frozen=True)
 class Sample:
     account_id: int
-    cutoff: float
+    cutoff: float  # the moment asked: features come from strictly before it
     label: int | None
     opened: float
-    closed: float | None
+    closed: float | None  # when the answer became known
 
 
 @dataclass
@@ -162,24 +164,66 @@ def verdict(model_auc: float, baselines: dict[str, float], outcomes: int) -> str
     )
 
 
-def samples(session: Session) -> list[Sample]:
-    """One per closed opportunity: the account as it was when the opportunity was created."""
-    rows = session.execute(
-        sa.select(
-            Opportunity.account_id, Opportunity.created_at, Opportunity.closed_at, Opportunity.outcome
-        ).where(Opportunity.account_id.is_not(None), Opportunity.outcome.in_(("won", "lost")))
+SNAPSHOT_EVERY_DAYS = 30.0
+SNAPSHOTS_PER_LEAD = 6  # the latest ones: recent history says most about today
+MAX_SAMPLES = 20_000
+
+
+def snapshots(opened: float, events: Sequence[float], now: float, target: Target) -> list[tuple[float, int]]:
+    """Pure: a lead asked the target's question every SNAPSHOT_EVERY_DAYS from its opening, while
+    the answer is fully known (the window ended before `now`) and until its first event (after a
+    win the lead is a customer, not a lead): (the moment asked, the answer)."""
+    horizon, step = target.days * F.DAY, SNAPSHOT_EVERY_DAYS * F.DAY
+    out: list[tuple[float, int]] = []
+    t = opened
+    while t + horizon <= now and not any(e <= t for e in events):
+        out.append((t, int(any(t < e <= t + horizon for e in events))))
+        t += step
+    return out[-SNAPSHOTS_PER_LEAD:]
+
+
+def samples(session: Session, *, now: datetime, target: Target = Target()) -> list[Sample]:
+    """The leads' history as questions with known answers: each lead at several past moments, its
+    features as of then, its answer from the opportunities that followed (`Target`). An opportunity
+    counts for its own lead, or, when it names none, for its account's leads on its product (every
+    lead of the account when it names no product either). In time order; thinned evenly beyond
+    MAX_SAMPLES."""
+    leads = session.execute(
+        sa.select(Lead.id, Lead.account_id, Lead.product, Lead.opened_at).where(Lead.stage != "merged")
     ).all()
-    return [
-        Sample(
-            int(a),
-            epoch(created),
-            1 if outcome == "won" else 0,
-            epoch(created),
-            epoch(closed) if closed else None,
+    of_account: dict[int, list[tuple[int, str]]] = {}
+    for lid, acc, product, _ in leads:
+        of_account.setdefault(acc, []).append((lid, product))
+    events: dict[int, list[float]] = {}
+    time_of = Opportunity.closed_at if target.event == "won" else Opportunity.created_at
+    q = sa.select(Opportunity.lead_id, Opportunity.account_id, Opportunity.product, time_of).where(
+        time_of.is_not(None)
+    )
+    if target.event == "won":
+        q = q.where(Opportunity.outcome == "won")
+    for own, on, named, at in session.execute(q):
+        if at is None:
+            continue
+        owners = (
+            [own]
+            if own is not None
+            else [lid for lid, p in of_account.get(on, []) if not named or p == named.lower()]
+            if on is not None
+            else []
         )
-        for a, created, closed, outcome in rows
-        if a is not None
+        for lid in owners:
+            events.setdefault(lid, []).append(epoch(at))
+    t_now = epoch(now)
+    out = [
+        Sample(int(acc), t, label, t, t + target.days * F.DAY)
+        for lid, acc, _, opened in leads
+        for t, label in snapshots(epoch(opened), events.get(lid, []), t_now, target)
     ]
+    out.sort(key=lambda s: s.cutoff)
+    if len(out) > MAX_SAMPLES:
+        keep = np.linspace(0, len(out) - 1, MAX_SAMPLES).round().astype(int)
+        out = [out[i] for i in sorted(set(keep.tolist()))]
+    return out
 
 
 @dataclass
@@ -299,21 +343,24 @@ def select(space: F.FeatureSpace, x: np.ndarray, y: np.ndarray) -> tuple[str, di
     return best, mean
 
 
-def _check(items: list[Sample], what: str) -> None:
+def _check(items: list[Sample], what: str, target: Target) -> None:
     pos = sum(1 for s in items if s.label == 1)
     neg = sum(1 for s in items if s.label == 0)
     if pos + neg == 0:
         raise NotEnoughData(
-            f"{what} has no won or lost opportunities yet; until it does the rules alone score leads"
+            f"{what} has no lead whose answer is known yet (a lead and {target.days} days after it); "
+            "until it does the rules alone score leads"
         )
     if pos == 0 or neg == 0:
         raise NotEnoughData(
-            f"{what} has only {'won' if pos else 'lost'} opportunities ({pos + neg}); a model needs both outcomes"
+            f"{what} has only leads that {'did' if pos else 'did not'} reach {target.describe()} "
+            f"({pos + neg}); a model needs both outcomes"
         )
     if pos + neg < MIN_SAMPLES or min(pos, neg) < MIN_PER_CLASS:
         raise NotEnoughData(
-            f"{what} has {pos} won and {neg} lost opportunities; training needs at least {MIN_SAMPLES} in all and "
-            f"{MIN_PER_CLASS} of each. Until then the rules alone score leads."
+            f"{what} has {pos} leads that reached {target.describe()} and {neg} that did not; training "
+            f"needs at least {MIN_SAMPLES} in all and {MIN_PER_CLASS} of each. Until then the rules alone "
+            "score leads."
         )
 
 
@@ -383,16 +430,23 @@ def judge(report: Report, outcomes: int) -> None:
         report.off = verdict(report.roc_auc, report.baselines, outcomes)
 
 
-def train(session: Session, model: ScoringModel, *, holdout: float = 0.25) -> Trained:
+def train(
+    session: Session,
+    model: ScoringModel,
+    *,
+    now: datetime,
+    target: Target = Target(),
+    holdout: float = 0.25,
+) -> Trained:
     """Hold out the latest outcomes, report on them beside the baselines and over a rolling
     backtest, decide whether the model may be shown, and refit on everything."""
-    items = sorted(samples(session), key=lambda s: s.cutoff)
-    _check(items, "the warehouse")
+    items = samples(session, now=now, target=target)
+    _check(items, "the warehouse", target)
     wh = load(session)
     space = F.choose_space(wh.histories, list(wh.accounts.values()))
     cut = int(len(items) * (1 - holdout))
     head, tail = items[:cut], items[cut:]
-    _check(head, "the training part")
+    _check(head, "the training part", target)
     x_all, y_all = matrix(wh, space, model, items), np.array([s.label for s in items])
     x_head, x_tail, y_head, y_tail = x_all[:cut], x_all[cut:], y_all[:cut], y_all[cut:]
     learner, cv = select(space, x_head, y_head)
@@ -406,16 +460,18 @@ def train(session: Session, model: ScoringModel, *, holdout: float = 0.25) -> Tr
     return Trained(final, space, report, len(items), reference=reference_row(space, x_all))
 
 
-def backtest(session: Session, model: ScoringModel, *, as_of: datetime) -> Trained:
-    """Train on outcomes known before `as_of` (closed before it), evaluate on opportunities created
-    on or after it. Features are always as of each opportunity's creation."""
+def backtest(
+    session: Session, model: ScoringModel, *, as_of: datetime, now: datetime, target: Target = Target()
+) -> Trained:
+    """Train on the answers known before `as_of`, evaluate on the leads asked on or after it (with
+    answers known by `now`). Features are always as of the moment asked."""
     t = epoch(as_of)
-    items = samples(session)
+    items = samples(session, now=now, target=target)
     known = [s for s in items if s.closed is not None and s.closed < t]
     after = [s for s in items if s.opened >= t]
-    _check(known, f"the history before {as_of.date()}")
+    _check(known, f"the history before {as_of.date()}", target)
     if not after:
-        raise NotEnoughData(f"no closed opportunity was created on or after {as_of.date()} to evaluate on")
+        raise NotEnoughData(f"no lead asked on or after {as_of.date()} has a known answer yet to evaluate on")
     wh = load(session)
     space = F.choose_space(wh.histories, list(wh.accounts.values()))
     known.sort(key=lambda s: s.cutoff)
