@@ -79,8 +79,10 @@ def test_kill_minus_nine_at_random_moments_neither_loses_nor_repeats_a_step(
                 assert proc.poll() is None, log.read_text()[-2000:]
                 time.sleep(0.01)
             idle = len(smtp_server.inbox.messages) == before  # what is left waits behind stale claims
-            if not idle:
-                time.sleep(rng.uniform(0.0, 1.0))  # somewhere in the middle of its work
+            if not idle:  # somewhere in the middle of a burst: after a random number of its messages
+                target, until = before + rng.randint(1, PEOPLE - 1), time.monotonic() + 5
+                while len(smtp_server.inbox.messages) < target and time.monotonic() < until:
+                    time.sleep(0.001)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1

@@ -296,6 +296,19 @@ def test_what_if_replays_past_leads_without_writing(db: Database, team: dict[str
         )
         with pytest.raises(InvalidInput, match=re.escape("these users do not exist: nobody@x.io")):
             activate(s, ROUTING, draft, now=MONDAY)
+    # Owners no decision gave (an import with owners, a story's worked deals): one outside the pool
+    # the rules pick is not the rules' doing, one in it is another turn; neither is a rule change.
+    outside, member = _mql(db, "GB"), _mql(db, "GB")
+    with db.write() as s:
+        for lead_id, owner in ((outside, "dora"), (member, "bob")):
+            s.execute(
+                sa.update(Lead)
+                .where(Lead.id == lead_id)
+                .values(owner_user_id=team[owner], owner_team_id=None, assigned_at=MONDAY)
+            )
+    with db.read() as s:
+        again = admin.what_if(s, parse_rules(RULES), now=MONDAY).summary()
+    assert (again["leads"], again["changed"], again["by_hand"]) == (6, 0, 1), again
 
 
 def test_the_new_owner_hears_of_a_lead_in_the_app_at_once(db: Database, team: dict[str, int]) -> None:

@@ -166,8 +166,12 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
             by_hand = (was.to is None and why in ("manual", "reassigned")) or (
                 lead.owner_user_id is not None and today.casefold() != current.casefold()
             )
-        else:  # routed before decisions were recorded: today's owner, no route
-            current, was, by_hand = today, Route(), False
+        else:
+            # No decision gave it its owner (an import with owners, the demo story's worked deals,
+            # routed before decisions were recorded): a member of the pool the rules pick now is
+            # another turn of it; any other owner came from outside the rules, not from them.
+            members = {c.email.casefold() for c in pools.get(d.pool, [])} if d.pool else set()
+            current, was, by_hand = today, Route(), today.casefold() not in members
         out.leads += 1
         out.by_owner[d.name] += 1
         change = classify(

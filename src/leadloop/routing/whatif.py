@@ -32,8 +32,8 @@ EXPLAIN = {
     Change.UNAVAILABLE: "the same rule names the same pool or person, but nobody there could take it "
     "(away, at capacity or inactive) when it was routed or now, so one of the two went to the fallback",
     Change.SAME: "the same owner",
-    Change.HAND: "a person chose its owner (by hand, a BDR's pick at hand-over, or an import), so "
-    "there is no rule decision to compare with",
+    Change.HAND: "a person chose its owner (by hand, a BDR's pick at hand-over, or an import), or no "
+    "routing decision gave it the owner it has, so there is no rule decision to compare with",
 }
 
 
