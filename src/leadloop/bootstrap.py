@@ -77,6 +77,7 @@ from leadloop.privacy.refuse import erased_people
 from leadloop.routing import handlers as routing
 from leadloop.scoring import handlers as scoring
 from leadloop.scoring import jobs as scoring_jobs
+from leadloop.scoring.deal_value import Currency
 from leadloop.scoring.rescore import on_timelines_changed, rescore
 from leadloop.scoring.target import Target
 from leadloop.segments import handlers as segments
@@ -228,6 +229,7 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
         handlers[scoring_jobs.RETRAIN] = scoring_jobs.retrain_job(
             timedelta(days=settings.retrain_every_days),
             Target(settings.predict_target, settings.predict_days),
+            Currency(settings.default_currency, settings.fx_rates),
         )
     if settings.enrich_provider:
         provider = make_provider(settings.enrich_provider, settings.enrich_path)

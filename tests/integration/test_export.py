@@ -96,12 +96,13 @@ def test_exports_carry_scores_decayed_to_now_and_the_priority_rank(
     ]
     run_import(db, "activities", make_csv(["email", "type", "occurred_at"], rows), now=clock)
     leads = _export(db, "leads")
-    assert list(leads[0])[-5:] == [
+    assert list(leads[0])[-6:] == [
         "fit_score",
         "grade",
         "engagement",
         "predicted_probability",
         "priority_rank",
+        "expected_value",
     ]
     assert leads[0]["predicted_probability"] == ""  # no model trained yet: empty, never a made-up number
     by_domain = {r["account_domain"]: r for r in leads}

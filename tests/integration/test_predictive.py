@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import statistics
 from datetime import timedelta
 
 import numpy as np
@@ -16,18 +17,19 @@ from leadloop import capture as h
 from leadloop.capture import model as m
 from leadloop.capture.export import export_csv
 from leadloop.core.clock import FrozenClock
+from leadloop.scoring.deal_value import MIN_DEALS, Currency
 from leadloop.scoring.predictive import (
     MARGIN,
     NotEnoughData,
     active_report,
     backtest,
     evaluate,
-    predict_leads,
     save,
     train,
 )
 from leadloop.scoring.predictive_status import prediction_off
 from leadloop.scoring.repository import default_model
+from leadloop.scoring.values import predict_leads
 from leadloop.store.db import Database
 from leadloop.store.tables import Lead
 from tests.fixtures.scoring import load_simulated_world, signal_world
@@ -135,3 +137,40 @@ def test_a_model_that_beats_the_baselines_is_shown_on_every_lead(db: Database, c
         preds = [p for (p,) in s.execute(sa.select(Lead.predicted))]
         assert prediction_off(s) is None
     assert n == len(preds) > 0 and all(p is not None and 0 <= p <= 1 for p in preds)
+
+
+def _usd(i: int) -> dict[str, str]:
+    """Deal i's amount: most in dollars, every seventh in pounds, for which no rate is set."""
+    return (
+        {"amount": str(10_000 + 1_000 * (i % 5)), "currency": "USD"}
+        if i % 7
+        else {"amount": "5000", "currency": "GBP"}
+    )
+
+
+@pytest.mark.slow
+def test_each_shown_probability_carries_an_expected_value(db: Database, clock: FrozenClock) -> None:
+    signal_world(db, clock, amount=_usd)
+    with db.write() as s:
+        trained = train(s, default_model(), now=clock())
+        n = predict_leads(s, default_model(), trained, now=clock(), currency=Currency("USD"))
+    assert trained.report.shown and n > 0, trained.report.lines()
+    won = [i for i in range(120) if (i % 2) != (i % 15 == 0) and i % 7]  # the GBP deals have no rate
+    size = statistics.median(10_000 + 1_000 * (i % 5) for i in won)
+    with db.read() as s:
+        rows = s.execute(
+            sa.select(Lead.id, Lead.predicted, Lead.expected_value, Lead.expected_value_basis)
+        ).all()
+    assert len(rows) == n
+    for _, p, value, basis in rows:  # one product, one size band: the median of all won deals
+        assert value == pytest.approx(p * size, abs=0.01)
+        assert basis == f"USD {size:,.0f}, the median of all {len(won)} won deals"
+    out = io.StringIO()
+    export_csv(db, "leads", out, now=clock())
+    exported = {int(r["leadloop_id"]): r for r in csv.DictReader(io.StringIO(out.getvalue()))}
+    assert all(float(exported[i]["expected_value"]) == pytest.approx(v, abs=0.01) for i, _, v, _ in rows)
+    with db.write() as s:  # no won deal with an amount in the default currency: no value, and why
+        trained = train(s, default_model(), now=clock())
+        predict_leads(s, default_model(), trained, now=clock(), currency=Currency("EUR"))
+        values = set(s.execute(sa.select(Lead.expected_value, Lead.expected_value_basis)).all())
+    assert values == {(None, f"no expected value: it needs {MIN_DEALS} more won deals with an amount")}

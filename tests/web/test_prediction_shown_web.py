@@ -55,3 +55,26 @@ def test_the_lead_says_why_it_has_no_probability_and_shows_one_from_a_model_that
     assert (
         "Predicted chance of a won deal: <strong>42%</strong>" in page and "No predicted chance" not in page
     )
+    # Its expected value beside it, with where the deal size comes from; the leads list sorts by it.
+    with web.db.write() as s:
+        lead = s.get_one(Lead, lead_id)
+        lead.expected_value, lead.expected_value_basis = (
+            12_600.0,
+            "USD 30,000, the median of all 14 won deals",
+        )
+    body = api.get(f"/api/v1/leads/{lead_id}").json()
+    assert (body["expected_value"], body["expected_value_currency"]) == (12_600.0, "USD")
+    page = client.get(f"/leads/{lead_id}").text
+    assert "Expected value: <strong>12,600 USD</strong>" in page
+    assert "42% of USD 30,000, the median of all 14 won deals" in page
+    listing = client.get("/leads?sort=value&dir=desc").text
+    assert "Expected value" in listing and 'data-label="Expected value">12,600<' in listing
+    assert 'data-label="Chance">42%<' in listing
+    with web.db.write() as s:  # too few won deals: no value, and the page says why
+        lead = s.get_one(Lead, lead_id)
+        lead.expected_value, lead.expected_value_basis = (
+            None,
+            "no expected value: it needs 3 more won deals with an amount",
+        )
+    page = client.get(f"/leads/{lead_id}").text
+    assert "No expected value: it needs 3 more won deals with an amount." in page

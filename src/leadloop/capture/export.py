@@ -164,6 +164,7 @@ def _query(entity: str) -> tuple[list[str], Any]:
                 Lead.engagement_t0,
                 Lead.predicted,
                 sa.func.rank().over(order_by=Lead.engagement_key.desc()),
+                Lead.expected_value,
             )
             .join(acct, acct.id == Lead.account_id)
             .outerjoin(User, User.id == Lead.owner_user_id)
@@ -189,6 +190,7 @@ def _query(entity: str) -> tuple[list[str], Any]:
             "activity_count",
             "contact_count",
             *SCORE_COLUMNS,
+            "expected_value",  # predicted_probability times the expected deal size, default currency
         ]
         return header, stmt
     raise InvalidInput(f"cannot export {entity!r}; use one of {', '.join(EXPORTABLE)}")
@@ -204,11 +206,13 @@ def iter_export(db: Database, entity: str, *, now: datetime) -> tuple[list[str],
             t = epoch(now)
             for row in session.execute(stmt.execution_options(yield_per=5000)):
                 cells = list(row)
+                extra = [cells.pop()] if entity == "leads" else []  # expected_value
                 if scored:  # (fit, grade, S, t0, p, rank) -> (fit, grade, engagement now, p, rank)
                     fit, grade, s, t0, predicted, rank = cells[-6:]
                     p = None if predicted is None else round(float(predicted), 4)
                     cells[-6:] = [fit, grade, round(Decaying(s, t0).current(t, rate), 3), p, rank]
-                yield [_cell(v) for v in cells]
+                extra = [None if v is None else round(float(v), 2) for v in extra]
+                yield [_cell(v) for v in [*cells, *extra]]
 
     return header, gen()
 

@@ -44,6 +44,8 @@ def train(database_url: DbUrl = None) -> None:
     quarter beside the rules and a recency baseline; store it, and write each lead's predicted
     probability only if it beats both."""
     from leadloop.scoring import predictive  # scikit-learn: not for `leadloop --help`
+    from leadloop.scoring.deal_value import Currency
+    from leadloop.scoring.values import predict_leads, sizes
 
     db = database(settings(database_url))
     now = utcnow()
@@ -54,7 +56,9 @@ def train(database_url: DbUrl = None) -> None:
             target = Target(conf.predict_target, conf.predict_days)
             trained = predictive.train(session, model, now=now, target=target)
             model_id = predictive.save(session, trained, now=now)
-            n = predictive.predict_leads(session, model, trained, now=now)
+            money = Currency(conf.default_currency, conf.fx_rates)
+            n = predict_leads(session, model, trained, now=now, currency=money)
+            known = sizes(session, money) if trained.report.shown else None
     except LeadloopError as exc:
         fail(exc)
     for line in trained.report.lines():
@@ -63,6 +67,9 @@ def train(database_url: DbUrl = None) -> None:
         console.print(
             f"[green]predictive model #{model_id}[/] trained on {trained.trained_on:,} outcomes; "
             f"{n:,} leads scored"
+        )
+        console.print(
+            f"{known[0].upper()}{known[1:]}." if isinstance(known, str) else known.lines()[0] if known else ""
         )
     else:
         console.print(

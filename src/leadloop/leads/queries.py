@@ -37,6 +37,9 @@ SORTS: dict[str, Any] = {
     "activities": Lead.activity_count,
     "contacts": Lead.contact_count,
     "grade": sa.func.coalesce(Lead.grade, "E"),
+    # The predictive model's, when it beat the baselines (else every lead has none and this is id order)
+    "chance": sa.func.coalesce(Lead.predicted, -1.0),
+    "value": sa.func.coalesce(Lead.expected_value, -1.0),
 }
 PAGE_SIZES = LIST_PAGE_SIZES  # 25, 50, 100, 200: every list offers the same (lists/model.py)
 
@@ -99,6 +102,8 @@ class LeadRow:
     grade: str | None = None
     engagement_s: float = 0.0
     engagement_t0: float = 0.0
+    predicted: float | None = None
+    expected_value: float | None = None
     score: float = 0.0  # engagement decayed to the time of the query
 
 
@@ -111,6 +116,7 @@ class LeadsPage:
     owners: list[tuple[str, str]] = field(default_factory=list)
     rep_name: str | None = None  # the SLA filter's rep and team, by name
     rep_team_name: str | None = None
+    predicted: bool = False  # the predictive model is shown: its chance and expected value are columns
 
     @property
     def pages(self) -> int:
@@ -189,6 +195,8 @@ def list_leads(
             Lead.grade,
             Lead.engagement_s,
             Lead.engagement_t0,
+            Lead.predicted,
+            Lead.expected_value,
         )
         .order_by(order.asc() if f.dir == "asc" else order.desc(), Lead.id.desc())
         .limit(f.per_page)
@@ -211,7 +219,8 @@ def list_leads(
     ]
     rep_name = session.scalar(sa.select(User.name).where(User.id == f.rep)) if f.rep else None
     team_name = session.scalar(sa.select(Team.name).where(Team.id == f.rep_team)) if f.rep_team else None
-    return LeadsPage(f, rows, total, products, owners, rep_name, team_name)
+    shown = session.scalar(sa.select(Lead.id).where(Lead.predicted.is_not(None)).limit(1)) is not None
+    return LeadsPage(f, rows, total, products, owners, rep_name, team_name, shown)
 
 
 def _sla_ids(

@@ -221,6 +221,7 @@ def lead_page(
             "view": view,
             "score": score,
             "prediction_off": off if view.lead.predicted is None else None,
+            "currency": ctx.settings.default_currency,
             "who": who,
             "trail": trail,
             "clock": clock,
@@ -256,6 +257,11 @@ def lead_api(lead_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
         "predicted_why": [{"feature": f, "change": d} for f, d in lead.predicted_why or []],
         # Why there is no probability: the model did not beat the simple baselines, or none exists.
         "predicted_off": off if lead.predicted is None else None,
+        # probability times the deal size expected for its account and product, in the default
+        # currency (the basis names it and where the size comes from), or why there is none
+        "expected_value": lead.expected_value,
+        "expected_value_currency": ctx.settings.default_currency if lead.expected_value is not None else None,
+        "expected_value_basis": lead.expected_value_basis,
         "assigned_at": lead.assigned_at,
         "sla_policy": lead.sla_policy,
         "sla_due_at": lead.sla_due_at,

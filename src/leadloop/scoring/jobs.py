@@ -16,6 +16,7 @@ from leadloop.core.reactions import publish
 from leadloop.jobs.timers import TIMERS, Due, Job, schedule
 from leadloop.lifecycle.handlers import move
 from leadloop.lifecycle.model import Trigger
+from leadloop.scoring.deal_value import Currency
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
 from leadloop.scoring.predictive import (
     NotEnoughData,
@@ -29,6 +30,7 @@ from leadloop.scoring.predictive import (
 )
 from leadloop.scoring.repository import active_model
 from leadloop.scoring.target import Target
+from leadloop.scoring.values import with_values
 from leadloop.store.tables import Lead, PredictiveModelRow
 
 log = get_logger("leadloop.scoring.jobs")
@@ -64,7 +66,9 @@ class _Retrained:
     skipped: str | None = None
 
 
-def _prepare_retrain(session: Session, due: Due, now: datetime, *, target: Target) -> _Retrained:
+def _prepare_retrain(
+    session: Session, due: Due, now: datetime, *, target: Target, currency: Currency
+) -> _Retrained:
     """The slow part, reading only: train on the warehouse's outcomes and score every lead."""
     model, _ = active_model(session)
     try:
@@ -73,7 +77,7 @@ def _prepare_retrain(session: Session, due: Due, now: datetime, *, target: Targe
         return _Retrained(None, [], str(exc))
     if not trained.report.shown:  # it did not beat the baselines: no probability is worth storing
         return _Retrained(trained, [])
-    return _Retrained(trained, predictions(session, model, trained, now=now))
+    return _Retrained(trained, with_values(session, predictions(session, model, trained, now=now), currency))
 
 
 def _apply_retrain(
@@ -102,8 +106,10 @@ def _apply_retrain(
     return []
 
 
-def retrain_job(every: timedelta, target: Target = Target()) -> Job:
-    return Job(partial(_prepare_retrain, target=target), partial(_apply_retrain, every=every))
+def retrain_job(every: timedelta, target: Target = Target(), currency: Currency = Currency()) -> Job:
+    return Job(
+        partial(_prepare_retrain, target=target, currency=currency), partial(_apply_retrain, every=every)
+    )
 
 
 def ensure_retrain_scheduled(session: Session, *, now: datetime, every: timedelta) -> None:

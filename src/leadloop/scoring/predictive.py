@@ -528,6 +528,8 @@ class Prediction:
     lead_id: int
     probability: float
     why: list[list[object]]
+    value: float | None = None  # probability times expected deal size (values.py), in the default currency
+    basis: str | None = None  # where the size comes from, or why there is no value
 
 
 def predictions(
@@ -554,26 +556,26 @@ def write_predictions(session: Session, items: list[Prediction]) -> None:
     if items:
         session.execute(
             sa.update(Lead),
-            [{"id": i.lead_id, "predicted": i.probability, "predicted_why": i.why} for i in items],
+            [
+                {
+                    "id": i.lead_id,
+                    "predicted": i.probability,
+                    "predicted_why": i.why,
+                    "expected_value": i.value,
+                    "expected_value_basis": None if i.basis is None else i.basis[:300],
+                }
+                for i in items
+            ],
         )
-
-
-def predict_leads(session: Session, model: ScoringModel, trained: Trained, *, now: datetime) -> int:
-    """Score every lead and store it; returns how many. A model that did not beat the baselines
-    stores no probability at all (and clears an earlier model's): the rules alone rank."""
-    if not trained.report.shown:
-        clear_predictions(session)
-        return 0
-    items = predictions(session, model, trained, now=now)
-    write_predictions(session, items)
-    return len(items)
 
 
 def clear_predictions(session: Session) -> None:
     from leadloop.store.tables import Lead
 
     session.execute(
-        sa.update(Lead).where(Lead.predicted.is_not(None)).values(predicted=None, predicted_why=None)
+        sa.update(Lead)
+        .where(Lead.predicted.is_not(None))
+        .values(predicted=None, predicted_why=None, expected_value=None, expected_value_basis=None)
     )
 
 

@@ -386,6 +386,10 @@ class Lead(Base):
     predicted: Mapped[float | None]  # calibrated probability of a won opportunity (predictive model)
     # Why: the features that move this lead's probability most, [[label, change in probability], ...]
     predicted_why: Mapped[list[list[Any]] | None] = mapped_column(JSONType)
+    # probability times the deal size expected for its account's size and product (scoring/deal_value.py),
+    # in the default currency, and where that size comes from
+    expected_value: Mapped[float | None]
+    expected_value_basis: Mapped[str | None] = mapped_column(sa.String(300))
     # Ownership and speed-to-lead (routing)
     assigned_at: Mapped[datetime | None]
     sla_policy: Mapped[str | None] = mapped_column(sa.String(100))
