@@ -3,16 +3,17 @@ transaction per request or command) and the kind; the kind's hooks do what diffe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.core.errors import NotFound
+from leadloop.core.errors import InvalidInput, NotFound
 from leadloop.core.yamldoc import DocumentError
 from leadloop.documents.model import Activation, D, DocumentKind, Draft
-from leadloop.store.tables import VersionedDocument
+from leadloop.store.tables import DocumentComment, User, VersionedDocument
 
 
 def rows(session: Session, kind: DocumentKind[Any]) -> list[VersionedDocument]:
@@ -66,3 +67,43 @@ def activate(session: Session, kind: DocumentKind[Any], row_id: int, *, now: dat
     done = kind.activate(session, doc, now=now)
     kind.table.make_active(session, row_id, now=now)
     return done
+
+
+MAX_COMMENT = 4000
+
+
+@dataclass(frozen=True)
+class Comment:
+    at: datetime
+    author: str
+    text: str
+
+
+def comment(
+    session: Session, kind: DocumentKind[Any], row_id: int, text: str, *, user_id: int, now: datetime
+) -> Comment:
+    """A remark on saved version `row_id`: an empty or over-long one is refused, saying so."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("text: write the comment; an empty one is not saved")
+    if len(text) > MAX_COMMENT:
+        raise InvalidInput(
+            f"text: a comment is at most {MAX_COMMENT:,} characters; this one has {len(text):,}"
+        )
+    load(session, kind, row_id)  # NotFound for a version that does not exist
+    session.add(DocumentComment(kind=kind.slug, document_id=row_id, user_id=user_id, at=now, text=text))
+    author = session.scalar(sa.select(sa.func.coalesce(User.name, User.email)).where(User.id == user_id))
+    return Comment(now, author or "", text)
+
+
+def comments(session: Session, kind: DocumentKind[Any], row_id: int) -> list[Comment]:
+    """Oldest first, with who wrote each."""
+    return [
+        Comment(at, author, text)
+        for at, author, text in session.execute(
+            sa.select(DocumentComment.at, sa.func.coalesce(User.name, User.email), DocumentComment.text)
+            .join(User, User.id == DocumentComment.user_id)
+            .where(DocumentComment.kind == kind.slug, DocumentComment.document_id == row_id)
+            .order_by(DocumentComment.id)
+        )
+    ]

@@ -95,13 +95,20 @@ class DocumentKind(Generic[D]):
     active: Callable[[Session], tuple[D, int | None]]  # the active one and its id; the shipped default, None
     preview: Preview[D]
     activate: Activate[D]
-    editors: frozenset[Role]  # who may save, preview and activate; every staff member may read
+    editors: frozenset[Role]  # who may activate (and save, preview, comment); every staff member may read
     readers: frozenset[Role] = STAFF
+    # Who may also write drafts, try them and comment on them, without activating (the sales
+    # managers of scoring, issue 16 item 6); the editors when None.
+    drafters: frozenset[Role] | None = None
     warnings: Callable[[D], list[str]] = no_warnings  # saved anyway, shown beside the document
     # What the document names that the data must have (a segment, a subscription type): refused at
     # save time like a bad line, with its line where the text shows it.
     refuse: Callable[[Session, D, str], list[Problem]] = no_refusals
     preview_limit: int | None = None
+
+    @property
+    def drafting(self) -> frozenset[Role]:
+        return self.editors | (self.drafters or frozenset())
 
     @property
     def what(self) -> str:

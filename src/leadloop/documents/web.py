@@ -1,15 +1,18 @@
 """One router per kind of versioned document, from one factory: the list-and-edit page, a saved
 version's page, the editor's what-if fragment, and their JSON twins under /api/v1. Every kind gets
-the same guards: staff read, the kind's editors save, preview and activate."""
+the same guards: staff read; the kind's drafters (its editors, and for scoring the sales managers)
+save drafts, try them and comment on them; only its editors activate."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from leadloop.auth.model import Principal
@@ -23,9 +26,17 @@ from leadloop.web.deps import Ctx, Id, IdQuery, require
 
 MAX_DOCUMENT = 200_000
 FormText = Annotated[str, Form(max_length=MAX_DOCUMENT)]
+CommentText = Annotated[str, Form(max_length=handlers.MAX_COMMENT + 1000)]
 YamlBody = Annotated[
     str, Body(media_type="application/yaml", max_length=MAX_DOCUMENT, description="the document as YAML")
 ]
+
+
+class CommentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(
+        max_length=handlers.MAX_COMMENT + 1000, description="the remark, at most 4,000 characters"
+    )
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ def _row_json(row: VersionedDocument) -> dict[str, Any]:
 
 def document_router(pages: Pages) -> APIRouter:
     kind = pages.kind
-    read, edit = require(kind.readers), require(kind.editors)
+    read, draft, edit = require(kind.readers), require(kind.drafting), require(kind.editors)
     router = APIRouter()
 
     def render(
@@ -87,7 +98,12 @@ def document_router(pages: Pages) -> APIRouter:
         return ctx.templates.TemplateResponse(
             request,
             template,
-            {"pages": pages, "may_edit": who.may(kind.editors), **context},
+            {
+                "pages": pages,
+                "may_edit": who.may(kind.editors),
+                "may_draft": who.may(kind.drafting),
+                **context,
+            },
             status_code=status,
         )
 
@@ -126,7 +142,7 @@ def document_router(pages: Pages) -> APIRouter:
 
     @router.post(f"{pages.home}/preview", response_class=HTMLResponse, include_in_schema=False)
     def preview_fragment(
-        request: Request, ctx: Ctx, document: FormText = "", who: Principal = edit
+        request: Request, ctx: Ctx, document: FormText = "", who: Principal = draft
     ) -> Response:
         """What-if for the text in the editor, saved or not. Writes nothing."""
         try:
@@ -146,7 +162,7 @@ def document_router(pages: Pages) -> APIRouter:
         )
 
     @router.post(pages.docs, include_in_schema=False)
-    def save_page(request: Request, ctx: Ctx, document: FormText = "", who: Principal = edit) -> Response:
+    def save_page(request: Request, ctx: Ctx, document: FormText = "", who: Principal = draft) -> Response:
         try:
             with ctx.db.write() as session:
                 draft = handlers.save_draft(session, kind, document, now=ctx.clock())
@@ -161,9 +177,29 @@ def document_router(pages: Pages) -> APIRouter:
             summary = (
                 None if row.status == "active" else handlers.preview(session, kind, doc, now=ctx.clock())
             )
+            remarks = handlers.comments(session, kind, doc_id)
         return render(
-            request, ctx, "document.html", who, row=row, summary=summary, warnings=kind.warnings(doc)
+            request,
+            ctx,
+            "document.html",
+            who,
+            row=row,
+            summary=summary,
+            warnings=kind.warnings(doc),
+            comments=remarks,
+            comment_problem=request.query_params.get("comment_problem", "")[:300],
         )
+
+    @router.post(pages.docs + "/{doc_id}/comments", include_in_schema=False)
+    def comment_page(ctx: Ctx, doc_id: Id, text: CommentText = "", who: Principal = draft) -> Response:
+        try:
+            with ctx.db.write() as session:
+                handlers.comment(session, kind, doc_id, text, user_id=who.user_id, now=ctx.clock())
+        except InvalidInput as exc:  # back to the page, saying why; nothing was saved
+            return RedirectResponse(
+                f"{pages.docs}/{doc_id}?{urlencode({'comment_problem': str(exc)})}#comments", status_code=303
+            )
+        return RedirectResponse(f"{pages.docs}/{doc_id}#comments", status_code=303)
 
     def activate(ctx: AppContext, doc_id: int) -> dict[str, Any]:
         with ctx.db.write() as session:
@@ -190,7 +226,7 @@ def document_router(pages: Pages) -> APIRouter:
             return {**_row_json(row), "document": row.document}
 
     @router.post(pages.api, tags=[kind.slug], status_code=201, summary=f"Save a {kind.what} as a draft")
-    def create_api(ctx: Ctx, document: YamlBody, who: Principal = edit) -> dict[str, Any]:
+    def create_api(ctx: Ctx, document: YamlBody, who: Principal = draft) -> dict[str, Any]:
         """A bad document gets 422 with every problem and its line; warnings come back with the draft."""
         with ctx.db.write() as session:
             draft = handlers.save_draft(session, kind, document, now=ctx.clock())
@@ -206,6 +242,26 @@ def document_router(pages: Pages) -> APIRouter:
         with ctx.db.read() as session:
             _row, doc = handlers.load(session, kind, doc_id)
             return handlers.preview(session, kind, doc, now=ctx.clock())
+
+    @router.get(pages.api + "/{doc_id}/comments", tags=[kind.slug], summary=f"Comments on a {kind.what}")
+    def comments_api(ctx: Ctx, doc_id: Id, who: Principal = read) -> list[dict[str, Any]]:
+        """Oldest first."""
+        with ctx.db.read() as session:
+            handlers.load(session, kind, doc_id)
+            return [asdict(c) for c in handlers.comments(session, kind, doc_id)]
+
+    @router.post(
+        pages.api + "/{doc_id}/comments",
+        tags=[kind.slug],
+        status_code=201,
+        summary=f"Comment on a {kind.what}",
+    )
+    def comment_api(ctx: Ctx, doc_id: Id, body: CommentBody, who: Principal = draft) -> dict[str, Any]:
+        """Its drafters and editors comment; an empty or over-long comment is refused with why."""
+        with ctx.db.write() as session:
+            return asdict(
+                handlers.comment(session, kind, doc_id, body.text, user_id=who.user_id, now=ctx.clock())
+            )
 
     @router.post(pages.api + "/{doc_id}/activate", tags=[kind.slug], summary=f"Activate a {kind.what}")
     def activate_api(ctx: Ctx, doc_id: Id, who: Principal = edit) -> dict[str, Any]:

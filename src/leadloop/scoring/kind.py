@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from leadloop.auth.model import WRITERS
+from leadloop.auth.model import WRITERS, Role
 from leadloop.documents.model import Activation, DocumentKind
 from leadloop.scoring import models
 from leadloop.scoring.document import ScoringModel, parse_model
@@ -33,5 +33,6 @@ SCORING = DocumentKind[ScoringModel](
     active=active_model,
     preview=_preview,
     activate=_activate,
-    editors=WRITERS,
+    editors=WRITERS,  # marketing and admins activate
+    drafters=frozenset({Role.MANAGER}),  # "involve sales managers in scoring" (seed 004): drafts and comments
 )

@@ -845,6 +845,21 @@ class Task(Base):
     reminded_at: Mapped[datetime | None]
 
 
+class DocumentComment(Base):
+    """A remark on one saved version of a versioned document (a draft scoring model a sales manager
+    wrote, a marketer's answer): `kind` is the document kind's slug, `document_id` the version's id
+    in that kind's table."""
+
+    __tablename__ = "document_comments"
+    __table_args__ = (sa.Index("ix_document_comments_document", "kind", "document_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    document_id: Mapped[int]
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(sa.Text)
+
+
 class Notification(Base):
     """Something a user should see in the app, written by a reaction to an event. `key` makes a
     retried reaction a no-op (one notification per thing that happened)."""
