@@ -34,11 +34,22 @@ SENIORITY_RANK = {
 
 @dataclass
 class AccountHistory:
-    """One account's activity log as sorted arrays."""
+    """One account's activity log as sorted arrays. `direction`: +1 inbound, -1 outbound, 0 not
+    said; `campaign`: campaign id or -1; `product`: the product named or "" (None: not loaded)."""
 
     t: npt.NDArray[np.float64]
     type: npt.NDArray[np.object_]
     person: npt.NDArray[np.int64]
+    direction: npt.NDArray[np.int8] | None = None
+    campaign: npt.NDArray[np.int64] | None = None
+    product: npt.NDArray[np.object_] | None = None
+
+
+# Recency-weighted counts per activity type at these half-lives (days), beside plain counts in
+# 90- and 365-day windows; totals in 7-, 30- and 90-day windows; a trend (the last 30 days against
+# the 60 before them).
+HALF_LIVES = (7.0, 30.0)
+WINDOWS = (7, 30, 90)
 
 
 @dataclass
@@ -51,13 +62,23 @@ class FeatureSpace:
 
     def names(self) -> list[str]:
         acts = [f"n90_{t}" for t in self.activity_types] + [f"n365_{t}" for t in self.activity_types]
+        decayed = [f"r{h:g}_{t}" for h in HALF_LIVES for t in self.activity_types]
         return [
             *acts,
+            *decayed,
             "engagement",
             "days_since_last",
             "contacts",
             "max_seniority",
             "best_fit",
+            *[f"all{w}" for w in WINDOWS],
+            "trend",
+            "days_since_first",
+            "inbound90",
+            "outbound90",
+            "campaigns365",
+            "products365",
+            "departments",
             *[f"log_{n}" for n in self.numeric],
             *self.categorical,
         ]
@@ -67,20 +88,29 @@ class FeatureSpace:
         return len(self.names()) - len(self.categorical)
 
 
-def histories(rows: list[tuple[int, float, str, int]]) -> dict[int, AccountHistory]:
-    """(account_id, t, type, person_id) -> per-account sorted arrays."""
-    by: dict[int, list[tuple[float, str, int]]] = defaultdict(list)
-    for account, t, kind, person in rows:
-        by[account].append((t, kind, person))
+def histories(
+    rows: list[tuple[int, float, str, int]] | list[tuple[int, float, str, int, int, int, str]],
+) -> dict[int, AccountHistory]:
+    """(account_id, t, type, person_id[, direction, campaign_id, product]) -> per-account sorted arrays."""
+    by: dict[int, list[tuple[object, ...]]] = defaultdict(list)
+    for account, *rest in rows:
+        by[account].append(tuple(rest))
     out: dict[int, AccountHistory] = {}
     for account, items in by.items():
-        items.sort()
+        items.sort(key=lambda i: (i[0], str(i[1])))
+        full = len(items[0]) > 3
         out[account] = AccountHistory(
-            np.array([i[0] for i in items]),
+            np.array([i[0] for i in items], dtype=np.float64),
             np.array([i[1] for i in items], dtype=object),
             np.array([i[2] for i in items], dtype=np.int64),
+            np.array([i[3] for i in items], dtype=np.int8) if full else None,
+            np.array([i[4] for i in items], dtype=np.int64) if full else None,
+            np.array([i[5] for i in items], dtype=object) if full else None,
         )
     return out
+
+
+Contact = tuple[int, str | None, float | None, str | None]  # person id, seniority, fit score, department
 
 
 def row(
@@ -88,45 +118,85 @@ def row(
     model: ScoringModel,
     history: AccountHistory | None,
     account: dict[str, object],
-    contacts: list[tuple[str | None, float | None]],
+    contacts: list[Contact],
     cutoff: float,
 ) -> list[object]:
-    """One sample's features as of `cutoff` (seconds)."""
+    """One sample's features as of `cutoff` (seconds), from nothing at or after it: activities
+    strictly before it, and only the contacts who had one by then."""
     rate = decay_rate(model.engagement.half_life_days)
-    counts90 = dict.fromkeys(space.activity_types, 0.0)
-    counts365 = dict.fromkeys(space.activity_types, 0.0)
+    n = 0 if history is None else int(np.searchsorted(history.t, cutoff, side="left"))
+    kinds = space.activity_types
     engagement = Decaying()
-    days_since = 3650.0
     people: set[int] = set()
-    if history is not None:
-        n = int(np.searchsorted(history.t, cutoff, side="left"))  # strictly before the cut-off
-        for t, kind, person in zip(history.t[:n], history.type[:n], history.person[:n], strict=True):
-            age = cutoff - t
-            if kind in counts365 and age <= 365 * DAY:
-                counts365[kind] += 1
-                if age <= 90 * DAY:
-                    counts90[kind] += 1
-            w = weight_for(model, kind, None)
-            if w:
-                engagement = engagement.add(w, t, rate)
-            if person >= 0:
-                people.add(int(person))
-        if n:
-            days_since = (cutoff - float(history.t[n - 1])) / DAY
-    seniority = max((SENIORITY_RANK.get((s or "").casefold(), 1) for s, _ in contacts), default=0)
-    best_fit = max((f for _, f in contacts if f is not None), default=0.0)
+    if history is None or n == 0:
+        per_type = [0.0] * (len(kinds) * (2 + len(HALF_LIVES)))
+        totals = [0.0] * len(WINDOWS)
+        trend, days_since, days_first = 0.0, 3650.0, 3650.0
+        inbound = outbound = campaigns = products = 0.0
+    else:
+        t, types = history.t[:n], history.type[:n]
+        age = (cutoff - t) / DAY
+        n90, n365 = [], []
+        decayed: list[list[float]] = [[] for _ in HALF_LIVES]
+        weights = [0.5 ** (age / h) for h in HALF_LIVES]
+        for kind in kinds:
+            of = types == kind
+            n90.append(float(np.count_nonzero(of & (age <= 90))))
+            n365.append(float(np.count_nonzero(of & (age <= 365))))
+            for i, w in enumerate(weights):
+                decayed[i].append(float(w[of].sum()))
+        per_type = [*n90, *n365, *(v for d in decayed for v in d)]
+        totals = [float(np.count_nonzero(age <= w)) for w in WINDOWS]
+        last30 = float(np.count_nonzero(age <= 30))
+        before60 = float(np.count_nonzero((age > 30) & (age <= 90)))
+        trend = math.log1p(last30) - math.log1p(before60 / 2)
+        days_since, days_first = float(age[-1]), float(age[0])
+        recent = age <= 90
+        if history.direction is not None:
+            d = history.direction[:n]
+            inbound = float(np.count_nonzero(recent & (d > 0)))
+            outbound = float(np.count_nonzero(recent & (d < 0)))
+        else:
+            inbound = outbound = 0.0
+        year = age <= 365
+        campaigns = (
+            float(len({int(c) for c in history.campaign[:n][year] if c >= 0}))
+            if history.campaign is not None
+            else 0.0
+        )
+        products = (
+            float(len({str(p) for p in history.product[:n][year] if p}))
+            if history.product is not None
+            else 0.0
+        )
+        for tt, kind in zip(t, types, strict=True):
+            points = weight_for(model, kind, None)
+            if points:
+                engagement = engagement.add(points, float(tt), rate)
+        people = {int(p) for p in history.person[:n] if p >= 0}
+    engaged = [c for c in contacts if c[0] in people]
+    seniority = max((SENIORITY_RANK.get((c[1] or "").casefold(), 1) for c in engaged), default=0)
+    best_fit = max((c[2] for c in engaged if c[2] is not None), default=0.0)
+    departments = len({c[3].casefold() for c in engaged if c[3]})
     numeric = [
         math.log1p(float(v)) if isinstance(v, int | float) and v is not None else np.nan
         for v in (account.get(k) for k in space.numeric)
     ]
     return [
-        *counts90.values(),
-        *counts365.values(),
+        *per_type,
         engagement.current(cutoff, rate),
         min(days_since, 3650.0),
         len(people),
         seniority,
         best_fit,
+        *totals,
+        trend,
+        min(days_first, 3650.0),
+        inbound,
+        outbound,
+        campaigns,
+        products,
+        departments,
         *numeric,
         *[str(account.get(c) or "") for c in space.categorical],
     ]
@@ -151,15 +221,29 @@ def choose_space(histories_: dict[int, AccountHistory], accounts: list[dict[str,
 _PLAIN = {
     "engagement": "engagement score (decayed)",
     "days_since_last": "days since the last activity",
+    "days_since_first": "days since the first activity",
     "contacts": "contacts with activity",
     "max_seniority": "most senior contact",
     "best_fit": "best contact fit score",
+    "all7": "activities, last 7 days",
+    "all30": "activities, last 30 days",
+    "all90": "activities, last 90 days",
+    "trend": "activity trend (last 30 days against the 60 before)",
+    "inbound90": "inbound activities, last 90 days",
+    "outbound90": "outbound activities, last 90 days",
+    "campaigns365": "campaigns touched, last 365 days",
+    "products365": "products asked about, last 365 days",
+    "departments": "departments of the contacts with activity",
 }
 
 
 def label(name: str) -> str:
     """A feature's name as a person reads it: "n90_pricing_page_view" -> "pricing page view, last 90 days"."""
-    for prefix, window in (("n90_", "last 90 days"), ("n365_", "last 365 days")):
+    for prefix, window in (
+        ("n90_", "last 90 days"),
+        ("n365_", "last 365 days"),
+        *((f"r{h:g}_", f"recency-weighted, {h:g}-day half-life") for h in HALF_LIVES),
+    ):
         if name.startswith(prefix):
             return f"{name[len(prefix) :].replace('_', ' ')}, {window}"
     if name.startswith("log_"):

@@ -232,18 +232,39 @@ class Warehouse:
 
     histories: dict[int, F.AccountHistory]
     accounts: dict[int, dict[str, object]]
-    contacts: dict[int, list[tuple[str | None, float | None]]]
+    contacts: dict[int, list[F.Contact]]  # only those with an activity before a cut-off count then
 
 
 def load(session: Session) -> Warehouse:
     acts = session.execute(
-        sa.select(Activity.account_id, Activity.occurred_at, Activity.type, Activity.person_id).where(
+        sa.select(
+            Activity.account_id,
+            Activity.occurred_at,
+            Activity.type,
+            Activity.person_id,
+            Activity.direction,
+            Activity.campaign_id,
+            Activity.product,
+        ).where(
             Activity.account_id.is_not(None),
             Activity.type.not_in(list(MACHINE_TYPES)),  # a proxy's or scanner's hit is no signal (ADR 0032)
         )
     ).all()
+    way = {"inbound": 1, "outbound": -1}
     hist = F.histories(
-        [(int(a), epoch(t), k, p if p is not None else -1) for a, t, k, p in acts if a is not None]
+        [
+            (
+                int(a),
+                epoch(t),
+                k,
+                p if p is not None else -1,
+                way.get(d or "", 0),
+                c if c is not None else -1,
+                pr or "",
+            )
+            for a, t, k, p, d, c, pr in acts
+            if a is not None
+        ]
     )
     accounts = {
         a.id: {c: getattr(a, c) for c in (*F.NUMERIC_ACCOUNT, *F.CATEGORICAL_ACCOUNT)}
@@ -254,12 +275,14 @@ def load(session: Session) -> Warehouse:
             value = a.get(k)
             if value is not None:
                 a[k] = float(value)
-    contacts: dict[int, list[tuple[str | None, float | None]]] = {}
-    for account_id, seniority, fit in session.execute(
-        sa.select(Person.account_id, Person.seniority, Person.fit_score).where(Person.account_id.is_not(None))
+    contacts: dict[int, list[F.Contact]] = {}
+    for person_id, account_id, seniority, fit, department in session.execute(
+        sa.select(Person.id, Person.account_id, Person.seniority, Person.fit_score, Person.department).where(
+            Person.account_id.is_not(None)
+        )
     ):
         if account_id is not None:
-            contacts.setdefault(account_id, []).append((seniority, fit))
+            contacts.setdefault(account_id, []).append((person_id, seniority, fit, department))
     return Warehouse(hist, accounts, contacts)
 
 
