@@ -123,3 +123,27 @@ def backtest(
     )
     for line in result.report.lines():
         console.print(line)
+
+
+@scoring_app.command("suggest")
+def suggest_model(
+    save: Annotated[bool, typer.Option("--save/--dry-run", help="save what wins as a draft model")] = True,
+    database_url: DbUrl = None,
+) -> None:
+    """Learn fit rules from won and lost deals and the half-life that ranks past leads best; what
+    beats the model in force on the newest history held out is saved as a draft to try
+    (`leadloop scoring whatif ID`) and activate."""
+    from leadloop.scoring.suggest import suggest  # scikit-learn: not for `leadloop --help`
+
+    conf = settings(database_url)
+    try:
+        with database(conf).write() as session:
+            found = suggest(
+                session, now=utcnow(), target=Target(conf.predict_target, conf.predict_days), save=save
+            )
+    except LeadloopError as exc:
+        fail(exc)
+    for line in found.lines():
+        console.print(line, markup=False)
+    if found.draft_id is not None:
+        console.print(f"try it with `leadloop scoring whatif {found.draft_id}`", markup=False)

@@ -287,15 +287,15 @@ def _condition_problems(
     return out
 
 
-def _rule_refs(c: Condition) -> set[str]:
+def rule_refs(c: Condition) -> set[str]:
     refs = {c.rule} if c.rule else set()
     for sub in (c.all or []) + (c.any or []):
-        refs |= _rule_refs(sub)
+        refs |= rule_refs(sub)
     return refs
 
 
 def _find_cycle(rules: list[FitRule]) -> list[str] | None:
-    graph = {r.id: _rule_refs(r.when) for r in rules}
+    graph = {r.id: rule_refs(r.when) for r in rules}
     state: dict[str, int] = {}
     stack: list[str] = []
 
@@ -327,7 +327,7 @@ def rule_order(rules: list[FitRule]) -> list[FitRule]:
         if r.id in done:
             return
         done.add(r.id)
-        for ref in sorted(_rule_refs(r.when)):
+        for ref in sorted(rule_refs(r.when)):
             if ref in by_id:
                 place(by_id[ref])
         out.append(r)
