@@ -76,3 +76,17 @@ def test_no_template_spells_a_code_out_by_hand() -> None:
     raw_stage = re.compile(r"""class="badge \{\{ *(\w+\.)?stage *\}\}">\{\{ *(\w+\.)?stage *\}\}""")
     offenders = [p.name for p in sorted(TEMPLATES.glob("*.html")) if raw_stage.search(p.read_text())]
     assert not offenders, f"a stage badge shows the raw code in {offenders}: use `| label`"
+
+
+def test_a_small_chance_never_reads_as_none() -> None:
+    from leadloop.core.labels import percent
+
+    assert [percent(p) for p in (None, 0.0, 0.0023, 0.0099, 0.01, 0.42, 1.0)] == [
+        "—",
+        "0%",
+        "0.2%",
+        "1.0%",
+        "1%",
+        "42%",
+        "100%",
+    ]

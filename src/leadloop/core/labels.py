@@ -241,3 +241,12 @@ def label(code: object, vocabulary: str | None = None) -> str:
         if text in words:
             return words[text]
     return humanise(text)
+
+
+def percent(p: float | None) -> str:
+    """A probability as a person reads it: "42%", and below 1% with a decimal ("0.2%"), so that a
+    small chance never reads as none."""
+    if p is None:
+        return "—"
+    v = 100 * p
+    return f"{v:.1f}%" if 0 < v < 1 else f"{v:.0f}%"

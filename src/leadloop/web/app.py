@@ -39,7 +39,7 @@ from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.core.bounds import MAX_DEPTH, TooDeep, UnstorableText
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
-from leadloop.core.labels import label
+from leadloop.core.labels import label, percent
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import Limiter
 from leadloop.core.yamldoc import DocumentError
@@ -123,6 +123,7 @@ def create_app(
     templates.env.globals.update(csrf_token=csrf_token, version=__version__, is_hand_raise=is_hand_raise)
     templates.env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
     templates.env.filters["label"] = label  # codes as words: core/labels.py
+    templates.env.filters["percent"] = percent
 
     def limiter(name: str, per_minute: float, burst: int) -> Limiter:
         return make_limiter(settings.redis_url, name=name, rate_per_s=per_minute / 60, burst=burst)
