@@ -18,6 +18,7 @@ from leadloop.capture import model as m
 from leadloop.capture.export import export_csv
 from leadloop.core.clock import FrozenClock
 from leadloop.scoring.deal_value import MIN_DEALS, Currency
+from leadloop.scoring.person_predictive import load_people, predict_people, train_people, train_people_or_why
 from leadloop.scoring.predictive import (
     MARGIN,
     NotEnoughData,
@@ -31,7 +32,7 @@ from leadloop.scoring.predictive_status import prediction_off
 from leadloop.scoring.repository import default_model
 from leadloop.scoring.values import predict_leads
 from leadloop.store.db import Database
-from leadloop.store.tables import Lead
+from leadloop.store.tables import Activity, Lead, Person
 from tests.fixtures.scoring import load_simulated_world, signal_world
 
 
@@ -174,3 +175,49 @@ def test_each_shown_probability_carries_an_expected_value(db: Database, clock: F
         predict_leads(s, default_model(), trained, now=clock(), currency=Currency("EUR"))
         values = set(s.execute(sa.select(Lead.expected_value, Lead.expected_value_basis)).all())
     assert values == {(None, f"no expected value: it needs {MIN_DEALS} more won deals with an amount")}
+
+
+@pytest.mark.slow
+def test_people_have_their_own_prediction_from_their_own_activity(db: Database, clock: FrozenClock) -> None:
+    """Issue 16, item 2: a person's probability comes from the people's model and their own activity,
+    not from their account's best lead; it too is stored only when it beats its baselines."""
+    with db.read() as s:  # no outcomes yet: a sentence, and no person probability
+        assert str(train_people_or_why(s, default_model(), now=clock())).startswith(
+            "for people: the warehouse has no lead whose answer is known yet"
+        )
+    load_simulated_world(db, clock)
+    with db.read() as s:
+        wh = load_people(s)
+        someone, own = s.execute(
+            sa.select(Activity.person_id, sa.func.count())
+            .where(
+                Activity.person_id.is_not(None),
+                Activity.type.not_in(["email_open_machine", "email_click_machine"]),
+            )
+            .group_by(Activity.person_id)
+            .order_by(sa.func.count().desc())
+            .limit(1)
+        ).one()
+    history = wh.histories[someone]
+    assert len(history.t) == own and set(history.person.tolist()) == {someone}  # their own log only
+    assert [c[0] for c in wh.contacts[someone]] == [someone]
+    with db.write() as s:
+        people = train_people(s, default_model(), now=clock())
+        n = predict_people(s, default_model(), people, now=clock())
+        stored = dict(
+            s.execute(sa.select(Person.id, Person.predicted).where(Person.account_id.is_not(None))).all()
+        )
+    r = people.report
+    assert r.baselines.keys() == {"rules", "recency"} and r.n > 0
+    if r.shown:
+        assert n == len(stored) and all(p is not None and 0 <= p <= 1 for p in stored.values())
+    else:
+        assert n == 0 and set(stored.values()) == {None}
+    out = io.StringIO()
+    export_csv(db, "people", out, now=clock())
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert list(rows[0])[-2:] == ["priority_rank", "account_predicted_probability"]
+    by_id = {int(row["leadloop_id"]): row for row in rows}
+    for pid, p in list(stored.items())[:50]:
+        exported = by_id[pid]["predicted_probability"]
+        assert (exported == "") if p is None else float(exported) == pytest.approx(p, abs=1e-4)

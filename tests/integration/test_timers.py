@@ -146,6 +146,7 @@ def test_retraining_is_a_timer_that_arms_the_next_run(db: Database, clock: Froze
         assert s.scalar(sa.select(sa.func.count()).select_from(PredictiveModelRow)) == 1
         report = s.scalars(sa.select(PredictiveModelRow.report)).one()
         assert set(report["baselines"]) == {"rules", "recency"} and report["off"] is None
+        assert report["people"]["roc_auc"] is not None  # the people's model is retrained with it
         assert s.scalar(sa.select(sa.func.count()).where(Lead.predicted.is_not(None))) > 0
         assert pending(s, RETRAIN, RETRAIN_SUBJECT) == clock() + timedelta(days=7)
     with db.write() as s:  # arming again while one is pending changes nothing

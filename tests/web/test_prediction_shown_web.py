@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from leadloop.scoring.predictive import Report
 from leadloop.scoring.predictive_status import NO_MODEL
-from leadloop.store.tables import Lead, PredictiveModelRow, User
+from leadloop.store.tables import Lead, Person, PredictiveModelRow, User
 from tests.fixtures.opportunities import build_deal
 from tests.fixtures.web import Web
 
@@ -78,3 +78,23 @@ def test_the_lead_says_why_it_has_no_probability_and_shows_one_from_a_model_that
         )
     page = client.get(f"/leads/{lead_id}").text
     assert "No expected value: it needs 3 more won deals with an amount." in page
+
+
+def test_a_person_shows_their_own_probability_from_the_peoples_model(web: Web) -> None:
+    client, api = web.browser_client("admin"), web.api_client("admin")
+    with web.db.write() as s:
+        build_deal(s, now=web.clock())
+        person_id = s.scalars(sa.select(Person.id)).first()
+    assert person_id is not None
+    assert api.get(f"/api/v1/people/{person_id}").json()["predicted"] is None
+    assert "Predicted chance their account wins" not in client.get(f"/people/{person_id}").text
+    with web.db.write() as s:
+        person = s.get_one(Person, person_id)
+        person.predicted, person.predicted_why = 0.004, [["demo request, last 90 days", 0.12]]
+    body = api.get(f"/api/v1/people/{person_id}").json()
+    assert body["predicted"] == 0.004 and body["predicted_why"] == [
+        {"feature": "demo request, last 90 days", "change": 0.12}
+    ]
+    page = client.get(f"/people/{person_id}").text
+    assert "Predicted chance their account wins a deal: <strong>0.4%</strong>" in page
+    assert "demo request, last 90 days: <strong>+12 points</strong>" in page

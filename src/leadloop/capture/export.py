@@ -21,7 +21,7 @@ from leadloop.store.tables import Account, Activity, Campaign, Lead, Partner, Pe
 EXPORTABLE = ("people", "accounts", "leads", "activities")
 # Computed columns: engagement is decayed to the moment of the export; the priority rank comes from
 # the time-invariant key, so it is the order of the engagement values at that moment too.
-# A person carries the predicted probability of their account's most promising lead.
+# A person carries their own predicted probability and, last, their account's most promising lead's.
 SCORE_COLUMNS = ("fit_score", "grade", "engagement", "predicted_probability", "priority_rank")
 
 
@@ -68,17 +68,21 @@ def _query(entity: str) -> tuple[list[str], Any]:
                 Person.grade,
                 Person.engagement_s,
                 Person.engagement_t0,
+                Person.predicted,
+                sa.func.rank().over(order_by=Person.engagement_key.desc()),
                 sa.select(sa.func.max(Lead.predicted))
                 .where(Lead.account_id == Person.account_id)
                 .scalar_subquery(),
-                sa.func.rank().over(order_by=Person.engagement_key.desc()),
             )
             .outerjoin(acct, acct.id == Person.account_id)
             .outerjoin(Campaign, Campaign.id == Person.campaign_id)
             .where(Person.merged_into_id.is_(None))  # one row per person: the merged-away are their survivor
             .order_by(Person.id)
         )
-        return [*cols, "leadloop_id", "account_domain", "email_kind", *SCORE_COLUMNS], stmt
+        # the person's own probability (the people's model) in predicted_probability; their account's
+        # most promising lead's after the rank
+        extra = ["account_predicted_probability"]
+        return [*cols, "leadloop_id", "account_domain", "email_kind", *SCORE_COLUMNS, *extra], stmt
     if entity == "accounts":
         parent = aliased(Account)
         cols = list(ENTITY_FIELDS["accounts"])
@@ -206,12 +210,14 @@ def iter_export(db: Database, entity: str, *, now: datetime) -> tuple[list[str],
             t = epoch(now)
             for row in session.execute(stmt.execution_options(yield_per=5000)):
                 cells = list(row)
-                extra = [cells.pop()] if entity == "leads" else []  # expected_value
+                # after the rank: a lead's expected value, a person's account's best lead probability
+                extra = [cells.pop()] if entity in ("leads", "people") else []
                 if scored:  # (fit, grade, S, t0, p, rank) -> (fit, grade, engagement now, p, rank)
                     fit, grade, s, t0, predicted, rank = cells[-6:]
                     p = None if predicted is None else round(float(predicted), 4)
                     cells[-6:] = [fit, grade, round(Decaying(s, t0).current(t, rate), 3), p, rank]
-                extra = [None if v is None else round(float(v), 2) for v in extra]
+                digits = 2 if entity == "leads" else 4
+                extra = [None if v is None else round(float(v), digits) for v in extra]
                 yield [_cell(v) for v in [*cells, *extra]]
 
     return header, gen()

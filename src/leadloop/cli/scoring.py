@@ -45,6 +45,12 @@ def train(database_url: DbUrl = None) -> None:
     probability only if it beats both."""
     from leadloop.scoring import predictive  # scikit-learn: not for `leadloop --help`
     from leadloop.scoring.deal_value import Currency
+    from leadloop.scoring.person_predictive import (
+        clear_person_predictions,
+        predict_people,
+        summary,
+        train_people_or_why,
+    )
     from leadloop.scoring.values import predict_leads, sizes
 
     db = database(settings(database_url))
@@ -55,9 +61,15 @@ def train(database_url: DbUrl = None) -> None:
             conf = settings(database_url)
             target = Target(conf.predict_target, conf.predict_days)
             trained = predictive.train(session, model, now=now, target=target)
+            people = train_people_or_why(session, model, now=now, target=target)
+            trained.report.people = summary(people)
             model_id = predictive.save(session, trained, now=now)
             money = Currency(conf.default_currency, conf.fx_rates)
             n = predict_leads(session, model, trained, now=now, currency=money)
+            if isinstance(people, str):
+                clear_person_predictions(session)
+            else:
+                predict_people(session, model, people, now=now)
             known = sizes(session, money) if trained.report.shown else None
     except LeadloopError as exc:
         fail(exc)

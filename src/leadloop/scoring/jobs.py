@@ -3,7 +3,7 @@ the score last changed) and the predictive model's scheduled retraining."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -18,6 +18,13 @@ from leadloop.lifecycle.handlers import move
 from leadloop.lifecycle.model import Trigger
 from leadloop.scoring.deal_value import Currency
 from leadloop.scoring.decay import Decaying, decay_rate, epoch, from_epoch
+from leadloop.scoring.person_predictive import (
+    clear_person_predictions,
+    person_predictions,
+    summary,
+    train_people_or_why,
+    write_person_predictions,
+)
 from leadloop.scoring.predictive import (
     NotEnoughData,
     Prediction,
@@ -64,6 +71,8 @@ class _Retrained:
     trained: Trained | None
     predictions: list[Prediction]
     skipped: str | None = None
+    people: Trained | str = "not trained"  # the people's model, or why there is none
+    people_predictions: list[tuple[int, float, list[list[object]]]] = field(default_factory=list)
 
 
 def _prepare_retrain(
@@ -75,9 +84,16 @@ def _prepare_retrain(
         trained = train(session, model, now=now, target=target)
     except NotEnoughData as exc:
         return _Retrained(None, [], str(exc))
+    people = train_people_or_why(session, model, now=now, target=target)
+    mine = (
+        person_predictions(session, model, people, now=now)
+        if not isinstance(people, str) and people.report.shown
+        else []
+    )
     if not trained.report.shown:  # it did not beat the baselines: no probability is worth storing
-        return _Retrained(trained, [])
-    return _Retrained(trained, with_values(session, predictions(session, model, trained, now=now), currency))
+        return _Retrained(trained, [], people=people, people_predictions=mine)
+    leads = with_values(session, predictions(session, model, trained, now=now), currency)
+    return _Retrained(trained, leads, people=people, people_predictions=mine)
 
 
 def _apply_retrain(
@@ -88,11 +104,16 @@ def _apply_retrain(
     if done.trained is None:
         log.info("predictive.retrain_skipped", reason=done.skipped)
     else:
+        done.trained.report.people = summary(done.people)
         model_id = save(session, done.trained, now=now)
         if done.trained.report.shown:
             write_predictions(session, done.predictions)
         else:
             clear_predictions(session)
+        if done.people_predictions:
+            write_person_predictions(session, done.people_predictions)
+        else:
+            clear_person_predictions(session)
         log.info(
             "predictive.retrained",
             model_id=model_id,

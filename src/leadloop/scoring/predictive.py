@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -78,6 +79,8 @@ class Report:
     # The rolling backtest: per window, [start (epoch), n, positives, model AUC, rules AUC, recency AUC]
     rolling: list[list[float]] = field(default_factory=list)
     off: str | None = None  # why the probability is not shown (None: it beat the baselines)
+    # The people's model (person_predictive.py), judged the same way: n, roc_auc, baselines, off
+    people: dict[str, Any] = field(default_factory=dict)
 
     @property
     def shown(self) -> bool:
@@ -103,6 +106,23 @@ class Report:
         out.append("decile  n  win-rate  lift")
         out += [f"{d:>6} {n:>3}  {r:8.3f}  {lift:4.2f}" for d, n, r, lift in self.lift_by_decile]
         out += ["predicted  observed  n"] + [f"{p:9.3f}  {o:8.3f}  {n}" for p, o, n in self.calibration]
+        if self.people:
+            p = self.people
+            if p.get("roc_auc") is None:
+                out.append(f"people's model: not trained. {p.get('off')}")
+            else:
+                base = "  ".join(f"{k} {v:.3f}" for k, v in (p.get("baselines") or {}).items())
+                verdict = "shown on each person" if p.get("off") is None else f"not shown: {p['off']}"
+                roll = p.get("rolling")
+                mean = (
+                    f"; rolling backtest mean: model {roll[0]:.3f}, rules {roll[1]:.3f}, recency {roll[2]:.3f}"
+                    if roll
+                    else ""
+                )
+                out.append(
+                    f"people's model: held out n={p.get('n')} ROC AUC {p['roc_auc']:.3f}  baselines: {base or 'n/a'}"
+                    f"{mean}; {verdict}"
+                )
         return out
 
 
@@ -463,9 +483,17 @@ def train(
 ) -> Trained:
     """Hold out the latest outcomes, report on them beside the baselines and over a rolling
     backtest, decide whether the model may be shown, and refit on everything."""
-    items = samples(session, now=now, target=target)
+    return train_on(
+        samples(session, now=now, target=target), load(session), model, target=target, holdout=holdout
+    )
+
+
+def train_on(
+    items: list[Sample], wh: Warehouse, model: ScoringModel, *, target: Target, holdout: float = 0.25
+) -> Trained:
+    """`train` on given questions and the warehouse their features come from: the leads' (keyed by
+    account) or the people's (keyed by person, person_predictive.py)."""
     _check(items, "the warehouse", target)
-    wh = load(session)
     space = F.choose_space(wh.histories, list(wh.accounts.values()))
     cut = int(len(items) * (1 - holdout))
     head, tail = items[:cut], items[cut:]

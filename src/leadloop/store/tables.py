@@ -240,6 +240,10 @@ class Person(Base):
     engagement_s: Mapped[float] = mapped_column(default=0.0)
     engagement_t0: Mapped[float] = mapped_column(default=0.0)
     engagement_key: Mapped[float] = mapped_column(default=-1.0e300, index=True)
+    # The people's predictive model (scoring/person_predictive.py): the probability that this
+    # person's account reaches the target within the window, from the person's own activity, and why.
+    predicted: Mapped[float | None]
+    predicted_why: Mapped[list[list[Any]] | None] = mapped_column(JSONType)
     # Identity: a person merged into another keeps its row (its e-mail and ids still find the
     # survivor) until an unmerge restores it; and why the person was linked to their account.
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"), index=True)

@@ -99,6 +99,10 @@ def person_api(person_id: Id, ctx: Ctx, who: Staff) -> dict[str, Any]:
         score = person_score(session, person_id, now=ctx.clock())
     return {
         "score": score.as_dict(),
+        # The people's model: this person's own probability that their account wins a deal in the
+        # window (None when that model did not beat the baselines), and the features that move it.
+        "predicted": view.person.predicted,
+        "predicted_why": [{"feature": f, "change": d} for f, d in view.person.predicted_why or []],
         "person": _row(view.person, _PERSON_COLS),
         "account": _row(view.account, ["id", "name", "domain", "external_id"]) if view.account else None,
         "activity_total": view.activity_total,
