@@ -267,7 +267,25 @@ def calibration(y: np.ndarray, p: np.ndarray) -> str:
     )
 
 
+def last_record(world: dict[str, list[Row]]) -> datetime | None:
+    """The latest date any file of the world states."""
+    dates = [
+        d
+        for rows in world.values()
+        for r in rows
+        for k in ("occurred_at", "created_at", "closed_at")
+        if (d := _when(r.get(k))) is not None
+    ]
+    return max(dates, default=None)
+
+
 def evaluate(name: str, world: dict[str, list[Row]], cut: datetime, days: int, target: str) -> None:
+    last = last_record(world)
+    if last is None or cut + days * DAY > last:
+        raise SystemExit(
+            f"{name}: the cut {cut.date()} plus {days} days ends after the world's last record "
+            f"({last.date() if last else 'none'}): the answers are not known yet; choose an earlier cut"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         leads, verdict = leadloop_at(as_of(world, cut), cut, Path(tmp), target=target, days=days)
     if not leads:

@@ -221,3 +221,8 @@ def test_people_have_their_own_prediction_from_their_own_activity(db: Database, 
     for pid, p in list(stored.items())[:50]:
         exported = by_id[pid]["predicted_probability"]
         assert (exported == "") if p is None else float(exported) == pytest.approx(p, abs=1e-4)
+
+
+def test_a_backtest_of_a_date_not_in_the_past_says_so(db: Database, clock: FrozenClock) -> None:
+    with db.read() as s, pytest.raises(NotEnoughData, match=r"is not in the past \(today is "):
+        backtest(s, default_model(), as_of=clock() + timedelta(days=1), now=clock())

@@ -516,6 +516,11 @@ def backtest(
 ) -> Trained:
     """Train on the answers known before `as_of`, evaluate on the leads asked on or after it (with
     answers known by `now`). Features are always as of the moment asked."""
+    if as_of >= now:
+        raise NotEnoughData(
+            f"{as_of.date()} is not in the past (today is {now.date()}): a backtest trains on what was "
+            "known before a past date and checks what followed it"
+        )
     t = epoch(as_of)
     items = samples(session, now=now, target=target)
     known = [s for s in items if s.closed is not None and s.closed < t]
