@@ -15,6 +15,16 @@ Then the same load against PostgreSQL with two web workers and a separate `leadl
 (throughput), unless --skip-pg.
 
     python bench/speed_to_lead.py [--requests 1000] [--concurrency 20]
+
+Open loop (issue 19: latency at an offered load, measured the right way): requests are sent on a
+fixed schedule whatever the answers do, and each latency counts from the request's scheduled
+moment, so a server that falls behind shows it instead of slowing the senders down. For each rate,
+the form POST (its owner is set when it returns: routing runs in the capture's transaction) and,
+as the floor at the same rate, GET /healthz. Afterwards every lead is checked: one rep owner, one
+assignment e-mail in the outbox, its SLA timers armed. Capacity: the highest rate tried whose p99
+stays within 100 ms.
+
+    python bench/speed_to_lead.py --open-loop [--rates 10,50,100,200,400] [--seconds 60] [--skip-pg]
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,12 +52,13 @@ from capture import free_port
 from leadloop.auth.handlers import create_api_key, create_user
 from leadloop.bootstrap import session_info
 from leadloop.documents import handlers as documents
+from leadloop.jobs.timers import TIMERS
 from leadloop.routing.kind import ROUTING
 from leadloop.scoring.kind import SCORING
 from leadloop.scoring.repository import default_model
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
-from leadloop.store.tables import Lead, Outbox, User
+from leadloop.store.tables import Account, Lead, Outbox, RoutingDecision, User
 
 REPS = [f"rep{i}@bench.example" for i in range(4)]
 RULES = f"""\
@@ -150,6 +162,152 @@ async def load(base: str, key: str, n: int, concurrency: int, tag: str) -> tuple
         return latencies, time.perf_counter() - start
 
 
+@dataclass
+class Offered:
+    rate: float
+    sent: int
+    latencies: list[float]  # ms from each request's scheduled moment to its answer
+    failed: int  # an error status, a refused connection or no answer within the time-out
+
+    def line(self, what: str) -> str:
+        lat = self.latencies or [float("nan")]
+        return (
+            f"  {what:8s} {self.rate:6.0f}/s  sent {self.sent:6d}  p50 {median(lat):8.1f} ms  "
+            f"p99 {pct(lat, 99):8.1f} ms  max {max(lat):8.1f} ms  failed {self.failed}"
+        )
+
+    @property
+    def p99(self) -> float:
+        return pct(self.latencies, 99) if self.latencies and not self.failed else float("inf")
+
+
+async def offered(base: str, rate: float, seconds: float, tag: str, *, form: bool) -> Offered:
+    """Open loop: request i is sent at start + i / rate, whether or not earlier ones answered."""
+    n = int(rate * seconds)
+    latencies: list[float] = []
+    failed = 0
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        start = time.perf_counter()
+
+        async def one(i: int) -> None:
+            nonlocal failed
+            due = start + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                if form:
+                    name = f"Open{tag}{i:06d}"
+                    r = await client.post(
+                        "/forms/lead",
+                        data={
+                            "email": f"buyer{i}@{name.lower()}.example",
+                            "first_name": "Bo",
+                            "company": f"{name} GmbH",
+                            "product": "analytics",
+                            "utm_campaign": "bench",
+                        },
+                    )
+                else:
+                    r = await client.get("/healthz")
+                if r.status_code >= 400:
+                    failed += 1
+                    return
+            except httpx.HTTPError:
+                failed += 1
+                return
+            latencies.append((time.perf_counter() - due) * 1000)
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    return Offered(rate, n, latencies, failed)
+
+
+def check_leads(url: str, tag: str) -> tuple[int, int, int, int]:
+    """(leads of this run, with a rep owner, with an assignment e-mail, with an SLA due timer)."""
+    engine = make_engine(url)
+    like = f"open{tag.lower()}%"
+    with engine.connect() as c:
+        rows = c.execute(
+            sa.select(Lead.id, Lead.owner_user_id)
+            .join(Account, Account.id == Lead.account_id)
+            .where(sa.func.lower(Account.name).like(like))
+        ).all()
+        ids = [r[0] for r in rows]
+        mails = _mails(c, ids)
+        timers = c.execute(
+            sa.select(sa.func.count(sa.distinct(TIMERS.c.subject))).where(
+                TIMERS.c.kind == "sla_due", TIMERS.c.subject.in_([f"lead:{i}" for i in ids] or ["-"])
+            )
+        ).scalar_one()
+    engine.dispose()
+    return len(ids), sum(1 for r in rows if r[1] is not None), mails, timers
+
+
+def _mails(c: sa.Connection, ids: list[int]) -> int:
+    """Assignment e-mails about these leads: the outbox key names the routing decision, whose lead
+    is one of them."""
+    if not ids:
+        return 0
+    return int(
+        c.execute(
+            sa.select(sa.func.count(sa.distinct(RoutingDecision.lead_id)))
+            .join(Outbox, Outbox.key == sa.literal("assigned:") + sa.cast(RoutingDecision.id, sa.String))
+            .where(RoutingDecision.lead_id.in_(ids))
+        ).scalar_one()
+    )
+
+
+def open_loop(
+    url: str, rates: list[float], seconds: float, label: str, *extra: str, worker: bool = False
+) -> None:
+    prepare(url)
+    port = free_port()
+    proc = serve(url, port, *extra)
+    helper = (
+        subprocess.Popen(
+            [sys.executable, "-m", "leadloop.cli", "worker", "--database-url", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0"},
+        )
+        if worker
+        else None
+    )
+    base = f"http://127.0.0.1:{port}"
+    results: list[tuple[Offered, Offered, tuple[int, int, int, int]]] = []
+    try:
+        asyncio.run(offered(base, 20, 2, "warm", form=True))
+        for rate in rates:
+            tag = f"r{int(rate)}"
+            form = asyncio.run(offered(base, rate, seconds, tag, form=True))
+            time.sleep(2)  # let the last answers settle before the floor at the same rate
+            health = asyncio.run(offered(base, rate, seconds, tag, form=False))
+            results.append((form, health, check_leads(url, tag)))
+            time.sleep(1)
+    finally:
+        for p in (proc, helper):
+            if p is not None:
+                p.terminate()
+                p.wait(timeout=10)
+    print(
+        f"\nspeed to lead, open loop, {label}, {seconds:g} s per rate (latency from each request's scheduled moment):"
+    )
+    for form, health, (leads, owned, mails, timers) in results:
+        print(form.line("POST"))
+        print(health.line("healthz"))
+        print(
+            f"           checked: {leads} leads, {owned} with a rep owner, {mails} assignment e-mails, {timers} SLA clocks"
+        )
+    ok_form = [f.rate for f, _, _ in results if f.p99 <= 100]
+    ok_health = [h.rate for _, h, _ in results if h.p99 <= 100]
+    cap_form, cap_health = max(ok_form, default=0.0), max(ok_health, default=0.0)
+    print(
+        f"  capacity (highest rate tried with p99 <= 100 ms, nothing failed): POST {cap_form:g}/s, "
+        f"/healthz {cap_health:g}/s; ratio {cap_form / cap_health if cap_health else float('nan'):.2f} "
+        f"(target >= 0.33{', not met' if not cap_health or cap_form / cap_health < 1 / 3 else ', met'}; "
+        "the top rate tried bounds /healthz's, which may be higher)"
+    )
+
+
 def verify(url: str, n: int) -> tuple[int, int]:
     engine = make_engine(url)
     with engine.connect() as c:
@@ -190,9 +348,28 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--skip-pg", action="store_true")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/leadloop_bench")
+    ap.add_argument("--open-loop", action="store_true", help="latency at offered rates, and capacity")
+    ap.add_argument("--rates", default="10,50,100,200,400")
+    ap.add_argument("--seconds", type=float, default=60.0)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="leadloop-speed-"))
     url = f"sqlite:///{work / 'speed.db'}"
+    if args.open_loop:
+        rates = [float(r) for r in args.rates.split(",")]
+        open_loop(url, rates, args.seconds, "SQLite, one `leadloop serve`")
+        if not args.skip_pg:
+            _fresh_pg(args.pg_url)
+            open_loop(
+                args.pg_url,
+                rates,
+                args.seconds,
+                "PostgreSQL, 2 web processes + 1 worker",
+                "--workers",
+                "2",
+                "--no-sweeper",
+                worker=True,
+            )
+        return
     key = prepare(url)
     port = free_port()
     proc = serve(url, port)
@@ -216,13 +393,7 @@ def main() -> None:
     )
     if args.skip_pg:
         return
-    admin_url = args.pg_url.rsplit("/", 1)[0] + "/postgres"
-    dbname = args.pg_url.rsplit("/", 1)[1]
-    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}"'))
-        c.execute(sa.text(f'CREATE DATABASE "{dbname}"'))
-    engine.dispose()
+    _fresh_pg(args.pg_url)
     key = prepare(args.pg_url)
     port = free_port()
     proc = serve(args.pg_url, port, "--workers", "2", "--no-sweeper")
@@ -244,6 +415,16 @@ def main() -> None:
         f"speed to lead, PostgreSQL, 2 web workers + 1 sweeper, {args.concurrency} senders: {len(lat) / secs:.0f} leads/s, "
         f"p50 {median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms; checked {owned} owned, {mails} e-mails"
     )
+
+
+def _fresh_pg(pg_url: str) -> None:
+    admin_url = pg_url.rsplit("/", 1)[0] + "/postgres"
+    dbname = pg_url.rsplit("/", 1)[1]
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}"'))
+        c.execute(sa.text(f'CREATE DATABASE "{dbname}"'))
+    engine.dispose()
 
 
 if __name__ == "__main__":

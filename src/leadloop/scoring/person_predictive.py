@@ -26,6 +26,7 @@ from leadloop.scoring.predictive import (
     Trained,
     Warehouse,
     matrix,
+    one_thread,
     snapshots,
     train_on,
     why,
@@ -34,7 +35,7 @@ from leadloop.scoring.target import Target
 from leadloop.store.tables import Account, Activity, Opportunity, Person
 
 WAY = {"inbound": 1, "outbound": -1}
-MAX_PEOPLE_SAMPLES = 8_000
+MAX_PEOPLE_SAMPLES = 5_000
 
 
 def _people(session: Session) -> list[tuple[int, int, datetime]]:
@@ -121,6 +122,7 @@ def train_people(
     )
 
 
+@one_thread
 def person_predictions(
     session: Session, model: ScoringModel, trained: Trained, *, now: datetime
 ) -> list[tuple[int, float, list[list[object]]]]:
