@@ -31,9 +31,10 @@ def test_login_leads_account_person_timeline(page: Page) -> None:
     # Sort by account through HTMX: the table is swapped and the URL follows.
     page.locator("#leads thead").get_by_role("link", name="Account").click()
     expect(page).to_have_url(re.compile(r"sort=account"))
-    names = page.locator("#leads tbody tr td:nth-child(4) a").all_inner_texts()
+    names = page.locator("#leads tbody tr td.card-title a").all_inner_texts()
+    assert len(names) == 25
     assert names == sorted(names, key=str.lower, reverse=True) or names == sorted(names, reverse=True)
-    first_account = rows.first.locator("td").nth(3).get_by_role("link")
+    first_account = rows.first.locator("td.card-title").get_by_role("link")
     account_name = first_account.inner_text()
     first_account.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(account_name)
@@ -52,9 +53,9 @@ def test_login_leads_account_person_timeline(page: Page) -> None:
 
 def test_hottest_lead_first_and_its_explanation(page: Page) -> None:
     sign_in(page, "marketing@demo.leadloop.dev")
-    scores = [float(s) for s in page.locator("#leads tbody tr td:nth-child(2) a").all_inner_texts()]
-    assert scores == sorted(scores, reverse=True) and scores[0] > 0
-    page.locator("#leads tbody tr td:nth-child(2) a").first.click()
+    scores = [float(s) for s in page.locator("#leads tbody tr td[data-label='Score'] a").all_inner_texts()]
+    assert len(scores) == 25 and scores == sorted(scores, reverse=True) and scores[0] > 0
+    page.locator("#leads tbody tr td[data-label='Score'] a").first.click()
     expect(page.locator("#why-engagement li").first).to_be_visible()
     assert "now" in page.locator("#why-engagement li").first.inner_text()
     shot(page, "05-lead-score")
