@@ -8,6 +8,8 @@ F1 at least Splink's on the same rows, at precision >= 0.98, in no more time.
     python bench/dedupe.py [--sizes 10000,100000,1000000] [--skip-splink]     # the simulator
     python bench/dedupe.py --file people.csv --truth pairs.csv --id-column id [--map 'Col=field']
     python bench/dedupe.py --public [--only FEBRL]   # the public files of bench/dedupe_data.py
+    python bench/dedupe.py --sizes 100000 --skip-splink --errors 20   # a sample of false merges and
+                                                                      # missed pairs, levels and weights
 
 A truth file is a CSV whose first two columns are the ids of a true pair (a header row first).
 In file mode Splink gets the same normalised values of the same columns, one comparison per
