@@ -8,6 +8,8 @@ F1 at least Splink's on the same rows, at precision >= 0.98, in no more time.
     python bench/dedupe.py [--sizes 10000,100000,1000000] [--skip-splink]     # the simulator
     python bench/dedupe.py --file people.csv --truth pairs.csv --id-column id [--map 'Col=field']
     python bench/dedupe.py --public [--only FEBRL]   # the public files of bench/dedupe_data.py
+    python bench/dedupe.py --sizes 100000 --skip-splink --errors 20   # a sample of false merges and
+                                                                      # missed pairs, levels and weights
 
 A truth file is a CSV whose first two columns are the ids of a true pair (a header row first).
 In file mode Splink gets the same normalised values of the same columns, one comparison per
@@ -36,7 +38,9 @@ from leadloop.contract.csvio import read_plain
 from leadloop.demo.dupes import people_with_duplicates
 from leadloop.identity.blocking import RULES, pair_completeness
 from leadloop.identity.columns import check_values, parse_maps, plan_columns
-from leadloop.identity.match import dedupe
+from leadloop.identity.compare import Columns, compare
+from leadloop.identity.match import Result, dedupe
+from leadloop.identity.model import tf_adjustment
 from leadloop.identity.records import Rec, map_columns, record
 
 
@@ -58,11 +62,58 @@ def score(truth: set[tuple[int, int]], found: set[tuple[int, int]]) -> tuple[flo
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
-def ours(rows: list[dict[str, str]]) -> tuple[np.ndarray, float]:
+def ours(rows: list[dict[str, str]]) -> tuple[list[Rec], Result, float]:
     start = time.perf_counter()
     cols = map_columns(list(rows[0]))
-    result = dedupe([record(r, cols) for r in rows])
-    return result.cluster, time.perf_counter() - start
+    recs = [record(r, cols) for r in rows]
+    result = dedupe(recs)
+    return recs, result, time.perf_counter() - start
+
+
+def show_errors(
+    recs: list[Rec], truth: set[tuple[int, int]], result: Result, count: int, *, seed: int = 1
+) -> None:
+    """A sample of the false merges (links at or above the threshold between records of different
+    people) and of the missed pairs (true pairs left in different clusters), each with both
+    records' match keys and, when the pair was compared, its level and weight per field."""
+    if count <= 0:
+        return
+    cols = Columns.of(recs)
+    i, j, p = result.left, result.right, result.probability
+    linked = p >= result.threshold
+    index = {(int(a), int(b)): k for k, (a, b) in enumerate(zip(i.tolist(), j.tolist(), strict=True))}
+    fp = [k for k in np.flatnonzero(linked).tolist() if (int(i[k]), int(j[k])) not in truth]
+    cluster = result.cluster
+    fn = sorted(t for t in truth if cluster[t[0]] != cluster[t[1]])
+    rng = np.random.default_rng(seed)
+    attrs = ("first", "last", "middle", "email", "phone", "dob", "postcode", "city", "address", "company")
+
+    def describe(a: int, b: int) -> None:
+        for x in (a, b):
+            r = recs[x]
+            print("      " + " | ".join(f"{f}={getattr(r, f)}" for f in attrs if getattr(r, f)))
+        k = index.get((a, b))
+        if k is None:
+            print("      not compared (no shared blocking key within its cap)")
+            return
+        one = np.array([a]), np.array([b])
+        levels = compare(cols, *one)
+        w = result.model.weights(levels)
+        tf = tf_adjustment(result.model, levels, cols.codes, *one)
+        parts = []
+        for f, lv in levels.items():
+            level = int(lv[0])
+            bits = np.log2(result.model.m[f][level] / result.model.u[f][level]) if level >= 0 else 0.0
+            parts.append(f"{f}={level}({bits:+.1f})")
+        print(f"      p={p[k]:.4f} weight={w[0] + tf[0]:+.1f} (tf {tf[0]:+.1f}): " + " ".join(parts))
+
+    for label, items in (("false merges", fp), ("missed pairs", fn)):
+        print(f"  {label}: {len(items):,}; a sample of {min(count, len(items))}:")
+        for pick in rng.permutation(len(items))[:count].tolist():
+            item = items[pick]
+            a, b = (int(i[item]), int(j[item])) if isinstance(item, int) else item
+            print(f"    #{a} #{b}")
+            describe(a, b)
 
 
 def splink(rows: list[dict[str, str]], work: Path) -> tuple[np.ndarray, float]:
@@ -229,7 +280,15 @@ def splink_file(recs: list[Rec], work: Path) -> tuple[np.ndarray, float]:
 
 
 def run_file(
-    name: str, file: Path, truth_file: Path, id_column: str, maps: list[str], work: Path, *, skip_splink: bool
+    name: str,
+    file: Path,
+    truth_file: Path,
+    id_column: str,
+    maps: list[str],
+    work: Path,
+    *,
+    skip_splink: bool,
+    errors: int = 0,
 ) -> None:
     start = time.perf_counter()
     headers, data = read_plain(file)
@@ -245,6 +304,7 @@ def run_file(
         truth = {(min(pos[a], pos[b]), max(pos[a], pos[b])) for a, b, *_ in reader}
     p, r, f = score(truth, pairs(result.cluster))
     print(f"{name}: {len(rows):,} rows, {len(truth):,} true pairs", flush=True)
+    show_errors(recs, truth, result, errors)
     print("  columns:\n" + "\n".join("  " + line for line in plan.report()))
     pc = pair_completeness(recs, sorted(truth))
     print(
@@ -279,6 +339,13 @@ def main() -> None:
     ap.add_argument("--id-column", default="id")
     ap.add_argument("--map", action="append", default=[], help="Column=field, as for leadloop dedupe")
     ap.add_argument("--public", action="store_true", help="run the public files of bench/dedupe_data.py")
+    ap.add_argument(
+        "--errors",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print a sample of N false merges and N missed pairs: both records, levels and weights",
+    )
     ap.add_argument("--only", default="", help="with --public: only files whose name contains this")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="leadloop-dedupe-"))
@@ -294,6 +361,7 @@ def main() -> None:
                 args.map,
                 work,
                 skip_splink=args.skip_splink,
+                errors=args.errors,
             )
             return
         from dedupe_data import public_files  # type: ignore[import-not-found]
@@ -308,18 +376,21 @@ def main() -> None:
                     list(pub.maps),
                     work,
                     skip_splink=args.skip_splink,
+                    errors=args.errors,
                 )
         return
     for n in (int(x) for x in args.sizes.split(",")):
         rows = list(people_with_duplicates(n, seed=2026))
         truth = pairs([r["entity"] for r in rows])
-        labels, secs = ours(rows)
+        recs, result, secs = ours(rows)
+        labels = result.cluster
         p, r, f = score(truth, pairs(labels))
         print(
             f"{n:>9,} records, {len(truth):,} true pairs | leadloop: P {p:.4f} R {r:.4f} F1 {f:.4f} in {secs:6.1f} s"
             + (f"  (1M target <= 120 s: {'met' if secs <= 120 else 'NOT met'})" if n >= 1_000_000 else ""),
             flush=True,
         )
+        show_errors(recs, truth, result, args.errors)
         if not args.skip_splink:
             try:
                 slabels, ssecs = splink(rows, work)

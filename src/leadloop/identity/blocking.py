@@ -35,6 +35,7 @@ RULES = {
     "r": "a sounds-like name part and city",
     "a": "postcode and street number",
     "l": "same e-mail handle",
+    "h": "no last name: a sounds-like name part, postcode or city, and street address",
 }
 
 
@@ -88,6 +89,10 @@ def blocking_keys(r: Rec) -> list[str]:
         keys.append(f"a:{r.postcode}:{r.street_number}")
     if r.first and r.last:  # swapped first and last names
         keys.append("s:" + ":".join(sorted((phonetic(r.first) or r.first, phonetic(r.last) or r.last))))
+    if not lasts and r.address and (place := r.postcode or r.city):
+        # No last name to block on (none given, or one too short to be a key: "Ó", an initial): the
+        # rules above that need one are lost, so the person's name and street address stand in.
+        keys.extend(f"h:{code}:{place}:{r.address}" for code in parts)
     if r.email_local and len(r.email_local) >= 5:  # the same handle at another domain (old job, free mail)
         keys.append("l:" + r.email_local)
     return keys
@@ -97,7 +102,7 @@ def blocking_keys(r: Rec) -> list[str]:
 # as "jsmith" that many people share, a household's address) are trusted only in small blocks; an
 # initial and last name in one postcode area in middling ones; identifiers (e-mail, phone) and
 # name-plus-birth-date keys in larger ones.
-LOOSE = ("f:", "s:", "t:", "l:", "a:", "r:")
+LOOSE = ("f:", "s:", "t:", "l:", "a:", "r:", "h:")
 MIDDLING = ("n:", "q:", "y:")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,13 @@ class Columns:
         raw: dict[str, list[str]] = {
             a: col(lambda r, a=a: getattr(r, a)) for a in (*FAMILIES["name"], *PLAIN)
         }
+        # E-mails compared with their handle transliterated as names are ("josé.garcía@x.com" is
+        # "jose.garcia@x.com"); the stored e-mail key and its blocking key stay as written.
+        raw["email"] = col(
+            lambda r: f"{r.email_local}@{r.email.rpartition('@')[2]}" if r.email_local else r.email
+        )
+        # The house numbers an address holds: a street alike with another number is a neighbour.
+        raw["address_number"] = col(lambda r: house_numbers(r.address))
         raw["first_ph"] = col(lambda r: phonetic(r.first_canon or r.first))
         for a in ("last", "middle", "birth"):
             raw[f"{a}_ph"] = col(lambda r, a=a: phonetic(getattr(r, a)))
@@ -94,6 +102,26 @@ class Columns:
         return attr in self.codes and bool(self.codes[attr].any())
 
 
+@lru_cache(maxsize=200_000)
+def house_numbers(address: str | None) -> str | None:
+    """The numbers in a normalised address ("12 high st" -> "12", "flat 3 12 high st" -> "3 12"),
+    sorted; None when it has none."""
+    nums = sorted({t for t in (address or "").split() if any(ch.isdigit() for ch in t)})
+    return " ".join(nums) or None
+
+
+def _numbers_conflict(a: str, b: str) -> bool:
+    """Two addresses' house numbers (as `house_numbers` gives them) say different places: one
+    has numbers the other lacks entirely, or neither's numbers include the other's (12 and 14;
+    flat 3 and flat 5 of number 12). "12" against "flat 3, 12" is no conflict."""
+    if a == b:
+        return False
+    if not a or not b:
+        return True
+    x, y = set(a.split()), set(b.split())
+    return not (x <= y or y <= x)
+
+
 def _named(r: Rec) -> bool:
     handle = r.email_local or ""
     return any(part and len(part) >= 3 and part.replace(" ", "") in handle for part in (r.last, r.first))
@@ -109,6 +137,22 @@ def _sim_values(c: Columns, left: str, right: str, i: Ints, j: Ints, scorer: Any
     lv, rv = c.by_code[left][uniq // width], c.by_code[right][uniq % width]
     sims = process.cpdist(list(lv.tolist()), list(rv.tolist()), scorer=scorer, workers=-1)
     return np.asarray(sims, dtype=np.float64)[inverse]
+
+
+def _pairwise(p: _Pairs, attr: str, fn: Any, where: Bools) -> Bools:
+    """fn(value of i, value of j) of column `attr` ("" when missing) where asked, else False;
+    computed once per distinct pair of values."""
+    out = np.zeros(p.n, bool)
+    todo = np.flatnonzero(where)
+    if not len(todo):
+        return out
+    c = p.c
+    width = len(c.by_code[attr])
+    uniq, inverse, _ = distinct(c.codes[attr][p.i[todo]] * width + c.codes[attr][p.j[todo]])
+    values = c.by_code[attr]
+    got = np.fromiter((fn(values[u // width], values[u % width]) for u in uniq.tolist()), bool, len(uniq))
+    out[todo] = got[inverse]
+    return out
 
 
 class _Pairs:
@@ -199,6 +243,10 @@ def compare(recs: Sequence[Rec] | Columns, i: Ints, j: Ints) -> dict[str, Ints]:
                 if attr == "company"
                 else np.select([s >= 0.9, s >= 0.7], [2, 1], 0)
             )
+            if attr == "address":
+                # The same street with another house number (or none) is a neighbour's or a
+                # household's address as often as one person's: at most "alike".
+                lv = np.where(_pairwise(p, "address_number", _numbers_conflict, ok & (lv == 2)), 1, lv)
             out[attr] = np.where(ok, lv, -1)
     for attr in ("city", "state", *(f"text{k}" for k in range(c.n_texts))):
         if c.has(attr):

@@ -249,6 +249,40 @@ def tf_adjustment(model: Model, levels: dict[str, Ints], codes: dict[str, Ints],
         freq = counts[code[i[exact]]] / present
         bits = np.log2(model.u[f][top] / np.maximum(freq, 1e-9))
         out[exact] += np.clip(bits, *TF_BITS)
+    out += _swapped_tf(model, levels, codes, i, j)
+    return out
+
+
+def _swapped_tf(model: Model, levels: dict[str, Ints], codes: dict[str, Ints], i: Ints, j: Ints) -> Floats:
+    """The term-frequency adjustment of first and last names that agree the other way round (one
+    record's first name is the other's last name, and its last name the other's first). The value
+    is weighed by the larger of its shares among first and among last names: "James Thomas" and
+    "Thomas James" agree on two names common in either place, which says little, while a rare
+    pair of names swapped says as much as it would straight."""
+    out = np.zeros(len(i))
+    if not all(f in levels for f in NAME_FIELDS) or not all(
+        a in codes for a in ("first", "last", "first_canon")
+    ):
+        return out
+    first, last, canon = codes["first"], codes["last"], codes["first_canon"]
+    size = int(max(first.max(initial=0), last.max(initial=0), canon.max(initial=0))) + 1
+    shares = []
+    for code in (canon, last):
+        counts = np.bincount(code, minlength=size).astype(np.float64)
+        present = counts[1:].sum()
+        if present < TF_MIN_RECORDS:
+            return out  # as above: a small file's frequencies say nothing
+        counts[0] = 0
+        shares.append(counts / present)
+    share = np.maximum(*shares)
+    crossed = (first[i] > 0) & (first[i] == last[j]) & (last[i] > 0) & (last[i] == first[j])
+    crossed &= canon[i] != canon[j]  # not also the same straight (then the straight adjustment holds)
+    for f, value in (("first", first[i]), ("last", last[i])):
+        top = len(model.u[f]) - 1
+        hit = np.flatnonzero(crossed & (levels[f] == top))
+        if len(hit):
+            bits = np.log2(model.u[f][top] / np.maximum(share[value[hit]], 1e-9))
+            out[hit] += np.clip(bits, *TF_BITS)
     return out
 
 
@@ -284,14 +318,26 @@ def fit_sessions(model: Model, pat: Patterns, *, iterations: int = 20) -> Model 
             inside &= levels[f] == len(base.m[f]) - 1
         if int(counts[inside].sum()) < MIN_SESSION_PAIRS:
             continue
-        sub = Patterns({f: lv[inside] for f, lv in levels.items()}, counts[inside], np.zeros(0, np.int64))
-        hold = tuple(f for f in levels if f in fields)
-        fitted = base._em(sub, iterations=iterations, fix_u=True, hold=hold)
-        if fitted.names_differ(sub.levels) and not set(hold) & set(NAME_FIELDS):
-            continue  # this session's class is not one person (one household, one office)
+        # The session's own fields agree in every one of its pairs, matches and non-matches alike:
+        # they tell its two classes nothing and are left out of its EM, as Splink does. Weighed
+        # with u from random pairs they added the same bits (a full name and postcode: +17) to
+        # every pair, and in a big town's namesakes EM then found "one person" everywhere.
+        sub = Patterns(
+            {f: lv[inside] for f, lv in levels.items() if f not in fields},
+            counts[inside],
+            np.zeros(0, np.int64),
+        )
+        if not sub.levels:
+            continue
+        fitted = base._em(sub, iterations=iterations, fix_u=True, hold=())
+        if fitted.names_differ(sub.levels):
+            # This session's class is not one person (one household, one office; in a big file
+            # the same last name and birth date gathers namesakes): judged by the names it was
+            # free to learn, also when it holds the other one.
+            continue
         anchored |= bool(set(fields) - {"first", "last", "postcode", "city"})
-        for f in levels:
-            if f not in hold and (sub.levels[f] >= 0).sum() > 0:
+        for f in sub.levels:
+            if (sub.levels[f] >= 0).sum() > 0:
                 learnt.setdefault(f, []).append(fitted.m[f])
     if not anchored:
         # Names and a place alone cannot tell namesakes (or colleagues) from one person: EM on them

@@ -206,6 +206,20 @@ def email_key(value: str | None, *, gmail_dots: bool = True, plus_tags: bool = T
     return f"{local}@{domain}" if local else None
 
 
+_HANDLE_DROP = re.compile(r"[^a-z0-9._-]+")
+
+
+@lru_cache(maxsize=200_000)
+def handle_key(value: str | None) -> str | None:
+    """An e-mail handle (the part before the @) spelled as names are: transliterated and
+    case-folded, so "josé.garcía" and "jose.garcia", or "łukaszr" and "lukaszr", are one handle
+    (and a handle made of the person's name is recognised as such); None when nothing is left."""
+    if not value:
+        return None
+    text = _HANDLE_DROP.sub("", anyascii(unicodedata.normalize("NFKC", value)).casefold())
+    return text or None
+
+
 def phone_key(value: str | None) -> str | None:
     """The last ten digits (so "+44 20 7946 0000" and "020 7946 0000" agree); None under seven digits."""
     digits = re.sub(r"\D", "", value or "")

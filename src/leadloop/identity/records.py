@@ -77,7 +77,7 @@ def record(
         n.name_key(last),
         n.first_name_key(first),
         email,
-        email.split("@")[0] if email else None,
+        n.handle_key(email.rpartition("@")[0]) if email else None,
         n.phone_key(get("phone")),
         n.postcode_key(get("postcode")),
         dob,
