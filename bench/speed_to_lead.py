@@ -196,7 +196,7 @@ async def offered(base: str, rate: float, seconds: float, tag: str, *, form: boo
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             try:
                 if form:
-                    name = f"Open{tag}{i:06d}"
+                    name = f"Open{tag}x{i:06d}"  # "x": rate 10's leads are not rate 100's
                     r = await client.post(
                         "/forms/lead",
                         data={
@@ -224,7 +224,7 @@ async def offered(base: str, rate: float, seconds: float, tag: str, *, form: boo
 def check_leads(url: str, tag: str) -> tuple[int, int, int, int]:
     """(leads of this run, with a rep owner, with an assignment e-mail, with an SLA due timer)."""
     engine = make_engine(url)
-    like = f"open{tag.lower()}%"
+    like = f"open{tag.lower()}x%"
     with engine.connect() as c:
         rows = c.execute(
             sa.select(Lead.id, Lead.owner_user_id)
