@@ -129,6 +129,11 @@ def plan(leads: list[tuple[int, datetime | None]], *, seed: int, now: datetime) 
         outcome = MIX[i % len(MIX)]
         low, high = SHARE[outcome]
         share = rng.uniform(low, high)
+        if i == len(timed) - waiting - 1:
+            # The latest worked lead was taken late, three days ago: whatever the weekday and hour
+            # the demo is built at (business-hours clocks do not run at night or on weekends), Team
+            # and the SLA report have a breach of the last 7 days to open.
+            at, outcome, share = max(earliest, now - timedelta(days=3)), Outcome.ACCEPT_LATE, 3.0
         then = MIX[(i + 3) % len(MIX)]
         desk = DeskStep(
             timedelta(minutes=desk_rng.uniform(5, 45)),
