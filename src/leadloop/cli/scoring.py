@@ -80,9 +80,8 @@ def train(database_url: DbUrl = None) -> None:
             f"[green]predictive model #{model_id}[/] trained on {trained.trained_on:,} outcomes; "
             f"{n:,} leads scored"
         )
-        console.print(
-            f"{known[0].upper()}{known[1:]}." if isinstance(known, str) else known.lines()[0] if known else ""
-        )
+        assert known is not None  # sized whenever the model is shown
+        console.print(f"{known[0].upper()}{known[1:]}." if isinstance(known, str) else known.lines()[0])
     else:
         console.print(
             f"[yellow]predictive model #{model_id}[/] trained on {trained.trained_on:,} outcomes and kept "

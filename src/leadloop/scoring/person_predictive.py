@@ -16,7 +16,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.contract.vocab import MACHINE_TYPES
 from leadloop.scoring import features as F
 from leadloop.scoring.decay import epoch
 from leadloop.scoring.document import ScoringModel
@@ -25,6 +24,8 @@ from leadloop.scoring.predictive import (
     Sample,
     Trained,
     Warehouse,
+    activity_log,
+    firmographics,
     matrix,
     one_thread,
     snapshots,
@@ -32,9 +33,8 @@ from leadloop.scoring.predictive import (
     why,
 )
 from leadloop.scoring.target import Target
-from leadloop.store.tables import Account, Activity, Opportunity, Person
+from leadloop.store.tables import Opportunity, Person
 
-WAY = {"inbound": 1, "outbound": -1}
 MAX_PEOPLE_SAMPLES = 5_000
 
 
@@ -52,30 +52,8 @@ def _people(session: Session) -> list[tuple[int, int, datetime]]:
 
 
 def load_people(session: Session) -> Warehouse:
-    acts = session.execute(
-        sa.select(
-            Activity.person_id,
-            Activity.occurred_at,
-            Activity.type,
-            Activity.direction,
-            Activity.campaign_id,
-            Activity.product,
-        ).where(Activity.person_id.is_not(None), Activity.type.not_in(list(MACHINE_TYPES)))
-    ).all()
-    hist = F.histories(
-        [
-            (int(p), epoch(t), k, int(p), WAY.get(d or "", 0), c if c is not None else -1, pr or "")
-            for p, t, k, d, c, pr in acts
-            if p is not None
-        ]
-    )
-    firmographics: dict[int, dict[str, object]] = {}
-    for a in session.scalars(sa.select(Account)):
-        row: dict[str, object] = {c: getattr(a, c) for c in (*F.NUMERIC_ACCOUNT, *F.CATEGORICAL_ACCOUNT)}
-        for k in F.NUMERIC_ACCOUNT:
-            if row[k] is not None:
-                row[k] = float(row[k])  # type: ignore[arg-type]
-        firmographics[a.id] = row
+    hist = F.histories(activity_log(session, by="person"))
+    firms = firmographics(session)
     accounts: dict[int, dict[str, object]] = {}
     contacts: dict[int, list[F.Contact]] = {}
     for pid, acc, seniority, fit, department in session.execute(
@@ -83,7 +61,7 @@ def load_people(session: Session) -> Warehouse:
             Person.account_id.is_not(None), Person.merged_into_id.is_(None)
         )
     ):
-        accounts[pid] = firmographics.get(acc or 0, {})
+        accounts[pid] = firms.get(acc or 0, {})
         contacts[pid] = [(pid, seniority, fit, department)]
     return Warehouse(hist, accounts, contacts)
 

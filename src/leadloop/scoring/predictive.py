@@ -257,46 +257,57 @@ class Warehouse:
     contacts: dict[int, list[F.Contact]]  # only those with an activity before a cut-off count then
 
 
-def load(session: Session) -> Warehouse:
-    acts = session.execute(
+WAY = {"inbound": 1, "outbound": -1}
+
+
+def activity_log(
+    session: Session, *, by: str = "account"
+) -> list[tuple[int, float, str, int, int, int, str]]:
+    """Every signal as (key, t, type, person, direction, campaign, product) for F.histories, keyed
+    by its account (`by="account"`) or its person; a proxy's or scanner's hit is no signal (ADR 0032)."""
+    key = Activity.account_id if by == "account" else Activity.person_id
+    rows = session.execute(
         sa.select(
-            Activity.account_id,
+            key,
             Activity.occurred_at,
             Activity.type,
             Activity.person_id,
             Activity.direction,
             Activity.campaign_id,
             Activity.product,
-        ).where(
-            Activity.account_id.is_not(None),
-            Activity.type.not_in(list(MACHINE_TYPES)),  # a proxy's or scanner's hit is no signal (ADR 0032)
-        )
-    ).all()
-    way = {"inbound": 1, "outbound": -1}
-    hist = F.histories(
-        [
-            (
-                int(a),
-                epoch(t),
-                k,
-                p if p is not None else -1,
-                way.get(d or "", 0),
-                c if c is not None else -1,
-                pr or "",
-            )
-            for a, t, k, p, d, c, pr in acts
-            if a is not None
-        ]
+        ).where(key.is_not(None), Activity.type.not_in(list(MACHINE_TYPES)))
     )
-    accounts = {
-        a.id: {c: getattr(a, c) for c in (*F.NUMERIC_ACCOUNT, *F.CATEGORICAL_ACCOUNT)}
-        for a in session.scalars(sa.select(Account))
-    }
-    for a in accounts.values():
+    return [
+        (
+            int(k),
+            epoch(t),
+            ty,
+            p if p is not None else -1,
+            WAY.get(d or "", 0),
+            c if c is not None else -1,
+            pr or "",
+        )
+        for k, t, ty, p, d, c, pr in rows
+        if k is not None
+    ]
+
+
+def firmographics(session: Session) -> dict[int, dict[str, object]]:
+    """Each account's feature columns, numbers as floats."""
+    out: dict[int, dict[str, object]] = {}
+    for a in session.scalars(sa.select(Account)):
+        row: dict[str, object] = {c: getattr(a, c) for c in (*F.NUMERIC_ACCOUNT, *F.CATEGORICAL_ACCOUNT)}
         for k in F.NUMERIC_ACCOUNT:
-            value = a.get(k)
+            value = row[k]
             if value is not None:
-                a[k] = float(value)
+                row[k] = float(value)  # type: ignore[arg-type]
+        out[a.id] = row
+    return out
+
+
+def load(session: Session) -> Warehouse:
+    hist = F.histories(activity_log(session, by="account"))
+    accounts = firmographics(session)
     contacts: dict[int, list[F.Contact]] = {}
     for person_id, account_id, seniority, fit, department in session.execute(
         sa.select(Person.id, Person.account_id, Person.seniority, Person.fit_score, Person.department).where(
