@@ -166,8 +166,11 @@ def _iter_spans(
 
 
 def add_business(cal: Calendar, start: datetime, minutes: float) -> datetime:
-    """The moment `minutes` of working time after `start` (which need not be in working time)."""
+    """The earliest moment with `minutes` of working time since `start` (which need not be in
+    working time). Zero minutes is `start` itself, so that adding a then b is adding a + b."""
     left = timedelta(minutes=minutes)
+    if left <= timedelta(0):
+        return start
     for s, e in _iter_spans(cal, start):
         if e - s >= left:
             return s + left
