@@ -51,6 +51,7 @@ from _common import median, pct
 from capture import free_port
 from leadloop.auth.handlers import create_api_key, create_user
 from leadloop.bootstrap import session_info
+from leadloop.capture.spool import Spool
 from leadloop.documents import handlers as documents
 from leadloop.jobs.timers import TIMERS
 from leadloop.routing.kind import ROUTING
@@ -168,12 +169,14 @@ class Offered:
     sent: int
     latencies: list[float]  # ms from each request's scheduled moment to its answer
     failed: int  # an error status, a refused connection or no answer within the time-out
+    waiting: int = 0  # answered before the lead landed (the form lane's budget ran out): landed after
 
     def line(self, what: str) -> str:
         lat = self.latencies or [float("nan")]
         return (
             f"  {what:8s} {self.rate:6.0f}/s  sent {self.sent:6d}  p50 {median(lat):8.1f} ms  "
             f"p99 {pct(lat, 99):8.1f} ms  max {max(lat):8.1f} ms  failed {self.failed}"
+            + (f"  answered before landing {self.waiting}" if self.waiting else "")
         )
 
     @property
@@ -185,13 +188,13 @@ async def offered(base: str, rate: float, seconds: float, tag: str, *, form: boo
     """Open loop: request i is sent at start + i / rate, whether or not earlier ones answered."""
     n = int(rate * seconds)
     latencies: list[float] = []
-    failed = 0
+    failed = waiting = 0
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         start = time.perf_counter()
 
         async def one(i: int) -> None:
-            nonlocal failed
+            nonlocal failed, waiting
             due = start + i / rate
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             try:
@@ -212,13 +215,25 @@ async def offered(base: str, rate: float, seconds: float, tag: str, *, form: boo
                 if r.status_code >= 400:
                     failed += 1
                     return
+                waiting += r.headers.get("Leadloop-Intake") == "waiting"
             except httpx.HTTPError:
                 failed += 1
                 return
             latencies.append((time.perf_counter() - due) * 1000)
 
         await asyncio.gather(*(one(i) for i in range(n)))
-    return Offered(rate, n, latencies, failed)
+    return Offered(rate, n, latencies, failed, waiting)
+
+
+def drained(url: str, limit_s: float = 300) -> float:
+    """Seconds until the form spool is empty (the submissions answered before landing have landed)."""
+    db = Database(make_engine(url))
+    spool = Spool.beside(db)
+    start = time.perf_counter()
+    while spool.waiting() and time.perf_counter() - start < limit_s:
+        time.sleep(0.2)
+    db.dispose()
+    return time.perf_counter() - start
 
 
 def check_leads(url: str, tag: str) -> tuple[int, int, int, int]:
@@ -279,6 +294,11 @@ def open_loop(
         for rate in rates:
             tag = f"r{int(rate)}"
             form = asyncio.run(offered(base, rate, seconds, tag, form=True))
+            lag = drained(url)
+            if form.waiting:
+                print(
+                    f"  {rate:g}/s: {form.waiting} answered before landing; all landed {lag:.1f} s after the last POST"
+                )
             time.sleep(2)  # let the last answers settle before the floor at the same rate
             health = asyncio.run(offered(base, rate, seconds, tag, form=False))
             results.append((form, health, check_leads(url, tag)))

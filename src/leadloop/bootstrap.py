@@ -11,6 +11,7 @@ Entry points (web, CLI, worker, demo) import this; nothing below them does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,10 +21,12 @@ from leadloop.capture.activities import on_mail_tracked, on_touch_logged
 from leadloop.capture.calendar_feeds import ICS_FEEDS, feeds_job
 from leadloop.capture.mailin import policy_of
 from leadloop.capture.people import REFUSE_KEY
+from leadloop.capture.spool import Spool, land_waiting
 from leadloop.consent import reactions as consent
 from leadloop.consent.gate import Gate
 from leadloop.consent.policy import session_info as consent_info
 from leadloop.consent.repository import EXPIRES as CONSENT_EXPIRES
+from leadloop.contract.custom import CustomLimits
 from leadloop.core.events import (
     ActivitiesAppended,
     ConsentStated,
@@ -211,6 +214,14 @@ def database(settings: Settings, *, migrate: bool = True) -> Database:
     if migrate:
         upgrade(engine)
     return Database(engine, info=session_info(settings))
+
+
+def form_landers(settings: Settings, db: Database) -> list[Callable[[datetime], int]]:
+    """What a separate worker lands each sweep: web forms left waiting in the spool (by a web
+    process that stopped, or whose landing failed and backs off: capture/spool.py)."""
+    spool = Spool.beside(db)
+    custom = CustomLimits(settings.max_custom_fields, settings.max_custom_chars)
+    return [lambda now: land_waiting(spool, db, now=now, custom=custom)]
 
 
 def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     beacon_visitor_per_minute: float = 60.0
     beacon_visitor_burst: int = 30
     form_burst: int = 20
+    # The two-speed web form (issue 19, capture/spool.py): a posted form is stored at once and
+    # landed in a batch by the form lane; the visitor's answer waits for that at most this long
+    # (the owner is then set when the page shows) and otherwise comes at once, the lead landing
+    # moments later. form_lane=false lands each form in its own request (the slower, older way).
+    form_answer_ms: float = Field(default=100.0, ge=0)
+    form_lane: bool = True
     form_allowed_redirect_hosts: list[str] = Field(default_factory=list)
 
     # Bounded input: a body over the limit is refused (413) before it is read; the anonymous form

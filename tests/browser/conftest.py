@@ -68,6 +68,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # minute per address by default, tested by the web tests) would refuse the later walks.
         "LEADLOOP_LOGIN_ATTEMPTS_PER_MINUTE": "600",
         "LEADLOOP_LOGIN_BURST": "200",
+        # A walk that posts a form then opens its lead: the answer waits for the landing.
+        "LEADLOOP_FORM_ANSWER_MS": "10000",
     }
     # The timers the demo left due (partner hand-offs, outbox sends, retraining) are swept now, not
     # by the server's sweeper while the first walk waits behind it on SQLite's one writer.

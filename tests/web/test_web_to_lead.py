@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -184,3 +186,24 @@ def test_a_saved_mapping_teaches_one_form_its_names_and_a_sample_shows_what_happ
         data={"form_key": "gf-3", "sample": "input_1: Ed Eve\ninput_2: ed@acme.com", "action": "try"},
     )
     assert page.status_code == 200 and page.context["tried"]["lead"]["first_name"] == "Ed"  # type: ignore[attr-defined]
+
+
+def test_with_the_form_lane_running_the_answer_waits_for_the_landing(make_web: Any) -> None:
+    web = make_web(form_answer_ms=60_000)
+    with TestClient(web.app) as client:  # the app's lifespan starts the lane
+        assert web.app.state.form_lane.running
+        r = client.post("/forms/lead", data=FORM)
+        assert r.status_code == 200 and r.headers["Leadloop-Intake"] == "done"
+        assert count(web.db, Person) == 1
+    assert not web.app.state.form_lane.running
+
+
+def test_an_answer_that_cannot_wait_says_waiting_and_the_lead_lands_after(make_web: Any) -> None:
+    web = make_web(form_answer_ms=0)
+    with TestClient(web.app) as client:
+        r = client.post("/forms/lead", data=FORM)
+        assert r.status_code == 200 and r.context["ok"]  # type: ignore[attr-defined]
+        assert r.headers["Leadloop-Intake"] in ("waiting", "done")
+    # Stopping the lane lands what waits: a graceful shutdown loses nothing.
+    assert count(web.db, Person) == 1
+    assert web.app.state.form_lane.spool.waiting() == 0

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from leadloop.capture.form_mappings import form_key, saved_mapping
 from leadloop.capture.forms import FORM_FIELDS, form_activity, map_form
+from leadloop.capture.lane import FormLane, form_lane
 from leadloop.capture.tracking import MAX_BEACON_BYTES, Beacon, origin_allowed, read_beacon, robot
 from leadloop.capture.tracking_cache import tracking_cache
 from leadloop.capture.visits import add_site, record_visit
@@ -82,10 +83,10 @@ async def collect(request: Request, ctx: Ctx) -> Response:
         return _refused(429, "too many form submissions from this address; slow down", origin)
     # The database work runs in the thread pool, never on the event loop: a busy SQLite writer
     # must not stall every other request (/healthz included) while it waits.
-    return await run_in_threadpool(_store, ctx, beacon, ip, origin)
+    return await run_in_threadpool(_store, ctx, form_lane(request), beacon, ip, origin)
 
 
-def _store(ctx: AppContext, beacon: Beacon, ip: str, origin: str | None) -> Response:
+def _store(ctx: AppContext, lane: FormLane, beacon: Beacon, ip: str, origin: str | None) -> Response:
     cache = tracking_cache(ctx.db)
     site = cache.site(ctx.db, beacon.site_key, ctx.now_s())
     if site is None:
@@ -97,7 +98,7 @@ def _store(ctx: AppContext, beacon: Beacon, ip: str, origin: str | None) -> Resp
     if beacon.kind == "form":
         if not site.collect_forms:
             return _refused(403, "this site does not collect its forms", origin)
-        _collected_form(ctx, beacon.fields, beacon.visitor_id, beacon.url)
+        _collected_form(ctx, lane, beacon.fields, beacon.visitor_id, beacon.url)
         return Response(status_code=204, headers=_cors(origin))
     inferred = ctx.ip_provider.company_of(ip) if ctx.ip_provider else None
     # One transaction per page view: the rules are those of the model in force when it commits.
@@ -111,7 +112,7 @@ def _refused(status: int, reason: str, origin: str | None) -> Response:
     return JSONResponse({"detail": reason}, status_code=status, headers=_cors(origin))
 
 
-def _collected_form(ctx: Any, fields: dict[str, str], visitor_id: str, url: str) -> None:
+def _collected_form(ctx: Any, lane: FormLane, fields: dict[str, str], visitor_id: str, url: str) -> None:
     """A form already on the site, submitted: captured as /forms/lead would, with the visitor id so
     the visitor's earlier pages join the person. A form without a usable e-mail (a search box, a
     newsletter field left empty) is not a lead and is dropped quietly: the site's own form
@@ -130,7 +131,7 @@ def _collected_form(ctx: Any, fields: dict[str, str], visitor_id: str, url: str)
     body["visitor_id"] = visitor_id
     body.pop("email_opt_in", None)  # consent is never inferred from a form we did not design
     try:
-        _capture_form(ctx, body, activity.payload)
+        _capture_form(ctx, lane, body, activity.payload)
     except (InvalidInput, ValidationError) as exc:  # no visitor sees an error from here: logged only
         log.info("collect.form_refused", reason=str(exc)[:200])
 

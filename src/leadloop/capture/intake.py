@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -28,11 +29,13 @@ from leadloop.capture.schemas import (
 from leadloop.contract.custom import CustomLimits
 from leadloop.core.errors import Conflict, InvalidInput
 from leadloop.core.events import Event, LeadOpened
+from leadloop.core.logging import get_logger
 from leadloop.store.bulk import RaceLost
 from leadloop.store.db import Database
 from leadloop.store.tables import IdempotencyKey
 
 T = TypeVar("T")
+log = get_logger("leadloop.capture")
 
 
 def field_errors(exc: InvalidInput, prefix: tuple[str | int, ...] = ()) -> list[dict[str, Any]]:
@@ -202,6 +205,44 @@ def prepare_lead(
         raise FieldErrors(_rename_activity_fields(errors))
     activity.email = person.email
     return person, activity
+
+
+def settle_form(
+    body: dict[str, Any],
+    *,
+    now: datetime,
+    custom: CustomLimits | None = None,
+    activity_payload: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A web form's fields made landable, before anything is stored. A submission with a valid
+    e-mail is never lost for a field we cannot use (a phone of 'n/a', a country we do not know, a
+    hidden field the site set wrong): that field is kept aside on the person, its value as typed.
+    Only what makes the lead itself is refused (FieldErrors or ValidationError, naming it)."""
+    body = dict(body)
+    for attempt in (1, 2):
+        try:
+            prepare_lead(body, now=now, custom=custom, activity_payload=activity_payload)
+            return body
+        except (InvalidInput, ValidationError) as exc:
+            locs = (
+                [tuple(e["loc"]) for e in exc.errors()]
+                if isinstance(exc, ValidationError)
+                else [tuple(e["loc"]) for e in getattr(exc, "errors", [])]
+            )
+            bad = {
+                str(loc[-1])
+                for loc in locs
+                if loc and loc[-1] in body and loc[-1] not in ("email", "attributes")
+            }
+            email_refused = any(loc and loc[-1] == "email" for loc in locs)
+            if attempt == 2 or not bad or not body.get("email") or email_refused:
+                raise  # no usable e-mail: nothing makes this a lead, so the visitor hears why
+            for name in bad:
+                value = body.pop(name)
+                body["attributes"] = {**body.get("attributes", {}), f"unusable_{name}": str(value)[:1000]}
+            body.setdefault("activity_type", "form_submit")
+            log.info("form.fields_set_aside", fields=sorted(bad))
+    raise AssertionError("unreachable")
 
 
 def store_lead(

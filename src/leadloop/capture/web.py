@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -13,8 +14,10 @@ from leadloop.capture import crm, intake
 from leadloop.capture import model as m
 from leadloop.capture.form_mappings import all_mappings, form_key, save_mapping, saved_mapping
 from leadloop.capture.forms import FORM_FIELDS, IGNORE, form_activity, map_form
-from leadloop.capture.results import REFUSED, Refused
+from leadloop.capture.lane import FormLane, form_lane
+from leadloop.capture.results import REFUSED
 from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
+from leadloop.capture.spool import land_from, new_submission
 from leadloop.contract.vocab import ACTIVITY_TYPES, KNOWN_TYPES
 from leadloop.core.errors import InvalidInput
 from leadloop.core.logging import get_logger
@@ -144,12 +147,9 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
         body["email_opt_in"] = consent.lower() in ("1", "true", "yes", "on")
     body["email_opt_in"] = body.get("email_opt_in")
     try:
-        _capture_form(ctx, body, activity.payload)
-    except Refused:
-        # An erased person (privacy/): nothing is stored, and the page does not tell a stranger
-        # typing someone's address that we once held it.
-        log.info("form.refused_erased", ip=_client_ip(request))
-        return _form_done(request, ctx, return_url)
+        settled = intake.settle_form(
+            body, now=ctx.clock(), custom=ctx.custom_limits, activity_payload=activity.payload
+        )
     except InvalidInput as exc:
         errors = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in getattr(exc, "errors", [])] or [
             str(exc)
@@ -163,50 +163,44 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
         return ctx.templates.TemplateResponse(
             request, "form_result.html", {"ok": False, "errors": errors}, status_code=422
         )
-    return _form_done(request, ctx, return_url)
-
-
-def _unusable(errors: list[tuple[Any, ...]], body: dict[str, Any]) -> set[str]:
-    """The posted fields a refusal names, other than the e-mail that makes the lead."""
-    return {
-        str(loc[-1]) for loc in errors if loc and loc[-1] in body and loc[-1] not in ("email", "attributes")
-    }
-
-
-def _capture_form(ctx: AppContext, body: dict[str, Any], activity_payload: dict[str, str]) -> None:
-    """A submission with a valid e-mail is never lost for a field we cannot use (a phone of 'n/a', a
-    country we do not know, a hidden field the site set wrong): that field is kept aside on the
-    person, its value as typed, and the lead lands. Only what makes the lead itself is refused."""
-    for attempt in (1, 2):
+    # Two speeds (capture/spool.py): the submission is stored at once; the form lane lands it with
+    # the others waiting, and the visitor's answer waits for that up to form_answer_ms. An erased
+    # person's submission is dropped there, and the page does not tell a stranger we once held it.
+    sub = new_submission(settled, activity.payload, consent=bool(body.get("email_opt_in")), now=ctx.clock())
+    lane = form_lane(request)
+    lane.spool.put(sub)
+    if lane.running and not lane.quiet:
         try:
-            intake.capture_lead(
-                ctx.db,
-                body,
-                now=ctx.clock(),
-                source="form",
-                idempotency_key=None,
-                explicit_consent=bool(body.get("email_opt_in")),
-                custom=ctx.custom_limits,
-                activity_payload=activity_payload,
+            what = await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(lane.submit(sub))), ctx.settings.form_answer_ms / 1000
             )
-            return
-        except Refused:
-            raise
-        except (InvalidInput, ValidationError) as exc:
-            locs = (
-                [tuple(e["loc"]) for e in exc.errors()]
-                if isinstance(exc, ValidationError)
-                else [tuple(e["loc"]) for e in getattr(exc, "errors", [])]
+        except TimeoutError:
+            what = "waiting"
+    else:  # quiet: land it here (claimed by id, so the lane passes it by)
+        mine = lane.spool.claim(now=ctx.clock(), limit=1, ids=[sub.id])
+        what = (
+            land_from(lane.spool, ctx.db, mine, now=ctx.clock(), custom=ctx.custom_limits).get(
+                sub.id, "waiting"
             )
-            bad = _unusable(locs, body)
-            email_refused = any(loc and loc[-1] == "email" for loc in locs)
-            if attempt == 2 or not bad or not body.get("email") or email_refused:
-                raise  # no usable e-mail: nothing makes this a lead, so the visitor hears why
-            for name in bad:
-                value = body.pop(name)
-                body["attributes"] = {**body.get("attributes", {}), f"unusable_{name}": str(value)[:1000]}
-            body.setdefault("activity_type", "form_submit")
-            log.info("form.fields_set_aside", fields=sorted(bad))
+            if mine
+            else "waiting"
+        )
+    response = _form_done(request, ctx, return_url)
+    response.headers["Leadloop-Intake"] = "waiting" if what == "waiting" else "done"
+    return response
+
+
+def _capture_form(
+    ctx: AppContext, lane: FormLane, body: dict[str, Any], activity_payload: dict[str, str]
+) -> None:
+    """A form captured where no visitor waits for the answer (a tracked site's own form): settled,
+    spooled and landed at once."""
+    settled = intake.settle_form(
+        body, now=ctx.clock(), custom=ctx.custom_limits, activity_payload=activity_payload
+    )
+    sub = new_submission(settled, activity_payload, consent=bool(body.get("email_opt_in")), now=ctx.clock())
+    lane.spool.put(sub)
+    land_from(lane.spool, ctx.db, [sub], now=ctx.clock(), custom=ctx.custom_limits)
 
 
 def _form_done(request: Request, ctx: Ctx, return_url: str | None) -> Response:

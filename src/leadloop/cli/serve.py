@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from leadloop.auth.secret import InsecureSecretKey, choose_key
-from leadloop.bootstrap import arm_recurring, timer_handlers
+from leadloop.bootstrap import arm_recurring, form_landers, timer_handlers
 from leadloop.cli._common import DbUrl, console, database, fail, settings
 from leadloop.core.clock import utcnow
 from leadloop.jobs.worker import Worker, start_in_background
@@ -79,7 +79,7 @@ def worker(
     config = settings(database_url)
     db = database(config)
     arm_recurring(config, db, utcnow())
-    sweeper = Worker(db, utcnow, timer_handlers(config), settings=config)
+    sweeper = Worker(db, utcnow, timer_handlers(config), settings=config, landers=form_landers(config, db))
     if once:
         console.print(f"{sweeper.run_once():,} timers ran")
         return

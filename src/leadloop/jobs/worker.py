@@ -6,6 +6,7 @@ timer never stops the others. Which kind of timer runs what is given in (the com
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from leadloop.core.clock import Clock
@@ -28,9 +29,12 @@ class Worker:
         batch: int = 200,
         stale_after: timedelta = timedelta(minutes=5),
         settings: Settings | None = None,
+        landers: Sequence[Callable[[datetime], int]] = (),
     ) -> None:
-        """With `settings`, each sweep also delivers the outbox (e-mail, webhooks)."""
+        """With `settings`, each sweep also delivers the outbox (e-mail, webhooks). `landers` run
+        first each sweep: what waits to land (the web forms' spool) before the timers."""
         self.db, self.clock, self.handlers, self.settings = db, clock, handlers, settings
+        self.landers = landers
         self.batch, self.stale_after = batch, stale_after
 
     def run_once(self) -> int:
@@ -38,6 +42,8 @@ class Worker:
         first messages leave while later steps are still being taken), then the whole outbox that
         is due; return how many timers ran."""
         ran = 0
+        for lander in self.landers:
+            lander(self.clock())
         while True:
             now = self.clock()
             with self.db.write() as session:

@@ -692,6 +692,25 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime]
 
 
+class FormIntake(Base):
+    """A web-form submission as it came, its fields already checked, waiting to land (issue 19: the
+    two-speed capture). Written at once when the form is posted; deleted in the moment its lead has
+    landed, whose transaction also stores the key `form:<id>` so that a second landing is a no-op.
+    On SQLite it lives in a file of its own beside the warehouse (capture/spool.py), so posting a
+    form never waits for the warehouse's single writer."""
+
+    __tablename__ = "form_intake"
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    received_at: Mapped[datetime]
+    body: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]]
+    consent: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(sa.String(1000))
+    # Taken by a lander until then; a lander that died leaves it to the next one after that.
+    claimed_until: Mapped[datetime | None] = mapped_column(index=True)
+
+
 class ImportRun(Base):
     """One import of a CSV file, from the app or `leadloop import`: what came in, what was rejected
     and why, and how far it got. The counters are written in the transaction of each batch, so

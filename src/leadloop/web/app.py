@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -32,6 +36,8 @@ from leadloop.capture.collect_web import router as collect_router
 from leadloop.capture.hooks_web import router as hooks_router
 from leadloop.capture.import_web import router as imports_router
 from leadloop.capture.intake import FieldErrors
+from leadloop.capture.lane import FormLane
+from leadloop.capture.spool import Spool
 from leadloop.capture.web import router as capture_router
 from leadloop.consent.public_web import router as consent_public_router
 from leadloop.consent.web import router as consent_router
@@ -110,6 +116,16 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+async def _watch_loop(lane: FormLane, tick_s: float = 0.01) -> None:
+    """How late the event loop runs, told to the form lane: a late loop means requests queue, and
+    forms then go to the lane in batches instead of landing one by one on the loop."""
+    loop = asyncio.get_running_loop()
+    while True:
+        began = loop.time()
+        await asyncio.sleep(tick_s)
+        lane.note_lag(loop.time() - began - tick_s)
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Clock = utcnow, db: Database | None = None
 ) -> FastAPI:
@@ -149,6 +165,23 @@ def create_app(
             "bounce-hooks", settings.bounce_webhook_per_minute, settings.bounce_webhook_burst
         ),
     )
+    # Posted web forms wait in the spool and the lane lands them (capture/spool.py, lane.py).
+    lane = FormLane(Spool.beside(db), db, clock, custom=lambda: ctx.custom_limits)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The form lane runs while the server does (a TestClient used without `with` has none,
+        # and each form lands in its own request).
+        watch = None
+        if settings.form_lane:
+            lane.start()
+            watch = asyncio.create_task(_watch_loop(lane))
+        try:
+            yield
+        finally:
+            if watch is not None:
+                watch.cancel()
+            await run_in_threadpool(lane.stop)
 
     app = FastAPI(
         title="Leadloop",
@@ -158,8 +191,10 @@ def create_app(
         openapi_url="/api/openapi.json",
         description="Lead management: capture, dedupe, score, route, nurture and close the loop.",
         dependencies=[Depends(refuse_unstorable)],
+        lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.state.form_lane = lane
     key = choose_key(settings.secret_key, host=None, random_key=secrets.token_urlsafe(32))
     if key.generated:
         log.warning(
