@@ -51,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/nurture.py
 
 clean:
-	rm -rf $(VENV) leadloop.db leadloop.db-wal leadloop.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) leadloop.db leadloop.db-wal leadloop.db-shm leadloop.db-intake* .pytest_cache .mypy_cache .ruff_cache
