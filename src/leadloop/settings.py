@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # moments later. form_lane=false lands each form in its own request (the slower, older way).
     form_answer_ms: float = Field(default=100.0, ge=0)
     form_lane: bool = True
+    # Where the lane lands on a SQLite file: "process", a `leadloop lander` beside the web process
+    # (the other core; capture/lander.py), or "thread", in the web process. PostgreSQL: a thread.
+    form_lander: Literal["process", "thread"] = "process"
     form_allowed_redirect_hosts: list[str] = Field(default_factory=list)
 
     # Bounded input: a body over the limit is refused (413) before it is read; the anonymous form

@@ -9,6 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from leadloop.bootstrap import form_landers
+from leadloop.capture.lander import RemoteLane
 from leadloop.capture.lane import FormLane
 from leadloop.capture.spool import LANDED, REFUSED_HERE, Spool, land, land_from, new_submission
 from leadloop.core.clock import FrozenClock
@@ -126,3 +127,26 @@ def test_a_worker_lands_what_a_stopped_web_process_left(db: Database, clock: Fro
     settings = Settings(database_url=str(db.engine.url))
     Worker(db, clock, {}, landers=form_landers(settings, db)).run_once()
     assert count(db, Person) == 1 and spool.waiting() == 0
+
+
+def test_a_lander_process_lands_and_tells_the_web_process(sqlite_db: Database, clock: FrozenClock) -> None:
+    """`leadloop serve` on SQLite lands in a `leadloop lander` process beside it (capture/lander.py):
+    the request's future resolves when its submission landed there; stopping lands what waits."""
+    spool = Spool.beside(sqlite_db)
+    assert spool.separate
+    lane = RemoteLane(spool, sqlite_db, clock, str(sqlite_db.engine.url))
+    lane.start()
+    try:
+        assert lane.running and not lane.quiet  # the web process's event loop never lands
+        subs = [new_submission(_form(i), {}, consent=False, now=clock()) for i in range(3)]
+        futures = []
+        for s in subs:
+            spool.put(s)
+            futures.append(lane.submit(s))
+        assert [f.result(timeout=60) for f in futures] == [LANDED] * 3
+        last = new_submission(_form(9), {}, consent=False, now=clock())
+        spool.put(last)
+    finally:
+        lane.stop()
+    assert not lane.running
+    assert count(sqlite_db, Person) == 4 and spool.waiting() == 0

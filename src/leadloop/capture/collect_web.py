@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from leadloop.capture.form_mappings import form_key, saved_mapping
 from leadloop.capture.forms import FORM_FIELDS, form_activity, map_form
-from leadloop.capture.lane import FormLane, form_lane
+from leadloop.capture.lane import Lane, form_lane
 from leadloop.capture.tracking import MAX_BEACON_BYTES, Beacon, origin_allowed, read_beacon, robot
 from leadloop.capture.tracking_cache import tracking_cache
 from leadloop.capture.visits import add_site, record_visit
@@ -86,7 +86,7 @@ async def collect(request: Request, ctx: Ctx) -> Response:
     return await run_in_threadpool(_store, ctx, form_lane(request), beacon, ip, origin)
 
 
-def _store(ctx: AppContext, lane: FormLane, beacon: Beacon, ip: str, origin: str | None) -> Response:
+def _store(ctx: AppContext, lane: Lane, beacon: Beacon, ip: str, origin: str | None) -> Response:
     cache = tracking_cache(ctx.db)
     site = cache.site(ctx.db, beacon.site_key, ctx.now_s())
     if site is None:
@@ -112,7 +112,7 @@ def _refused(status: int, reason: str, origin: str | None) -> Response:
     return JSONResponse({"detail": reason}, status_code=status, headers=_cors(origin))
 
 
-def _collected_form(ctx: Any, lane: FormLane, fields: dict[str, str], visitor_id: str, url: str) -> None:
+def _collected_form(ctx: Any, lane: Lane, fields: dict[str, str], visitor_id: str, url: str) -> None:
     """A form already on the site, submitted: captured as /forms/lead would, with the visitor id so
     the visitor's earlier pages join the person. A form without a usable e-mail (a search box, a
     newsletter field left empty) is not a lead and is dropped quietly: the site's own form

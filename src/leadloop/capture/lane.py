@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime
+from typing import Protocol
 
 from starlette.requests import Request
 
@@ -29,6 +30,22 @@ from leadloop.core.logging import get_logger
 from leadloop.store.db import Database
 
 log = get_logger("leadloop.capture.lane")
+
+
+class Lane(Protocol):
+    """What a web process lands its forms with: this thread (`FormLane`) or a process of its own
+    (capture/lander.py's `RemoteLane`)."""
+
+    spool: Spool
+
+    @property
+    def running(self) -> bool: ...
+    @property
+    def quiet(self) -> bool: ...
+    def start(self) -> None: ...
+    def stop(self, timeout: float = ...) -> None: ...
+    def submit(self, sub: Submission) -> Future[str]: ...
+    def note_lag(self, lag_s: float, *, limit_s: float = ..., hold_s: float = ...) -> None: ...
 
 
 class FormLane:
@@ -128,7 +145,7 @@ class FormLane:
         return True
 
 
-def form_lane(request: Request) -> FormLane:
+def form_lane(request: Request) -> Lane:
     """The web process's lane (made by the app, web/app.py): its spool is where forms are put."""
-    lane: FormLane = request.app.state.form_lane
+    lane: Lane = request.app.state.form_lane
     return lane

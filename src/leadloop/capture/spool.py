@@ -65,6 +65,7 @@ class Spool:
 
     def __init__(self, db: Database, *, own_file: bool = False) -> None:
         self._db, self._own_file, self._made = db, own_file, threading.Lock()
+        self.separate = own_file  # a file of its own beside a SQLite warehouse
 
     @classmethod
     def beside(cls, db: Database) -> Spool:

@@ -14,7 +14,7 @@ from leadloop.capture import crm, intake
 from leadloop.capture import model as m
 from leadloop.capture.form_mappings import all_mappings, form_key, save_mapping, saved_mapping
 from leadloop.capture.forms import FORM_FIELDS, IGNORE, form_activity, map_form
-from leadloop.capture.lane import FormLane, form_lane
+from leadloop.capture.lane import Lane, form_lane
 from leadloop.capture.results import REFUSED
 from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
 from leadloop.capture.spool import land_from, new_submission
@@ -191,7 +191,7 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
 
 
 def _capture_form(
-    ctx: AppContext, lane: FormLane, body: dict[str, Any], activity_payload: dict[str, str]
+    ctx: AppContext, lane: Lane, body: dict[str, Any], activity_payload: dict[str, str]
 ) -> None:
     """A form captured where no visitor waits for the answer (a tracked site's own form): settled,
     spooled and landed at once."""

@@ -19,13 +19,14 @@ from leadloop.cli.report import report_app
 from leadloop.cli.routing import routing_app
 from leadloop.cli.scoring import scoring_app
 from leadloop.cli.sequences import sequences_app
-from leadloop.cli.serve import serve, worker
+from leadloop.cli.serve import lander, serve, worker
 from leadloop.cli.tracking import tracking_app
 from leadloop.cli.users import keys_app, users_app
 
 app = typer.Typer(help="Leadloop: lead management from the first signal to revenue.", no_args_is_help=True)
 app.command()(serve)
 app.command()(worker)
+app.command(hidden=True)(lander)
 app.command()(demo)
 app.command("import")(import_)
 app.command()(export)

@@ -86,3 +86,23 @@ def worker(
     console.print(f"sweeping every {config.sweep_interval_s:g} s — Ctrl-C to stop")
     with contextlib.suppress(KeyboardInterrupt):
         sweeper.run_forever(interval_s=config.sweep_interval_s, stop=threading.Event())
+
+
+def lander(
+    database_url: DbUrl = None,
+    notify: Annotated[str | None, typer.Option(help="Unix datagram socket told what landed")] = None,
+    parent: Annotated[int | None, typer.Option(help="stop when this process has gone")] = None,
+) -> None:
+    """Land the web forms waiting in the spool, in batches (started by `leadloop serve` on SQLite;
+    capture/lander.py)."""
+    from leadloop.capture.lander import run_lander
+    from leadloop.contract.custom import CustomLimits
+
+    config = settings(database_url)
+    run_lander(
+        database(config),
+        utcnow,
+        notify=notify,
+        parent=parent,
+        custom=CustomLimits(config.max_custom_fields, config.max_custom_chars),
+    )

@@ -36,7 +36,8 @@ from leadloop.capture.collect_web import router as collect_router
 from leadloop.capture.hooks_web import router as hooks_router
 from leadloop.capture.import_web import router as imports_router
 from leadloop.capture.intake import FieldErrors
-from leadloop.capture.lane import FormLane
+from leadloop.capture.lander import RemoteLane
+from leadloop.capture.lane import FormLane, Lane
 from leadloop.capture.spool import Spool
 from leadloop.capture.web import router as capture_router
 from leadloop.consent.public_web import router as consent_public_router
@@ -116,7 +117,7 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-async def _watch_loop(lane: FormLane, tick_s: float = 0.01) -> None:
+async def _watch_loop(lane: Lane, tick_s: float = 0.01) -> None:
     """How late the event loop runs, told to the form lane: a late loop means requests queue, and
     forms then go to the lane in batches instead of landing one by one on the loop."""
     loop = asyncio.get_running_loop()
@@ -166,7 +167,12 @@ def create_app(
         ),
     )
     # Posted web forms wait in the spool and the lane lands them (capture/spool.py, lane.py).
-    lane = FormLane(Spool.beside(db), db, clock, custom=lambda: ctx.custom_limits)
+    spool = Spool.beside(db)
+    lane: Lane = (
+        RemoteLane(spool, db, clock, settings.database_url, custom=lambda: ctx.custom_limits)
+        if settings.form_lander == "process" and spool.separate
+        else FormLane(spool, db, clock, custom=lambda: ctx.custom_limits)
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

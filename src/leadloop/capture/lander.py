@@ -1,0 +1,164 @@
+"""The form lander in a process of its own (issue 19, ADR 0040), for the one-process SQLite server.
+
+The form lane as a thread shares one interpreter (the GIL) with the event loop: while it lands a
+batch the answers wait. `leadloop serve` on SQLite therefore starts `leadloop lander` beside it:
+that process lands the spool in batches on the other core, and tells the web process which
+submissions landed over a Unix datagram socket, so a request can still wait for its own landing up
+to `form_answer_ms`. The web process's event loop then only checks, spools and answers.
+
+`RemoteLane` is the web side (the same face as `FormLane`); `run_lander` is the process's loop. The
+lander stops when told to (SIGTERM: it lands what waits first) or when its parent has gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+from leadloop.capture.spool import Spool, Submission, land_from, land_waiting
+from leadloop.contract.custom import CustomLimits
+from leadloop.core.clock import Clock
+from leadloop.core.logging import get_logger
+from leadloop.store.db import Database
+
+log = get_logger("leadloop.capture.lander")
+MAX_DATAGRAM = 60_000
+
+
+class RemoteLane:
+    """The web process's side of a lander process."""
+
+    def __init__(
+        self,
+        spool: Spool,
+        db: Database,
+        clock: Clock,
+        database_url: str,
+        *,
+        custom: Callable[[], CustomLimits | None] = lambda: None,
+    ) -> None:
+        self.spool, self.db, self.clock, self.database_url = spool, db, clock, database_url
+        self.custom = custom
+        self._waiters: dict[str, Future[str]] = {}
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+        self._path = Path(tempfile.gettempdir()) / f"leadloop-lander-{os.getpid()}-{id(self)}.sock"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def quiet(self) -> bool:
+        return False  # the event loop never lands: the lander's process does
+
+    def note_lag(self, lag_s: float, *, limit_s: float = 0.0, hold_s: float = 0.0) -> None:
+        pass
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._path.unlink(missing_ok=True)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(self._path))
+        threading.Thread(
+            target=self._listen, args=(self._sock,), name="leadloop-lander-replies", daemon=True
+        ).start()
+        self._proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "leadloop.cli",
+                "lander",
+                "--database-url",
+                self.database_url,
+                "--notify",
+                str(self._path),
+                "--parent",
+                str(os.getpid()),
+            ]
+        )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self._proc is not None:
+            self._proc.terminate()  # it lands what waits, then exits
+            try:
+                self._proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+            self._proc = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        self._path.unlink(missing_ok=True)
+        # A lander stopped before it could land (still starting, or killed): what waits lands here,
+        # so a graceful shutdown loses nothing.
+        land_waiting(self.spool, self.db, now=self.clock(), custom=self.custom())
+
+    def submit(self, sub: Submission) -> Future[str]:
+        fut: Future[str] = Future()
+        with self._lock:
+            self._waiters[sub.id] = fut
+        return fut
+
+    def _listen(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                data = sock.recv(MAX_DATAGRAM)
+            except OSError:
+                return  # closed: the server is stopping
+            try:
+                landed: dict[str, str] = json.loads(data)
+            except ValueError:
+                continue
+            with self._lock:
+                for sub_id, what in landed.items():
+                    fut = self._waiters.pop(sub_id, None)
+                    if fut is not None and not fut.done():
+                        fut.set_result(what)
+
+
+def run_lander(
+    db: Database,
+    clock: Clock,
+    *,
+    notify: str | None,
+    parent: int | None,
+    custom: CustomLimits | None,
+    batch: int = 50,
+    poll_s: float = 0.003,
+) -> None:
+    spool = Spool.beside(db)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) if notify else None
+    while True:
+        try:
+            subs = spool.claim(now=clock(), limit=batch)
+        except Exception:  # the database may be briefly away: the spool keeps everything
+            log.exception("lander.claim_failed")
+            subs = []
+            time.sleep(1)
+        if subs:
+            outcome = land_from(spool, db, subs, now=clock(), custom=custom)
+            if out is not None and notify is not None:
+                # The web process may be gone or busy: its requests answer anyway.
+                with contextlib.suppress(OSError):
+                    out.sendto(json.dumps(outcome).encode(), notify)
+            continue
+        if stopping.is_set() or (parent is not None and os.getppid() != parent):
+            return
+        time.sleep(poll_s)
