@@ -86,7 +86,7 @@ def prepare(url: str) -> str:
             uid = create_user(s, email=email, name=email, role="rep", password=None, now=now)
             user = s.get(User, uid)
             assert user is not None
-            user.working_hours = {d: "00:00-23:59" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+            user.working_hours = {d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
         create_user(s, email="bench@leadloop.dev", name="Bench", role="marketing", password=None, now=now)
         key = create_api_key(s, user_email="bench@leadloop.dev", name="bench", now=now)
         model = default_model().model_copy(update={"name": "bench", "version": 1, "mql_min_grade": "D"})

@@ -94,3 +94,17 @@ def test_adding_business_minutes_is_measured_back_exactly(
 def test_business_time_adds_up(cal: Calendar, start: datetime, a: float, b: float) -> None:
     stepwise = add_business(cal, add_business(cal, start, a), b)
     assert abs(stepwise - add_business(cal, start, a + b)) < timedelta(milliseconds=1)
+
+
+def test_a_day_worked_to_midnight_ends_at_24_00() -> None:
+    """A 24-hour desk: "00:00-24:00" every day leaves no gap at 23:59 (a lead routed then found every
+    rep "outside working hours" with "00:00-23:59")."""
+    always = Calendar(
+        hours=parse_hours({d: "00:00-24:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    )
+    assert always.why_unavailable(datetime(2026, 12, 6, 23, 59, 30, tzinfo=UTC)) is None
+    assert add_business(always, datetime(2026, 12, 6, 23, 59, tzinfo=UTC), 2) - datetime(
+        2026, 12, 7, 0, 1, tzinfo=UTC
+    ) < timedelta(milliseconds=1)
+    with pytest.raises(CalendarError, match="not a span"):
+        parse_hours({"mon": "00:00-25:00"})

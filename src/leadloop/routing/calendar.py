@@ -56,7 +56,11 @@ def parse_hours(spec: dict[str, str]) -> dict[str, tuple[tuple[time, time], ...]
         spans = []
         for part in filter(None, (p.strip() for p in str(text).split(","))):
             try:
-                a, b = (time.fromisoformat(x.strip()) for x in part.split("-"))
+                # "24:00" ends a day that is worked to midnight (a 24-hour desk, a night shift).
+                a, b = (
+                    time.max if x.strip() == "24:00" else time.fromisoformat(x.strip())
+                    for x in part.split("-")
+                )
             except ValueError:
                 raise CalendarError(f"{day}: {part!r} is not a span like 09:00-17:00") from None
             if b <= a:

@@ -35,7 +35,7 @@ from leadloop.partners.model import PARTNER_ACCEPT, accept_due
 from leadloop.routing import comeback, digest
 from leadloop.routing import repository as repo
 from leadloop.routing.calendar import add_business
-from leadloop.routing.document import SlaPolicy
+from leadloop.routing.document import RuleSet, SlaPolicy
 from leadloop.routing.rules import PICKED_WHY, Decision, decide, sla_policy
 from leadloop.store.bulk import connection
 from leadloop.store.tables import Account, Lead, Partner, PoolMember, RoutingDecision, User
@@ -86,8 +86,7 @@ def _route(
     assert account is not None
     rs, rs_id = repo.active_rules(session)
     facts = repo.facts_for(lead, account)
-    users = repo.users_by_email(session, rs.users())
-    away = repo.away_spans(session, {u.id for u in users.values()}, now)
+    users, away = _people(session, rs, rs_id, now)
     resolve = {e: (u.id, None if u.active else "inactive") for e, u in users.items()}
     pools = repo.pool_candidates(session, rs, users, away, now)
     if qualified is not None and qualified.to_user_id is not None:
@@ -359,6 +358,22 @@ def on_mql(session: Session, events: list[LeadReachedMQL], now: datetime) -> lis
             )[1]
         )
     return out
+
+
+def _people(
+    session: Session, rs: RuleSet, rs_id: int | None, now: datetime
+) -> tuple[dict[str, User], dict[int, list[tuple[datetime, datetime]]]]:
+    """The rules' people and their absences, read once per transaction for one rule set and one
+    moment: a batch of MQLs (the form lane's group commit) routes them all against the same
+    facts, and routing changes neither."""
+    memo = session.info.setdefault("routing.people", {})
+    key = (rs_id, now)
+    if key not in memo:
+        users = repo.users_by_email(session, rs.users())
+        memo.clear()
+        memo[key] = (users, repo.away_spans(session, {u.id for u in users.values()}, now))
+    found: tuple[dict[str, User], dict[int, list[tuple[datetime, datetime]]]] = memo[key]
+    return found
 
 
 def _fast_tracked(d: Decision, hand_raise: str, policy: SlaPolicy | None) -> None:
