@@ -126,6 +126,9 @@ def test_a_worker_lands_what_a_stopped_web_process_left(db: Database, clock: Fro
     spool.put(new_submission(_form(3), {}, consent=False, now=clock()))
     settings = Settings(database_url=str(db.engine.url))
     Worker(db, clock, {}, landers=form_landers(settings, db)).run_once()
+    assert count(db, Person) == 0  # fresh: a web process's lane lands it
+    clock.advance(minutes=1)
+    Worker(db, clock, {}, landers=form_landers(settings, db)).run_once()
     assert count(db, Person) == 1 and spool.waiting() == 0
 
 

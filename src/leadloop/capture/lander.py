@@ -32,8 +32,10 @@ from leadloop.core.clock import Clock
 from leadloop.core.logging import get_logger
 from leadloop.store.db import Database
 
+MAX_WAITERS = 5_000
 log = get_logger("leadloop.capture.lander")
 MAX_DATAGRAM = 60_000
+BATCH = 50  # submissions landed in one transaction
 
 
 class RemoteLane:
@@ -66,6 +68,12 @@ class RemoteLane:
 
     def note_lag(self, lag_s: float, *, limit_s: float = 0.0, hold_s: float = 0.0) -> None:
         pass
+
+    @property
+    def behind(self) -> bool:
+        """More submissions wait for the lander than one batch: a new one would wait the whole
+        answer budget, so its answer comes at once instead (graceful overload)."""
+        return len(self._waiters) > BATCH
 
     def start(self) -> None:
         if self.running:
@@ -105,12 +113,14 @@ class RemoteLane:
         self._path.unlink(missing_ok=True)
         # A lander stopped before it could land (still starting, or killed): what waits lands here,
         # so a graceful shutdown loses nothing.
-        land_waiting(self.spool, self.db, now=self.clock(), custom=self.custom())
+        land_waiting(self.spool, self.db, now=self.clock(), custom=self.custom(), orphaned_after=None)
 
     def submit(self, sub: Submission) -> Future[str]:
         fut: Future[str] = Future()
         with self._lock:
             self._waiters[sub.id] = fut
+            while len(self._waiters) > MAX_WAITERS:  # landed elsewhere and never told: forget the oldest
+                self._waiters.pop(next(iter(self._waiters)))
         return fut
 
     def _listen(self, sock: socket.socket) -> None:

@@ -29,6 +29,7 @@ from leadloop.core.clock import Clock
 from leadloop.core.logging import get_logger
 from leadloop.store.db import Database
 
+MAX_WAITERS = 5_000
 log = get_logger("leadloop.capture.lane")
 
 
@@ -42,6 +43,8 @@ class Lane(Protocol):
     def running(self) -> bool: ...
     @property
     def quiet(self) -> bool: ...
+    @property
+    def behind(self) -> bool: ...
     def start(self) -> None: ...
     def stop(self, timeout: float = ...) -> None: ...
     def submit(self, sub: Submission) -> Future[str]: ...
@@ -74,6 +77,11 @@ class FormLane:
         the lane for the next `hold_s` instead of landing in their own request."""
         if lag_s > limit_s:
             self._congested_until = time.monotonic() + hold_s
+
+    @property
+    def behind(self) -> bool:
+        """More submissions wait than one batch: a new one answers at once (graceful overload)."""
+        return len(self._waiters) > self.batch
 
     @property
     def quiet(self) -> bool:
@@ -110,6 +118,8 @@ class FormLane:
         fut: Future[str] = Future()
         with self._lock:
             self._waiters[sub.id] = fut
+            while len(self._waiters) > MAX_WAITERS:  # landed elsewhere and never told: forget the oldest
+                self._waiters.pop(next(iter(self._waiters)))
         self._wake.set()
         return fut
 

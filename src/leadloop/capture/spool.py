@@ -37,6 +37,7 @@ from leadloop.store.tables import FormIntake, IdempotencyKey
 log = get_logger("leadloop.capture.spool")
 T: sa.Table = FormIntake.__table__  # type: ignore[assignment]
 CLAIM_FOR = timedelta(minutes=2)  # a lander that died leaves its batch to the next after this
+ORPHANED_AFTER = timedelta(seconds=30)  # then the worker lands it, not only the lanes
 MAX_ATTEMPTS = 5  # then the submission stays, with its error, for a person to look at
 LANDED, REFUSED_HERE, FAILED = "landed", "refused", "failed"
 
@@ -101,9 +102,17 @@ class Spool:
                 )
             )
 
-    def claim(self, *, now: datetime, limit: int, ids: Sequence[str] | None = None) -> list[Submission]:
-        """Up to `limit` waiting submissions, oldest first (or those of `ids` that still wait),
-        taken for CLAIM_FOR so that another lander passes them by."""
+    def claim(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        ids: Sequence[str] | None = None,
+        received_before: datetime | None = None,
+    ) -> list[Submission]:
+        """Up to `limit` waiting submissions, oldest first (or those of `ids` that still wait, or
+        those received before `received_before`), taken for CLAIM_FOR so that another lander
+        passes them by."""
         q = (
             sa.select(T)
             .where(sa.or_(T.c.claimed_until.is_(None), T.c.claimed_until < now))
@@ -113,6 +122,8 @@ class Spool:
         )
         if ids is not None:
             q = q.where(T.c.id.in_(list(ids)))
+        if received_before is not None:
+            q = q.where(T.c.received_at < received_before)
         with self.db.write() as session:
             if not self.db.is_sqlite:
                 q = q.with_for_update(skip_locked=True)
@@ -231,12 +242,20 @@ def land_from(
 
 
 def land_waiting(
-    spool: Spool, db: Database, *, now: datetime, custom: CustomLimits | None = None, batch: int = 200
+    spool: Spool,
+    db: Database,
+    *,
+    now: datetime,
+    custom: CustomLimits | None = None,
+    batch: int = 200,
+    orphaned_after: timedelta | None = ORPHANED_AFTER,
 ) -> int:
-    """Land every submission that waits unclaimed (left by a process that stopped, or by a
-    request that landed nothing): the worker's part; returns how many were taken."""
+    """Land every submission that has waited unclaimed for ORPHANED_AFTER (left by a process that
+    stopped, or by a request that landed nothing; the fresh ones are the lanes'): the worker's
+    part; returns how many were taken. `orphaned_after=None`: every one (a lane stopping)."""
     taken = 0
-    while subs := spool.claim(now=now, limit=batch):
+    before = None if orphaned_after is None else now - orphaned_after
+    while subs := spool.claim(now=now, limit=batch, received_before=before):
         land_from(spool, db, subs, now=now, custom=custom)
         taken += len(subs)
     return taken

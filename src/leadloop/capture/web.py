@@ -170,9 +170,13 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
     lane = form_lane(request)
     lane.spool.put(sub)
     if lane.running and not lane.quiet:
+        behind = lane.behind  # more than a batch waits: answer now, land moments later
+        landed = asyncio.wrap_future(lane.submit(sub))  # counted as waiting either way
         try:
-            what = await asyncio.wait_for(
-                asyncio.shield(asyncio.wrap_future(lane.submit(sub))), ctx.settings.form_answer_ms / 1000
+            what = (
+                "waiting"
+                if behind
+                else await asyncio.wait_for(asyncio.shield(landed), ctx.settings.form_answer_ms / 1000)
             )
         except TimeoutError:
             what = "waiting"

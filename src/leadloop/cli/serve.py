@@ -66,7 +66,9 @@ def serve(
         if sweeper:
             ctx = web.state.ctx
             arm_recurring(config, ctx.db, ctx.clock())
-            start_in_background(config, ctx.db, ctx.clock, timer_handlers(config))
+            start_in_background(
+                config, ctx.db, ctx.clock, timer_handlers(config), landers=form_landers(config, ctx.db)
+            )
         uvicorn.run(web, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False)
 
 

@@ -93,10 +93,14 @@ class Worker:
 
 
 def start_in_background(
-    settings: Settings, db: Database, clock: Clock, handlers: dict[str, TimerHandler]
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    handlers: dict[str, TimerHandler],
+    landers: Sequence[Callable[[datetime], int]] = (),
 ) -> threading.Event:
     """The embedded mode: the sweeper runs in a thread of the web process. Set the returned event to stop it."""
-    worker = Worker(db, clock, handlers, settings=settings)
+    worker = Worker(db, clock, handlers, settings=settings, landers=landers)
     stop = threading.Event()
     thread = threading.Thread(
         target=worker.run_forever,
