@@ -56,6 +56,7 @@ class RemoteLane:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
+        self._waker: socket.socket | None = None
         self._path = Path(tempfile.gettempdir()) / f"leadloop-lander-{os.getpid()}-{id(self)}.sock"
 
     @property
@@ -81,6 +82,8 @@ class RemoteLane:
         self._path.unlink(missing_ok=True)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._sock.bind(str(self._path))
+        self._waker = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._waker.setblocking(False)
         threading.Thread(
             target=self._listen, args=(self._sock,), name="leadloop-lander-replies", daemon=True
         ).start()
@@ -107,16 +110,22 @@ class RemoteLane:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
             self._proc = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        for sock in (self._sock, self._waker):
+            if sock is not None:
+                sock.close()
+        self._sock = self._waker = None
         self._path.unlink(missing_ok=True)
         # A lander stopped before it could land (still starting, or killed): what waits lands here,
         # so a graceful shutdown loses nothing.
         land_waiting(self.spool, self.db, now=self.clock(), custom=self.custom(), orphaned_after=None)
 
     def submit(self, sub: Submission) -> Future[str]:
+        """Register the wait for `sub` (already in the spool) and wake the lander."""
         fut: Future[str] = Future()
+        if self._waker is not None:
+            # Never blocks the event loop: a full queue already wakes it; a gone one lands nothing.
+            with contextlib.suppress(OSError):
+                self._waker.sendto(b"!", _wake_path(self._path))
         with self._lock:
             self._waiters[sub.id] = fut
             while len(self._waiters) > MAX_WAITERS:  # landed elsewhere and never told: forget the oldest
@@ -140,6 +149,10 @@ class RemoteLane:
                         fut.set_result(what)
 
 
+def _wake_path(notify: Path | str) -> str:
+    return f"{notify}.wake"
+
+
 def run_lander(
     db: Database,
     clock: Clock,
@@ -147,14 +160,22 @@ def run_lander(
     notify: str | None,
     parent: int | None,
     custom: CustomLimits | None,
-    batch: int = 50,
-    poll_s: float = 0.003,
+    batch: int = BATCH,
+    idle_s: float = 1.0,
 ) -> None:
     spool = Spool.beside(db)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     out = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) if notify else None
+    # Woken by the web process at each submission; without one it looks again every `idle_s`
+    # (orphans, a parent gone): no polling while idle.
+    wake = None
+    if notify:
+        Path(_wake_path(notify)).unlink(missing_ok=True)
+        wake = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        wake.bind(_wake_path(notify))
+        wake.settimeout(idle_s)
     while True:
         try:
             subs = spool.claim(now=clock(), limit=batch)
@@ -170,5 +191,17 @@ def run_lander(
                     out.sendto(json.dumps(outcome).encode(), notify)
             continue
         if stopping.is_set() or (parent is not None and os.getppid() != parent):
+            if wake is not None:
+                wake.close()
+                Path(_wake_path(notify or "")).unlink(missing_ok=True)
             return
-        time.sleep(poll_s)
+        if wake is None:
+            time.sleep(idle_s)
+            continue
+        with contextlib.suppress(TimeoutError, InterruptedError):
+            wake.recv(16)
+            wake.setblocking(False)  # take every other wake-up already queued: one claim serves them
+            with contextlib.suppress(BlockingIOError):
+                while wake.recv(16):
+                    pass
+        wake.settimeout(idle_s)
