@@ -241,6 +241,15 @@ def land_from(
     return outcome
 
 
+def land_here(
+    spool: Spool, db: Database, sub: Submission, *, now: datetime, custom: CustomLimits | None = None
+) -> str:
+    """Land one spooled submission in the caller (a request no lane serves): claimed by its id
+    first, so a lane passes it by; 'waiting' when a lane took it first or it must be tried again."""
+    mine = spool.claim(now=now, limit=1, ids=[sub.id])
+    return land_from(spool, db, mine, now=now, custom=custom).get(sub.id, "waiting") if mine else "waiting"
+
+
 def land_waiting(
     spool: Spool,
     db: Database,

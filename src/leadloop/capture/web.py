@@ -17,7 +17,7 @@ from leadloop.capture.forms import FORM_FIELDS, IGNORE, form_activity, map_form
 from leadloop.capture.lane import Lane, form_lane
 from leadloop.capture.results import REFUSED
 from leadloop.capture.schemas import ActivityCreate, IngestBatch, IngestResult, LeadCaptured, LeadCreate
-from leadloop.capture.spool import land_from, new_submission
+from leadloop.capture.spool import land_here, new_submission
 from leadloop.contract.vocab import ACTIVITY_TYPES, KNOWN_TYPES
 from leadloop.core.errors import InvalidInput
 from leadloop.core.logging import get_logger
@@ -180,15 +180,8 @@ async def web_to_lead(request: Request, ctx: Ctx) -> Response:
             )
         except TimeoutError:
             what = "waiting"
-    else:  # quiet: land it here (claimed by id, so the lane passes it by)
-        mine = lane.spool.claim(now=ctx.clock(), limit=1, ids=[sub.id])
-        what = (
-            land_from(lane.spool, ctx.db, mine, now=ctx.clock(), custom=ctx.custom_limits).get(
-                sub.id, "waiting"
-            )
-            if mine
-            else "waiting"
-        )
+    else:  # quiet, or no lane: land it here
+        what = land_here(lane.spool, ctx.db, sub, now=ctx.clock(), custom=ctx.custom_limits)
     response = _form_done(request, ctx, return_url)
     response.headers["Leadloop-Intake"] = "waiting" if what == "waiting" else "done"
     return response
@@ -204,7 +197,7 @@ def _capture_form(
     )
     sub = new_submission(settled, activity_payload, consent=bool(body.get("email_opt_in")), now=ctx.clock())
     lane.spool.put(sub)
-    land_from(lane.spool, ctx.db, [sub], now=ctx.clock(), custom=ctx.custom_limits)
+    land_here(lane.spool, ctx.db, sub, now=ctx.clock(), custom=ctx.custom_limits)
 
 
 def _form_done(request: Request, ctx: Ctx, return_url: str | None) -> Response:
