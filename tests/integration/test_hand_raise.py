@@ -96,7 +96,8 @@ def test_a_demo_request_is_an_mql_with_a_rep_and_the_fastest_clock_at_once(
     assert [e.hand_raise for e in events if isinstance(e, LeadReachedMQL)] == ["demo_request"]
     lead = _lead(db)
     # Engagement 40 is under the MQL threshold (60) and the grade is D: a hand-raise still goes.
-    assert (lead.stage, lead.grade, lead.owner_user_id) == ("mql", "D", reps["rafael"])  # the catch-all rule
+    # The Nordics pool's first rep: the new account has no country, the person said SE.
+    assert (lead.stage, lead.grade, lead.owner_user_id) == ("mql", "D", reps["rita"])
     assert lead.sla_policy == "Hot (grade A or B)"  # the fastest tier, though its `when` says A or B
     assert lead.sla_due_at == NOW + timedelta(minutes=15)
     with db.read() as s:
@@ -290,3 +291,41 @@ def test_a_booked_meeting_is_a_hand_raise_when_the_model_says_so(db: Database, r
     assert done.status == "logged"
     lead = _lead(db)
     assert lead.stage == "mql" and lead.owner_user_id in reps.values()
+
+
+def test_a_new_company_routes_by_the_country_its_person_gave(web: Web, reps: dict[str, int]) -> None:
+    """A form from a company the warehouse has never seen makes an account with no location; the
+    territory rules still see the country the person gave (so a Swedish demo request goes to the
+    Nordics pool, not to the catch-all rule), and the audit says which rule took it."""
+    web.clock.at = NOW
+    client = TestClient(web.app)
+    for email, company, country in (
+        ("greta.lindqvist@polarsignal.se", "Polar Signal AB", "Sweden"),
+        ("ann.lee@harborworks.com", "Harbor Works Inc.", "United States"),
+    ):
+        r = client.post(
+            "/forms/lead",
+            data={
+                "name": "A Person",
+                "email": email,
+                "company": company,
+                "country": country,
+                "activity_type": "demo_request",
+            },
+        )
+        assert r.status_code == 200, r.text
+    with web.db.read() as s:
+        rules = {
+            p.email: [
+                step["step"]
+                for step in d.path
+                if step["step"].startswith("rule ") and step["result"] != "no match"
+            ]
+            for d, p in s.execute(
+                sa.select(RoutingDecision, Person)
+                .join(Lead, Lead.id == RoutingDecision.lead_id)
+                .join(Person, Person.account_id == Lead.account_id)
+            )
+        }
+    assert rules["greta.lindqvist@polarsignal.se"] == ["rule Nordics and DACH"], rules
+    assert rules["ann.lee@harborworks.com"] == ["rule Everyone else"], rules

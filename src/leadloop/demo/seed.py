@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from leadloop import capture as h
 from leadloop.analytics.facts import refresh as refresh_facts
 from leadloop.auth.handlers import create_user
+from leadloop.auth.model import Principal, Role
 from leadloop.capture import model as m
 from leadloop.core.reactions import publish
 from leadloop.demo.sla_story import Step
@@ -293,6 +295,9 @@ def _sla_history(
     for step in plan(leads, seed=seed, now=now):
         route_lead(session, step.lead_id, now=step.assign_at, reason="manual")
         lead = session.get(Lead, step.lead_id)
+        if lead is not None and lead.owner_partner_id is not None and lead.assigned_at is not None:
+            _partner_works(session, lead, step, turns, now=now)
+            continue
         if lead is None or lead.owner_user_id is None or lead.assigned_at is None:
             continue
         at = acted_at(step, lead.assigned_at, lead.sla_due_at, now)
@@ -323,6 +328,43 @@ class _Turns:
 
     rejected: int = 0
     desk: int = 0
+    partner: int = 0
+
+
+# What the partner reported on the leads it accepted, in turn (the scorecard's columns).
+PARTNER_REPORTS = ("contacted", "qualified", "contacted", "won", "lost", "contacted")
+
+
+def _partner_works(session: Session, lead: Lead, step: Step, turns: _Turns, *, now: datetime) -> None:
+    """The channel partner's part, as its scorecard would show a real one: it accepts most leads in
+    its window and reports on them, hands one in ten back, and misses the late ones (left past the
+    deadline: the first sweep recalls them and routes them again). Still waiting: left as they are."""
+    from leadloop.demo.sla_story import Outcome
+    from leadloop.partners import handlers as partners
+    from leadloop.partners.model import Report
+
+    user = session.scalars(sa.select(User).where(User.partner_id == lead.owner_partner_id)).first()
+    assert lead.assigned_at is not None and lead.sla_due_at is not None
+    if user is None or step.outcome in (Outcome.WAIT, Outcome.ACCEPT_LATE):
+        return
+    who = Principal(user.id, user.email, user.name, Role.PARTNER, "session")
+    at = lead.assigned_at + (lead.sla_due_at - lead.assigned_at) * min(step.after_share, 0.9)
+    if at >= now:
+        return
+    if step.outcome is Outcome.REJECT:
+        partners.reject(session, who, lead.id, "Outside the regions we cover this quarter", now=at)
+        return
+    partners.accept(session, who, lead.id, now=at)
+    outcome = PARTNER_REPORTS[turns.partner % len(PARTNER_REPORTS)]
+    turns.partner += 1
+    later = min(now, at + timedelta(days=2 + turns.partner % 5))
+    if outcome == "won":
+        report = Report("won", amount=Decimal(18000 + 4000 * (turns.partner % 4)))
+    elif outcome == "lost":
+        report = Report("lost", reason="Chose a local competitor")
+    else:
+        report = Report(outcome)
+    partners.report(session, who, lead.id, report, now=later)
 
 
 def _work(session: Session, lead: Lead, owner: User, step: Step, at: datetime, turns: _Turns) -> None:

@@ -137,7 +137,7 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
     for lead, account in leads:
         d = decide(
             rs,
-            repo.facts_for(lead, account),
+            repo.facts_for(lead, account, repo.place_of(session, account)),
             sticky=repo.sticky_owner(session, account),
             pools=pools,
             resolve=resolve,

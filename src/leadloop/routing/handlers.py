@@ -85,7 +85,7 @@ def _route(
     account = session.get(Account, lead.account_id)
     assert account is not None
     rs, rs_id = repo.active_rules(session)
-    facts = repo.facts_for(lead, account)
+    facts = repo.facts_for(lead, account, repo.place_of(session, account))
     users, away = _people(session, rs, rs_id, now)
     resolve = {e: (u.id, None if u.active else "inactive") for e, u in users.items()}
     pools = repo.pool_candidates(session, rs, users, away, now)

@@ -140,7 +140,7 @@ def reassign(
                 rs_id=None,
                 reason="reassigned",
                 now=now,
-                policy=sla_policy(rs, repo.facts_for(lead, account)),
+                policy=sla_policy(rs, repo.facts_for(lead, account, repo.place_of(session, account))),
                 away=away,
                 by_user_id=who.user_id,
             )

@@ -88,12 +88,35 @@ def away_spans(
     return out
 
 
-def facts_for(lead: Lead, account: Account) -> Facts:
+Place = tuple[str | None, str | None, str | None]  # country, state, postcode
+
+
+def place_of(session: Session, account: Account) -> Place | None:
+    """Where a lead's people said they are, for an account that does not say where it is (one a
+    form or an import made from a company name, before enrichment): the most recently updated
+    person's country, state and postcode. None when the account has a country of its own."""
+    if account.country:
+        return None
+    row = session.execute(
+        sa.select(Person.country, Person.state, Person.postcode)
+        .where(Person.account_id == account.id, Person.merged_into_id.is_(None), Person.country.is_not(None))
+        .order_by(Person.updated_at.desc(), Person.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
+def facts_for(lead: Lead, account: Account, place: Place | None = None) -> Facts:
+    """The facts the rules see: the account's firmographics; its location, or the `place` its
+    people gave when it has none (territories still route a brand-new company)."""
     keys = {k.casefold() for k in (account.external_id, account.domain, account.name) if k}
+    country, state, postcode = (
+        place if place is not None else (account.country, account.state, account.postcode)
+    )
     return Facts(
-        country=account.country,
-        state=account.state,
-        postcode=account.postcode,
+        country=country,
+        state=state,
+        postcode=postcode,
         industry=account.industry,
         employees=float(account.employees) if account.employees is not None else None,
         revenue=float(account.annual_revenue) if account.annual_revenue is not None else None,
