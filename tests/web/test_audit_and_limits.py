@@ -8,7 +8,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from leadloop.web.limits import RedisBuckets, make_limiter
+from leadloop.web.limits import SharedBuckets, make_limiter
 from tests.fixtures.web import PASSWORD, Web, csrf_from
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -81,12 +81,12 @@ def test_redis_buckets_are_shared_between_processes() -> None:
     # Two limiters with their own connections stand for two worker processes.
     one = make_limiter(REDIS_URL, name=name, rate_per_s=0.001, burst=3)
     two = make_limiter(REDIS_URL, name=name, rate_per_s=0.001, burst=3)
-    assert isinstance(one, RedisBuckets)
+    assert isinstance(one, SharedBuckets)
     taken = [one.take("1.2.3.4", 0).allowed, two.take("1.2.3.4", 0).allowed, one.take("1.2.3.4", 0).allowed]
     refused = two.take("1.2.3.4", 0)
     assert taken == [True, True, True] and not refused.allowed and refused.retry_after_s > 0
     assert one.take("5.6.7.8", 0).allowed  # another key has its own bucket
-    one.client.delete(f"leadloop:rl:{name}:1.2.3.4", f"leadloop:rl:{name}:5.6.7.8")  # type: ignore[attr-defined]
+    one.shared.client.delete(f"leadloop:rl:{name}:1.2.3.4", f"leadloop:rl:{name}:5.6.7.8")  # type: ignore[attr-defined]
 
 
 @pytest.mark.skipif(not _redis_up(), reason="Redis is not reachable at 127.0.0.1:6379")
