@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -143,6 +145,36 @@ def test_healthz_says_when_the_database_is_down(tmp_path) -> None:  # type: igno
     app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/missing-dir/x.db"))
     r = TestClient(app).get("/healthz")
     assert r.status_code == 503 and r.json()["database"] == "unreachable"
+
+
+def test_readyz_checks_the_database_redis_and_the_timers(web: Web, make_web) -> None:  # type: ignore[no-untyped-def]
+    from leadloop.jobs.timers import schedule
+
+    body = TestClient(web.app).get("/readyz").json()
+    assert body["status"] == "ok" and body["redis"] == "not configured" and body["forms_waiting"] == 0
+    # A timer due five minutes ago and not done: no worker keeps up.
+    with web.db.write() as s:
+        schedule(s, "sla_due", "lead:1", web.clock.at - timedelta(minutes=5))
+    r = TestClient(web.app).get("/readyz")
+    assert r.status_code == 200 and r.json()["status"] == "degraded"
+    assert r.json()["timers_oldest_due_s"] == 300.0
+    assert "timers behind" in r.json()["notes"][0]
+    # Redis configured but nobody listening there: still serving, with per-process limits.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    lonely = make_web(redis_url=f"redis://127.0.0.1:{port}/0")
+    body = TestClient(lonely.app).get("/readyz").json()
+    assert body["redis"] == "unreachable" and "rate limits count per process" in " ".join(body["notes"])
+
+
+def test_readyz_is_503_without_the_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from leadloop.settings import Settings
+    from leadloop.web.app import create_app
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/missing-dir/x.db"))
+    r = TestClient(app).get("/readyz")
+    assert r.status_code == 503 and r.json()["status"] == "unavailable" and r.json()["forms_waiting"] is None
 
 
 def test_logs_are_json_lines_with_the_request_id(web: Web, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 from leadloop.web.deps import RoleGuard
 from tests.fixtures.web import Web
 
-PUBLIC = {"/forms/lead", "/login", "/healthz", "/api/openapi.json", "/t.js", "/collect"}
+PUBLIC = {"/forms/lead", "/login", "/healthz", "/readyz", "/api/openapi.json", "/t.js", "/collect"}
 # A person's own pages from a link in our mail (RFC 8058 one-click needs no session): the signed
 # token in the path is the authority (consent/public_web.py).
 PUBLIC |= {"/u/{token}", "/u/{token}/preferences", "/c/{token}"}

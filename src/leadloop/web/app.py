@@ -73,6 +73,7 @@ from leadloop.segments.web import router as segments_router
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 from leadloop.timeline.web import router as timeline_router
+from leadloop.web import health
 from leadloop.web.bounds import BodyLimit, refuse_unstorable
 from leadloop.web.context import STATIC_DIR, TEMPLATES_DIR, AppContext
 from leadloop.web.deps import NotAuthenticated, PasswordMustChange, Staff, csrf_token, signed_in
@@ -282,6 +283,19 @@ def create_app(
             },
             status_code=200 if ok else 503,
         )
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        """Readiness (web/health.py): the database, Redis, the timers' lag and the forms waiting."""
+        up = ctx.db.ping()
+        checks = health.Checks(
+            database=up,
+            redis=health.redis_reachable(settings.redis_url),
+            oldest_due_s=health.oldest_due_s(ctx.db, ctx.clock()) if up else None,
+            forms_waiting=spool.waiting() if up else None,
+        )
+        code, body = health.verdict(checks)
+        return JSONResponse({**body, "version": __version__}, status_code=code)
 
     @app.get("/docs", include_in_schema=False)
     def docs(who: Staff) -> HTMLResponse:
