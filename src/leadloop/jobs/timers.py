@@ -132,6 +132,18 @@ def claim(session: Session, *, now: datetime, limit: int, stale_after: timedelta
     )
 
 
+def still_due(session: Session, due: Due) -> bool:
+    """Lock the claimed timer's row and say whether running it is still this run's to do: not done
+    by another sweeper (one that took over a claim it thought stale), not cancelled, not moved to
+    another time since it was claimed. Called in the transaction that runs the handler and marks
+    the timer done, so a timer's effects are committed once."""
+    query = sa.select(TIMERS.c.due_at, TIMERS.c.done_at).where(TIMERS.c.id == due.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = session.execute(query).first()
+    return row is not None and row.done_at is None and row.due_at == due.due_at
+
+
 def finish(session: Session, due: Due, *, now: datetime) -> None:
     """Done, unless the handler re-armed it (moved due_at): then it waits for its new time."""
     session.execute(

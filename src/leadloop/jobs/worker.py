@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from leadloop.core.clock import Clock
 from leadloop.core.logging import get_logger
 from leadloop.jobs.outbox import deliver, deliver_all
-from leadloop.jobs.timers import Due, Job, TimerHandler, claim, finish
+from leadloop.jobs.timers import Due, Job, TimerHandler, claim, finish, still_due
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 
@@ -70,6 +70,8 @@ class Worker:
                 with self.db.read() as session:
                     prepared = handler.prepare(session, due, now)
             with self.db.write() as session:
+                if not still_due(session, due):  # done elsewhere, cancelled or moved meanwhile
+                    return 0
                 # A handler publishes what it raised itself, in this transaction (core/reactions.py).
                 if isinstance(handler, Job):
                     handler.apply(session, due, now, prepared)
