@@ -64,6 +64,7 @@ from leadloop.demo import live
 from leadloop.enrich.handlers import ENRICH_SWEEP, sweep_job
 from leadloop.enrich.provider import make_provider
 from leadloop.identity.policy import session_info as identity_info
+from leadloop.jobs import housekeeping
 from leadloop.jobs.timers import TimerHandler, pending, schedule
 from leadloop.lifecycle import summary
 from leadloop.mailtrack.policy import session_info as mailtrack_info
@@ -254,6 +255,13 @@ def timer_handlers(settings: Settings) -> dict[str, TimerHandler]:
     handlers[segments.SEGMENT_REFRESH] = segments.refresh_job(SegmentPolicy.of(settings))
     # The SLA clocks and the managers' escalation digest, at the interval the settings give.
     handlers.update(routing.sla_timer_handlers(timedelta(minutes=settings.sla_digest_minutes)))
+    handlers[housekeeping.HOUSEKEEPING] = housekeeping.housekeeping_job(
+        housekeeping.Retention(
+            outbox_days=settings.retention_outbox_days,
+            timers_days=settings.retention_timers_days,
+            idempotency_days=settings.retention_idempotency_days,
+        )
+    )
     # The reports' facts (issue 15, ADR 0036): refreshed on a timer, never per page view.
     if settings.facts_every_minutes > 0:
         handlers[report_facts.FACTS_REFRESH] = report_facts.refresh_job(
@@ -284,6 +292,9 @@ def arm_recurring(settings: Settings, db: Database, now: datetime) -> None:
         with db.write() as session:
             if pending(session, ICS_FEEDS, "feeds") is None:
                 schedule(session, ICS_FEEDS, "feeds", now)
+    with db.write() as session:  # the machinery's own rows, pruned daily
+        if pending(session, housekeeping.HOUSEKEEPING, "tables") is None:
+            schedule(session, housekeeping.HOUSEKEEPING, "tables", now + timedelta(hours=1))
     if settings.facts_every_minutes > 0:  # the reports' facts (issue 15)
         with db.write() as session:
             if pending(session, report_facts.FACTS_REFRESH, "facts") is None:

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     webhook_secret: str = "change-me-webhook-secret"
     webhook_format: str = "json"  # json | slack (a Slack-compatible {"text": ...} body)
     outbox_max_attempts: int = 12
+    # Housekeeping (jobs/housekeeping.py, daily): days a settled outbox message, a done timer and an
+    # API idempotency key are kept.
+    retention_outbox_days: int = Field(default=90, ge=1)
+    retention_timers_days: int = Field(default=30, ge=1)
+    retention_idempotency_days: int = Field(default=30, ge=1)
     # SLA escalations to one manager are gathered into one e-mail per this many minutes.
     sla_digest_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
 
