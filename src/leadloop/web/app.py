@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -399,6 +400,22 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def database_unavailable(request: Request, exc: sa.exc.OperationalError) -> Response:
+        """The database is restarting, unreachable or busy: a 503 to retry, not a crash (the pool
+        checks connections before lending them, so the next request reconnects by itself)."""
+        log.warning("http.database_unavailable", error=str(exc.orig)[:200])
+        message = (
+            "The database is not reachable right now. Send it again in a few seconds; with the same "
+            "Idempotency-Key it is stored once."
+        )
+        headers = {"Retry-After": "5"}
+        if _wants_html(request):
+            page = _error_page(request, 503, "Try again in a moment", message)
+            page.headers.update(headers)
+            return page
+        return JSONResponse({"detail": message}, status_code=503, headers=headers)
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
