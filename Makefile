@@ -25,7 +25,7 @@ system:
 
 ## Every test, on SQLite and PostgreSQL, browser walks included
 test: $(STAMP) system
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --durations=25
 
 ## Unit tests that are not marked slow: seconds, no services (`make test` runs everything)
 test-fast: $(STAMP)
