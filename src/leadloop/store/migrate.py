@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
@@ -18,8 +19,22 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+# On PostgreSQL, the processes of a deployment (N web, M workers) start together and each migrates
+# first: an advisory lock lets one at a time in, and the later ones find nothing left to do.
+MIGRATION_LOCK = 7_306_011  # any fixed number, the same in every process
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as lock:
+        lock.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+            lock.commit()
 
 
 def downgrade(engine: Engine, revision: str) -> None:
