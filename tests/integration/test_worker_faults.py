@@ -14,6 +14,8 @@ import json
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -179,3 +181,44 @@ def test_a_claimed_timer_that_moved_or_was_cancelled_does_nothing(db: Database) 
             sa.text(f"SELECT due_at, done_at FROM timers WHERE subject = 'moves' AND kind = '{KIND}'")
         ).one()
     assert moved.done_at is None  # still waiting for its new time
+
+
+def test_a_stopping_worker_finishes_the_timer_in_hand_and_gives_the_rest_back(db: Database) -> None:
+    now = datetime.now(UTC)
+    stop = threading.Event()
+    fired: list[str] = []
+
+    def record_then_stop(session: Session, due: Due, at: datetime) -> list[Any]:
+        fired.append(due.subject)
+        stop.set()  # SIGTERM arrives while the first timer runs
+        return []
+
+    with db.write() as s:
+        schedule_many(s, [(KIND, f"s:{i}", now - timedelta(seconds=1), {}) for i in range(5)])
+    Worker(db, lambda: now, {KIND: record_then_stop}, stop=stop).run_once()
+    assert len(fired) == 1
+    with db.read() as s:
+        waiting = s.execute(
+            sa.text(
+                f"SELECT count(*), count(claimed_at) FROM timers WHERE kind = '{KIND}' AND done_at IS NULL"
+            )
+        ).one()
+    assert tuple(waiting) == (4, 0)  # given back, not left claimed for five minutes
+    # The next worker takes them at once.
+    Worker(db, lambda: now, {KIND: lambda s, d, at: fired.append(d.subject) or []}).run_once()
+    assert len(fired) == len(set(fired)) == 5
+
+
+def test_sigterm_stops_the_worker_command_cleanly(db_url: str) -> None:
+    env = {**os.environ, "LEADLOOP_DATABASE_URL": db_url, "LEADLOOP_SWEEP_INTERVAL_S": "30"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "leadloop.cli", "worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert proc.stdout is not None
+    assert b"sweeping every" in proc.stdout.readline()  # started (a sweep may be under way)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)  # not the 30 s sweep interval: the wait ends at once
+    assert proc.returncode == 0 and b"stopped" in out, out

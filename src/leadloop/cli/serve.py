@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
+import signal
 import threading
 from typing import Annotated
 
@@ -86,8 +86,13 @@ def worker(
         console.print(f"{sweeper.run_once():,} timers ran")
         return
     console.print(f"sweeping every {config.sweep_interval_s:g} s — Ctrl-C to stop")
-    with contextlib.suppress(KeyboardInterrupt):
-        sweeper.run_forever(interval_s=config.sweep_interval_s, stop=threading.Event())
+    # SIGTERM (a deployment stopping it) and Ctrl-C: the timer in hand finishes, the rest of the
+    # batch is given back to the other workers, then it exits.
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    sweeper.run_forever(interval_s=config.sweep_interval_s, stop=stop)
+    console.print("stopped")
 
 
 def lander(

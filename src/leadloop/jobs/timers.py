@@ -4,7 +4,7 @@ done in the same transaction as the work they trigger."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -130,6 +130,17 @@ def claim(session: Session, *, now: datetime, limit: int, stale_after: timedelta
     return sorted(
         (Due(r.id, r.kind, r.subject, r.due_at, r.payload or {}) for r in rows), key=lambda d: d.due_at
     )
+
+
+def release(session: Session, dues: Sequence[Due]) -> None:
+    """Give claimed timers back unrun (a worker told to stop): the next sweep takes them at once,
+    not after the claim goes stale."""
+    if dues:
+        session.execute(
+            TIMERS.update()
+            .where(TIMERS.c.id.in_([d.id for d in dues]), TIMERS.c.done_at.is_(None))
+            .values(claimed_at=None)
+        )
 
 
 def still_due(session: Session, due: Due) -> bool:

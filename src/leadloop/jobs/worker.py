@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from leadloop.core.clock import Clock
 from leadloop.core.logging import get_logger
 from leadloop.jobs.outbox import deliver, deliver_all
-from leadloop.jobs.timers import Due, Job, TimerHandler, claim, finish, still_due
+from leadloop.jobs.timers import Due, Job, TimerHandler, claim, finish, release, still_due
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 
@@ -30,12 +30,15 @@ class Worker:
         stale_after: timedelta = timedelta(minutes=5),
         settings: Settings | None = None,
         landers: Sequence[Callable[[datetime], int]] = (),
+        stop: threading.Event | None = None,
     ) -> None:
         """With `settings`, each sweep also delivers the outbox (e-mail, webhooks). `landers` run
-        first each sweep: what waits to land (the web forms' spool) before the timers."""
+        first each sweep: what waits to land (the web forms' spool) before the timers. When `stop`
+        is set (SIGTERM), the timer in hand finishes and the rest of the batch is given back."""
         self.db, self.clock, self.handlers, self.settings = db, clock, handlers, settings
         self.landers = landers
         self.batch, self.stale_after = batch, stale_after
+        self.stop = stop or threading.Event()
 
     def run_once(self) -> int:
         """Sweep every timer due now, delivering what each batch queued before the next (a drip's
@@ -48,10 +51,15 @@ class Worker:
             now = self.clock()
             with self.db.write() as session:
                 due = claim(session, now=now, limit=self.batch, stale_after=self.stale_after)
-            for item in due:
+            for i, item in enumerate(due):
+                if self.stop.is_set():
+                    with self.db.write() as session:
+                        release(session, due[i:])
+                    log.info("sweep.stopped", released=len(due) - i)
+                    return ran
                 ran += self._run(item, now)
             self._deliver(drain=len(due) < self.batch)
-            if len(due) < self.batch:
+            if len(due) < self.batch or self.stop.is_set():
                 return ran
 
     def _deliver(self, *, drain: bool) -> None:
@@ -86,6 +94,7 @@ class Worker:
         return 1
 
     def run_forever(self, *, interval_s: float, stop: threading.Event) -> None:
+        self.stop = stop
         while not stop.is_set():
             try:
                 self.run_once()
