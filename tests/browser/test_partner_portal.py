@@ -29,11 +29,11 @@ def test_a_partner_works_their_leads_and_sees_no_one_elses(page: Page) -> None:
     r = page.request.post(
         "/forms/lead",
         form={
-            "first_name": "Sanne",
-            "last_name": "de Vries",
-            "email": "sanne.devries@tulpdata.nl",
+            "first_name": "Femke",
+            "last_name": "Dijkstra",
+            "email": "femke.dijkstra@dijkstra-meettechniek.nl",
             "title": "Head of Operations",
-            "company": "Tulp Data BV",
+            "company": "Dijkstra Meettechniek BV",
             "country": "NL",
             "activity_type": "demo_request",
         },
@@ -42,7 +42,7 @@ def test_a_partner_works_their_leads_and_sees_no_one_elses(page: Page) -> None:
     _sign_in(page, "partner@demo.leadloop.dev", r"/partner$")
     expect(page.get_by_role("heading", level=1)).to_have_text("Northwind Resellers")
     cards = page.locator("article.partner-lead")
-    fresh = cards.filter(has_text="Tulp Data BV")
+    fresh = cards.filter(has_text="Dijkstra Meettechniek BV")
     # A busy server answers the form at once and lands it moments later: the partner refreshes.
     for _ in range(30):
         if fresh.count():

@@ -74,10 +74,13 @@ def _worker(url: str, webhook: str, *, batch: int, clock_shift_s: float = 0.0, f
         batch=batch,
         settings=settings,
     )
-    while True:
-        worker.run_once()
-        if not forever:
-            return
+    try:
+        while True:
+            worker.run_once()
+            if not forever:
+                return
+    finally:
+        db.dispose()
 
 
 def _count(db: Database, sql: str) -> int:
