@@ -1,7 +1,8 @@
 """Every page each role can reach, checked by axe-core and for a phone's width: each role signs in,
 the pages are the links its navigation holds (crawled, so a page another part adds to the nav is
 checked without a change here) plus a lead, an account, a person and an error page, at 1280 px in
-the light theme and at 390 px in the dark one. No serious or critical axe violation, no horizontal
+the light theme and at 390 px in the dark one. A page two roles reach is checked once a view (each
+role's home, its own dashboard, always). No serious or critical axe violation, no horizontal
 scrolling; a screenshot of each under test-artifacts/a11y/.
 
 axe-core is vendored for the tests only (tests/browser/vendor): the app never serves it. It is
@@ -37,6 +38,11 @@ VIEWS = {
 # Swagger UI is a vendored page of its own (React, inline styles): not ours to fix; its width is.
 AXE_SKIPS = ("/docs",)
 SHOTS = ARTIFACTS / "a11y"
+# A page (one template) is checked once a view, by the first role whose navigation reaches it: the
+# roles share most pages, and checking each again per role cost minutes of CI for the same markup.
+# The home page is each role's own dashboard, so every role checks it.
+CHECKED: dict[str, set[str]] = {}
+PER_ROLE = ("/",)
 
 
 @pytest.fixture(params=sorted(VIEWS), ids=sorted(VIEWS))
@@ -125,6 +131,10 @@ def test_every_page_of_every_role_passes_axe_and_fits(role: str, view: tuple[str
         if (landed := page.url.split("?")[0]) in seen:
             continue  # "/" redirects to a page already checked
         seen.add(landed)
+        done = CHECKED.setdefault(width, set())
+        if path not in PER_ROLE and landed in done:
+            continue  # another role checked this page at this width
+        done.add(landed)
         slug = re.sub(r"[^a-z0-9]+", "-", landed.split("/", 3)[-1].lower()).strip("-") or "home"
         _check(page, f"{role}-{width}-{slug}", problems, axe=not path.startswith(AXE_SKIPS))
     # An error page keeps the navigation (and passes too).
