@@ -1,8 +1,10 @@
 """bench/scale.py: does speed-to-lead capacity grow with web processes on PostgreSQL? (the scale-out
 issue). For 1, 2 and 4 web processes (`leadloop serve --workers N --no-sweeper`) plus one
 `leadloop worker`, on a fresh PostgreSQL database each: the open-loop form load of
-bench/speed_to_lead.py at rising offered rates; capacity is the highest rate whose p99 stays within
-the bound (default 250 ms) with nothing failed. Beside it, in the same run: the CPU the web
+bench/speed_to_lead.py at rising offered rates. A rate is carried when nothing failed, the answers'
+p99 stays within the bound (default 1 s: on PostgreSQL a form answers within its 100 ms budget, or
+at once when the lane is behind, and lands moments later) and every lead has landed within 5 s of
+the last POST; capacity is the highest rate carried. Beside it, in the same run: the CPU the web
 processes and PostgreSQL spent per lead (from /proc), which is the per-process cost that extends the
 line past this machine's cores, and /healthz's p99 at the top rate as the floor.
 
@@ -111,12 +113,12 @@ def run(pg_url: str, processes: int, rates: list[float], seconds: float, bound_m
             w0, p0 = _cpu_s(web), _cpu_s(pg)
             form = asyncio.run(offered(base, rate, seconds, f"{tag}r{int(rate)}", form=True))
             tags.append(f"{tag}r{int(rate)}")
-            drained(pg_url)
+            lag = drained(pg_url)
             web_cpu += _cpu_s(web) - w0
             pg_cpu += _cpu_s(pg) - p0
             sent += form.sent
-            print(form.line(f"{processes}p POST"), flush=True)
-            if form.p99 <= bound_ms:
+            print(form.line(f"{processes}p POST") + f"  all landed {lag:.1f} s after the last", flush=True)
+            if form.p99 <= bound_ms and lag <= 5.0:
                 best = form
             else:
                 break  # past capacity: the rates above it would only queue more
@@ -183,7 +185,7 @@ def main() -> None:
     ap.add_argument("--processes", default="1,2,4")
     ap.add_argument("--rates", default="20,40,60,80,120,160")
     ap.add_argument("--seconds", type=float, default=15.0)
-    ap.add_argument("--bound-ms", type=float, default=250.0)
+    ap.add_argument("--bound-ms", type=float, default=1000.0)
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/leadloop_scale")
     args = ap.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
@@ -193,7 +195,7 @@ def main() -> None:
     cores = os.cpu_count()
     print(
         f"\nscale-out on PostgreSQL ({cores} cores here), open loop, {args.seconds:g} s a rate, "
-        f"capacity = highest rate with p99 <= {args.bound_ms:g} ms:"
+        f"capacity = highest rate with answers' p99 <= {args.bound_ms:g} ms and every lead landed within 5 s:"
     )
     print(
         "| web processes | capacity | p50 at it | p99 at it | /healthz p99 there | web CPU / lead | PostgreSQL CPU / lead | checked |"
