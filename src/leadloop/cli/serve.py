@@ -85,12 +85,12 @@ def worker(
     if once:
         console.print(f"{sweeper.run_once():,} timers ran")
         return
-    console.print(f"sweeping every {config.sweep_interval_s:g} s — Ctrl-C to stop")
     # SIGTERM (a deployment stopping it) and Ctrl-C: the timer in hand finishes, the rest of the
-    # batch is given back to the other workers, then it exits.
+    # batch is given back to the other workers, then it exits. Armed before it says it runs.
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    console.print(f"sweeping every {config.sweep_interval_s:g} s — Ctrl-C to stop")
     sweeper.run_forever(interval_s=config.sweep_interval_s, stop=stop)
     console.print("stopped")
 
