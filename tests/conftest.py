@@ -75,11 +75,26 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
+# A test starts on empty tables with every id sequence at 1. A TRUNCATE ... CASCADE of all ~75
+# tables cost half a second a test (a new file for each); most tests touch a handful of tables, so
+# only those holding rows are emptied with DELETE, children first (3 ms), and every sequence is set
+# back to 1 in one query (setval: no DDL).
+_PROBE = " UNION ALL ".join(f"(SELECT '{t.name}' FROM {t.name} LIMIT 1)" for t in Base.metadata.sorted_tables)
+_RESTART = (
+    "SELECT setval(c.oid, 1, false) FROM pg_class c "
+    "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
+)
+
+
 def _truncate_pg(url: str) -> None:
     engine = make_engine(url)
-    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    order = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        used = {name for (name,) in conn.exec_driver_sql(_PROBE)}
+        for name in order:
+            if name in used:
+                conn.exec_driver_sql(f"DELETE FROM {name}")
+        conn.exec_driver_sql(_RESTART)
     engine.dispose()
 
 
