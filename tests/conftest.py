@@ -79,7 +79,15 @@ def pg_url() -> Iterator[str]:
 # tables cost half a second a test (a new file for each); most tests touch a handful of tables, so
 # only those holding rows are emptied with DELETE, children first (3 ms), and every sequence is set
 # back to 1 in one query (setval: no DDL).
-_PROBE = " UNION ALL ".join(f"(SELECT '{t.name}' FROM {t.name} LIMIT 1)" for t in Base.metadata.sorted_tables)
+# The job engine's tables (PostgreSQL, migration 0036) come first: its jobs point at no model.
+_ENGINE = (
+    "procrastinate_events",
+    "procrastinate_periodic_defers",
+    "procrastinate_jobs",
+    "procrastinate_workers",
+)
+_ORDER = [*_ENGINE, *(t.name for t in reversed(Base.metadata.sorted_tables))]
+_PROBE = " UNION ALL ".join(f"(SELECT '{name}' FROM {name} LIMIT 1)" for name in _ORDER)
 _RESTART = (
     "SELECT setval(c.oid, 1, false) FROM pg_class c "
     "WHERE c.relkind = 'S' AND c.relnamespace = current_schema()::regnamespace"
@@ -88,10 +96,9 @@ _RESTART = (
 
 def _truncate_pg(url: str) -> None:
     engine = make_engine(url)
-    order = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         used = {name for (name,) in conn.exec_driver_sql(_PROBE)}
-        for name in order:
+        for name in _ORDER:
             if name in used:
                 conn.exec_driver_sql(f"DELETE FROM {name}")
         conn.exec_driver_sql(_RESTART)

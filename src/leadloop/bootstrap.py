@@ -65,6 +65,8 @@ from leadloop.enrich.handlers import ENRICH_SWEEP, sweep_job
 from leadloop.enrich.provider import make_provider
 from leadloop.identity.policy import session_info as identity_info
 from leadloop.jobs import housekeeping
+from leadloop.jobs.announce import ANNOUNCE_KEY
+from leadloop.jobs.engine import Deferrer, uses_engine
 from leadloop.jobs.timers import TimerHandler, pending, schedule
 from leadloop.lifecycle import summary
 from leadloop.mailtrack.policy import session_info as mailtrack_info
@@ -198,6 +200,8 @@ def session_info(settings: Settings | None = None) -> dict[str, Any]:
         THROTTLE_KEY: throttle(settings),  # the sequences' what-if simulates it
         **mailtrack_info(settings),
         REACTIONS_KEY: reactions(),
+        # On PostgreSQL each timer and message is also a job of the engine (ADR 0042).
+        **({ANNOUNCE_KEY: Deferrer(settings.database_url)} if uses_engine(settings) else {}),
     }
 
 

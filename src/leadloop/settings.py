@@ -81,6 +81,12 @@ class Settings(BaseSettings):
 
     # Timers and jobs: the sweeper acts within `sweep_interval_s` of a due time.
     sweep_interval_s: float = 5.0
+    # Who runs timers and the outbox (ADR 0042): "auto" is the job engine (procrastinate) on
+    # PostgreSQL and the sweeper on SQLite; "sweeper" keeps the sweeper on PostgreSQL too.
+    jobs_engine: Literal["auto", "sweeper", "procrastinate"] = "auto"
+    worker_concurrency: int = Field(default=4, ge=1, le=64)  # jobs one `leadloop worker` runs at once
+    jobs_stalled_after_s: float = Field(default=30.0, ge=5)  # a worker silent this long is dead
+    retention_jobs_days: int = Field(default=7, ge=1)  # failed and cancelled engine jobs kept
     retrain_every_days: float = 7.0  # the predictive model's schedule; 0 turns it off
     # What the predictive model predicts for a lead (issue 16): its account wins ("won") or opens
     # ("created") a deal on the lead's product within `predict_days` days.

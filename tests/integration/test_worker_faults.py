@@ -10,6 +10,7 @@ to it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import os
@@ -28,7 +29,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.bootstrap import session_info
-from leadloop.jobs.outbox import OUTBOX
+from leadloop.jobs.engine import run_worker, tidy, worker_app
+from leadloop.jobs.outbox import OUTBOX, enqueue
 from leadloop.jobs.timers import Due, cancel, claim, schedule, schedule_many
 from leadloop.jobs.worker import Worker
 from leadloop.settings import Settings
@@ -83,6 +85,42 @@ def _worker(url: str, webhook: str, *, batch: int, clock_shift_s: float = 0.0, f
         db.dispose()
 
 
+def _engine_settings(url: str, webhook: str) -> Settings:
+    return Settings(database_url=url, webhook_url=webhook, smtp_host="", jobs_stalled_after_s=5)
+
+
+def _engine_worker(url: str, webhook: str, *, once: bool = False) -> None:
+    """A `leadloop worker` on the job engine (ADR 0042), with the same timer task as above."""
+    settings = _engine_settings(url, webhook)
+    db = Database(make_engine(url), info=session_info(settings))
+    app = worker_app(settings, db, {KIND: _fire}, lambda: datetime.now(UTC))
+    try:
+        run_worker(app, settings, once=once)
+    finally:
+        db.dispose()
+
+
+def _engine_recovers(url: str, webhook: str) -> int:
+    """After the dead workers' heartbeats are older than the stall limit: the backstop's round
+    (their jobs retried), then a worker that runs until nothing is due. Returns the jobs retried."""
+    settings = _engine_settings(url, webhook)
+    db = Database(make_engine(url), info=session_info(settings))
+    worker = worker_app(settings, db, {KIND: _fire}, lambda: datetime.now(UTC))
+
+    async def round_() -> int:
+        async with worker.app.open_async():
+            retried, _ = await tidy(worker.app, settings, db, {KIND: _fire}, lambda: datetime.now(UTC))
+            return retried
+
+    try:
+        time.sleep(settings.jobs_stalled_after_s + 1)
+        retried = asyncio.run(round_())
+        run_worker(worker, settings, once=True)
+    finally:
+        db.dispose()
+    return retried
+
+
 def _count(db: Database, sql: str) -> int:
     with db.read() as s:
         return int(s.scalar(sa.text(sql)) or 0)
@@ -99,46 +137,45 @@ def _kill_when(proc: multiprocessing.process.BaseProcess, reached: Any, *, timeo
     proc.join(10)
 
 
+@pytest.mark.parametrize("runner", ["sweeper", "engine"])
 def test_a_worker_killed_mid_batch_loses_and_repeats_no_timer_and_no_message(
-    db: Database, db_url: str
+    db_url: str, runner: str
 ) -> None:
+    """The same scenario under both runners: the sweeper (claims that go stale after five minutes)
+    and, on PostgreSQL, the job engine (jobs of a worker whose heartbeat stopped are retried)."""
+    if runner == "engine" and not db_url.startswith("postgresql"):
+        pytest.skip("the job engine runs on PostgreSQL; SQLite has the sweeper")
+    settings = Settings(database_url=db_url, jobs_engine="auto" if runner == "engine" else "sweeper")
+    db = Database(make_engine(db_url), info=session_info(settings))
     with db.write() as s:
         s.execute(sa.text("CREATE TABLE IF NOT EXISTS fault_fired (subject VARCHAR(100) NOT NULL)"))
         s.execute(sa.text("DELETE FROM fault_fired"))
     now = datetime.now(UTC)
     with db.write() as s:
         schedule_many(s, [(KIND, f"t:{i}", now - timedelta(seconds=1), {}) for i in range(N)])
-        s.execute(
-            OUTBOX.insert(),
-            [
-                {
-                    "key": f"m:{i}",
-                    "channel": "webhook",
-                    "payload": {"text": f"message {i}"},
-                    "created_at": now,
-                    "next_attempt_at": now,
-                    "attempts": 0,
-                }
-                for i in range(N)
-            ],
-        )
+        for i in range(N):  # each also a job of the engine, when it runs
+            enqueue(s, f"m:{i}", "webhook", {"text": f"message {i}"}, now=now)
     _Receiver.got = Counter()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     webhook = f"http://127.0.0.1:{server.server_address[1]}/hook"
     forked = multiprocessing.get_context("fork")
     try:
+        target, kwargs = (_engine_worker, {}) if runner == "engine" else (_worker, {"batch": 100})
         # First kill: in the middle of the timers.
-        one = forked.Process(target=_worker, args=(db_url, webhook), kwargs={"batch": 100})
+        one = forked.Process(target=target, args=(db_url, webhook), kwargs=kwargs)
         one.start()
         _kill_when(one, lambda: _count(db, "SELECT count(*) FROM fault_fired") >= 300)
         # Second kill: a fresh worker (the dead one's claims are not stale yet: it takes the rest),
         # killed in the middle of the messages.
-        two = forked.Process(target=_worker, args=(db_url, webhook), kwargs={"batch": 100})
+        two = forked.Process(target=target, args=(db_url, webhook), kwargs=kwargs)
         two.start()
         _kill_when(two, lambda: sum(_Receiver.got.values()) >= 400)
-        # Recovery: a worker whose clock is past the claims' five stale minutes takes over the rest.
-        _worker(db_url, webhook, batch=100, clock_shift_s=600, forever=False)
+        if runner == "engine":  # the dead workers' jobs, retried once their heartbeats are stale
+            # (by this round, or already by a live worker's minutely backstop)
+            _engine_recovers(db_url, webhook)
+        else:  # a worker whose clock is past the claims' five stale minutes takes over the rest
+            _worker(db_url, webhook, batch=100, clock_shift_s=600, forever=False)
     finally:
         server.shutdown()
         server.server_close()
@@ -152,11 +189,16 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_no_timer_and_no_message(
         assert s.scalar(sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.sent_at.is_(None))) == 0
     assert set(_Receiver.got) == {f"m:{i}" for i in range(N)}  # every message arrived
     resends = sum(_Receiver.got.values()) - N
-    # At most the one in flight at each kill (sent, not yet marked) comes twice; the receiver's key
-    # drops it.
-    assert 0 <= resends <= 2, _Receiver.got.most_common(3)
+    # At most the ones in flight at each kill (sent, not yet marked) come twice: one for the
+    # sweeper, one per concurrent job for the engine. The receiver's key drops them.
+    in_flight = settings.worker_concurrency if runner == "engine" else 1
+    assert 0 <= resends <= 2 * in_flight, _Receiver.got.most_common(3)
+    print(f"{runner}: {resends} resends in {N} messages over two kills")
     with db.write() as s:
         s.execute(sa.text("DROP TABLE fault_fired"))
+    if runner == "engine":  # every job done and gone (a done job is deleted)
+        assert _count(db, "SELECT count(*) FROM procrastinate_jobs WHERE status <> 'succeeded'") == 0
+    db.dispose()
 
 
 def test_a_claimed_timer_that_moved_or_was_cancelled_does_nothing(db: Database) -> None:
@@ -221,7 +263,8 @@ def test_sigterm_stops_the_worker_command_cleanly(db_url: str) -> None:
         stderr=subprocess.STDOUT,
     )
     assert proc.stdout is not None
-    assert b"sweeping every" in proc.stdout.readline()  # started (a sweep may be under way)
+    first = proc.stdout.readline()  # started (a sweep or a job may be under way)
+    assert b"sweeping every" in first or b"working on procrastinate" in first, first
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)  # not the 30 s sweep interval: the wait ends at once
     assert proc.returncode == 0 and b"stopped" in out, out

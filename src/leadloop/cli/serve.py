@@ -14,6 +14,7 @@ from leadloop.auth.secret import InsecureSecretKey, choose_key
 from leadloop.bootstrap import arm_recurring, form_landers, timer_handlers
 from leadloop.cli._common import DbUrl, console, database, fail, settings
 from leadloop.core.clock import utcnow
+from leadloop.jobs.engine import run_worker, uses_engine, worker_app
 from leadloop.jobs.worker import Worker, start_in_background
 
 
@@ -66,9 +67,12 @@ def serve(
         if sweeper:
             ctx = web.state.ctx
             arm_recurring(config, ctx.db, ctx.clock())
-            start_in_background(
-                config, ctx.db, ctx.clock, timer_handlers(config), landers=form_landers(config, ctx.db)
-            )
+            landers = form_landers(config, ctx.db)
+            if uses_engine(config):  # PostgreSQL: the engine's worker, in a thread of this process
+                app = worker_app(config, ctx.db, timer_handlers(config), ctx.clock, landers)
+                threading.Thread(target=run_worker, args=(app, config), daemon=True).start()
+            else:
+                start_in_background(config, ctx.db, ctx.clock, timer_handlers(config), landers=landers)
         uvicorn.run(web, host=host, port=port, access_log=False, log_level="warning", proxy_headers=False)
 
 
@@ -81,15 +85,23 @@ def worker(
     config = settings(database_url)
     db = database(config)
     arm_recurring(config, db, utcnow())
+    # SIGTERM (a deployment stopping it) and Ctrl-C: the work in hand finishes, the rest is given
+    # back to the other workers, then it exits. Armed before it says it runs.
+    stop = threading.Event()
+    if not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    if uses_engine(config):  # PostgreSQL: the job engine's worker (ADR 0042)
+        engine = worker_app(config, db, timer_handlers(config), utcnow, form_landers(config, db))
+        if not once:
+            console.print(f"working on procrastinate ({config.worker_concurrency} at once) — Ctrl-C to stop")
+        run_worker(engine, config, once=once, stop=stop)
+        console.print("done: nothing is due" if once else "stopped")
+        return
     sweeper = Worker(db, utcnow, timer_handlers(config), settings=config, landers=form_landers(config, db))
     if once:
         console.print(f"{sweeper.run_once():,} timers ran")
         return
-    # SIGTERM (a deployment stopping it) and Ctrl-C: the timer in hand finishes, the rest of the
-    # batch is given back to the other workers, then it exits. Armed before it says it runs.
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     console.print(f"sweeping every {config.sweep_interval_s:g} s — Ctrl-C to stop")
     sweeper.run_forever(interval_s=config.sweep_interval_s, stop=stop)
     console.print("stopped")

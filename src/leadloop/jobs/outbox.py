@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from leadloop.core.logging import get_logger
 from leadloop.core.mailpolicy import POLICY
+from leadloop.jobs.announce import announcer
 from leadloop.settings import Settings
-from leadloop.store.bulk import insert_ignore
+from leadloop.store.bulk import insert_ignore, insert_new
 from leadloop.store.db import Database
 from leadloop.store.tables import Outbox
 
@@ -32,22 +33,20 @@ OUTBOX: sa.Table = Outbox.__table__  # type: ignore[assignment]
 
 
 def enqueue(session: Session, key: str, channel: str, payload: dict[str, Any], *, now: datetime) -> None:
-    """Idempotent: the same key twice is one message."""
-    insert_ignore(
-        session,
-        OUTBOX,
-        [
-            {
-                "key": key,
-                "channel": channel,
-                "payload": payload,
-                "created_at": now,
-                "next_attempt_at": now,
-                "attempts": 0,
-            }
-        ],
-        ["key"],
-    )
+    """Idempotent: the same key twice is one message (and one job of the engine, when it runs)."""
+    row = {
+        "key": key,
+        "channel": channel,
+        "payload": payload,
+        "created_at": now,
+        "next_attempt_at": now,
+        "attempts": 0,
+    }
+    engine = announcer(session)
+    if engine is None:
+        insert_ignore(session, OUTBOX, [row], ["key"])
+    elif insert_new(session, OUTBOX, [row], ["key"], ["key"]):
+        engine.messages(session, [(key, now)])
 
 
 def recipients(session: Session, keys: Sequence[str]) -> set[str]:
@@ -159,15 +158,15 @@ def send_email(settings: Settings, key: str, payload: dict[str, Any]) -> None:
         smtp.send_message(msg)
 
 
-class _Connection:
+class Connection:
     """One SMTP connection for a batch of messages, opened at the first and reopened after an
     error (the next message then gets a fresh one): a new connection per message costs a third.
     Likewise one HTTP client for the batch's webhooks (a new client loads the CA bundle again: 40
     ms a message, against a millisecond with keep-alive)."""
 
-    def __init__(self) -> None:
+    def __init__(self, http: httpx.Client | None = None) -> None:
         self.smtp: smtplib.SMTP | None = None
-        self.http: httpx.Client | None = None
+        self.http: httpx.Client | None = http
 
     def client(self) -> httpx.Client:
         if self.http is None:
@@ -183,10 +182,9 @@ class _Connection:
             self.close()
             raise
 
-    def close(self) -> None:
-        if self.http is not None:
-            self.http.close()
-            self.http = None
+    def close_mail(self) -> None:
+        """Quit the SMTP connection and keep the HTTP client (the engine's worker shares one client
+        across its jobs; an SMTP server drops idle connections, so none is kept idle)."""
         if self.smtp is not None:
             try:
                 self.smtp.quit()
@@ -194,8 +192,14 @@ class _Connection:
                 self.smtp.close()
             self.smtp = None
 
+    def close(self) -> None:
+        self.close_mail()
+        if self.http is not None:
+            self.http.close()
+            self.http = None
 
-_OPEN: contextvars.ContextVar[_Connection | None] = contextvars.ContextVar("leadloop_smtp", default=None)
+
+_OPEN: contextvars.ContextVar[Connection | None] = contextvars.ContextVar("leadloop_smtp", default=None)
 
 
 def send_webhook(settings: Settings, key: str, payload: dict[str, Any]) -> None:
@@ -233,9 +237,13 @@ def deliver(
     limit: int = 100,
     senders: dict[str, Sender] | None = None,
     stale_after: timedelta = timedelta(minutes=5),
+    due_before: datetime | None = None,
 ) -> int:
-    """Send what is due (one batch of at most `limit`); return how many were sent."""
-    return _deliver(db, settings, now=now, limit=limit, senders=senders, stale_after=stale_after)[1]
+    """Send what is due (one batch of at most `limit`); return how many were sent. `due_before`
+    takes only messages due before then (the job engine's backstop: those long overdue)."""
+    return _deliver(
+        db, settings, now=now, limit=limit, senders=senders, stale_after=stale_after, due_before=due_before
+    )[1]
 
 
 def deliver_all(db: Database, settings: Settings, *, now: datetime, limit: int = 100) -> int:
@@ -251,6 +259,45 @@ def deliver_all(db: Database, settings: Settings, *, now: datetime, limit: int =
             return sent
 
 
+def deliver_key(
+    db: Database,
+    settings: Settings,
+    key: str,
+    *,
+    now: datetime,
+    senders: dict[str, Sender] | None = None,
+    via: Connection | None = None,
+) -> int:
+    """Send the one message with this key if it still waits (the job engine's job for it, ADR
+    0042); return 1 if it was sent. The engine runs one job per key at a time; the row lock keeps
+    a sweeper on the same table out while it is claimed."""
+    with db.write() as session:
+        query = sa.select(
+            OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.channel, OUTBOX.c.payload, OUTBOX.c.attempts
+        ).where(
+            OUTBOX.c.key == key,
+            OUTBOX.c.sent_at.is_(None),
+            OUTBOX.c.attempts < settings.outbox_max_attempts,
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        rows = session.execute(query).all()
+        if rows:
+            session.execute(OUTBOX.update().where(OUTBOX.c.id == rows[0].id).values(claimed_at=now))
+    if not rows:
+        return 0  # sent, settled or given up on already
+    connection = via or Connection()
+    token = _OPEN.set(connection)
+    try:
+        return _send_rows(db, settings, rows, senders or SENDERS, now=now)
+    finally:
+        _OPEN.reset(token)
+        if via is None:
+            connection.close()
+        else:
+            connection.close_mail()
+
+
 def _deliver(
     db: Database,
     settings: Settings,
@@ -259,6 +306,7 @@ def _deliver(
     limit: int,
     senders: dict[str, Sender] | None,
     stale_after: timedelta,
+    due_before: datetime | None = None,
 ) -> tuple[int, int]:
     senders = senders or SENDERS
     with db.write() as session:
@@ -266,7 +314,7 @@ def _deliver(
             sa.select(OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.channel, OUTBOX.c.payload, OUTBOX.c.attempts)
             .where(
                 OUTBOX.c.sent_at.is_(None),
-                OUTBOX.c.next_attempt_at <= now,
+                OUTBOX.c.next_attempt_at <= (now if due_before is None else due_before),
                 OUTBOX.c.attempts < settings.outbox_max_attempts,
                 sa.or_(OUTBOX.c.claimed_at.is_(None), OUTBOX.c.claimed_at < now - stale_after),
             )
@@ -280,7 +328,7 @@ def _deliver(
             session.execute(
                 OUTBOX.update().where(OUTBOX.c.id.in_([r.id for r in rows])).values(claimed_at=now)
             )
-    connection = _Connection()
+    connection = Connection()
     token = _OPEN.set(connection)
     try:
         sent = _send_rows(db, settings, rows, senders, now=now)
@@ -316,6 +364,9 @@ def _send_rows(
                         last_error=f"{type(exc).__name__}: {exc}"[:1000],
                     )
                 )
+                engine = announcer(session)
+                if engine is not None and r.attempts + 1 < settings.outbox_max_attempts:
+                    engine.messages(session, [(r.key, now + wait)])
             log.warning(
                 "outbox.retry", key=r.key, channel=r.channel, attempt=r.attempts + 1, error=str(exc)[:200]
             )

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from leadloop.core.events import Event
+from leadloop.jobs.announce import announcer
 from leadloop.store.bulk import connection
 from leadloop.store.tables import Timer
 
@@ -55,6 +56,13 @@ def schedule(
     )
     if not updated.rowcount:
         conn.execute(TIMERS.insert().values(kind=kind, subject=subject, **values))
+    _announce(session, [(kind, subject, due)])
+
+
+def _announce(session: Session, rows: list[tuple[str, str, datetime]]) -> None:
+    engine = announcer(session)
+    if engine is not None:
+        engine.timers(session, rows)
 
 
 def schedule_many(session: Session, rows: list[tuple[str, str, datetime, dict[str, Any]]]) -> None:
@@ -79,6 +87,7 @@ def schedule_many(session: Session, rows: list[tuple[str, str, datetime, dict[st
             for k, s, d, p in rows
         ],
     )
+    _announce(session, [(k, s, d) for k, s, d, _ in rows])
 
 
 def cancel_many(session: Session, kinds: tuple[str, ...], subjects: list[str], *, now: datetime) -> None:

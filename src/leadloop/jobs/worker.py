@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from leadloop.core.clock import Clock
 from leadloop.core.logging import get_logger
 from leadloop.jobs.outbox import deliver, deliver_all
-from leadloop.jobs.timers import Due, Job, TimerHandler, claim, finish, release, still_due
+from leadloop.jobs.run import run_timer
+from leadloop.jobs.timers import Due, TimerHandler, claim, release
 from leadloop.settings import Settings
 from leadloop.store.db import Database
 
@@ -72,26 +73,7 @@ class Worker:
             deliver(self.db, self.settings, now=self.clock())
 
     def _run(self, due: Due, now: datetime) -> int:
-        handler = self.handlers.get(due.kind)
-        try:
-            if isinstance(handler, Job):
-                with self.db.read() as session:
-                    prepared = handler.prepare(session, due, now)
-            with self.db.write() as session:
-                if not still_due(session, due):  # done elsewhere, cancelled or moved meanwhile
-                    return 0
-                # A handler publishes what it raised itself, in this transaction (core/reactions.py).
-                if isinstance(handler, Job):
-                    handler.apply(session, due, now, prepared)
-                elif handler is not None:
-                    handler(session, due, now)
-                finish(session, due, now=now)
-        except Exception:
-            log.exception("timer.failed", kind=due.kind, subject=due.subject)
-            return 0
-        if handler is None:
-            log.warning("timer.unknown_kind", kind=due.kind, subject=due.subject)
-        return 1
+        return run_timer(self.db, self.handlers, due, now)
 
     def run_forever(self, *, interval_s: float, stop: threading.Event) -> None:
         self.stop = stop

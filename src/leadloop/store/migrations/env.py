@@ -4,6 +4,12 @@ from alembic import context
 
 from leadloop.store.tables import Base
 
+
+def _ours(name: str | None, type_: str, _parents: object) -> bool:
+    """The job engine's tables (procrastinate's own schema, migration 0036) are not our models'."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 config = context.config
 engine = config.attributes["engine"]
 
@@ -13,6 +19,7 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=engine.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_ours,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,27 @@
+"""How a job engine hears of new work, in the transaction that makes it. Timers and the outbox
+stay the source of truth (rows with due times); when the distributed engine runs (PostgreSQL,
+ADR 0042), each new or moved timer and each message also becomes one of its jobs, deferred on the
+same connection, so the job exists exactly when the row does. On SQLite no announcer is set and
+the sweeper finds the rows by their due times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+ANNOUNCE_KEY = "leadloop.jobs.announce"
+
+
+class Announcer(Protocol):
+    def timers(self, session: Session, rows: list[tuple[str, str, datetime]]) -> None:
+        """(kind, subject, due) of timers armed or moved in this transaction."""
+
+    def messages(self, session: Session, rows: list[tuple[str, datetime]]) -> None:
+        """(key, when) of outbox messages to send (new, or put off after a failed attempt)."""
+
+
+def announcer(session: Session) -> Announcer | None:
+    found = session.info.get(ANNOUNCE_KEY)
+    return found if found is not None else None
