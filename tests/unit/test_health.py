@@ -20,3 +20,15 @@ def test_redis_down_or_timers_behind_is_degraded_but_serving() -> None:
 def test_no_database_is_unavailable() -> None:
     code, body = verdict(Checks(database=False, redis=None, oldest_due_s=None, forms_waiting=None))
     assert (code, body["status"], body["redis"]) == (503, "unavailable", "not configured")
+
+
+def test_no_running_engine_worker_is_degraded_and_said() -> None:
+    code, body = verdict(
+        Checks(database=True, redis=None, oldest_due_s=None, forms_waiting=0, engine_workers=0)
+    )
+    assert code == 200 and body["status"] == "degraded" and body["engine_workers"] == 0
+    assert "start `leadloop worker`" in body["notes"][0]
+    code, body = verdict(
+        Checks(database=True, redis=None, oldest_due_s=None, forms_waiting=0, engine_workers=2)
+    )
+    assert body["status"] == "ok" and body["engine_workers"] == 2

@@ -7,6 +7,7 @@ import socket
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from leadloop.leads.queries import LeadsPage
@@ -151,6 +152,15 @@ def test_readyz_checks_the_database_redis_and_the_timers(web: Web, make_web) -> 
     from leadloop.jobs.timers import schedule
 
     body = TestClient(web.app).get("/readyz").json()
+    if not web.db.is_sqlite:  # PostgreSQL runs the job engine: without a worker, nothing is sent
+        assert body["status"] == "degraded" and body["engine_workers"] == 0
+        assert "start `leadloop worker`" in body["notes"][0]
+        with web.db.write() as s:  # a worker's heartbeat
+            s.execute(sa.text("INSERT INTO procrastinate_workers DEFAULT VALUES"))
+        body = TestClient(web.app).get("/readyz").json()
+        assert body["engine_workers"] == 1
+    else:
+        assert "engine_workers" not in body  # the sweeper runs in the web process
     assert body["status"] == "ok" and body["redis"] == "not configured" and body["forms_waiting"] == 0
     # A timer due five minutes ago and not done: no worker keeps up.
     with web.db.write() as s:

@@ -58,6 +58,7 @@ from leadloop.help.web import router as help_router
 from leadloop.home.web import router as home_router
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
+from leadloop.jobs.engine import uses_engine
 from leadloop.leads.web import router as leads_router
 from leadloop.lists.web import router as lists_router
 from leadloop.mailtrack.public_web import router as mailtrack_router
@@ -285,6 +286,8 @@ def create_app(
             status_code=200 if ok else 503,
         )
 
+    engine_on = uses_engine(settings)
+
     @app.get("/readyz", include_in_schema=False)
     def readyz() -> Response:
         """Readiness (web/health.py): the database, Redis, the timers' lag and the forms waiting."""
@@ -294,6 +297,9 @@ def create_app(
             redis=health.redis_reachable(settings.redis_url),
             oldest_due_s=health.oldest_due_s(ctx.db, ctx.clock()) if up else None,
             forms_waiting=spool.waiting() if up else None,
+            engine_workers=(
+                health.engine_workers(ctx.db, settings.jobs_stalled_after_s) if up and engine_on else None
+            ),
         )
         code, body = health.verdict(checks)
         return JSONResponse({**body, "version": __version__}, status_code=code)

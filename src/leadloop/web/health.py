@@ -23,6 +23,7 @@ class Checks:
     redis: bool | None  # None: not configured (per-process limits by choice)
     oldest_due_s: float | None  # how long the oldest due, undone timer has waited; None: none
     forms_waiting: int | None  # web-form submissions not landed yet; None: unknown (no database)
+    engine_workers: int | None = None  # job-engine workers with a recent heartbeat; None: no engine
 
 
 def verdict(c: Checks) -> tuple[int, dict[str, Any]]:
@@ -34,6 +35,8 @@ def verdict(c: Checks) -> tuple[int, dict[str, Any]]:
         notes.append(
             f"timers behind: the oldest due one waits {c.oldest_due_s:.0f} s (is `leadloop worker` running?)"
         )
+    if c.engine_workers == 0:
+        notes.append("no job engine worker is running: timers and e-mail wait (start `leadloop worker`)")
     status = "unavailable" if not c.database else "degraded" if notes else "ok"
     body: dict[str, Any] = {
         "status": status,
@@ -41,6 +44,7 @@ def verdict(c: Checks) -> tuple[int, dict[str, Any]]:
         "redis": "not configured" if c.redis is None else "reachable" if c.redis else "unreachable",
         "timers_oldest_due_s": None if c.oldest_due_s is None else round(c.oldest_due_s, 1),
         "forms_waiting": c.forms_waiting,
+        **({} if c.engine_workers is None else {"engine_workers": c.engine_workers}),
         "notes": notes,
     }
     return (200 if c.database else 503), body
@@ -56,6 +60,21 @@ def oldest_due_s(db: Database, now: datetime) -> float | None:
     if due.tzinfo is None:
         due = due.replace(tzinfo=now.tzinfo)
     return max(0.0, (now - due).total_seconds())
+
+
+def engine_workers(db: Database, beat_within_s: float) -> int:
+    """The job engine's workers (ADR 0042) that sent a heartbeat within `beat_within_s`."""
+    with db.read() as session:
+        return int(
+            session.scalar(
+                sa.text(
+                    "SELECT count(*) FROM procrastinate_workers "
+                    "WHERE last_heartbeat > now() - make_interval(secs => :s)"
+                ),
+                {"s": beat_within_s},
+            )
+            or 0
+        )
 
 
 def redis_reachable(redis_url: str | None) -> bool | None:
