@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -264,9 +264,32 @@ def run_worker(
                     watcher.cancel()
 
     try:
-        asyncio.run(main())
+        _run_to_end(main)
     finally:
         worker.close()
+
+
+def _run_to_end(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """asyncio.run, or on a thread of its own when this thread already runs an event loop (a
+    caller inside async code, or a test runner's)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(main())
+        return
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # handed to the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="leadloop-engine")
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
 
 
 async def _cancel_when(stop: threading.Event, task: asyncio.Task[None]) -> None:
