@@ -18,9 +18,11 @@ from leadloop.capture.repository import ensure_accounts, ensure_campaigns
 from leadloop.capture.results import Outcome, Result
 from leadloop.core.events import ActivitiesAppended
 from leadloop.store.bulk import connection, insert_created, select_in
-from leadloop.store.tables import Activity
+from leadloop.store.tables import Activity, ActivityKey
 
 Link = tuple[int | None, int | None]  # (person id, account id)
+ACTIVITIES: sa.Table = Activity.__table__  # type: ignore[assignment]
+KEYS: sa.Table = ActivityKey.__table__  # type: ignore[assignment]
 
 
 def append_activities(
@@ -64,19 +66,41 @@ def append_activities(
     unique: dict[str, dict[str, Any]] = {}
     for row in rows:
         unique.setdefault(row["dedupe_key"], row)
-    created = {
-        r.dedupe_key: r.id
+    # The ledger says which keys are new (activity_keys, ADR 0043): exact under concurrency, and a
+    # partitioned log needs no unique index of its own.
+    new_keys = {
+        r.dedupe_key
         for r in insert_created(
             session,
-            Activity.__table__,
-            list(unique.values()),
+            KEYS,
+            [{"dedupe_key": k} for k in unique],
             keys=("dedupe_key",),
-            returning=("id", "dedupe_key"),
+            returning=("dedupe_key",),
         )
     }
+    created: dict[str, int] = {}
+    if new_keys:
+        conn = connection(session)
+        made = conn.execute(
+            sa.insert(ACTIVITIES).returning(ACTIVITIES.c.id, ACTIVITIES.c.dedupe_key),
+            [row for key, row in unique.items() if key in new_keys],
+        ).all()
+        created = {r.dedupe_key: r.id for r in made}
+        conn.execute(
+            KEYS.update()
+            .where(KEYS.c.dedupe_key == sa.bindparam("key"))
+            .values(activity_id=sa.bindparam("aid")),
+            [{"key": k, "aid": a} for k, a in created.items()],
+        )
     missing = [k for k in keys if k not in created]
     stored: dict[str, int] = (
-        dict(select_in(session, (Activity.dedupe_key, Activity.id), Activity.dedupe_key, missing))
+        {
+            k: a
+            for k, a in select_in(
+                session, (KEYS.c.dedupe_key, KEYS.c.activity_id), KEYS.c.dedupe_key, missing
+            )
+            if a
+        }
         if missing
         else {}
     )

@@ -11,7 +11,9 @@ The retention policy (README, "Retention"):
   like a closed lead's SLA clock, leave rows behind);
 - idempotency keys: 30 days after the request (a client retrying later than that sends a new one);
 - sessions: expired ones (sign-in deletes them too, this catches the ones nobody came back to).
-What the business owns (activities, leads, audit events, consent history) is never pruned here."""
+What the business owns (activities, leads, audit events, consent history) is never pruned here.
+On PostgreSQL it also makes the activity log's partitions for this month and the next three
+(store/partitions.py), so a capture never waits for DDL."""
 
 from __future__ import annotations
 
@@ -22,9 +24,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.core.logging import get_logger
 from leadloop.jobs.timers import Due, schedule
+from leadloop.store import partitions
+from leadloop.store.bulk import connection
 from leadloop.store.tables import IdempotencyKey, Outbox, Timer, WebSession
 
+log = get_logger("leadloop.housekeeping")
 HOUSEKEEPING = "housekeeping"  # the timer's kind
 BATCH = 5_000
 
@@ -83,6 +89,10 @@ def housekeeping_job(
         full = False
         for name in tables():
             full |= prune_batch(session, name, now=now, retention=retention, batch=batch) == batch
+        if session.get_bind().dialect.name == "postgresql":  # activities' months ahead (ADR 0043)
+            made = partitions.ensure_ahead(connection(session), now.date())
+            if made:
+                log.info("housekeeping.partitions_made", partitions=made)
         schedule(session, HOUSEKEEPING, "tables", now + (timedelta(minutes=1) if full else every))
         return []
 

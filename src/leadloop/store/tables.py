@@ -602,8 +602,10 @@ class Activity(Base):
         sa.Index("ix_activities_account_time", "account_id", "occurred_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    # What makes a retry a no-op: "ext:<external_id>", "idem:<key>" or a content fingerprint.
-    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    # What makes a retry a no-op: "ext:<external_id>", "idem:<key>" or a content fingerprint. Its
+    # uniqueness is kept by `activity_keys` (on PostgreSQL this table is partitioned by month, and a
+    # partitioned table cannot hold a unique key without its partition column: ADR 0043).
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), index=True)
     external_id: Mapped[str | None] = mapped_column(sa.String(200))
     person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
@@ -619,6 +621,15 @@ class Activity(Base):
     url: Mapped[str | None] = mapped_column(sa.String(2048))
     source: Mapped[str] = mapped_column(sa.String(20))  # api | form | import | demo | system
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ActivityKey(Base):
+    """The activity log's dedupe ledger: one row per dedupe key ever appended, with the activity it
+    made. Capture inserts the key first (ON CONFLICT DO NOTHING): a key already here is a retry."""
+
+    __tablename__ = "activity_keys"
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    activity_id: Mapped[int | None]
 
 
 class Opportunity(Base):

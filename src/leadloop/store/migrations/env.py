@@ -6,8 +6,12 @@ from leadloop.store.tables import Base
 
 
 def _ours(name: str | None, type_: str, _parents: object) -> bool:
-    """The job engine's tables (procrastinate's own schema, migration 0036) are not our models'."""
-    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+    """The job engine's tables and the activity partitions are not our models'."""
+    if type_ != "table" or not name:
+        return True
+    # procrastinate's own tables, and the monthly partitions of activities (ADR 0043): the
+    # partitioned parent is the model's table; its partitions are made by date, not by a model.
+    return not (name.startswith("procrastinate_") or name.startswith("activities_"))
 
 
 config = context.config
