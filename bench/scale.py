@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _common import median, pct
 from capture import free_port
-from speed_to_lead import _fresh_pg, check_leads, drained, offered, prepare, serve
+from speed_to_lead import _fresh_pg, check_leads, drained, offered, prepare, serve, start_worker
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -93,12 +92,7 @@ def run(pg_url: str, processes: int, rates: list[float], seconds: float, bound_m
     prepare(pg_url)
     port = free_port()
     proc = serve(pg_url, port, "--workers", str(processes), "--no-sweeper")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "leadloop.cli", "worker", "--database-url", pg_url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0"},
-    )
+    worker = start_worker(pg_url)
     base = f"http://127.0.0.1:{port}"
     tag = f"p{processes}"
     best = None

@@ -1,13 +1,13 @@
 """bench/soak.py: a steady load for a long time (the scale-out issue's soak): 20 leads a second for
-30 minutes against `leadloop serve --workers 2 --no-sweeper` and one `leadloop worker` on
-PostgreSQL, with the timers (each lead's SLA clocks: remind after 3 min, due and escalate at 5,
+30 minutes against `leadloop serve --workers 2 --no-sweeper` and `--workers` `leadloop worker`
+processes (procrastinate, ADR 0042; `--concurrency` jobs each) on PostgreSQL, with the timers (each lead's SLA clocks: remind after 3 min, due and escalate at 5,
 reassign at 15) and the outbox (assignment, reminder and escalation e-mails to a local aiosmtpd
 server) running. Every 10 s: the resident memory of each process and how long the oldest due timer
-has waited. At the end: memory growth of each process after the first 5 minutes (bound: 50 MB),
+has waited, and how late the engine's oldest waiting job is. At the end: memory growth of each process after the first 5 minutes (bound: 50 MB),
 the lateness of every timer that fired (done_at - due_at; bound: p99 <= 5 s), the outbox left
 undelivered, and every lead checked (an owner, its assignment e-mail).
 
-    PYTHONPATH=src python bench/soak.py [--minutes 30] [--rate 20]
+    PYTHONPATH=src python bench/soak.py [--minutes 30] [--rate 20] [--workers 2] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -32,7 +31,7 @@ from _common import median, pct
 from capture import free_port
 from leadloop.store.db import make_engine
 from scale import _tree
-from speed_to_lead import _fresh_pg, check_leads, offered, prepare, serve
+from speed_to_lead import _fresh_pg, check_leads, offered, prepare, serve, start_worker
 
 
 class _Sink:
@@ -54,15 +53,21 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _oldest_due_s(engine: sa.Engine) -> float:
-    """Timers are stored in naive UTC."""
+# How long the oldest due, undone timer has waited (timers are stored in naive UTC), and the
+# engine's oldest job that is due and not started.
+OLDEST_DUE = (
+    "SELECT extract(epoch FROM (now() AT TIME ZONE 'UTC') - min(due_at)) FROM timers"
+    " WHERE done_at IS NULL AND due_at <= now() AT TIME ZONE 'UTC'"
+)
+JOB_LAG = (
+    "SELECT extract(epoch FROM now() - min(scheduled_at)) FROM procrastinate_jobs "
+    "WHERE status = 'todo' AND scheduled_at <= now()"
+)
+
+
+def _waited_s(engine: sa.Engine, query: str) -> float:
     with engine.connect() as c:
-        waited = c.execute(
-            sa.text(
-                "SELECT extract(epoch FROM (now() AT TIME ZONE 'UTC') - min(due_at)) FROM timers"
-                " WHERE done_at IS NULL AND due_at <= now() AT TIME ZONE 'UTC'"
-            )
-        ).scalar_one()
+        waited = c.execute(sa.text(query)).scalar()
     return 0.0 if waited is None else max(0.0, float(waited))
 
 
@@ -70,6 +75,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--rate", type=float, default=20.0)
+    ap.add_argument("--workers", type=int, default=2, help="leadloop worker processes")
+    ap.add_argument("--concurrency", type=int, default=4, help="jobs each worker runs at once")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/leadloop_soak")
     args = ap.parse_args()
     _fresh_pg(args.pg_url)
@@ -86,21 +93,26 @@ def main() -> None:
     )
     port = free_port()
     web = serve(args.pg_url, port, "--workers", "2", "--no-sweeper")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "leadloop.cli", "worker", "--database-url", args.pg_url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0"},
-    )
+    workers = [
+        start_worker(args.pg_url, LEADLOOP_WORKER_CONCURRENCY=str(args.concurrency))
+        for _ in range(args.workers)
+    ]
     engine = make_engine(args.pg_url)
-    samples: list[tuple[float, dict[int, float], float]] = []
+    samples: list[tuple[float, dict[int, float], float, float]] = []
     stop = threading.Event()
     started = time.monotonic()
 
     def sample() -> None:
         while not stop.wait(10):
-            pids = [*sorted(_tree(web.pid) - {web.pid}), worker.pid]
-            samples.append((time.monotonic() - started, {p: _rss_mb(p) for p in pids}, _oldest_due_s(engine)))
+            pids = [*sorted(_tree(web.pid) - {web.pid}), *(w.pid for w in workers)]
+            samples.append(
+                (
+                    time.monotonic() - started,
+                    {p: _rss_mb(p) for p in pids},
+                    _waited_s(engine, OLDEST_DUE),
+                    _waited_s(engine, JOB_LAG),
+                )
+            )
 
     threading.Thread(target=sample, daemon=True).start()
     base = f"http://127.0.0.1:{port}"
@@ -114,7 +126,7 @@ def main() -> None:
         time.sleep(20)  # the last minute's clocks and e-mails
     finally:
         stop.set()
-        for p in (web, worker):
+        for p in (web, *workers):
             p.terminate()
             p.wait(timeout=30)
         smtp.stop()
@@ -134,7 +146,10 @@ def main() -> None:
         unsent = c.execute(sa.text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar_one()
     checked = [check_leads(args.pg_url, f"soak{m}") for m in range(int(args.minutes))]
     engine.dispose()
-    print(f"soak: {args.rate:g} leads/s for {args.minutes:g} min on PostgreSQL, 2 web processes + 1 worker")
+    print(
+        f"soak: {args.rate:g} leads/s for {args.minutes:g} min on PostgreSQL, 2 web processes + "
+        f"{args.workers} workers x {args.concurrency} jobs"
+    )
     print(
         f"  answers: {len(lat)} of {sum(r.sent for r in results)}, failed {failed}; "
         f"p50 {median(lat):.1f} ms, p99 {pct(lat, 99):.1f} ms"
@@ -148,6 +163,7 @@ def main() -> None:
         print("  SLA timers fired: none in the run (the first reminders are due after 3 minutes)")
     if samples:
         print(f"  oldest due timer, sampled every 10 s: max {max(s[2] for s in samples):.1f} s")
+        print(f"  oldest waiting engine job, sampled every 10 s: max {max(s[3] for s in samples):.1f} s")
     after5 = [s for s in samples if s[0] >= 300]
     if after5:
         first, last = after5[0][1], samples[-1][1]

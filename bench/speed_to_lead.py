@@ -99,6 +99,17 @@ def prepare(url: str) -> str:
     return key
 
 
+def start_worker(url: str, **env: str) -> subprocess.Popen[bytes]:
+    """A `leadloop worker` on `url` (procrastinate on PostgreSQL, the sweeper on SQLite), retraining
+    off; `env` adds settings (LEADLOOP_WORKER_CONCURRENCY=...)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "leadloop.cli", "worker", "--database-url", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0", **env},
+    )
+
+
 def serve(url: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -277,16 +288,7 @@ def open_loop(
     prepare(url)
     port = free_port()
     proc = serve(url, port, *extra)
-    helper = (
-        subprocess.Popen(
-            [sys.executable, "-m", "leadloop.cli", "worker", "--database-url", url],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0"},
-        )
-        if worker
-        else None
-    )
+    helper = start_worker(url) if worker else None
     base = f"http://127.0.0.1:{port}"
     results: list[tuple[Offered, Offered, tuple[int, int, int, int]]] = []
     try:
@@ -417,12 +419,7 @@ def main() -> None:
     key = prepare(args.pg_url)
     port = free_port()
     proc = serve(args.pg_url, port, "--workers", "2", "--no-sweeper")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "leadloop.cli", "worker", "--database-url", args.pg_url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0"},
-    )
+    worker = start_worker(args.pg_url)
     try:
         asyncio.run(load(f"http://127.0.0.1:{port}", key, 50, args.concurrency, "warm"))
         lat, secs = asyncio.run(load(f"http://127.0.0.1:{port}", key, args.requests, args.concurrency, "run"))

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from leadloop.bootstrap import session_info
 from leadloop.core.clock import FrozenClock
+from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
 from leadloop.store.tables import Base
@@ -118,7 +119,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
-    database = Database(make_engine(db_url), info=session_info())
+    # As a deployment on this database is set up: on PostgreSQL timers and messages are also jobs
+    # of the engine (ADR 0042).
+    database = Database(make_engine(db_url), info=session_info(Settings(database_url=db_url)))
     yield database
     database.dispose()
 

@@ -10,7 +10,6 @@ to it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import multiprocessing
 import os
@@ -29,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.bootstrap import session_info
-from leadloop.jobs.engine import run_worker, tidy, worker_app
+from leadloop.jobs.engine import run_worker, tidy_once, worker_app
 from leadloop.jobs.outbox import OUTBOX, enqueue
 from leadloop.jobs.timers import Due, cancel, claim, schedule, schedule_many
 from leadloop.jobs.worker import Worker
@@ -106,15 +105,9 @@ def _engine_recovers(url: str, webhook: str) -> int:
     settings = _engine_settings(url, webhook)
     db = Database(make_engine(url), info=session_info(settings))
     worker = worker_app(settings, db, {KIND: _fire}, lambda: datetime.now(UTC))
-
-    async def round_() -> int:
-        async with worker.app.open_async():
-            retried, _ = await tidy(worker.app, settings, db, {KIND: _fire}, lambda: datetime.now(UTC))
-            return retried
-
     try:
         time.sleep(settings.jobs_stalled_after_s + 1)
-        retried = asyncio.run(round_())
+        retried, _ = tidy_once(worker, settings, db, {KIND: _fire}, lambda: datetime.now(UTC))
         run_worker(worker, settings, once=True)
     finally:
         db.dispose()

@@ -222,6 +222,20 @@ async def tidy(
     return len(stalled), caught
 
 
+def tidy_once(
+    worker: EngineWorker, settings: Settings, db: Database, handlers: dict[str, TimerHandler], clock: Clock
+) -> tuple[int, int]:
+    """One backstop round now, outside a running worker (an operator after an outage, a test)."""
+    result: list[tuple[int, int]] = []
+
+    async def main() -> None:
+        async with worker.app.open_async():
+            result.append(await tidy(worker.app, settings, db, handlers, clock))
+
+    _run_to_end(main)
+    return result[0]
+
+
 @dataclass
 class EngineWorker:
     """The engine's app with the tasks bound, and what its tasks keep open between jobs."""
