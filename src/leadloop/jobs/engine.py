@@ -42,6 +42,9 @@ MESSAGE_TASK = "leadloop.message"
 BACKSTOP_TASK = "leadloop.backstop"
 LAND_TASK = "leadloop.land"
 QUEUES = ("timers", "outbox")
+# Under more work than the workers can do, what waits longest: web forms land first (a lead is never
+# stranded), then timers (SLA clocks, drip steps), then the outbox's messages.
+LAND_PRIORITY, TIMER_PRIORITY, MESSAGE_PRIORITY = 2, 1, 0
 CATCH_UP_AFTER = timedelta(minutes=5)  # a due timer this late has lost its job: run it anyway
 CATCH_UP_BATCH = 500
 
@@ -86,6 +89,7 @@ class Deferrer:
                     "timers",
                     {"kind": kind, "subject": subject, "due_at": _aware(due).isoformat()},
                     due,
+                    priority=TIMER_PRIORITY,
                 )
                 for kind, subject, due in rows
             ],
@@ -100,7 +104,12 @@ class Deferrer:
 
     @staticmethod
     def _job(
-        task: str, queue: str, kwargs: dict[str, Any], at: datetime, lock: str | None = None
+        task: str,
+        queue: str,
+        kwargs: dict[str, Any],
+        at: datetime,
+        lock: str | None = None,
+        priority: int = 0,
     ) -> EngineJob:
         return EngineJob(
             id=None,
@@ -110,7 +119,7 @@ class Deferrer:
             queueing_lock=None,
             task_kwargs=kwargs,
             scheduled_at=_aware(at),
-            priority=0,
+            priority=priority,
         )
 
     def _defer(self, session: Session, jobs: list[EngineJob]) -> None:
@@ -171,26 +180,26 @@ def worker_app(
     )
     retry = procrastinate.RetryStrategy(max_attempts=10, exponential_wait=3)  # 3 s, 9 s, ... ~16 h
 
-    @app.task(name=TIMER_TASK, queue="timers", retry=retry)
+    @app.task(name=TIMER_TASK, queue="timers", retry=retry, priority=TIMER_PRIORITY)
     def timer(kind: str, subject: str, due_at: str) -> int:
         return fire(db, handlers, kind, subject, datetime.fromisoformat(due_at), clock())
 
     http = httpx.Client(timeout=10)  # one for the worker's webhooks (thread-safe, keep-alive)
 
-    @app.task(name=MESSAGE_TASK, queue="outbox")
+    @app.task(name=MESSAGE_TASK, queue="outbox", priority=MESSAGE_PRIORITY)
     def message(key: str) -> int:
         # A failed send records its backoff on the row and defers the next attempt itself.
         return deliver_key(db, settings, key, now=clock(), via=Connection(http))
 
     @app.periodic(cron="* * * * *", periodic_id="backstop")
-    @app.task(name=BACKSTOP_TASK, queue="timers", queueing_lock=BACKSTOP_TASK)
+    @app.task(name=BACKSTOP_TASK, queue="timers", queueing_lock=BACKSTOP_TASK, priority=LAND_PRIORITY)
     async def backstop(timestamp: int) -> None:
         await tidy(app, settings, db, handlers, clock)
 
     if landers:
 
         @app.periodic(cron="* * * * * */5", periodic_id="land")  # every five seconds
-        @app.task(name=LAND_TASK, queue="timers", queueing_lock=LAND_TASK)
+        @app.task(name=LAND_TASK, queue="timers", queueing_lock=LAND_TASK, priority=LAND_PRIORITY)
         def land(timestamp: int) -> int:
             return sum(lander(clock()) for lander in landers)
 

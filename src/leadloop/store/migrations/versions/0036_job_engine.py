@@ -21,7 +21,7 @@ depends_on = None
 
 _BACKFILL = """
 INSERT INTO procrastinate_jobs (queue_name, task_name, priority, args, scheduled_at)
-SELECT 'timers', 'leadloop.timer', 0,
+SELECT 'timers', 'leadloop.timer', 1,
        jsonb_build_object('kind', kind, 'subject', subject,
                           'due_at', to_char(due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')),
        due_at
