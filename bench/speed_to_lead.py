@@ -439,7 +439,7 @@ def _fresh_pg(pg_url: str) -> None:
     dbname = pg_url.rsplit("/", 1)[1]
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}"'))
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         c.execute(sa.text(f'CREATE DATABASE "{dbname}"'))
     engine.dispose()
 

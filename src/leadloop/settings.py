@@ -236,6 +236,17 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _engine_needs_postgresql(self) -> Settings:
+        if self.jobs_engine == "procrastinate" and not self.database_url.startswith(
+            ("postgres", "postgresql")
+        ):
+            raise ValueError(
+                "LEADLOOP_JOBS_ENGINE=procrastinate needs PostgreSQL (LEADLOOP_DATABASE_URL); "
+                "on SQLite the sweeper runs timers and the outbox"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _thresholds_in_order(self) -> Settings:
         if self.match_review > self.match_auto_merge:
             raise ValueError(

@@ -50,14 +50,9 @@ CATCH_UP_BATCH = 500
 
 
 def uses_engine(settings: Settings) -> bool:
-    """Whether timers and the outbox run on the job engine with these settings."""
-    postgres = normalise_url(settings.database_url).startswith("postgresql")
-    if settings.jobs_engine == "procrastinate" and not postgres:
-        raise ValueError(
-            "LEADLOOP_JOBS_ENGINE=procrastinate needs PostgreSQL (LEADLOOP_DATABASE_URL); "
-            "on SQLite the sweeper runs timers and the outbox"
-        )
-    return postgres and settings.jobs_engine != "sweeper"
+    """Whether timers and the outbox run on the job engine with these settings (Settings refuses
+    the engine on SQLite)."""
+    return normalise_url(settings.database_url).startswith("postgresql") and settings.jobs_engine != "sweeper"
 
 
 def conninfo(url: str) -> str:
