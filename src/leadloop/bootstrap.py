@@ -65,8 +65,7 @@ from leadloop.enrich.handlers import ENRICH_SWEEP, sweep_job
 from leadloop.enrich.provider import make_provider
 from leadloop.identity.policy import session_info as identity_info
 from leadloop.jobs import housekeeping
-from leadloop.jobs.announce import ANNOUNCE_KEY
-from leadloop.jobs.engine import Deferrer, uses_engine
+from leadloop.jobs.announce import ANNOUNCE_KEY, uses_engine
 from leadloop.jobs.timers import TimerHandler, pending, schedule
 from leadloop.lifecycle import summary
 from leadloop.mailtrack.policy import session_info as mailtrack_info
@@ -201,8 +200,14 @@ def session_info(settings: Settings | None = None) -> dict[str, Any]:
         **mailtrack_info(settings),
         REACTIONS_KEY: reactions(),
         # On PostgreSQL each timer and message is also a job of the engine (ADR 0042).
-        **({ANNOUNCE_KEY: Deferrer(settings.database_url)} if uses_engine(settings) else {}),
+        **({ANNOUNCE_KEY: _deferrer(settings)} if uses_engine(settings) else {}),
     }
+
+
+def _deferrer(settings: Settings) -> Any:
+    from leadloop.jobs.engine import Deferrer  # procrastinate loads only where it runs
+
+    return Deferrer(settings.database_url)
 
 
 def throttle(settings: Settings) -> Throttle:

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.bootstrap import session_info
-from leadloop.jobs.engine import run_worker, uses_engine, worker_app
+from leadloop.jobs.announce import uses_engine
+from leadloop.jobs.engine import run_worker, worker_app
 from leadloop.jobs.outbox import OUTBOX, enqueue
 from leadloop.jobs.timers import Due, cancel, schedule
 from leadloop.settings import Settings

@@ -14,7 +14,7 @@ from leadloop.auth.secret import InsecureSecretKey, choose_key
 from leadloop.bootstrap import arm_recurring, form_landers, timer_handlers
 from leadloop.cli._common import DbUrl, console, database, fail, settings
 from leadloop.core.clock import utcnow
-from leadloop.jobs.engine import run_worker, uses_engine, worker_app
+from leadloop.jobs.announce import uses_engine
 from leadloop.jobs.worker import Worker, start_in_background
 
 
@@ -69,6 +69,8 @@ def serve(
             arm_recurring(config, ctx.db, ctx.clock())
             landers = form_landers(config, ctx.db)
             if uses_engine(config):  # PostgreSQL: the engine's worker, in a thread of this process
+                from leadloop.jobs.engine import run_worker, worker_app  # loads only where it runs
+
                 app = worker_app(config, ctx.db, timer_handlers(config), ctx.clock, landers)
                 threading.Thread(target=run_worker, args=(app, config), daemon=True).start()
             else:
@@ -92,6 +94,8 @@ def worker(
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     if uses_engine(config):  # PostgreSQL: the job engine's worker (ADR 0042)
+        from leadloop.jobs.engine import run_worker, worker_app  # loads only where it runs
+
         engine = worker_app(config, db, timer_handlers(config), utcnow, form_landers(config, db))
         if not once:
             console.print(f"working on procrastinate ({config.worker_concurrency} at once) — Ctrl-C to stop")

@@ -11,6 +11,9 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from leadloop.settings import Settings
+from leadloop.store.db import normalise_url
+
 ANNOUNCE_KEY = "leadloop.jobs.announce"
 
 
@@ -25,3 +28,10 @@ class Announcer(Protocol):
 def announcer(session: Session) -> Announcer | None:
     found = session.info.get(ANNOUNCE_KEY)
     return found if found is not None else None
+
+
+def uses_engine(settings: Settings) -> bool:
+    """Whether timers and the outbox run on the job engine (jobs/engine.py, procrastinate) with
+    these settings: on PostgreSQL unless LEADLOOP_JOBS_ENGINE=sweeper (Settings refuse the engine
+    on SQLite). Here, not in engine.py, so that deciding does not import the engine."""
+    return normalise_url(settings.database_url).startswith("postgresql") and settings.jobs_engine != "sweeper"

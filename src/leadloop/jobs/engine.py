@@ -49,12 +49,6 @@ CATCH_UP_AFTER = timedelta(minutes=5)  # a due timer this late has lost its job:
 CATCH_UP_BATCH = 500
 
 
-def uses_engine(settings: Settings) -> bool:
-    """Whether timers and the outbox run on the job engine with these settings (Settings refuses
-    the engine on SQLite)."""
-    return normalise_url(settings.database_url).startswith("postgresql") and settings.jobs_engine != "sweeper"
-
-
 def conninfo(url: str) -> str:
     """libpq's form of the SQLAlchemy URL (the same server, database and options)."""
     return (

@@ -58,7 +58,7 @@ from leadloop.help.web import router as help_router
 from leadloop.home.web import router as home_router
 from leadloop.identity.account_web import router as account_identity_router
 from leadloop.identity.web import router as identity_router
-from leadloop.jobs.engine import uses_engine
+from leadloop.jobs.announce import uses_engine
 from leadloop.leads.web import router as leads_router
 from leadloop.lists.web import router as lists_router
 from leadloop.mailtrack.public_web import router as mailtrack_router
