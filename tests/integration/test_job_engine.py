@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,10 +36,9 @@ def pg(db_url: str) -> str:
 
 
 @pytest.fixture
-def engine_db(pg: str) -> Iterator[Database]:
-    database = Database(make_engine(pg), info=session_info(Settings(database_url=pg)))
-    yield database
-    database.dispose()
+def engine_db(pg: str, db: Database) -> Database:
+    """The conftest's database on PostgreSQL: it arms timers and messages as jobs too."""
+    return db
 
 
 def _jobs(db: Database) -> list[Any]:
