@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from leadloop.bootstrap import session_info
 from leadloop.jobs.announce import uses_engine
-from leadloop.jobs.engine import run_worker, worker_app
+from leadloop.jobs.engine import HORIZON, arm, run_worker, worker_app
 from leadloop.jobs.outbox import OUTBOX, enqueue
-from leadloop.jobs.timers import Due, cancel, schedule
+from leadloop.jobs.timers import Due, cancel, schedule, schedule_many
 from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import downgrade, upgrade
@@ -111,8 +111,40 @@ def test_a_job_for_a_moved_or_cancelled_timer_does_nothing(engine_db: Database, 
             sa.text(f"SELECT done_at FROM timers WHERE subject = 'moves' AND kind = '{KIND}'")
         ).one()
     assert moved.done_at is None
-    # The three woken jobs are done and deleted; the moved timer's own job waits for its time.
-    assert [(j.args["subject"], j.status) for j in _jobs(engine_db)] == [("moves", "todo")]
+    # The three woken jobs are done and deleted; the moved timer, an hour off, gets its job when it
+    # comes within the horizon (ADR 0044).
+    assert _jobs(engine_db) == []
+
+
+def test_a_timer_gets_its_job_when_it_comes_within_the_horizon(engine_db: Database, pg: str) -> None:
+    """Jobs for consent expiries and drip steps months ahead would make every fetch walk them all:
+    a timer far off waits for the arming round that finds it within HORIZON, and gets one job."""
+    now = datetime.now(UTC)
+    fired: list[str] = []
+    with engine_db.write() as s:
+        schedule(s, KIND, "soon", now + timedelta(minutes=2))
+        schedule_many(
+            s,
+            [
+                (KIND, "later", now + timedelta(days=30), {}),
+                (KIND, "also-soon", now - timedelta(seconds=1), {}),
+            ],
+        )
+    assert sorted(j.args["subject"] for j in _jobs(engine_db)) == ["also-soon", "soon"]
+    assert arm(engine_db, now) == 0  # the near ones hold theirs already
+    assert arm(engine_db, now + timedelta(days=30) - HORIZON) == 1
+    assert arm(engine_db, now + timedelta(days=30)) == 0  # once
+    later = [j for j in _jobs(engine_db) if j.args["subject"] == "later"]
+    assert [(j.status, j.scheduled_at) for j in later] == [("todo", now + timedelta(days=30))]
+    with engine_db.write() as s:  # moved: the job for the old time does nothing, the new one runs
+        schedule(s, KIND, "later", now - timedelta(seconds=2))
+        s.execute(sa.text("UPDATE procrastinate_jobs SET scheduled_at = now()"))
+    _run(pg, {KIND: lambda s, d, at: fired.append(d.subject) or []})
+    assert sorted(fired) == ["also-soon", "later", "soon"] and _jobs(engine_db) == []
+    with engine_db.read() as s:
+        assert (
+            s.scalar(sa.text(f"SELECT count(*) FROM timers WHERE kind = '{KIND}' AND done_at IS NULL")) == 0
+        )
 
 
 def test_a_failing_timer_is_retried_with_backoff_and_runs_once_it_succeeds(

@@ -18,8 +18,12 @@ ANNOUNCE_KEY = "leadloop.jobs.announce"
 
 
 class Announcer(Protocol):
+    def near(self, due: datetime) -> bool:
+        """Whether a timer due then gets its job now. One due later gets it from the engine's
+        arming round when it comes near (ADR 0044): the queue holds only what is coming soon."""
+
     def timers(self, session: Session, rows: list[tuple[str, str, datetime]]) -> None:
-        """(kind, subject, due) of timers armed or moved in this transaction."""
+        """(kind, subject, due) of near timers armed or moved in this transaction."""
 
     def messages(self, session: Session, rows: list[tuple[str, datetime]]) -> None:
         """(key, when) of outbox messages to send (new, or put off after a failed attempt)."""

@@ -8,9 +8,14 @@ job is committed exactly when its row is. The same task functions run here as un
 nothing. What the engine adds: workers that listen (LISTEN/NOTIFY) instead of sweeping, retries
 with backoff, stalled jobs of a dead worker taken up again (by heartbeat), and pruning.
 
-A periodic backstop each minute: retries the jobs of workers that stopped beating, runs timers
-left more than five minutes overdue with no job to wake them (a warehouse that ran the sweeper
-before), and prunes finished jobs."""
+A timer gets its job only once it comes due within HORIZON (ADR 0044): every fetch walks the
+queue's waiting jobs in priority order, and a job for each consent expiry, decay crossing and drip
+step months ahead made that walk grow with the warehouse. `timers.armed_for` says which due time
+has a job.
+
+A periodic backstop each minute: defers the jobs of timers that came within the horizon, retries
+the jobs of workers that stopped beating, runs timers left more than five minutes overdue with no
+job to wake them (a warehouse that ran the sweeper before), and prunes finished jobs."""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from leadloop.core.clock import Clock
 from leadloop.core.logging import get_logger
+from leadloop.jobs.announce import announcer
 from leadloop.jobs.outbox import Connection, deliver, deliver_key
 from leadloop.jobs.run import run_timer
 from leadloop.jobs.timers import TIMERS, Due, TimerHandler, claim
@@ -45,6 +51,8 @@ QUEUES = ("timers", "outbox")
 # Under more work than the workers can do, what waits longest: web forms land first (a lead is never
 # stranded), then timers (SLA clocks, drip steps), then the outbox's messages.
 LAND_PRIORITY, TIMER_PRIORITY, MESSAGE_PRIORITY = 2, 1, 0
+HORIZON = timedelta(minutes=10)  # a timer due sooner has its job; ten backstop rounds of margin
+ARM_BATCH = 5000
 CATCH_UP_AFTER = timedelta(minutes=5)  # a due timer this late has lost its job: run it anyway
 CATCH_UP_BATCH = 500
 
@@ -68,6 +76,10 @@ class Deferrer:
     def __init__(self, url: str) -> None:
         # Deferring on a given connection needs no pool: the connector is never opened here.
         self.app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(conninfo=conninfo(url)))
+
+    def near(self, due: datetime) -> bool:
+        # The wall clock, as procrastinate's own `now()` wakes the job by it.
+        return _aware(due) <= datetime.now(UTC) + HORIZON
 
     def timers(self, session: Session, rows: list[tuple[str, str, datetime]]) -> None:
         self._defer(
@@ -115,6 +127,32 @@ class Deferrer:
         if jobs:
             driver = session.connection().connection.driver_connection
             self.app.job_manager.batch_defer_jobs(jobs, connection=driver)
+
+
+def arm(db: Database, now: datetime) -> int:
+    """The arming round: timers due by `now` + HORIZON that hold no job for their due time get
+    one, in the transaction that records it (`armed_for`). Returns how many."""
+    with db.write() as session:
+        engine = announcer(session)
+        if engine is None:
+            return 0
+        rows = session.execute(
+            sa.select(TIMERS.c.id, TIMERS.c.kind, TIMERS.c.subject, TIMERS.c.due_at)
+            .where(
+                TIMERS.c.done_at.is_(None),
+                TIMERS.c.due_at <= now + HORIZON,
+                sa.or_(TIMERS.c.armed_for.is_(None), TIMERS.c.armed_for != TIMERS.c.due_at),
+            )
+            .order_by(TIMERS.c.due_at)
+            .limit(ARM_BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if rows:
+            engine.timers(session, [(r.kind, r.subject, r.due_at) for r in rows])
+            session.execute(
+                TIMERS.update().where(TIMERS.c.id.in_([r.id for r in rows])).values(armed_for=TIMERS.c.due_at)
+            )
+    return len(rows)
 
 
 def pending_due(db: Database, kind: str, subject: str, due_at: datetime) -> Due | None:
@@ -198,11 +236,14 @@ def worker_app(
 async def tidy(
     app: procrastinate.App, settings: Settings, db: Database, handlers: dict[str, TimerHandler], clock: Clock
 ) -> tuple[int, int]:
-    """The backstop's round: the jobs of workers that stopped beating are retried (a `kill -9`:
-    their timers and messages run again, and find done what was committed), timers and messages overdue past
-    CATCH_UP_AFTER with no job are done here, and finished jobs older than the retention are pruned.
+    """The backstop's round: timers that came within the horizon get their jobs; the jobs of
+    workers that stopped beating are retried (a `kill -9`: their timers and messages run again,
+    and find done what was committed); timers and messages overdue past CATCH_UP_AFTER with no
+    job are done here; finished jobs older than the retention are pruned.
     Returns (jobs retried, timers and messages caught up)."""
     manager = app.job_manager
+    while await procrastinate.utils.sync_to_async(arm, db, clock()) == ARM_BATCH:
+        pass  # after an outage more than one batch may have come near: arm them all
     stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=settings.jobs_stalled_after_s))
     for job in stalled:
         await manager.retry_job(job)

@@ -50,19 +50,22 @@ def schedule(
 ) -> None:
     """One pending timer per (kind, subject): scheduling again moves it (and re-arms a done one)."""
     conn = connection(session)
-    values = {"due_at": due, "payload": payload or {}, "done_at": None, "claimed_at": None}
+    engine = announcer(session)
+    armed = due if engine is not None and engine.near(due) else None
+    values = {
+        "due_at": due,
+        "payload": payload or {},
+        "done_at": None,
+        "claimed_at": None,
+        "armed_for": armed,
+    }
     updated = conn.execute(
         TIMERS.update().where(TIMERS.c.kind == kind, TIMERS.c.subject == subject).values(**values)
     )
     if not updated.rowcount:
         conn.execute(TIMERS.insert().values(kind=kind, subject=subject, **values))
-    _announce(session, [(kind, subject, due)])
-
-
-def _announce(session: Session, rows: list[tuple[str, str, datetime]]) -> None:
-    engine = announcer(session)
-    if engine is not None:
-        engine.timers(session, rows)
+    if engine is not None and armed is not None:
+        engine.timers(session, [(kind, subject, due)])
 
 
 def schedule_many(session: Session, rows: list[tuple[str, str, datetime, dict[str, Any]]]) -> None:
@@ -70,6 +73,8 @@ def schedule_many(session: Session, rows: list[tuple[str, str, datetime, dict[st
     if not rows:
         return
     dialect = session.get_bind().dialect.name
+    engine = announcer(session)
+    near = [engine is not None and engine.near(d) for _, _, d, _ in rows]
     insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(TIMERS)
     stmt = insert.on_conflict_do_update(
         index_elements=["kind", "subject"],
@@ -78,16 +83,26 @@ def schedule_many(session: Session, rows: list[tuple[str, str, datetime, dict[st
             "payload": insert.excluded.payload,
             "done_at": None,
             "claimed_at": None,
+            "armed_for": insert.excluded.armed_for,
         },
     )
     connection(session).execute(
         stmt,
         [
-            {"kind": k, "subject": s, "due_at": d, "payload": p, "done_at": None, "claimed_at": None}
-            for k, s, d, p in rows
+            {
+                "kind": k,
+                "subject": s,
+                "due_at": d,
+                "payload": p,
+                "done_at": None,
+                "claimed_at": None,
+                "armed_for": d if n else None,
+            }
+            for (k, s, d, p), n in zip(rows, near, strict=True)
         ],
     )
-    _announce(session, [(k, s, d) for k, s, d, _ in rows])
+    if engine is not None and any(near):
+        engine.timers(session, [(k, s, d) for (k, s, d, _), n in zip(rows, near, strict=True) if n])
 
 
 def cancel_many(session: Session, kinds: tuple[str, ...], subjects: list[str], *, now: datetime) -> None:

@@ -588,6 +588,8 @@ class Timer(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     claimed_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
+    # The due time the job engine holds a job for (PostgreSQL, ADR 0044); None when it holds none yet.
+    armed_for: Mapped[datetime | None]
 
 
 class Activity(Base):
