@@ -167,10 +167,47 @@ def test_bad_date_shows_the_format() -> None:
         ("1.2M", Decimal("1200000.0")),
         ("15000.50", Decimal("15000.50")),
         ("3k", Decimal(3000)),
+        # European exports and people who write the decimal comma: never read 12.000,50 as 12.
+        ("12.000,50", Decimal("12000.50")),
+        ("1.234.567,8", Decimal("1234567.8")),
+        ("1,5", Decimal("1.5")),
+        ("0,99", Decimal("0.99")),
+        ("25,000", Decimal(25000)),
+        ("1 234,56", Decimal("1234.56")),
+        ("1'000'000", Decimal(1000000)),
+        ("1.000.000", Decimal(1000000)),
+        ("-1,000", Decimal(-1000)),
     ],
 )
 def test_money(raw: str, value: Decimal) -> None:
     assert n.parse_decimal(raw, field="x") == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("12.000,50", Decimal("12000.50")),
+        ("25,000", Decimal("25000.00")),
+        ("12.5", Decimal("12.50")),
+        ("", None),
+    ],
+)
+def test_an_amount_a_person_typed(raw: str, value: Decimal | None) -> None:
+    assert n.parse_money(raw, field="amount") == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("12.000", "more than two decimals: for thousands write it without the separator"),
+        ("1,2,3.4.5", "is not a number"),
+        ("-5", "cannot be negative"),
+        ("ten", "is not a number"),
+    ],
+)
+def test_an_amount_that_could_be_misread_is_refused_with_both_readings(raw: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        n.parse_money(raw, field="amount")
 
 
 def test_not_a_number() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from leadloop.access.model import EVERYTHING
 from leadloop.auth.model import Principal, Role
 from leadloop.cli._common import DbUrl, console, database, fail, settings
+from leadloop.contract.normalise import parse_money
 from leadloop.core.clock import utcnow
 from leadloop.core.errors import InvalidInput, LeadloopError, NotFound
 from leadloop.opportunities import handlers, queries
@@ -38,12 +39,7 @@ def _user(session: Session, email: str) -> Principal:
 
 
 def _decimal(text: str | None) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        return Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        raise InvalidInput(f"amount {text[:30]!r} is not a number") from None
+    return parse_money(text, field="amount")
 
 
 def _date(text: str | None, what: str) -> date | None:

@@ -309,22 +309,60 @@ _NUMBER_SUFFIX = {"k": Decimal(1_000), "m": Decimal(1_000_000), "b": Decimal(1_0
 
 
 def parse_decimal(raw: str | None, *, field: str) -> Decimal | None:
-    """'$1,200,000', '1.2M', '15000.50' -> Decimal. A comma is a thousands separator."""
+    """'$1,200,000', '1.2M', '15000.50', '12.000,50', '1,5' -> Decimal. With both separators the
+    last one is the decimal mark; one kind used more than once groups thousands; a lone comma
+    before exactly three digits groups thousands ('25,000'), before other counts it is a decimal
+    comma ('1,5'); a lone dot is a decimal point."""
     text = clean_text(raw)
     if text is None:
         return None
-    cleaned = text.replace(",", "").replace(" ", "").lstrip("$€£¥")
+    cleaned = text.replace(" ", "").replace("\u202f", "").replace("'", "").lstrip("$€£¥")
     scale = Decimal(1)
     if cleaned and cleaned[-1].lower() in _NUMBER_SUFFIX:
         scale = _NUMBER_SUFFIX[cleaned[-1].lower()]
         cleaned = cleaned[:-1]
     try:
-        number = Decimal(cleaned) * scale
+        number = Decimal(_decimal_point(cleaned)) * scale
     except InvalidOperation:
         raise InvalidInput(f"{field} {text!r} is not a number") from None
     if not number.is_finite():
         raise InvalidInput(f"{field} {text!r} is not a finite number")
     return number
+
+
+def _decimal_point(text: str) -> str:
+    """The number with its thousands separators dropped and its decimal mark a point."""
+    commas, dots = text.count(","), text.count(".")
+    if commas and dots:
+        mark = "," if text.rfind(",") > text.rfind(".") else "."
+        group = "." if mark == "," else ","
+        if text.count(mark) > 1:
+            raise InvalidOperation
+        return text.replace(group, "").replace(mark, ".")
+    if commas > 1 or dots > 1:
+        return text.replace("," if commas else ".", "")
+    if commas == 1:
+        whole, fraction = text.split(",")
+        return whole + fraction if len(fraction) == 3 and whole.lstrip("+-") else f"{whole}.{fraction}"
+    return text
+
+
+def parse_money(raw: str | None, *, field: str) -> Decimal | None:
+    """An amount typed by a person: `parse_decimal`, at least 0, and at most two decimals. More
+    decimals than a currency has is a thousands separator misread ('12.000' written for twelve
+    thousand), refused with both readings rather than stored as twelve."""
+    number = parse_decimal(raw, field=field)
+    if number is None:
+        return None
+    if number < 0:
+        raise InvalidInput(f"{field} {raw!r} cannot be negative")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise InvalidInput(
+            f"{field} {raw!r} has more than two decimals: for thousands write it without the"
+            " separator (12000) or with a comma (12,000); for cents use two decimals (12.00)"
+        )
+    return number.quantize(Decimal("0.01"))
 
 
 def parse_int(raw: str | None, *, field: str) -> int | None:

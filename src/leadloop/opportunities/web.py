@@ -6,7 +6,7 @@ update form, and their JSON twins. (Another CRM's outcomes in bulk come through 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadloop.access.repository import require_visible
 from leadloop.auth.model import Principal
+from leadloop.contract.normalise import parse_money
 from leadloop.core.errors import InvalidInput, NotFound
 from leadloop.opportunities import handlers, queries
 from leadloop.opportunities.model import LOST_REASONS, ROLES, STAGE_LABELS, STAGES, Change, RoleIn
@@ -70,13 +71,7 @@ def panel_page(request: Request, ctx: Ctx, who: Staff, lead_id: Id) -> Response:
 
 
 def _decimal(text: str | None, what: str) -> Decimal | None:
-    text = (text or "").strip().replace(",", "")
-    if not text:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise InvalidInput(f"{what} {text[:30]!r} is not a number") from None
+    return parse_money(text, field=what)
 
 
 def _date(text: str | None, what: str) -> date | None:

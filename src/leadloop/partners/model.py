@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from leadloop.contract.normalise import parse_money
 from leadloop.core.errors import InvalidInput
 
 # Hours a partner of each tier has to accept a routed lead before it is recalled and routed again.
@@ -39,11 +40,8 @@ def parse_report(outcome: str, amount: str | None, reason: str | None) -> Report
     if outcome not in OUTCOMES:
         raise InvalidInput(f"outcome must be one of: {', '.join(OUTCOMES)}; got {outcome!r}")
     if outcome == "won":
-        try:
-            value = Decimal((amount or "").replace(",", "").strip())
-        except ArithmeticError:
-            raise InvalidInput(f"amount: {amount!r} is not a number") from None
-        if not value.is_finite() or value <= 0 or value >= Decimal("1e15"):
+        value = parse_money(amount, field="amount") or Decimal(0)
+        if value <= 0 or value >= Decimal("1e15"):
             raise InvalidInput("amount: a won deal needs its amount, a positive number")
         return Report("won", amount=value.quantize(Decimal("0.01")))
     if outcome == "lost":

@@ -5,14 +5,14 @@ JSON twins; every query is filtered to the partner in SQL."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from leadloop.contract.normalise import registrable_domain
+from leadloop.contract.normalise import parse_money, registrable_domain
 from leadloop.core.errors import InvalidInput, NotFound
 from leadloop.partners import handlers as h
 from leadloop.partners import queries as q
@@ -75,15 +75,10 @@ def report_page(
 
 
 def _money(value: str | None) -> Decimal | None:
-    if value is None or not value.strip():
-        return None
-    try:
-        amount = Decimal(value.replace(",", "").strip())
-    except InvalidOperation:
-        raise InvalidInput(f"amount: {value!r} is not a number") from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e15"):
-        raise InvalidInput("amount: give a positive number")
-    return amount.quantize(Decimal("0.01"))
+    amount = parse_money(value, field="amount")
+    if amount is not None and amount >= Decimal("1e15"):
+        raise InvalidInput("amount: give a positive number below 10^15")
+    return amount
 
 
 def _date(value: str | None) -> datetime | None:
