@@ -21,6 +21,7 @@ from leadloop.store.tables import (
     Outbox,
     Partner,
     RoutingDecision,
+    Team,
     User,
 )
 from tests.fixtures.routing import ALL_WEEK, add_mql
@@ -168,7 +169,19 @@ def test_handed_back_or_missed_leads_are_routed_again_never_to_that_partner(web:
         lead = s.get(Lead, leads["lyon"])
         assert lead is not None and lead.owner_partner_id is None and lead.stage == "mql"
         alerts = s.scalars(sa.select(Outbox.payload).where(Outbox.key.like("partner-missed:%"))).all()
-        assert alerts and "did not accept" in str(alerts[0])
+        queue = s.scalar(sa.select(Team.name).where(Team.id == lead.owner_team_id))
+        why = s.scalars(
+            sa.select(RoutingDecision.path)
+            .where(RoutingDecision.lead_id == lead.id)
+            .order_by(RoutingDecision.id.desc())
+        ).first()
+    # The alert names the partner and where the lead is now (not the rule's choice, which was
+    # Northwind again and was skipped), and the audit says why it was skipped.
+    (alert,) = [a["data"]["alert"] for a in alerts]
+    assert (
+        alert == f"partner Northwind did not accept lead #{leads['lyon']} in time; now with the {queue} queue"
+    )
+    assert why is not None and any("let the accept deadline pass" in str(step.get("why")) for step in why)
     card = {c["name"]: c for c in w["boss"].get("/api/v1/partners/scorecard").json()}  # type: ignore[attr-defined]
     assert (card["Northwind"]["rejected"], card["Northwind"]["sla_misses"]) == (1, 1)
 

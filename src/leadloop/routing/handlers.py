@@ -38,7 +38,7 @@ from leadloop.routing.calendar import add_business
 from leadloop.routing.document import RuleSet, SlaPolicy
 from leadloop.routing.rules import PICKED_WHY, Decision, decide, sla_policy
 from leadloop.store.bulk import connection
-from leadloop.store.tables import Account, Lead, Partner, PoolMember, RoutingDecision, User
+from leadloop.store.tables import Account, Lead, Partner, PoolMember, RoutingDecision, Team, User
 
 log = get_logger("leadloop.routing")
 SLA_TIMERS = ("sla_remind", "sla_due", "sla_escalate", "sla_reassign")
@@ -175,7 +175,13 @@ def _apply(
         partner_id = pid
     else:
         if d.kind == "partner":
-            why = "no such partner" if exclude_partner is None else "the partner handed it back"
+            why = (
+                "no such partner"
+                if exclude_partner is None
+                else "the partner let the accept deadline pass"
+                if reason == "partner_missed"
+                else "the partner handed it back"
+            )
             d.path.append({"step": f"partner {d.name}", "result": "skipped", "why": f"{why}; queued instead"})
         team_id = queue_id(session, d.name if d.kind == "queue" else SALES_INBOX, now=now)
     events = move(
@@ -314,7 +320,8 @@ def on_handed_back(session: Session, events: list[LeadHandedBack], now: datetime
         out.extend(events_)
         if e.why == "missed" and decision is not None:
             alert = (
-                f"partner #{e.partner_id} did not accept lead #{e.lead_id} in time; now with {decision.name}"
+                f"{_partner_name(session, e.partner_id)} did not accept lead #{e.lead_id} in time;"
+                f" now with {_owner_name(session, e.lead_id)}"
             )
             log.warning("routing.alert", lead_id=e.lead_id, alert=alert)
             outbox.webhook(
@@ -326,6 +333,24 @@ def on_handed_back(session: Session, events: list[LeadHandedBack], now: datetime
                 now=now,
             )
     return out
+
+
+def _partner_name(session: Session, partner_id: int) -> str:
+    name = session.scalar(sa.select(Partner.name).where(Partner.id == partner_id))
+    return f"partner {name}" if name else f"partner #{partner_id}"
+
+
+def _owner_name(session: Session, lead_id: int) -> str:
+    """Who holds the lead now, as routing left it (the decision's name is what a rule chose: a
+    partner that was skipped leaves the lead in a queue)."""
+    lead = session.get_one(Lead, lead_id)
+    if lead.owner_user_id is not None:
+        user = session.get_one(User, lead.owner_user_id)
+        return user.name or user.email
+    if lead.owner_partner_id is not None:
+        return _partner_name(session, lead.owner_partner_id)
+    name = session.scalar(sa.select(Team.name).where(Team.id == lead.owner_team_id))
+    return f"the {name} queue" if name else "no one"
 
 
 def on_qualified(session: Session, events: list[LeadQualified], now: datetime) -> list[Event]:
