@@ -21,7 +21,16 @@ from leadloop.lists.queries import AccountFilter, PeopleFilter, export_people, l
 from leadloop.lists.views import delete_view, get_view, save_view, views_of
 from leadloop.search.queries import search
 from leadloop.store.db import Database
-from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Person, User
+from leadloop.store.tables import (
+    Account,
+    Activity,
+    Campaign,
+    Lead,
+    LeadStageChange,
+    Opportunity,
+    Person,
+    User,
+)
 
 
 def _user(s: Session, email: str, role: str, now: datetime) -> int:
@@ -248,4 +257,16 @@ def test_home_numbers(db: Database, world: dict[str, int], clock) -> None:  # ty
     assert by_name["Bob"].breached_week == 1 and team.breached_week == 1 and by_name["Ann"].waiting == 1
     assert [r.name for r in alone.reps] == ["Ann"]
     assert ("mql", 2, 0, 0) in pipe.stages
+    # Arrivals are moves into a stage: a won lead routed to a new owner (same stage) is not one.
+    with db.write() as s:
+        moves = [("opportunity", "won", "won"), ("won", "won", "routed"), ("won", "won", "routed")]
+        s.add_all(
+            LeadStageChange(
+                lead_id=world["anns"], at=now, recorded_at=now, from_stage=a, to_stage=b, trigger=trigger
+            )
+            for a, b, trigger in moves
+        )
+    with db.read() as s:
+        won = [r for r in pipeline(s, now=now).stages if r[0] == "won"]
+    assert won == [("won", 0, 1, 1)]
     assert EVERYTHING.everything

@@ -185,7 +185,13 @@ def pipeline(session: Session, *, now: datetime) -> Pipeline:
     now_in = dict(session.execute(sa.select(Lead.stage, sa.func.count()).group_by(Lead.stage)).all())
     arrived: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for stage, at in session.execute(
-        sa.select(LeadStageChange.to_stage, LeadStageChange.at).where(LeadStageChange.at >= start)
+        sa.select(LeadStageChange.to_stage, LeadStageChange.at).where(
+            LeadStageChange.at >= start,
+            # An arrival: a move into the stage. Routing a won lead to a new owner keeps its stage.
+            sa.or_(
+                LeadStageChange.from_stage.is_(None), LeadStageChange.from_stage != LeadStageChange.to_stage
+            ),
+        )
     ):
         arrived[stage][0] += at >= week
         arrived[stage][1] += at >= month
