@@ -90,3 +90,20 @@ def test_a_small_chance_never_reads_as_none() -> None:
         "42%",
         "100%",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (None, "—"),
+        (4.25, "4.2 min"),
+        (35, "35 min"),
+        (150, "2.5 h"),
+        (3000, "2.1 days"),
+        (209_585.1, "146 days"),
+    ],
+)
+def test_minutes_read_as_a_person_says_them(value: float | None, words: str) -> None:
+    from leadloop.core.labels import minutes
+
+    assert minutes(value) == words

@@ -250,3 +250,15 @@ def percent(p: float | None) -> str:
         return "—"
     v = 100 * p
     return f"{v:.1f}%" if 0 < v < 1 else f"{v:.0f}%"
+
+
+def minutes(m: float | None) -> str:
+    """A span of minutes as a person reads it: "12 min", "3.5 h", "4.2 days" (a median of 209,585
+    minutes is 146 days)."""
+    if m is None:
+        return "—"
+    if m < 90:
+        return f"{m:.0f} min" if m >= 10 else f"{m:.1f} min"
+    if m < 48 * 60:
+        return f"{m / 60:.1f} h"
+    return f"{m / 1440:.1f} days" if m < 14 * 1440 else f"{m / 1440:,.0f} days"

@@ -47,7 +47,7 @@ from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.core.bounds import MAX_DEPTH, TooDeep, UnstorableText
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
-from leadloop.core.labels import label, percent
+from leadloop.core.labels import label, minutes, percent
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import Limiter
 from leadloop.core.yamldoc import DocumentError
@@ -144,6 +144,7 @@ def create_app(
     templates.env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
     templates.env.filters["label"] = label  # codes as words: core/labels.py
     templates.env.filters["percent"] = percent
+    templates.env.filters["minutes"] = minutes
 
     def limiter(name: str, per_minute: float, burst: int) -> Limiter:
         return make_limiter(settings.redis_url, name=name, rate_per_s=per_minute / 60, burst=burst)
