@@ -16,13 +16,15 @@ from leadloop.analytics.facts import refresh as refresh_facts
 from leadloop.auth.handlers import create_user
 from leadloop.auth.model import Principal, Role
 from leadloop.capture import model as m
-from leadloop.core.reactions import publish
+from leadloop.core.reactions import KEY as REACTIONS_KEY
+from leadloop.core.reactions import Reactions, publish
 from leadloop.demo.sla_story import Step
 from leadloop.demo.world import World, build_world
 from leadloop.identity.warehouse import dedupe_accounts
 from leadloop.lifecycle.handlers import OwnerRef, move
 from leadloop.lifecycle.model import Trigger
 from leadloop.lifecycle.repository import NURTURE_QUEUE, SALES_INBOX
+from leadloop.routing.handlers import on_mql as route_at_mql
 from leadloop.routing.handlers import route_lead
 from leadloop.store.db import Database
 from leadloop.store.tables import Account, Activity, Campaign, Lead, Opportunity, Partner, Person, Team, User
@@ -89,6 +91,16 @@ def load_world(db: Database, world: World, *, now: datetime, batch: int = 2000) 
     run([m.parse_contact_role(r) for r in world.contact_roles], h.upsert_contact_roles)
 
 
+def _not_routing_at_mql(db: Database) -> Database:
+    """The same database with every reaction but routing at MQL."""
+    quiet = Reactions()
+    for kind, reactions in db.info[REACTIONS_KEY].wired().items():
+        for reaction in reactions:
+            if reaction is not route_at_mql:
+                quiet.on(kind, reaction)
+    return Database(db.engine, info={**db.info, REACTIONS_KEY: quiet})
+
+
 def _speed_to_lead(
     session: Session, leads: Sequence[Lead], touches: dict[str, tuple[datetime, datetime | None]]
 ) -> None:
@@ -135,7 +147,10 @@ def _demo_routing(session: Session, *, now: datetime) -> None:
 
 def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: datetime) -> DemoSummary:
     world = build_world(seed=seed, n_accounts=n_accounts, n_people=n_people, now=now)
-    load_world(db, world, now=now)
+    # The history is loaded as it happened before Leadloop ran: its MQLs are routed below, at the
+    # times the demo's story gives them, not all at once at build time (a routing dated today
+    # before a story's routing dated weeks ago read as a lead back in the Sales inbox).
+    load_world(_not_routing_at_mql(db), world, now=now)
     summary = DemoSummary()
     with db.write() as session:
         teams: dict[str, int] = {}
@@ -174,7 +189,8 @@ def build_demo(db: Database, *, seed: int, n_accounts: int, n_people: int, now: 
         for i, lead in enumerate(worked):
             owner = OwnerRef(user_id=reps[i % len(reps)])
             why = "worked by a rep in the demo story"
-            moved += move(session, lead, Trigger.ROUTED, now=now, reason=why, owner=owner)
+            at = lead.mql_at or lead.opened_at or now  # worked since it became an MQL
+            moved += move(session, lead, Trigger.ROUTED, now=now, at=at, reason=why, owner=owner)
         publish(session, moved, now=now)
         _speed_to_lead(session, worked, world.touches)
     with db.write() as session:  # the MQLs waiting in the sales inbox went to the reps over 6 weeks

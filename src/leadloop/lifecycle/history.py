@@ -30,6 +30,6 @@ def changes(session: Session, lead_id: int) -> list[Change]:
         .outerjoin(Team, Team.id == h.owner_team_id)
         .outerjoin(Partner, Partner.id == h.owner_partner_id)
         .where(h.lead_id == lead_id)
-        .order_by(h.id)
+        .order_by(h.at, h.id)  # in the order things happened: an imported close date may be earlier
     ).all()
     return [Change(*r) for r in rows]
