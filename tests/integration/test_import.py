@@ -110,6 +110,8 @@ def test_same_person_twice_in_one_file_is_one_person(
     with db.read() as s:
         ann = s.scalars(sa.select(Person)).one()
         assert (ann.first_name, ann.title) == ("Ann", "CFO")
+    # The merge is said, on the later line: nothing is replaced without a word.
+    assert (report.unchanged, report.warned, report.warnings["duplicate"]) == (1, 1, 1)
 
 
 def test_missing_required_column_writes_nothing(

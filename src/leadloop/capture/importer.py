@@ -185,6 +185,26 @@ def _row_warnings(item: Any) -> list[str]:
     return found + list(getattr(item, "warnings", []))
 
 
+def _merged_lines(
+    batch: list[tuple[Row, Any]], outcomes: list[h.Outcome], warn: Callable[[int, list[str]], None]
+) -> None:
+    """Rows of one batch about one record were folded into it (capture/model.py fold_batch): each
+    later row says so, naming the first, so that no value is replaced without a word."""
+    first: dict[int, int] = {}
+    for (row, _), o in zip(batch, outcomes, strict=False):
+        if o.id is None:
+            continue
+        if o.status == "duplicate" and o.id in first:
+            warn(
+                row.line,
+                [
+                    f"duplicate: the same record as line {first[o.id]} (same e-mail or id); the two"
+                    " lines were merged into one, and where both give a value this line's was kept"
+                ],
+            )
+        first.setdefault(o.id, row.line)
+
+
 def _warning_kind(text: str) -> str:
     """'country: ...' -> 'country'; the phone and website messages name their field first."""
     head = text.split(":", 1)[0] if ":" in text else text.split(" ", 1)[0]
@@ -283,6 +303,7 @@ def run_import(
                 for (row, _), o in zip(batch, result.outcomes, strict=False):
                     if o.status != h.REFUSED and o.why:  # it landed, with something to say
                         warn(row.line, [o.why])
+                _merged_lines(batch, result.outcomes, warn)
                 if carry is not None and entity == "people":
                     _carry(session, batch, result, carry, report, warn, now=at)
             if run is not None:
