@@ -287,3 +287,11 @@ def test_a_run_whose_runner_stopped_beating_reads_interrupted_and_resumes() -> N
     # The total is an estimate from the file's lines: only a finished run shows 100.
     assert (run_state.percent(20, 20, "running"), run_state.percent(20, 20, "done")) == (99, 100)
     assert run_state.percent(5, 0, "running") == 0 and run_state.label("interrupted") == "Interrupted"
+
+
+@pytest.mark.parametrize("first_two", [["_line", "_reason"], ["\ufeffLine", "Reason"]])
+def test_a_corrected_rejects_file_maps_without_its_line_and_reason(first_two: list[str]) -> None:
+    """The command's and the page's rejects files put the line and the reason first: imported again
+    after a fix, those two are not kept on the person as custom fields."""
+    assert map_headers("people", [*first_two, "Email", "Reason"], {}) == {2: "email", 3: "_x_Reason"}
+    assert map_headers("people", ["Line", "Email"], {}) == {0: "_x_Line", 1: "email"}  # a column of its own

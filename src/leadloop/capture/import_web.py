@@ -551,6 +551,7 @@ def _issues_csv(ctx: AppContext, run_id: int, kind: str) -> Iterator[str]:
             return
         headers: list[str] = list((run.choices or {}).get("headers") or [])
         buf = _Buffer()
+        buf.write("\ufeff")  # UTF-8 with a BOM: Excel reads "Gómez", not "GÃ³mez"
         if kind == "reject":
             writer = CsvWriter(buf, ["Line", "Reason", *headers])  # type: ignore[arg-type]
         else:

@@ -25,6 +25,7 @@ from leadloop.capture import runs
 from leadloop.capture.carryover import Carry, carry_over, load_users
 from leadloop.contract.csvio import CsvFile, Row, open_csv, rows
 from leadloop.contract.custom import CustomLimits
+from leadloop.contract.headers import REJECTS_COLUMNS
 from leadloop.core.errors import InvalidInput, LeadloopError
 from leadloop.core.events import Event
 from leadloop.core.logging import get_logger
@@ -261,7 +262,7 @@ def run_import(
             # Opened only when the first bad row appears, closed in the finally below.
             rejects_fh = open(rejects_path, "w", encoding="utf-8", newline="")  # noqa: SIM115
             rejects_writer = csv.writer(rejects_fh)
-            rejects_writer.writerow(["_line", "_reason", *src.headers])
+            rejects_writer.writerow([*REJECTS_COLUMNS, *src.headers])
         rejects_writer.writerow([row.line, reason, *row.cells])
 
     def warn(line: int, texts: list[str]) -> None:

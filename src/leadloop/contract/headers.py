@@ -163,6 +163,12 @@ RANK: dict[str, dict[str, int]] = {
 }
 
 
+# A rejects file's own first two columns (the command's, capture/importer.py, and the page's
+# download): a corrected rejects file imported again must not keep them as custom fields.
+REJECTS_COLUMNS = ("_line", "_reason")
+_REJECTS_HEADS = {REJECTS_COLUMNS, ("Line", "Reason")}
+
+
 def map_headers(entity: str, headers: list[str], overrides: dict[str, str]) -> dict[int, str]:
     """Column index -> field. Overrides (`--map header=field`, field '-' to skip) win; unknown
     headers keep their own (cleaned) name so that the record keeps them as custom attributes.
@@ -173,6 +179,7 @@ def map_headers(entity: str, headers: list[str], overrides: dict[str, str]) -> d
     by hand is refused by the caller, which names both."""
     aliases = ALIASES[entity]
     by_key = {header_key(k): v for k, v in overrides.items()}
+    bookkeeping = 2 if tuple(h.strip().lstrip("\ufeff") for h in headers[:2]) in _REJECTS_HEADS else 0
     out: dict[int, str] = {}
     automatic: dict[str, list[tuple[int, int]]] = {}  # field -> [(rank, column)]
     for i, header in enumerate(headers):
@@ -182,7 +189,7 @@ def map_headers(entity: str, headers: list[str], overrides: dict[str, str]) -> d
             if target != "-":
                 out[i] = target
             continue
-        if not key:
+        if not key or i < bookkeeping:
             continue
         field = aliases.get(key)
         if field is None:
