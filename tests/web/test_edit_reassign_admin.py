@@ -183,6 +183,16 @@ def test_reassign_contract_and_its_bad_inputs(web: Web) -> None:
         "rep-web@test.example",
         "mate@test.example",
     }  # type: ignore[attr-defined]
+    # What a manager weighs when choosing: each one's team and open leads.
+    by = {u.email: u for u in form.context["candidates"]}  # type: ignore[attr-defined]
+    with web.db.read() as s:
+        rep_open = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(Lead)
+            .where(Lead.owner_user_id == w["rep_id"], Lead.stage.in_(("mql", "handed_over", "sal", "sql")))
+        )
+    assert rep_open and by["rep-web@test.example"].open_leads == rep_open
+    assert "Mate · no team · 0 open" in form.text
     assert w["rep"].get(f"/leads/{lead}/reassign").status_code == 403
     assert (
         w["rep"]

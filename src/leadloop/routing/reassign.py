@@ -19,10 +19,11 @@ from leadloop.auth.model import MANAGERS, Principal, Role
 from leadloop.core.errors import InvalidInput, NotFound, PermissionDenied
 from leadloop.core.events import Event, LeadAssigned
 from leadloop.core.reactions import publish
+from leadloop.lifecycle.model import OPEN
 from leadloop.routing import repository as repo
 from leadloop.routing.handlers import _apply
 from leadloop.routing.rules import Decision, sla_policy
-from leadloop.store.tables import Account, Lead, User
+from leadloop.store.tables import Account, Lead, Team, User
 
 MAX_LEADS = 1000  # one request; a larger move is a routing rule's job, or several requests
 MAX_REASON = 300
@@ -167,10 +168,28 @@ def _from_line(lead: Lead, line: set[int], queues: frozenset[int]) -> bool:
     return lead.owner_team_id is not None and lead.owner_team_id in queues
 
 
-def candidates(session: Session, who: Principal) -> list[User]:
+@dataclass(frozen=True)
+class Candidate:
+    """Someone leads may be handed to, with what a manager weighs: their team and their load."""
+
+    id: int
+    name: str
+    email: str
+    team: str | None
+    open_leads: int
+
+
+def candidates(session: Session, who: Principal) -> list[Candidate]:
     """Whom this person may hand leads to: an admin anyone active who can own a lead; a manager
-    themself and the people below them."""
-    q = sa.select(User).where(User.active, User.role.in_(sorted(OWNER_ROLES))).order_by(User.name)
+    themself and the people below them. With each one's team and open leads (MQL to SQL)."""
+    q = (
+        sa.select(User.id, User.name, User.email, Team.name, sa.func.count(Lead.id))
+        .outerjoin(Team, Team.id == User.team_id)
+        .outerjoin(Lead, sa.and_(Lead.owner_user_id == User.id, Lead.stage.in_(sorted(OPEN))))
+        .where(User.active, User.role.in_(sorted(OWNER_ROLES)))
+        .group_by(User.id, User.name, User.email, Team.name)
+        .order_by(User.name, User.id)
+    )
     if who.role is not Role.ADMIN:
         q = q.where(User.id.in_(reports_of(session, who.user_id) | {who.user_id}))
-    return list(session.scalars(q))
+    return [Candidate(i, name, email, team, n) for i, name, email, team, n in session.execute(q)]
