@@ -194,6 +194,26 @@ def test_contacts_and_why_now_come_from_the_log(db: Database, world: dict[str, i
         "hand_raise",
         "Greta Lindqvist",
     )
+    # Its words are the move into MQL's, not a later reassignment's ("sla_reassign: rule → e-mail").
+    with db.write() as s:
+        for at, before, trigger, reason in (
+            (MONDAY, "inquiry", "reached_mql", "asked for a demo"),
+            (MONDAY + timedelta(hours=1), "mql", "routed", "sla_reassign: rule EMEA → rep1@x.example"),
+        ):
+            s.add(
+                LeadStageChange(
+                    lead_id=world["lead"],
+                    at=at,
+                    recorded_at=at,
+                    from_stage=before,
+                    to_stage="mql",
+                    trigger=trigger,
+                    reason=reason,
+                )
+            )
+    with db.read() as s:
+        why = lead_work(s, [s.get_one(Lead, world["lead"])])[world["lead"]].why
+    assert why is not None and why.explanation == "asked for a demo"
 
 
 def test_a_reminder_queues_one_email_and_one_notification_however_often_the_sweeper_runs(

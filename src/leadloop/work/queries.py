@@ -253,7 +253,12 @@ def why_now_for(session: Session, lead: Lead) -> WhyNowView | None:
     person = session.get(Person, s.person_id) if s.person_id else None
     explanation = session.scalar(
         sa.select(LeadStageChange.reason)
-        .where(LeadStageChange.lead_id == lead.id, LeadStageChange.to_stage == "mql")
+        .where(
+            LeadStageChange.lead_id == lead.id,
+            LeadStageChange.to_stage == "mql",
+            # The move into MQL says why; a routing or reassignment while it is one says whose it is.
+            sa.or_(LeadStageChange.from_stage.is_(None), LeadStageChange.from_stage != "mql"),
+        )
         .order_by(LeadStageChange.at.desc(), LeadStageChange.id.desc())
         .limit(1)
     )
