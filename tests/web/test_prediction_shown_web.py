@@ -78,6 +78,16 @@ def test_the_lead_says_why_it_has_no_probability_and_shows_one_from_a_model_that
         )
     page = client.get(f"/leads/{lead_id}").text
     assert "No expected value: it needs 3 more won deals with an amount." in page
+    # Converted, the deal's own amount counts, not a value estimated before it; won, nothing to predict.
+    with web.db.write() as s:
+        lead = s.get_one(Lead, lead_id)
+        lead.stage, lead.expected_value = "opportunity", 68.0
+    page = client.get(f"/leads/{lead_id}").text
+    assert "the opportunity below carries its own amount" in page and "Expected value:" not in page
+    with web.db.write() as s:
+        s.get_one(Lead, lead_id).stage = "won"
+    page = client.get(f"/leads/{lead_id}").text
+    assert "The deal is won: no prediction is needed." in page and "Predicted chance" not in page
 
 
 def test_a_person_shows_their_own_probability_from_the_peoples_model(web: Web) -> None:
