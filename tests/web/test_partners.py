@@ -6,12 +6,16 @@ approval or expire. The channel manager's scorecard adds it up."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from leadloop.auth.handlers import create_api_key, create_user
 from leadloop.bootstrap import timer_handlers
 from leadloop.jobs.worker import Worker
+from leadloop.partners.queries import scorecard
+from leadloop.scoring.deal_value import Currency
 from leadloop.settings import Settings
 from leadloop.store.tables import (
     Account,
@@ -137,6 +141,17 @@ def test_accept_report_won_and_the_scorecard(web: Web) -> None:
     assert (north["received"], north["accepted"], north["won"], north["revenue"]) == (2, 1, 1, "12500.00")
     assert north["median_hours_to_accept"] == 2.0 and north["conversion"] == 0.5
     assert boss.get("/partners").status_code == 200  # type: ignore[attr-defined]
+    # A deal won in another currency is converted at the configured rate, or left out and counted:
+    # never added to dollars as if it were dollars.
+    with web.db.write() as s:
+        s.execute(sa.update(Opportunity).where(Opportunity.lead_id == paris).values(currency="EUR"))
+    with web.db.read() as s:
+        bare = {c.name: c for c in scorecard(s, currency=Currency("USD"))}["Northwind"]
+        rated = {c.name: c for c in scorecard(s, currency=Currency("USD", {"EUR": Decimal("1.1")}))}
+    assert (bare.revenue, bare.revenue_left_out) == (Decimal(0), 1)
+    assert (rated["Northwind"].revenue, rated["Northwind"].revenue_left_out) == (Decimal("13750.00"), 0)
+    page = boss.get("/partners").text  # type: ignore[attr-defined]
+    assert "+1 won in a currency without a rate" in page and "0.00 USD" in page
 
 
 def test_handed_back_or_missed_leads_are_routed_again_never_to_that_partner(web: Web) -> None:

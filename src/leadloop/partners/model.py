@@ -88,6 +88,8 @@ class Scorecard:
     lost: int = 0
     revenue: Decimal = Decimal(0)
     accept_hours: list[float] = field(default_factory=list)
+    currency: str = "USD"  # what `revenue` is in
+    revenue_left_out: int = 0  # won deals in a currency without a rate to `currency`
 
     @property
     def acceptance_rate(self) -> float | None:
@@ -117,6 +119,8 @@ class Scorecard:
             "lost": self.lost,
             "conversion": self.conversion,
             "revenue": str(self.revenue),
+            "revenue_currency": self.currency,
+            "revenue_left_out": self.revenue_left_out,
         }
 
 

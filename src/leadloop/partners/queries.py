@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from leadloop.lifecycle.model import Stage
 from leadloop.partners.model import Handoff, Scorecard, scorecards
+from leadloop.scoring.deal_value import Currency
 from leadloop.store.tables import (
     Account,
     DealRegistration,
@@ -102,9 +103,13 @@ def partner_names(session: Session) -> dict[int, str]:
     return {i: n for i, n in session.execute(sa.select(Partner.id, Partner.name))}
 
 
-def scorecard(session: Session, *, since: datetime | None = None) -> list[Scorecard]:
+def scorecard(
+    session: Session, *, since: datetime | None = None, currency: Currency | None = None
+) -> list[Scorecard]:
     """Every partner's record from the routing audit and the leads: what they received, accepted
-    (and how fast), handed back, missed, won and lost."""
+    (and how fast), handed back, missed, won and lost. Revenue is in `currency.into`; a won amount
+    in a currency without a rate is left out and counted, not added as if it were the same money."""
+    money = currency or Currency()
     partners = [(p.id, p.name, p.tier) for p in session.scalars(sa.select(Partner).order_by(Partner.name))]
     stmt = sa.select(
         RoutingDecision.id, RoutingDecision.lead_id, RoutingDecision.owner_partner_id, RoutingDecision.at
@@ -132,16 +137,21 @@ def scorecard(session: Session, *, since: datetime | None = None) -> list[Scorec
         )
     }
     won: dict[int, Decimal] = {}
+    unconverted: dict[int, int] = {}
     lost: set[int] = set()
-    for opp_lead, outcome, amount in session.execute(
-        sa.select(Opportunity.lead_id, Opportunity.outcome, Opportunity.amount).where(
+    for opp_lead, outcome, amount, in_currency in session.execute(
+        sa.select(Opportunity.lead_id, Opportunity.outcome, Opportunity.amount, Opportunity.currency).where(
             Opportunity.lead_id.in_(lead_ids)
         )
     ):
         if opp_lead is None:
             continue
         if outcome == "won":
-            won[opp_lead] = won.get(opp_lead, Decimal(0)) + (amount or Decimal(0))
+            value = money.convert(amount or Decimal(0), in_currency)
+            if value is None:
+                unconverted[opp_lead] = unconverted.get(opp_lead, 0) + 1
+                value = 0.0
+            won[opp_lead] = won.get(opp_lead, Decimal(0)) + Decimal(str(value)).quantize(Decimal("0.01"))
         elif outcome == "lost":
             lost.add(opp_lead)
     owner_now = {
@@ -171,7 +181,15 @@ def scorecard(session: Session, *, since: datetime | None = None) -> list[Scorec
                 h.lead_id in lost and still,
             )
         )
-    return scorecards(partners, handoffs)
+    cards = scorecards(partners, handoffs)
+    left_out: dict[int, int] = {}
+    for handoff in handoffs:
+        if handoff.won_amount is not None:
+            partner = handoff.partner_id
+            left_out[partner] = left_out.get(partner, 0) + unconverted.get(handoff.lead_id, 0)
+    for card in cards:
+        card.currency, card.revenue_left_out = money.into, left_out.get(card.partner_id, 0)
+    return cards
 
 
 def as_json(lead: PartnerLead) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from leadloop.partners import handlers as h
 from leadloop.partners import queries as q
 from leadloop.partners.handlers import conflicts_of, partner_of
 from leadloop.partners.model import OUTCOMES, parse_report
+from leadloop.scoring.deal_value import Currency
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Id, Manager, PartnerUser
 
@@ -72,6 +73,10 @@ def report_page(
     with ctx.db.write() as session:
         h.report(session, who, lead_id, parse_report(outcome, amount, reason), now=ctx.clock())
     return RedirectResponse(f"/partner?done={outcome}#lead-{lead_id}", status_code=303)
+
+
+def _currency(ctx: AppContext) -> Currency:
+    return Currency(ctx.settings.default_currency, ctx.settings.fx_rates)
 
 
 def _money(value: str | None) -> Decimal | None:
@@ -132,7 +137,7 @@ def register_page(
 @router.get("/partners", response_class=HTMLResponse, include_in_schema=False)
 def channel_page(request: Request, ctx: Ctx, who: Manager) -> Response:
     with ctx.db.read() as session:
-        cards = q.scorecard(session)
+        cards = q.scorecard(session, currency=_currency(ctx))
         deals = q.partner_deals(session)
         names = q.partner_names(session)
         warnings = {d.id: conflicts_of(d, names.get(d.partner_id, "")) for d in deals}
@@ -288,4 +293,4 @@ def decide_api(ctx: Ctx, who: Manager, deal_id: Id, body: DealDecision) -> dict[
 def scorecard_api(ctx: Ctx, who: Manager) -> list[dict[str, Any]]:
     """Acceptance rate, time to accept, conversion, revenue and SLA misses per partner."""
     with ctx.db.read() as session:
-        return [c.as_dict() for c in q.scorecard(session)]
+        return [c.as_dict() for c in q.scorecard(session, currency=_currency(ctx))]
