@@ -107,6 +107,7 @@ def roi_panel(session: Session, view: View) -> Panel:
             Column("per_won", "Cost per won deal", "money"),
             Column("pipeline", "Pipeline influenced", "money"),
             Column("revenue", "Revenue influenced", "money"),
+            Column("attributed", "Revenue attributed (linear)", "money"),
             Column("roi", "ROI", "pct"),
             Column("currency", "Currency"),
         ),
@@ -119,14 +120,16 @@ def roi_panel(session: Session, view: View) -> Panel:
                 "per_won": r.cost_per("won"),
                 "pipeline": r.pipeline,
                 "revenue": r.revenue,
+                "attributed": r.attributed,
                 "roi": r.roi,
                 "currency": r.currency,
             }
             for r in rows
         ),
         chart=Chart("bar", "campaign", ("cost", "revenue"), horizontal=True),
-        note="Cost in the period (prorated over the campaign's dates) against what it influenced; ROI is "
-        "(attributed revenue − cost) ÷ cost.",
+        note="Cost in the period (prorated over the campaign's dates: a campaign that ran outside it costs "
+        "nothing here) against what it influenced; ROI is (attributed revenue − cost) ÷ cost, the "
+        "attributed revenue being its linear share of each won deal it touched.",
         links=links_of(rows, lambda r: {c: view.drill("roi", r.key, c) for c in roi.COUNTED}),
     )
 
