@@ -130,6 +130,18 @@ def test_search_finds_accounts_and_leads_by_account_name_and_domain(
     assert [h.id for h in by_domain.leads] == [world["bobs"]]
 
 
+@pytest.mark.parametrize("q", ["+44 20 7946 0958", "020 7946 0958", "(020) 7946-0958", "7946 0958"])
+def test_a_phone_number_typed_as_people_type_it_finds_the_person(
+    db: Database, world: dict[str, int], q: str
+) -> None:
+    """A row with only a phone lands as a person with no name; the number is how to find them."""
+    with db.write() as s:
+        s.get_one(Person, world["greta"]).phone = "+442079460958"
+    with db.read() as s:
+        assert [h.id for h in search(s, q).people] == [world["greta"]]
+        assert search(s, "020 7946 0959").people == []  # one digit off: nobody
+
+
 def test_search_treats_wildcards_as_letters(db: Database, world: dict[str, int]) -> None:
     with db.read() as s:
         assert search(s, "%").empty and search(s, "_").empty and search(s, "   ").empty

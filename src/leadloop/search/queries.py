@@ -3,6 +3,7 @@ ever finds what the searcher's scope shows (access/)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +45,20 @@ def _like(expr: Any, term: str) -> sa.ColumnElement[bool]:
     return matched
 
 
+def phone_digits(q: str | None) -> str | None:
+    """The digits to look for when the whole search is a phone number as people type one
+    ('020 7946 0958', '+44 20 7946 0958'): phones are stored in E.164 ('+442079460958'), so a
+    national number's leading 0 is dropped. None when it is not a phone number."""
+    compact = re.sub(r"[\s\-().]", "", q or "")
+    if not re.fullmatch(r"\+?\d{6,15}", compact):
+        return None
+    return compact[1:] if compact.startswith("+") else compact.lstrip("0")
+
+
 def people_match(q: str | None) -> sa.ColumnElement[bool]:
-    return sa.and_(sa.true(), *(_like(person_text(), t) for t in terms(q)))
+    words = sa.and_(sa.true(), *(_like(person_text(), t) for t in terms(q)))
+    digits = phone_digits(q)
+    return words if digits is None else sa.or_(words, Person.phone.like(f"%{digits}%"))
 
 
 def accounts_match(q: str | None) -> sa.ColumnElement[bool]:
