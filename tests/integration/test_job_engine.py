@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from leadloop.bootstrap import session_info
 from leadloop.jobs.announce import uses_engine
-from leadloop.jobs.engine import HORIZON, arm, run_worker, worker_app
+from leadloop.jobs.engine import HORIZON, arm, run_worker, vacuum_queue, worker_app
 from leadloop.jobs.outbox import OUTBOX, enqueue
 from leadloop.jobs.timers import Due, cancel, schedule, schedule_many
 from leadloop.settings import Settings
@@ -271,3 +271,31 @@ def test_upgrading_a_warehouse_gives_its_pending_timers_and_messages_a_job(pg: s
     finally:
         upgrade(engine)
         engine.dispose()
+
+
+def test_the_lock_check_of_a_fetch_is_a_lookup_and_the_queue_is_vacuumed(engine_db: Database) -> None:
+    """The soak's stall: with 40,000 messages waiting, procrastinate's check that no earlier job
+    holds a message's lock scanned a whole index per candidate (17 s a fetch). Migration 0039's
+    index makes it a lookup; the backstop's VACUUM (ANALYZE) keeps the fetch's plan on fresh
+    statistics even where autovacuum is off."""
+    with engine_db.write() as s:
+        now = datetime.now(UTC)
+        for i in range(300):
+            enqueue(s, f"m:{i}", "webhook", {"text": str(i)}, now=now)
+    with engine_db.read() as s:
+        before = s.scalar(sa.text("SELECT now()"))
+    vacuum_queue(engine_db)
+    with engine_db.read() as s:
+        stats = s.execute(
+            sa.text(
+                "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relname = 'procrastinate_jobs'"
+            )
+        ).one()
+        plan = s.execute(
+            sa.text(
+                "EXPLAIN (FORMAT JSON) SELECT 1 FROM procrastinate_jobs AS other_jobs"
+                " WHERE other_jobs.lock = 'outbox:m:7' AND other_jobs.status = 'todo' AND other_jobs.id < 999999"
+            )
+        ).scalar_one()
+    assert stats.last_vacuum >= before and stats.last_analyze >= before
+    assert "leadloop_procrastinate_jobs_lock_waiting" in json.dumps(plan)
