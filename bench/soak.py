@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -128,7 +129,13 @@ def main() -> None:
         stop.set()
         for p in (web, *workers):
             p.terminate()
-            p.wait(timeout=30)
+        for p in (web, *workers):
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # said, and the figures still printed
+                print(f"  process {p.pid} did not stop within 30 s of SIGTERM: killed")
+                p.kill()
+                p.wait()
         smtp.stop()
     lat = [x for r in results for x in r.latencies]
     failed = sum(r.failed for r in results)
