@@ -85,7 +85,11 @@ def test_a_manager_reassigns_a_lead_with_a_reason(page: Page, width: int) -> Non
     page.goto(f"/leads/{lead['id']}")
     page.get_by_text("Reassign", exact=True).click()
     form = page.locator("#reassign-form")
-    form.locator("select[name=owner_id]").select_option(label="Rafael Rep (rep2@demo.leadloop.dev)")
+    rafael = form.locator("select[name=owner_id] option", has_text="Rafael Rep")
+    expect(rafael).to_have_text(
+        re.compile(r"^Rafael Rep · .+ · \d+ open$")
+    )  # whom, in which team, how loaded
+    form.locator("select[name=owner_id]").select_option(value=rafael.get_attribute("value"))
     form.get_by_label("Reason").fill(f"Rafael speaks their language ({width})")
     shot(page, f"43-reassign-form-{width}")
     form.get_by_role("button", name="Reassign lead").click()

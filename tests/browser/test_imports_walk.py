@@ -83,7 +83,8 @@ def test_marketing_imports_a_messy_list_and_downloads_the_rejects(
         page.locator("#rejects-link").click()
     saved = tmp_path / "rejects.csv"
     download.value.save_as(saved)
-    with open(saved, encoding="utf-8", newline="") as fh:
+    assert saved.read_bytes().startswith("\ufeff".encode())  # a BOM: Excel reads it as UTF-8
+    with open(saved, encoding="utf-8-sig", newline="") as fh:
         table = list(csv.reader(fh))
     assert table[0][:3] == ["Line", "Reason", "Record ID"]
     assert sorted(row[2] for row in table[1:]) == ["TS-12", "TS-13", "TS-16"]
