@@ -288,7 +288,7 @@ def test_the_lock_check_of_a_fetch_is_a_lookup_and_the_queue_is_vacuumed(engine_
     with engine_db.read() as s:
         stats = s.execute(
             sa.text(
-                "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relname = 'procrastinate_jobs'"
+                "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relid = 'procrastinate_jobs'::regclass"
             )
         ).one()
         plan = s.execute(
