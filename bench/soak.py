@@ -78,6 +78,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=20.0)
     ap.add_argument("--workers", type=int, default=2, help="leadloop worker processes")
     ap.add_argument("--concurrency", type=int, default=4, help="jobs each worker runs at once")
+    ap.add_argument("--logs", type=Path, help="a folder for each worker's log (its memory each minute)")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/leadloop_soak")
     args = ap.parse_args()
     _fresh_pg(args.pg_url)
@@ -95,8 +96,12 @@ def main() -> None:
     port = free_port()
     web = serve(args.pg_url, port, "--workers", "2", "--no-sweeper")
     workers = [
-        start_worker(args.pg_url, LEADLOOP_WORKER_CONCURRENCY=str(args.concurrency))
-        for _ in range(args.workers)
+        start_worker(
+            args.pg_url,
+            args.logs / f"worker{n}.log" if args.logs else None,
+            LEADLOOP_WORKER_CONCURRENCY=str(args.concurrency),
+        )
+        for n in range(args.workers)
     ]
     engine = make_engine(args.pg_url)
     samples: list[tuple[float, dict[int, float], float, float]] = []

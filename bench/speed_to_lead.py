@@ -99,13 +99,14 @@ def prepare(url: str) -> str:
     return key
 
 
-def start_worker(url: str, **env: str) -> subprocess.Popen[bytes]:
+def start_worker(url: str, log: Path | None = None, **env: str) -> subprocess.Popen[bytes]:
     """A `leadloop worker` on `url` (procrastinate on PostgreSQL, the sweeper on SQLite), retraining
-    off; `env` adds settings (LEADLOOP_WORKER_CONCURRENCY=...)."""
+    off; `env` adds settings (LEADLOOP_WORKER_CONCURRENCY=...); its log goes to `log` if given."""
+    out = log.open("ab") if log is not None else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-m", "leadloop.cli", "worker", "--database-url", url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=out,
         env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0", **env},
     )
 
