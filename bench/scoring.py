@@ -107,8 +107,16 @@ def bench_incremental(db_path: Path) -> None:
     db.dispose()
 
 
-def bench_recompute(db_path: Path, n_acts: int, n_accounts: int) -> None:
-    """Synthetic log written straight into the activities table (setup, not what is measured)."""
+def bench_recompute(db_path: Path, n_acts: int, n_accounts: int, *, keep: bool = False) -> None:
+    """Synthetic log written straight into the activities table (setup, not what is measured).
+    With `keep`, a file already at `db_path` (an earlier run's, same sizes) is measured as it is."""
+    if not (keep and db_path.exists()):
+        build_log(db_path, n_acts, n_accounts)
+    db = Database(make_engine(f"sqlite:///{db_path}"), info=session_info())
+    _measure_recompute(db, db_path, n_acts, n_accounts, n_accounts * 4)
+
+
+def build_log(db_path: Path, n_acts: int, n_accounts: int) -> None:
     db = fresh_sqlite(db_path)
     db.dispose()
     rng = random.Random(1)
@@ -153,7 +161,9 @@ def bench_recompute(db_path: Path, n_acts: int, n_accounts: int) -> None:
         )
     conn.commit()
     conn.close()
-    db = Database(make_engine(f"sqlite:///{db_path}"), info=session_info())
+
+
+def _measure_recompute(db: Database, db_path: Path, n_acts: int, n_accounts: int, n_people: int) -> None:
     model = default_model()
     floors, runs = [], []
     for _ in range(3):
@@ -327,6 +337,11 @@ def main() -> None:
     ap.add_argument(
         "--skip", action="append", default=[], choices=["incremental", "recompute", "auc", "preview"]
     )
+    ap.add_argument(
+        "--recompute-db",
+        type=Path,
+        help="the recompute's log: built here if the file is not there, else measured as it is (same sizes)",
+    )
     ap.add_argument("--preview-db", type=Path, help="a `leadloop demo` SQLite file (else one is built)")
     ap.add_argument("--preview-accounts", type=int, default=2000, help="the demo's default size")
     args = ap.parse_args()
@@ -334,7 +349,10 @@ def main() -> None:
     if "incremental" not in args.skip:
         bench_incremental(work / "inc.db")
     if "recompute" not in args.skip:
-        bench_recompute(work / "rec.db", args.activities, max(1, args.leads // 3))
+        if args.recompute_db:
+            bench_recompute(args.recompute_db, args.activities, max(1, args.leads // 3), keep=True)
+        else:
+            bench_recompute(work / "rec.db", args.activities, max(1, args.leads // 3))
     if "auc" not in args.skip:
         bench_auc(work / "auc.db", args.auc_accounts)
     if "preview" not in args.skip:

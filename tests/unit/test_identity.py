@@ -133,7 +133,12 @@ def test_precision_and_recall_on_labelled_duplicates() -> None:
     assert precision >= 0.98 and recall >= 0.95, (precision, recall)
 
 
-@given(st.lists(st.integers(min_value=-(2**40), max_value=2**40), max_size=300))
+@given(
+    st.one_of(
+        st.lists(st.integers(min_value=-(2**40), max_value=2**40), max_size=300),  # sparse: by a sort
+        st.lists(st.integers(min_value=-50, max_value=3000), max_size=300),  # dense: by a table
+    )
+)
 def test_distinct_is_unique_by_one_sort(values: list[int]) -> None:
     import numpy as np
 

@@ -24,7 +24,7 @@ from leadloop.scoring.document import ScoringModel
 from leadloop.scoring.fit import grade_for
 from leadloop.scoring.fit_columns import fit_columns
 from leadloop.scoring.handlers import ACCOUNT_FIT_FIELDS, MQL_FROM, PERSON_FIT_FIELDS, _grade_ok
-from leadloop.scoring.recompute import Activities, Groups, encode, group_scores, weights
+from leadloop.scoring.recompute import Activities, Groups, encode, group_scores, time_order, weights
 from leadloop.store.bulk import connection, read_columns, table_columns
 from leadloop.store.tables import Account, AccountEngagement, Lead, Person
 
@@ -66,17 +66,20 @@ def engagement_groups(model: ScoringModel, acts: Activities, *, people: bool = T
     """Engagement of every person (none with `people=False`) and every account x product,
     vectorised (the activation path)."""
     w = weights(model, acts)
+    by_time = time_order(acts.t)
     if people:
         pcodes, pkeys = encode(acts.person)
-        persons = group_scores(model, pkeys, acts.t, w, codes=pcodes)
+        persons = group_scores(model, pkeys, acts.t, w, codes=pcodes, by_time=by_time)
     else:
         persons = group_scores(model, [], np.zeros(0), np.zeros(0), codes=np.zeros(0, np.int64))
-    # Activities with no account are no account's engagement.
+    # Activities with no account are no account's engagement: weight 0 there, so in no group.
     has_acct = acts.account >= 0
-    acodes, akeys = encode(acts.account[has_acct], acts.product[has_acct])
+    acodes = np.full(len(acts.t), -1, np.int64)
+    acodes[has_acct], akeys = encode(acts.account[has_acct], acts.product[has_acct])
     names = [p or DEFAULT_PRODUCT for p in acts.products]
     akeys = [(int(a), names[int(p)]) for a, p in akeys]  # type: ignore[call-overload]
-    return persons, group_scores(model, akeys, acts.t[has_acct], w[has_acct], codes=acodes)
+    accounts = group_scores(model, akeys, acts.t, np.where(has_acct, w, 0.0), codes=acodes, by_time=by_time)
+    return persons, accounts
 
 
 @dataclass

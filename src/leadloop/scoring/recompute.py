@@ -130,12 +130,24 @@ def encode(*columns: npt.NDArray[np.generic]) -> tuple[Ints, list[tuple[Hashable
     return g.astype(np.int64), keys
 
 
+def time_order(t: Floats) -> Ints:
+    """The rows in time order (ties in row order): sorted once, shared by every grouping."""
+    return np.argsort(t, kind="stable")
+
+
 def group_scores(
-    model: ScoringModel, keys: Sequence[tuple[Hashable, ...]], t: Floats, w: Floats, codes: Ints | None = None
+    model: ScoringModel,
+    keys: Sequence[tuple[Hashable, ...]],
+    t: Floats,
+    w: Floats,
+    codes: Ints | None = None,
+    by_time: Ints | None = None,
 ) -> Groups:
     """S and t0 per group (t0 = the group's last weighted event), and when the running value first
     reached the lead-open and MQL thresholds. Pass `codes` (from `encode`) to skip building them
-    from `keys`, which then lists the distinct groups."""
+    from `keys`, which then lists the distinct groups; rows of weight 0 are in no group. Pass
+    `by_time` (`time_order(t)`) when several groupings share the rows: the rows are then sorted
+    by time once, and each grouping only stably by its codes."""
     rate = decay_rate(model.engagement.half_life_days)
     if codes is None:
         lookup: dict[tuple[Hashable, ...], int] = {}
@@ -147,9 +159,10 @@ def group_scores(
         keys = list(lookup)
     n = len(keys)
     live = w != 0
-    g, t, w = codes[live], t[live], w[live]
-    order = np.lexsort((t, g))
-    g, t, w = g[order], t[order], w[order]
+    by_time = time_order(t) if by_time is None else by_time
+    rows = by_time[live[by_time]]
+    order = rows[np.argsort(codes[rows], kind="stable")]  # by group, then time, then row
+    g, t, w = codes[order], t[order], w[order]
     s = np.zeros(n)
     t0 = np.zeros(n)
     opened = np.full(n, np.nan)
