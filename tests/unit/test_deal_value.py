@@ -74,6 +74,11 @@ def test_bands_and_currencies() -> None:
     assert eur.convert(Decimal(100), "EUR") == 100.0 and eur.convert(Decimal(100), None) == 100.0
     assert eur.convert(Decimal(100), "USD") == pytest.approx(90.0)
     assert eur.convert(Decimal(100), "GBP") is None  # no rate: left out, not guessed
+    # Money a person reads stays exact: a float keeps about 16 digits and drops the cents here.
+    big = Decimal("9876543210987654.32")
+    assert eur.exact(big, "EUR") == big and eur.exact(big, "USD") == Decimal("8888888889888888.888")
+    assert Decimal(str(eur.convert(big, "EUR"))) != big
+    assert eur.exact(Decimal(1), "GBP") is None
 
 
 @given(st.lists(st.floats(min_value=1, max_value=1e7), min_size=MIN_DEALS, max_size=60))

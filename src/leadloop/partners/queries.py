@@ -147,11 +147,11 @@ def scorecard(
         if opp_lead is None:
             continue
         if outcome == "won":
-            value = money.convert(amount or Decimal(0), in_currency)
+            value = money.exact(amount or Decimal(0), in_currency)
             if value is None:
                 unconverted[opp_lead] = unconverted.get(opp_lead, 0) + 1
-                value = 0.0
-            won[opp_lead] = won.get(opp_lead, Decimal(0)) + Decimal(str(value)).quantize(Decimal("0.01"))
+                value = Decimal(0)
+            won[opp_lead] = won.get(opp_lead, Decimal(0)) + value.quantize(Decimal("0.01"))
         elif outcome == "lost":
             lost.add(opp_lead)
     owner_now = {

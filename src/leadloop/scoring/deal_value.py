@@ -50,12 +50,18 @@ class Currency:
     into: str = "USD"
     rates: Mapping[str, Decimal] = field(default_factory=dict)
 
-    def convert(self, amount: Decimal, currency: str | None) -> float | None:
-        """`amount` in `into`, or None when no rate says how (that deal is left out, not guessed)."""
+    def exact(self, amount: Decimal, currency: str | None) -> Decimal | None:
+        """`amount` in `into` as money (a sum a person reads), or None when no rate says how (that
+        deal is left out, not guessed)."""
         if currency is None or currency == self.into:
-            return float(amount)
+            return amount
         rate = self.rates.get(currency)
-        return None if rate is None else float(amount * rate)
+        return None if rate is None else amount * rate
+
+    def convert(self, amount: Decimal, currency: str | None) -> float | None:
+        """The same as a float, for statistics over deal sizes (medians, errors)."""
+        value = self.exact(amount, currency)
+        return None if value is None else float(value)
 
 
 @dataclass(frozen=True)
