@@ -54,6 +54,15 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 # How long the oldest due, undone timer has waited (timers are stored in naive UTC), and the
 # engine's oldest job that is due and not started.
 OLDEST_DUE = (
@@ -108,9 +117,12 @@ def main() -> None:
     stop = threading.Event()
     started = time.monotonic()
 
+    cpu: dict[int, float] = {}  # each process's CPU seconds at the last sample
+
     def sample() -> None:
         while not stop.wait(10):
             pids = [*sorted(_tree(web.pid) - {web.pid}), *(w.pid for w in workers)]
+            cpu.update({p: _cpu_s(p) for p in pids})
             samples.append(
                 (
                     time.monotonic() - started,
@@ -156,6 +168,8 @@ def main() -> None:
             )
         ]
         unsent = c.execute(sa.text("SELECT count(*) FROM outbox WHERE sent_at IS NULL")).scalar_one()
+        fired = c.execute(sa.text("SELECT count(*) FROM timers WHERE done_at IS NOT NULL")).scalar_one()
+        sent = c.execute(sa.text("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL")).scalar_one()
     checked = [check_leads(args.pg_url, f"soak{m}") for m in range(int(args.minutes))]
     engine.dispose()
     print(
@@ -184,6 +198,14 @@ def main() -> None:
             print(
                 f"  process {pid}: {first[pid]:.0f} MB at 5 min, {last.get(pid, float('nan')):.0f} MB at the end: {grew:+.1f} MB (bound 50 MB: {'met' if grew <= 50 else 'NOT met'})"
             )
+    worker_cpu = sum(cpu.get(w.pid, 0.0) for w in workers)
+    web_cpu = sum(v for p, v in cpu.items() if p not in {w.pid for w in workers})
+    jobs = fired + sent
+    print(
+        f"  CPU: web processes {web_cpu:.0f} s ({1000 * web_cpu / max(1, len(lat)):.1f} ms a lead); workers "
+        f"{worker_cpu:.0f} s for {fired} timers done and {sent} messages sent "
+        f"({1000 * worker_cpu / max(1, jobs):.1f} ms a job, {jobs / max(1, len(lat)):.1f} jobs a lead)"
+    )
     leads = sum(c[0] for c in checked)
     print(
         f"  checked: {leads} leads, {sum(c[1] for c in checked)} with a rep owner, "
