@@ -3,6 +3,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Tests keep their compiled modules between runs (an environment that sets PYTHONDONTWRITEBYTECODE
+# makes every run compile the whole tree again: about 6 s of `make test-fast`). Empty means unset.
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: demo test test-fast check fmt bench serve clean system
 
