@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing
 import os
 import random
+import resource
 import sqlite3
 import sys
 import tempfile
@@ -24,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -175,18 +178,41 @@ def main() -> None:
         with timer() as took:
             run_import(db, "people", people_path, now=utcnow)
         print(f"(imported {args.people:,} people first in {took():.1f} s)")
-    with peak_rss() as peak, timer() as took:
-        report = run_import(db, args.entity, csv_path, now=utcnow)
-    secs = took()
+    url = db.engine.url.render_as_string(hide_password=False)
+    db.dispose()
+    # The import runs in a fresh process: this one's heap still holds the generated rows, which
+    # the import would reuse, and its peak would read too low.
+    results: multiprocessing.Queue[tuple[float, int, int, float, float]] = multiprocessing.get_context(
+        "spawn"
+    ).Queue()
+    child = multiprocessing.get_context("spawn").Process(
+        target=measured_import, args=(url, args.entity, str(csv_path), results)
+    )
+    child.start()
+    secs, created, rejected, peak, maxrss = results.get()
+    child.join()
     print(
         f"leadloop import {args.entity} on {where}: {secs:.1f} s ({args.rows / secs:,.0f} rows/s): "
-        f"{report.created:,} created, {report.rejected:,} rejected; peak memory +{peak():.0f} MB"
+        f"{created:,} created, {rejected:,} rejected; peak memory +{peak:.0f} MB during the import "
+        f"({maxrss:.0f} MB resident at most, the process's own)"
     )
+    if args.database_url:
+        print(f"ratio to the SQLite floor: {secs / floor:.1f}x (the targets are for SQLite)")
+        return
     target = 60 if args.entity == "people" else 30
     print(
         f"ratio to floor: {secs / floor:.1f}x   target <= {target} s for 1M rows: "
         f"{'met' if secs * 1_000_000 / args.rows <= target else 'NOT met'}"
     )
+
+
+def measured_import(url: str, entity: str, csv_path: str, results: Any) -> None:
+    """In a child process: the import, its time and its peak memory, put on `results`."""
+    db = Database(make_engine(url), info=session_info())
+    with peak_rss() as peak, timer() as took:
+        report = run_import(db, entity, Path(csv_path), now=utcnow)
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    results.put((took(), report.created, report.rejected, peak(), maxrss))
     db.dispose()
 
 

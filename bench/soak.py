@@ -87,9 +87,11 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=20.0)
     ap.add_argument("--workers", type=int, default=2, help="leadloop worker processes")
     ap.add_argument("--concurrency", type=int, default=4, help="jobs each worker runs at once")
-    ap.add_argument("--logs", type=Path, help="a folder for each worker's log (its memory each minute)")
+    ap.add_argument("--logs", type=Path, help="a folder for each worker's log")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/leadloop_soak")
     args = ap.parse_args()
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
     _fresh_pg(args.pg_url)
     prepare(args.pg_url)
     sink = _Sink()
@@ -119,10 +121,16 @@ def main() -> None:
 
     cpu: dict[int, float] = {}  # each process's CPU seconds at the last sample
 
+    def read_cpu(pids: list[int]) -> None:
+        for p in pids:  # a process gone keeps its last reading
+            used = _cpu_s(p)
+            if used == used:
+                cpu[p] = used
+
     def sample() -> None:
         while not stop.wait(10):
             pids = [*sorted(_tree(web.pid) - {web.pid}), *(w.pid for w in workers)]
-            cpu.update({p: _cpu_s(p) for p in pids})
+            read_cpu(pids)
             samples.append(
                 (
                     time.monotonic() - started,
@@ -132,7 +140,8 @@ def main() -> None:
                 )
             )
 
-    threading.Thread(target=sample, daemon=True).start()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     base = f"http://127.0.0.1:{port}"
     t0 = datetime.now(UTC)
     results = []
@@ -144,6 +153,8 @@ def main() -> None:
         time.sleep(20)  # the last minute's clocks and e-mails
     finally:
         stop.set()
+        sampler.join()
+        read_cpu([*sorted(_tree(web.pid) - {web.pid}), *(w.pid for w in workers)])  # up to the end
         for p in (web, *workers):
             p.terminate()
         for p in (web, *workers):

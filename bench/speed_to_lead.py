@@ -103,12 +103,15 @@ def start_worker(url: str, log: Path | None = None, **env: str) -> subprocess.Po
     """A `leadloop worker` on `url` (procrastinate on PostgreSQL, the sweeper on SQLite), retraining
     off; `env` adds settings (LEADLOOP_WORKER_CONCURRENCY=...); its log goes to `log` if given."""
     out = log.open("ab") if log is not None else subprocess.DEVNULL
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "leadloop.cli", "worker", "--database-url", url],
         stdout=out,
         stderr=out,
         env={**os.environ, "LEADLOOP_RETRAIN_EVERY_DAYS": "0", **env},
     )
+    if not isinstance(out, int):
+        out.close()  # the child holds its own copy
+    return proc
 
 
 def serve(url: str, port: int, *extra: str) -> subprocess.Popen[bytes]:
