@@ -29,6 +29,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
+from leadloop.lifecycle.model import arrives
+
 STAGES = ("inquiry", "mql", "sal", "sql", "opportunity", "won")
 # Stages past MQL that a history move may name: the desk's hand-over sits between MQL and SAL.
 _RANK = {"inquiry": 0, "mql": 1, "handed_over": 1, "sal": 2, "sql": 3, "opportunity": 4, "won": 5}
@@ -190,7 +192,7 @@ def arrivals(
     first["inquiry"] = lead.opened_at
     for m in sorted(moves, key=lambda m: m.at):
         stage = "mql" if m.to_stage == "handed_over" else m.to_stage
-        if stage in first and m.from_stage != m.to_stage and first[stage] is None:
+        if stage in first and arrives(m.from_stage, m.to_stage) and first[stage] is None:
             first[stage] = m.at
     first["mql"] = _earliest(first["mql"], lead.mql_at)
     first["sal"] = _earliest(first["sal"], lead.accepted_at)

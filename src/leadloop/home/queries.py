@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from leadloop.access.model import Scope
 from leadloop.home.model import HOT, RECENT, month_start, week_start
+from leadloop.lifecycle.history import ARRIVAL
 from leadloop.lifecycle.model import OPEN, Stage, Trigger
 from leadloop.routing.clock import Tally, lead_clock
 from leadloop.routing.sla_clocks import LeadClock, lead_clocks
@@ -187,10 +188,7 @@ def pipeline(session: Session, *, now: datetime) -> Pipeline:
     for stage, at in session.execute(
         sa.select(LeadStageChange.to_stage, LeadStageChange.at).where(
             LeadStageChange.at >= start,
-            # An arrival: a move into the stage. Routing a won lead to a new owner keeps its stage.
-            sa.or_(
-                LeadStageChange.from_stage.is_(None), LeadStageChange.from_stage != LeadStageChange.to_stage
-            ),
+            ARRIVAL,  # routing a won lead to a new owner keeps its stage
         )
     ):
         arrived[stage][0] += at >= week

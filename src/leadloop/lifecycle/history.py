@@ -9,6 +9,9 @@ from sqlalchemy.orm import Session, aliased
 from leadloop.lifecycle.journey import Change
 from leadloop.store.tables import LeadStageChange, Partner, Team, User
 
+# A row that moves the lead into its stage (model.arrives, in SQL; NULL-safe for a first row).
+ARRIVAL = LeadStageChange.from_stage.is_distinct_from(LeadStageChange.to_stage)
+
 
 def changes(session: Session, lead_id: int) -> list[Change]:
     """Every move of the lead in the order the lifecycle made them, so each row starts where the

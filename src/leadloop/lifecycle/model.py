@@ -95,6 +95,13 @@ PROGRESS = (
 )
 
 
+def arrives(from_stage: str | None, to_stage: str) -> bool:
+    """Whether a stage-history row moves the lead into `to_stage`. Routing or reassigning a lead
+    records a row that keeps its stage: that is no arrival (the reports, the home pipeline and Why
+    now count arrivals). SQL: `lifecycle.history.ARRIVAL`."""
+    return from_stage != to_stage
+
+
 def further(a: str, b: str) -> bool:
     """Is stage `a` further along the funnel than `b`?"""
     return PROGRESS.index(Stage(a)) > PROGRESS.index(Stage(b))

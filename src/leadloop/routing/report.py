@@ -11,6 +11,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.lifecycle.history import ARRIVAL
 from leadloop.lifecycle.model import BDR_QUEUE, STAGE_LABELS, Stage
 from leadloop.routing.clock import Tally, span
 from leadloop.routing.sla_clocks import LeadClock, lead_clocks, taken_for_sla
@@ -291,7 +292,7 @@ def funnel(session: Session, *, since: datetime) -> list[tuple[str, int]]:
     counts = dict(
         session.execute(
             sa.select(h.to_stage, sa.func.count(sa.distinct(h.lead_id)))
-            .where(h.at >= since, h.from_stage.is_distinct_from(h.to_stage))
+            .where(h.at >= since, ARRIVAL)
             .group_by(h.to_stage)
         ).all()
     )

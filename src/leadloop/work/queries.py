@@ -18,6 +18,7 @@ from leadloop.access.model import may_work
 from leadloop.access.repository import managers_of
 from leadloop.auth.model import Principal
 from leadloop.contract.vocab import ACTIVITY_TYPES
+from leadloop.lifecycle.history import ARRIVAL
 from leadloop.lifecycle.model import DEFAULT_PRODUCT
 from leadloop.store.tables import Account, Activity, Lead, LeadStageChange, Note, Person, Task, User
 from leadloop.work.model import (
@@ -256,8 +257,7 @@ def why_now_for(session: Session, lead: Lead) -> WhyNowView | None:
         .where(
             LeadStageChange.lead_id == lead.id,
             LeadStageChange.to_stage == "mql",
-            # The move into MQL says why; a routing or reassignment while it is one says whose it is.
-            sa.or_(LeadStageChange.from_stage.is_(None), LeadStageChange.from_stage != "mql"),
+            ARRIVAL,  # the move into MQL says why; a routing while it is one says whose it is
         )
         .order_by(LeadStageChange.at.desc(), LeadStageChange.id.desc())
         .limit(1)
