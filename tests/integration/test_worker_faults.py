@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.bootstrap import session_info
-from leadloop.jobs.engine import run_worker, tidy_once, worker_app
+from leadloop.jobs.engine import MESSAGE_TASK, TIMER_TASK, run_worker, tidy_once, worker_app
 from leadloop.jobs.outbox import OUTBOX, enqueue
 from leadloop.jobs.timers import Due, cancel, claim, schedule, schedule_many
 from leadloop.jobs.worker import Worker
@@ -39,6 +39,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("faults")]
 
 N = 1_000
 KIND = "fault_fire"
+# The timers' and messages' jobs not yet done (the periodic backstop's next one may wait its tick).
+PENDING_WORK = (
+    "SELECT count(*) FROM procrastinate_jobs WHERE status <> 'succeeded'"
+    f" AND task_name IN ('{TIMER_TASK}', '{MESSAGE_TASK}')"
+)
 FIRED = sa.table("fault_fired", sa.column("subject", sa.String))
 
 
@@ -190,7 +195,7 @@ def test_a_worker_killed_mid_batch_loses_and_repeats_no_timer_and_no_message(
     with db.write() as s:
         s.execute(sa.text("DROP TABLE fault_fired"))
     if runner == "engine":  # every job done and gone (a done job is deleted)
-        assert _count(db, "SELECT count(*) FROM procrastinate_jobs WHERE status <> 'succeeded'") == 0
+        assert _count(db, PENDING_WORK) == 0
     db.dispose()
 
 
