@@ -43,7 +43,12 @@ class Reactions:
 
     def run(self, session: Session, events: list[Event], now: datetime) -> list[Event]:
         """Every event given and every event the reactions raised, in the order they happened.
-        Consecutive events of one kind go to a reaction together (one query for a batch)."""
+
+        Each round gives a reaction all of the round's events of its kind at once, kinds in the
+        order they first appear, events in the order they happened (ADR 0046). A batch that
+        routes 300 MQLs raises [moved, assigned, moved, assigned, ...]: two calls, not 600. Every
+        event of a round was raised by work already done, so each reaction sees the state after
+        all of them either way."""
         seen: list[Event] = []
         pending = list(events)
         for _ in range(MAX_ROUNDS):
@@ -59,13 +64,11 @@ class Reactions:
 
 
 def _runs(events: list[Event]) -> list[list[Event]]:
-    runs: list[list[Event]] = []
+    """The events by kind: kinds in the order they first appear, each kind's in order."""
+    by_kind: dict[type[Event], list[Event]] = {}
     for e in events:
-        if runs and type(runs[-1][0]) is type(e):
-            runs[-1].append(e)
-        else:
-            runs.append([e])
-    return runs
+        by_kind.setdefault(type(e), []).append(e)
+    return list(by_kind.values())
 
 
 def publish(session: Session, events: list[Event], *, now: datetime) -> list[Event]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -54,11 +55,17 @@ def active_match_model(session: Session) -> Model:
 
 
 def person_rec(row: Any, policy: MatchPolicy) -> Rec:
+    return _rec(tuple(getattr(row, f) for f in COLUMNS), policy.gmail_dots, policy.plus_tags)
+
+
+@lru_cache(maxsize=32_768)
+def _rec(values: tuple[str | None, ...], gmail_dots: bool, plus_tags: bool) -> Rec:
+    """A record is a pure function of the person's columns (and frozen): the people a batch is
+    compared with are mostly the ones the batch before was compared with too (an import's 2,000-row
+    batches meet the same blocks again), and a new person's record is built for its keys and again
+    for its comparisons."""
     return record(
-        {f: getattr(row, f) for f in COLUMNS},
-        COLUMNS,
-        gmail_dots=policy.gmail_dots,
-        plus_tags=policy.plus_tags,
+        dict(zip(COLUMNS, values, strict=True)), COLUMNS, gmail_dots=gmail_dots, plus_tags=plus_tags
     )
 
 
@@ -123,7 +130,9 @@ def candidates(session: Session, keys: dict[int, list[str]]) -> dict[int, set[in
     """Person id -> the other live people sharing one of its keys, small blocks only."""
     wanted = {k for ks in keys.values() for k in ks}
     holders: dict[str, list[int]] = defaultdict(list)
-    for key, pid in select_in(session, (PersonKey.key, PersonKey.person_id), PersonKey.key, wanted):
+    for key, pid in select_in(
+        session, (PersonKey.key, PersonKey.person_id), PersonKey.key, wanted, tuples=True
+    ):
         holders[key].append(pid)
     out: dict[int, set[int]] = {}
     for pid, ks in keys.items():
@@ -138,9 +147,14 @@ def candidates(session: Session, keys: dict[int, list[str]]) -> dict[int, set[in
 
 
 def score_pairs(
-    recs: dict[int, Rec], pairs: list[tuple[int, int]], model: Model = DEFAULT_MODEL
+    recs: dict[int, Rec],
+    pairs: list[tuple[int, int]],
+    model: Model = DEFAULT_MODEL,
+    *,
+    reasons_from: float = 0.0,
 ) -> tuple[list[float], list[tuple[str, ...]]]:
-    """Match probability and reasons of each pair, compared column-wise like the bulk matcher."""
+    """Match probability and reasons of each pair, compared column-wise like the bulk matcher.
+    Reasons are worded only for pairs at or above `reasons_from` (no reasons below it)."""
     if not pairs:
         return [], []
     ids = list(recs)
@@ -150,7 +164,8 @@ def score_pairs(
     j = np.fromiter((pos[b] for _, b in pairs), np.int64, len(pairs))
     levels = compare(cols, i, j)
     p = model.probabilities(levels)
-    return [float(x) for x in p], [reasons_of(levels, k) for k in range(len(pairs))]
+    probs = [float(x) for x in p]
+    return probs, [reasons_of(levels, k) if probs[k] >= reasons_from else () for k in range(len(pairs))]
 
 
 def distinct_pairs(session: Session, person_ids: set[int]) -> set[tuple[int, int]]:
@@ -192,7 +207,7 @@ def find_matches(
     pairs = sorted({(min(p, o), max(p, o)) for p, os in found.items() for o in os if o in recs})
     judged = distinct_pairs(session, {p for pair in pairs for p in pair})
     pairs = [pair for pair in pairs if pair not in judged]
-    probs, reasons = score_pairs(recs, pairs, active_match_model(session))
+    probs, reasons = score_pairs(recs, pairs, active_match_model(session), reasons_from=policy.review)
     new = set(keys)
     out = [
         Match(b if b in new else a, a if b in new else b, p, why)

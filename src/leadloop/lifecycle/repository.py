@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from leadloop.lifecycle.model import BDR_QUEUE
 from leadloop.store.bulk import connection, insert_ignore
+from leadloop.store.memo import per_transaction
 from leadloop.store.tables import Team
 
 NURTURE_QUEUE = "Marketing nurture"  # below MQL, marketing owns the lead
@@ -19,7 +20,12 @@ _QUEUE_ID = sa.text("SELECT id FROM teams WHERE name = :name")
 
 
 def queue_id(session: Session, name: str, *, now: datetime) -> int:
-    """The queue of that name, created the first time it is needed (a concurrent creator wins)."""
+    """The queue of that name, created the first time it is needed (a concurrent creator wins).
+    Read once per transaction."""
+    return per_transaction(session, ("queue_id", name), lambda: _queue_id(session, name, now=now))
+
+
+def _queue_id(session: Session, name: str, *, now: datetime) -> int:
     conn = connection(session)
     qid = conn.execute(_QUEUE_ID, {"name": name}).scalar()
     if qid is None:

@@ -73,11 +73,13 @@ def _route(
     qualified: LeadQualified | None = None,
     hand_raise: str | None = None,
     reactivated: LeadReachedMQL | None = None,
+    places: dict[int, repo.Place | None] | None = None,
 ) -> tuple[Decision | None, list[Event]]:
-    q = sa.select(Lead).where(Lead.id == lead_id)
-    if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update()
-    lead = session.scalars(q).first()
+    """`places`: the batch's accounts' places, read by `_load` (else the account's is read here)."""
+    if session.get_bind().dialect.name == "postgresql":  # SQLite's one writer holds the lock already
+        lead = session.scalars(sa.select(Lead).where(Lead.id == lead_id).with_for_update()).first()
+    else:
+        lead = session.get(Lead, lead_id)  # from the identity map when `_load` read the batch
     if lead is None:
         return None, []
     if reason == "mql" and (lead.stage != "mql" or lead.owner_team_id != nurture_queue_id(session, now=now)):
@@ -85,7 +87,8 @@ def _route(
     account = session.get(Account, lead.account_id)
     assert account is not None
     rs, rs_id = repo.active_rules(session)
-    facts = repo.facts_for(lead, account, repo.place_of(session, account))
+    place = places[account.id] if places and account.id in places else repo.place_of(session, account)
+    facts = repo.facts_for(lead, account, place)
     users, away = _people(session, rs, rs_id, now)
     resolve = {e: (u.id, None if u.active else "inactive") for e, u in users.items()}
     pools = repo.pool_candidates(session, rs, users, away, now)
@@ -371,6 +374,7 @@ def on_mql(session: Session, events: list[LeadReachedMQL], now: datetime) -> lis
     hand-raise gets the fastest SLA tier; a lead a hand-raise brought back from remarketing goes to
     its earlier owner first, who is told why it is back."""
     out: list[Event] = []
+    held, places = _load(session, [e.lead_id for e in events])  # the session keeps weak references
     for e in events:
         out.extend(
             _route(
@@ -378,11 +382,30 @@ def on_mql(session: Session, events: list[LeadReachedMQL], now: datetime) -> lis
                 e.lead_id,
                 now=now,
                 reason="mql",
+                places=places,
                 hand_raise=e.hand_raise,
                 reactivated=e if e.reactivated_from is not None else None,
             )[1]
         )
+    del held
     return out
+
+
+def _load(session: Session, lead_ids: list[int]) -> tuple[list[object], dict[int, repo.Place | None]]:
+    """Read a batch's leads, their accounts and where those are with one query each (an import's
+    batch routes hundreds): each lead's `session.get` then finds them in the session. On
+    PostgreSQL the leads are locked in id order, as one statement, so two batches never wait on
+    each other crosswise. Returns the objects (to hold: the session's references are weak) and
+    the accounts' places."""
+    if len(lead_ids) < 2:
+        return [], {}
+    q = sa.select(Lead).where(Lead.id.in_(lead_ids)).order_by(Lead.id)
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update()
+    leads = list(session.scalars(q))
+    account_ids = {lead.account_id for lead in leads}
+    accounts = list(session.scalars(sa.select(Account).where(Account.id.in_(account_ids))))
+    return [*leads, *accounts], repo.places_of(session, accounts)
 
 
 def _people(

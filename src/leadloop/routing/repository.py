@@ -16,6 +16,7 @@ from leadloop.routing.document import RuleSet, parse_rules
 from leadloop.routing.pools import Candidate
 from leadloop.routing.rules import Facts, StickyOwner
 from leadloop.store.bulk import insert_ignore
+from leadloop.store.memo import per_transaction
 from leadloop.store.tables import (
     Account,
     Activity,
@@ -48,6 +49,11 @@ def _parse_cached(document: str) -> RuleSet:
 
 
 def active_rules(session: Session) -> tuple[RuleSet, int | None]:
+    """The active rule set and its id (None: the shipped default), read once per transaction."""
+    return per_transaction(session, "routing.active_rules", lambda: _read_active(session))
+
+
+def _read_active(session: Session) -> tuple[RuleSet, int | None]:
     row = session.execute(
         sa.select(RoutingRuleSet.id, RoutingRuleSet.document)
         .where(RoutingRuleSet.status == "active")
@@ -104,6 +110,31 @@ def place_of(session: Session, account: Account) -> Place | None:
         .limit(1)
     ).first()
     return (row[0], row[1], row[2]) if row is not None else None
+
+
+def places_of(session: Session, accounts: list[Account]) -> dict[int, Place | None]:
+    """`place_of` for many accounts with one query (a batch being routed)."""
+    out: dict[int, Place | None] = {a.id: None for a in accounts}
+    wanted = [a.id for a in accounts if not a.country]
+    if not wanted:
+        return out
+    newest = (
+        sa.func.row_number()
+        .over(partition_by=Person.account_id, order_by=(Person.updated_at.desc(), Person.id.desc()))
+        .label("n")
+    )
+    ranked = (
+        sa.select(Person.account_id, Person.country, Person.state, Person.postcode, newest)
+        .where(Person.account_id.in_(wanted), Person.merged_into_id.is_(None), Person.country.is_not(None))
+        .subquery()
+    )
+    for account_id, country, state, postcode in session.execute(
+        sa.select(ranked.c.account_id, ranked.c.country, ranked.c.state, ranked.c.postcode).where(
+            ranked.c.n == 1
+        )
+    ):
+        out[account_id] = (country, state, postcode)
+    return out
 
 
 def facts_for(lead: Lead, account: Account, place: Place | None = None) -> Facts:

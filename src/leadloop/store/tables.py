@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 
+from leadloop.store.memo import forget
 from leadloop.store.types import JSONType, UTCDateTime
 
 NAMING = {
@@ -482,6 +483,7 @@ class VersionedDocument:
     @classmethod
     def make_active(cls, session: Session, row_id: int, *, now: datetime) -> None:
         """The one active version: the previous one retires in the same transaction."""
+        forget(session)  # what this transaction read as active is not any more
         session.execute(sa.update(cls).where(cls.status == "active").values(status="retired"))
         session.execute(sa.update(cls).where(cls.id == row_id).values(status="active", activated_at=now))
 
@@ -1081,6 +1083,7 @@ class SequenceRow(VersionedDocument, Base):
     @classmethod
     def make_active(cls, session: Session, row_id: int, *, now: datetime) -> None:
         """The one active version of this name: its previous one retires in the same transaction."""
+        forget(session)
         name = session.scalar(sa.select(cls.name).where(cls.id == row_id))
         session.execute(
             sa.update(cls).where(cls.status == "active", cls.name == name).values(status="retired")
