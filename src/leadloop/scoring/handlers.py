@@ -34,6 +34,13 @@ MQL_FROM = tuple(sorted(WITH_MARKETING))
 # The fields fit rules may test: defined once, with the document that names them.
 PERSON_FIT_FIELDS = PERSON_FIELDS
 ACCOUNT_FIT_FIELDS = ACCOUNT_FIELDS
+# What scoring a batch reads of its people and accounts: not the whole rows (their JSON attributes
+# cost more to decode than the rest of the read).
+_PERSON_READ = tuple(
+    getattr(Person, f)
+    for f in ("id", "account_id", "engagement_s", "engagement_t0", *dict.fromkeys(PERSON_FIT_FIELDS))
+)
+_ACCOUNT_READ = tuple(getattr(Account, f) for f in ("id", *dict.fromkeys(ACCOUNT_FIT_FIELDS)))
 
 
 def buying_role(seniority: str | None) -> str:
@@ -82,11 +89,11 @@ def apply_activities(session: Session, fresh: list[dict[str, Any]], *, now: date
     conn = connection(session)
 
     person_ids = {r["person_id"] for r in fresh if r["person_id"] is not None}
-    people = {p.id: p for p in select_in(session, (Person.__table__,), Person.id, person_ids)}
+    people = {p.id: p for p in select_in(session, _PERSON_READ, Person.id, person_ids)}
     account_ids = {r["account_id"] for r in fresh if r["account_id"] is not None} | {
         p.account_id for p in people.values() if p.account_id is not None
     }
-    accounts = {a.id: a for a in select_in(session, (Account.__table__,), Account.id, account_ids)}
+    accounts = {a.id: a for a in select_in(session, _ACCOUNT_READ, Account.id, account_ids)}
 
     # Fit of every person touched, from their own fields and their account's.
     fits: dict[int, FitResult] = {}
