@@ -29,7 +29,7 @@ from leadloop.core.reactions import publish
 from leadloop.jobs import outbox
 from leadloop.jobs.timers import Due, TimerHandler, cancel_many, schedule_many
 from leadloop.lifecycle.handlers import Move, OwnerRef, move, move_many
-from leadloop.lifecycle.model import OPEN, Trigger
+from leadloop.lifecycle.model import OPEN, IllegalTransition, Stage, Trigger, transition
 from leadloop.lifecycle.repository import SALES_INBOX, nurture_queue_id, queue_id
 from leadloop.partners.model import PARTNER_ACCEPT, accept_due
 from leadloop.routing import comeback, digest
@@ -38,7 +38,8 @@ from leadloop.routing.calendar import add_business
 from leadloop.routing.document import RuleSet, SlaPolicy
 from leadloop.routing.rules import PICKED_WHY, Decision, decide, sla_policy
 from leadloop.store.bulk import connection
-from leadloop.store.tables import Account, Lead, Partner, PoolMember, RoutingDecision, Team, User
+from leadloop.store.memo import per_transaction
+from leadloop.store.tables import Account, Lead, Partner, RoutingDecision, Team, User
 
 log = get_logger("leadloop.routing")
 SLA_TIMERS = ("sla_remind", "sla_due", "sla_escalate", "sla_reassign")
@@ -187,37 +188,43 @@ def _apply(
             )
             d.path.append({"step": f"partner {d.name}", "result": "skipped", "why": f"{why}; queued instead"})
         team_id = queue_id(session, d.name if d.kind == "queue" else SALES_INBOX, now=now)
+    trigger = Trigger.ROUTED if qualified is None else Trigger.HANDED_OVER
+    try:  # refused before the lead is touched (the move below would refuse it after)
+        transition(Stage(lead.stage), trigger)
+    except IllegalTransition:
+        raise IllegalTransition(lead.stage, trigger, lead_id=lead.id) from None
+    # The assignment's columns are set first: the move's one flush writes them with the stage and
+    # owner, and the rest of the routing is prepared statements.
+    owner = session.get(User, user_id) if user_id is not None else None
+    lead.assigned_at, lead.first_touch_at, lead.sla_breached_at = now, None, None
+    lead.sla_policy = lead.sla_due_at = None
+    if partner_id is not None:  # the partner's tier says how long they have to accept
+        tier = session.scalar(sa.select(Partner.tier).where(Partner.id == partner_id)) or "registered"
+        lead.sla_policy, lead.sla_due_at = f"partner ({tier})", accept_due(tier, now)
+    cal = (
+        repo.calendar_for(owner, away.get(owner.id, [])) if owner is not None and policy is not None else None
+    )
+    if cal is not None and policy is not None:
+        lead.sla_policy = policy.name
+        lead.sla_due_at = add_business(cal, now, policy.first_touch_minutes)
     events = move(
         session,
         lead,
-        Trigger.ROUTED if qualified is None else Trigger.HANDED_OVER,
+        trigger,
         now=now,
         reason=f"{reason}: {d.summary}"[:500],
         by_user_id=qualified.by_user_id if qualified is not None else by_user_id,
         owner=OwnerRef(user_id, team_id, partner_id),
     )
-    lead.assigned_at, lead.first_touch_at, lead.sla_breached_at = now, None, None
-    lead.sla_policy = lead.sla_due_at = None
     if reason != "mql":  # a new MQL has no clocks yet; a reassigned lead's old ones stop
         cancel_many(session, (*SLA_TIMERS, PARTNER_ACCEPT), [f"lead:{lead.id}"], now=now)
-    if partner_id is not None:  # the partner's tier says how long they have to accept
-        tier = session.scalar(sa.select(Partner.tier).where(Partner.id == partner_id)) or "registered"
-        lead.sla_policy, lead.sla_due_at = f"partner ({tier})", accept_due(tier, now)
+    if partner_id is not None and lead.sla_due_at is not None:
         schedule_many(
             session, [(PARTNER_ACCEPT, f"lead:{lead.id}", lead.sla_due_at, {"partner_id": partner_id})]
         )
     if d.pool is not None:
-        for uid, credit in d.pool_credits.items():
-            session.execute(
-                sa.update(PoolMember)
-                .where(PoolMember.pool == d.pool, PoolMember.user_id == uid)
-                .values(credit=credit, **({"last_assigned_at": now} if uid == d.user_id else {}))
-            )
-    owner = session.get(User, lead.owner_user_id) if lead.owner_user_id else None
-    if owner is not None and policy is not None:
-        cal = repo.calendar_for(owner, away.get(owner.id, []))
-        lead.sla_policy = policy.name
-        lead.sla_due_at = add_business(cal, now, policy.first_touch_minutes)
+        repo.save_credits(session, d.pool, d.pool_credits, chosen=d.user_id, now=now)
+    if cal is not None and policy is not None and owner is not None:
         marks = {
             "sla_remind": policy.remind_at,
             "sla_due": policy.first_touch_minutes,
@@ -233,7 +240,8 @@ def _apply(
                 if minutes is not None
             ],
         )
-    row = RoutingDecision(
+    decision_id = repo.record_decision(
+        session,
         lead_id=lead.id,
         at=now,
         reason=reason,
@@ -244,19 +252,17 @@ def _apply(
         summary=d.summary[:500],
         path=d.path + ([{"step": "alert", "result": "raised", "why": d.alert}] if d.alert else []),
     )
-    session.add(row)
-    session.flush()
     if d.alert:
         log.warning("routing.alert", lead_id=lead.id, alert=d.alert)
         outbox.webhook(
             session,
-            f"alert:{row.id}",
+            f"alert:{decision_id}",
             "routing.alert",
             {"lead_id": lead.id, "alert": d.alert},
             f":warning: {d.alert} (lead {lead.id})",
             now=now,
         )
-    _notify_assigned(session, lead, account, owner, row.id, now=now, qualified=qualified, note=note)
+    _notify_assigned(session, lead, account, owner, decision_id, now=now, qualified=qualified, note=note)
     return events
 
 
@@ -411,17 +417,17 @@ def _load(session: Session, lead_ids: list[int]) -> tuple[list[object], dict[int
 def _people(
     session: Session, rs: RuleSet, rs_id: int | None, now: datetime
 ) -> tuple[dict[str, User], dict[int, list[tuple[datetime, datetime]]]]:
-    """The rules' people and their absences, read once per transaction for one rule set and one
-    moment: a batch of MQLs (the form lane's group commit) routes them all against the same
+    """The rules' people and their absences, read once per transaction for one rule set: a batch
+    of MQLs (the form lane's group commit, an import's batch) routes them all against the same
     facts, and routing changes neither."""
-    memo = session.info.setdefault("routing.people", {})
-    key = (rs_id, now)
-    if key not in memo:
+
+    def read() -> tuple[dict[str, User], dict[int, list[tuple[datetime, datetime]]]]:
         users = repo.users_by_email(session, rs.users())
-        memo.clear()
-        memo[key] = (users, repo.away_spans(session, {u.id for u in users.values()}, now))
-    found: tuple[dict[str, User], dict[int, list[tuple[datetime, datetime]]]] = memo[key]
-    return found
+        return users, repo.away_spans(session, {u.id for u in users.values()}, now)
+
+    # The first `now` of the transaction: the absences it reads (those ending in the last 30 days)
+    # are a superset of any later moment's, and each calendar checks them against its own `now`.
+    return per_transaction(session, ("routing.people", rs_id), read)
 
 
 def _fast_tracked(d: Decision, hand_raise: str, policy: SlaPolicy | None) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta
 from importlib import resources
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from leadloop.routing.calendar import Calendar, CalendarError, parse_hours
 from leadloop.routing.document import RuleSet, parse_rules
 from leadloop.routing.pools import Candidate
 from leadloop.routing.rules import Facts, StickyOwner
-from leadloop.store.bulk import insert_ignore
+from leadloop.store.bulk import connection, insert_ignore
 from leadloop.store.memo import per_transaction
 from leadloop.store.tables import (
     Account,
@@ -110,6 +111,35 @@ def place_of(session: Session, account: Account) -> Place | None:
         .limit(1)
     ).first()
     return (row[0], row[1], row[2]) if row is not None else None
+
+
+_CREDIT = (
+    sa.update(PoolMember)
+    .where(PoolMember.pool == sa.bindparam("p"), PoolMember.user_id == sa.bindparam("u"))
+    .values(credit=sa.bindparam("c"))
+)
+_CREDIT_ASSIGNED = _CREDIT.values(last_assigned_at=sa.bindparam("at"))
+
+
+def save_credits(
+    session: Session, pool: str, credits: dict[int, float], *, chosen: int | None, now: datetime
+) -> None:
+    """A pool's members' new credits after a turn; the member chosen was assigned `now`. Two
+    prepared statements (Core: every reader of credits selects columns, never PoolMember rows)."""
+    conn = connection(session)
+    others = [{"p": pool, "u": uid, "c": c} for uid, c in credits.items() if uid != chosen]
+    if others:
+        conn.execute(_CREDIT, others)
+    if chosen is not None and chosen in credits:
+        conn.execute(_CREDIT_ASSIGNED, {"p": pool, "u": chosen, "c": credits[chosen], "at": now})
+
+
+def record_decision(session: Session, **row: Any) -> int:
+    """The routing decision's audit row (a prepared insert, not the ORM's unit of work); its id."""
+    return int(connection(session).execute(_DECISION, row).scalar_one())
+
+
+_DECISION = sa.insert(RoutingDecision).returning(RoutingDecision.id)
 
 
 def places_of(session: Session, accounts: list[Account]) -> dict[int, Place | None]:
