@@ -29,6 +29,7 @@ from pathlib import Path
 from leadloop.capture.spool import Spool, Submission, land_from, land_waiting
 from leadloop.contract.custom import CustomLimits
 from leadloop.core.clock import Clock
+from leadloop.core.heap import freeze_startup
 from leadloop.core.logging import get_logger
 from leadloop.store.db import Database
 
@@ -176,6 +177,7 @@ def run_lander(
         wake = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         wake.bind(_wake_path(notify))
         wake.settimeout(idle_s)
+    frozen = False
     while True:
         try:
             subs = spool.claim(now=clock(), limit=batch)
@@ -185,6 +187,9 @@ def run_lander(
             time.sleep(1)
         if subs:
             outcome = land_from(spool, db, subs, now=clock(), custom=custom)
+            if not frozen:  # the first landing has loaded what every landing uses (core/heap.py)
+                freeze_startup()
+                frozen = True
             if out is not None and notify is not None:
                 # The web process may be gone or busy: its requests answer anyway.
                 with contextlib.suppress(OSError):

@@ -47,6 +47,7 @@ from leadloop.contract.vocab import KNOWN_TYPES, is_hand_raise
 from leadloop.core.bounds import MAX_DEPTH, TooDeep, UnstorableText
 from leadloop.core.clock import Clock, utcnow
 from leadloop.core.errors import LeadloopError, UnknownActivityType
+from leadloop.core.heap import freeze_startup
 from leadloop.core.labels import label, minutes, percent
 from leadloop.core.logging import configure_logging, get_logger
 from leadloop.core.ratelimit import Limiter
@@ -186,6 +187,7 @@ def create_app(
         if settings.form_lane:
             lane.start()
             watch = asyncio.create_task(_watch_loop(lane))
+        freeze_startup()  # the app and its routes, out of the full collections' walk (core/heap.py)
         try:
             yield
         finally:
