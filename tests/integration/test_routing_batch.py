@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from leadloop.core.events import LeadReachedMQL
@@ -36,7 +37,11 @@ def _person(account_id: int, country: str | None, *, age_h: int, merged_into: in
     )
 
 
-def test_a_batch_routes_each_lead_by_the_place_its_people_gave(db: Database) -> None:
+@pytest.mark.parametrize("chunk", [500, 3])  # a batch larger than a chunk is read a chunk at a time
+def test_a_batch_routes_each_lead_by_the_place_its_people_gave(
+    db: Database, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("leadloop.routing.handlers.ROUTE_CHUNK", chunk)
     with db.write() as s:
         activate_rules(s, RULES, now=NOW)
         leads = {

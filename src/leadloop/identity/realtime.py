@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from leadloop.identity.normal import email_key
 from leadloop.identity.policy import MatchPolicy
 from leadloop.identity.records import Rec, record
 from leadloop.store.bulk import replace_keys, select_in
+from leadloop.store.memo import per_transaction
 from leadloop.store.tables import Person, PersonKey, SuspectedDuplicate
 
 # A person's columns under the names the matcher's records know.
@@ -54,19 +54,33 @@ def active_match_model(session: Session) -> Model:
     return found.model
 
 
-def person_rec(row: Any, policy: MatchPolicy) -> Rec:
-    return _rec(tuple(getattr(row, f) for f in COLUMNS), policy.gmail_dots, policy.plus_tags)
+def person_rec(row: Any, policy: MatchPolicy, memo: dict[tuple[Any, ...], Rec] | None = None) -> Rec:
+    """The matcher's record of a person row. With `memo` (a transaction's, `_records`), a row with
+    the same values is built once: a new person's record is needed for its keys and again for its
+    comparisons, and a batch's candidates share many people."""
+    values = tuple(getattr(row, f) for f in COLUMNS)
+    if memo is None:
+        return _record(values, policy)
+    key = (*values, policy.gmail_dots, policy.plus_tags)
+    rec = memo.get(key)
+    if rec is None:
+        rec = memo[key] = _record(values, policy)
+    return rec
 
 
-@lru_cache(maxsize=32_768)
-def _rec(values: tuple[str | None, ...], gmail_dots: bool, plus_tags: bool) -> Rec:
-    """A record is a pure function of the person's columns (and frozen): the people a batch is
-    compared with are mostly the ones the batch before was compared with too (an import's 2,000-row
-    batches meet the same blocks again), and a new person's record is built for its keys and again
-    for its comparisons."""
+def _record(values: tuple[Any, ...], policy: MatchPolicy) -> Rec:
     return record(
-        dict(zip(COLUMNS, values, strict=True)), COLUMNS, gmail_dots=gmail_dots, plus_tags=plus_tags
+        dict(zip(COLUMNS, values, strict=True)),
+        COLUMNS,
+        gmail_dots=policy.gmail_dots,
+        plus_tags=policy.plus_tags,
     )
+
+
+def _records(session: Session) -> dict[tuple[Any, ...], Rec]:
+    """This transaction's records (gone with it: no erased person's values outlive it)."""
+    memo: dict[tuple[Any, ...], Rec] = per_transaction(session, "identity.records", dict)
+    return memo
 
 
 def email_match_key(email: str | None, policy: MatchPolicy) -> str | None:
@@ -76,7 +90,8 @@ def email_match_key(email: str | None, policy: MatchPolicy) -> str | None:
 
 def index_people(session: Session, rows: Sequence[Any], policy: MatchPolicy) -> dict[int, list[str]]:
     """(Re)write the blocking keys of these people; returns them."""
-    keys = {r.id: blocking_keys(person_rec(r, policy)) for r in rows}
+    memo = _records(session)
+    keys = {r.id: blocking_keys(person_rec(r, policy, memo)) for r in rows}
     replace_keys(session, PersonKey.__table__, "person_id", keys)
     return keys
 
@@ -194,7 +209,7 @@ def find_matches(
     keys = (
         index_people(session, people, policy)
         if index
-        else {r.id: blocking_keys(person_rec(r, policy)) for r in people}
+        else {r.id: blocking_keys(person_rec(r, policy, _records(session))) for r in people}
     )
     found = candidates(session, keys)
     others = {o for os in found.values() for o in os} - set(keys)
@@ -203,7 +218,8 @@ def find_matches(
         for r in select_in(session, (*PERSON_COLUMNS, Person.merged_into_id), Person.id, others):
             if r.merged_into_id is None:
                 rows[r.id] = r
-    recs = {pid: person_rec(r, policy) for pid, r in rows.items()}
+    memo = _records(session)
+    recs = {pid: person_rec(r, policy, memo) for pid, r in rows.items()}
     pairs = sorted({(min(p, o), max(p, o)) for p, os in found.items() for o in os if o in recs})
     judged = distinct_pairs(session, {p for pair in pairs for p in pair})
     pairs = [pair for pair in pairs if pair not in judged]

@@ -5,6 +5,7 @@ Sales accepts or rejects; a rejection returns the lead to marketing with its rea
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -37,7 +38,7 @@ from leadloop.routing import repository as repo
 from leadloop.routing.calendar import add_business
 from leadloop.routing.document import RuleSet, SlaPolicy
 from leadloop.routing.rules import PICKED_WHY, Decision, decide, sla_policy
-from leadloop.store.bulk import connection
+from leadloop.store.bulk import chunks, connection
 from leadloop.store.memo import per_transaction
 from leadloop.store.tables import Account, Lead, Partner, RoutingDecision, Team, User
 
@@ -45,7 +46,8 @@ log = get_logger("leadloop.routing")
 SLA_TIMERS = ("sla_remind", "sla_due", "sla_escalate", "sla_reassign")
 # What the owner does: a buyer writing in (email_reply) is a signal, not the rep answering it.
 TOUCH_TYPES = ("call", "meeting", "email_sent")
-DIGEST_EVERY = timedelta(minutes=30)  # escalations to one manager gathered into one e-mail per this
+DIGEST_EVERY = timedelta(minutes=30)
+ROUTE_CHUNK = 500  # MQLs whose leads, accounts and places are read together (under every IN limit)  # escalations to one manager gathered into one e-mail per this
 
 
 def route_lead(
@@ -380,20 +382,21 @@ def on_mql(session: Session, events: list[LeadReachedMQL], now: datetime) -> lis
     hand-raise gets the fastest SLA tier; a lead a hand-raise brought back from remarketing goes to
     its earlier owner first, who is told why it is back."""
     out: list[Event] = []
-    held, places = _load(session, [e.lead_id for e in events])  # the session keeps weak references
-    for e in events:
-        out.extend(
-            _route(
-                session,
-                e.lead_id,
-                now=now,
-                reason="mql",
-                places=places,
-                hand_raise=e.hand_raise,
-                reactivated=e if e.reactivated_from is not None else None,
-            )[1]
-        )
-    del held
+    for part in chunks(events, ROUTE_CHUNK):  # a model's activation may make 100,000 MQLs at once
+        held, places = _load(session, [e.lead_id for e in part])  # the session keeps weak references
+        for e in part:
+            out.extend(
+                _route(
+                    session,
+                    e.lead_id,
+                    now=now,
+                    reason="mql",
+                    places=places,
+                    hand_raise=e.hand_raise,
+                    reactivated=e if e.reactivated_from is not None else None,
+                )[1]
+            )
+        del held
     return out
 
 
@@ -421,13 +424,15 @@ def _people(
     of MQLs (the form lane's group commit, an import's batch) routes them all against the same
     facts, and routing changes neither."""
 
-    def read() -> tuple[dict[str, User], dict[int, list[tuple[datetime, datetime]]]]:
+    held: dict[str, Any] = per_transaction(session, ("routing.people", rs_id), dict)
+    # The absences read at a moment (those ending in the 30 days before it) hold every absence a
+    # later moment needs, and each calendar checks them against its own `now`; a moment before
+    # the one read (the demo replays history in one transaction) reads them again.
+    if not held or now < held["at"]:
         users = repo.users_by_email(session, rs.users())
-        return users, repo.away_spans(session, {u.id for u in users.values()}, now)
-
-    # The first `now` of the transaction: the absences it reads (those ending in the last 30 days)
-    # are a superset of any later moment's, and each calendar checks them against its own `now`.
-    return per_transaction(session, ("routing.people", rs_id), read)
+        held.update(at=now, found=(users, repo.away_spans(session, {u.id for u in users.values()}, now)))
+    found: tuple[dict[str, User], dict[int, list[tuple[datetime, datetime]]]] = held["found"]
+    return found
 
 
 def _fast_tracked(d: Decision, hand_raise: str, policy: SlaPolicy | None) -> None:

@@ -16,7 +16,7 @@ from leadloop.routing.calendar import Calendar, CalendarError, parse_hours
 from leadloop.routing.document import RuleSet, parse_rules
 from leadloop.routing.pools import Candidate
 from leadloop.routing.rules import Facts, StickyOwner
-from leadloop.store.bulk import connection, insert_ignore
+from leadloop.store.bulk import chunks, connection, insert_ignore
 from leadloop.store.memo import per_transaction
 from leadloop.store.tables import (
     Account,
@@ -143,7 +143,7 @@ _DECISION = sa.insert(RoutingDecision).returning(RoutingDecision.id)
 
 
 def places_of(session: Session, accounts: list[Account]) -> dict[int, Place | None]:
-    """`place_of` for many accounts with one query (a batch being routed)."""
+    """`place_of` for many accounts with one query a chunk (a batch being routed)."""
     out: dict[int, Place | None] = {a.id: None for a in accounts}
     wanted = [a.id for a in accounts if not a.country]
     if not wanted:
@@ -153,17 +153,18 @@ def places_of(session: Session, accounts: list[Account]) -> dict[int, Place | No
         .over(partition_by=Person.account_id, order_by=(Person.updated_at.desc(), Person.id.desc()))
         .label("n")
     )
-    ranked = (
-        sa.select(Person.account_id, Person.country, Person.state, Person.postcode, newest)
-        .where(Person.account_id.in_(wanted), Person.merged_into_id.is_(None), Person.country.is_not(None))
-        .subquery()
-    )
-    for account_id, country, state, postcode in session.execute(
-        sa.select(ranked.c.account_id, ranked.c.country, ranked.c.state, ranked.c.postcode).where(
-            ranked.c.n == 1
+    for part in chunks(wanted):
+        ranked = (
+            sa.select(Person.account_id, Person.country, Person.state, Person.postcode, newest)
+            .where(Person.account_id.in_(part), Person.merged_into_id.is_(None), Person.country.is_not(None))
+            .subquery()
         )
-    ):
-        out[account_id] = (country, state, postcode)
+        for account_id, country, state, postcode in session.execute(
+            sa.select(ranked.c.account_id, ranked.c.country, ranked.c.state, ranked.c.postcode).where(
+                ranked.c.n == 1
+            )
+        ):
+            out[account_id] = (country, state, postcode)
     return out
 
 

@@ -127,26 +127,26 @@ def select_in(
     conn = connection(session)
     plan = _plan(conn.dialect, tuple(columns), key)
     out: list[Any] = []
-    # The driver's own cursor: SQLAlchemy's result object costs ~3 us a row on top (an import's
-    # identity reads ~15 rows a person).
-    cursor = conn.connection.cursor()
-    try:
-        for part in chunks(distinct):
-            params = tuple(plan.key_proc(v) for v in part) if plan.key_proc else tuple(part)
-            cursor.execute(plan.sql(len(part)), params)
-            rows = cursor.fetchall()
-            if plan.any_procs:  # (then tuples or not, named: no hot caller needs processors)
-                procs = plan.procs
-                out.extend(
-                    plan.make(*(p(v) if p else v for p, v in zip(procs, row, strict=True))) for row in rows
-                )
-            elif tuples:
-                out.extend(rows)
-            else:
-                make = plan.make
-                out.extend(make(*row) for row in rows)
-    finally:
-        cursor.close()
+    # Executed through SQLAlchemy (its errors wrapped: a locked SQLite is an OperationalError that
+    # the capture retries), the rows fetched from the driver's cursor at once: SQLAlchemy's row
+    # objects cost ~3 us a row on top (an import's identity reads ~15 rows a person).
+    for part in chunks(distinct):
+        params = tuple(plan.key_proc(v) for v in part) if plan.key_proc else tuple(part)
+        result = conn.exec_driver_sql(plan.sql(len(part)), params)
+        try:
+            rows = result.cursor.fetchall()
+        finally:
+            result.close()
+        if plan.any_procs:  # (then tuples or not, named: no hot caller needs processors)
+            procs = plan.procs
+            out.extend(
+                plan.make(*(p(v) if p else v for p, v in zip(procs, row, strict=True))) for row in rows
+            )
+        elif tuples:
+            out.extend(rows)
+        else:
+            make = plan.make
+            out.extend(make(*row) for row in rows)
     return out
 
 
