@@ -134,10 +134,11 @@ def what_if(session: Session, rs: RuleSet, *, now: datetime, limit: int | None =
     ).all()
     last = _last_assignments(session, [lead.id for lead, _ in leads])
     raised = _hand_raised(session, [lead.id for lead, _ in leads])
+    places = repo.places_of(session, [account for _, account in leads])
     for lead, account in leads:
         d = decide(
             rs,
-            repo.facts_for(lead, account, repo.place_of(session, account)),
+            repo.facts_for(lead, account, places[account.id]),
             sticky=repo.sticky_owner(session, account),
             pools=pools,
             resolve=resolve,

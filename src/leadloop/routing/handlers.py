@@ -4,6 +4,7 @@ Sales accepts or rejects; a rejection returns the lead to marketing with its rea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,8 +47,8 @@ log = get_logger("leadloop.routing")
 SLA_TIMERS = ("sla_remind", "sla_due", "sla_escalate", "sla_reassign")
 # What the owner does: a buyer writing in (email_reply) is a signal, not the rep answering it.
 TOUCH_TYPES = ("call", "meeting", "email_sent")
-DIGEST_EVERY = timedelta(minutes=30)
-ROUTE_CHUNK = 500  # MQLs whose leads, accounts and places are read together (under every IN limit)  # escalations to one manager gathered into one e-mail per this
+DIGEST_EVERY = timedelta(minutes=30)  # escalations to one manager gathered into one e-mail per this
+ROUTE_CHUNK = 500  # MQLs whose leads, accounts and places are read together (under every IN limit)
 
 
 def route_lead(
@@ -76,13 +77,15 @@ def _route(
     qualified: LeadQualified | None = None,
     hand_raise: str | None = None,
     reactivated: LeadReachedMQL | None = None,
-    places: dict[int, repo.Place | None] | None = None,
+    batch: _Batch | None = None,
 ) -> tuple[Decision | None, list[Event]]:
-    """`places`: the batch's accounts' places, read by `_load` (else the account's is read here)."""
-    if session.get_bind().dialect.name == "postgresql":  # SQLite's one writer holds the lock already
+    """`batch`: what `_load` read (and on PostgreSQL locked) for the MQLs routed together."""
+    if batch is not None and lead_id in batch.lead_ids:
+        lead = session.get(Lead, lead_id)  # in the session: `_load` read it
+    elif session.get_bind().dialect.name == "postgresql":  # SQLite's one writer holds the lock already
         lead = session.scalars(sa.select(Lead).where(Lead.id == lead_id).with_for_update()).first()
     else:
-        lead = session.get(Lead, lead_id)  # from the identity map when `_load` read the batch
+        lead = session.get(Lead, lead_id)
     if lead is None:
         return None, []
     if reason == "mql" and (lead.stage != "mql" or lead.owner_team_id != nurture_queue_id(session, now=now)):
@@ -90,7 +93,8 @@ def _route(
     account = session.get(Account, lead.account_id)
     assert account is not None
     rs, rs_id = repo.active_rules(session)
-    place = places[account.id] if places and account.id in places else repo.place_of(session, account)
+    known = batch is not None and account.id in batch.places
+    place = batch.places[account.id] if batch is not None and known else repo.place_of(session, account)
     facts = repo.facts_for(lead, account, place)
     users, away = _people(session, rs, rs_id, now)
     resolve = {e: (u.id, None if u.active else "inactive") for e, u in users.items()}
@@ -383,7 +387,7 @@ def on_mql(session: Session, events: list[LeadReachedMQL], now: datetime) -> lis
     its earlier owner first, who is told why it is back."""
     out: list[Event] = []
     for part in chunks(events, ROUTE_CHUNK):  # a model's activation may make 100,000 MQLs at once
-        held, places = _load(session, [e.lead_id for e in part])  # the session keeps weak references
+        batch = _load(session, [e.lead_id for e in part])
         for e in part:
             out.extend(
                 _route(
@@ -391,30 +395,39 @@ def on_mql(session: Session, events: list[LeadReachedMQL], now: datetime) -> lis
                     e.lead_id,
                     now=now,
                     reason="mql",
-                    places=places,
+                    batch=batch,
                     hand_raise=e.hand_raise,
                     reactivated=e if e.reactivated_from is not None else None,
                 )[1]
             )
-        del held
     return out
 
 
-def _load(session: Session, lead_ids: list[int]) -> tuple[list[object], dict[int, repo.Place | None]]:
+@dataclass(frozen=True)
+class _Batch:
+    """What `_load` read for MQLs routed together."""
+
+    held: list[object]  # the leads and accounts: the session keeps only weak references to them
+    lead_ids: frozenset[int]
+    places: dict[int, repo.Place | None]  # by account id
+
+
+def _load(session: Session, lead_ids: list[int]) -> _Batch | None:
     """Read a batch's leads, their accounts and where those are with one query each (an import's
     batch routes hundreds): each lead's `session.get` then finds them in the session. On
-    PostgreSQL the leads are locked in id order, as one statement, so two batches never wait on
-    each other crosswise. Returns the objects (to hold: the session's references are weak) and
-    the accounts' places."""
+    PostgreSQL the leads are locked here, in id order, instead of one by one as they are routed."""
     if len(lead_ids) < 2:
-        return [], {}
+        return None
     q = sa.select(Lead).where(Lead.id.in_(lead_ids)).order_by(Lead.id)
     if session.get_bind().dialect.name == "postgresql":
         q = q.with_for_update()
     leads = list(session.scalars(q))
-    account_ids = {lead.account_id for lead in leads}
-    accounts = list(session.scalars(sa.select(Account).where(Account.id.in_(account_ids))))
-    return [*leads, *accounts], repo.places_of(session, accounts)
+    accounts = list(
+        session.scalars(sa.select(Account).where(Account.id.in_({lead.account_id for lead in leads})))
+    )
+    return _Batch(
+        [*leads, *accounts], frozenset(lead.id for lead in leads), repo.places_of(session, accounts)
+    )
 
 
 def _people(
@@ -423,7 +436,6 @@ def _people(
     """The rules' people and their absences, read once per transaction for one rule set: a batch
     of MQLs (the form lane's group commit, an import's batch) routes them all against the same
     facts, and routing changes neither."""
-
     held: dict[str, Any] = per_transaction(session, ("routing.people", rs_id), dict)
     # The absences read at a moment (those ending in the 30 days before it) hold every absence a
     # later moment needs, and each calendar checks them against its own `now`; a moment before

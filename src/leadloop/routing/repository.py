@@ -102,15 +102,7 @@ def place_of(session: Session, account: Account) -> Place | None:
     """Where a lead's people said they are, for an account that does not say where it is (one a
     form or an import made from a company name, before enrichment): the most recently updated
     person's country, state and postcode. None when the account has a country of its own."""
-    if account.country:
-        return None
-    row = session.execute(
-        sa.select(Person.country, Person.state, Person.postcode)
-        .where(Person.account_id == account.id, Person.merged_into_id.is_(None), Person.country.is_not(None))
-        .order_by(Person.updated_at.desc(), Person.id.desc())
-        .limit(1)
-    ).first()
-    return (row[0], row[1], row[2]) if row is not None else None
+    return places_of(session, [account])[account.id]
 
 
 _CREDIT = (
@@ -134,18 +126,18 @@ def save_credits(
         conn.execute(_CREDIT_ASSIGNED, {"p": pool, "u": chosen, "c": credits[chosen], "at": now})
 
 
+_DECISION = sa.insert(RoutingDecision).returning(RoutingDecision.id)
+
+
 def record_decision(session: Session, **row: Any) -> int:
     """The routing decision's audit row (a prepared insert, not the ORM's unit of work); its id."""
     return int(connection(session).execute(_DECISION, row).scalar_one())
 
 
-_DECISION = sa.insert(RoutingDecision).returning(RoutingDecision.id)
-
-
 def places_of(session: Session, accounts: list[Account]) -> dict[int, Place | None]:
-    """`place_of` for many accounts with one query a chunk (a batch being routed)."""
+    """`place_of` for many accounts with one query a chunk (a batch being routed, a what-if)."""
     out: dict[int, Place | None] = {a.id: None for a in accounts}
-    wanted = [a.id for a in accounts if not a.country]
+    wanted = list(dict.fromkeys(a.id for a in accounts if not a.country))
     if not wanted:
         return out
     newest = (
