@@ -18,10 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.analytics.cube import handed_won_money, totals
 from leadloop.analytics.filters import Money, ReportFilters, resolve
 from leadloop.analytics.slices import (
     LF,
-    OF,
     as_key,
     check_dim,
     grouped,
@@ -31,6 +31,14 @@ from leadloop.analytics.slices import (
     where,
 )
 
+COUNTS = (
+    "handed",
+    "handed_accepted",
+    "handed_rejected",
+    "handed_within_sla",
+    "handed_converted",
+    "handed_won",
+)
 MEASURES: dict[str, sa.ColumnElement[bool]] = {
     "handed": LF.c.handed.is_(True),
     "accepted": sa.and_(LF.c.handed.is_(True), LF.c.accepted.is_(True)),
@@ -73,23 +81,19 @@ def audit_report(
 ) -> list[AuditRow]:
     check_dim(by)
     scope = resolve(session, filters)
-    conds = [*where(scope), LF.c.handed.is_(True)]
-    q, key = grouped(by, sa.func.count(), *(_n(c) for n, c in MEASURES.items() if n != "handed"))
-    counts = {as_key(r[0]): (r[0], r[1:]) for r in session.execute(q.where(*conds).group_by(key))}
+    conds = [*where(scope, covering=True), LF.c.handed.is_(True)]  # the reasons' covering index
+    counts = {
+        as_key(k[0]): (k[0], v)
+        for k, v in totals(session, scope, [by], COUNTS).rows.items()
+        if v[0]  # groups with handed leads
+    }
     rq, rkey = grouped(by, LF.c.rejected_reason, sa.func.count())
     reasons: dict[str, Counter[str]] = defaultdict(Counter)
     for k, reason, n in session.execute(
         rq.where(*conds, LF.c.rejected.is_(True)).group_by(rkey, LF.c.rejected_reason)
     ):
         reasons[as_key(k)][reason or "(no reason)"] += n
-    mq, mkey = grouped(by, OF.c.currency, sa.func.sum(OF.c.amount))
-    money_of: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for k, currency, amount in session.execute(
-        mq.join(OF, OF.c.lead_id == LF.c.lead_id)
-        .where(*conds, OF.c.outcome == "won")
-        .group_by(mkey, OF.c.currency)
-    ):
-        money_of[as_key(k)][currency] = Decimal(amount or 0)
+    money_of = {as_key(k[0]): v for k, v in handed_won_money(session, scope, [by]).items()}
     names = labels(session, by, [raw for raw, _ in counts.values()])
     rows = []
     for k, (_, c) in counts.items():

@@ -24,8 +24,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.analytics.filters import Money, ReportFilters, resolve
-from leadloop.analytics.slices import LF, NONE, OF, median_of_counts, where
+from leadloop.analytics.cube import handed_won_money, totals
+from leadloop.analytics.filters import Money, ReportFilters, Scope, resolve
+from leadloop.analytics.slices import LF, NONE, median_of_counts, where
 from leadloop.store.tables import Campaign, User
 
 BANDS = ("≤ 50 %", "50-100 %", "100-150 %", "> 150 %")
@@ -147,37 +148,32 @@ def capacity_report(
         LoadBand(b, band_rows[b][0], band_rows[b][1], median_of_counts(band_counts[b]), band_rows[b][2])
         for b in BANDS
     ]
-    return Capacity(
-        config, weeks, bands, _channels(session, scope_conds=where(scope), money=money, config=config)
-    )
+    return Capacity(config, weeks, bands, _channels(session, scope=scope, money=money, config=config))
 
 
-def _channels(
-    session: Session, *, scope_conds: list[sa.ColumnElement[bool]], money: Money, config: CapacityConfig
-) -> list[ChannelCost]:
-    channel = sa.func.coalesce(Campaign.channel, LF.c.source)
-    base = LF.outerjoin(Campaign, Campaign.id == LF.c.campaign_id)
-    q = (
-        sa.select(
-            channel,
-            sa.func.count(),
-            sa.func.sum(LF.c.sales_touches),
-            sa.func.sum(sa.case((LF.c.furthest >= 5, 1), else_=0)),
-        )
-        .select_from(base)
-        .where(*scope_conds, LF.c.handed.is_(True))
-        .group_by(channel)
-    )
-    counts = {c: (int(n), int(t or 0), int(w or 0)) for c, n, t, w in session.execute(q)}
-    rq = (
-        sa.select(channel, OF.c.currency, sa.func.sum(OF.c.amount))
-        .select_from(base.join(OF, OF.c.lead_id == LF.c.lead_id))
-        .where(*scope_conds, LF.c.handed.is_(True), OF.c.outcome == "won")
-        .group_by(channel, OF.c.currency)
-    )
+def _channels(session: Session, *, scope: Scope, money: Money, config: CapacityConfig) -> list[ChannelCost]:
+    """Per channel (the campaign's, else the lead's source): the handed leads, their sales touches,
+    the won ones and their won money."""
+    of: dict[int | None, str | None] = dict(session.execute(sa.select(Campaign.id, Campaign.channel)).all())
+
+    def channel(campaign_id: int | None, source: str | None) -> str | None:
+        named = of.get(campaign_id)
+        return named if named is not None else source
+
+    keys = ["campaign", "source"]
+    counts: dict[str | None, tuple[int, int, int]] = {}
+    for (cid, source), (n, t, w) in totals(
+        session, scope, keys, ["handed", "handed_touches", "handed_won"]
+    ).rows.items():
+        c = channel(cid, source)
+        if n:
+            was = counts.get(c, (0, 0, 0))
+            counts[c] = (was[0] + n, was[1] + t, was[2] + w)
     revenue: dict[str | None, dict[str, Decimal]] = defaultdict(dict)
-    for c, currency, amount in session.execute(rq):
-        revenue[c][currency] = Decimal(amount or 0)
+    for (cid, source), amounts in handed_won_money(session, scope, keys).items():
+        into = revenue[channel(cid, source)]
+        for currency, amount in amounts.items():
+            into[currency] = into.get(currency, Decimal(0)) + amount
     rows = [
         ChannelCost(
             c or NONE, n, t, handling_cost(n, t, config), w, money.total(revenue.get(c, {})), money.currency

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.analytics import cube
 from leadloop.analytics.facts_model import LeadIn, Move, OppIn, derive, opp_fact
 from leadloop.jobs.timers import Due, schedule
 from leadloop.store.bulk import chunks, connection
@@ -312,6 +313,7 @@ def refresh(
     conn = connection(session)
     state = session.get(FactsRefresh, "facts")
     full = full or state is None or state.full_at is None or now - state.full_at >= FULL_EVERY
+    full = full or not cube.built(session)
     opps = _opportunities(session, default_currency, default_product)
     if full:
         conn.execute(LF.delete())
@@ -325,8 +327,12 @@ def refresh(
             opps_of[o.lead_id].append(o)
     teams = dict(conn.execute(sa.select(User.id, User.team_id)).all())
     written = 0
+    days: set[str] = set()  # the rollup's days whose facts change (ADR 0047)
     for part in chunks(sorted(ids)):
         rows = _lead_rows(session, part, opps_of, teams)
+        if not full:
+            days |= cube.days_of(conn, part)
+            days |= {r["opened_day"] for r in rows}
         _write(session, LF, "lead_id", part, rows)
         written += len(rows)
     # Opportunities: all of them are compared anyway; rewrite those whose facts changed.
@@ -351,7 +357,12 @@ def refresh(
     ]
     changed = [f for f in fresh if stored.get(f["opp_id"]) != f]
     gone = set(stored) - {f["opp_id"] for f in fresh}
+    if not full:
+        linked_to = {f["lead_id"] for f in changed} | {stored[o]["lead_id"] for o in gone}
+        linked_to |= {stored[f["opp_id"]]["lead_id"] for f in changed if f["opp_id"] in stored}
+        days |= cube.days_of(conn, {i for i in linked_to if i is not None})
     _write(session, OF, "opp_id", [f["opp_id"] for f in changed] + sorted(gone), changed)
+    cube.rebuild(session, None if full else days, now=now)
     if state is None:
         session.add(FactsRefresh(name="facts", watermark=now, full_at=now))
     else:

@@ -96,6 +96,7 @@ class LeadFact:
     team_id: int | None
     rule: str | None
     cohort: str  # YYYY-MM of the opening
+    opened_day: str  # YYYY-MM-DD of the opening (the rollup's day, ADR 0047)
     opened_at: datetime
     first_seen_at: datetime
     furthest: int  # index in STAGES of the furthest stage reached
@@ -245,6 +246,7 @@ def derive(
         team_id=team_of_owner if lead.owner_user_id is not None else lead.owner_team_id,
         rule=rule,
         cohort=lead.opened_at.strftime("%Y-%m"),
+        opened_day=lead.opened_at.strftime("%Y-%m-%d"),
         opened_at=lead.opened_at,
         first_seen_at=min(v for v in (lead.opened_at, account_created, first_activity) if v is not None),
         furthest=furthest,

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.analytics.cube import totals
 from leadloop.analytics.facts_model import OLD_MONTHS, STAGES
 from leadloop.analytics.filters import Money, ReportFilters, resolve
 from leadloop.analytics.slices import (
@@ -39,6 +40,7 @@ from leadloop.analytics.slices import (
 from leadloop.core.errors import InvalidInput
 
 HOURS = ("h_inquiry", "h_mql", "h_sal", "h_sql", "h_opportunity")
+COUNTS = ("leads", *(f"reached_{i}" for i in range(1, len(STAGES))), "recycled", "reactivated")
 MEASURES: dict[str, sa.ColumnElement[bool]] = {s: LF.c.furthest >= i for i, s in enumerate(STAGES)} | {
     "recycled": LF.c.recycled.is_(True),
     "reactivated": LF.c.reactivated.is_(True),
@@ -90,30 +92,28 @@ def funnel_report(
 ) -> Funnel:
     check_dim(by)
     scope = resolve(session, filters)
-    conds = where(scope)
-    q, key = grouped(
-        by,
-        *(sa.func.sum(sa.case((LF.c.furthest >= i, 1), else_=0)) for i in range(len(STAGES))),
-        sa.func.sum(sa.case((LF.c.recycled.is_(True), 1), else_=0)),
-        sa.func.sum(sa.case((LF.c.reactivated.is_(True), 1), else_=0)),
-    )
-    counts = {as_key(r[0]): r for r in session.execute(q.where(*conds).group_by(key))}
+    counts = {as_key(k[0]): (k[0], v) for k, v in totals(session, scope, [by], COUNTS).rows.items()}
     hist: dict[str, list[dict[int, int]]] = defaultdict(lambda: [{} for _ in HOURS])
+    covered = where(scope, covering=True)  # each stage's durations: its covering index (ADR 0047)
     for i, name in enumerate(HOURS):
-        col = LF.c[name]
-        hq, hkey = grouped(by, col, sa.func.count())
-        for k, hours, n in session.execute(hq.where(*conds, col.is_not(None)).group_by(hkey, col)):
+        for k, hours, n in session.execute(durations(by, name, covered)):
             hist[as_key(k)][i][int(hours)] = int(n)
-    names = labels(session, by, [r[0] for r in counts.values()])
+    names = labels(session, by, [raw for raw, _ in counts.values()])
     rows = []
-    for k, r in counts.items():
+    for k, (_, r) in counts.items():
         medians = tuple(None if (m := median_of_counts(h)) is None else m / 24 for h in hist[k])
-        reached = tuple(int(x or 0) for x in r[1 : 1 + len(STAGES)])
-        rows.append(FunnelRow(names[k], k, reached, medians, int(r[-2] or 0), int(r[-1] or 0)))
+        rows.append(FunnelRow(names[k], k, r[: len(STAGES)], medians, r[-2], r[-1]))
     rows.sort(key=lambda r: r.key if by == "cohort" else (-r.reached[0], r.group))
     return Funnel(
         rows, _revenue_share(session, scope_conds=where(scope, dated=False), scope=scope, money=money)
     )
+
+
+def durations(by: str, stage_hours: str, covered: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+    """Per group, how many leads spent each whole number of hours in a stage (`HOURS`)."""
+    col = LF.c[stage_hours]
+    q, key = grouped(by, col, sa.func.count())
+    return q.where(*covered, col.is_not(None)).group_by(key, col)
 
 
 def _revenue_share(session: Session, *, scope_conds: list[Any], scope: Any, money: Money) -> RevenueShare:

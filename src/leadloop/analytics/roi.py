@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 
 from leadloop.analytics.attribution import DEFAULT_WINDOW, LINEAR, credit
 from leadloop.analytics.attribution_queries import load
+from leadloop.analytics.cube import totals
 from leadloop.analytics.facts_model import STAGES
 from leadloop.analytics.filters import Money, ReportFilters, Scope, resolve
-from leadloop.analytics.slices import LF, lead_ids, where
+from leadloop.analytics.slices import LF, lead_ids
 from leadloop.core.errors import InvalidInput
 from leadloop.store.tables import Campaign
 
@@ -93,16 +94,10 @@ def roi_report(
     if scope.campaign_id is not None:
         cq = cq.where(Campaign.id == scope.campaign_id)
     campaigns = session.execute(cq.order_by(Campaign.name)).all()
-    q = (
-        sa.select(
-            LF.c.campaign_id,
-            sa.func.count(),
-            *(sa.func.sum(sa.case((LF.c.furthest >= i, 1), else_=0)) for i in range(1, len(STAGES))),
-        )
-        .where(*where(scope), LF.c.campaign_id.is_not(None))
-        .group_by(LF.c.campaign_id)
-    )
-    counts = {cid: tuple(int(x or 0) for x in rest) for cid, *rest in session.execute(q)}
+    names = ["leads", *(f"reached_{i}" for i in range(1, len(STAGES)))]
+    counts = {
+        k[0]: v for k, v in totals(session, scope, ["campaign"], names).rows.items() if k[0] is not None
+    }
     loaded = load(
         session, now=now, start=scope.since, end=scope.until, window=window, default_currency=money.into
     )

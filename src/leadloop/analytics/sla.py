@@ -103,14 +103,25 @@ def _aging_query(scope: Scope) -> Any:
 
 
 def aging_report(session: Session, *, now: datetime, filters: ReportFilters) -> list[AgingRow]:
+    """Counted in SQL: per owner, the open leads in each age (`age_bucket`'s limits, as instants
+    before `now`) and the earliest start."""
     scope = resolve(session, filters)
+    q = _aging_query(scope).subquery()
+    started = q.c[3]
+    age = sa.case(
+        *((started > now - limit, i) for i, limit in enumerate(_LIMITS)),
+        else_=len(_LIMITS),
+    )
     ages: dict[str, list[int]] = {}
     oldest: dict[str, timedelta] = {}
-    for _lid, user, team, started in session.execute(_aging_query(scope)):
+    for user, team, i, n, earliest in session.execute(
+        sa.select(q.c.owner_user_id, q.c.owner_team_id, age, sa.func.count(), sa.func.min(started)).group_by(
+            q.c.owner_user_id, q.c.owner_team_id, age
+        )
+    ):
         key = f"user:{user}" if user is not None else f"team:{team}"
-        age = max(timedelta(0), now - started)
-        ages.setdefault(key, [0] * len(AGES))[AGES.index(age_bucket(age))] += 1
-        oldest[key] = max(oldest.get(key, timedelta(0)), age)
+        ages.setdefault(key, [0] * len(AGES))[int(i)] += int(n)
+        oldest[key] = max(oldest.get(key, timedelta(0)), now - earliest)
     users = {i: n or e for i, n, e in session.execute(sa.select(User.id, User.name, User.email))}
     teams = dict(session.execute(sa.select(Team.id, Team.name)).all())
 

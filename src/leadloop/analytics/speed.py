@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.analytics.cube import totals
 from leadloop.analytics.facts_model import BUCKETS, STAGES
 from leadloop.analytics.filters import ReportFilters, resolve
-from leadloop.analytics.slices import LF, lead_ids, where
+from leadloop.analytics.slices import LF, lead_ids
 from leadloop.core.errors import InvalidInput
 
 OUTCOMES = ("sal", "sql", "opportunity", "won")
@@ -39,17 +39,12 @@ class SpeedRow:
 
 def speed_report(session: Session, *, now: datetime, filters: ReportFilters) -> list[SpeedRow]:
     scope = resolve(session, filters)
-    q = (
-        sa.select(
-            LF.c.bucket,
-            sa.func.count(),
-            *(sa.func.sum(sa.case((LF.c.furthest >= STAGES.index(s), 1), else_=0)) for s in OUTCOMES),
-        )
-        .where(*where(scope), LF.c.bucket.is_not(None))
-        .group_by(LF.c.bucket)
-    )
-    got = {b: r for b, *r in session.execute(q)}
-    return [SpeedRow(b, *(int(x or 0) for x in got.get(b, [0] * 5))) for b in BUCKETS]
+    names = [f"bucket_{i}_{m}" for i in range(len(BUCKETS)) for m in ("leads", "sal", "sql", "opp", "won")]
+    got = totals(session, scope, [], names).get(())
+    return [
+        SpeedRow(b, *(got[f"bucket_{i}_{m}"] for m in ("leads", "sal", "sql", "opp", "won")))
+        for i, b in enumerate(BUCKETS)
+    ]
 
 
 def speed_leads(

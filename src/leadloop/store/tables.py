@@ -1181,6 +1181,59 @@ class DirectMail(Base):
 # Reports (issue 15): one row of facts per lead and per opportunity, derived from the rows above by
 # analytics/facts.py and kept current by a timer (ADR 0036). Every report groups these; nothing
 # else writes them, and a full rebuild from the source rows gives the same table.
+# What the counts rollup groups by, and what a scope filters on (ADR 0047); the covering indexes of
+# `lead_facts` carry them too.
+CUBE_DIMS = ("source", "campaign_id", "product", "team_id", "owner_user_id", "grade", "rule")
+CUBE_FACT_COLUMNS = ("opened_at", "cohort", *CUBE_DIMS, "account_id")
+SPEED_BUCKETS = 6  # facts_model.BUCKETS
+CUBE_MEASURES = (
+    "leads",
+    *(f"reached_{i}" for i in range(1, 6)),
+    "recycled",
+    "reactivated",
+    "handed",
+    "handed_accepted",
+    "handed_rejected",
+    "handed_within_sla",
+    "handed_converted",
+    "handed_won",
+    "handed_touches",
+    *(f"bucket_{b}_{m}" for b in range(SPEED_BUCKETS) for m in ("leads", "sal", "sql", "opp", "won")),
+)
+
+
+def _cube_columns(*extra: sa.Column[Any]) -> list[sa.Column[Any]]:
+    return [
+        sa.Column("grain", sa.String(1), nullable=False),  # "M": a month, "D": a day (ADR 0047)
+        sa.Column("period", sa.String(10), nullable=False),  # its first day, YYYY-MM-DD
+        sa.Column("source", sa.String(100)),
+        sa.Column("campaign_id", sa.Integer),
+        sa.Column("product", sa.String(100), nullable=False),
+        sa.Column("team_id", sa.Integer),
+        sa.Column("owner_user_id", sa.Integer),
+        sa.Column("grade", sa.String(1)),
+        sa.Column("rule", sa.String(200)),
+        *extra,
+    ]
+
+
+LEAD_CUBE = sa.Table(
+    "lead_cube",
+    Base.metadata,
+    *_cube_columns(*(sa.Column(m, sa.Integer, nullable=False) for m in CUBE_MEASURES)),
+    sa.Index("ix_lead_cube_grain_period", "grain", "period"),
+)
+LEAD_CUBE_MONEY = sa.Table(
+    "lead_cube_money",
+    Base.metadata,
+    *_cube_columns(
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("handed_won_amount", Money, nullable=False),
+    ),
+    sa.Index("ix_lead_cube_money_grain_period", "grain", "period"),
+)
+
+
 class LeadFactRow(Base):
     __tablename__ = "lead_facts"
     __table_args__ = (
@@ -1188,6 +1241,25 @@ class LeadFactRow(Base):
         sa.Index("ix_lead_facts_campaign_opened", "campaign_id", "opened_at"),
         sa.Index("ix_lead_facts_account_id", "account_id"),
         sa.Index("ix_lead_facts_assigned_at", "assigned_at"),
+        # Covering and partial: the funnel's duration histograms and the audit's rejection reasons
+        # read these alone, never the wide rows (ADR 0047).
+        *(
+            sa.Index(
+                f"ix_lead_facts_{col}",
+                col,
+                *CUBE_FACT_COLUMNS,
+                sqlite_where=sa.text(f"{col} IS NOT NULL"),
+                postgresql_where=sa.text(f"{col} IS NOT NULL"),
+            )
+            for col in ("h_inquiry", "h_mql", "h_sal", "h_sql", "h_opportunity")
+        ),
+        sa.Index(  # its condition as SQLAlchemy writes the audit's, so that SQLite can use it
+            "ix_lead_facts_rejected_reason",
+            "rejected_reason",
+            *CUBE_FACT_COLUMNS,
+            sqlite_where=sa.text("handed IS 1 AND rejected IS 1"),
+            postgresql_where=sa.text("handed IS true AND rejected IS true"),
+        ),
     )
     lead_id: Mapped[int] = mapped_column(sa.ForeignKey("leads.id"), primary_key=True, autoincrement=False)
     account_id: Mapped[int]
@@ -1199,6 +1271,7 @@ class LeadFactRow(Base):
     team_id: Mapped[int | None]
     rule: Mapped[str | None] = mapped_column(sa.String(200))
     cohort: Mapped[str] = mapped_column(sa.String(7))
+    opened_day: Mapped[str | None] = mapped_column(sa.String(10))  # None only before migration 0040's rebuild
     opened_at: Mapped[datetime]
     first_seen_at: Mapped[datetime]
     furthest: Mapped[int]

@@ -1,0 +1,199 @@
+"""The counts rollup (ADR 0047) answers exactly what the facts answer: every measure, grouped by every
+dimension the rollup holds, over date ranges that start and end inside months, across months, inside
+one month, open at either end, and narrowed by campaign, product and team; the won money likewise.
+An incremental refresh leaves the rollup as a full rebuild writes it; a rollup not built yet is not
+read. On SQLite and PostgreSQL, on the simulated world of tests/fixtures/reports.py."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from leadloop.analytics import cube, funnel
+from leadloop.analytics.facts import refresh
+from leadloop.analytics.filters import Scope, day_start
+from leadloop.analytics.slices import where
+from leadloop.store.db import Database
+from leadloop.store.tables import (
+    CUBE_MEASURES,
+    LEAD_CUBE,
+    LEAD_CUBE_MONEY,
+    FactsRefresh,
+    Lead,
+    LeadFactRow,
+    LeadStageChange,
+    Opportunity,
+)
+from tests.fixtures.reports import NOW, reports_world
+
+GROUPINGS: list[list[str]] = [
+    [],
+    ["cohort"],
+    ["source"],
+    ["campaign"],
+    ["product"],
+    ["team"],
+    ["rep"],
+    ["grade"],
+    ["rule"],
+    ["campaign", "source"],
+]
+
+
+@pytest.fixture
+def world(db: Database) -> dict[str, int]:
+    facts = reports_world(db)
+    with db.write() as s:
+        refresh(s, now=NOW, full=True)
+    return facts
+
+
+def _scopes(db: Database, n: int, seed: int) -> list[Scope]:
+    with db.read() as s:
+        lo, hi = s.execute(
+            sa.select(sa.func.min(LeadFactRow.opened_at), sa.func.max(LeadFactRow.opened_at))
+        ).one()
+        campaigns = sorted({c for c in s.scalars(sa.select(LeadFactRow.campaign_id)) if c is not None})
+        products = sorted(set(s.scalars(sa.select(LeadFactRow.product))))
+        teams = sorted({t for t in s.scalars(sa.select(LeadFactRow.team_id)) if t is not None})
+    rnd = random.Random(seed)
+    span = (hi - lo).days + 2
+    out = [Scope()]
+    for _ in range(n):
+        a = (lo + timedelta(days=rnd.randrange(-1, span))).date()
+        b = a + timedelta(days=rnd.choice([0, 1, 5, 17, 31, 45, 90, 200]))
+        since = None if rnd.random() < 0.15 else day_start(a)
+        until = None if rnd.random() < 0.15 else day_start(b + timedelta(days=1))
+        out.append(
+            Scope(
+                since=since,
+                until=until,
+                campaign_id=rnd.choice([None, None, *campaigns]),
+                product=rnd.choice([None, None, *products]),
+                team_id=rnd.choice([None, None, *teams]),
+            )
+        )
+    return out
+
+
+def test_the_rollup_answers_what_the_facts_answer(db: Database, world: dict[str, int]) -> None:
+    scopes = _scopes(db, 60, seed=3)
+    some = 0
+    with db.read() as s:
+        assert cube.built(s)
+        for scope in scopes:
+            for keys in GROUPINGS:
+                want = cube.totals(s, scope, keys, CUBE_MEASURES, facts=True)
+                got = cube.totals(s, scope, keys, CUBE_MEASURES)
+                assert got == want, (scope, keys)
+                some += bool(want.rows)
+                assert cube.handed_won_money(s, scope, keys) == cube.handed_won_money(
+                    s, scope, keys, facts=True
+                ), (scope, keys)
+    assert some > len(scopes)  # most ranges hold leads: the comparison is not of empty answers
+
+
+def test_a_range_inside_one_month_and_one_across_months_count_each_lead_once(
+    db: Database, world: dict[str, int]
+) -> None:
+    with db.read() as s:
+        days = sorted(s.scalars(sa.select(LeadFactRow.opened_at)))
+        everything = cube.totals(s, Scope(), [], ["leads"]).get(())["leads"]
+        assert everything == len(days)
+        middle = days[len(days) // 2].date()
+        first_half = Scope(until=day_start(middle))
+        second_half = Scope(since=day_start(middle))
+        halves = [cube.totals(s, x, [], ["leads"]).get(())["leads"] for x in (first_half, second_half)]
+        assert sum(halves) == everything and all(halves)
+        one_day = Scope(since=day_start(middle), until=day_start(middle + timedelta(days=1)))
+        assert cube.totals(s, one_day, [], ["leads"]).get(())["leads"] == sum(
+            1 for d in days if d.date() == middle
+        )
+
+
+def _rollup(db: Database) -> tuple[list[Any], list[Any]]:
+    def rows(t: sa.Table) -> list[Any]:
+        with db.read() as s:
+            return sorted((tuple(r) for r in s.execute(sa.select(t))), key=repr)
+
+    return rows(LEAD_CUBE), rows(LEAD_CUBE_MONEY)
+
+
+def test_an_incremental_refresh_leaves_the_rollup_as_a_full_rebuild_writes_it(
+    db: Database, world: dict[str, int]
+) -> None:
+    later = NOW + timedelta(minutes=5)
+    with db.write() as s:
+        refresh(s, now=NOW + timedelta(minutes=1))
+    before = _rollup(db)
+    with db.write() as s:
+        lead = s.scalars(sa.select(Lead).where(Lead.stage == "sal")).first()
+        assert lead is not None
+        lead.stage = "sql"
+        s.add(
+            LeadStageChange(
+                lead_id=lead.id,
+                at=later,
+                recorded_at=later,
+                from_stage="sal",
+                to_stage="sql",
+                trigger="qualified",
+            )
+        )
+        opp = s.scalars(sa.select(Opportunity).where(Opportunity.outcome == "open")).first()
+        assert opp is not None
+        opp.outcome, opp.closed_at = "won", later
+        done = refresh(s, now=later)
+    assert not done.full
+    incremental = _rollup(db)
+    assert incremental != before  # the change reached the rollup
+    with db.write() as s:
+        refresh(s, now=later, full=True)
+    assert _rollup(db) == incremental
+
+
+def test_a_rollup_not_built_yet_is_not_read(db: Database, world: dict[str, int]) -> None:
+    with db.write() as s:
+        s.execute(sa.delete(FactsRefresh).where(FactsRefresh.name == cube.STATE))
+        s.execute(LEAD_CUBE.delete())
+    with db.read() as s:
+        assert not cube.built(s)
+        assert cube.totals(s, Scope(), ["source"], ["leads"]) == cube.totals(
+            s, Scope(), ["source"], ["leads"], facts=True
+        )
+        assert cube.totals(s, Scope(), [], ["leads"]).get(())["leads"] > 0
+    with db.write() as s:  # the next refresh rebuilds it
+        assert refresh(s, now=NOW + timedelta(minutes=1)).full
+    with db.read() as s:
+        assert cube.built(s)
+
+
+def test_a_day_is_the_opening_s_day_in_utc(db: Database, world: dict[str, int]) -> None:
+    with db.read() as s:
+        pairs = s.execute(sa.select(LeadFactRow.opened_at, LeadFactRow.opened_day)).all()
+    assert pairs and all(at.astimezone(UTC).date().isoformat() == day for at, day in pairs)
+    assert all(isinstance(at, datetime) for at, _ in pairs)
+
+
+@pytest.mark.parametrize("stage_hours", funnel.HOURS)
+def test_sqlite_reads_a_stage_s_durations_from_its_covering_index(
+    db: Database, world: dict[str, int], stage_hours: str
+) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("a plan of SQLite's")
+    scope = Scope(since=day_start(NOW.date() - timedelta(days=365)))
+    q = funnel.durations("rep", stage_hours, where(scope, covering=True))
+    with db.read() as s:
+        plan = " ".join(str(r[-1]) for r in s.execute(sa.text("EXPLAIN QUERY PLAN " + _sql(q, db))))
+    assert f"COVERING INDEX ix_lead_facts_{stage_hours}" in plan, plan
+
+
+def _sql(q: sa.Select[Any], db: Database) -> str:
+    """The query with its one parameter (the range's start) written in, as SQLite stores instants."""
+    sql = str(q.compile(db.engine))
+    assert sql.count("?") == 1, sql
+    return sql.replace("?", f"'{(NOW - timedelta(days=365)):%Y-%m-%d %H:%M:%S.%f}'")
