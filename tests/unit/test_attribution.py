@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from leadloop.analytics.attribution import (
     MODELS,
     Opp,
+    Timeline,
     Touch,
     UnknownModel,
     credit,
@@ -137,6 +138,22 @@ def test_the_window_leaves_out_touches_after_the_close_and_before_its_start() ->
     assert [t.id for t in in_window(opp(created=30, closed=60), ts, now=now)] == [1, 2]
     assert [t.id for t in in_window(opp(created=30, closed=None), ts, now=now)] == [1, 2, 3]
     assert [t.id for t in in_window(opp(), ts, now=now, window=timedelta(days=300))] == [0, 1, 2]
+
+
+@given(
+    days=st.lists(st.integers(-120, 120), max_size=30),
+    created=st.integers(-60, 60),
+    length=st.none() | st.integers(0, 90),
+    window_days=st.integers(0, 200),
+)
+def test_a_timeline_s_window_is_in_window_s(
+    days: list[int], created: int, length: int | None, window_days: int
+) -> None:
+    """Touches in any order, at shared instants too: bisection gives what filtering and sorting give."""
+    ts = [touch(i, d) for i, d in reversed(list(enumerate(days)))]
+    o = opp(created=created, closed=None if length is None else created + length)
+    now, window = T0 + timedelta(days=100), timedelta(days=window_days)
+    assert Timeline(ts).window(o, now=now, window=window) == in_window(o, ts, now=now, window=window)
 
 
 def test_split_is_exact_on_odd_amounts_and_refuses_bad_weights() -> None:

@@ -20,6 +20,7 @@ always sum to one.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,21 @@ def in_window(
     close (an open opportunity: through `now`); a touch after the close helped nothing."""
     start, end = opp.created_at - window, opp.closed_at or now
     return sorted((t for t in touches if start <= t.at <= end), key=lambda t: (t.at, t.id))
+
+
+class Timeline:
+    """An account's touches sorted once (by instant, then id), so that each of its opportunities
+    takes its window by bisection (`in_window`'s answer, without a sort per opportunity)."""
+
+    __slots__ = ("_ats", "_touches")
+
+    def __init__(self, touches: Sequence[Touch]) -> None:
+        self._touches = sorted(touches, key=lambda t: (t.at, t.id))
+        self._ats = [t.at for t in self._touches]
+
+    def window(self, opp: Opp, *, now: datetime, window: timedelta = DEFAULT_WINDOW) -> list[Touch]:
+        start, end = opp.created_at - window, opp.closed_at or now
+        return self._touches[bisect_left(self._ats, start) : bisect_right(self._ats, end)]
 
 
 def split_exact(amount: Decimal, weights: Sequence[Fraction | float]) -> list[Decimal]:

@@ -12,7 +12,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.analytics.attribution import ENGAGEMENT_TYPES, Opp, Outcome, Touch, in_window
+from leadloop.analytics.attribution import ENGAGEMENT_TYPES, Opp, Outcome, Timeline, Touch
 from leadloop.contract.vocab import default_channel
 from leadloop.core.errors import InvalidInput
 from leadloop.store.bulk import chunks
@@ -86,9 +86,12 @@ def load(
         )
         if account_id is not None:
             account_of[oid] = account_id
-    by_account = _touches(session, opps, account_of, now=now, window=window)
+    timelines = {
+        a: Timeline(ts) for a, ts in _touches(session, opps, account_of, now=now, window=window).items()
+    }
+    nothing = Timeline([])
     touches = {
-        o.id: in_window(o, by_account.get(account_of.get(o.id, -1), []), now=now, window=window) for o in opps
+        o.id: timelines.get(account_of.get(o.id, -1), nothing).window(o, now=now, window=window) for o in opps
     }
     return Loaded(opps, touches)
 
