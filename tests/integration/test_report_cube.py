@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from leadloop.analytics import cube, funnel
+from leadloop.analytics import capacity, cube, funnel
 from leadloop.analytics.facts import refresh
 from leadloop.analytics.filters import Scope, day_start
 from leadloop.analytics.slices import where
@@ -190,6 +190,17 @@ def test_sqlite_reads_a_stage_s_durations_from_its_covering_index(
     with db.read() as s:
         plan = " ".join(str(r[-1]) for r in s.execute(sa.text("EXPLAIN QUERY PLAN " + _sql(q, db))))
     assert f"COVERING INDEX ix_lead_facts_{stage_hours}" in plan, plan
+
+
+def test_sqlite_reads_capacity_s_rep_weeks_from_their_covering_index(
+    db: Database, world: dict[str, int]
+) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("a plan of SQLite's")
+    q = capacity.rep_weeks(Scope(since=day_start(NOW.date() - timedelta(days=365))))
+    with db.read() as s:
+        plan = " ".join(str(r[-1]) for r in s.execute(sa.text("EXPLAIN QUERY PLAN " + _sql(q, db))))
+    assert "COVERING INDEX ix_lead_facts_capacity" in plan, plan
 
 
 def _sql(q: sa.Select[Any], db: Database) -> str:

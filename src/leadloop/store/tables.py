@@ -1185,6 +1185,17 @@ class DirectMail(Base):
 # `lead_facts` carry them too.
 CUBE_DIMS = ("source", "campaign_id", "product", "team_id", "owner_user_id", "grade", "rule")
 CUBE_FACT_COLUMNS = ("opened_at", "cohort", *CUBE_DIMS, "account_id")
+CAPACITY_COLUMNS = (
+    "owner_user_id",
+    "assigned_week",
+    "response_minutes",
+    "within_sla",
+    "opened_at",
+    "campaign_id",
+    "product",
+    "team_id",
+    "account_id",
+)
 SPEED_BUCKETS = 6  # facts_model.BUCKETS
 CUBE_MEASURES = (
     "leads",
@@ -1252,6 +1263,12 @@ class LeadFactRow(Base):
                 postgresql_where=sa.text(f"{col} IS NOT NULL"),
             )
             for col in ("h_inquiry", "h_mql", "h_sal", "h_sql", "h_opportunity")
+        ),
+        sa.Index(  # capacity: per rep and week of assignment, the response minutes
+            "ix_lead_facts_capacity",
+            *CAPACITY_COLUMNS,
+            sqlite_where=sa.text("owner_user_id IS NOT NULL AND assigned_week IS NOT NULL"),
+            postgresql_where=sa.text("owner_user_id IS NOT NULL AND assigned_week IS NOT NULL"),
         ),
         sa.Index(  # its condition as SQLAlchemy writes the audit's, so that SQLite can use it
             "ix_lead_facts_rejected_reason",

@@ -76,6 +76,23 @@ def upgrade() -> None:
             postgresql_where=sa.text(f"{col} IS NOT NULL"),
         )
     op.create_index(
+        "ix_lead_facts_capacity",
+        "lead_facts",
+        [
+            "owner_user_id",
+            "assigned_week",
+            "response_minutes",
+            "within_sla",
+            "opened_at",
+            "campaign_id",
+            "product",
+            "team_id",
+            "account_id",
+        ],
+        sqlite_where=sa.text("owner_user_id IS NOT NULL AND assigned_week IS NOT NULL"),
+        postgresql_where=sa.text("owner_user_id IS NOT NULL AND assigned_week IS NOT NULL"),
+    )
+    op.create_index(
         "ix_lead_facts_rejected_reason",
         "lead_facts",
         ["rejected_reason", *COVERED],
@@ -87,6 +104,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_lead_facts_rejected_reason", table_name="lead_facts")
+    op.drop_index("ix_lead_facts_capacity", table_name="lead_facts")
     for col in HOURS:
         op.drop_index(f"ix_lead_facts_{col}", table_name="lead_facts")
     op.drop_table("lead_cube_money")
