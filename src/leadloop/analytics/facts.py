@@ -213,28 +213,24 @@ def _lead_rows(
     )
     first: dict[int, datetime] = {}
     touches: dict[int, list[datetime]] = defaultdict(list)
-    every = accounts + sorted(merged_away)
-    for acc, at in conn.execute(
-        sa.select(sa.func.coalesce(Activity.account_id, 0), sa.func.min(Activity.occurred_at))
-        .where(Activity.account_id.in_(every))
-        .group_by(Activity.account_id)
-    ):
-        root = merged_away.get(acc, acc)
-        first[root] = min(first.get(root, at), at)
-    for acc, at in conn.execute(
-        sa.select(sa.func.coalesce(Activity.account_id, 0), Activity.occurred_at).where(
-            Activity.account_id.in_(accounts), Activity.type.in_(SALES_TOUCHES)
-        )
-    ):
-        touches[acc].append(at)
     campaigns: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
-    for where, when, campaign in conn.execute(
-        sa.select(Activity.account_id, Activity.occurred_at, Activity.campaign_id)
-        .where(Activity.account_id.in_(every), Activity.campaign_id.is_not(None))
-        .order_by(Activity.occurred_at)
-    ):
-        if where is not None and campaign is not None:
-            campaigns[merged_away.get(where, where)].append((when, campaign))
+    own = set(accounts)
+    every = accounts + sorted(merged_away)
+    # One read of the accounts' activities serves all three (each row is looked up once).
+    for part in chunks(every):
+        for where, at, kind, campaign in conn.execute(
+            sa.select(Activity.account_id, Activity.occurred_at, Activity.type, Activity.campaign_id).where(
+                Activity.account_id.in_(part)
+            )
+        ):
+            acc = int(where or 0)  # never None: it matched the IN list
+            root = merged_away.get(acc, acc)
+            if root not in first or at < first[root]:
+                first[root] = at
+            if acc in own and kind in SALES_TOUCHES:
+                touches[acc].append(at)
+            if campaign is not None:
+                campaigns[root].append((at, campaign))
     moves, rules = _moves(conn, ids), _rules(conn, ids)
     return [
         _flat(
