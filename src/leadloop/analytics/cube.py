@@ -34,6 +34,7 @@ from leadloop.store.tables import (
     LEAD_CUBE,
     LEAD_CUBE_MONEY,
     FactsRefresh,
+    Lead,
 )
 
 CUBE = LEAD_CUBE
@@ -92,6 +93,15 @@ def built(session: Session) -> bool:
 def answers(session: Session, scope: Scope, keys: Sequence[str]) -> bool:
     """Can the rollup answer this scope and grouping (else the facts do)?"""
     return scope.segment_id is None and "segment" not in keys and built(session)
+
+
+def products(session: Session) -> list[str]:
+    """The products the leads are about, for a filter's choices: from the rollup's months (a few
+    thousand rows) once it is built, else from the leads."""
+    if built(session):
+        q = sa.select(CUBE.c.product).where(CUBE.c.grain == "M").distinct().order_by(CUBE.c.product)
+        return list(session.scalars(q))
+    return list(session.scalars(sa.select(Lead.product).distinct().order_by(Lead.product)))
 
 
 def _month(d: date) -> date:

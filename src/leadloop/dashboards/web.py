@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from leadloop.analytics import cube
 from leadloop.analytics.drill import DRILLABLE, leads_behind
 from leadloop.analytics.filters import ReportFilters, resolve
 from leadloop.analytics.shapes import ask_for
@@ -20,7 +21,7 @@ from leadloop.dashboards.boards import BOARDS, TITLES, build
 from leadloop.dashboards.panel import chart_config, csv_rows, describe
 from leadloop.dashboards.view import View
 from leadloop.leads.queries import LeadFilter, list_leads
-from leadloop.store.tables import Campaign, Lead, Segment, Team
+from leadloop.store.tables import Campaign, Segment, Team
 from leadloop.web.context import AppContext
 from leadloop.web.deps import Ctx, Page, Staff, viewer_scope
 from leadloop.web.listing import csv_answer
@@ -82,7 +83,7 @@ def _choices(session: Session) -> dict[str, list[str]]:
             )
         ),
         "teams": list(session.scalars(sa.select(Team.name).order_by(Team.name)).all()),
-        "products": list(session.scalars(sa.select(Lead.product).distinct().order_by(Lead.product)).all()),
+        "products": cube.products(session),
     }
 
 
