@@ -287,6 +287,36 @@ def _changed_leads(session: Session, since: datetime, opps: list[OppIn]) -> set[
     return ids
 
 
+def _row_changed(o: OppIn, s: dict[str, Any] | None) -> bool:
+    """Does the opportunity's row (as resolved) differ from what its facts were derived from?"""
+    if s is None:
+        return True
+    closed = o.closed_at or (o.created_at if o.outcome in ("won", "lost") else None)
+    mine = (
+        o.lead_id,
+        o.account_id,
+        o.product,
+        o.outcome,
+        o.amount,
+        o.currency,
+        o.stage,
+        o.created_at,
+        closed,
+    )
+    theirs = (
+        "lead_id",
+        "account_id",
+        "product",
+        "outcome",
+        "amount",
+        "currency",
+        "stage",
+        "created_at",
+        "closed_at",
+    )
+    return mine != tuple(s[k] for k in theirs)
+
+
 def _write(
     session: Session, table: sa.Table, key: str, ids: Iterable[int], rows: list[dict[str, Any]]
 ) -> None:
@@ -331,8 +361,12 @@ def refresh(
             days |= {r["opened_day"] for r in rows}
         _write(session, LF, "lead_id", part, rows)
         written += len(rows)
-    # Opportunities: all of them are compared anyway; rewrite those whose facts changed.
-    linked = sorted({o.lead_id for o in opps if o.lead_id is not None})
+    # Opportunities: rewrite those whose facts changed. An opportunity's facts follow from its row
+    # and its lead's facts and history, so (but in a full rebuild) only those whose lead was
+    # rewritten above or whose row differs from its facts are derived again.
+    stored = {r["opp_id"]: r for r in (dict(m) for m in conn.execute(sa.select(OF)).mappings())}
+    todo = [o for o in opps if full or o.lead_id in ids or _row_changed(o, stored.get(o.id))]
+    linked = sorted({o.lead_id for o in todo if o.lead_id is not None})
     first_seen: dict[int, datetime] = {}
     moves: dict[int, list[Move]] = {}
     for part in chunks(linked):
@@ -340,7 +374,6 @@ def refresh(
             conn.execute(sa.select(LF.c.lead_id, LF.c.first_seen_at).where(LF.c.lead_id.in_(part))).all()
         )
         moves |= _moves(conn, part)
-    stored = {r["opp_id"]: r for r in (dict(m) for m in conn.execute(sa.select(OF)).mappings())}
     fresh = [
         _flat(
             opp_fact(
@@ -349,10 +382,10 @@ def refresh(
                 moves=moves.get(o.lead_id or -1, []),
             )
         )
-        for o in opps
+        for o in todo
     ]
     changed = [f for f in fresh if stored.get(f["opp_id"]) != f]
-    gone = set(stored) - {f["opp_id"] for f in fresh}
+    gone = set(stored) - {o.id for o in opps}
     if not full:
         linked_to = {f["lead_id"] for f in changed} | {stored[o]["lead_id"] for o in gone}
         linked_to |= {stored[f["opp_id"]]["lead_id"] for f in changed if f["opp_id"] in stored}
