@@ -18,7 +18,7 @@ from itertools import pairwise
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from leadloop.routing.clock import ClockState, clock_state, facts_of
 from leadloop.routing.repository import CLOCK_STARTS
@@ -34,16 +34,19 @@ class LeadClock:
 
 
 def _holder() -> tuple[Any, sa.ColumnElement[Any]]:
-    """The decision that started each lead's current clock, and the user it named. A lead with no
-    such decision (loaded by hand or imported with its owner) is held by its owner."""
+    """The decision that started each lead's current clock (its latest in CLOCK_STARTS, looked up
+    per lead through the decisions' lead index, never the whole table grouped), and the user it
+    named. A lead with no such decision (loaded by hand or imported with its owner) is held by its
+    owner."""
+    started = aliased(RoutingDecision)
     latest = (
-        sa.select(RoutingDecision.lead_id, sa.func.max(RoutingDecision.id).label("did"))
-        .where(RoutingDecision.reason.in_(CLOCK_STARTS))
-        .group_by(RoutingDecision.lead_id)
-        .subquery()
+        sa.select(sa.func.max(RoutingDecision.id))
+        .where(RoutingDecision.lead_id == Lead.id, RoutingDecision.reason.in_(CLOCK_STARTS))
+        .correlate(Lead)
+        .scalar_subquery()
     )
-    holder = sa.case((latest.c.did.is_(None), Lead.owner_user_id), else_=RoutingDecision.owner_user_id)
-    return latest, holder
+    holder = sa.case((started.id.is_(None), Lead.owner_user_id), else_=started.owner_user_id)
+    return (started, started.id == latest), holder
 
 
 def lead_clocks(
@@ -57,7 +60,7 @@ def lead_clocks(
 ) -> list[LeadClock]:
     """The clock of every lead assigned to a user with an SLA (limited to `lead_ids`, a select of
     ids; to clocks held by `reps`; to assignments in [`assigned_since`, `assigned_before`))."""
-    latest, holder = _holder()
+    (started, on), holder = _holder()
     q = (
         sa.select(
             Lead.id,
@@ -70,8 +73,8 @@ def lead_clocks(
             Lead.accepted_at,
             Lead.rejected_at,
         )
-        .outerjoin(latest, latest.c.lead_id == Lead.id)
-        .outerjoin(RoutingDecision, RoutingDecision.id == latest.c.did)
+        .select_from(Lead)
+        .outerjoin(started, on)
         .where(Lead.assigned_at.is_not(None), Lead.sla_due_at.is_not(None), holder.is_not(None))
     )
     if lead_ids is not None:

@@ -366,6 +366,8 @@ class Lead(Base):
             name="one_owner",
         ),
         sa.Index("ix_leads_stage_last_activity", "stage", "last_activity_at"),
+        # The SLA report reads the clocks assigned in its range (ADR 0047).
+        sa.Index("ix_leads_assigned_at", "assigned_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))
