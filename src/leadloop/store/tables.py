@@ -353,6 +353,20 @@ class SuspectedDuplicate(Base):
     decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
+# Open leads by age and owner (analytics/sla.py), read from one index of `leads` (ADR 0047).
+AGING_COLUMNS = (
+    "stage",
+    "owner_user_id",
+    "owner_team_id",
+    "assigned_at",
+    "mql_at",
+    "opened_at",
+    "product",
+    "campaign_id",
+    "account_id",
+)
+
+
 class Lead(Base):
     """One account x one product interest, owned by exactly one user, queue or partner."""
 
@@ -366,8 +380,10 @@ class Lead(Base):
             name="one_owner",
         ),
         sa.Index("ix_leads_stage_last_activity", "stage", "last_activity_at"),
-        # The SLA report reads the clocks assigned in its range (ADR 0047).
+        # The SLA report reads the clocks assigned in its range; aging reads the open leads' owners
+        # and start times from an index alone (ADR 0047).
         sa.Index("ix_leads_assigned_at", "assigned_at"),
+        sa.Index("ix_leads_aging", *AGING_COLUMNS),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"))

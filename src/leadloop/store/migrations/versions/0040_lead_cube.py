@@ -1,6 +1,7 @@
 """the reports' counts rollup (lead_cube, lead_cube_money) and covering indexes on lead_facts
 
-Issue 15, ADR 0047. `leads` gains an index on `assigned_at` (the SLA report's range); `lead_facts`
+Issue 15, ADR 0047. `leads` gains an index on `assigned_at` (the SLA report's range) and a covering
+one for aging (open leads by owner and start); `lead_facts`
 gains `opened_day`; the rollups hold per month and per day of
 opening, per (source, campaign, product, team, rep, grade, rule), the counts and won money every
 lead-based report sums. The facts' refresh state is cleared so that the next refresh rebuilds the
@@ -101,10 +102,26 @@ def upgrade() -> None:
         postgresql_where=sa.text("handed IS true AND rejected IS true"),
     )
     op.create_index("ix_leads_assigned_at", "leads", ["assigned_at"])
+    op.create_index(
+        "ix_leads_aging",
+        "leads",
+        [
+            "stage",
+            "owner_user_id",
+            "owner_team_id",
+            "assigned_at",
+            "mql_at",
+            "opened_at",
+            "product",
+            "campaign_id",
+            "account_id",
+        ],
+    )
     op.execute("DELETE FROM facts_refresh")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_leads_aging", table_name="leads")
     op.drop_index("ix_leads_assigned_at", table_name="leads")
     op.drop_index("ix_lead_facts_rejected_reason", table_name="lead_facts")
     op.drop_index("ix_lead_facts_capacity", table_name="lead_facts")
