@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from leadloop.analytics import capacity, cube, funnel
+from leadloop.analytics import capacity, cube, funnel, sla
 from leadloop.analytics.facts import refresh
 from leadloop.analytics.filters import Scope, day_start
 from leadloop.analytics.slices import where
@@ -201,6 +201,16 @@ def test_sqlite_reads_capacity_s_rep_weeks_from_their_covering_index(
     with db.read() as s:
         plan = " ".join(str(r[-1]) for r in s.execute(sa.text("EXPLAIN QUERY PLAN " + _sql(q, db))))
     assert "COVERING INDEX ix_lead_facts_capacity" in plan, plan
+
+
+def test_sqlite_reads_aging_from_its_covering_index(db: Database, world: dict[str, int]) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("a plan of SQLite's")
+    q = sla._aging_query(Scope(product="general"))
+    sql = str(q.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    with db.read() as s:
+        plan = " ".join(str(r[-1]) for r in s.execute(sa.text("EXPLAIN QUERY PLAN " + sql)))
+    assert "COVERING INDEX ix_leads_aging" in plan, plan
 
 
 def _sql(q: sa.Select[Any], db: Database) -> str:
