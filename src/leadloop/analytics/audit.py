@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.analytics.cube import handed_won_money, totals
-from leadloop.analytics.filters import Money, ReportFilters, resolve
+from leadloop.analytics.filters import Money, ReportFilters, Scope, resolve
 from leadloop.analytics.slices import (
     LF,
     as_key,
@@ -76,23 +76,26 @@ def _n(cond: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
     return sa.func.sum(sa.case((cond, 1), else_=0))
 
 
+def reasons(by: str, scope: Scope) -> sa.Select[Any]:
+    """Per group, the handed leads rejected for each reason (read from their covering index)."""
+    q, key = grouped(by, LF.c.rejected_reason, sa.func.count())
+    conds = [*where(scope), LF.c.handed.is_(True), LF.c.rejected.is_(True)]
+    return q.where(*conds).group_by(key, LF.c.rejected_reason)
+
+
 def audit_report(
     session: Session, *, now: datetime, filters: ReportFilters, by: str = "source", money: Money
 ) -> list[AuditRow]:
     check_dim(by)
     scope = resolve(session, filters)
-    conds = [*where(scope, covering=True), LF.c.handed.is_(True)]  # the reasons' covering index
     counts = {
         as_key(k[0]): (k[0], v)
         for k, v in totals(session, scope, [by], COUNTS).rows.items()
         if v[0]  # groups with handed leads
     }
-    rq, rkey = grouped(by, LF.c.rejected_reason, sa.func.count())
-    reasons: dict[str, Counter[str]] = defaultdict(Counter)
-    for k, reason, n in session.execute(
-        rq.where(*conds, LF.c.rejected.is_(True)).group_by(rkey, LF.c.rejected_reason)
-    ):
-        reasons[as_key(k)][reason or "(no reason)"] += n
+    why: dict[str, Counter[str]] = defaultdict(Counter)
+    for k, reason, n in session.execute(reasons(by, scope)):
+        why[as_key(k)][reason or "(no reason)"] += n
     money_of = {as_key(k[0]): v for k, v in handed_won_money(session, scope, [by]).items()}
     names = labels(session, by, [raw for raw, _ in counts.values()])
     rows = []
@@ -110,7 +113,7 @@ def audit_report(
                 won,
                 money.total(money_of.get(k, {})),
                 money.currency,
-                tuple(reasons[k].most_common()),
+                tuple(why[k].most_common()),
             )
         )
     return sorted(rows, key=lambda r: (-r.handed, r.group))

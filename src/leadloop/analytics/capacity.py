@@ -103,7 +103,7 @@ def rep_weeks(scope: Scope) -> sa.Select[Any]:
     cols = (LF.c.owner_user_id, LF.c.assigned_week, LF.c.response_minutes, LF.c.within_sla)
     return (
         sa.select(*cols, sa.func.count())
-        .where(*where(scope, covering=True), LF.c.owner_user_id.is_not(None), LF.c.assigned_week.is_not(None))
+        .where(*where(scope), LF.c.owner_user_id.is_not(None), LF.c.assigned_week.is_not(None))
         .group_by(*cols)
     )
 

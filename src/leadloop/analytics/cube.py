@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.analytics.facts_model import BUCKETS
-from leadloop.analytics.filters import Scope
+from leadloop.analytics.filters import Scope, day_start
 from leadloop.analytics.slices import LF, OF, grouped, key_column, where
 from leadloop.store.bulk import chunks, connection
 from leadloop.store.tables import (
@@ -248,56 +248,90 @@ def _cells() -> list[sa.ColumnElement[Any]]:
     return [LF.c[d] for d in CUBE_DIMS]
 
 
-def _insert_counts(conn: sa.Connection, grain: str, only: Iterable[str] | None) -> None:
-    period = LF.c.opened_day if grain == "D" else LF.c.cohort + "-01"
-    by = LF.c.opened_day if grain == "D" else LF.c.cohort
+def _days(conn: sa.Connection, since: datetime | None, until: datetime | None) -> None:
+    """Insert the day rows of the leads opened in [since, until) (everything when both are None),
+    read through the opening's index."""
     cols = ["grain", "period", *CUBE_DIMS, *CUBE_MEASURES]
     sel = sa.select(
-        sa.literal(grain), period, *_cells(), *(sa.func.sum(m) for m in MEASURES.values())
-    ).group_by(by, *_cells())
+        sa.literal("D"), LF.c.opened_day, *_cells(), *(sa.func.sum(m) for m in MEASURES.values())
+    ).group_by(LF.c.opened_day, *_cells())
+    money_cols = ["grain", "period", *CUBE_DIMS, "currency", "handed_won_amount"]
     money_sel = (
-        sa.select(sa.literal(grain), period, *_cells(), OF.c.currency, sa.func.sum(OF.c.amount))
+        sa.select(sa.literal("D"), LF.c.opened_day, *_cells(), OF.c.currency, sa.func.sum(OF.c.amount))
         .select_from(LF.join(OF, OF.c.lead_id == LF.c.lead_id))
         .where(LF.c.handed.is_(True), OF.c.outcome == "won")
-        .group_by(by, *_cells(), OF.c.currency)
+        .group_by(LF.c.opened_day, *_cells(), OF.c.currency)
     )
-    money_cols = ["grain", "period", *CUBE_DIMS, "currency", "handed_won_amount"]
-    if only is None:
-        conn.execute(CUBE.insert().from_select(cols, sel))
-        conn.execute(MONEY.insert().from_select(money_cols, money_sel))
-        return
-    for part in chunks(sorted(only)):
-        conn.execute(CUBE.insert().from_select(cols, sel.where(by.in_(part))))
-        conn.execute(MONEY.insert().from_select(money_cols, money_sel.where(by.in_(part))))
+    if since is not None and until is not None:
+        sel = sel.where(LF.c.opened_at >= since, LF.c.opened_at < until)
+        money_sel = money_sel.where(LF.c.opened_at >= since, LF.c.opened_at < until)
+    conn.execute(CUBE.insert().from_select(cols, sel))
+    conn.execute(MONEY.insert().from_select(money_cols, money_sel))
 
 
-def rebuild(session: Session, days: Iterable[str] | None, *, now: datetime) -> None:
-    """Rewrite the rollup's rows of `days` (YYYY-MM-DD) and of their months from the facts, or the
-    whole rollup (`days` None); marks the rollup built."""
+def _months(conn: sa.Connection, months: list[str] | None) -> None:
+    """Insert the month rows of `months` (YYYY-MM; every month when None) as sums of their day rows:
+    each lead is in exactly one day, and its cohort is that day's month."""
+    for table, measures, extra in (
+        (CUBE, CUBE_MEASURES, ()),
+        (MONEY, ("handed_won_amount",), ("currency",)),
+    ):
+        month = sa.func.substr(table.c.period, 1, 7)
+        keys = [table.c[d] for d in CUBE_DIMS] + [table.c[e] for e in extra]
+        sel = (
+            sa.select(sa.literal("M"), month + "-01", *keys, *(sa.func.sum(table.c[m]) for m in measures))
+            .where(table.c.grain == "D")
+            .group_by(month, *keys)
+        )
+        cols = ["grain", "period", *CUBE_DIMS, *extra, *measures]
+        if months is None:
+            conn.execute(table.insert().from_select(cols, sel))
+            continue
+        for m in months:
+            first = date.fromisoformat(m + "-01")
+            conn.execute(
+                table.insert().from_select(
+                    cols,
+                    sel.where(
+                        table.c.period >= first.isoformat(), table.c.period < _next_month(first).isoformat()
+                    ),
+                )
+            )
+
+
+def _runs(days: list[str]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days: (first, last)."""
+    out: list[tuple[date, date]] = []
+    for d in (date.fromisoformat(x) for x in days):
+        if out and out[-1][1] + timedelta(days=1) == d:
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out
+
+
+def rebuild(session: Session, days: Iterable[str] | None) -> None:
+    """Rewrite the rollup's rows of `days` (YYYY-MM-DD) from the facts and of their months from
+    those days, or the whole rollup (`days` None). The facts' refresh calls it (ADR 0047)."""
     conn = connection(session)
     if days is None:
         conn.execute(CUBE.delete())
         conn.execute(MONEY.delete())
-        _insert_counts(conn, "D", None)
-        _insert_counts(conn, "M", None)
-    else:
-        wanted = sorted(set(days))
-        months = sorted({d[:7] for d in wanted})
-        for table in (CUBE, MONEY):
-            for part in chunks(wanted):
-                conn.execute(table.delete().where(table.c.grain == "D", table.c.period.in_(part)))
-            for part in chunks([m + "-01" for m in months]):
-                conn.execute(table.delete().where(table.c.grain == "M", table.c.period.in_(part)))
-        _insert_counts(conn, "D", wanted)
-        _insert_counts(conn, "M", months)
-    state = session.get(FactsRefresh, STATE)
-    if state is None:
-        session.add(FactsRefresh(name=STATE, watermark=now, full_at=now if days is None else None))
-    else:
-        state.watermark = now
-        if days is None:
-            state.full_at = now
-    session.flush()
+        _days(conn, None, None)
+        _months(conn, None)
+        return
+    wanted = sorted(set(days))
+    if not wanted:
+        return
+    months = sorted({d[:7] for d in wanted})
+    for table in (CUBE, MONEY):
+        for part in chunks(wanted):
+            conn.execute(table.delete().where(table.c.grain == "D", table.c.period.in_(part)))
+        for part in chunks([m + "-01" for m in months]):
+            conn.execute(table.delete().where(table.c.grain == "M", table.c.period.in_(part)))
+    for first, last in _runs(wanted):
+        _days(conn, day_start(first), day_start(last + timedelta(days=1)))
+    _months(conn, months)
 
 
 def days_of(conn: sa.Connection, lead_ids: Iterable[int]) -> set[str]:

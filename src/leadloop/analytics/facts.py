@@ -1,6 +1,7 @@
 """Keeping the report facts (ADR 0036): load what `facts_model.derive` needs for a chunk of leads,
-derive, and replace their rows; the opportunities' facts likewise. The one writer of `lead_facts`,
-`opportunity_facts` and `facts_refresh`.
+derive, and replace their rows; the opportunities' facts likewise; then the counts rollup of the days
+they touched (`cube.rebuild`, ADR 0047), in the same transaction. The one writer of `lead_facts`,
+`opportunity_facts` and `facts_refresh` (its rows "facts" and "cube").
 
 Incremental by default: the leads whose stage history was recorded since the watermark, leads with
 no facts yet, and the leads of opportunities whose row differs from its facts (an opportunity has no
@@ -215,7 +216,7 @@ def _lead_rows(
     touches: dict[int, list[datetime]] = defaultdict(list)
     campaigns: dict[int, list[tuple[datetime, int]]] = defaultdict(list)
     own = set(accounts)
-    every = accounts + sorted(merged_away)
+    every = sorted(set(accounts) | set(merged_away))
     # One read of the accounts' activities serves all three (each row is looked up once).
     for part in chunks(every):
         for where, at, kind, campaign in conn.execute(
@@ -391,13 +392,15 @@ def refresh(
         linked_to |= {stored[f["opp_id"]]["lead_id"] for f in changed if f["opp_id"] in stored}
         days |= cube.days_of(conn, {i for i in linked_to if i is not None})
     _write(session, OF, "opp_id", [f["opp_id"] for f in changed] + sorted(gone), changed)
-    cube.rebuild(session, None if full else days, now=now)
-    if state is None:
-        session.add(FactsRefresh(name="facts", watermark=now, full_at=now))
-    else:
-        state.watermark = now
-        if full:
-            state.full_at = now
+    cube.rebuild(session, None if full else days)
+    for name in ("facts", cube.STATE):
+        row = session.get(FactsRefresh, name)
+        if row is None:
+            session.add(FactsRefresh(name=name, watermark=now, full_at=now))
+        else:
+            row.watermark = now
+            if full:
+                row.full_at = now
     session.flush()
     return Refreshed(written, len(changed), full)
 

@@ -94,9 +94,9 @@ def funnel_report(
     scope = resolve(session, filters)
     counts = {as_key(k[0]): (k[0], v) for k, v in totals(session, scope, [by], COUNTS).rows.items()}
     hist: dict[str, list[dict[int, int]]] = defaultdict(lambda: [{} for _ in HOURS])
-    covered = where(scope, covering=True)  # each stage's durations: its covering index (ADR 0047)
+    conds = where(scope)
     for i, name in enumerate(HOURS):
-        for k, hours, n in session.execute(durations(by, name, covered)):
+        for k, hours, n in session.execute(durations(by, name, conds)):
             hist[as_key(k)][i][int(hours)] = int(n)
     names = labels(session, by, [raw for raw, _ in counts.values()])
     rows = []

@@ -10,10 +10,10 @@ is a member. A team filter keeps the leads its members own or the team (a queue)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from leadloop.analytics.filters import Scope
@@ -43,38 +43,15 @@ def _segment_accounts(segment_id: int | None = None) -> Any:
     return q.distinct()
 
 
-class Unindexed(sa.sql.expression.FunctionElement[Any]):
-    """A column that SQLite must not look up through an index (`+column`, SQLite's own way to say
-    so): a query that reads a covering index of its own would otherwise go through the opening's
-    index and visit every row of the range. Other databases get the column as it is."""
-
-    inherit_cache = True
-    name = "unindexed"
-
-    def __init__(self, column: sa.ColumnElement[Any]) -> None:
-        super().__init__(column)
-        self.type = column.type
-
-
-@compiles(Unindexed)
-def _plain(element: Unindexed, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
-@compiles(Unindexed, "sqlite")
-def _unary_plus(element: Unindexed, compiler: Any, **kw: Any) -> str:
-    return "+" + str(compiler.process(element.clauses, **kw))
-
-
-def where(scope: Scope, *, dated: bool = True, covering: bool = False) -> list[sa.ColumnElement[bool]]:
-    """The scope's conditions on `lead_facts` (the range on the opening unless `dated` is off;
-    `covering`: the query reads a covering index of `lead_facts`, not the opening's index)."""
+def where(scope: Scope, *, dated: bool = True) -> list[sa.ColumnElement[bool]]:
+    """The scope's conditions on `lead_facts` (the range on the opening unless `dated` is off)."""
     out: list[sa.ColumnElement[bool]] = []
-    opened: sa.ColumnElement[Any] = Unindexed(LF.c.opened_at) if covering else LF.c.opened_at
+    # The cohorts the range touches, said too: indexes that lead with the cohort read only those.
     if dated and scope.since is not None:
-        out.append(opened >= scope.since)
+        out += [LF.c.opened_at >= scope.since, LF.c.cohort >= scope.since.strftime("%Y-%m")]
     if dated and scope.until is not None:
-        out.append(opened < scope.until)
+        last = scope.until - timedelta(microseconds=1)
+        out += [LF.c.opened_at < scope.until, LF.c.cohort <= last.strftime("%Y-%m")]
     if scope.campaign_id is not None:
         out.append(LF.c.campaign_id == scope.campaign_id)
     if scope.product is not None:

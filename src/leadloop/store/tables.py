@@ -1202,13 +1202,14 @@ class DirectMail(Base):
 # What the counts rollup groups by, and what a scope filters on (ADR 0047); the covering indexes of
 # `lead_facts` carry them too.
 CUBE_DIMS = ("source", "campaign_id", "product", "team_id", "owner_user_id", "grade", "rule")
-CUBE_FACT_COLUMNS = ("opened_at", "cohort", *CUBE_DIMS, "account_id")
+CUBE_FACT_COLUMNS = ("cohort", *CUBE_DIMS, "account_id")
 CAPACITY_COLUMNS = (
+    "opened_at",
+    "cohort",
     "owner_user_id",
     "assigned_week",
     "response_minutes",
     "within_sla",
-    "opened_at",
     "campaign_id",
     "product",
     "team_id",
@@ -1275,8 +1276,10 @@ class LeadFactRow(Base):
         *(
             sa.Index(
                 f"ix_lead_facts_{col}",
+                "cohort",  # by cohort, the histogram is read in the index's order
                 col,
-                *CUBE_FACT_COLUMNS,
+                "opened_at",
+                *CUBE_FACT_COLUMNS[1:],
                 sqlite_where=sa.text(f"{col} IS NOT NULL"),
                 postgresql_where=sa.text(f"{col} IS NOT NULL"),
             )
@@ -1290,8 +1293,11 @@ class LeadFactRow(Base):
         ),
         sa.Index(  # its condition as SQLAlchemy writes the audit's, so that SQLite can use it
             "ix_lead_facts_rejected_reason",
+            "opened_at",
             "rejected_reason",
             *CUBE_FACT_COLUMNS,
+            "handed",  # the condition's columns too, or SQLite visits the rows
+            "rejected",
             sqlite_where=sa.text("handed IS 1 AND rejected IS 1"),
             postgresql_where=sa.text("handed IS true AND rejected IS true"),
         ),
@@ -1341,7 +1347,17 @@ class OppFactRow(Base):
     __tablename__ = "opportunity_facts"
     __table_args__ = (
         sa.Index("ix_opportunity_facts_lead_id", "lead_id"),
-        sa.Index("ix_opportunity_facts_outcome_closed", "outcome", "closed_at"),
+        # Covering: the funnel's revenue share reads the won deals of a range from it alone (ADR 0047).
+        sa.Index(
+            "ix_opportunity_facts_outcome_closed",
+            "outcome",
+            "closed_at",
+            "lead_id",
+            "currency",
+            "amount",
+            "reactivated",
+            "months_seen",
+        ),
     )
     opp_id: Mapped[int] = mapped_column(
         sa.ForeignKey("opportunities.id"), primary_key=True, autoincrement=False

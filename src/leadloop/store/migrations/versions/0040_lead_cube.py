@@ -23,7 +23,7 @@ branch_labels = None
 depends_on = None
 
 DIMS = ("source", "campaign_id", "product", "team_id", "owner_user_id", "grade", "rule")
-COVERED = ("opened_at", "cohort", *DIMS, "account_id")
+COVERED = ("cohort", *DIMS, "account_id")
 HOURS = ("h_inquiry", "h_mql", "h_sal", "h_sql", "h_opportunity")
 MEASURES = (
     "leads",
@@ -73,7 +73,7 @@ def upgrade() -> None:
         op.create_index(
             f"ix_lead_facts_{col}",
             "lead_facts",
-            [col, *COVERED],
+            ["cohort", col, "opened_at", *COVERED[1:]],
             sqlite_where=sa.text(f"{col} IS NOT NULL"),
             postgresql_where=sa.text(f"{col} IS NOT NULL"),
         )
@@ -81,11 +81,12 @@ def upgrade() -> None:
         "ix_lead_facts_capacity",
         "lead_facts",
         [
+            "opened_at",
+            "cohort",
             "owner_user_id",
             "assigned_week",
             "response_minutes",
             "within_sla",
-            "opened_at",
             "campaign_id",
             "product",
             "team_id",
@@ -97,9 +98,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_lead_facts_rejected_reason",
         "lead_facts",
-        ["rejected_reason", *COVERED],
+        ["opened_at", "rejected_reason", *COVERED, "handed", "rejected"],
         sqlite_where=sa.text("handed IS 1 AND rejected IS 1"),
         postgresql_where=sa.text("handed IS true AND rejected IS true"),
+    )
+    op.drop_index("ix_opportunity_facts_outcome_closed", table_name="opportunity_facts")
+    op.create_index(
+        "ix_opportunity_facts_outcome_closed",
+        "opportunity_facts",
+        ["outcome", "closed_at", "lead_id", "currency", "amount", "reactivated", "months_seen"],
     )
     op.create_index("ix_leads_assigned_at", "leads", ["assigned_at"])
     op.create_index(
@@ -121,6 +128,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_opportunity_facts_outcome_closed", table_name="opportunity_facts")
+    op.create_index("ix_opportunity_facts_outcome_closed", "opportunity_facts", ["outcome", "closed_at"])
     op.drop_index("ix_leads_aging", table_name="leads")
     op.drop_index("ix_leads_assigned_at", table_name="leads")
     op.drop_index("ix_lead_facts_rejected_reason", table_name="lead_facts")
