@@ -146,14 +146,17 @@ def test_the_window_leaves_out_touches_after_the_close_and_before_its_start() ->
     length=st.none() | st.integers(0, 90),
     window_days=st.integers(0, 200),
 )
-def test_a_timeline_s_window_is_in_window_s(
+def test_a_timeline_s_window_is_the_touches_in_it_in_order(
     days: list[int], created: int, length: int | None, window_days: int
 ) -> None:
     """Touches in any order, at shared instants too: bisection gives what filtering and sorting give."""
     ts = [touch(i, d) for i, d in reversed(list(enumerate(days)))]
     o = opp(created=created, closed=None if length is None else created + length)
     now, window = T0 + timedelta(days=100), timedelta(days=window_days)
-    assert Timeline(ts).window(o, now=now, window=window) == in_window(o, ts, now=now, window=window)
+    start, end = o.created_at - window, o.closed_at or now
+    want = sorted((t for t in ts if start <= t.at <= end), key=lambda t: (t.at, t.id))
+    assert Timeline(ts).window(o, now=now, window=window) == want
+    assert in_window(o, ts, now=now, window=window) == want
 
 
 def test_split_is_exact_on_odd_amounts_and_refuses_bad_weights() -> None:

@@ -102,8 +102,7 @@ def in_window(
 ) -> list[Touch]:
     """The touches that count for `opp`, oldest first: from `window` before its creation through its
     close (an open opportunity: through `now`); a touch after the close helped nothing."""
-    start, end = opp.created_at - window, opp.closed_at or now
-    return sorted((t for t in touches if start <= t.at <= end), key=lambda t: (t.at, t.id))
+    return Timeline(touches).window(opp, now=now, window=window)
 
 
 class Timeline:
