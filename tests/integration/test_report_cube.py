@@ -25,10 +25,9 @@ from leadloop.store.tables import (
     FactsRefresh,
     Lead,
     LeadFactRow,
-    LeadStageChange,
     Opportunity,
 )
-from tests.fixtures.reports import NOW, reports_world
+from tests.fixtures.reports import NOW, move, qualify_one_and_win_one, reports_world
 
 GROUPINGS: list[list[str]] = [
     [],
@@ -146,22 +145,7 @@ def test_an_incremental_refresh_leaves_the_rollup_as_a_full_rebuild_writes_it(
         refresh(s, now=NOW + timedelta(minutes=1))
     before = _rollup(db)
     with db.write() as s:
-        lead = s.scalars(sa.select(Lead).where(Lead.stage == "sal")).first()
-        assert lead is not None
-        lead.stage = "sql"
-        s.add(
-            LeadStageChange(
-                lead_id=lead.id,
-                at=later,
-                recorded_at=later,
-                from_stage="sal",
-                to_stage="sql",
-                trigger="qualified",
-            )
-        )
-        opp = s.scalars(sa.select(Opportunity).where(Opportunity.outcome == "open")).first()
-        assert opp is not None
-        opp.outcome, opp.closed_at = "won", later
+        lead = qualify_one_and_win_one(s, later)
         # a won opportunity moved to a lead opened in another month, and a lead merged away
         won = s.scalars(
             sa.select(Opportunity).where(Opportunity.outcome == "won", Opportunity.lead_id.is_not(None))
@@ -181,17 +165,7 @@ def test_an_incremental_refresh_leaves_the_rollup_as_a_full_rebuild_writes_it(
             sa.select(Lead).where(Lead.stage == "mql", Lead.id.not_in((lead.id, other.id, was.id)))
         ).first()
         assert gone is not None
-        s.add(
-            LeadStageChange(
-                lead_id=gone.id,
-                at=later,
-                recorded_at=later,
-                from_stage="mql",
-                to_stage="merged",
-                trigger="merged",
-            )
-        )
-        gone.stage = "merged"
+        move(s, gone, "merged", later, "merged")
         done = refresh(s, now=later)
     assert not done.full
     incremental = _rollup(db)
@@ -224,7 +198,7 @@ def test_sqlite_reads_a_stage_s_durations_from_its_covering_index(
     db: Database, world: dict[str, int], stage_hours: str
 ) -> None:
     if db.engine.dialect.name != "sqlite":
-        pytest.skip("a plan of SQLite's")
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans on its own statistics")
     scope = Scope(since=day_start(NOW.date() - timedelta(days=365)))
     q = funnel.durations("rep", stage_hours, where(scope))
     with db.read() as s:
@@ -236,7 +210,7 @@ def test_sqlite_reads_capacity_s_rep_weeks_from_their_covering_index(
     db: Database, world: dict[str, int]
 ) -> None:
     if db.engine.dialect.name != "sqlite":
-        pytest.skip("a plan of SQLite's")
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans on its own statistics")
     q = capacity.rep_weeks(Scope(since=day_start(NOW.date() - timedelta(days=365))))
     with db.read() as s:
         plan = " ".join(str(r[-1]) for r in s.execute(sa.text("EXPLAIN QUERY PLAN " + _sql(q, db))))
@@ -247,7 +221,7 @@ def test_sqlite_reads_the_rejection_reasons_from_their_covering_index(
     db: Database, world: dict[str, int]
 ) -> None:
     if db.engine.dialect.name != "sqlite":
-        pytest.skip("a plan of SQLite's")
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans on its own statistics")
     q = audit.reasons("rep", Scope(since=day_start(NOW.date() - timedelta(days=365))))
     with db.read() as s:
         plan = " ".join(str(r[-1]) for r in s.execute(sa.text("EXPLAIN QUERY PLAN " + _sql(q, db))))
@@ -256,7 +230,7 @@ def test_sqlite_reads_the_rejection_reasons_from_their_covering_index(
 
 def test_sqlite_reads_aging_from_its_covering_index(db: Database, world: dict[str, int]) -> None:
     if db.engine.dialect.name != "sqlite":
-        pytest.skip("a plan of SQLite's")
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans on its own statistics")
     q = sla._aging_query(Scope(product="general"))
     sql = str(q.compile(db.engine, compile_kwargs={"literal_binds": True}))
     with db.read() as s:

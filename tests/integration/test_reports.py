@@ -43,7 +43,7 @@ from leadloop.store.tables import (
     SegmentMember,
     User,
 )
-from tests.fixtures.reports import NOW, reports_world
+from tests.fixtures.reports import NOW, qualify_one_and_win_one, reports_world
 
 RATE = Decimal("1.1")
 MONEY = Money("USD", {"EUR": RATE})
@@ -412,22 +412,7 @@ def test_an_incremental_refresh_equals_a_full_rebuild(db: Database, world: dict[
     with db.write() as s:  # the world's rows were recorded at NOW: the watermark includes its instant
         refresh(s, now=NOW + timedelta(minutes=1))
     with db.write() as s:
-        lead = s.scalars(sa.select(Lead).where(Lead.stage == "sal")).first()
-        assert lead is not None
-        lead.stage = "sql"
-        s.add(
-            LeadStageChange(
-                lead_id=lead.id,
-                at=later,
-                recorded_at=later,
-                from_stage="sal",
-                to_stage="sql",
-                trigger="qualified",
-            )
-        )
-        opp = s.scalars(sa.select(Opportunity).where(Opportunity.outcome == "open")).first()
-        assert opp is not None
-        opp.outcome, opp.closed_at = "won", later
+        qualify_one_and_win_one(s, later)
         done = refresh(s, now=later)
     assert not done.full and 1 <= done.leads <= 3 and done.opportunities >= 1
 

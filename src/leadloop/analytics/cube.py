@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from leadloop.analytics.facts_model import BUCKETS
 from leadloop.analytics.filters import Scope, day_start
-from leadloop.analytics.slices import LF, OF, grouped, key_column, where
+from leadloop.analytics.slices import LF, OF, cell_where, grouped, key_column, where
 from leadloop.store.bulk import chunks, connection
 from leadloop.store.tables import (
     CUBE_DIMS,
@@ -144,14 +144,7 @@ def periods(scope: Scope, table: sa.Table = CUBE) -> sa.ColumnElement[bool]:
 
 
 def cube_where(scope: Scope, table: sa.Table = CUBE) -> list[sa.ColumnElement[bool]]:
-    out = [periods(scope, table)]
-    if scope.campaign_id is not None:
-        out.append(table.c.campaign_id == scope.campaign_id)
-    if scope.product is not None:
-        out.append(table.c.product == scope.product)
-    if scope.team_id is not None:
-        out.append(table.c.team_id == scope.team_id)
-    return out
+    return [periods(scope, table), *cell_where(scope, table)]
 
 
 def _cube_key(table: sa.Table, dim: str) -> sa.ColumnElement[Any]:

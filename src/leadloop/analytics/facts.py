@@ -251,7 +251,9 @@ def _lead_rows(
     ]
 
 
-def _changed_leads(session: Session, since: datetime, opps: list[OppIn]) -> set[int]:
+def _changed_leads(
+    session: Session, since: datetime, opps: list[OppIn], stored: dict[int, dict[str, Any]]
+) -> set[int]:
     conn = connection(session)
     ids = set(
         conn.execute(sa.select(LeadStageChange.lead_id).where(LeadStageChange.recorded_at >= since)).scalars()
@@ -261,30 +263,10 @@ def _changed_leads(session: Session, since: datetime, opps: list[OppIn]) -> set[
             sa.select(Lead.id).where(Lead.stage != "merged", ~sa.exists().where(LF.c.lead_id == Lead.id))
         ).scalars()
     )
-    stored = {
-        r.opp_id: r
-        for r in conn.execute(
-            sa.select(
-                OF.c.opp_id,
-                OF.c.lead_id,
-                OF.c.outcome,
-                OF.c.amount,
-                OF.c.currency,
-                OF.c.closed_at,
-                OF.c.stage,
-                OF.c.created_at,
-            )
-        )
-    }
     for o in opps:
         s = stored.get(o.id)
-        now_ = (o.lead_id, o.outcome, o.amount, o.currency, o.stage, o.created_at)
-        if (
-            s is None
-            or (s.lead_id, s.outcome, s.amount, s.currency, s.stage, s.created_at) != now_
-            or (o.closed_at is not None and s.closed_at != o.closed_at)
-        ):
-            ids |= {i for i in (o.lead_id, s.lead_id if s else None) if i is not None}
+        if _row_changed(o, s):
+            ids |= {i for i in (o.lead_id, s["lead_id"] if s else None) if i is not None}
     return ids
 
 
@@ -342,12 +324,13 @@ def refresh(
     full = full or state is None or state.full_at is None or now - state.full_at >= FULL_EVERY
     full = full or not cube.built(session)
     opps = _opportunities(session, default_currency, default_product)
+    stored = {r["opp_id"]: r for r in (dict(m) for m in conn.execute(sa.select(OF)).mappings())}
     if full:
         conn.execute(LF.delete())
         ids = set(conn.execute(sa.select(Lead.id).where(Lead.stage != "merged")).scalars())
     else:
         assert state is not None
-        ids = _changed_leads(session, state.watermark, opps)
+        ids = _changed_leads(session, state.watermark, opps, stored)
     opps_of: dict[int, list[OppIn]] = defaultdict(list)
     for o in opps:
         if o.lead_id is not None:
@@ -365,7 +348,6 @@ def refresh(
     # Opportunities: rewrite those whose facts changed. An opportunity's facts follow from its row
     # and its lead's facts and history, so (but in a full rebuild) only those whose lead was
     # rewritten above or whose row differs from its facts are derived again.
-    stored = {r["opp_id"]: r for r in (dict(m) for m in conn.execute(sa.select(OF)).mappings())}
     todo = [o for o in opps if full or o.lead_id in ids or _row_changed(o, stored.get(o.id))]
     linked = sorted({o.lead_id for o in todo if o.lead_id is not None})
     first_seen: dict[int, datetime] = {}

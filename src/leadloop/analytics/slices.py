@@ -43,6 +43,18 @@ def _segment_accounts(segment_id: int | None = None) -> Any:
     return q.distinct()
 
 
+def cell_where(scope: Scope, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """The scope's campaign, product and team, on `lead_facts` or on a rollup of its cells."""
+    out: list[sa.ColumnElement[bool]] = []
+    if scope.campaign_id is not None:
+        out.append(table.c.campaign_id == scope.campaign_id)
+    if scope.product is not None:
+        out.append(table.c.product == scope.product)
+    if scope.team_id is not None:
+        out.append(table.c.team_id == scope.team_id)
+    return out
+
+
 def where(scope: Scope, *, dated: bool = True) -> list[sa.ColumnElement[bool]]:
     """The scope's conditions on `lead_facts` (the range on the opening unless `dated` is off)."""
     out: list[sa.ColumnElement[bool]] = []
@@ -52,12 +64,7 @@ def where(scope: Scope, *, dated: bool = True) -> list[sa.ColumnElement[bool]]:
     if dated and scope.until is not None:
         last = scope.until - timedelta(microseconds=1)
         out += [LF.c.opened_at < scope.until, LF.c.cohort <= last.strftime("%Y-%m")]
-    if scope.campaign_id is not None:
-        out.append(LF.c.campaign_id == scope.campaign_id)
-    if scope.product is not None:
-        out.append(LF.c.product == scope.product)
-    if scope.team_id is not None:
-        out.append(LF.c.team_id == scope.team_id)
+    out += cell_where(scope, LF)
     if scope.segment_id is not None:
         out.append(
             LF.c.account_id.in_(_segment_accounts(scope.segment_id).with_only_columns(Person.account_id))
