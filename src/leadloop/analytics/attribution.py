@@ -70,6 +70,17 @@ ENGAGEMENT_TYPES = frozenset(
 )
 
 
+# What a report groups credits by, and the name of a touch without one.
+BY = ("campaign", "channel", "content")
+NO_TOUCHES = "(no touches)"  # the row of the money of opportunities without a touch in their window
+_NONE = {"campaign": NO_CAMPAIGN, "channel": "(no channel)", "content": "(no content)"}
+
+
+def group_of(touch: Touch, by: str) -> str:
+    value = {"campaign": touch.campaign, "channel": touch.channel, "content": touch.content}[by]
+    return value or _NONE[by]
+
+
 class UnknownModel(ValueError):
     def __init__(self, given: str) -> None:
         super().__init__(f"unknown attribution model {given!r}; known models: {', '.join(MODELS)}")
@@ -213,6 +224,43 @@ def _markov(touches: Sequence[Touch], removal: Mapping[str, float]) -> list[Frac
     if total == 0:
         return [Fraction(1, len(touches))] * len(touches)
     return [w / total for w in raw]
+
+
+def scaled_removal(removal: Mapping[str, float]) -> tuple[dict[str, int], int]:
+    """The removal effects as integers over one denominator (a float is an exact binary fraction),
+    so that `markov_units` can split in integers what `credit` splits in fractions."""
+    exact = {c: Fraction(max(r, 0.0)) for c, r in removal.items()}
+    den = math.lcm(1, *(f.denominator for f in exact.values()))
+    return {c: f.numerator * (den // f.denominator) for c, f in exact.items()}, den
+
+
+def markov_units(units: int, names: Sequence[str], scaled: Mapping[str, int]) -> list[int]:
+    """`credit(MARKOV, ...)` in whole minor units, with integers alone (no Fraction per touch): the
+    same parts, largest remainder and ties to the earlier touch (a property test holds them equal).
+    `names`: each touch's campaign (NO_CAMPAIGN for none); `scaled`: `scaled_removal`'s integers.
+    A touch of campaign c weighs r_c / n_c (n_c: the campaign's touches here), so its exact part is
+    units * r_c * (m / n_c) / (m * W), with W the sum of r_c over the campaigns and m the lcm of n_c."""
+    n = len(names)
+    counts: dict[str, int] = {}
+    for c in names:
+        counts[c] = counts.get(c, 0) + 1
+    total = sum(scaled.get(c, 0) for c in counts)
+    if total == 0:  # nothing to go by: linear, as `_markov`
+        nums, den = [units] * n, n
+    else:
+        m = math.lcm(*counts.values())
+        nums = [units * scaled.get(c, 0) * (m // counts[c]) for c in names]
+        den = m * total
+    parts, rems = [], []
+    for x in nums:
+        q, r = divmod(x, den)
+        parts.append(q)
+        rems.append(r)
+    left = units - sum(parts)
+    if left:
+        for i in sorted(range(n), key=lambda i: (-rems[i], i))[:left]:
+            parts[i] += 1
+    return parts
 
 
 def credit(

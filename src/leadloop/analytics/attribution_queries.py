@@ -5,6 +5,7 @@ people in one windowed range per chunk of accounts, campaigns joined in. No quer
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -45,10 +46,11 @@ def load(
     end: datetime | None,
     window: timedelta,
     default_currency: str,
+    ids: Sequence[int] | None = None,
 ) -> Loaded:
     """Won and lost opportunities closed in [start, end), open ones created in it (an open deal has
-    no close yet), and the touches of each. A won or lost one without a close date is dated by its
-    creation."""
+    no close yet), and the touches of each (of the opportunities `ids` alone when given). A won or
+    lost one without a close date is dated by its creation."""
     closed_on = sa.func.coalesce(Opportunity.closed_at, Opportunity.created_at)
     dated = sa.case((Opportunity.outcome == "open", Opportunity.created_at), else_=closed_on)
     q = (
@@ -70,6 +72,8 @@ def load(
         q = q.where(dated >= start)
     if end is not None:
         q = q.where(dated < end)
+    if ids is not None:
+        q = q.where(Opportunity.id.in_(sorted(ids)))
     opps: list[Opp] = []
     account_of: dict[int, int] = {}
     for oid, account_id, amount, currency, created, closed, outcome, lead_created in session.execute(q):

@@ -14,23 +14,23 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from leadloop.analytics import credits
 from leadloop.analytics.attribution import (
+    BY,
     DEFAULT_HALF_LIFE,
     DEFAULT_WINDOW,
     MARKOV,
     MODELS,
     NO_CAMPAIGN,
+    NO_TOUCHES,
     Opp,
     Touch,
     credit,
+    group_of,
 )
 from leadloop.analytics.attribution_queries import campaign_named, load
 from leadloop.analytics.markov import removal_effects
 from leadloop.core.errors import InvalidInput
-
-BY = ("campaign", "channel", "content")
-NO_TOUCHES = "(no touches)"
-_NONE = {"campaign": NO_CAMPAIGN, "channel": "(no channel)", "content": "(no content)"}
 
 
 @dataclass
@@ -39,11 +39,6 @@ class AttributionRow:
     currency: str
     revenue: dict[str, Decimal] = field(default_factory=dict)  # model -> won amount credited
     pipeline: dict[str, Decimal] = field(default_factory=dict)  # model -> open amount credited
-
-
-def group_of(touch: Touch, by: str) -> str:
-    value = {"campaign": touch.campaign, "channel": touch.channel, "content": touch.content}[by]
-    return value or _NONE[by]
 
 
 def rollup(
@@ -66,15 +61,8 @@ def rollup(
         if MARKOV in models
         else {}
     )
-    rows: dict[tuple[str, str], AttributionRow] = {}
-
-    def row(group: str, currency: str) -> AttributionRow:
-        key = (group, currency)
-        if key not in rows:
-            zero = {m: Decimal(0) for m in models}
-            rows[key] = AttributionRow(group, currency, dict(zero), dict(zero))
-        return rows[key]
-
+    rows = _Rows(models)
+    row = rows.row
     for o in opps:
         if o.outcome == "lost":
             continue
@@ -94,8 +82,59 @@ def rollup(
                 if k:
                     r = row(g, o.currency)
                     (r.revenue if o.outcome == "won" else r.pipeline)[m] += part
-    first = models[0]
-    return sorted(rows.values(), key=lambda r: (r.currency, -(r.revenue[first] + r.pipeline[first]), r.group))
+    return rows.ordered()
+
+
+class _Rows:
+    """The report's rows as they fill, one per group and currency, every model at zero to start."""
+
+    def __init__(self, models: Sequence[str]) -> None:
+        self.models = models
+        self.rows: dict[tuple[str, str], AttributionRow] = {}
+
+    def row(self, group: str, currency: str) -> AttributionRow:
+        key = (group, currency)
+        if key not in self.rows:
+            zero = {m: Decimal(0) for m in self.models}
+            self.rows[key] = AttributionRow(group, currency, dict(zero), dict(zero))
+        return self.rows[key]
+
+    def add(self, group: str, currency: str, outcome: str, model: str, cents: int) -> None:
+        r = self.row(group, currency)
+        (r.revenue if outcome == "won" else r.pipeline)[model] += Decimal(cents).scaleb(-2)
+
+    def ordered(self) -> list[AttributionRow]:
+        first = self.models[0]
+        return sorted(
+            self.rows.values(), key=lambda r: (r.currency, -(r.revenue[first] + r.pipeline[first]), r.group)
+        )
+
+
+def kept(
+    session: Session,
+    *,
+    models: Sequence[str],
+    by: str,
+    start: datetime | None,
+    end: datetime | None,
+    campaign: str | None,
+) -> list[AttributionRow]:
+    """`rollup`'s rows from the credits the facts' refresh keeps (ADR 0048): the same sums, read as a
+    range of stored rows, the data-driven model shared out over the range's paths."""
+    rows = _Rows(models)
+    fixed = [m for m in models if m != MARKOV]
+    for group, currency, outcome, _amount, _n, cents in credits.sums(
+        session, by=by, models=fixed, start=start, end=end, campaign=campaign
+    ):
+        rows.row(group, currency)
+        for m, c in zip(fixed, cents, strict=True):
+            rows.add(group, currency, outcome, m, c)
+    if MARKOV in models:
+        for (group, currency, outcome), c in credits.markov(
+            session, by=by, start=start, end=end, campaign=campaign
+        ).items():
+            rows.add(group, currency, outcome, MARKOV, c)
+    return rows.ordered()
 
 
 def check_models(models: Sequence[str] | None) -> list[str]:
@@ -128,12 +167,9 @@ def attribution_report(
     if window <= timedelta(0) or half_life <= timedelta(0):
         raise InvalidInput("the window and the half-life must be positive")
     name = campaign_named(session, campaign) if campaign is not None else None
-    loaded = load(
-        session,
-        now=now,
-        start=None if start is None else datetime.combine(start, time(), UTC),
-        end=None if end is None else datetime.combine(end + timedelta(days=1), time(), UTC),
-        window=window,
-        default_currency=default_currency,
-    )
+    lo = None if start is None else datetime.combine(start, time(), UTC)
+    hi = None if end is None else datetime.combine(end + timedelta(days=1), time(), UTC)
+    if credits.answers(session, window=window, half_life=half_life):
+        return kept(session, models=chosen, by=by, start=lo, end=hi, campaign=name)
+    loaded = load(session, now=now, start=lo, end=hi, window=window, default_currency=default_currency)
     return rollup(loaded.opps, loaded.touches, models=chosen, by=by, campaign=name, half_life=half_life)

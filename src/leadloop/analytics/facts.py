@@ -1,7 +1,8 @@
 """Keeping the report facts (ADR 0036): load what `facts_model.derive` needs for a chunk of leads,
 derive, and replace their rows; the opportunities' facts likewise; then the counts rollup of the days
 they touched (`cube.rebuild`, ADR 0047), in the same transaction. The one writer of `lead_facts`,
-`opportunity_facts` and `facts_refresh` (its rows "facts" and "cube").
+`opportunity_facts` and `facts_refresh` (its rows "facts" and "cube"); attribution's credits
+(`credits.refresh`, ADR 0048) are kept in the same transaction.
 
 Incremental by default: the leads whose stage history was recorded since the watermark, leads with
 no facts yet, and the leads of opportunities whose row differs from its facts (an opportunity has no
@@ -21,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.analytics import cube
+from leadloop.analytics import credits, cube
 from leadloop.analytics.facts_model import LeadIn, Move, OppIn, derive, opp_fact
 from leadloop.jobs.timers import Due, schedule
 from leadloop.store.bulk import chunks, connection
@@ -322,7 +323,7 @@ def refresh(
     conn = connection(session)
     state = session.get(FactsRefresh, "facts")
     full = full or state is None or state.full_at is None or now - state.full_at >= FULL_EVERY
-    full = full or not cube.built(session)
+    full = full or not cube.built(session) or not credits.built(session)
     opps = _opportunities(session, default_currency, default_product)
     stored = {r["opp_id"]: r for r in (dict(m) for m in conn.execute(sa.select(OF)).mappings())}
     if full:
@@ -375,14 +376,27 @@ def refresh(
         days |= cube.days_of(conn, {i for i in linked_to if i is not None})
     _write(session, OF, "opp_id", [f["opp_id"] for f in changed] + sorted(gone), changed)
     cube.rebuild(session, None if full else days)
-    for name in ("facts", cube.STATE):
+    kept = session.get(FactsRefresh, credits.STATE)
+    newest = credits.mark(session)
+    credits.refresh(
+        session,
+        now=now,
+        full=full,
+        after=None if kept is None else kept.activity_mark,
+        changed={o.id for o in todo} | gone,
+        default_currency=default_currency,
+    )
+    for name in ("facts", cube.STATE, credits.STATE):
         row = session.get(FactsRefresh, name)
         if row is None:
-            session.add(FactsRefresh(name=name, watermark=now, full_at=now))
+            row = FactsRefresh(name=name, watermark=now, full_at=now)
+            session.add(row)
         else:
             row.watermark = now
             if full:
                 row.full_at = now
+        if name == credits.STATE:
+            row.activity_mark = newest
     session.flush()
     return Refreshed(written, len(changed), full)
 

@@ -25,7 +25,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from leadloop.analytics.attribution import DEFAULT_WINDOW, LINEAR, credit
+from leadloop.analytics import credits
+from leadloop.analytics.attribution import (
+    DEFAULT_HALF_LIFE,
+    DEFAULT_WINDOW,
+    LINEAR,
+    credit,
+)
 from leadloop.analytics.attribution_queries import load
 from leadloop.analytics.cube import totals
 from leadloop.analytics.facts_model import STAGES
@@ -98,23 +104,11 @@ def roi_report(
     counts = {
         k[0]: v for k, v in totals(session, scope, ["campaign"], names).rows.items() if k[0] is not None
     }
-    loaded = load(
-        session, now=now, start=scope.since, end=scope.until, window=window, default_currency=money.into
+    pipeline, revenue, attributed = (
+        _kept(session, scope)
+        if credits.answers(session, window=window, half_life=DEFAULT_HALF_LIFE)
+        else _influence(session, scope, now=now, window=window, currency=money.into)
     )
-    pipeline: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    revenue: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    attributed: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for o in loaded.opps:
-        touches = loaded.touches.get(o.id, [])
-        if o.outcome == "lost" or not touches:
-            continue
-        into = revenue if o.outcome == "won" else pipeline
-        for name in {t.campaign for t in touches if t.campaign}:
-            into[name][o.currency] += o.amount
-        if o.outcome == "won":
-            for t, part in zip(touches, credit(LINEAR, o, touches), strict=True):
-                if t.campaign:
-                    attributed[t.campaign][o.currency] += part
     return [
         RoiRow(
             name,
@@ -131,6 +125,54 @@ def roi_report(
         )
         for cid, name, channel, cost, started, ended in campaigns
     ]
+
+
+Amounts = dict[str, dict[str, Decimal]]  # campaign -> currency -> amount
+
+
+def _influence(
+    session: Session, scope: Scope, *, now: datetime, window: timedelta, currency: str
+) -> tuple[Amounts, Amounts, Amounts]:
+    """Pipeline, revenue and attributed revenue per campaign, from the touches in the log."""
+    loaded = load(
+        session, now=now, start=scope.since, end=scope.until, window=window, default_currency=currency
+    )
+    pipeline: Amounts = defaultdict(lambda: defaultdict(Decimal))
+    revenue: Amounts = defaultdict(lambda: defaultdict(Decimal))
+    attributed: Amounts = defaultdict(lambda: defaultdict(Decimal))
+    for o in loaded.opps:
+        touches = loaded.touches.get(o.id, [])
+        if o.outcome == "lost" or not touches:
+            continue
+        into = revenue if o.outcome == "won" else pipeline
+        for name in {t.campaign for t in touches if t.campaign}:
+            into[name][o.currency] += o.amount
+        if o.outcome == "won":
+            for t, part in zip(touches, credit(LINEAR, o, touches), strict=True):
+                if t.campaign:
+                    attributed[t.campaign][o.currency] += part
+    return pipeline, revenue, attributed
+
+
+def _kept(session: Session, scope: Scope) -> tuple[Amounts, Amounts, Amounts]:
+    """The same from the credits the facts' refresh keeps (ADR 0048): an opportunity has one row
+    per campaign it touched, with its amount and the campaign's linear credit."""
+    pipeline: Amounts = defaultdict(lambda: defaultdict(Decimal))
+    revenue: Amounts = defaultdict(lambda: defaultdict(Decimal))
+    attributed: Amounts = defaultdict(lambda: defaultdict(Decimal))
+    for name, currency, outcome, amount, _n, (linear,) in credits.sums(
+        session,
+        by="campaign",
+        models=[LINEAR],
+        start=scope.since,
+        end=scope.until,
+        campaign=None,
+        per_campaign=True,
+    ):
+        (revenue if outcome == "won" else pipeline)[name][currency] += Decimal(amount).scaleb(-2)
+        if outcome == "won":
+            attributed[name][currency] += Decimal(linear).scaleb(-2)
+    return pipeline, revenue, attributed
 
 
 def roi_leads(

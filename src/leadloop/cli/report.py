@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadloop.analytics.attribution import MODELS
-from leadloop.analytics.attribution_report import BY, attribution_report
+from leadloop.analytics.attribution import BY, MODELS
+from leadloop.analytics.attribution_report import attribution_report
 from leadloop.cli._common import DbUrl, console, database, fail, settings
 from leadloop.cli.report_tables import add_report_commands
 from leadloop.core.clock import utcnow

@@ -1263,6 +1263,48 @@ LEAD_CUBE_MONEY = sa.Table(
     sa.Index("ix_lead_cube_money_grain_period", "grain", "period"),
 )
 
+# Attribution's credits kept per opportunity by the facts' refresh (ADR 0048): for each grouping
+# (campaign, channel, content), each group and campaign of the opportunity's windowed touches, the
+# credit in cents of every model but the data-driven one (which depends on the range), under the
+# default window and half-life. Won and open opportunities only: a lost one carries no money. SQLite
+# keeps the rows in key order, so a report's range is one sequential read.
+CREDIT_MODELS = ("first_touch", "last_touch", "linear", "u_shaped", "w_shaped", "full_path", "time_decay")
+OPP_CREDITS = sa.Table(
+    "opportunity_credits",
+    Base.metadata,
+    sa.Column("by_kind", sa.String(8), primary_key=True),
+    sa.Column("dated", UTCDateTime(), primary_key=True),  # won: its close, open: its creation
+    sa.Column("opp_id", sa.Integer, primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),  # the row's place among the opportunity's
+    sa.Column("grp", sa.String(2048), nullable=False),
+    sa.Column("campaign", sa.String(300), nullable=False),  # the touches' campaign, "" for none
+    sa.Column("outcome", sa.String(8), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),  # the opportunity's, in cents
+    sa.Column("touches", sa.Integer, nullable=False),
+    *(sa.Column(m, sa.BigInteger, nullable=False) for m in CREDIT_MODELS),
+    sa.Index("ix_opportunity_credits_opp_id", "opp_id"),
+    sqlite_with_rowid=False,
+)
+# Each won, lost and open opportunity's windowed touches in order (the groups of each, joined by
+# PATH_SEP): what the Markov model learns from and shares out, per range.
+PATH_SEP = "\x1f"
+OPP_PATHS = sa.Table(
+    "opportunity_paths",
+    Base.metadata,
+    sa.Column("dated", UTCDateTime(), primary_key=True),  # won, lost: its close; open: its creation
+    sa.Column("opp_id", sa.Integer, primary_key=True),
+    sa.Column("outcome", sa.String(8), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),  # cents
+    sa.Column("touches", sa.Integer, nullable=False),
+    sa.Column("campaigns", sa.Text, nullable=False),  # "" for a touch without one
+    sa.Column("channels", sa.Text, nullable=False),
+    sa.Column("contents", sa.Text, nullable=False),
+    sa.Index("ix_opportunity_paths_opp_id", "opp_id"),
+    sqlite_with_rowid=False,
+)
+
 
 class LeadFactRow(Base):
     __tablename__ = "lead_facts"
@@ -1383,3 +1425,6 @@ class FactsRefresh(Base):
     name: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     watermark: Mapped[datetime]
     full_at: Mapped[datetime | None]  # the last full rebuild
+    # The newest activity the row's last refresh saw (attribution's credits: ADR 0048), so that the
+    # next one finds the activities added since, whatever their dates.
+    activity_mark: Mapped[int | None] = mapped_column(sa.BigInteger)

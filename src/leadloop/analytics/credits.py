@@ -1,0 +1,279 @@
+"""Attribution's credits kept per opportunity (ADR 0048), so that attribution and ROI read a range
+of stored credits instead of every touch of every account in the activity log.
+
+The facts' refresh keeps, under the default window and half-life, for each won and open opportunity
+and each grouping (campaign, channel, content), each group's credit in cents under every model but
+the data-driven one (`opportunity_credits`), and each opportunity's touches in order
+(`opportunity_paths`): the Markov model's removal effects depend on which opportunities the range
+holds, so they are learnt from the paths and shared out (in integers, `markov_units`) per report.
+The rows are those `attribution_report.rollup` would sum: the same `credit` per opportunity.
+
+What a refresh rewrites: every opportunity (full), else those whose facts changed and those of
+accounts whose people have an engagement added since the last refresh (by activity id, so an
+import of old touches counts too). A person moved to another account, or merged, waits for the
+daily full rebuild, as the facts do. The credits are as of the last
+refresh: an open opportunity's window ends at the refresh, not at the page view."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from leadloop.analytics.attribution import (
+    BY,
+    DEFAULT_HALF_LIFE,
+    DEFAULT_WINDOW,
+    ENGAGEMENT_TYPES,
+    NO_CAMPAIGN,
+    NO_TOUCHES,
+    Opp,
+    Touch,
+    credit,
+    group_of,
+    markov_units,
+    scaled_removal,
+)
+from leadloop.analytics.attribution_queries import load
+from leadloop.analytics.markov import removal_effects
+from leadloop.store.bulk import chunks, connection
+from leadloop.store.tables import (
+    CREDIT_MODELS,
+    OPP_CREDITS,
+    OPP_PATHS,
+    PATH_SEP,
+    Activity,
+    FactsRefresh,
+    Opportunity,
+    Person,
+)
+
+STATE = "credits"  # its row in facts_refresh: present once the credits were built
+CR, PA = OPP_CREDITS, OPP_PATHS
+PATH_COLUMN = {"campaign": "campaigns", "channel": "channels", "content": "contents"}
+
+
+def built(session: Session) -> bool:
+    return session.get(FactsRefresh, STATE) is not None
+
+
+def answers(session: Session, *, window: timedelta, half_life: timedelta) -> bool:
+    """Can the kept credits answer (the default window and half-life, and built), else the log."""
+    return window == DEFAULT_WINDOW and half_life == DEFAULT_HALF_LIFE and built(session)
+
+
+def cents(amount: Decimal) -> int:
+    units = amount.scaleb(2)
+    if units != units.to_integral_value():
+        raise ValueError(f"an amount in whole cents was expected, not {amount}")
+    return int(units)
+
+
+def dated(o: Opp) -> datetime:
+    """Where a report's range finds an opportunity: an open one by its creation, else its close."""
+    return o.created_at if o.outcome == "open" else (o.closed_at or o.created_at)
+
+
+def _text(values: Iterable[str]) -> str:
+    return PATH_SEP.join(v.replace(PATH_SEP, " ") for v in values)
+
+
+def rows_of(o: Opp, touches: Sequence[Touch]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Pure: one opportunity's credit rows and its path row (its touches already in its window)."""
+    when, amount = dated(o), cents(o.amount)
+    path = {
+        "dated": when,
+        "opp_id": o.id,
+        "outcome": o.outcome,
+        "currency": o.currency,
+        "amount": amount,
+        "touches": len(touches),
+        "campaigns": _text(t.campaign or "" for t in touches),
+        "channels": _text(group_of(t, "channel") for t in touches),
+        "contents": _text(group_of(t, "content") for t in touches),
+    }
+    if o.outcome == "lost":
+        return [], path
+    base = {"dated": when, "opp_id": o.id, "outcome": o.outcome, "currency": o.currency, "amount": amount}
+    if not touches:
+        return [
+            base
+            | {"by_kind": by, "seq": 0, "grp": NO_TOUCHES, "campaign": "", "touches": 0}
+            | dict.fromkeys(CREDIT_MODELS, amount)
+            for by in BY
+        ], path
+    parts = {m: [cents(p) for p in credit(m, o, touches, half_life=DEFAULT_HALF_LIFE)] for m in CREDIT_MODELS}
+    rows = []
+    for by in BY:
+        sums: dict[tuple[str, str], list[int]] = {}
+        for i, t in enumerate(touches):
+            acc = sums.setdefault((group_of(t, by), t.campaign or ""), [0] * (1 + len(CREDIT_MODELS)))
+            acc[0] += 1
+            for k, m in enumerate(CREDIT_MODELS, start=1):
+                acc[k] += parts[m][i]
+        for seq, ((grp, campaign), acc) in enumerate(sums.items()):
+            rows.append(
+                base
+                | {"by_kind": by, "seq": seq, "grp": grp, "campaign": campaign, "touches": acc[0]}
+                | dict(zip(CREDIT_MODELS, acc[1:], strict=True))
+            )
+    return rows, path
+
+
+def mark(session: Session) -> int:
+    """The newest activity now: the next refresh looks at those after it."""
+    return int(connection(session).scalar(sa.select(sa.func.max(Activity.id))) or 0)
+
+
+def _engaged_accounts(session: Session, after: int) -> set[int]:
+    """The accounts whose live people have an engagement (an attribution touch) added after the
+    activity `after`, whatever its date (an import of last year's touches too)."""
+    conn = connection(session)
+    people = (
+        sa.select(Activity.person_id)
+        .where(Activity.id > after, Activity.type.in_(sorted(ENGAGEMENT_TYPES)))
+        .distinct()
+    )
+    return {
+        int(a or 0)  # never None: the query excludes it
+        for a in conn.execute(
+            sa.select(Person.account_id)
+            .where(Person.id.in_(people), Person.merged_into_id.is_(None), Person.account_id.is_not(None))
+            .distinct()
+        ).scalars()
+    }
+
+
+def refresh(
+    session: Session,
+    *,
+    now: datetime,
+    full: bool,
+    after: int | None,
+    changed: Collection[int],
+    default_currency: str,
+) -> int:
+    """Rewrite the credits of every opportunity (`full`), else of the opportunities `changed` (their
+    facts were rewritten) and of the accounts with an engagement added after the activity `after`;
+    returns how many."""
+    conn = connection(session)
+    if full:
+        conn.execute(CR.delete())
+        conn.execute(PA.delete())
+        ids: list[int] = sorted(conn.execute(sa.select(Opportunity.id)).scalars())
+    else:
+        todo = set(changed)
+        if after is not None:
+            accounts = sorted(_engaged_accounts(session, after))
+            for part in chunks(accounts):
+                todo |= set(
+                    conn.execute(sa.select(Opportunity.id).where(Opportunity.account_id.in_(part))).scalars()
+                )
+        ids = sorted(todo)
+        for part in chunks(ids):
+            conn.execute(CR.delete().where(CR.c.opp_id.in_(part)))
+            conn.execute(PA.delete().where(PA.c.opp_id.in_(part)))
+    for part in chunks(ids, 5000):
+        loaded = load(
+            session,
+            now=now,
+            start=None,
+            end=None,
+            window=DEFAULT_WINDOW,
+            default_currency=default_currency,
+            ids=part,
+        )
+        credit_rows: list[dict[str, Any]] = []
+        paths: list[dict[str, Any]] = []
+        for o in loaded.opps:
+            rows, path = rows_of(o, loaded.touches.get(o.id, []))
+            credit_rows += rows
+            paths.append(path)
+        if credit_rows:
+            conn.execute(CR.insert(), credit_rows)
+        if paths:
+            conn.execute(PA.insert(), paths)
+    return len(ids)
+
+
+def _range(col: sa.ColumnElement[Any], start: datetime | None, end: datetime | None) -> list[Any]:
+    return [
+        c
+        for c in (None if start is None else col >= start, None if end is None else col < end)
+        if c is not None
+    ]
+
+
+def sums(
+    session: Session,
+    *,
+    by: str,
+    models: Sequence[str],
+    start: datetime | None,
+    end: datetime | None,
+    campaign: str | None,
+    per_campaign: bool = False,
+) -> list[tuple[str, str, str, int, int, list[int]]]:
+    """Per group, currency and outcome: the opportunities' amount, their touches and each model's
+    credit (cents), over the opportunities of [start, end); of one campaign's touches if given.
+    `per_campaign`: per campaign instead of group, touches without a campaign left out."""
+    key = CR.c.campaign if per_campaign else CR.c.grp
+    q = sa.select(
+        key,
+        CR.c.currency,
+        CR.c.outcome,
+        sa.func.sum(CR.c.amount),
+        sa.func.sum(CR.c.touches),
+        *(sa.func.sum(CR.c[m]) for m in models),
+    ).where(CR.c.by_kind == by, *_range(CR.c.dated, start, end))
+    if campaign is not None:
+        q = q.where(CR.c.campaign == campaign)
+    if per_campaign:
+        q = q.where(CR.c.campaign != "")
+    return [
+        (g, cur, out, int(amount), int(n), [int(x) for x in credits])
+        for g, cur, out, amount, n, *credits in connection(session).execute(
+            q.group_by(key, CR.c.currency, CR.c.outcome)
+        )
+    ]
+
+
+def markov(
+    session: Session, *, by: str, start: datetime | None, end: datetime | None, campaign: str | None
+) -> dict[tuple[str, str, str], int]:
+    """The data-driven model over the range: removal effects learnt from its won and lost paths, each
+    won and open opportunity's amount shared out by them; per (group, currency, outcome), cents."""
+    column = PA.c[PATH_COLUMN[by]]
+    rows = (
+        connection(session)
+        .execute(
+            sa.select(PA.c.outcome, PA.c.currency, PA.c.amount, PA.c.touches, PA.c.campaigns, column).where(
+                *_range(PA.c.dated, start, end)
+            )
+        )
+        .all()
+    )
+    split = [(r, r[4].split(PATH_SEP) if r[3] else []) for r in rows]
+    learnt = removal_effects(
+        ([c or NO_CAMPAIGN for c in names], r[0] == "won") for r, names in split if r[0] != "open"
+    )
+    scaled, _ = scaled_removal(learnt)
+    out: dict[tuple[str, str, str], int] = defaultdict(int)
+    for (outcome, currency, amount, n, _c, groups), names in split:
+        if outcome == "lost":
+            continue
+        if not n:
+            if campaign is None:
+                out[(NO_TOUCHES, currency, outcome)] += amount
+            continue
+        parts = markov_units(amount, [c or NO_CAMPAIGN for c in names], scaled)
+        labels = [c or NO_CAMPAIGN for c in names] if by == "campaign" else groups.split(PATH_SEP)
+        for part, label, name in zip(parts, labels, names, strict=True):
+            if campaign is None or name == campaign:
+                out[(label, currency, outcome)] += part
+    return out
