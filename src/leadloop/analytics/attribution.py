@@ -106,6 +106,7 @@ class Touch:
     content: str | None
     person_id: int
     kind: str
+    campaign_id: int | None = None  # the campaign's id when it has one (None with `campaign`)
 
 
 def in_window(

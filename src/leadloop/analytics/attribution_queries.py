@@ -118,6 +118,7 @@ def _touches(
                 Activity.id,
                 Activity.occurred_at,
                 Campaign.name,
+                Campaign.id,
                 sa.func.coalesce(Campaign.channel, Activity.channel),
                 Activity.url,
                 Activity.person_id,
@@ -133,7 +134,16 @@ def _touches(
                 Activity.occurred_at <= latest,
             )
         )
-        for account_id, aid, at, campaign, channel, url, person_id, kind in rows:
-            touch = Touch(aid, at, campaign, channel or default_channel(kind), url, int(person_id or 0), kind)
+        for account_id, aid, at, campaign, campaign_id, channel, url, person_id, kind in rows:
+            touch = Touch(
+                aid,
+                at,
+                campaign,
+                channel or default_channel(kind),
+                url,
+                int(person_id or 0),
+                kind,
+                campaign_id,
+            )
             out[int(account_id or 0)].append(touch)
     return out

@@ -16,6 +16,7 @@ refresh: an open opportunity's window ends at the refresh, not at the page view.
 
 from __future__ import annotations
 
+import struct
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.analytics import credits_markov
 from leadloop.analytics.attribution import (
     BY,
     DEFAULT_HALF_LIFE,
@@ -36,11 +38,8 @@ from leadloop.analytics.attribution import (
     Touch,
     credit,
     group_of,
-    markov_units,
-    scaled_removal,
 )
 from leadloop.analytics.attribution_queries import load
-from leadloop.analytics.markov import removal_effects
 from leadloop.store.bulk import chunks, connection
 from leadloop.store.tables import (
     CREDIT_MODELS,
@@ -48,14 +47,16 @@ from leadloop.store.tables import (
     OPP_PATHS,
     PATH_SEP,
     Activity,
+    Campaign,
     FactsRefresh,
     Opportunity,
     Person,
 )
 
 STATE = "credits"  # its row in facts_refresh: present once the credits were built
+UNTOUCHED = -1  # the campaign id of an opportunity's row when it had no touch
 CR, PA = OPP_CREDITS, OPP_PATHS
-PATH_COLUMN = {"campaign": "campaigns", "channel": "channels", "content": "contents"}
+PATH_COLUMN = {"channel": "channels", "content": "contents"}
 
 
 def built(session: Session) -> bool:
@@ -84,7 +85,9 @@ def _text(values: Iterable[str]) -> str:
 
 
 def rows_of(o: Opp, touches: Sequence[Touch]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Pure: one opportunity's credit rows and its path row (its touches already in its window)."""
+    """Pure: one opportunity's credit rows and its path row (its touches already in its window).
+    By campaign a row is keyed by the campaign's id alone (named when read); by channel or content,
+    by the group and the campaign (the report's campaign filter keeps one campaign's touches)."""
     when, amount = dated(o), cents(o.amount)
     path = {
         "dated": when,
@@ -93,7 +96,7 @@ def rows_of(o: Opp, touches: Sequence[Touch]) -> tuple[list[dict[str, Any]], dic
         "currency": o.currency,
         "amount": amount,
         "touches": len(touches),
-        "campaigns": _text(t.campaign or "" for t in touches),
+        "campaign_ids": struct.pack(f"<{len(touches)}I", *(t.campaign_id or 0 for t in touches)),
         "channels": _text(group_of(t, "channel") for t in touches),
         "contents": _text(group_of(t, "content") for t in touches),
     }
@@ -103,23 +106,24 @@ def rows_of(o: Opp, touches: Sequence[Touch]) -> tuple[list[dict[str, Any]], dic
     if not touches:
         return [
             base
-            | {"by_kind": by, "seq": 0, "grp": NO_TOUCHES, "campaign": "", "touches": 0}
+            | {"by_kind": by, "seq": 0, "grp": NO_TOUCHES, "campaign_id": UNTOUCHED, "touches": 0}
             | dict.fromkeys(CREDIT_MODELS, amount)
             for by in BY
         ], path
     parts = {m: [cents(p) for p in credit(m, o, touches, half_life=DEFAULT_HALF_LIFE)] for m in CREDIT_MODELS}
     rows = []
     for by in BY:
-        sums: dict[tuple[str, str], list[int]] = {}
+        sums: dict[tuple[str, int], list[int]] = {}
         for i, t in enumerate(touches):
-            acc = sums.setdefault((group_of(t, by), t.campaign or ""), [0] * (1 + len(CREDIT_MODELS)))
+            grp = "" if by == "campaign" else group_of(t, by)
+            acc = sums.setdefault((grp, t.campaign_id or 0), [0] * (1 + len(CREDIT_MODELS)))
             acc[0] += 1
             for k, m in enumerate(CREDIT_MODELS, start=1):
                 acc[k] += parts[m][i]
-        for seq, ((grp, campaign), acc) in enumerate(sums.items()):
+        for seq, ((grp, campaign_id), acc) in enumerate(sums.items()):
             rows.append(
                 base
-                | {"by_kind": by, "seq": seq, "grp": grp, "campaign": campaign, "touches": acc[0]}
+                | {"by_kind": by, "seq": seq, "grp": grp, "campaign_id": campaign_id, "touches": acc[0]}
                 | dict(zip(CREDIT_MODELS, acc[1:], strict=True))
             )
     return rows, path
@@ -209,6 +213,20 @@ def _range(col: sa.ColumnElement[Any], start: datetime | None, end: datetime | N
     ]
 
 
+def campaign_names(session: Session) -> dict[int, str]:
+    """Campaign id -> name as now; 0 (a touch without a campaign) and a campaign since deleted are
+    "(no campaign)", as the log's join reads them; UNTOUCHED is the no-touches row."""
+    names: dict[int, str] = defaultdict(lambda: NO_CAMPAIGN)
+    names.update(connection(session).execute(sa.select(Campaign.id, Campaign.name)).all())
+    names[UNTOUCHED] = NO_TOUCHES
+    return names
+
+
+def campaign_id(session: Session, name: str) -> int:
+    found = connection(session).scalar(sa.select(Campaign.id).where(Campaign.name == name))
+    return int(found) if found is not None else UNTOUCHED - 1  # matches no row
+
+
 def sums(
     session: Session,
     *,
@@ -221,8 +239,9 @@ def sums(
 ) -> list[tuple[str, str, str, int, int, list[int]]]:
     """Per group, currency and outcome: the opportunities' amount, their touches and each model's
     credit (cents), over the opportunities of [start, end); of one campaign's touches if given.
-    `per_campaign`: per campaign instead of group, touches without a campaign left out."""
-    key = CR.c.campaign if per_campaign else CR.c.grp
+    `per_campaign` (by campaign): the campaigns alone, touches without one and no-touch rows left
+    out."""
+    key = CR.c.campaign_id if by == "campaign" else CR.c.grp
     q = sa.select(
         key,
         CR.c.currency,
@@ -232,11 +251,12 @@ def sums(
         *(sa.func.sum(CR.c[m]) for m in models),
     ).where(CR.c.by_kind == by, *_range(CR.c.dated, start, end))
     if campaign is not None:
-        q = q.where(CR.c.campaign == campaign)
+        q = q.where(CR.c.campaign_id == campaign_id(session, campaign))
     if per_campaign:
-        q = q.where(CR.c.campaign != "")
+        q = q.where(CR.c.campaign_id > 0)
+    names = campaign_names(session) if by == "campaign" else None
     return [
-        (g, cur, out, int(amount), int(n), [int(x) for x in credits])
+        (names[g] if names is not None else g, cur, out, int(amount), int(n), [int(x) for x in credits])
         for g, cur, out, amount, n, *credits in connection(session).execute(
             q.group_by(key, CR.c.currency, CR.c.outcome)
         )
@@ -248,32 +268,15 @@ def markov(
 ) -> dict[tuple[str, str, str], int]:
     """The data-driven model over the range: removal effects learnt from its won and lost paths, each
     won and open opportunity's amount shared out by them; per (group, currency, outcome), cents."""
-    column = PA.c[PATH_COLUMN[by]]
+    column = PA.c[PATH_COLUMN[by]] if by != "campaign" else sa.literal("")
     rows = (
         connection(session)
         .execute(
-            sa.select(PA.c.outcome, PA.c.currency, PA.c.amount, PA.c.touches, PA.c.campaigns, column).where(
-                *_range(PA.c.dated, start, end)
-            )
+            sa.select(
+                PA.c.outcome, PA.c.currency, PA.c.amount, PA.c.touches, PA.c.campaign_ids, column
+            ).where(*_range(PA.c.dated, start, end))
         )
         .all()
     )
-    split = [(r, r[4].split(PATH_SEP) if r[3] else []) for r in rows]
-    learnt = removal_effects(
-        ([c or NO_CAMPAIGN for c in names], r[0] == "won") for r, names in split if r[0] != "open"
-    )
-    scaled, _ = scaled_removal(learnt)
-    out: dict[tuple[str, str, str], int] = defaultdict(int)
-    for (outcome, currency, amount, n, _c, groups), names in split:
-        if outcome == "lost":
-            continue
-        if not n:
-            if campaign is None:
-                out[(NO_TOUCHES, currency, outcome)] += amount
-            continue
-        parts = markov_units(amount, [c or NO_CAMPAIGN for c in names], scaled)
-        labels = [c or NO_CAMPAIGN for c in names] if by == "campaign" else groups.split(PATH_SEP)
-        for part, label, name in zip(parts, labels, names, strict=True):
-            if campaign is None or name == campaign:
-                out[(label, currency, outcome)] += part
-    return out
+    keep = None if campaign is None else campaign_id(session, campaign)
+    return credits_markov.shares(rows, campaign_names(session), by=by, keep=keep)

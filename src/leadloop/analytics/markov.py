@@ -9,6 +9,9 @@ ever reach c, is (s·N)_c / N_cc with N = (I - Q)⁻¹. So one inverse gives eve
 h_c·x_c / P, instead of one solve per campaign; the tests check it against the solve-per-campaign.
 (I - Q) is invertible: every path ends in conversion or null, so every campaign can leave the chain.
 
+Every count the chain needs is additive over paths, so `solve` takes them from anywhere: from
+paths here, or counted over a whole range at once (credits_markov.py).
+
 Degenerate cases, explicitly: no paths, or no conversion at all, give no effects ({}); one campaign
 that converts has effect 1. A self-loop (the same campaign twice in a row) changes no absorption
 chance, so repeats need no special care.
@@ -20,6 +23,8 @@ from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
 import numpy as np
+
+QUANTUM = 2**32  # effects are whole multiples of 1 / QUANTUM: exact in a float and in integers
 
 
 def removal_effects(paths: Iterable[tuple[Sequence[str], bool]]) -> dict[str, float]:
@@ -42,12 +47,24 @@ def removal_effects(paths: Iterable[tuple[Sequence[str], bool]]) -> dict[str, fl
             conv[end] += 1
         for c in path:
             leaving[index[c]] += 1
+    return solve(names, moves, conv, start, leaving)
+
+
+def solve(
+    names: Sequence[str], moves: np.ndarray, conv: np.ndarray, start: np.ndarray, leaving: np.ndarray
+) -> dict[str, float]:
+    """The removal effects from the chain's counts (states in `names`' order, sorted): `moves[a, b]`
+    steps from a to b, `conv[a]` conversions after a, `start[a]` paths starting at a, `leaving[a]`
+    visits of a. Each effect is rounded to a multiple of 1 / QUANTUM (below 1e-9), so that the
+    credits it shares out can be split in integers exactly as in fractions."""
+    if not conv.any():
+        return {}
     q = moves / leaving[:, None]
     r = conv / leaving
     s = start / start.sum()
-    fundamental = np.linalg.inv(np.eye(n) - q)
+    fundamental = np.linalg.inv(np.eye(len(names)) - q)
     x = fundamental @ r
     total = float(s @ x)
     reach = (s @ fundamental) / np.diag(fundamental)
-    effects = reach * x / total
-    return {c: float(min(max(effects[index[c]], 0.0), 1.0)) for c in names}
+    effects = np.clip(reach * x / total, 0.0, 1.0)
+    return {c: round(float(effects[i]) * QUANTUM) / QUANTUM for i, c in enumerate(names)}

@@ -1276,8 +1276,8 @@ OPP_CREDITS = sa.Table(
     sa.Column("dated", UTCDateTime(), primary_key=True),  # won: its close, open: its creation
     sa.Column("opp_id", sa.Integer, primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True),  # the row's place among the opportunity's
-    sa.Column("grp", sa.String(2048), nullable=False),
-    sa.Column("campaign", sa.String(300), nullable=False),  # the touches' campaign, "" for none
+    sa.Column("grp", sa.String(2048), nullable=False),  # channel or content ("" by campaign)
+    sa.Column("campaign_id", sa.Integer, nullable=False),  # the touches' campaign, 0 for none
     sa.Column("outcome", sa.String(8), nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),  # the opportunity's, in cents
@@ -1286,8 +1286,10 @@ OPP_CREDITS = sa.Table(
     sa.Index("ix_opportunity_credits_opp_id", "opp_id"),
     sqlite_with_rowid=False,
 )
-# Each won, lost and open opportunity's windowed touches in order (the groups of each, joined by
-# PATH_SEP): what the Markov model learns from and shares out, per range.
+# Each won, lost and open opportunity's windowed touches in order: their campaigns' ids (4 bytes
+# each, little-endian, 0 for none), their channels and contents (joined by PATH_SEP): what the
+# Markov model learns from and shares out, per range. A campaign is named when read, so a rename
+# shows at once.
 PATH_SEP = "\x1f"
 OPP_PATHS = sa.Table(
     "opportunity_paths",
@@ -1298,7 +1300,7 @@ OPP_PATHS = sa.Table(
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("amount", sa.BigInteger, nullable=False),  # cents
     sa.Column("touches", sa.Integer, nullable=False),
-    sa.Column("campaigns", sa.Text, nullable=False),  # "" for a touch without one
+    sa.Column("campaign_ids", sa.LargeBinary, nullable=False),
     sa.Column("channels", sa.Text, nullable=False),
     sa.Column("contents", sa.Text, nullable=False),
     sa.Index("ix_opportunity_paths_opp_id", "opp_id"),
