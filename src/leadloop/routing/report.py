@@ -4,8 +4,10 @@ within SLA per rep, team, source or grade; rejections by source and campaign wit
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -13,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from leadloop.lifecycle.history import ARRIVAL
 from leadloop.lifecycle.model import BDR_QUEUE, STAGE_LABELS, Stage
-from leadloop.routing.clock import Tally, span
-from leadloop.routing.sla_clocks import LeadClock, lead_clocks, taken_for_sla
+from leadloop.routing import clock_arrays
+from leadloop.routing.clock import span
+from leadloop.routing.clock_arrays import moments
+from leadloop.routing.sla_clocks import clock_query, taken_for_sla
 from leadloop.store.tables import Campaign, Lead, LeadStageChange, Team, User
 
 GROUPS = ("rep", "team", "source", "grade")
@@ -70,8 +74,27 @@ def sla_report(
     many of their earlier assignments were taken away for the SLA."""
     if by not in GROUPS:
         raise ValueError(f"group by one of {', '.join(GROUPS)}")
-    # Reps' clocks only: a partner's accept deadline is the partner report's business.
-    clocks = lead_clocks(session, now=now, reps=users, assigned_since=since, assigned_before=until)
+    # Reps' clocks only: a partner's accept deadline is the partner report's business. Counted over
+    # columns (clock_arrays: `clock_state` and `matches` for every lead at once), not clock objects.
+    q = clock_query(
+        reps=users, assigned_since=since, assigned_before=until, times=lambda c: sa.type_coerce(c, sa.String)
+    )
+    if by in ("source", "grade"):
+        q = q.add_columns(Lead.source, Lead.grade)
+    rows = session.execute(q).all()
+    cols: list[Sequence[Any]] = (
+        [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(11)]
+    )
+    c = clock_arrays.clocks(
+        now=now,
+        stage=cols[2],
+        stage_changed_at=moments(cols[3]),
+        assigned_at=moments(cols[4]),
+        due_at=moments(cols[5]),
+        first_touch_at=moments(cols[6]),
+        accepted_at=moments(cols[7]),
+        rejected_at=moments(cols[8]),
+    )
     people = {
         uid: (name or email, team_id, team)
         for uid, name, email, team_id, team in session.execute(
@@ -80,17 +103,6 @@ def sla_report(
             )
         )
     }
-    ids = [c.lead_id for c in clocks]
-    extra = (
-        {
-            lid: (source, grade)
-            for lid, source, grade in session.execute(
-                sa.select(Lead.id, Lead.source, Lead.grade).where(Lead.id.in_(ids))
-            )
-        }
-        if by in ("source", "grade")
-        else {}
-    )
     days = max(1, round((now - since).total_seconds() / 86400))
 
     def of_user(uid: int) -> tuple[str, str | None]:
@@ -99,36 +111,45 @@ def sla_report(
             return name, f"rep={uid}&days={days}"
         return team or "(no team)", f"rep_team={team_id}&days={days}" if team_id else None
 
-    def key(c: LeadClock) -> tuple[str, str | None]:
-        if by in ("rep", "team"):
-            return of_user(c.rep_id)
-        source, grade = extra.get(c.lead_id, (None, None))
-        return (source or "(none)") if by == "source" else (grade or "(none)"), None
+    index: dict[tuple[str, str | None], int] = {}
+    if by in ("rep", "team"):
+        of = {uid: of_user(uid) for uid in set(cols[1])}
+        keys = [of[uid] for uid in cols[1]]
+    else:
+        values = cols[9] if by == "source" else cols[10]
+        keys = [(v or "(none)", None) for v in values]
+    group = np.array([index.setdefault(k, len(index)) for k in keys], dtype=np.int64)
+    size = len(index)
 
-    groups: dict[tuple[str, str | None], list[LeadClock]] = defaultdict(list)
-    for c in clocks:
-        groups[key(c)].append(c)
+    def count(mask: np.ndarray) -> list[int]:
+        return [int(x) for x in np.bincount(group[mask], minlength=size)]
+
+    total = count(np.ones(len(group), bool))
+    touched = count(c.stopped_by == clock_arrays.TOUCHED)
+    met = count(c.state == clock_arrays.MET)
+    breached = count(c.breached)
+    waiting = count((c.state == clock_arrays.RUNNING) & ~c.overdue)
+    stopped = ~np.isnan(c.taken_minutes)
+    order = np.argsort(group[stopped], kind="stable")
+    minutes = np.split(c.taken_minutes[stopped][order], np.cumsum(count(stopped))[:-1]) if size else []
     taken: Counter[tuple[str, str | None]] = Counter()
     if by in ("rep", "team"):
         for uid, n in taken_for_sla(session, since=since, reps=users).items():
             taken[of_user(uid)] += n
     out = []
-    for k in sorted(set(groups) | set(taken), key=lambda k: (k[0].casefold(), k[1] or "")):
-        items = groups.get(k, [])
-        tally = Tally.of((c.clock for c in items), now=now)
-        taken_minutes = np.array(
-            [c.clock.taken.total_seconds() / 60 for c in items if c.clock.taken is not None]
-        )
+    for k in sorted(set(index) | set(taken), key=lambda k: (k[0].casefold(), k[1] or "")):
+        i = index.get(k)
+        mins = minutes[i] if i is not None else np.array([])
         out.append(
             SlaRow(
                 k[0],
-                tally.clocks,
-                tally.touched,
-                float(np.median(taken_minutes)) if len(taken_minutes) else None,
-                float(np.percentile(taken_minutes, 90)) if len(taken_minutes) else None,
-                tally.met,
-                tally.breached,
-                tally.waiting,
+                total[i] if i is not None else 0,
+                touched[i] if i is not None else 0,
+                float(np.median(mins)) if len(mins) else None,
+                float(np.percentile(mins, 90)) if len(mins) else None,
+                met[i] if i is not None else 0,
+                breached[i] if i is not None else 0,
+                waiting[i] if i is not None else 0,
                 taken.get(k, 0),
                 k[1],
             )

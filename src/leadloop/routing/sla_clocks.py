@@ -49,29 +49,34 @@ def _holder() -> tuple[Any, sa.ColumnElement[Any]]:
     return (started, started.id == latest), holder
 
 
-def lead_clocks(
-    session: Session,
+def clock_query(
     *,
-    now: datetime,
     lead_ids: sa.Select[Any] | None = None,
     reps: frozenset[int] | None = None,
     assigned_since: datetime | None = None,
     assigned_before: datetime | None = None,
-) -> list[LeadClock]:
-    """The clock of every lead assigned to a user with an SLA (limited to `lead_ids`, a select of
-    ids; to clocks held by `reps`; to assignments in [`assigned_since`, `assigned_before`))."""
+    times: Any = lambda c: c,
+) -> sa.Select[Any]:
+    """The clock columns of every lead assigned to a user with an SLA (limited to `lead_ids`, a
+    select of ids; to clocks held by `reps`; to assignments in [`assigned_since`,
+    `assigned_before`)): id, holder, stage, then its six times, each passed through `times`."""
     (started, on), holder = _holder()
     q = (
         sa.select(
             Lead.id,
             holder,
             Lead.stage,
-            Lead.stage_changed_at,
-            Lead.assigned_at,
-            Lead.sla_due_at,
-            Lead.first_touch_at,
-            Lead.accepted_at,
-            Lead.rejected_at,
+            *(
+                times(c)
+                for c in (
+                    Lead.stage_changed_at,
+                    Lead.assigned_at,
+                    Lead.sla_due_at,
+                    Lead.first_touch_at,
+                    Lead.accepted_at,
+                    Lead.rejected_at,
+                )
+            ),
         )
         .select_from(Lead)
         .outerjoin(started, on)
@@ -85,6 +90,22 @@ def lead_clocks(
         q = q.where(Lead.assigned_at >= assigned_since)
     if assigned_before is not None:
         q = q.where(Lead.assigned_at < assigned_before)
+    return q
+
+
+def lead_clocks(
+    session: Session,
+    *,
+    now: datetime,
+    lead_ids: sa.Select[Any] | None = None,
+    reps: frozenset[int] | None = None,
+    assigned_since: datetime | None = None,
+    assigned_before: datetime | None = None,
+) -> list[LeadClock]:
+    """The clock of every lead assigned to a user with an SLA (`clock_query`'s leads)."""
+    q = clock_query(
+        lead_ids=lead_ids, reps=reps, assigned_since=assigned_since, assigned_before=assigned_before
+    )
     out = []
     for lid, rep, stage, changed, assigned, due, touched, accepted, rejected in session.execute(q):
         facts = facts_of(
