@@ -77,7 +77,7 @@ def sla_report(
     # Reps' clocks only: a partner's accept deadline is the partner report's business. Counted over
     # columns (clock_arrays: `clock_state` and `matches` for every lead at once), not clock objects.
     q = clock_query(
-        reps=users, assigned_since=since, assigned_before=until, times=lambda c: sa.type_coerce(c, sa.String)
+        reps=users, assigned_since=since, assigned_before=until, times=lambda c: sa.cast(c, sa.String)
     )
     if by in ("source", "grade"):
         q = q.add_columns(Lead.source, Lead.grade)
