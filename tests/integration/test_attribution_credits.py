@@ -1,7 +1,7 @@
 """Attribution's credits kept per opportunity (ADR 0048): after the facts' refresh, attribution and
 ROI read the kept credits and give what the brute-force reference gives from every row, for every
 grouping, a period and a campaign filter; an incremental refresh after new touches (one of them dated
-last year), a changed amount, an opportunity lost then won, one moved to another account leaves the credits as a full
+last year), a changed amount, a close moved three days earlier, an opportunity lost then won, one moved to another account leaves the credits as a full
 rebuild writes them; a non-default window still reads the log. SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from leadloop.analytics.facts import refresh
 from leadloop.analytics.filters import Money, ReportFilters, resolve
 from leadloop.analytics.roi import _influence, _kept, roi_report
 from leadloop.store.db import Database
-from leadloop.store.tables import OPP_CREDITS, OPP_PATHS, Activity, Campaign, Opportunity, Person
+from leadloop.store.tables import CREDIT_CUBE, OPP_CREDITS, OPP_PATHS, Activity, Campaign, Opportunity, Person
 from tests.fixtures.attribution import NOW, attribution_world
 from tests.fixtures.attribution_reference import reference
 
@@ -30,11 +30,11 @@ def _refresh(db: Database, *, at: Any = NOW, full: bool = False) -> None:
         refresh(s, now=at, full=full)
 
 
-def _tables(db: Database) -> tuple[list[Any], list[Any]]:
+def _tables(db: Database) -> tuple[list[Any], ...]:
+    """The credits, their day and month rollup and the paths."""
     with db.read() as s:
-        return (
-            sorted(tuple(r) for r in s.execute(sa.select(OPP_CREDITS))),
-            sorted(tuple(r) for r in s.execute(sa.select(OPP_PATHS))),
+        return tuple(
+            sorted(tuple(r) for r in s.execute(sa.select(t))) for t in (OPP_CREDITS, CREDIT_CUBE, OPP_PATHS)
         )
 
 
@@ -107,6 +107,8 @@ def _change_the_world(db: Database) -> None:
                 )
             )
         won[1].amount = Decimal("1234.56")
+        assert len(won) >= 4
+        won[2].closed_at = (won[2].closed_at or NOW) - timedelta(days=3)  # its credits move to another day
         lost_one.outcome, lost_one.closed_at = "won", lost_one.closed_at or NOW - timedelta(days=3)
         won[-1].account_id = open_one.account_id  # relinked to another account
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,8 +40,13 @@ from leadloop.analytics.attribution import (
     group_of,
 )
 from leadloop.analytics.attribution_queries import load
+from leadloop.analytics.cube import day_runs, periods_between
+from leadloop.analytics.filters import day_start
 from leadloop.store.bulk import chunks, connection
 from leadloop.store.tables import (
+    CREDIT_CUBE,
+    CREDIT_CUBE_KEYS,
+    CREDIT_CUBE_SUMS,
     CREDIT_MODELS,
     OPP_CREDITS,
     OPP_PATHS,
@@ -55,7 +60,7 @@ from leadloop.store.tables import (
 
 STATE = "credits"  # its row in facts_refresh: present once the credits were built
 UNTOUCHED = -1  # the campaign id of an opportunity's row when it had no touch
-CR, PA = OPP_CREDITS, OPP_PATHS
+CR, CC, PA = OPP_CREDITS, CREDIT_CUBE, OPP_PATHS
 PATH_COLUMN = {"channel": "channels", "content": "contents"}
 
 
@@ -102,7 +107,14 @@ def rows_of(o: Opp, touches: Sequence[Touch]) -> tuple[list[dict[str, Any]], dic
     }
     if o.outcome == "lost":
         return [], path
-    base = {"dated": when, "opp_id": o.id, "outcome": o.outcome, "currency": o.currency, "amount": amount}
+    base = {
+        "dated": when,
+        "day": when.astimezone(UTC).date().isoformat(),
+        "opp_id": o.id,
+        "outcome": o.outcome,
+        "currency": o.currency,
+        "amount": amount,
+    }
     if not touches:
         return [
             base
@@ -166,6 +178,7 @@ def refresh(
     facts were rewritten) and of the accounts with an engagement added after the activity `after`;
     returns how many."""
     conn = connection(session)
+    days: set[str] = set()  # the rollup's days whose credits change
     if full:
         conn.execute(CR.delete())
         conn.execute(PA.delete())
@@ -180,6 +193,7 @@ def refresh(
                 )
         ids = sorted(todo)
         for part in chunks(ids):
+            days |= set(conn.execute(sa.select(CR.c.day).where(CR.c.opp_id.in_(part)).distinct()).scalars())
             conn.execute(CR.delete().where(CR.c.opp_id.in_(part)))
             conn.execute(PA.delete().where(PA.c.opp_id.in_(part)))
     for part in chunks(ids, 5000):
@@ -200,9 +214,62 @@ def refresh(
             paths.append(path)
         if credit_rows:
             conn.execute(CR.insert(), credit_rows)
+            days |= {r["day"] for r in credit_rows}
         if paths:
             conn.execute(PA.insert(), paths)
+    _rollup(conn, None if full else days)
     return len(ids)
+
+
+def _rollup(conn: sa.Connection, days: set[str] | None) -> None:
+    """Rewrite the rollup's day rows of `days` (every day when None) from the credits, read by each
+    grouping's key (grouping, date), and their months from the day rows."""
+    keys = [CR.c[k] for k in CREDIT_CUBE_KEYS]
+    cols = ["grain", "period", *CREDIT_CUBE_KEYS, *CREDIT_CUBE_SUMS]
+    by_day = sa.select(sa.literal("D"), CR.c.day, *keys, *(sa.func.sum(CR.c[m]) for m in CREDIT_CUBE_SUMS))
+    month = sa.func.substr(CC.c.period, 1, 7)
+    ckeys = [CC.c[k] for k in CREDIT_CUBE_KEYS]
+    by_month = (
+        sa.select(sa.literal("M"), month + "-01", *ckeys, *(sa.func.sum(CC.c[m]) for m in CREDIT_CUBE_SUMS))
+        .where(CC.c.grain == "D")
+        .group_by(month, *ckeys)
+    )
+    if days is None:
+        conn.execute(CC.delete())
+        conn.execute(CC.insert().from_select(cols, by_day.group_by(CR.c.day, *keys)))
+        conn.execute(CC.insert().from_select(cols, by_month))
+        return
+    wanted = sorted(days)
+    if not wanted:
+        return
+    months = sorted({d[:7] + "-01" for d in wanted})
+    for part in chunks(wanted):
+        conn.execute(CC.delete().where(CC.c.grain == "D", CC.c.period.in_(part)))
+    for part in chunks(months):
+        conn.execute(CC.delete().where(CC.c.grain == "M", CC.c.period.in_(part)))
+    for first, last in day_runs(wanted):
+        for by in BY:
+            conn.execute(
+                CC.insert().from_select(
+                    cols,
+                    by_day.where(
+                        CR.c.by_kind == by,
+                        CR.c.dated >= day_start(first),
+                        CR.c.dated < day_start(last + timedelta(days=1)),
+                    ).group_by(CR.c.day, *keys),
+                )
+            )
+    for m in months:
+        first = date.fromisoformat(m)
+        conn.execute(
+            CC.insert().from_select(
+                cols,
+                by_month.where(
+                    CC.c.period >= m,
+                    CC.c.period < (first + timedelta(days=32)).replace(day=1).isoformat(),
+                ),
+            )
+        )
 
 
 def _range(col: sa.ColumnElement[Any], start: datetime | None, end: datetime | None) -> list[Any]:
@@ -241,24 +308,24 @@ def sums(
     credit (cents), over the opportunities of [start, end); of one campaign's touches if given.
     `per_campaign` (by campaign): the campaigns alone, touches without one and no-touch rows left
     out."""
-    key = CR.c.campaign_id if by == "campaign" else CR.c.grp
+    key = CC.c.campaign_id if by == "campaign" else CC.c.grp
     q = sa.select(
         key,
-        CR.c.currency,
-        CR.c.outcome,
-        sa.func.sum(CR.c.amount),
-        sa.func.sum(CR.c.touches),
-        *(sa.func.sum(CR.c[m]) for m in models),
-    ).where(CR.c.by_kind == by, *_range(CR.c.dated, start, end))
+        CC.c.currency,
+        CC.c.outcome,
+        sa.func.sum(CC.c.amount),
+        sa.func.sum(CC.c.touches),
+        *(sa.func.sum(CC.c[m]) for m in models),
+    ).where(CC.c.by_kind == by, periods_between(start, end, CC))
     if campaign is not None:
-        q = q.where(CR.c.campaign_id == campaign_id(session, campaign))
+        q = q.where(CC.c.campaign_id == campaign_id(session, campaign))
     if per_campaign:
-        q = q.where(CR.c.campaign_id > 0)
+        q = q.where(CC.c.campaign_id > 0)
     names = campaign_names(session) if by == "campaign" else None
     return [
         (names[g] if names is not None else g, cur, out, int(amount), int(n), [int(x) for x in credits])
         for g, cur, out, amount, n, *credits in connection(session).execute(
-            q.group_by(key, CR.c.currency, CR.c.outcome)
+            q.group_by(key, CC.c.currency, CC.c.outcome)
         )
     ]
 
@@ -273,7 +340,12 @@ def markov(
         connection(session)
         .execute(
             sa.select(
-                PA.c.outcome, PA.c.currency, PA.c.amount, PA.c.touches, PA.c.campaign_ids, column
+                PA.c.outcome,
+                PA.c.currency,
+                PA.c.amount,
+                PA.c.touches,
+                sa.type_coerce(PA.c.campaign_ids, sa.types.NullType()),  # the driver's bytes as they are
+                column,
             ).where(*_range(PA.c.dated, start, end))
         )
         .all()

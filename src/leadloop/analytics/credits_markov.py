@@ -56,8 +56,12 @@ def shares(
 
     money = outcome != 0
     if keep is None:
-        for i in np.flatnonzero(money & (n == 0)):
-            add(NO_TOUCHES, int(currency[i]), int(outcome[i]), int(units[i]))
+        bare = money & (n == 0)
+        for cur in range(len(currencies)):
+            for kind in (1, 2):
+                picked = bare & (currency == cur) & (outcome == kind)
+                if picked.any():
+                    add(NO_TOUCHES, cur, kind, int(units[picked].sum()))
     sel = money & (n > 0)
     t_sel = sel[path]
     if not t_sel.any():
@@ -76,8 +80,8 @@ def shares(
     g, c, o, p = group[mask], currency[t_path][mask], outcome[t_path][mask].astype(np.int64), parts[mask]
     key = (g * len(currencies) + c) * 3 + o
     found, inverse = np.unique(key, return_inverse=True)
-    totals = np.zeros(len(found), dtype=np.int64)
-    np.add.at(totals, inverse, p)
+    order = np.argsort(inverse, kind="stable")
+    totals = np.add.reduceat(p[order], np.searchsorted(inverse[order], np.arange(len(found))))
     for k, total in zip(found.tolist(), totals.tolist(), strict=True):
         gi, rest = divmod(k, 3 * len(currencies))
         ci, oi = divmod(rest, 3)
@@ -124,7 +128,7 @@ def _split(
     count = pair_count[pair_at]  # n_c of each touch's campaign in its path
     paths, first = np.unique(pair_path, return_index=True)
     w = np.zeros(len(units), dtype=np.int64)
-    np.add.at(w, pair_path, r[pair_state])
+    w[paths] = np.add.reduceat(r[pair_state], first)  # pairs are sorted by path
     m = np.ones(len(units), dtype=np.int64)
     m[paths] = np.lcm.reduceat(pair_count, first)
     t_units, t_w, t_m = units[path], w[path], m[path]
@@ -140,7 +144,7 @@ def _split(
     starts = ends - np.bincount(path, minlength=len(units))
     pos = np.arange(len(path)) - starts[path]
     left = units.copy()
-    np.subtract.at(left, path, floor)
+    left[paths] -= np.add.reduceat(floor, starts[paths])  # touches are grouped by path
     order = np.lexsort((pos, -rem, path))
     rank = np.empty(len(path), dtype=np.int64)
     rank[order] = np.arange(len(path)) - starts[path[order]]

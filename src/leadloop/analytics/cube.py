@@ -113,8 +113,16 @@ def _next_month(d: date) -> date:
 
 def periods(scope: Scope, table: sa.Table = CUBE) -> sa.ColumnElement[bool]:
     """The rollup rows of the scope's range: whole months from month rows, the ends from day rows."""
-    lo = scope.since.date() if scope.since is not None else None
-    hi = scope.until.date() if scope.until is not None else None  # exclusive
+    return periods_between(scope.since, scope.until, table)
+
+
+def periods_between(
+    since: datetime | None, until: datetime | None, table: sa.Table
+) -> sa.ColumnElement[bool]:
+    """The rows of a rollup by `grain` ("D": day, "M": month) and `period` (its first day) that
+    make up [since, until) (UTC midnights): whole months from month rows, the ends from day rows."""
+    lo = since.date() if since is not None else None
+    hi = until.date() if until is not None else None  # exclusive
     first = None if lo is None else (lo if lo.day == 1 else _next_month(lo))  # first whole month
     last = None if hi is None else _month(hi)  # end of the whole months (exclusive)
     if first is not None and last is not None and first >= last:  # no whole month inside
@@ -291,7 +299,7 @@ def _months(conn: sa.Connection, months: list[str] | None) -> None:
             )
 
 
-def _runs(days: list[str]) -> list[tuple[date, date]]:
+def day_runs(days: list[str]) -> list[tuple[date, date]]:
     """Sorted days as runs of consecutive days: (first, last)."""
     out: list[tuple[date, date]] = []
     for d in (date.fromisoformat(x) for x in days):
@@ -321,7 +329,7 @@ def rebuild(session: Session, days: Iterable[str] | None) -> None:
             conn.execute(table.delete().where(table.c.grain == "D", table.c.period.in_(part)))
         for part in chunks([m + "-01" for m in months]):
             conn.execute(table.delete().where(table.c.grain == "M", table.c.period.in_(part)))
-    for first, last in _runs(wanted):
+    for first, last in day_runs(wanted):
         _days(conn, day_start(first), day_start(last + timedelta(days=1)))
     _months(conn, months)
 

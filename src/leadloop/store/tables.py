@@ -1276,6 +1276,7 @@ OPP_CREDITS = sa.Table(
     sa.Column("dated", UTCDateTime(), primary_key=True),  # won: its close, open: its creation
     sa.Column("opp_id", sa.Integer, primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True),  # the row's place among the opportunity's
+    sa.Column("day", sa.String(10), nullable=False),  # `dated`'s UTC day, YYYY-MM-DD
     sa.Column("grp", sa.String(2048), nullable=False),  # channel or content ("" by campaign)
     sa.Column("campaign_id", sa.Integer, nullable=False),  # the touches' campaign, 0 for none
     sa.Column("outcome", sa.String(8), nullable=False),
@@ -1285,6 +1286,24 @@ OPP_CREDITS = sa.Table(
     *(sa.Column(m, sa.BigInteger, nullable=False) for m in CREDIT_MODELS),
     sa.Index("ix_opportunity_credits_opp_id", "opp_id"),
     sqlite_with_rowid=False,
+)
+# Their sums per day and month of `dated` (grain "D"/"M", period: the first day), per grouping,
+# group, campaign, currency and outcome: a report's range reads whole months and its ends, as the
+# lead rollup does (ADR 0047).
+CREDIT_CUBE_KEYS = ("by_kind", "grp", "campaign_id", "currency", "outcome")
+CREDIT_CUBE_SUMS = ("amount", "touches", *CREDIT_MODELS)
+CREDIT_CUBE = sa.Table(
+    "opportunity_credit_cube",
+    Base.metadata,
+    sa.Column("grain", sa.String(1), nullable=False),
+    sa.Column("period", sa.String(10), nullable=False),
+    sa.Column("by_kind", sa.String(8), nullable=False),
+    sa.Column("grp", sa.String(2048), nullable=False),
+    sa.Column("campaign_id", sa.Integer, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("outcome", sa.String(8), nullable=False),
+    *(sa.Column(m, sa.BigInteger, nullable=False) for m in CREDIT_CUBE_SUMS),
+    sa.Index("ix_opportunity_credit_cube_period", "by_kind", "grain", "period"),
 )
 # Each won, lost and open opportunity's windowed touches in order: their campaigns' ids (4 bytes
 # each, little-endian, 0 for none), their channels and contents (joined by PATH_SEP): what the

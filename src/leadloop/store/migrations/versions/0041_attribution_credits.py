@@ -1,4 +1,4 @@
-"""attribution's credits kept per opportunity (opportunity_credits, opportunity_paths)
+"""attribution's credits kept per opportunity (opportunity_credits, their rollup, opportunity_paths)
 
 Issue 15, ADR 0048. The facts' refresh keeps each won and open opportunity's credit per group under
 every fixed-rule model, and every opportunity's windowed touches for the Markov model; attribution
@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("dated", leadloop.store.types.UTCDateTime(), nullable=False),
         sa.Column("opp_id", sa.Integer, nullable=False),
         sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("day", sa.String(10), nullable=False),
         sa.Column("grp", sa.String(2048), nullable=False),
         sa.Column("campaign_id", sa.Integer, nullable=False),
         sa.Column("outcome", sa.String(8), nullable=False),
@@ -44,6 +45,20 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     op.create_index("ix_opportunity_credits_opp_id", "opportunity_credits", ["opp_id"])
+    op.create_table(
+        "opportunity_credit_cube",
+        sa.Column("grain", sa.String(1), nullable=False),
+        sa.Column("period", sa.String(10), nullable=False),
+        sa.Column("by_kind", sa.String(8), nullable=False),
+        sa.Column("grp", sa.String(2048), nullable=False),
+        sa.Column("campaign_id", sa.Integer, nullable=False),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("outcome", sa.String(8), nullable=False),
+        *(sa.Column(m, sa.BigInteger, nullable=False) for m in ("amount", "touches", *MODELS)),
+    )
+    op.create_index(
+        "ix_opportunity_credit_cube_period", "opportunity_credit_cube", ["by_kind", "grain", "period"]
+    )
     op.create_table(
         "opportunity_paths",
         sa.Column("dated", leadloop.store.types.UTCDateTime(), nullable=False),
@@ -68,6 +83,8 @@ def downgrade() -> None:
         batch_op.drop_column("activity_mark")
     op.drop_index("ix_opportunity_paths_opp_id", table_name="opportunity_paths")
     op.drop_table("opportunity_paths")
+    op.drop_index("ix_opportunity_credit_cube_period", table_name="opportunity_credit_cube")
+    op.drop_table("opportunity_credit_cube")
     op.drop_index("ix_opportunity_credits_opp_id", table_name="opportunity_credits")
     op.drop_table("opportunity_credits")
     op.execute("DELETE FROM facts_refresh WHERE name = 'credits'")
