@@ -58,8 +58,9 @@ def _one_at_a_time(
     return {k: v for k, v in out.items()}
 
 
-def _rows(paths: list[tuple[str, str, int, list[tuple[int, str]]]]) -> list[tuple[object, ...]]:
-    return [
+def _rows(paths: list[tuple[str, str, int, list[tuple[int, str]]]]) -> list[list[object]]:
+    """The paths as the columns the kept paths are read into."""
+    rows = [
         (
             o,
             cur,
@@ -70,6 +71,7 @@ def _rows(paths: list[tuple[str, str, int, list[tuple[int, str]]]]) -> list[tupl
         )
         for o, cur, cents, t in paths
     ]
+    return [[r[k] for r in rows] for k in range(6)]
 
 
 @settings(deadline=None, max_examples=300)

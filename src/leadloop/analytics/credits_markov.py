@@ -26,22 +26,23 @@ _LIMIT = float(2**62)
 
 
 def shares(
-    rows: Sequence[Any], names: Mapping[int, str], *, by: str, keep: int | None
+    columns: Sequence[Sequence[Any]], names: Mapping[int, str], *, by: str, keep: int | None
 ) -> dict[tuple[str, str, str], int]:
-    """`rows`: (outcome, currency, cents, touches, campaign ids blob, groups text) per opportunity;
-    `names`: campaign id -> name; `keep`: one campaign's touches alone (its id). Per (group,
-    currency, outcome), the cents the model credits."""
+    """`columns`: per opportunity, its outcome, currency, cents, number of touches, campaign ids
+    (blob) and groups (text), one list each; `names`: campaign id -> name; `keep`: one campaign's
+    touches alone (its id). Per (group, currency, outcome), the cents the model credits."""
     out: dict[tuple[str, str, str], int] = {}
-    if not rows:
+    outcomes, currency_of, amounts, counts, blobs, texts = columns
+    if not outcomes:
         return out
-    outcome = np.array([_OUTCOME[r[0]] for r in rows], dtype=np.int8)
-    units = np.array([r[2] for r in rows], dtype=np.int64)
-    n = np.array([r[3] for r in rows], dtype=np.int64)
-    currencies = sorted({r[1] for r in rows})
+    outcome = np.array([_OUTCOME[o] for o in outcomes], dtype=np.int8)
+    units = np.array(amounts, dtype=np.int64)
+    n = np.array(counts, dtype=np.int64)
+    currencies = sorted(set(currency_of))
     code = {c: i for i, c in enumerate(currencies)}
-    currency = np.array([code[r[1]] for r in rows], dtype=np.int64)
-    ids = np.frombuffer(b"".join(r[4] for r in rows), dtype="<u4").astype(np.int64)
-    path = np.repeat(np.arange(len(rows)), n)
+    currency = np.array([code[c] for c in currency_of], dtype=np.int64)
+    ids = np.frombuffer(b"".join(blobs), dtype="<u4").astype(np.int64)
+    path = np.repeat(np.arange(len(outcomes)), n)
     # States are campaigns by name (a touch without one, or of a deleted campaign: "(no campaign)").
     seen = np.unique(ids)
     labels = sorted({names[int(i)] for i in seen})
@@ -72,7 +73,7 @@ def shares(
     if by == "campaign":
         group, group_names = state[t_sel], list(labels)
     else:
-        flat = [g for i in np.flatnonzero(sel).tolist() for g in rows[i][5].split(PATH_SEP)]
+        flat = [g for i in np.flatnonzero(sel).tolist() for g in texts[i].split(PATH_SEP)]
         found_names, inverse = np.unique(np.array(flat, dtype=object), return_inverse=True)
         group_names = [str(g) for g in found_names]
         group = inverse.astype(np.int64)
