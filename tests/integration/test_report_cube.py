@@ -17,6 +17,7 @@ from leadloop.analytics import audit, capacity, cube, funnel, sla
 from leadloop.analytics.facts import refresh
 from leadloop.analytics.filters import Scope, day_start
 from leadloop.analytics.slices import where
+from leadloop.routing.sla_clocks import clock_query
 from leadloop.store.db import Database
 from leadloop.store.tables import (
     CUBE_MEASURES,
@@ -238,12 +239,22 @@ def test_sqlite_reads_aging_from_its_covering_index(db: Database, world: dict[st
     assert "COVERING INDEX ix_leads_aging" in plan, plan
 
 
+def test_sqlite_reads_the_sla_clocks_from_their_covering_index(db: Database, world: dict[str, int]) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; PostgreSQL plans on its own statistics")
+    q = clock_query(assigned_since=day_start(NOW.date() - timedelta(days=365)))
+    with db.read() as s:
+        plan = " ".join(str(r[-1]) for r in s.execute(sa.text("EXPLAIN QUERY PLAN " + _sql(q, db))))
+    assert "COVERING INDEX ix_leads_sla_clocks" in plan, plan
+
+
 def _sql(q: sa.Select[Any], db: Database) -> str:
     """The query with its parameters written in, instants as SQLite stores them."""
-    compiled = q.compile(db.engine)
+    compiled = q.compile(db.engine, compile_kwargs={"render_postcompile": True})  # IN lists expanded
     sql = str(compiled)
+    params = compiled.construct_params()
     for name in compiled.positiontup or []:
-        value = compiled.params[name]
+        value = params[name]
         text = f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}" if isinstance(value, datetime) else str(value)
         sql = sql.replace("?", f"'{text}'", 1)
     assert "?" not in sql, sql

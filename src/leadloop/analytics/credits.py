@@ -42,7 +42,7 @@ from leadloop.analytics.attribution import (
 from leadloop.analytics.attribution_queries import load
 from leadloop.analytics.cube import day_runs, periods_between
 from leadloop.analytics.filters import day_start
-from leadloop.store.bulk import chunks, connection, read_columns
+from leadloop.store.bulk import chunks, connection, select_columns
 from leadloop.store.tables import (
     CREDIT_CUBE,
     CREDIT_CUBE_KEYS,
@@ -335,18 +335,14 @@ def markov(
 ) -> dict[tuple[str, str, str], int]:
     """The data-driven model over the range: removal effects learnt from its won and lost paths, each
     won and open opportunity's amount shared out by them; per (group, currency, outcome), cents."""
-    # Straight from the driver's cursor into column lists (store/bulk.read_columns): 70,000 row
+    # Straight from the driver's cursor into column lists (store/bulk.select_columns): 70,000 row
     # objects would cost more than the model itself.
-    conn = connection(session)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    where, params = [], []
-    for cond, at in ((">=", start), ("<", end)):
-        if at is not None:
-            naive = at.astimezone(UTC).replace(tzinfo=None)
-            where.append(f"dated {cond} {mark}")  # the stored form: SQLite's text, else a timestamp
-            params.append(naive.isoformat(" ", "microseconds") if conn.dialect.name == "sqlite" else naive)
-    groups = PATH_COLUMN.get(by, "''")
-    sql = f"SELECT outcome, currency, amount, touches, campaign_ids, {groups} FROM opportunity_paths"  # noqa: S608 - constant names
-    columns = read_columns(session, sql + (f" WHERE {' AND '.join(where)}" if where else ""), params)
+    column = PA.c[PATH_COLUMN[by]] if by != "campaign" else sa.literal("")
+    columns = select_columns(
+        session,
+        sa.select(PA.c.outcome, PA.c.currency, PA.c.amount, PA.c.touches, PA.c.campaign_ids, column).where(
+            *_range(PA.c.dated, start, end)
+        ),
+    )
     keep = None if campaign is None else campaign_id(session, campaign)
     return credits_markov.shares(columns, campaign_names(session), by=by, keep=keep)

@@ -4,10 +4,8 @@ within SLA per rep, team, source or grade; rejections by source and campaign wit
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -19,6 +17,7 @@ from leadloop.routing import clock_arrays
 from leadloop.routing.clock import span
 from leadloop.routing.clock_arrays import moments
 from leadloop.routing.sla_clocks import clock_query, taken_for_sla
+from leadloop.store.bulk import select_columns
 from leadloop.store.tables import Campaign, Lead, LeadStageChange, Team, User
 
 GROUPS = ("rep", "team", "source", "grade")
@@ -81,10 +80,7 @@ def sla_report(
     )
     if by in ("source", "grade"):
         q = q.add_columns(Lead.source, Lead.grade)
-    rows = session.execute(q).all()
-    cols: list[Sequence[Any]] = (
-        [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(11)]
-    )
+    cols = select_columns(session, q)  # raw columns straight from the cursor, no row objects
     c = clock_arrays.clocks(
         now=now,
         stage=cols[2],

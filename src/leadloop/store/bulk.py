@@ -57,6 +57,22 @@ def read_columns(session: Session, sql: str, params: Sequence[Any] = ()) -> list
         cursor.close()
 
 
+def select_columns(session: Session, statement: Any) -> list[list[Any]]:
+    """`statement` executed as usual (its parameters bound by their types), its rows read straight
+    from the driver's cursor into one list per column, `read_columns`' way: raw driver values (no
+    result processing: cast in SQL what must arrive as text) and no row objects."""
+    result = connection(session).execute(statement)
+    try:
+        cursor = result.cursor
+        columns: list[list[Any]] = [[] for _ in cursor.description or ()]
+        while rows := cursor.fetchmany(READ_CHUNK):
+            for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+                column.extend(values)
+        return columns
+    finally:
+        result.close()
+
+
 def table_columns(session: Session, columns: Sequence[Any], *, where: str = "") -> list[list[Any]]:
     """SELECT `columns` (of one table) [WHERE `where`, a constant condition] by `read_columns`,
     each column's result processor (Numeric -> Decimal on SQLite...) applied once per distinct

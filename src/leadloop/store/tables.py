@@ -354,6 +354,18 @@ class SuspectedDuplicate(Base):
 
 
 # Open leads by age and owner (analytics/sla.py), read from one index of `leads` (ADR 0047).
+# A clock's columns (routing/sla_clocks.py), by the time of the assignment.
+SLA_CLOCK_COLUMNS = (
+    "assigned_at",
+    "sla_due_at",
+    "owner_user_id",
+    "stage",
+    "stage_changed_at",
+    "first_touch_at",
+    "accepted_at",
+    "rejected_at",
+    "id",
+)
 AGING_COLUMNS = (
     "stage",
     "owner_user_id",
@@ -380,9 +392,9 @@ class Lead(Base):
             name="one_owner",
         ),
         sa.Index("ix_leads_stage_last_activity", "stage", "last_activity_at"),
-        # The SLA report reads the clocks assigned in its range; aging reads the open leads' owners
-        # and start times from an index alone (ADR 0047).
-        sa.Index("ix_leads_assigned_at", "assigned_at"),
+        # The SLA report reads the clocks assigned in its range from this index alone (migration
+        # 0042); aging reads the open leads' owners and start times from an index alone (ADR 0047).
+        sa.Index("ix_leads_sla_clocks", *SLA_CLOCK_COLUMNS),
         sa.Index("ix_leads_aging", *AGING_COLUMNS),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
