@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadloop.analytics import credits as report_credits
 from leadloop.analytics import facts as report_facts
 from leadloop.capture import crm
 from leadloop.capture.activities import on_mail_tracked, on_touch_logged
@@ -176,6 +177,8 @@ def reactions() -> Reactions:
     # (after consent recorded it), so a step due at that moment finds them ended and sends nothing.
     r.on(ConsentWithdrawn, sequences.on_people_opted_out)
     r.on(PersonErased, sequences.on_people_opted_out)
+    # Attribution's kept credits hold page addresses as content: an erasure writes them again.
+    r.on(PersonErased, report_credits.on_person_erased)
     r.on(TaskRequested, work.on_task_requested)
     return r
 
@@ -199,6 +202,7 @@ def session_info(settings: Settings | None = None) -> dict[str, Any]:
         THROTTLE_KEY: throttle(settings),  # the sequences' what-if simulates it
         **mailtrack_info(settings),
         REACTIONS_KEY: reactions(),
+        report_credits.CURRENCY_KEY: settings.default_currency,
         # On PostgreSQL each timer and message is also a job of the engine (ADR 0042).
         **({ANNOUNCE_KEY: _deferrer(settings)} if uses_engine(settings) else {}),
     }

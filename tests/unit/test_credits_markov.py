@@ -100,3 +100,13 @@ def test_a_known_case() -> None:
     # won 90.00, shared by its two touches, and B 1/3; the open deal without touches stays whole.
     assert got == {("Spring webinar", "USD", "won"): 6000, ("Paid search", "USD", "won"): 3000,
                    (NO_TOUCHES, "EUR", "open"): 100}  # fmt: skip
+
+
+def test_a_path_whose_lcm_would_wrap_64_bits_is_split_exactly() -> None:
+    """Sixteen campaigns whose touch counts are the primes 2..53: the counts' lcm passes 2^63."""
+    primes = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53]
+    names = {i + 1: f"c{i + 1}" for i in range(len(primes))}
+    touches = [(i + 1, "web") for i, p in enumerate(primes) for _ in range(p)]
+    paths = [("won", "USD", 1_000_777, touches), ("lost", "USD", 0, [(1, "web")])]
+    got = shares(_rows(paths), defaultdict(lambda: NO_CAMPAIGN, names), by="campaign", keep=None)
+    assert sum(got.values()) == 1_000_777 and min(got.values()) >= 0

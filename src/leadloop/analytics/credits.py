@@ -16,6 +16,7 @@ refresh: an open opportunity's window ends at the refresh, not at the page view.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
@@ -42,6 +43,7 @@ from leadloop.analytics.attribution import (
 from leadloop.analytics.attribution_queries import load
 from leadloop.analytics.cube import day_runs, periods_between
 from leadloop.analytics.filters import day_start
+from leadloop.core.events import Event, PersonErased
 from leadloop.store.bulk import chunks, connection, select_columns
 from leadloop.store.tables import (
     CREDIT_CUBE,
@@ -60,6 +62,7 @@ from leadloop.store.tables import (
 
 STATE = "credits"  # its row in facts_refresh: present once the credits were built
 UNTOUCHED = -1  # the campaign id of an opportunity's row when it had no touch
+CURRENCY_KEY = "leadloop_default_currency"  # session.info: the currency of an amount without one
 CR, CC, PA = OPP_CREDITS, CREDIT_CUBE, OPP_PATHS
 PATH_COLUMN = {"channel": "channels", "content": "contents"}
 
@@ -141,20 +144,37 @@ def rows_of(o: Opp, touches: Sequence[Touch]) -> tuple[list[dict[str, Any]], dic
     return rows, path
 
 
+# Activities numbered up to this many before the last refresh's newest are looked at again: on
+# PostgreSQL ids are handed out in one order and committed in another, so a transaction still open
+# at a refresh commits rows below its mark. A longer one (a big import) waits for the daily rebuild.
+OVERLAP = 10_000
+
+
 def mark(session: Session) -> int:
-    """The newest activity now: the next refresh looks at those after it."""
+    """The newest activity now (read before anything is derived): the next refresh looks at those
+    after it, less OVERLAP."""
     return int(connection(session).scalar(sa.select(sa.func.max(Activity.id))) or 0)
 
 
-def _engaged_accounts(session: Session, after: int) -> set[int]:
+def campaigns_key(session: Session) -> str:
+    """A digest of every campaign's channel: the kept credits group by channel as built."""
+    rows = connection(session).execute(sa.select(Campaign.id, Campaign.channel).order_by(Campaign.id))
+    return hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
+
+
+def _engaged_accounts(session: Session, after: int, since: datetime | None) -> set[int]:
     """The accounts whose live people have an engagement (an attribution touch) added after the
-    activity `after`, whatever its date (an import of last year's touches too)."""
+    activity `after` less OVERLAP, whatever its date (an import of last year's touches too), or
+    dated at or after `since` (the last refresh's `now`: a touch recorded while it ran, dated after
+    the end of an open opportunity's window then)."""
     conn = connection(session)
-    people = (
-        sa.select(Activity.person_id)
-        .where(Activity.id > after, Activity.type.in_(sorted(ENGAGEMENT_TYPES)))
-        .distinct()
-    )
+    kinds = sorted(ENGAGEMENT_TYPES)
+    parts = [sa.select(Activity.person_id).where(Activity.id > after - OVERLAP, Activity.type.in_(kinds))]
+    if since is not None:
+        parts.append(
+            sa.select(Activity.person_id).where(Activity.type.in_(kinds), Activity.occurred_at >= since)
+        )
+    people = sa.select(sa.union(*parts).subquery().c[0])
     return {
         int(a or 0)  # never None: the query excludes it
         for a in conn.execute(
@@ -173,6 +193,7 @@ def refresh(
     after: int | None,
     changed: Collection[int],
     default_currency: str,
+    since: datetime | None = None,
 ) -> int:
     """Rewrite the credits of every opportunity (`full`), else of the opportunities `changed` (their
     facts were rewritten) and of the accounts with an engagement added after the activity `after`;
@@ -186,7 +207,7 @@ def refresh(
     else:
         todo = set(changed)
         if after is not None:
-            accounts = sorted(_engaged_accounts(session, after))
+            accounts = sorted(_engaged_accounts(session, after, since))
             for part in chunks(accounts):
                 todo |= set(
                     conn.execute(sa.select(Opportunity.id).where(Opportunity.account_id.in_(part))).scalars()
@@ -219,6 +240,30 @@ def refresh(
             conn.execute(PA.insert(), paths)
     _rollup(conn, None if full else days)
     return len(ids)
+
+
+def on_person_erased(session: Session, events: list[PersonErased], now: datetime) -> list[Event]:
+    """An erasure strips the query of the person's page addresses (privacy/erase.py): the credits
+    of their accounts' opportunities, which keep those addresses as content, are written again in
+    the same transaction rather than at the next refresh."""
+    if not built(session):
+        return []
+    people = sorted(frozenset().union(*(e.person_ids for e in events)))
+    conn = connection(session)
+    accounts = set(conn.execute(sa.select(Person.account_id).where(Person.id.in_(people))).scalars())
+    opps = set(
+        conn.execute(sa.select(Opportunity.id).where(Opportunity.account_id.in_(accounts - {None}))).scalars()
+    )
+    if opps:
+        refresh(
+            session,
+            now=now,
+            full=False,
+            after=None,
+            changed=opps,
+            default_currency=str(session.info.get(CURRENCY_KEY, "USD")),
+        )
+    return []
 
 
 def _rollup(conn: sa.Connection, days: set[str] | None) -> None:

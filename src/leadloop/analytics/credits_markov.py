@@ -130,14 +130,20 @@ def _split(
     paths, first = np.unique(pair_path, return_index=True)
     w = np.zeros(len(units), dtype=np.int64)
     w[paths] = np.add.reduceat(r[pair_state], first)  # pairs are sorted by path
+    # The lcm is at most the product of the counts: a path whose product passes 2^31 could wrap
+    # np.lcm silently, so it goes to markov_units (m = 1 here keeps the arithmetic harmless).
+    wide = np.zeros(len(units), dtype=bool)
+    wide[paths] = np.multiply.reduceat(pair_count.astype(float), first) >= 2.0**31
     m = np.ones(len(units), dtype=np.int64)
-    m[paths] = np.lcm.reduceat(pair_count, first)
+    m[paths] = np.lcm.reduceat(np.where(wide[pair_path], 1, pair_count), first)
     t_units, t_w, t_m = units[path], w[path], m[path]
     linear = t_w == 0
     num = np.where(linear, t_units, t_units * r[state] * (t_m // count))
     den = np.where(linear, n[path], t_m * t_w)
-    big = (t_units.astype(float) * np.maximum(r[state], 1) * (t_m / count) >= _LIMIT) | (
-        t_m.astype(float) * np.maximum(t_w, 1) >= _LIMIT
+    big = (
+        wide[path]
+        | (t_units.astype(float) * np.maximum(r[state], 1) * (t_m / count) >= _LIMIT)
+        | (t_m.astype(float) * np.maximum(t_w, 1) >= _LIMIT)
     )
     den = np.where(den == 0, 1, den)
     floor, rem = np.divmod(num, den)

@@ -324,6 +324,9 @@ def refresh(
     state = session.get(FactsRefresh, "facts")
     full = full or state is None or state.full_at is None or now - state.full_at >= FULL_EVERY
     full = full or not cube.built(session) or not credits.built(session)
+    kept = session.get(FactsRefresh, credits.STATE)
+    newest = credits.mark(session)  # before anything is read: what lands meanwhile is seen next time
+    channels = credits.campaigns_key(session)
     opps = _opportunities(session, default_currency, default_product)
     stored = {r["opp_id"]: r for r in (dict(m) for m in conn.execute(sa.select(OF)).mappings())}
     if full:
@@ -376,13 +379,13 @@ def refresh(
         days |= cube.days_of(conn, {i for i in linked_to if i is not None})
     _write(session, OF, "opp_id", [f["opp_id"] for f in changed] + sorted(gone), changed)
     cube.rebuild(session, None if full else days)
-    kept = session.get(FactsRefresh, credits.STATE)
-    newest = credits.mark(session)
     credits.refresh(
         session,
         now=now,
-        full=full,
+        # A campaign's channel changed: the credits grouped by channel are rebuilt (not the facts).
+        full=full or kept is None or kept.campaigns_key != channels,
         after=None if kept is None else kept.activity_mark,
+        since=None if kept is None else kept.watermark,
         changed={o.id for o in todo} | gone,
         default_currency=default_currency,
     )
@@ -396,7 +399,7 @@ def refresh(
             if full:
                 row.full_at = now
         if name == credits.STATE:
-            row.activity_mark = newest
+            row.activity_mark, row.campaigns_key = newest, channels
     session.flush()
     return Refreshed(written, len(changed), full)
 

@@ -1461,3 +1461,5 @@ class FactsRefresh(Base):
     # The newest activity the row's last refresh saw (attribution's credits: ADR 0048), so that the
     # next one finds the activities added since, whatever their dates.
     activity_mark: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # The campaigns' channels the credits were built with (a digest): a change rebuilds them.
+    campaigns_key: Mapped[str | None] = mapped_column(sa.String(64))

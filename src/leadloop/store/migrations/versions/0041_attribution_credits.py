@@ -3,7 +3,8 @@
 Issue 15, ADR 0048. The facts' refresh keeps each won and open opportunity's credit per group under
 every fixed-rule model, and every opportunity's windowed touches for the Markov model; attribution
 and ROI read them instead of the activity log. `facts_refresh` gains the newest activity a refresh
-saw, so that the next finds the activities added since. The next refresh builds them (a refresh without the
+saw, so that the next finds the activities added since, and a digest of the campaigns' channels the
+credits were built with. The next refresh builds them (a refresh without the
 "credits" row in `facts_refresh` is a full one); until then the reports read the log as before.
 
 Revision ID: 0041
@@ -76,10 +77,12 @@ def upgrade() -> None:
     op.create_index("ix_opportunity_paths_opp_id", "opportunity_paths", ["opp_id"])
     with op.batch_alter_table("facts_refresh", schema=None) as batch_op:
         batch_op.add_column(sa.Column("activity_mark", sa.BigInteger(), nullable=True))
+        batch_op.add_column(sa.Column("campaigns_key", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("facts_refresh", schema=None) as batch_op:
+        batch_op.drop_column("campaigns_key")
         batch_op.drop_column("activity_mark")
     op.drop_index("ix_opportunity_paths_opp_id", table_name="opportunity_paths")
     op.drop_table("opportunity_paths")
