@@ -44,6 +44,14 @@ def test_the_forecast_looks_ahead_from_this_month() -> None:
     assert months == ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03", "2027-04"] and note is None
 
 
+def test_a_range_that_ends_today_shows_the_horizon() -> None:
+    """The dashboards' default range (the last 90 days to today) asks nothing of the future."""
+    tomorrow = datetime(NOW.year, NOW.month, NOW.day, tzinfo=UTC) + timedelta(days=1)
+    months, note = months_ahead(NOW, NOW - timedelta(days=90), tomorrow, 6)
+    assert months == ["2026-11", "2026-12", "2027-01", "2027-02", "2027-03", "2027-04"] and note is None
+    assert months_ahead(NOW, None, tomorrow + timedelta(days=1), 6)[0] == ["2026-11"]  # into tomorrow
+
+
 def test_a_range_in_the_future_picks_its_months_and_one_in_the_past_says_why() -> None:
     since = datetime(2027, 2, 1, tzinfo=UTC)
     until = datetime(2027, 5, 1, tzinfo=UTC)  # exclusive: the range ends on 30 April

@@ -9,8 +9,9 @@ been made at the start of last quarter against what happened.
 - **Expected close**: an open opportunity's expected close date when the CRM or the rep gave one,
   else its creation plus the median days from creation to close of won deals; a date already past
   counts in the current month (the deal slipped).
-- **Months**: the forecast looks ahead, from this month for HORIZON_MONTHS months; a date range that
-  reaches into the future picks its future months instead (a range wholly in the past has no open
+- **Months**: the forecast looks ahead, from this month for HORIZON_MONTHS months (also for a range
+  that ends today, the dashboards' default); a date range that reaches past today picks its future
+  months instead (a range wholly in the past has no open
   pipeline to forecast, so the default horizon is shown and `note` says why).
 - **Backtest**: at T0, the start of last quarter, the pipeline was the opportunities created before
   T0 and not closed before it; the rates and the median cycle are learned only from deals closed
@@ -119,8 +120,11 @@ def months_ahead(
     this = month_start(now)
     first, last = this, add_months(this, months - 1)
     note = None
+    tomorrow = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
     if until is not None and until <= this:
         note = "the date range is in the past, where there is no open pipeline: the next months are shown"
+    elif until is not None and until <= tomorrow:
+        pass  # a range ending today (the boards' default) asks nothing of the future: the horizon
     elif since is not None or until is not None:
         first = max(this, month_start(since)) if since is not None else this
         last = (
