@@ -48,13 +48,18 @@ def read_columns(session: Session, sql: str, params: Sequence[Any] = ()) -> list
     cursor = connection(session).connection.cursor()
     try:
         cursor.execute(sql, tuple(params))
-        columns: list[list[Any]] = [[] for _ in cursor.description or ()]
-        while rows := cursor.fetchmany(READ_CHUNK):
-            for column, values in zip(columns, zip(*rows, strict=True), strict=True):
-                column.extend(values)
-        return columns
+        return _drain(cursor)
     finally:
         cursor.close()
+
+
+def _drain(cursor: Any) -> list[list[Any]]:
+    """A DB-API cursor's pending rows as one list per column, a chunk at a time."""
+    columns: list[list[Any]] = [[] for _ in cursor.description or ()]
+    while rows := cursor.fetchmany(READ_CHUNK):
+        for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+            column.extend(values)
+    return columns
 
 
 def select_columns(session: Session, statement: Any) -> list[list[Any]]:
@@ -63,12 +68,7 @@ def select_columns(session: Session, statement: Any) -> list[list[Any]]:
     result processing: cast in SQL what must arrive as text) and no row objects."""
     result = connection(session).execute(statement)
     try:
-        cursor = result.cursor
-        columns: list[list[Any]] = [[] for _ in cursor.description or ()]
-        while rows := cursor.fetchmany(READ_CHUNK):
-            for column, values in zip(columns, zip(*rows, strict=True), strict=True):
-                column.extend(values)
-        return columns
+        return _drain(result.cursor)
     finally:
         result.close()
 
