@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadloop.core.arrays import moments
 from leadloop.lifecycle.model import Stage
 from leadloop.routing import clock_arrays as ca
 from leadloop.routing.clock import Clock, clock_state, facts_of, matches
@@ -63,7 +64,7 @@ def test_columns_give_what_each_clock_gives(leads: list[tuple]) -> None:  # type
         now=NOW,
         stage=[r[0] for r in rows],
         **{
-            name: ca.moments([n[i] for n in naive])
+            name: moments([n[i] for n in naive])
             for i, name in enumerate(
                 ["stage_changed_at", "assigned_at", "due_at", "first_touch_at", "accepted_at", "rejected_at"]
             )
@@ -94,7 +95,7 @@ def test_columns_give_what_each_clock_gives(leads: list[tuple]) -> None:  # type
 
 
 def test_sqlite_text_and_driver_datetimes_read_alike() -> None:
-    text = ca.moments(["2026-10-01 12:00:00.250000", None])
-    moment = ca.moments([datetime(2026, 10, 1, 12, 0, 0, 250000, tzinfo=UTC).replace(tzinfo=None), None])
+    text = moments(["2026-10-01 12:00:00.250000", None])
+    moment = moments([datetime(2026, 10, 1, 12, 0, 0, 250000, tzinfo=UTC).replace(tzinfo=None), None])
     assert str(text[0]) == str(moment[0]) == "2026-10-01T12:00:00.250000"
     assert str(text[1]) == str(moment[1]) == "NaT"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leadloop.analytics.filters import Money
-from leadloop.analytics.forecast import (
+from leadloop.analytics.forecast_rules import (
     MIN_CLOSED,
     Opp,
     backtest,

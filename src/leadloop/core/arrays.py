@@ -2,11 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
+
+
+def moments(values: Sequence[Any]) -> np.ndarray:
+    """Stored times as datetime64[us]: SQLite's text ("YYYY-MM-DD HH:MM:SS.ffffff"), a date's text,
+    or a driver's naive UTC datetimes; None is NaT."""
+    return np.array(values, dtype="datetime64[us]")
+
+
+def instant(at: datetime) -> np.datetime64:
+    """An aware datetime as datetime64[us] (naive UTC), comparable with `moments`."""
+    return np.datetime64(at.astimezone(UTC).replace(tzinfo=None), "us")
+
+
+def factorize(values: Sequence[Any]) -> tuple[list[Any], Ints]:
+    """The sorted distinct non-None values, and each value's index among them (-1 for None)."""
+    names = sorted(set(values) - {None})
+    index = {v: i for i, v in enumerate(names)}
+    return names, np.fromiter((index.get(v, -1) for v in values), np.int64, len(values))
+
+
+def group_sums(keys: Ints, values: Ints) -> dict[int, int]:
+    """Exact int64 sums of `values` per distinct key (no float on the way)."""
+    if not len(keys):
+        return {}
+    found, inverse, _ = distinct(keys)
+    sums = np.zeros(len(found), np.int64)
+    np.add.at(sums, inverse, values)
+    return dict(zip(found.tolist(), sums.tolist(), strict=True))
 
 
 def distinct(x: Ints) -> tuple[Ints, Ints, Ints]:

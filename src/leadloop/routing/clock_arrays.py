@@ -9,26 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import numpy as np
 
+from leadloop.core.arrays import instant
 from leadloop.routing.clock import OPEN_WITH_SALES
 
 RUNNING, MET, BREACHED, STOPPED = 0, 1, 2, 3
 TOUCHED, ACCEPTED, REJECTED, LEFT = 0, 1, 2, 3  # the stops in `clock_state`'s order (ties: earliest)
 _NEVER = np.iinfo(np.int64).max
-
-
-def moments(values: Sequence[Any]) -> np.ndarray:
-    """Stored times as datetime64[us]: SQLite's text ("YYYY-MM-DD HH:MM:SS.ffffff") or a driver's
-    naive UTC datetimes; None is NaT."""
-    return np.array(values, dtype="datetime64[us]")
-
-
-def instant(at: datetime) -> np.datetime64:
-    return np.datetime64(at.astimezone(UTC).replace(tzinfo=None), "us")
 
 
 @dataclass(frozen=True)

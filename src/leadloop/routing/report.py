@@ -11,11 +11,11 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from leadloop.core.arrays import moments
 from leadloop.lifecycle.history import ARRIVAL
 from leadloop.lifecycle.model import BDR_QUEUE, STAGE_LABELS, Stage
 from leadloop.routing import clock_arrays
 from leadloop.routing.clock import span
-from leadloop.routing.clock_arrays import moments
 from leadloop.routing.sla_clocks import clock_query, taken_for_sla
 from leadloop.store.bulk import select_columns
 from leadloop.store.tables import Campaign, Lead, LeadStageChange, Team, User
