@@ -373,6 +373,28 @@ def test_forecast_and_aging_and_capacity_equal_the_reference(db: Database, world
             w[1] += r.touches
     assert {c.channel: [c.leads, c.sales_touches] for c in cap.channels} == dict(want)
     assert sum(w.leads for w in cap.weeks) == sum(b.leads for b in cap.bands)
+    # rep-weeks and load bands against plain Python over the facts' rows
+    with db.read() as s:
+        facts = s.execute(
+            sa.select(
+                LeadFactRow.owner_user_id, LeadFactRow.assigned_week, LeadFactRow.response_minutes
+            ).where(LeadFactRow.owner_user_id.is_not(None), LeadFactRow.assigned_week.is_not(None))
+        ).all()
+    per_week: dict[tuple[str, str], list[int | None]] = defaultdict(list)
+    for owner, week, minutes in facts:
+        per_week[(str(owner), week)].append(minutes)
+    assert {(w.key, w.week): (w.leads, w.median_response_minutes) for w in cap.weeks} == {
+        k: (len(v), statistics.median(m) if (m := [x for x in v if x is not None]) else None)
+        for k, v in per_week.items()
+    }
+    assert any(w.median_response_minutes is not None for w in cap.weeks)
+    for band in cap.bands:
+        inside = [
+            v for v in per_week.values() if capacity.band_of(len(v), cap.config.leads_per_week) == band.band
+        ]
+        timed = [x for v in inside for x in v if x is not None]
+        assert (band.rep_weeks, band.leads) == (len(inside), sum(map(len, inside)))
+        assert band.median_response_minutes == (statistics.median(timed) if timed else None)
 
 
 def test_filters_narrow_and_bad_input_is_a_named_error(db: Database, world: dict[str, int]) -> None:

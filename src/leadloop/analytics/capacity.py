@@ -22,12 +22,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from leadloop.analytics.cube import handed_won_money, totals
 from leadloop.analytics.filters import Money, ReportFilters, Scope, resolve
-from leadloop.analytics.slices import LF, NONE, median_of_counts, where
+from leadloop.analytics.slices import LF, NONE, where
+from leadloop.core.arrays import weighted_medians
+from leadloop.store.bulk import select_columns
 from leadloop.store.tables import Campaign, User
 
 BANDS = ("≤ 50 %", "50-100 %", "100-150 %", "> 150 %")
@@ -116,42 +119,54 @@ def capacity_report(
     money: Money,
     config: CapacityConfig | None = None,
 ) -> Capacity:
+    """Counted over columns: `rep_weeks`' groups in (rep, week, minutes) order, straight from the
+    cursor, each rep-week's median by `weighted_medians` (`median_of_counts` for all at once)."""
     config = config or CapacityConfig()
     scope = resolve(session, filters)
-    per: dict[tuple[int, str], dict[int, int]] = defaultdict(dict)
-    leads: dict[tuple[int, str], int] = defaultdict(int)
-    within: dict[tuple[int, str], int] = defaultdict(int)
-    q = rep_weeks(scope)
-    for rep, week, minutes, ok, n in session.execute(q):
-        k = (rep, week)
-        leads[k] += n
-        within[k] += n if ok else 0
-        if minutes is not None:
-            per[k][minutes] = per[k].get(minutes, 0) + n
-    names = {i: n or e for i, n, e in session.execute(sa.select(User.id, User.name, User.email))}
-    weeks = [
-        RepWeek(
-            str(names.get(r, f"user #{r}")),
-            str(r),
-            w,
-            n,
-            n / config.leads_per_week,
-            median_of_counts(per[(r, w)]),
-        )
-        for (r, w), n in sorted(leads.items(), key=lambda kv: (kv[0][1], str(names.get(kv[0][0], ""))))
-    ]
-    band_counts: dict[str, dict[int, int]] = defaultdict(dict)
-    band_rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for k, n in leads.items():
-        b = band_of(n, config.leads_per_week)
-        band_rows[b][0] += 1
-        band_rows[b][1] += n
-        band_rows[b][2] += within[k]
-        for m, c in per[k].items():
-            band_counts[b][m] = band_counts[b].get(m, 0) + c
+    q = rep_weeks(scope).order_by(LF.c.owner_user_id, LF.c.assigned_week, LF.c.response_minutes)
+    reps, week_of, minutes, ok, count = select_columns(session, q)
+    rep = np.array(reps, np.int64)
+    week = np.array(week_of, dtype=object)
+    n = np.array(count, np.int64)
+    new = np.ones(len(rep), bool)
+    new[1:] = (rep[1:] != rep[:-1]) | (week[1:] != week[:-1])
+    seg = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    leads = np.add.reduceat(n, starts) if len(n) else n
+    within = np.add.reduceat(n * np.array(ok, bool), starts) if len(n) else n
+    timed = np.array([m is not None for m in minutes], bool)
+    mins = np.array([m for m in minutes if m is not None], np.int64)
+    medians = weighted_medians(seg[timed], mins, n[timed], len(starts))
+    names = {i: nm or e for i, nm, e in session.execute(sa.select(User.id, User.name, User.email))}
+    weeks = sorted(
+        (
+            RepWeek(
+                str(names.get(r, f"user #{r}")),
+                str(r),
+                w,
+                int(k),
+                int(k) / config.leads_per_week,
+                None if np.isnan(m) else float(m),
+            )
+            for r, w, k, m in zip(
+                rep[starts].tolist(), week[starts].tolist(), leads.tolist(), medians.tolist(), strict=True
+            )
+        ),
+        key=lambda x: (x.week, x.rep, int(x.key)),
+    )
+    band = np.array([BANDS.index(band_of(int(k), config.leads_per_week)) for k in leads.tolist()], np.int64)
+    row_band = band[seg[timed]]
+    order = np.lexsort((mins, row_band))
+    band_medians = weighted_medians(row_band[order], mins[order], n[timed][order], len(BANDS))
     bands = [
-        LoadBand(b, band_rows[b][0], band_rows[b][1], median_of_counts(band_counts[b]), band_rows[b][2])
-        for b in BANDS
+        LoadBand(
+            b,
+            int((band == i).sum()),
+            int(leads[band == i].sum()),
+            None if np.isnan(band_medians[i]) else float(band_medians[i]),
+            int(within[band == i].sum()),
+        )
+        for i, b in enumerate(BANDS)
     ]
     return Capacity(config, weeks, bands, _channels(session, scope=scope, money=money, config=config))
 

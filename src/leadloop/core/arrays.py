@@ -41,6 +41,22 @@ def group_sums(keys: Ints, values: Ints) -> dict[int, int]:
     return dict(zip(found.tolist(), sums.tolist(), strict=True))
 
 
+def weighted_medians(segment: Ints, values: Ints, counts: Ints, segments: int) -> Floats:
+    """The median of each segment's values, each value counted `counts` times (`median_of_counts`
+    per segment: the middle two averaged when even), NaN for an empty segment. Rows are grouped by
+    `segment` (non-decreasing) and sorted by value within it; every count is positive."""
+    total = np.zeros(segments, np.int64)
+    np.add.at(total, segment, counts)
+    cum = np.cumsum(counts)
+    base = np.cumsum(total) - total  # how many values come before each segment
+    out = np.full(segments, np.nan)
+    has = total > 0
+    lo = np.searchsorted(cum, (base + (total - 1) // 2)[has], side="right")
+    hi = np.searchsorted(cum, (base + total // 2)[has], side="right")
+    out[has] = (values[lo] + values[hi]) / 2
+    return out
+
+
 def distinct(x: Ints) -> tuple[Ints, Ints, Ints]:
     """The sorted distinct values of x, each element's index among them, and their counts.
 
