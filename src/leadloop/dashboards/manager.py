@@ -3,9 +3,12 @@ Each shapes one report of `leadloop.analytics` into a table and a chart; no figu
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy.orm import Session
 
 from leadloop.analytics import capacity, forecast, sla
+from leadloop.analytics.forecast_rules import Forecast
 from leadloop.dashboards.panel import Chart, Column, Panel
 from leadloop.dashboards.view import View, links_of
 
@@ -95,8 +98,19 @@ def aging_panel(session: Session, view: View, *, only: str | None = None) -> Pan
     )
 
 
+def _forecast(session: Session, view: View) -> Forecast:
+    """The forecast behind both its panels, computed once per board."""
+    return cast(
+        Forecast,
+        view.once(
+            "forecast",
+            lambda: forecast.forecast(session, now=view.now, filters=view.filters, money=view.ask.money),
+        ),
+    )
+
+
 def forecast_panel(session: Session, view: View) -> Panel:
-    f = forecast.forecast(session, now=view.now, filters=view.filters, money=view.ask.money)
+    f = _forecast(session, view)
     return Panel(
         id="forecast",
         title=f"Forecast by close month ({f.currency})",
@@ -126,7 +140,7 @@ def forecast_panel(session: Session, view: View) -> Panel:
 
 
 def backtest_panel(session: Session, view: View) -> Panel:
-    b = forecast.forecast(session, now=view.now, filters=view.filters, money=view.ask.money).backtest
+    b = _forecast(session, view).backtest
     return Panel(
         id="backtest",
         title="How good was last quarter's forecast?",
