@@ -360,6 +360,19 @@ def test_forecast_and_aging_and_capacity_equal_the_reference(db: Database, world
         aging = sla.aging_report(s, now=NOW, filters=ReportFilters())
     open_leads = [r for r in refs.values() if r.lead.stage in ("mql", "handed_over", "sal", "sql")]
     assert sum(a.open for a in aging) == len(open_leads)
+    want_ages: dict[str, list[int]] = defaultdict(lambda: [0] * len(sla.AGES))
+    started: dict[str, list[datetime]] = defaultdict(list)
+    for r in open_leads:
+        lead = r.lead
+        key = f"user:{lead.owner_user_id}" if lead.owner_user_id is not None else f"team:{lead.owner_team_id}"
+        begun = lead.assigned_at or lead.mql_at or lead.opened_at
+        want_ages[key][sla.AGES.index(sla.age_bucket(max(timedelta(0), NOW - begun)))] += 1
+        started[key].append(begun)
+    assert {a.key: list(a.ages) for a in aging} == dict(want_ages)
+    assert {a.key: a.oldest_days for a in aging} == {
+        k: (NOW - min(v)).total_seconds() / 86400 for k, v in started.items()
+    }
+    assert sum(any(a.ages[i] for a in aging) for i in range(len(sla.AGES))) > 1  # several ages in play
     # capacity: channels' leads and touches
     with db.read() as s:
         cap = capacity.capacity_report(s, now=NOW, filters=ReportFilters(), money=MONEY)

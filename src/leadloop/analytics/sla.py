@@ -85,7 +85,7 @@ class AgingRow:
 
 def _aging_query(scope: Scope) -> Any:
     started = sa.func.coalesce(Lead.assigned_at, Lead.mql_at, Lead.opened_at)
-    q = sa.select(Lead.id, Lead.owner_user_id, Lead.owner_team_id, started).where(
+    q = sa.select(Lead.id, Lead.owner_user_id, Lead.owner_team_id, started, Lead.stage).where(
         Lead.stage.in_(sorted(s.value for s in OPEN))
     )
     if scope.product is not None:
@@ -102,25 +102,29 @@ def _aging_query(scope: Scope) -> Any:
     return q
 
 
-def aging_report(session: Session, *, now: datetime, filters: ReportFilters) -> list[AgingRow]:
-    """Counted in SQL: per owner, the open leads in each age (`age_bucket`'s limits, as instants
-    before `now`) and the earliest start."""
-    scope = resolve(session, filters)
+def aging_counts(scope: Scope, now: datetime) -> sa.Select[Any]:
+    """Per stage and owner, in the aging index's order (no sort): the open leads, how many started
+    after each of `age_bucket`'s limits before `now`, and the earliest start."""
     q = _aging_query(scope).subquery()
     started = q.c[3]
-    age = sa.case(
-        *((started > now - limit, i) for i, limit in enumerate(_LIMITS)),
-        else_=len(_LIMITS),
-    )
+    after = [sa.func.sum(sa.case((started > now - limit, 1), else_=0)) for limit in _LIMITS]
+    return sa.select(
+        q.c.owner_user_id, q.c.owner_team_id, sa.func.count(), *after, sa.func.min(started)
+    ).group_by(q.c.stage, q.c.owner_user_id, q.c.owner_team_id)
+
+
+def aging_report(session: Session, *, now: datetime, filters: ReportFilters) -> list[AgingRow]:
+    """Per owner, the open leads in each age: the differences of `aging_counts`' counts."""
+    scope = resolve(session, filters)
     ages: dict[str, list[int]] = {}
     oldest: dict[str, timedelta] = {}
-    for user, team, i, n, earliest in session.execute(
-        sa.select(q.c.owner_user_id, q.c.owner_team_id, age, sa.func.count(), sa.func.min(started)).group_by(
-            q.c.owner_user_id, q.c.owner_team_id, age
-        )
-    ):
+    counted = session.execute(aging_counts(scope, now))
+    for user, team, n, *newer, earliest in counted:
         key = f"user:{user}" if user is not None else f"team:{team}"
-        ages.setdefault(key, [0] * len(AGES))[int(i)] += int(n)
+        bounds = [0, *(int(x or 0) for x in newer), int(n)]
+        into = ages.setdefault(key, [0] * len(AGES))
+        for i in range(len(AGES)):
+            into[i] += bounds[i + 1] - bounds[i]
         oldest[key] = max(oldest.get(key, timedelta(0)), now - earliest)
     users = {i: n or e for i, n, e in session.execute(sa.select(User.id, User.name, User.email))}
     teams = dict(session.execute(sa.select(Team.id, Team.name)).all())
@@ -148,6 +152,6 @@ def aging_leads(
     q = q.where((Lead.owner_user_id if kind == "user" else Lead.owner_team_id) == int(ident))
     return sorted(
         lid
-        for lid, _u, _t, started in session.execute(q)
+        for lid, _u, _t, started, _stage in session.execute(q)
         if age is None or age_bucket(max(timedelta(0), now - started)) == age
     )
