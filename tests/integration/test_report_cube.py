@@ -26,6 +26,7 @@ from leadloop.store.tables import (
     FactsRefresh,
     Lead,
     LeadFactRow,
+    LeadStageChange,
     Opportunity,
 )
 from tests.fixtures.reports import NOW, move, qualify_one_and_win_one, reports_world
@@ -258,3 +259,53 @@ def _sql(q: sa.Select[Any], db: Database) -> str:
         sql = sql.replace("?", f"'{text}'", 1)
     assert "?" not in sql, sql
     return sql
+
+
+def test_a_refresh_with_nothing_new_rewrites_nothing_and_a_lead_without_history_gets_facts(
+    db: Database, world: dict[str, int]
+) -> None:
+    """The timer runs every few minutes in the writer's transaction: with nothing new it must not
+    derive anything again (a stage change recorded ahead of the clock is taken when its time
+    comes, not at every run); a lead loaded without a stage history (an import) is still found."""
+    with db.write() as s:  # the world's rows recorded at NOW itself are taken again once (inclusive)
+        refresh(s, now=NOW + timedelta(minutes=1))
+    with db.write() as s:
+        some = s.scalars(sa.select(Lead).where(Lead.stage == "mql")).first()
+        assert some is not None
+        s.add(
+            LeadStageChange(
+                lead_id=some.id,
+                at=NOW + timedelta(hours=2),
+                recorded_at=NOW + timedelta(hours=2),  # a clock ahead
+                from_stage="mql",
+                to_stage="mql",
+                trigger="clock_ahead",
+            )
+        )
+    with db.write() as s:
+        done = refresh(s, now=NOW + timedelta(minutes=5))
+    assert (done.full, done.leads, done.opportunities) == (False, 0, 0)
+    if db.engine.dialect.name == "sqlite":  # PostgreSQL looks again at its last 10,000 activities
+        assert done.credited == 0
+    with db.write() as s:
+        template = s.get(Lead, some.id)
+        assert template is not None
+        s.execute(
+            sa.insert(Lead).values(
+                account_id=template.account_id,
+                product="imported-product",
+                stage="mql",
+                opened_at=NOW - timedelta(days=3),
+                stage_changed_at=NOW - timedelta(days=3),
+                last_activity_at=NOW - timedelta(days=3),
+                owner_user_id=template.owner_user_id,
+                owner_team_id=None if template.owner_user_id else template.owner_team_id,
+                buying_roles=[],
+            )
+        )
+    with db.write() as s:
+        done = refresh(s, now=NOW + timedelta(minutes=10))
+    assert done.leads == 1
+    with db.write() as s:
+        done = refresh(s, now=NOW + timedelta(hours=3))  # the change recorded ahead is due now
+    assert done.leads == 1

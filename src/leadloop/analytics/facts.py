@@ -51,6 +51,7 @@ class Refreshed:
     leads: int
     opportunities: int
     full: bool
+    credited: int = 0  # opportunities whose attribution credits were written again
 
 
 def _flat(fact: Any) -> dict[str, Any]:
@@ -252,16 +253,34 @@ def _lead_rows(
     ]
 
 
+NEW_LEADS = 10_000  # how far below the newest lead with facts a new one is looked for (PostgreSQL)
+
+
 def _changed_leads(
-    session: Session, since: datetime, opps: list[OppIn], stored: dict[int, dict[str, Any]]
+    session: Session, since: datetime, now: datetime, opps: list[OppIn], stored: dict[int, dict[str, Any]]
 ) -> set[int]:
+    """The leads whose facts may have changed: a stage change recorded in [since, now] (one
+    recorded later, a clock ahead, is taken when its time comes), no facts yet, or an opportunity
+    whose row differs from its facts."""
     conn = connection(session)
     ids = set(
-        conn.execute(sa.select(LeadStageChange.lead_id).where(LeadStageChange.recorded_at >= since)).scalars()
+        conn.execute(
+            sa.select(LeadStageChange.lead_id).where(
+                LeadStageChange.recorded_at >= since, LeadStageChange.recorded_at <= now
+            )
+        ).scalars()
     )
+    # A lead with no facts yet is a new one: above the newest lead with facts (no lead is ever
+    # deleted; SQLite hands ids out in commit order, PostgreSQL's may land late: NEW_LEADS back).
+    newest = int(conn.scalar(sa.select(sa.func.max(LF.c.lead_id))) or 0)
+    back = 0 if conn.dialect.name == "sqlite" else NEW_LEADS
     ids |= set(
         conn.execute(
-            sa.select(Lead.id).where(Lead.stage != "merged", ~sa.exists().where(LF.c.lead_id == Lead.id))
+            sa.select(Lead.id).where(
+                Lead.id > newest - back,
+                Lead.stage != "merged",
+                ~sa.exists().where(LF.c.lead_id == Lead.id),
+            )
         ).scalars()
     )
     for o in opps:
@@ -334,7 +353,7 @@ def refresh(
         ids = set(conn.execute(sa.select(Lead.id).where(Lead.stage != "merged")).scalars())
     else:
         assert state is not None
-        ids = _changed_leads(session, state.watermark, opps, stored)
+        ids = _changed_leads(session, state.watermark, now, opps, stored)
     opps_of: dict[int, list[OppIn]] = defaultdict(list)
     for o in opps:
         if o.lead_id is not None:
@@ -379,7 +398,7 @@ def refresh(
         days |= cube.days_of(conn, {i for i in linked_to if i is not None})
     _write(session, OF, "opp_id", [f["opp_id"] for f in changed] + sorted(gone), changed)
     cube.rebuild(session, None if full else days)
-    credits.refresh(
+    credited = credits.refresh(
         session,
         now=now,
         # A campaign's channel changed: the credits grouped by channel are rebuilt (not the facts).
@@ -401,7 +420,7 @@ def refresh(
         if name == credits.STATE:
             row.activity_mark, row.campaigns_key = newest, channels
     session.flush()
-    return Refreshed(written, len(changed), full)
+    return Refreshed(written, len(changed), full, credited)
 
 
 def refresh_job(every: timedelta, *, default_currency: str, default_product: str) -> Any:
