@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -28,6 +28,7 @@ from leadloop.analytics.filters import (
     ReportFilters,
     UnknownFilter,
 )
+from leadloop.analytics.forecast_rules import Opp
 from leadloop.core.errors import InvalidInput
 from leadloop.store.db import Database
 from leadloop.store.tables import (
@@ -39,10 +40,12 @@ from leadloop.store.tables import (
     LeadStageChange,
     OppFactRow,
     Opportunity,
+    OpportunityStageChange,
     Person,
     SegmentMember,
     User,
 )
+from tests.fixtures.forecast_reference import reference as forecast_reference
 from tests.fixtures.reports import NOW, qualify_one_and_win_one, reports_world
 
 RATE = Decimal("1.1")
@@ -479,3 +482,54 @@ def test_the_sla_report_counts_the_assignments_made_in_its_range(db: Database, w
         after = total(ReportFilters(start=middle))
     assert everything > 0 and 0 < before < everything  # the end cuts the later assignments
     assert before + after == everything  # and the two halves partition the whole
+
+
+def test_the_forecast_read_from_the_warehouse_equals_the_rules_over_its_rows(
+    db: Database, world: dict[str, int]
+) -> None:
+    """`forecast_columns.load` on both databases: amounts to the cent, times to the microsecond, the
+    expected close dates and the stage history, against the rules over the same rows read plainly."""
+    with db.write() as s:
+        opps = s.scalars(sa.select(Opportunity).order_by(Opportunity.id)).all()
+        open_ = [o for o in opps if o.outcome == "open"]
+        closed = [o for o in opps if o.outcome != "open"]
+        assert open_ and closed
+        open_[0].expected_close_on = date(2027, 1, 15)
+        for k, o in enumerate(opps):
+            for j, stage in enumerate(("Discovery", "Proposal")[: 1 + k % 2]):
+                at = o.created_at + timedelta(days=j, microseconds=k)
+                s.add(
+                    OpportunityStageChange(
+                        opportunity_id=o.id,
+                        at=at,
+                        recorded_at=at,
+                        stage=stage,
+                        outcome="open",
+                        source="crm",
+                    )
+                )
+    with db.write() as s:
+        refresh(s, now=NOW + timedelta(minutes=1))
+        got = forecast.forecast(s, now=NOW, filters=ReportFilters(), money=MONEY)
+        history: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+        h = OpportunityStageChange
+        for oid, at, stage in s.execute(
+            sa.select(h.opportunity_id, h.at, h.stage).where(h.stage.is_not(None)).order_by(h.id)
+        ):
+            history[oid].append((at, stage))
+        rows = s.execute(
+            sa.select(
+                OppFactRow.opp_id,
+                OppFactRow.stage,
+                OppFactRow.outcome,
+                OppFactRow.amount,
+                OppFactRow.currency,
+                OppFactRow.created_at,
+                OppFactRow.closed_at,
+                Opportunity.expected_close_on,
+            ).join(Opportunity, Opportunity.id == OppFactRow.opp_id)
+        ).all()
+    plain = [Opp(*r, tuple(history.get(r[0], ()))) for r in rows]  # type: ignore[misc]
+    want = forecast_reference(plain, now=NOW, wanted=[r.month for r in got.rows], money=MONEY)
+    assert got == replace(want, note=got.note)
+    assert any(r.open_deals for r in got.rows) and len(got.rates) > 1

@@ -4,100 +4,20 @@ backtest's start, expected dates, slipped deals, two currencies, deals without a
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadloop.analytics import forecast_columns as columns
 from leadloop.analytics.filters import Money
-from leadloop.analytics.forecast_rules import (
-    Forecast,
-    ForecastRow,
-    Opp,
-    backtest,
-    expected_close,
-    median_cycle,
-    month_of,
-    months_ahead,
-    probability,
-    win_rates,
-)
-from leadloop.core.arrays import factorize, moments
+from leadloop.analytics.forecast_rules import Opp, months_ahead
+from tests.fixtures.forecast_reference import deals_of, reference
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 MONEY = Money("USD", {"EUR": Decimal("1.08")})
 STAGES = ["Discovery", "Proposal", "Negotiation", "Closed Won", "Closed Lost"]
-
-
-def reference(opps: Sequence[Opp], *, now: datetime, wanted: list[str], money: Money) -> Forecast:
-    """The forecast deal by deal: the rules, summed in Decimal per deal."""
-    closed = [o for o in opps if o.outcome in ("won", "lost") and o.closed_at is not None]
-    rates, overall = win_rates(closed)
-    cycle = median_cycle(closed)
-    amount: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    weighted: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    deals: dict[str, int] = defaultdict(int)
-    for o in opps:
-        if o.outcome == "open":
-            mo = month_of(expected_close(o, cycle=cycle, now=now))
-            deals[mo] += 1
-            amount[mo][o.currency] += o.amount
-            weighted[mo][o.currency] += o.amount * Decimal(str(round(probability(o, rates, overall), 6)))
-    history: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for o in closed:
-        if o.outcome == "won" and o.closed_at is not None:
-            history[month_of(o.closed_at)][o.currency] += o.amount
-    rows = [
-        ForecastRow(
-            mo,
-            deals.get(mo, 0),
-            money.total(amount.get(mo, {})),
-            money.total(weighted.get(mo, {})),
-            money.total(history.get(f"{int(mo[:4]) - 1}{mo[4:]}", {})),
-        )
-        for mo in wanted
-    ]
-    shown = {str(k): v for k, v in rates.items()} | ({"(any)": overall} if overall is not None else {})
-    return Forecast(
-        money.currency,
-        shown,
-        cycle.total_seconds() / 86400 if cycle else None,
-        rows,
-        backtest(opps, now=now, money=money),
-    )
-
-
-def deals_of(opps: Sequence[Opp]) -> columns.Deals:
-    """The columns `columns.load` would read for these deals (history in their order)."""
-
-    def text(at: datetime | date | None) -> str | None:
-        if at is None:
-            return None
-        return at.astimezone(UTC).replace(tzinfo=None).isoformat() if isinstance(at, datetime) else str(at)
-
-    hist = [(i, at, s) for i, o in enumerate(opps) for at, s in o.history]
-    stages, codes = factorize([o.stage for o in opps] + [s for _, _, s in hist])
-    currencies, cur = factorize([o.currency for o in opps])
-    return columns.Deals(
-        np.array([o.id for o in opps], np.int64),
-        stages,
-        codes[: len(opps)],
-        np.array([o.outcome for o in opps], dtype=object),
-        np.array([int(o.amount * 100) for o in opps], np.int64),
-        currencies,
-        cur,
-        moments([text(o.created_at) for o in opps]),
-        moments([text(o.closed_at) for o in opps]),
-        moments([text(o.expected_close_on) for o in opps]),
-        np.array([i for i, _, _ in hist], np.int64),
-        moments([text(at) for _, at, _ in hist]),
-        codes[len(opps) :],
-    )
 
 
 def _moment(day: float) -> datetime:

@@ -77,33 +77,36 @@ def load(session: Session, product: str | None, currency: str | None) -> Deals:
     def t(c: Any) -> sa.ColumnElement[str]:
         return sa.cast(c, sa.String)
 
-    q = (
-        sa.select(
-            OF.c.opp_id,
-            OF.c.stage,
-            OF.c.outcome,
-            sa.cast(sa.func.round(OF.c.amount * 100), sa.BigInteger),
-            OF.c.currency,
-            t(OF.c.created_at),
-            t(OF.c.closed_at),
-            t(Opportunity.expected_close_on),
-        )
-        .select_from(OF.outerjoin(Opportunity, Opportunity.id == OF.c.opp_id))
-        .order_by(OF.c.opp_id)
-    )
+    q = sa.select(
+        OF.c.opp_id,
+        OF.c.stage,
+        OF.c.outcome,
+        sa.cast(sa.func.round(OF.c.amount * 100), sa.BigInteger),
+        OF.c.currency,
+        t(OF.c.created_at),
+        t(OF.c.closed_at),
+    ).order_by(OF.c.opp_id)
     if product is not None:
         q = q.where(OF.c.product == product)
     if currency is not None:
         q = q.where(OF.c.currency == currency)
-    ids, stage, outcome, cents, cur, created, closed, expected = select_columns(session, q)
+    ids, stage, outcome, cents, cur, created, closed = select_columns(session, q)
+    # The expected close dates apart (few are set): not a join per opportunity.
+    dated_ids, dated_on = select_columns(
+        session,
+        sa.select(Opportunity.id, t(Opportunity.expected_close_on)).where(
+            Opportunity.expected_close_on.is_not(None)
+        ),
+    )
     h = OpportunityStageChange
     hist_opp, hist_at, hist_stage = select_columns(
         session, sa.select(h.opportunity_id, t(h.at), h.stage).where(h.stage.is_not(None)).order_by(h.id)
     )
     id_arr = np.array(ids, np.int64)
-    at = np.searchsorted(id_arr, np.array(hist_opp, np.int64))
-    at = np.minimum(at, max(len(id_arr) - 1, 0))
-    known = (id_arr[at] == np.array(hist_opp, np.int64)) if len(id_arr) else np.zeros(len(hist_opp), bool)
+    at, known = _positions(id_arr, hist_opp)
+    expected = np.full(len(id_arr), np.datetime64("NaT"), dtype="datetime64[us]")
+    where_dated, has_date = _positions(id_arr, dated_ids)
+    expected[where_dated[has_date]] = moments(dated_on)[has_date]
     stages, codes = factorize(list(stage) + list(hist_stage))
     currencies, cur_codes = factorize(cur)
     return Deals(
@@ -116,11 +119,20 @@ def load(session: Session, product: str | None, currency: str | None) -> Deals:
         cur_codes,
         moments(created),
         moments(closed),
-        moments(expected),
+        expected,
         at[known].astype(np.int64),
         moments(hist_at)[known],
         codes[len(stage) :][known],
     )
+
+
+def _positions(ids: Ints, wanted: list[int]) -> tuple[Ints, np.ndarray]:
+    """Where each of `wanted` is in the sorted `ids`, and whether it is there at all."""
+    look = np.array(wanted, np.int64)
+    if not len(ids):
+        return np.zeros(len(look), np.int64), np.zeros(len(look), bool)
+    at = np.minimum(np.searchsorted(ids, look), len(ids) - 1)
+    return at.astype(np.int64), ids[at] == look
 
 
 def _closed(d: Deals, before: datetime | None = None) -> np.ndarray:

@@ -27,8 +27,8 @@ def instant(at: datetime) -> np.datetime64:
 def factorize(values: Sequence[Any]) -> tuple[list[Any], Ints]:
     """The sorted distinct non-None values, and each value's index among them (-1 for None)."""
     names = sorted(set(values) - {None})
-    index = {v: i for i, v in enumerate(names)}
-    return names, np.fromiter((index.get(v, -1) for v in values), np.int64, len(values))
+    index: dict[Any, int] = {v: i for i, v in enumerate(names)} | {None: -1}
+    return names, np.fromiter(map(index.__getitem__, values), np.int64, len(values))
 
 
 def group_sums(keys: Ints, values: Ints) -> dict[int, int]:
