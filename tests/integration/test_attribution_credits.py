@@ -189,3 +189,53 @@ def test_a_campaign_s_new_channel_and_an_erasure_reach_the_kept_credits(
         got = attribution_report(s, now=later, by="content")
     assert "email=" not in contents and "email=" not in groups
     assert got == reference(db, models=list(MODELS), by="content", now=later)
+
+
+def test_an_engagement_stitched_to_its_person_later_reaches_the_kept_credits(db: Database) -> None:
+    """A visitor's anonymous page view, logged before a refresh, is linked to the person when they
+    identify through an activity of another kind (capture's stitching updates the old row): the
+    next incremental refresh credits it as a full rebuild does."""
+    attribution_world(db)
+    _refresh(db, full=True)
+    with db.write() as s:
+        opp = s.scalars(sa.select(Opportunity).where(Opportunity.outcome == "open")).first()
+        assert opp is not None
+        person = s.scalars(
+            sa.select(Person).where(Person.account_id == opp.account_id, Person.merged_into_id.is_(None))
+        ).first()
+        assert person is not None
+        pid, acc, at = person.id, opp.account_id, opp.created_at - timedelta(days=2)
+        s.execute(
+            sa.insert(Activity).values(
+                dedupe_key="anon-1",
+                visitor_id="V1",
+                type="page_view",
+                occurred_at=at,
+                recorded_at=NOW,
+                source="api",
+                payload={},
+                url="https://example.com/pricing",
+            )
+        )
+    _refresh(db, at=NOW + timedelta(minutes=1))
+    with db.write() as s:  # the visitor identifies by a call; the old page view becomes theirs
+        s.execute(
+            sa.insert(Activity).values(
+                dedupe_key="id-1",
+                visitor_id="V1",
+                person_id=pid,
+                account_id=acc,
+                type="call",
+                occurred_at=at,
+                recorded_at=NOW,
+                source="api",
+                payload={},
+            )
+        )
+        s.execute(
+            sa.update(Activity).where(Activity.dedupe_key == "anon-1").values(person_id=pid, account_id=acc)
+        )
+    _refresh(db, at=NOW + timedelta(minutes=2))
+    incremental = _tables(db)
+    _refresh(db, at=NOW + timedelta(minutes=3), full=True)
+    assert _tables(db) == incremental

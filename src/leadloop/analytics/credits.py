@@ -172,10 +172,13 @@ def _engaged_accounts(session: Session, after: int, since: datetime | None) -> s
     # SQLite gives ids in commit order (one writer, max + 1, and no activity is ever deleted): no
     # overlap there. The type is tested as an expression, so the id range is the index read (by
     # the type's index SQLite would scan every engagement ever recorded).
+    # An activity that carries a visitor id may have stitched that visitor's earlier anonymous
+    # engagements to its person (capture/log.py): its person counts too, whatever its type.
     back = 0 if conn.dialect.name == "sqlite" else OVERLAP
     parts = [
         sa.select(Activity.person_id).where(
-            Activity.id > after - back, sa.func.coalesce(Activity.type, "").in_(kinds)
+            Activity.id > after - back,
+            sa.or_(sa.func.coalesce(Activity.type, "").in_(kinds), Activity.visitor_id.is_not(None)),
         )
     ]
     if since is not None:

@@ -253,9 +253,6 @@ def _lead_rows(
     ]
 
 
-NEW_LEADS = 10_000  # how far below the newest lead with facts a new one is looked for (PostgreSQL)
-
-
 def _changed_leads(
     session: Session, since: datetime, now: datetime, opps: list[OppIn], stored: dict[int, dict[str, Any]]
 ) -> set[int]:
@@ -270,19 +267,14 @@ def _changed_leads(
             )
         ).scalars()
     )
-    # A lead with no facts yet is a new one: above the newest lead with facts (no lead is ever
-    # deleted; SQLite hands ids out in commit order, PostgreSQL's may land late: NEW_LEADS back).
-    newest = int(conn.scalar(sa.select(sa.func.max(LF.c.lead_id))) or 0)
-    back = 0 if conn.dialect.name == "sqlite" else NEW_LEADS
-    ids |= set(
-        conn.execute(
-            sa.select(Lead.id).where(
-                Lead.id > newest - back,
-                Lead.stage != "merged",
-                ~sa.exists().where(LF.c.lead_id == Lead.id),
-            )
-        ).scalars()
-    )
+    # A lead with no facts yet. On SQLite a new one is above the newest lead with facts (no lead is
+    # ever deleted, and one writer hands ids out in commit order): no scan of every lead. On
+    # PostgreSQL a long import's ids can commit after a higher one's: every lead is looked at (a
+    # hash anti-join there).
+    missing = [Lead.stage != "merged", ~sa.exists().where(LF.c.lead_id == Lead.id)]
+    if conn.dialect.name == "sqlite":
+        missing.append(Lead.id > int(conn.scalar(sa.select(sa.func.max(LF.c.lead_id))) or 0))
+    ids |= set(conn.execute(sa.select(Lead.id).where(*missing)).scalars())
     for o in opps:
         s = stored.get(o.id)
         if _row_changed(o, s):

@@ -279,11 +279,3 @@ def backtest(d: Deals, *, now: datetime, money: Money) -> rules.Backtest:
         money.total(_by_currency(from_pipeline, d)),
         money.total(_by_currency(everything, d)),
     )
-
-
-def opportunities_in(d: Deals, *, now: datetime, month: str) -> list[int]:
-    """The open deals whose expected close falls in `month` (YYYY-MM)."""
-    cycle = median_cycle(d, _closed(d))
-    months = _month(expected_close(d, cycle=cycle, now=now))
-    want = np.datetime64(month, "M").astype(np.int64)
-    return sorted(d.ids[(d.outcome == "open") & (months == want)].tolist())

@@ -38,6 +38,7 @@ from leadloop.analytics.slices import (
     where,
 )
 from leadloop.core.errors import InvalidInput
+from leadloop.store.bulk import select_columns
 
 HOURS = ("h_inquiry", "h_mql", "h_sal", "h_sql", "h_opportunity")
 COUNTS = ("leads", *(f"reached_{i}" for i in range(1, len(STAGES))), "recycled", "reactivated")
@@ -95,9 +96,10 @@ def funnel_report(
     counts = {as_key(k[0]): (k[0], v) for k, v in totals(session, scope, [by], COUNTS).rows.items()}
     hist: dict[str, list[dict[int, int]]] = defaultdict(lambda: [{} for _ in HOURS])
     conds = where(scope)
-    for i, name in enumerate(HOURS):
-        for k, hours, n in session.execute(durations(by, name, conds)):
-            hist[as_key(k)][i][int(hours)] = int(n)
+    for i, name in enumerate(HOURS):  # tens of thousands of (group, hours) rows: straight from the cursor
+        keys, hours, ns = select_columns(session, durations(by, name, conds))
+        for k, h, n in zip(keys, hours, ns, strict=True):
+            hist[as_key(k)][i][int(h)] = int(n)
     names = labels(session, by, [raw for raw, _ in counts.values()])
     rows = []
     for k, (_, r) in counts.items():

@@ -32,13 +32,19 @@ def factorize(values: Sequence[Any]) -> tuple[list[Any], Ints]:
 
 
 def group_sums(keys: Ints, values: Ints) -> dict[int, int]:
-    """Exact int64 sums of `values` per distinct key (no float on the way)."""
+    """Exact sums of `values` per distinct key (no float on the way): int64 when no sum can pass
+    2**62, else Python integers (numpy's int64 would wrap silently)."""
     if not len(keys):
         return {}
     found, inverse, _ = distinct(keys)
-    sums = np.zeros(len(found), np.int64)
-    np.add.at(sums, inverse, values)
-    return dict(zip(found.tolist(), sums.tolist(), strict=True))
+    if int(np.abs(values).max()) * len(values) < 2**62:
+        sums = np.zeros(len(found), np.int64)
+        np.add.at(sums, inverse, values)
+        return dict(zip(found.tolist(), sums.tolist(), strict=True))
+    out = dict.fromkeys(found.tolist(), 0)
+    for k, v in zip(found[inverse].tolist(), values.tolist(), strict=True):
+        out[k] += v
+    return out
 
 
 def weighted_medians(segment: Ints, values: Ints, counts: Ints, segments: int) -> Floats:

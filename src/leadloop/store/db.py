@@ -36,7 +36,18 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) 
         )
         _sqlite_pragmas(engine, busy_timeout_ms)
         return engine
-    return sa.create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = sa.create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _iso_dates(dbapi_conn: Any, _record: Any) -> None:
+        # Times cast to text in SQL are parsed as ISO (core/arrays.moments): a server set to
+        # another DateStyle would otherwise write them its way. (Not the URL's `options`: that is
+        # where a deployment sets its search_path.)
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET DateStyle = 'ISO, YMD'")
+        dbapi_conn.commit()
+
+    return engine
 
 
 def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:

@@ -625,7 +625,9 @@ class Timer(Base):
 
 
 class Activity(Base):
-    """Append-only. Never updated, never deleted (erasure is itself an event)."""
+    """Append-only: never deleted (erasure is itself an event). Updated in two ways only: a
+    visitor's anonymous rows are linked to the person when they identify (capture/log.py's
+    stitching), and an erasure strips what it must (privacy/erase.py)."""
 
     __tablename__ = "activities"
     __table_args__ = (
