@@ -32,7 +32,7 @@ test: $(STAMP) system
 
 ## Unit tests that are not marked slow: seconds, no services (`make test` runs everything)
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 -m "not slow" tests/unit
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" --hypothesis-profile=fast tests/unit
 
 ## Format check, lint and types
 check: $(STAMP)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 
 from leadloop.bootstrap import session_info
 from leadloop.core.clock import FrozenClock
@@ -18,6 +19,22 @@ from leadloop.settings import Settings
 from leadloop.store.db import Database, make_engine
 from leadloop.store.migrate import upgrade
 from leadloop.store.tables import Base
+
+# `make test-fast` (the edit loop) draws fewer examples per property; `make test` draws the default
+# and each test's own count.
+FAST_EXAMPLES = 20
+hypothesis_settings.register_profile("fast", max_examples=FAST_EXAMPLES)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under the fast profile a property's own larger count is capped too."""
+    if config.getoption("hypothesis_profile", None) != "fast":
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if own is not None and own.max_examples > FAST_EXAMPLES:
+            test._hypothesis_internal_use_settings = hypothesis_settings(own, max_examples=FAST_EXAMPLES)  # type: ignore[union-attr]
 
 pytest_plugins = [
     "tests.fixtures.capture",

@@ -45,7 +45,7 @@ def pipelines(draw: st.DrawFn) -> list[Opp]:
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(
     pipelines(), st.sampled_from([NOW, datetime(2026, 10, 1, tzinfo=UTC), datetime(2027, 1, 31, tzinfo=UTC)])
 )
