@@ -36,6 +36,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if own is not None and own.max_examples > FAST_EXAMPLES:
             test._hypothesis_internal_use_settings = hypothesis_settings(own, max_examples=FAST_EXAMPLES)  # type: ignore[union-attr]
 
+
 pytest_plugins = [
     "tests.fixtures.capture",
     "tests.fixtures.consent",
