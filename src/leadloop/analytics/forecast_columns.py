@@ -49,26 +49,6 @@ class Deals:
     hist_at: np.ndarray
     hist_stage: Ints  # index into `stages`
 
-    def only(self, keep: np.ndarray) -> Deals:
-        """The deals where `keep`, their history with them."""
-        new = np.cumsum(keep) - 1
-        h = keep[self.hist_deal]
-        return Deals(
-            self.ids[keep],
-            self.stages,
-            self.stage[keep],
-            self.outcome[keep],
-            self.cents[keep],
-            self.currencies,
-            self.currency[keep],
-            self.created[keep],
-            self.closed[keep],
-            self.expected[keep],
-            new[self.hist_deal[h]],
-            self.hist_at[h],
-            self.hist_stage[h],
-        )
-
 
 def load(session: Session, product: str | None, currency: str | None) -> Deals:
     """Two reads straight from the cursor: the opportunities' facts (amount in cents, times as text)
